@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# tracegraph API service image. Used by docker-compose.yml (with Neo4j 5); also runs alone on
+# the embedded SQLite store:  docker run -p 8000:8000 -e TRACEGRAPH_STORE=embedded <image>
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Only what the wheel needs (keeps .venv, .cache, .git and Maven output out of the image).
+COPY pyproject.toml README.md ./
+COPY ontology ./ontology
+COPY shapes ./shapes
+COPY graph ./graph
+COPY ingest ./ingest
+COPY quality ./quality
+COPY api ./api
+COPY tracegraph ./tracegraph
+COPY bench ./bench
+RUN pip install .
+
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin tracegraph \
+    && mkdir -p /data && chown tracegraph /data
+USER tracegraph
+WORKDIR /data
+
+ENV TRACEGRAPH_STORE=neo4j \
+    NEO4J_URI=bolt://neo4j:7687 \
+    TRACEGRAPH_DATA_DIR=/data
+
+EXPOSE 8000
+# python:3.11-slim has neither curl nor wget.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=5 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:8000/health', timeout=4)"]
+CMD ["tracegraph", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,47 @@
+# tracegraph — the README's two commands are `make demo` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help install demo test test-fast lint neo4j-launcher neo4j-start neo4j-stop bench-load clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## create .venv and install tracegraph with its pinned dependencies
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: install ## generate the demo plant into the embedded store and serve the API (prints the URL)
+	$(BIN)/tracegraph demo
+
+neo4j-launcher: ## build the Neo4j test-server launcher (Maven, neo4j-harness)
+	tools/neo4j-test-server build
+
+neo4j-start: neo4j-launcher ## start a local Neo4j test server (URI in .cache/neo4j/uri)
+	tools/neo4j-test-server start
+
+neo4j-stop: ## stop the local Neo4j test server
+	tools/neo4j-test-server stop
+
+lint: install ## ruff and mypy --strict on our packages
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: install neo4j-launcher lint ## install everything and run the whole suite on both engines
+	tools/run-tests
+
+test-fast: install ## unit tests only, no services
+	$(BIN)/pytest tests/unit -q
+
+bench-load: install ## generate MD-S and time `tracegraph load` into a fresh SQLite store
+	bench/load.sh
+
+clean: ## remove generated data, caches and the venv
+	rm -rf data test-output .cache .pytest_cache .mypy_cache .ruff_cache $(VENV)

@@ -1,0 +1,1 @@
+"""Dataset generators (demo, MD-S, MD-M) and benchmarks against peers."""

@@ -1,0 +1,44 @@
+"""Errors a user can cause on the write path: each names the input and the rule it broke."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+__all__ = ["EventConflictError", "Problem", "WriteRejectedError"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where (event, focus node, field), what value, which rule."""
+
+    rule: str
+    message: str
+    field: str = ""
+    value: Any = None
+    focus: str | None = None
+    event_id: str | None = None
+    severity: str = "Violation"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        where = " ".join(x for x in (self.event_id and f"event {self.event_id}",
+                                     self.focus and f"node {self.focus}",
+                                     self.field and f"field {self.field}") if x)
+        return f"{where}: {self.message} [{self.rule}] (value: {self.value!r})"
+
+
+class WriteRejectedError(ValueError):
+    """The write was refused; nothing was written. ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "\n  ".join(str(p) for p in problems[:20])
+        more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
+        super().__init__(f"write rejected, {len(problems)} problem(s):\n  {lines}{more}")
+
+
+class EventConflictError(WriteRejectedError):
+    """An event id was re-used for different content."""

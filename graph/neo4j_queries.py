@@ -1,0 +1,102 @@
+"""All Cypher of the Neo4j engine, parameterised and named by what it answers.
+
+Labels and relationship types cannot be parameters in Cypher; the builders below interpolate only
+names taken from the ontology's closed vocabulary (checked by the caller), never user input.
+"""
+
+from __future__ import annotations
+
+_NODE_RETURN = "n {.*} AS props, labels(n) AS labels"
+
+NEXT_TX = """
+MERGE (w:GraphWatermark {key: 'main'})
+SET w.lastTx = coalesce(w.lastTx, 0) + 1
+RETURN w.lastTx AS tx
+"""
+LAST_TX = "OPTIONAL MATCH (w:GraphWatermark {key: 'main'}) RETURN coalesce(w.lastTx, 0) AS tx"
+
+NODES_BY_IRIS = f"UNWIND $iris AS i MATCH (n:Record {{iri: i}}) RETURN {_NODE_RETURN}"
+
+OUT_EDGES_OF_IRIS = """
+UNWIND $iris AS i
+MATCH (s:Record {iri: i})-[e]->(d:Record)
+RETURN s.iri AS src, type(e) AS type, d.iri AS dst, properties(e) AS props
+"""
+EDGES_OUT = """
+MATCH (s:Record {iri: $iri})-[e]->(d:Record)
+RETURN s.iri AS src, type(e) AS type, d.iri AS dst, properties(e) AS props
+"""
+EDGES_IN = """
+MATCH (s:Record)-[e]->(d:Record {iri: $iri})
+RETURN s.iri AS src, type(e) AS type, d.iri AS dst, properties(e) AS props
+"""
+
+EVENTS_BY_IDS = """
+UNWIND $ids AS i MATCH (e:CaptureEvent {eventId: i})
+RETURN e.eventId AS id, e.contentHash AS hash, e.txId AS tx, e.recordedAt AS at
+"""
+INSERT_EVENTS = """
+UNWIND $rows AS r
+CREATE (:CaptureEvent {eventId: r.id, contentHash: r.hash, txId: r.tx, recordedAt: r.at})
+"""
+
+AUDIT_HEAD = "MATCH (a:AuditEvent) RETURN a.seq AS seq, a.hash AS hash ORDER BY a.seq DESC LIMIT 1"
+INSERT_AUDIT = "UNWIND $rows AS r CREATE (a:AuditEvent) SET a = r"
+_AUDIT_RETURN = "RETURN a {.*} AS a ORDER BY a.seq LIMIT $limit"
+
+
+def audit_query(record: bool, actor: bool, since: bool, until: bool) -> str:
+    where = ["a.seq > $after"]
+    if record:
+        where.append("a.record = $record")
+    if actor:
+        where.append("a.actor = $actor")
+    if since:
+        where.append("a.recordedAt >= $since")
+    if until:
+        where.append("a.recordedAt <= $until")
+    return "MATCH (a:AuditEvent) WHERE " + " AND ".join(where) + " " + _AUDIT_RETURN
+
+
+def upsert_nodes(labels: tuple[str, ...]) -> str:
+    """Write full node states for nodes of one class (labels = the class and its superclasses)."""
+    label_set = ":".join(labels)
+    return f"UNWIND $rows AS r MERGE (n:Record {{iri: r.iri}}) SET n = r.props SET n:{label_set}"
+
+
+def merge_edges(rel_type: str) -> str:
+    return (
+        "UNWIND $rows AS r "
+        "MATCH (s:Record {iri: r.src}) MATCH (d:Record {iri: r.dst}) "
+        f"MERGE (s)-[e:{rel_type} {{edgeId: r.eid}}]->(d) "
+        "ON CREATE SET e += r.props"
+    )
+
+
+def expand(rel_type: str, upstream: bool) -> str:
+    """One breadth-first level over ``rel_type`` from a frontier of IRIs."""
+    pattern = (f"(f:Record {{iri: i}})-[e:{rel_type}]->(t:Record)" if upstream
+               else f"(f:Record {{iri: i}})<-[e:{rel_type}]-(t:Record)")
+    return (
+        f"UNWIND $frontier AS i MATCH {pattern} "
+        "WHERE ($asOf IS NULL OR e.recordedAt <= $asOf) "
+        "AND ($kinds IS NULL OR e.derivationKind IN $kinds) "
+        "RETURN f.iri AS f, t.iri AS t, startNode(e).iri AS src, endNode(e).iri AS dst, "
+        "properties(e) AS props"
+    )
+
+
+def find_by(props: list[str]) -> str:
+    """Lookup by the business key or any of ``props`` (each an indexed identifier)."""
+    branches = [f"MATCH (n:Record) WHERE n.{p} = $v RETURN {_NODE_RETURN}"
+                for p in ["key", *props]]
+    return " UNION ".join(branches)
+
+
+COUNT_NODES = "MATCH (n:Record) RETURN labels(n) AS labels, count(*) AS n"
+COUNT_EDGES = "MATCH ()-[e]->() RETURN type(e) AS type, count(*) AS n"
+WIPE = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+DISTINCT_LABELS = "MATCH (n) UNWIND labels(n) AS l RETURN DISTINCT l AS v"
+DISTINCT_TYPES = "MATCH ()-[e]->() RETURN DISTINCT type(e) AS v"
+DISTINCT_NODE_KEYS = "MATCH (n) UNWIND keys(n) AS k RETURN DISTINCT k AS v"
+DISTINCT_EDGE_KEYS = "MATCH ()-[e]->() UNWIND keys(e) AS k RETURN DISTINCT k AS v"

@@ -1,0 +1,98 @@
+"""The store port: what tracegraph needs from a graph store, whichever engine runs it.
+
+Two adapters implement it, :class:`graph.sqlite_store.SQLiteStore` (embedded default) and
+:class:`graph.neo4j_store.Neo4jStore`; one contract suite
+(``tests/integration/test_store_contract.py``) runs against both.
+The write-side logic (merging, validation, audit entries, idempotency) lives once, in
+:mod:`graph.write`; adapters only provide the transactional primitives below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from graph.model import AuditEntry, CapturedEvent, Direction, EdgeRecord, Genealogy, NodeRecord
+
+__all__ = ["GraphStore", "StoreTx"]
+
+
+class StoreTx(Protocol):
+    """One write transaction. Reads inside it see its own writes' snapshot; nothing is visible
+    to others until commit, and an exception rolls everything back."""
+
+    tx_id: int
+    at: str  # record time of this transaction (UTC text)
+
+    def fetch_nodes(self, iris: Iterable[str]) -> dict[str, NodeRecord]: ...
+
+    def fetch_out_edges(self, iris: Iterable[str],
+                        rel_types: Iterable[str] | None = None) -> list[EdgeRecord]: ...
+
+    def fetch_events(self, event_ids: Iterable[str]) -> dict[str, CapturedEvent]: ...
+
+    def audit_head(self) -> tuple[int, str]:
+        """``(seq, hash)`` of the last audit entry, ``(0, GENESIS)`` when empty."""
+        ...
+
+    def reaches(self, sources: Iterable[str], targets: Iterable[str], rel_type: str,
+                max_depth: int) -> list[tuple[str, str]]:
+        """Pairs ``(source, target)`` where target is reachable from source along ``rel_type``."""
+        ...
+
+    def write(self, nodes: Sequence[NodeRecord], edges: Sequence[EdgeRecord],
+              audit: Sequence[AuditEntry], events: Sequence[CapturedEvent]) -> None:
+        """Write full node states (insert or replace), new edges, audit entries and
+        idempotency records."""
+        ...
+
+
+class GraphStore(Protocol):
+    """A transactional property graph holding the tracegraph knowledge graph."""
+
+    engine: str
+
+    def transaction(self) -> AbstractContextManager[StoreTx]: ...
+
+    def get(self, iri: str) -> NodeRecord | None: ...
+
+    def get_many(self, iris: Iterable[str]) -> dict[str, NodeRecord]: ...
+
+    def find(self, value: str, prop: str | None = None,
+             label: str | None = None) -> list[NodeRecord]:
+        """Nodes whose business key or identifier property ``prop`` (any identifier when
+        ``None``) equals ``value``, optionally of class ``label`` or a subclass."""
+        ...
+
+    def edges(self, iri: str, direction: Direction = Direction.UPSTREAM,
+              rel_types: Iterable[str] | None = None) -> list[EdgeRecord]:
+        """Edges out of (UPSTREAM), into (DOWNSTREAM) or both ways of one node."""
+        ...
+
+    def genealogy(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
+                  kinds: Sequence[str] | None = None, as_of: str | None = None) -> Genealogy:
+        """Nodes reachable from ``seeds`` over derivation edges, with depth and edges walked."""
+        ...
+
+    def audit_entries(self, record: str | None = None, actor: str | None = None,
+                      since: str | None = None, until: str | None = None,
+                      after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]: ...
+
+    def iter_audit(self, batch: int = 10_000) -> Iterator[AuditEntry]: ...
+
+    def events(self, event_ids: Iterable[str]) -> dict[str, CapturedEvent]: ...
+
+    def counts(self) -> dict[str, int]:
+        """Number of nodes per class (most specific label) and of edges per type."""
+        ...
+
+    def watermark(self) -> int:
+        """Id of the last committed transaction."""
+        ...
+
+    def schema_terms(self) -> tuple[set[str], set[str], set[str], set[str]]:
+        """Labels, relationship types, node property names and edge property names in use."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,60 @@
+"""Store schemas derived from the ontology: nothing here names a class or property by hand
+except the genealogy edge and its kind, which are checked against the ontology on import."""
+
+from __future__ import annotations
+
+from ontology.vocab import Vocabulary, rel_type_of, vocabulary
+
+__all__ = [
+    "DERIVATION",
+    "EDGE_SYSTEM_PROPS",
+    "KIND_PROPERTY",
+    "NODE_SYSTEM_PROPS",
+    "ROOT_LABEL",
+    "neo4j_schema_statements",
+    "sqlite_identifier_columns",
+]
+
+#: Relationship type of materialised genealogy edges (``prov:wasDerivedFrom``).
+DERIVATION = rel_type_of("wasDerivedFrom")
+#: Edge property telling consumption, production, aggregation … apart.
+KIND_PROPERTY = "derivationKind"
+#: Label every stored node carries in Neo4j (the ontology's root class).
+ROOT_LABEL = "Record"
+#: Properties each engine keeps on every node / derivation edge besides the ontology's own.
+NODE_SYSTEM_PROPS = ("iri", "key", "recordedAt", "updatedAt", "txId")
+EDGE_SYSTEM_PROPS = ("edgeId", "recordedAt", "txId")
+
+
+def check_against(vocab: Vocabulary) -> None:
+    """Raise if the names this module fixes are not what the ontology declares."""
+    rel = vocab.rel(DERIVATION)
+    if rel.edge_class is None or KIND_PROPERTY not in vocab.edge_properties(DERIVATION):
+        raise RuntimeError(f"{KIND_PROPERTY} is not an edge property of {DERIVATION}")
+    vocab.cls(ROOT_LABEL)
+
+
+def sqlite_identifier_columns(vocab: Vocabulary | None = None) -> list[tuple[str, str]]:
+    """``(column, property)`` for each ``tg:identifier`` property: a generated, indexed column."""
+    v = vocab or vocabulary()
+    return [(f"id_{p.name}", p.name) for p in v.identifiers]
+
+
+def neo4j_schema_statements(vocab: Vocabulary | None = None) -> list[str]:
+    """Constraints and indexes for Neo4j: IRI uniqueness, key and identifier lookups,
+    record-time and audit-sequence indexes."""
+    v = vocab or vocabulary()
+    out = [
+        f"CREATE CONSTRAINT record_iri IF NOT EXISTS FOR (n:{ROOT_LABEL}) REQUIRE n.iri IS UNIQUE",
+        f"CREATE INDEX record_key IF NOT EXISTS FOR (n:{ROOT_LABEL}) ON (n.key)",
+        "CREATE CONSTRAINT audit_seq IF NOT EXISTS FOR (a:AuditEvent) REQUIRE a.seq IS UNIQUE",
+        "CREATE INDEX audit_record IF NOT EXISTS FOR (a:AuditEvent) ON (a.record)",
+        "CREATE INDEX audit_actor IF NOT EXISTS FOR (a:AuditEvent) ON (a.actor)",
+        "CREATE INDEX audit_at IF NOT EXISTS FOR (a:AuditEvent) ON (a.at)",
+        "CREATE CONSTRAINT event_id IF NOT EXISTS FOR (e:CaptureEvent) REQUIRE e.eventId IS UNIQUE",
+    ]
+    for p in v.identifiers:
+        out.append(
+            f"CREATE INDEX ident_{p.name} IF NOT EXISTS FOR (n:{ROOT_LABEL}) ON (n.{p.name})"
+        )
+    return out

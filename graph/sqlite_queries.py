@@ -1,0 +1,171 @@
+"""All SQL of the embedded engine, named by what it answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=OFF",
+    "PRAGMA cache_size=-262144",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA mmap_size=1073741824",
+    "PRAGMA busy_timeout=60000",
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta(k, v) VALUES ('last_tx', '0');
+CREATE TABLE IF NOT EXISTS nodes (
+  id INTEGER PRIMARY KEY,
+  iri TEXT NOT NULL UNIQUE,
+  label TEXT NOT NULL,
+  key TEXT NOT NULL,
+  props TEXT NOT NULL,
+  recorded_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  tx INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS nodes_key ON nodes(key);
+CREATE INDEX IF NOT EXISTS nodes_label ON nodes(label);
+CREATE TABLE IF NOT EXISTS edges (
+  src INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  dst INTEGER NOT NULL,
+  eid TEXT NOT NULL,
+  props TEXT NOT NULL,
+  recorded_at TEXT NOT NULL,
+  tx INTEGER NOT NULL,
+  kind TEXT GENERATED ALWAYS AS (props ->> '$.derivationKind') VIRTUAL,
+  PRIMARY KEY (src, type, dst, eid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS edges_in ON edges(dst, type, src);
+CREATE TABLE IF NOT EXISTS events (
+  event_id TEXT PRIMARY KEY,
+  content_hash TEXT NOT NULL,
+  tx INTEGER NOT NULL,
+  recorded_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY,
+  tx INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  record TEXT NOT NULL,
+  record_class TEXT NOT NULL,
+  field TEXT,
+  old TEXT NOT NULL,
+  new TEXT NOT NULL,
+  reason TEXT,
+  event_id TEXT,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_record ON audit(record, seq);
+CREATE INDEX IF NOT EXISTS audit_actor ON audit(actor, seq);
+CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+"""
+
+
+def add_identifier_column(column: str, prop: str) -> str:
+    return (f'ALTER TABLE nodes ADD COLUMN "{column}" TEXT '
+            f"GENERATED ALWAYS AS (props ->> '$.{prop}') VIRTUAL")
+
+
+def identifier_index(column: str) -> str:
+    return (f'CREATE INDEX IF NOT EXISTS "nodes_{column}" ON nodes("{column}") '
+            f'WHERE "{column}" IS NOT NULL')
+
+
+LAST_TX = "SELECT v FROM meta WHERE k = 'last_tx'"
+SET_LAST_TX = "UPDATE meta SET v = ? WHERE k = 'last_tx'"
+
+_NODE_COLS = "iri, label, key, props, recorded_at, updated_at, tx"
+NODES_BY_IRIS = f"SELECT {_NODE_COLS} FROM nodes WHERE iri IN (SELECT value FROM json_each(?))"
+IDS_BY_IRIS = "SELECT iri, id FROM nodes WHERE iri IN (SELECT value FROM json_each(?))"
+IRIS_BY_IDS = "SELECT id, iri FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
+
+UPSERT_NODE = f"""
+INSERT INTO nodes ({_NODE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(iri) DO UPDATE SET label = excluded.label, key = excluded.key,
+  props = excluded.props, updated_at = excluded.updated_at, tx = excluded.tx
+"""
+INSERT_EDGE = """
+INSERT OR IGNORE INTO edges (src, type, dst, eid, props, recorded_at, tx)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+"""
+INSERT_AUDIT = """
+INSERT INTO audit (seq, tx, at, actor, action, record, record_class, field, old, new, reason,
+                   event_id, prev_hash, hash)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+INSERT_EVENT = "INSERT INTO events (event_id, content_hash, tx, recorded_at) VALUES (?, ?, ?, ?)"
+EVENTS_BY_IDS = """
+SELECT event_id, content_hash, tx, recorded_at FROM events
+WHERE event_id IN (SELECT value FROM json_each(?))
+"""
+AUDIT_HEAD = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
+
+_EDGE_SELECT = """
+SELECT s.iri, e.type, d.iri, e.eid, e.props, e.recorded_at, e.tx
+FROM edges e JOIN nodes s ON s.id = e.src JOIN nodes d ON d.id = e.dst
+"""
+OUT_EDGES_OF_IRIS = _EDGE_SELECT + """
+WHERE e.src IN (SELECT id FROM nodes WHERE iri IN (SELECT value FROM json_each(?)))
+"""
+EDGES_OUT = _EDGE_SELECT + "WHERE e.src = (SELECT id FROM nodes WHERE iri = ?)"
+EDGES_IN = _EDGE_SELECT + "WHERE e.dst = (SELECT id FROM nodes WHERE iri = ?)"
+
+_EXPAND_FILTER = """
+  AND e.type = ?2
+  AND (?3 IS NULL OR e.recorded_at <= ?4)
+  AND (?5 IS NULL OR e.kind IN (SELECT value FROM json_each(?6)))
+"""
+#: one BFS level towards sources: edges out of the frontier
+EXPAND_UP = """
+SELECT e.src, e.type, e.dst, e.eid, e.props, e.recorded_at, e.tx FROM edges e
+WHERE e.src IN (SELECT value FROM json_each(?1))""" + _EXPAND_FILTER
+#: one BFS level towards products: edges into the frontier
+EXPAND_DOWN = """
+SELECT e.src, e.type, e.dst, e.eid, e.props, e.recorded_at, e.tx FROM edges e
+WHERE e.dst IN (SELECT value FROM json_each(?1))""" + _EXPAND_FILTER
+
+COUNT_NODES = "SELECT label, count(*) FROM nodes GROUP BY label"
+COUNT_EDGES = "SELECT type, count(*) FROM edges GROUP BY type"
+
+
+def find_by(column: str | None, identifier_columns: list[str]) -> str:
+    """Lookup by one identifier column, or by the business key and every identifier column."""
+    base = f"SELECT {_NODE_COLS} FROM nodes WHERE "
+    if column is not None:
+        return base + f'"{column}" = :v'
+    return base + " OR ".join(["key = :v", *(f'"{c}" = :v' for c in identifier_columns)])
+
+
+def audit_query(record: str | None, actor: str | None, since: str | None, until: str | None,
+                after_seq: int, limit: int | None) -> tuple[str, dict[str, Any]]:
+    """Audit entries in sequence order, filtered so that each filter can use its index."""
+    where = ["seq > :after"]
+    params: dict[str, Any] = {"after": after_seq, "limit": -1 if limit is None else limit}
+    for name, value, cond in (("record", record, "record = :record"),
+                              ("actor", actor, "actor = :actor"),
+                              ("since", since, "at >= :since"),
+                              ("until", until, "at <= :until")):
+        if value is not None:
+            where.append(cond)
+            params[name] = value
+    sql = ("SELECT seq, tx, at, actor, action, record, record_class, field, old, new, reason, "
+           "event_id, prev_hash, hash FROM audit WHERE " + " AND ".join(where) +
+           " ORDER BY seq LIMIT :limit")
+    return sql, params
+
+DISTINCT_LABELS = "SELECT DISTINCT label FROM nodes"
+DISTINCT_TYPES = "SELECT DISTINCT type FROM edges"
+DISTINCT_NODE_KEYS = "SELECT DISTINCT j.key FROM nodes, json_each(nodes.props) AS j"
+DISTINCT_EDGE_KEYS = "SELECT DISTINCT j.key FROM edges, json_each(edges.props) AS j"

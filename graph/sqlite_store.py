@@ -1,0 +1,327 @@
+"""The embedded engine: one SQLite file (WAL, ``synchronous=FULL``).
+
+Nodes and edges are two tables; each ``tg:identifier`` property of the ontology becomes a generated
+column with its own index, so lookups by lot, serial or tag are index seeks. Genealogy is the shared
+breadth-first search of :mod:`graph.traversal` over the ``edges`` table and its reverse index.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from graph import sqlite_queries as Q
+from graph.audit import GENESIS
+from graph.model import (
+    AuditEntry,
+    CapturedEvent,
+    Direction,
+    EdgeRecord,
+    Genealogy,
+    NodeRecord,
+)
+from graph.schema import (
+    DERIVATION,
+    EDGE_SYSTEM_PROPS,
+    NODE_SYSTEM_PROPS,
+    sqlite_identifier_columns,
+)
+from graph.traversal import bfs
+from ontology.vocab import Vocabulary, vocabulary
+
+__all__ = ["SQLiteStore"]
+
+_CHUNK = 20_000
+
+
+def _chunks(items: Sequence[Any], n: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+def _json(items: Iterable[Any]) -> str:
+    return orjson.dumps(list(items)).decode()
+
+
+def _node(row: sqlite3.Row | tuple[Any, ...]) -> NodeRecord:
+    iri, label, key, props, recorded_at, updated_at, tx = row
+    return NodeRecord(iri, label, key, orjson.loads(props), recorded_at, updated_at, tx)
+
+
+def _audit(row: tuple[Any, ...]) -> AuditEntry:
+    (seq, tx, at, actor, action, record, record_class, fld, old, new, reason, event_id, prev,
+     h) = row
+    return AuditEntry(seq, tx, at, actor, action, record, record_class, fld,
+                      orjson.loads(old), orjson.loads(new), reason, event_id, prev, h)
+
+
+class _SQLiteTx:
+    def __init__(self, conn: sqlite3.Connection, tx_id: int, at: str) -> None:
+        self.conn = conn
+        self.tx_id = tx_id
+        self.at = at
+
+    def fetch_nodes(self, iris: Iterable[str]) -> dict[str, NodeRecord]:
+        return _fetch_nodes(self.conn, list(iris))
+
+    def fetch_out_edges(self, iris: Iterable[str],
+                        rel_types: Iterable[str] | None = None) -> list[EdgeRecord]:
+        out: list[EdgeRecord] = []
+        types = None if rel_types is None else set(rel_types)
+        for chunk in _chunks(list(iris)):
+            for s, t, d, eid, props, rec, tx in self.conn.execute(Q.OUT_EDGES_OF_IRIS,
+                                                                   (_json(chunk),)):
+                if types is None or t in types:
+                    out.append(EdgeRecord(s, t, d, eid, orjson.loads(props), rec, tx))
+        return out
+
+    def fetch_events(self, event_ids: Iterable[str]) -> dict[str, CapturedEvent]:
+        return _fetch_events(self.conn, list(event_ids))
+
+    def audit_head(self) -> tuple[int, str]:
+        row = self.conn.execute(Q.AUDIT_HEAD).fetchone()
+        return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+    def reaches(self, sources: Iterable[str], targets: Iterable[str], rel_type: str,
+                max_depth: int) -> list[tuple[str, str]]:
+        target_set = set(targets)
+        if not target_set:
+            return []
+        found: list[tuple[str, str]] = []
+        for s in sources:
+            ids = _ids(self.conn, [s])
+            if not ids:
+                continue
+            depth, _ = bfs(list(ids.values()),
+                           lambda f: _expand(self.conn, f, rel_type, True, None, None),
+                           max_depth)
+            names = _iris(self.conn, list(depth))
+            found.extend((s, t) for t in target_set if t in names.values())
+        return found
+
+    def write(self, nodes: Sequence[NodeRecord], edges: Sequence[EdgeRecord],
+              audit: Sequence[AuditEntry], events: Sequence[CapturedEvent]) -> None:
+        c = self.conn
+        c.executemany(Q.UPSERT_NODE, (
+            (n.iri, n.label, n.key, orjson.dumps(n.props).decode(), n.recorded_at,
+             n.updated_at, n.tx) for n in nodes))
+        if edges:
+            ids = _ids(c, {e.src for e in edges} | {e.dst for e in edges})
+            c.executemany(Q.INSERT_EDGE, (
+                (ids[e.src], e.type, ids[e.dst], e.eid, orjson.dumps(e.props).decode(),
+                 e.recorded_at, e.tx) for e in edges))
+        c.executemany(Q.INSERT_AUDIT, (
+            (a.seq, a.tx, a.at, a.actor, a.action, a.record, a.record_class, a.field,
+             orjson.dumps(a.old).decode(), orjson.dumps(a.new).decode(), a.reason, a.event_id,
+             a.prev_hash, a.hash) for a in audit))
+        c.executemany(Q.INSERT_EVENT, (
+            (e.event_id, e.content_hash, e.tx, e.recorded_at) for e in events))
+
+
+def _fetch_nodes(conn: sqlite3.Connection, iris: list[str]) -> dict[str, NodeRecord]:
+    out: dict[str, NodeRecord] = {}
+    for chunk in _chunks(iris):
+        for row in conn.execute(Q.NODES_BY_IRIS, (_json(chunk),)):
+            n = _node(row)
+            out[n.iri] = n
+    return out
+
+
+def _fetch_events(conn: sqlite3.Connection, ids: list[str]) -> dict[str, CapturedEvent]:
+    out: dict[str, CapturedEvent] = {}
+    for chunk in _chunks(ids):
+        for eid, h, tx, rec in conn.execute(Q.EVENTS_BY_IDS, (_json(chunk),)):
+            out[eid] = CapturedEvent(eid, h, tx, rec)
+    return out
+
+
+def _ids(conn: sqlite3.Connection, iris: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in _chunks(list(iris)):
+        out.update(conn.execute(Q.IDS_BY_IRIS, (_json(chunk),)).fetchall())
+    return out
+
+
+def _iris(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for chunk in _chunks(list(ids)):
+        out.update(conn.execute(Q.IRIS_BY_IDS, (_json(chunk),)).fetchall())
+    return out
+
+
+def _expand(conn: sqlite3.Connection, frontier: list[int], rel_type: str, upstream: bool,
+            kinds: Sequence[str] | None, as_of: str | None
+            ) -> Iterator[tuple[int, int, tuple[int, int, str, str, str, str, int]]]:
+    sql = Q.EXPAND_UP if upstream else Q.EXPAND_DOWN
+    for chunk in _chunks(frontier):
+        rows = conn.execute(sql, (_json(chunk), rel_type, as_of, as_of,
+                                  None if kinds is None else _json(kinds),
+                                  None if kinds is None else _json(kinds)))
+        for src, typ, dst, eid, props, rec, tx in rows:
+            edge = (src, dst, typ, eid, props, rec, tx)
+            if upstream:
+                yield src, dst, edge
+            else:
+                yield dst, src, edge
+
+
+class SQLiteStore:
+    """:class:`graph.port.GraphStore` on one SQLite file."""
+
+    engine = "embedded"
+
+    def __init__(self, path: Path | str, vocab: Vocabulary | None = None) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.vocab = vocab or vocabulary()
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._migrate()
+
+    # -- connections ----------------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=60)
+            for pragma in Q.PRAGMAS:
+                conn.execute(pragma)
+            self._local.conn = conn
+        return conn
+
+    def _migrate(self) -> None:
+        c = self._conn()
+        c.executescript(Q.SCHEMA)
+        existing = {row[1] for row in c.execute("PRAGMA table_xinfo(nodes)")}
+        for column, prop in sqlite_identifier_columns(self.vocab):
+            if column not in existing:
+                c.execute(Q.add_identifier_column(column, prop))
+            c.execute(Q.identifier_index(column))
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SQLiteTx]:
+        from ontology.datatypes import now_utc_text
+
+        c = self._conn()
+        with self._write_lock:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                tx_id = int(c.execute(Q.LAST_TX).fetchone()[0]) + 1
+                c.execute(Q.SET_LAST_TX, (str(tx_id),))
+                yield _SQLiteTx(c, tx_id, now_utc_text())
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            else:
+                c.execute("COMMIT")
+
+    # -- reads ----------------------------------------------------------------------------------
+    def get(self, iri: str) -> NodeRecord | None:
+        return _fetch_nodes(self._conn(), [iri]).get(iri)
+
+    def get_many(self, iris: Iterable[str]) -> dict[str, NodeRecord]:
+        return _fetch_nodes(self._conn(), list(iris))
+
+    def find(self, value: str, prop: str | None = None,
+             label: str | None = None) -> list[NodeRecord]:
+        columns = dict((p, c) for c, p in sqlite_identifier_columns(self.vocab))
+        if prop is not None and prop not in columns:
+            self.vocab.prop(prop)  # raises on an unknown property
+            raise ValueError(f"property {prop!r} is not a tg:identifier; it has no index")
+        sql = Q.find_by(None if prop is None else columns[prop], list(columns.values()))
+        rows = [_node(r) for r in self._conn().execute(sql, {"v": value})]
+        if label is not None:
+            allowed = set(self.vocab.subclasses_of(label))
+            rows = [r for r in rows if r.label in allowed]
+        return sorted(rows, key=lambda n: n.iri)
+
+    def edges(self, iri: str, direction: Direction = Direction.UPSTREAM,
+              rel_types: Iterable[str] | None = None) -> list[EdgeRecord]:
+        types = None if rel_types is None else set(rel_types)
+        out: list[EdgeRecord] = []
+        queries = {Direction.UPSTREAM: (Q.EDGES_OUT,), Direction.DOWNSTREAM: (Q.EDGES_IN,),
+                   Direction.BOTH: (Q.EDGES_OUT, Q.EDGES_IN)}[direction]
+        for sql in queries:
+            for s, t, d, eid, props, rec, tx in self._conn().execute(sql, (iri,)):
+                if types is None or t in types:
+                    out.append(EdgeRecord(s, t, d, eid, orjson.loads(props), rec, tx))
+        return out
+
+    def genealogy(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
+                  kinds: Sequence[str] | None = None, as_of: str | None = None) -> Genealogy:
+        conn = self._conn()
+        watermark = self.watermark()
+        seed_ids = _ids(conn, seeds)
+        if as_of is not None:
+            live = _fetch_nodes(conn, list(seed_ids))
+            seed_ids = {i: n for i, n in seed_ids.items() if live[i].recorded_at <= as_of}
+        depth: dict[int, int] = {}
+        raw_edges: list[tuple[int, int, str, str, str, str, int]] = []
+        dirs = [True, False] if direction == Direction.BOTH else [direction == Direction.UPSTREAM]
+        for up in dirs:
+            d, e = bfs(list(seed_ids.values()),
+                       lambda f, up=up: _expand(conn, f, DERIVATION, up, kinds, as_of),  # type: ignore[misc]
+                       max_depth)
+            for k, v in d.items():
+                depth[k] = min(v, depth.get(k, v))
+            raw_edges.extend(e)
+        names = _iris(conn, depth)
+        nodes = _fetch_nodes(conn, list(names.values()))
+        edges = [EdgeRecord(names[s], t, names[d], eid, orjson.loads(p), rec, tx)
+                 for s, d, t, eid, p, rec, tx in raw_edges]
+        return Genealogy(seeds=list(seeds), nodes=nodes,
+                         depth={names[k]: v for k, v in depth.items()}, edges=edges,
+                         watermark=watermark)
+
+    def audit_entries(self, record: str | None = None, actor: str | None = None,
+                      since: str | None = None, until: str | None = None,
+                      after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
+        sql, params = Q.audit_query(record=record, actor=actor, since=since, until=until,
+                                    after_seq=after_seq, limit=limit)
+        rows = self._conn().execute(sql, params)
+        return [_audit(r) for r in rows]
+
+    def iter_audit(self, batch: int = 10_000) -> Iterator[AuditEntry]:
+        after = 0
+        while True:
+            page = self.audit_entries(after_seq=after, limit=batch)
+            if not page:
+                return
+            yield from page
+            after = page[-1].seq
+
+    def events(self, event_ids: Iterable[str]) -> dict[str, CapturedEvent]:
+        return _fetch_events(self._conn(), list(event_ids))
+
+    def counts(self) -> dict[str, int]:
+        c = self._conn()
+        out = dict(c.execute(Q.COUNT_NODES).fetchall())
+        out.update(c.execute(Q.COUNT_EDGES).fetchall())
+        return out
+
+    def watermark(self) -> int:
+        return int(self._conn().execute(Q.LAST_TX).fetchone()[0])
+
+    def schema_terms(self) -> tuple[set[str], set[str], set[str], set[str]]:
+        c = self._conn()
+
+        def col(sql: str) -> set[str]:
+            return {r[0] for r in c.execute(sql)}
+
+        return (col(Q.DISTINCT_LABELS), col(Q.DISTINCT_TYPES),
+                col(Q.DISTINCT_NODE_KEYS) | set(NODE_SYSTEM_PROPS),
+                col(Q.DISTINCT_EDGE_KEYS) | set(EDGE_SYSTEM_PROPS))
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+

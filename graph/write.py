@@ -1,0 +1,304 @@
+"""The one write path (DESIGN.md §6), engine-independent.
+
+Every write — a capture document, a GraphQL mutation, an EPCIS event, a signal excursion — arrives
+here as :class:`WriteEvent` commands and goes through the same steps in one store transaction:
+
+1. idempotency: an event id already committed with the same content is skipped; with different
+   content it is refused;
+2. the delta is merged onto the stored state of the nodes it touches;
+3. referential integrity and the ontology's domains/ranges are checked, then the compiled SHACL
+   shapes run on the focus nodes (the touched nodes plus the classes of their link targets);
+4. nodes, edges, audit entries (hash-chained) and idempotency records are written together;
+   the caller is acknowledged only after commit.
+
+Anything wrong raises :class:`graph.errors.WriteRejectedError` listing every problem, and nothing is
+written.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph.audit import AuditDraft, chain
+from graph.errors import EventConflictError, Problem, WriteRejectedError
+from graph.model import AuditEntry, CapturedEvent, EdgeRecord, NodeRecord
+from graph.port import GraphStore, StoreTx
+from graph.schema import DERIVATION
+from ontology.datatypes import StoredValue
+from ontology.vocab import Vocabulary
+from shapes.validator import NodeView, ShapeResult, ShapesValidator
+
+__all__ = ["Derivation", "NodeUpsert", "WriteEvent", "WriteResult", "Writer"]
+
+CONSUMPTION = "consumption"
+
+
+@dataclass
+class NodeUpsert:
+    """Create or update one node: given properties overwrite, links are added."""
+
+    cls: str
+    key: str
+    iri: str
+    props: dict[str, StoredValue] = field(default_factory=dict)
+    links: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Derivation:
+    """One materialised genealogy edge: ``output`` was derived from ``input``."""
+
+    kind: str
+    output: str
+    input: str
+    quantity: float | None = None
+    unit: str | None = None
+    at: str | None = None
+    via: str | None = None
+
+
+@dataclass
+class WriteEvent:
+    """One idempotent unit of input, with who sent it and why."""
+
+    event_id: str
+    content_hash: str
+    actor: str
+    reason: str | None = None
+    nodes: list[NodeUpsert] = field(default_factory=list)
+    derivations: list[Derivation] = field(default_factory=list)
+
+
+@dataclass
+class WriteResult:
+    tx: int
+    events_written: int
+    events_skipped: int
+    nodes_created: int
+    nodes_updated: int
+    edges_created: int
+    audit_entries: int
+    warnings: list[ShapeResult]
+
+
+def _problem_of(r: ShapeResult, event_id: str | None) -> Problem:
+    return Problem(rule=f"sh:{r.component}", message=r.message, field=r.path, value=r.value,
+                   focus=r.focus, event_id=event_id, severity=r.severity)
+
+
+class Writer:
+    """Applies batches of :class:`WriteEvent` to a store through the one write path."""
+
+    def __init__(self, store: GraphStore, vocab: Vocabulary, shapes: ShapesValidator,
+                 on_commit: Callable[[WriteResult], None] | None = None) -> None:
+        self.store = store
+        self.vocab = vocab
+        self.shapes = shapes
+        self.on_commit = on_commit
+
+    def apply(self, events: Sequence[WriteEvent], dry_run: bool = False) -> WriteResult:
+        """Write ``events`` atomically; with ``dry_run`` validate everything and write nothing."""
+        try:
+            with self.store.transaction() as tx:
+                result = self._apply(tx, events)
+                if dry_run or result.events_written == 0:
+                    raise _DryRun(result)  # roll back: not even the watermark moves
+        except _DryRun as d:
+            return d.result
+        if self.on_commit is not None:
+            self.on_commit(result)
+        return result
+
+    # -- the steps --------------------------------------------------------------------------
+    def _apply(self, tx: StoreTx, events: Sequence[WriteEvent]) -> WriteResult:
+        fresh, skipped = self._idempotency(tx, events)
+        touched: set[str] = set()
+        for ev in fresh:
+            for n in ev.nodes:
+                touched.add(n.iri)
+                for targets in n.links.values():
+                    touched.update(targets)
+            for d in ev.derivations:
+                touched.update(x for x in (d.output, d.input) if x)
+        stored = tx.fetch_nodes(touched)
+        state: dict[str, NodeRecord] = {}  # nodes this batch writes (merged full state)
+        problems: list[Problem] = []
+        new_edges: dict[EdgeRecord, EdgeRecord] = {}
+        focus: set[str] = set()
+        per_event: list[tuple[WriteEvent, list[AuditDraft]]] = []
+
+        def current(iri: str) -> NodeRecord | None:
+            return state.get(iri) or stored.get(iri)
+
+        # existing out-edges of stored nodes that gain links (for dedupe and cardinality)
+        gaining = {n.iri for ev in fresh for n in ev.nodes}
+        gaining.update(d.output for ev in fresh for d in ev.derivations)
+        stored_focus = [iri for iri in gaining if iri in stored]
+        existing_out: dict[str, set[EdgeRecord]] = {}
+        for e in tx.fetch_out_edges(stored_focus):
+            existing_out.setdefault(e.src, set()).add(e)
+        extra_targets = {e.dst for es in existing_out.values() for e in es} - set(stored)
+        stored.update(tx.fetch_nodes(extra_targets))
+
+        for ev in fresh:
+            drafts: list[AuditDraft] = []
+            created_now: dict[str, dict[str, Any]] = {}
+            for up in ev.nodes:
+                old = current(up.iri)
+                if old is not None and old.label != up.cls:
+                    problems.append(Problem(
+                        rule="class-immutable", field="class", value=up.cls, focus=up.iri,
+                        event_id=ev.event_id,
+                        message=f"node is a {old.label}; a node keeps its class"))
+                    continue
+                if old is None:
+                    rec = NodeRecord(up.iri, up.cls, up.key, dict(up.props), tx.at, tx.at, tx.tx_id)
+                    created_now[up.iri] = {"props": dict(up.props), "links": {}}
+                    drafts.append(AuditDraft("create", up.iri, up.cls, None, None,
+                                             created_now[up.iri]))
+                else:
+                    props = dict(old.props)
+                    changed = {k: v for k, v in up.props.items() if props.get(k) != v}
+                    props.update(up.props)
+                    rec = NodeRecord(up.iri, up.cls, old.key, props, old.recorded_at, tx.at,
+                                     tx.tx_id)
+                    for k, v in changed.items():
+                        drafts.append(AuditDraft("update", up.iri, up.cls, k,
+                                                 old.props.get(k), v))
+                    if not changed and up.iri not in state:
+                        rec = old  # nothing new: no rewrite
+                if rec is not old:
+                    state[up.iri] = rec
+                focus.add(up.iri)
+                for prop, targets in up.links.items():
+                    rel = self.vocab.prop(prop).rel_type
+                    assert rel is not None
+                    for t in targets:
+                        self._add_edge(EdgeRecord(up.iri, rel, t, "", {}, tx.at, tx.tx_id),
+                                       up.cls, new_edges, existing_out, created_now, drafts,
+                                       prop)
+            for i, d in enumerate(ev.derivations):
+                eid = f"{ev.event_id}#{i}"
+                eprops: dict[str, StoredValue] = {"derivationKind": d.kind}
+                optional: tuple[tuple[str, StoredValue | None], ...] = (
+                    ("quantity", d.quantity), ("unitCode", d.unit), ("atTime", d.at),
+                    ("viaActivity", d.via))
+                for k, opt in optional:
+                    if opt is not None:
+                        eprops[k] = opt
+                out_node = current(d.output)
+                self._add_edge(EdgeRecord(d.output, DERIVATION, d.input, eid, eprops, tx.at,
+                                          tx.tx_id),
+                               out_node.label if out_node else "", new_edges, existing_out,
+                               created_now, drafts, "wasDerivedFrom")
+                focus.add(d.output)
+            per_event.append((ev, drafts))
+
+        # referential integrity and ontology ranges of every new edge
+        for e in new_edges:
+            for end, role in ((e.src, "source"), (e.dst, "target")):
+                if current(end) is None:
+                    problems.append(Problem(
+                        rule="referential-integrity", field=e.type, value=end, focus=e.src,
+                        message=f"{role} {end} of {e.type} does not exist (neither stored nor "
+                                "in this write)"))
+            src, dst = current(e.src), current(e.dst)
+            if src is not None and dst is not None:
+                p = self.vocab.rel(e.type)
+                if not self.vocab.cls(src.label).allows(p.name):
+                    problems.append(Problem(
+                        rule="ontology-domain", field=p.name, value=src.label, focus=e.src,
+                        message=f"{p.name} is not a property of {src.label}"))
+                if p.range_class and not self.vocab.cls(dst.label).is_a(p.range_class):
+                    problems.append(Problem(
+                        rule="ontology-range", field=p.name, value=e.dst, focus=e.src,
+                        message=f"{p.name} must point to a {p.range_class}, "
+                                f"not a {dst.label}"))
+        if problems:
+            raise WriteRejectedError(problems)
+
+        results = self.shapes.validate(self._views(focus, current, existing_out, new_edges))
+        blocking = [r for r in results if r.severity == "Violation"]
+        if blocking:
+            raise WriteRejectedError([_problem_of(r, None) for r in blocking])
+
+        audit: list[AuditEntry] = []
+        head = tx.audit_head()
+        for ev, drafts in per_event:
+            entries = chain(drafts, head, tx.tx_id, tx.at, ev.actor, ev.reason, ev.event_id)
+            if entries:
+                head = (entries[-1].seq, entries[-1].hash)
+            audit.extend(entries)
+        captured = [CapturedEvent(ev.event_id, ev.content_hash, tx.tx_id, tx.at) for ev in fresh]
+        tx.write(list(state.values()), list(new_edges), audit, captured)
+        created = sum(1 for n in state.values() if n.iri not in stored)
+        return WriteResult(tx.tx_id, len(fresh), skipped, created, len(state) - created,
+                           len(new_edges), len(audit),
+                           [r for r in results if r.severity != "Violation"])
+
+    def _idempotency(self, tx: StoreTx,
+                     events: Sequence[WriteEvent]) -> tuple[list[WriteEvent], int]:
+        known = tx.fetch_events(ev.event_id for ev in events)
+        seen: dict[str, str] = {k: v.content_hash for k, v in known.items()}
+        fresh: list[WriteEvent] = []
+        conflicts: list[Problem] = []
+        skipped = 0
+        for ev in events:
+            h = seen.get(ev.event_id)
+            if h is None:
+                seen[ev.event_id] = ev.content_hash
+                fresh.append(ev)
+            elif h == ev.content_hash:
+                skipped += 1
+            else:
+                conflicts.append(Problem(
+                    rule="idempotency", field="eventId", value=ev.event_id,
+                    event_id=ev.event_id,
+                    message="this event id was already used for different content; "
+                            "send a new event id (corrections are new events)"))
+        if conflicts:
+            raise EventConflictError(conflicts)
+        return fresh, skipped
+
+    @staticmethod
+    def _add_edge(e: EdgeRecord, src_label: str, new_edges: dict[EdgeRecord, EdgeRecord],
+                  existing_out: dict[str, set[EdgeRecord]], created_now: dict[str, Any],
+                  drafts: list[AuditDraft], prop: str) -> None:
+        if e in new_edges or e in existing_out.get(e.src, ()):
+            return
+        new_edges[e] = e
+        link = {"target": e.dst, **({"edgeId": e.eid} if e.eid else {}), **e.props}
+        if e.src in created_now:
+            created_now[e.src]["links"].setdefault(prop, []).append(link)
+        else:
+            drafts.append(AuditDraft("link", e.src, src_label, prop, None, link))
+
+    def _views(self, focus: set[str], current: Callable[[str], NodeRecord | None],
+               existing_out: dict[str, set[EdgeRecord]],
+               new_edges: dict[EdgeRecord, EdgeRecord]) -> list[NodeView]:
+        by_src: dict[str, list[EdgeRecord]] = {}
+        for e in itertools.chain(new_edges, *existing_out.values()):
+            if e.src in focus:
+                by_src.setdefault(e.src, []).append(e)
+        views: list[NodeView] = []
+        for iri in sorted(focus):
+            node = current(iri)
+            if node is None:
+                continue
+            links: dict[str, list[tuple[str, str | None]]] = {}
+            for e in by_src.get(iri, []):
+                target = current(e.dst)
+                name = self.vocab.rel(e.type).name
+                pair = (e.dst, target.label if target else None)
+                if pair not in links.setdefault(name, []):
+                    links[name].append(pair)
+            views.append(NodeView(iri, node.label, node.props, links))
+        return views
+
+
+class _DryRun(Exception):
+    def __init__(self, result: WriteResult) -> None:
+        self.result = result

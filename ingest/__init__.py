@@ -1,0 +1,1 @@
+"""Capture of documents (own JSON, later EPCIS and CSV) and equipment signals."""

@@ -1,0 +1,1 @@
+"""The tracegraph ontology (``tracegraph.ttl``) and the vocabulary derived from it."""

@@ -1,0 +1,117 @@
+"""Typed values: turning input into the one stored form of each XSD range.
+
+Both engines store the same scalars: ``str``, ``bool``, ``int``, ``float``, and timestamps as
+fixed-width UTC strings (``2026-01-05T08:00:00.000000Z``) that compare correctly as text in SQLite
+and in Neo4j alike.
+
+>>> to_utc_text("2026-01-05T09:00:00+01:00")
+'2026-01-05T08:00:00.000000Z'
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+
+from rdflib import XSD, URIRef
+
+Scalar = str | bool | int | float
+StoredValue = Scalar | list[Scalar]
+
+__all__ = ["Scalar", "StoredValue", "TypeRuleError", "coerce", "now_utc_text", "to_utc_text"]
+
+
+class TypeRuleError(ValueError):
+    """A value that cannot be read as the datatype its property declares."""
+
+    def __init__(self, value: object, rule: str) -> None:
+        super().__init__(f"{value!r} is not {rule}")
+        self.value = value
+        self.rule = rule
+
+
+_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def to_utc_text(value: object) -> str:
+    """Normalise an aware timestamp (``datetime`` or ISO-8601 text) to stored UTC text."""
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, str):
+        try:
+            dt = datetime.fromisoformat(value.replace("z", "Z"))
+        except ValueError:
+            raise TypeRuleError(value, "an ISO-8601 xsd:dateTime") from None
+    else:
+        raise TypeRuleError(value, "an ISO-8601 xsd:dateTime")
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise TypeRuleError(value, "an xsd:dateTime with a timezone (e.g. Z or +01:00)")
+    return dt.astimezone(UTC).strftime(_TS_FORMAT)
+
+
+def now_utc_text() -> str:
+    return datetime.now(UTC).strftime(_TS_FORMAT)
+
+
+def _number(value: object, rule: str) -> float:
+    if isinstance(value, bool):
+        raise TypeRuleError(value, rule)
+    if isinstance(value, (int, float)):
+        out = float(value)
+    elif isinstance(value, str):
+        try:
+            out = float(Decimal(value.strip()))
+        except (InvalidOperation, ValueError):
+            raise TypeRuleError(value, rule) from None
+    else:
+        raise TypeRuleError(value, rule)
+    if not math.isfinite(out):
+        raise TypeRuleError(value, f"{rule} (finite)")
+    return out
+
+
+def coerce(datatype: URIRef | None, value: object) -> Scalar:
+    """Read ``value`` as the stored scalar of an XSD datatype, or raise :class:`TypeRuleError`.
+
+    >>> coerce(XSD.decimal, "12.50")
+    12.5
+    >>> coerce(XSD.boolean, "yes")
+    Traceback (most recent call last):
+    ...
+    ontology.datatypes.TypeRuleError: 'yes' is not an xsd:boolean (true or false)
+    """
+    if datatype in (None, XSD.string, XSD.anyURI):
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise TypeRuleError(value, "an xsd:string")
+    if datatype == XSD.boolean:
+        if isinstance(value, bool):
+            return value
+        if value in ("true", "false"):
+            return value == "true"
+        raise TypeRuleError(value, "an xsd:boolean (true or false)")
+    if datatype == XSD.integer:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            return int(value)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise TypeRuleError(value, "an xsd:integer")
+    if datatype in (XSD.decimal, XSD.double):
+        return _number(value, f"an xsd:{'decimal' if datatype == XSD.decimal else 'double'}")
+    if datatype == XSD.dateTime:
+        return to_utc_text(value)
+    if datatype == XSD.date:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value.isoformat()
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value).isoformat()
+            except ValueError:
+                pass
+        raise TypeRuleError(value, "an xsd:date (YYYY-MM-DD)")
+    raise TypeRuleError(value, f"a value of {datatype}")

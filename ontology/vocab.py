@@ -1,0 +1,291 @@
+"""The vocabulary derived from ``ontology/tracegraph.ttl``.
+
+The ontology is read once; everything the stores, the shapes validator and the API need about
+classes and properties is derived here. Looking up a term that the ontology does not declare raises
+:class:`UnknownTermError`, so a typo never silently mints a new label or property.
+
+>>> v = vocabulary()
+>>> v.cls("MaterialLot").key_property
+'lotNumber'
+>>> v.prop("wasDerivedFrom").rel_type
+'WAS_DERIVED_FROM'
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote
+
+from rdflib import OWL, RDF, RDFS, SKOS, XSD, Graph, Namespace, URIRef
+from rdflib import Literal as RDFLiteral
+
+__all__ = [
+    "TG",
+    "ClassDef",
+    "PropertyDef",
+    "UnknownTermError",
+    "Vocabulary",
+    "load_vocabulary",
+    "rel_type_of",
+    "vocabulary",
+]
+
+TG = Namespace("https://w3id.org/tracegraph#")
+ONTOLOGY_PATH = Path(__file__).with_name("tracegraph.ttl")
+DEFAULT_INSTANCE_BASE = "https://w3id.org/tracegraph/id/"
+
+XSD_TYPES = frozenset(
+    {XSD.string, XSD.boolean, XSD.integer, XSD.decimal, XSD.double, XSD.dateTime, XSD.date,
+     XSD.anyURI}
+)
+
+PropertyKind = Literal["data", "object"]
+
+
+class UnknownTermError(KeyError):
+    """A class, property or relationship type that the ontology does not declare."""
+
+    def __init__(self, kind: str, name: str) -> None:
+        super().__init__(f"unknown {kind} {name!r}: not declared in ontology/tracegraph.ttl")
+        self.kind = kind
+        self.name = name
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def local_name(iri: URIRef | str) -> str:
+    """The local name of an IRI: the part after the last ``#`` or ``/``."""
+    s = str(iri)
+    return re.split(r"[#/]", s)[-1]
+
+
+def rel_type_of(name: str) -> str:
+    """UPPER_SNAKE relationship type of an object property's local name.
+
+    >>> rel_type_of("wasDerivedFrom")
+    'WAS_DERIVED_FROM'
+    >>> rel_type_of("ofProduct")
+    'OF_PRODUCT'
+    """
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).upper()
+
+
+@dataclass(frozen=True)
+class PropertyDef:
+    """One property of the ontology, as the stores see it."""
+
+    iri: URIRef
+    name: str
+    kind: PropertyKind
+    datatype: URIRef | None
+    range_class: str | None
+    domains: frozenset[str]
+    identifier: bool = False
+    code_list: tuple[str, ...] | None = None
+    edge_class: str | None = None
+    label: str = ""
+
+    @property
+    def rel_type(self) -> str | None:
+        return rel_type_of(self.name) if self.kind == "object" else None
+
+
+@dataclass(frozen=True)
+class ClassDef:
+    """One class of the ontology, with everything derived for it."""
+
+    iri: URIRef
+    name: str
+    ancestors: tuple[str, ...]
+    abstract: bool
+    key_property: str | None
+    label: str
+    data_properties: Mapping[str, PropertyDef] = field(default_factory=dict)
+    object_properties: Mapping[str, PropertyDef] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Neo4j labels: the class and all its tracegraph superclasses."""
+        return (self.name, *self.ancestors)
+
+    def is_a(self, other: str) -> bool:
+        return other == self.name or other in self.ancestors
+
+    def allows(self, prop: str) -> bool:
+        return prop in self.data_properties or prop in self.object_properties
+
+
+class Vocabulary:
+    """Closed vocabulary of tracegraph: classes, properties and relationship types."""
+
+    def __init__(self, graph: Graph, instance_base: str = DEFAULT_INSTANCE_BASE) -> None:
+        self.graph = graph
+        self.instance_base = instance_base
+        self.properties: dict[str, PropertyDef] = {}
+        self.classes: dict[str, ClassDef] = {}
+        self._derive()
+        self.relationship_types: dict[str, PropertyDef] = {
+            p.rel_type: p for p in self.properties.values() if p.rel_type is not None
+        }
+
+    # -- lookups that raise on unknown terms ---------------------------------------------------
+    def cls(self, name: str) -> ClassDef:
+        try:
+            return self.classes[name]
+        except KeyError:
+            raise UnknownTermError("class", name) from None
+
+    def prop(self, name: str) -> PropertyDef:
+        try:
+            return self.properties[name]
+        except KeyError:
+            raise UnknownTermError("property", name) from None
+
+    def rel(self, rel_type: str) -> PropertyDef:
+        try:
+            return self.relationship_types[rel_type]
+        except KeyError:
+            raise UnknownTermError("relationship type", rel_type) from None
+
+    @functools.cached_property
+    def identifiers(self) -> tuple[PropertyDef, ...]:
+        """Datatype properties marked ``tg:identifier``: indexed by both engines."""
+        return tuple(sorted((p for p in self.properties.values() if p.identifier),
+                            key=lambda p: p.name))
+
+    @functools.cached_property
+    def stored_classes(self) -> tuple[ClassDef, ...]:
+        return tuple(c for c in self.classes.values() if not c.abstract)
+
+    def edge_properties(self, rel_type: str) -> Mapping[str, PropertyDef]:
+        """Datatype properties that may sit on a relationship of this type."""
+        prop = self.rel(rel_type)
+        if prop.edge_class is None:
+            return {}
+        return self.cls(prop.edge_class).data_properties
+
+    def subclasses_of(self, name: str) -> tuple[str, ...]:
+        """The class and every class below it."""
+        self.cls(name)
+        return tuple(c.name for c in self.classes.values() if c.is_a(name))
+
+    def mint_iri(self, class_name: str, key: str) -> str:
+        """Stable IRI of a node from its class and business key.
+
+        >>> vocabulary().mint_iri("MaterialLot", "RL 001")
+        'https://w3id.org/tracegraph/id/MaterialLot/RL%20001'
+        """
+        self.cls(class_name)
+        return f"{self.instance_base}{class_name}/{quote(key, safe='')}"
+
+    # -- derivation ---------------------------------------------------------------------------
+    def _tg_classes(self) -> list[URIRef]:
+        g = self.graph
+        return sorted(
+            c for c in set(g.subjects(RDF.type, OWL.Class))
+            if isinstance(c, URIRef) and str(c).startswith(str(TG))
+        )
+
+    def _ancestors(self, c: URIRef) -> tuple[str, ...]:
+        seen: list[str] = []
+        frontier = [c]
+        while frontier:
+            nxt: list[URIRef] = []
+            for x in frontier:
+                for sup in self.graph.objects(x, RDFS.subClassOf):
+                    if isinstance(sup, URIRef) and str(sup).startswith(str(TG)):
+                        name = local_name(sup)
+                        if name not in seen:
+                            seen.append(name)
+                            nxt.append(sup)
+            frontier = nxt
+        return tuple(seen)
+
+    def _code_list(self, scheme: URIRef) -> tuple[str, ...]:
+        g = self.graph
+        notations = {
+            str(n) for c in g.subjects(SKOS.inScheme, scheme) for n in g.objects(c, SKOS.notation)
+        }
+        return tuple(sorted(notations))
+
+    def _bool(self, s: URIRef, p: URIRef) -> bool:
+        v = self.graph.value(s, p)
+        return isinstance(v, RDFLiteral) and bool(v.toPython())
+
+    def _label(self, s: URIRef) -> str:
+        for lab in self.graph.objects(s, RDFS.label):
+            if isinstance(lab, RDFLiteral) and lab.language in (None, "en"):
+                return str(lab)
+        return local_name(s)
+
+    def _derive(self) -> None:
+        g = self.graph
+        for kind, rdf_type in (("data", OWL.DatatypeProperty), ("object", OWL.ObjectProperty)):
+            subjects = {p for p in g.subjects(RDF.type, rdf_type) if isinstance(p, URIRef)}
+            for p in sorted(subjects):
+                name = local_name(p)
+                domains = {local_name(d) for d in g.objects(p, RDFS.domain)
+                           if isinstance(d, URIRef)}
+                domains |= {local_name(d) for d in g.objects(p, TG.domainIncludes)
+                            if isinstance(d, URIRef)}
+                ranges = [r for r in g.objects(p, RDFS.range) if isinstance(r, URIRef)]
+                ranges += [r for r in g.objects(p, TG.rangeIncludes) if isinstance(r, URIRef)]
+                scheme = g.value(p, TG.codeList)
+                edge_class = g.value(p, TG.edgeClass)
+                datatype = ranges[0] if kind == "data" and ranges else None
+                range_class = local_name(ranges[0]) if kind == "object" and ranges else None
+                self.properties[name] = PropertyDef(
+                    iri=p,
+                    name=name,
+                    kind="data" if kind == "data" else "object",
+                    datatype=datatype,
+                    range_class=range_class,
+                    domains=frozenset(domains),
+                    identifier=self._bool(p, TG.identifier),
+                    code_list=self._code_list(scheme) if isinstance(scheme, URIRef) else None,
+                    edge_class=local_name(edge_class) if isinstance(edge_class, URIRef) else None,
+                    label=self._label(p),
+                )
+        key_of: dict[str, str | None] = {}
+        for c in self._tg_classes():
+            kp = g.value(c, TG.keyProperty)
+            key_of[local_name(c)] = local_name(kp) if isinstance(kp, URIRef) else None
+        for c in self._tg_classes():
+            name = local_name(c)
+            ancestors = self._ancestors(c)
+            lineage = (name, *ancestors)
+            key = next((key_of[x] for x in lineage if key_of.get(x)), None)
+            data = {p.name: p for p in self.properties.values()
+                    if p.kind == "data" and p.domains & set(lineage)}
+            obj = {p.name: p for p in self.properties.values()
+                   if p.kind == "object" and p.domains & set(lineage)}
+            self.classes[name] = ClassDef(
+                iri=c,
+                name=name,
+                ancestors=ancestors,
+                abstract=self._bool(c, TG.abstract),
+                key_property=key,
+                label=self._label(c),
+                data_properties=dict(sorted(data.items())),
+                object_properties=dict(sorted(obj.items())),
+            )
+
+
+def load_vocabulary(paths: Iterable[Path] = (ONTOLOGY_PATH,),
+                    instance_base: str = DEFAULT_INSTANCE_BASE) -> Vocabulary:
+    g = Graph()
+    for p in paths:
+        g.parse(p, format="turtle")
+    return Vocabulary(g, instance_base)
+
+
+@functools.cache
+def vocabulary() -> Vocabulary:
+    """The process-wide vocabulary, parsed once from ``ontology/tracegraph.ttl``."""
+    return load_vocabulary()

@@ -1,0 +1,1 @@
+"""Closed quality loops: deviations, holds, CAPA, change control, batch release, e-signatures."""

@@ -1,0 +1,1 @@
+"""SHACL shapes guarding every write, and the validator that runs them."""

@@ -1,0 +1,394 @@
+"""SHACL validation on the write path.
+
+The shapes in ``shapes/*.ttl`` are compiled once into plain Python checks that run on the nodes
+a write touches (focus nodes) plus the classes of the nodes they link to — the neighbours the
+shapes need. The compiled checks implement the SHACL Core subset the shapes use (see
+shapes/README.md); a shape using anything else is refused at load time rather than silently
+ignored. pySHACL over the same focus graph is the reference:
+``tests/unit/test_shapes_compiled.py`` proves both give identical reports on every fixture of the
+shape corpus, and :func:`reference_validate` serves audits and tools.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rdflib import RDF, SH, XSD, Graph, Literal, URIRef
+from rdflib.collection import Collection
+from rdflib.term import Node
+
+from ontology.datatypes import Scalar, StoredValue, coerce
+from ontology.rdf import add_node, literal
+from ontology.vocab import Vocabulary, local_name, vocabulary
+
+__all__ = [
+    "NodeView",
+    "ShapeResult",
+    "ShapesValidator",
+    "UnsupportedShapeError",
+    "reference_validate",
+    "shapes_graph",
+    "validator",
+]
+
+SHAPES_DIR = Path(__file__).parent
+VIOLATION, WARNING, INFO = "Violation", "Warning", "Info"
+
+
+@dataclass
+class NodeView:
+    """The merged state of one focus node as the shapes see it."""
+
+    iri: str
+    label: str
+    props: Mapping[str, StoredValue]
+    links: Mapping[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, order=True)
+class ShapeResult:
+    """One SHACL validation result, named the way a user can act on it."""
+
+    focus: str
+    path: str
+    component: str
+    severity: str
+    message: str
+    value: str | None = None
+    shape: str = ""
+
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.focus, self.path, self.component, self.severity)
+
+
+class UnsupportedShapeError(ValueError):
+    """A shape uses a SHACL feature outside the compiled subset."""
+
+
+_SUPPORTED_PROPERTY = {
+    SH.path, SH.minCount, SH.maxCount, SH.datatype, SH["class"], SH.nodeKind, SH["in"],
+    SH.pattern, SH.flags, SH.minInclusive, SH.maxInclusive, SH.minExclusive, SH.maxExclusive,
+    SH.minLength, SH.maxLength, SH.lessThan, SH.lessThanOrEquals, SH.hasValue, SH.severity,
+    SH.message, SH.name, SH.description, SH.order, SH.group, SH.deactivated, RDF.type,
+}
+_SUPPORTED_NODE = {SH.targetClass, SH.property, SH.severity, SH.message, SH.name,
+                   SH.description, SH.deactivated, RDF.type}
+
+Value = tuple[bool, object]  # (is_iri, python value: IRI text or stored scalar)
+
+
+@dataclass(frozen=True)
+class _Check:
+    component: str
+    arg: Any
+
+
+_COMPONENTS: dict[URIRef, str] = {
+    SH.minCount: "MinCountConstraintComponent", SH.maxCount: "MaxCountConstraintComponent",
+    SH.datatype: "DatatypeConstraintComponent", SH["class"]: "ClassConstraintComponent",
+    SH.nodeKind: "NodeKindConstraintComponent", SH["in"]: "InConstraintComponent",
+    SH.pattern: "PatternConstraintComponent",
+    SH.minInclusive: "MinInclusiveConstraintComponent",
+    SH.maxInclusive: "MaxInclusiveConstraintComponent",
+    SH.minExclusive: "MinExclusiveConstraintComponent",
+    SH.maxExclusive: "MaxExclusiveConstraintComponent",
+    SH.minLength: "MinLengthConstraintComponent", SH.maxLength: "MaxLengthConstraintComponent",
+    SH.lessThan: "LessThanConstraintComponent",
+    SH.lessThanOrEquals: "LessThanOrEqualsConstraintComponent",
+    SH.hasValue: "HasValueConstraintComponent",
+}
+_BOUNDS: dict[str, Callable[[Any, Any], bool]] = {
+    "MinInclusiveConstraintComponent": lambda x, b: bool(x >= b),
+    "MaxInclusiveConstraintComponent": lambda x, b: bool(x <= b),
+    "MinExclusiveConstraintComponent": lambda x, b: bool(x > b),
+    "MaxExclusiveConstraintComponent": lambda x, b: bool(x < b),
+    "LessThanConstraintComponent": lambda x, y: bool(x < y),
+    "LessThanOrEqualsConstraintComponent": lambda x, y: bool(x <= y),
+}
+_LENGTHS: dict[str, Callable[[int, Any], bool]] = {
+    "MinLengthConstraintComponent": lambda n, b: bool(n >= b),
+    "MaxLengthConstraintComponent": lambda n, b: bool(n <= b),
+}
+
+
+def _term_key(t: Node) -> Value:
+    if isinstance(t, Literal):
+        return (False, _py(t))
+    return (True, str(t))
+
+
+@dataclass
+class _PropertyShape:
+    shape: str
+    path: str
+    severity: str
+    message: str
+    checks: list[_Check]
+
+
+@dataclass
+class _NodeShape:
+    shape: str
+    target: str
+    properties: list[_PropertyShape]
+
+
+def _lexical(v: Value) -> str:
+    is_iri, x = v
+    if is_iri or isinstance(x, str):
+        return str(x)
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    return str(Literal(x))
+
+
+_PY_TYPES: dict[URIRef, str] = {
+    XSD.string: "str", XSD.anyURI: "str", XSD.boolean: "bool", XSD.integer: "int",
+    XSD.decimal: "float", XSD.double: "float", XSD.dateTime: "dateTime", XSD.date: "date",
+}
+_TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _typed(x: object, want: str) -> bool:
+    """Does a stored scalar have the Python form of the datatype (what coercion produced)?"""
+    if want == "bool":
+        return isinstance(x, bool)
+    if want == "int":
+        return isinstance(x, int) and not isinstance(x, bool)
+    if want == "float":
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+    if want == "dateTime":
+        return isinstance(x, str) and bool(_TS.match(x))
+    if want == "date":
+        return isinstance(x, str) and bool(_DATE.match(x))
+    return isinstance(x, str)
+
+
+def _comparable(x: object, bound: object) -> bool:
+    num = (int, float)
+    if isinstance(x, bool) or isinstance(bound, bool):
+        return False
+    return (isinstance(x, num) and isinstance(bound, num)) or (
+        isinstance(x, str) and isinstance(bound, str))
+
+
+def _py(lit: Node, vocab_type: URIRef | None = None) -> Scalar:
+    if not isinstance(lit, Literal):
+        return str(lit)
+    if lit.datatype == XSD.dateTime:
+        return coerce(XSD.dateTime, str(lit))
+    py = lit.toPython()
+    if isinstance(py, (bool, int, float, str)):
+        return float(py) if not isinstance(py, (bool, str)) and lit.datatype in (
+            XSD.decimal, XSD.double, XSD.float) else py
+    return str(py)
+
+
+class ShapesValidator:
+    """Compiled shapes: ``validate(nodes)`` returns every result for those focus nodes."""
+
+    def __init__(self, shapes: Graph, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self.graph = shapes
+        self.node_shapes = [self._compile_node(s) for s in sorted(
+            {s for s in shapes.subjects(RDF.type, SH.NodeShape) if isinstance(s, URIRef)})
+            if not self._deactivated(s)]
+        self._by_class: dict[str, list[_NodeShape]] = {}
+
+    # -- compile ------------------------------------------------------------------------------
+    def _deactivated(self, s: Node) -> bool:
+        v = self.graph.value(s, SH.deactivated)
+        return isinstance(v, Literal) and bool(v.toPython())
+
+    def _unsupported(self, s: Node, allowed: set[URIRef]) -> None:
+        for p in set(self.graph.predicates(s)):
+            if p not in allowed:
+                raise UnsupportedShapeError(
+                    f"shape {s} uses {p}, outside the compiled SHACL subset (shapes/README.md)")
+
+    def _compile_node(self, s: URIRef) -> _NodeShape:
+        g = self.graph
+        self._unsupported(s, _SUPPORTED_NODE)
+        targets = list(g.objects(s, SH.targetClass))
+        if len(targets) != 1:
+            raise UnsupportedShapeError(f"node shape {s} needs exactly one sh:targetClass")
+        target = local_name(str(targets[0]))
+        self.vocab.cls(target)
+        props = [self._compile_property(s, p) for p in g.objects(s, SH.property)
+                 if not self._deactivated(p)]
+        return _NodeShape(str(s), target, props)
+
+    def _compile_property(self, node_shape: URIRef, s: Node) -> _PropertyShape:
+        g = self.graph
+        self._unsupported(s, _SUPPORTED_PROPERTY)
+        path = g.value(s, SH.path)
+        if not isinstance(path, URIRef):
+            raise UnsupportedShapeError(f"{node_shape}: only single-IRI sh:path is compiled")
+        name = local_name(path)
+        prop = self.vocab.prop(name)
+        sev = g.value(s, SH.severity) or g.value(node_shape, SH.severity) or SH.Violation
+        msg = g.value(s, SH.message)
+        checks: list[_Check] = []
+        for pred, o in g.predicate_objects(s):
+            component = _COMPONENTS.get(pred)  # type: ignore[call-overload]
+            if component is None:
+                continue
+            arg: object
+            if pred in (SH.minCount, SH.maxCount, SH.minLength, SH.maxLength):
+                arg = int(str(o))
+            elif pred == SH.datatype:
+                declared = prop.datatype if prop.kind == "data" else None
+                same = declared == o or (declared is None and prop.kind == "data"
+                                         and o == XSD.string)
+                arg = _PY_TYPES.get(o) if same else None  # type: ignore[call-overload]
+            elif pred == SH["class"]:
+                arg = self.vocab.cls(local_name(str(o))).name
+            elif pred == SH.nodeKind:
+                if o not in (SH.IRI, SH.BlankNodeOrIRI, SH.Literal, SH.IRIOrLiteral):
+                    raise UnsupportedShapeError(f"{node_shape}: sh:nodeKind {o} not compiled")
+                arg = None if o == SH.IRIOrLiteral else o != SH.Literal
+            elif pred == SH["in"]:
+                arg = frozenset(_term_key(x) for x in Collection(g, o))
+            elif pred == SH.pattern:
+                flags = str(g.value(s, SH.flags) or "")
+                arg = re.compile(str(o), re.IGNORECASE if "i" in flags else 0)
+            elif pred in (SH.minInclusive, SH.maxInclusive, SH.minExclusive, SH.maxExclusive):
+                arg = _py(o)
+            elif pred in (SH.lessThan, SH.lessThanOrEquals):
+                arg = self.vocab.prop(local_name(str(o))).name
+            else:  # sh:hasValue
+                arg = _term_key(o)
+            checks.append(_Check(component, arg))
+        message = (str(msg) if msg is not None
+                   else f"{name} does not conform to {local_name(node_shape)}")
+        return _PropertyShape(shape=str(node_shape), path=name,
+                              severity=local_name(str(sev)), message=message, checks=checks)
+
+    def _run(self, c: _Check, values: list[Value], node: NodeView) -> list[str | None]:
+        """Values (lexical form; ``None`` for the node-level result) that violate ``c``."""
+        comp, arg = c.component, c.arg
+        if comp == "MinCountConstraintComponent":
+            return [] if len(values) >= arg else [None]
+        if comp == "MaxCountConstraintComponent":
+            return [] if len(values) <= arg else [None]
+        if comp == "HasValueConstraintComponent":
+            return [] if any(v == arg for v in values) else [None]
+        bad: list[Value]
+        if comp == "DatatypeConstraintComponent":
+            bad = [v for v in values if v[0] or arg is None or not _typed(v[1], str(arg))]
+        elif comp == "ClassConstraintComponent":
+            bad = [v for v in values if not self._is_instance(v, node, str(arg))]
+        elif comp == "NodeKindConstraintComponent":
+            bad = [v for v in values if arg is not None and v[0] != arg]
+        elif comp == "InConstraintComponent":
+            bad = [v for v in values if v not in arg]
+        elif comp == "PatternConstraintComponent":
+            rx: re.Pattern[str] = arg
+            bad = [v for v in values if not rx.search(_lexical(v))]
+        elif comp in _BOUNDS:
+            op = _BOUNDS[comp]
+            bad = [v for v in values
+                   if v[0] or not _comparable(v[1], arg) or not op(v[1], arg)]
+        elif comp in _LENGTHS:
+            op = _LENGTHS[comp]
+            bad = [v for v in values if not op(len(_lexical(v)), arg)]
+        else:  # LessThan / LessThanOrEquals against another property's values
+            op = _BOUNDS[comp]
+            others = self._values(node, str(arg))
+            bad = [v for v in values
+                   if any(v[0] or w[0] or not _comparable(v[1], w[1]) or not op(v[1], w[1])
+                          for w in others)]
+        return [_lexical(v) for v in bad]
+
+    # -- values -------------------------------------------------------------------------------
+    def _values(self, node: NodeView, name: str) -> list[Value]:
+        if name in node.props:
+            raw = node.props[name]
+            return [(False, x) for x in (raw if isinstance(raw, list) else [raw])]
+        return [(True, iri) for iri, _ in node.links.get(name, [])]
+
+    def _is_instance(self, v: Value, node: NodeView, cls: str) -> bool:
+        if not v[0]:
+            return False
+        for targets in node.links.values():
+            for iri, label in targets:
+                if iri == v[1] and label is not None and label in self.vocab.classes:
+                    return self.vocab.cls(label).is_a(cls)
+        return False
+
+    # -- run ----------------------------------------------------------------------------------
+    def shapes_for(self, label: str) -> list[_NodeShape]:
+        if label not in self._by_class:
+            c = self.vocab.cls(label)
+            self._by_class[label] = [s for s in self.node_shapes if c.is_a(s.target)]
+        return self._by_class[label]
+
+    def validate(self, nodes: Iterable[NodeView]) -> list[ShapeResult]:
+        out: list[ShapeResult] = []
+        for node in nodes:
+            for ns in self.shapes_for(node.label):
+                for ps in ns.properties:
+                    values = self._values(node, ps.path)
+                    for check in ps.checks:
+                        for value in self._run(check, values, node):
+                            out.append(ShapeResult(node.iri, ps.path, check.component,
+                                                   ps.severity, ps.message, value, ps.shape))
+        return out
+
+
+def shape_files() -> list[Path]:
+    return sorted(SHAPES_DIR.glob("*.ttl"))
+
+
+@functools.cache
+def shapes_graph() -> Graph:
+    g = Graph()
+    for f in shape_files():
+        g.parse(f, format="turtle")
+    return g
+
+
+@functools.cache
+def validator() -> ShapesValidator:
+    """The process-wide compiled validator over ``shapes/*.ttl``."""
+    return ShapesValidator(shapes_graph(), vocabulary())
+
+
+def nodes_graph(nodes: Iterable[NodeView], vocab: Vocabulary) -> Graph:
+    g = Graph()
+    for n in nodes:
+        add_node(g, vocab, n.iri, n.label, n.props, n.links)
+    return g
+
+
+def reference_validate(data: Graph, vocab: Vocabulary | None = None,
+                       shapes: Graph | None = None) -> list[ShapeResult]:
+    """Validate an RDF graph with pySHACL (inference off, the ontology as ``ont_graph``)."""
+    from pyshacl import validate
+
+    v = vocab or vocabulary()
+    _, report, _ = validate(data, shacl_graph=shapes if shapes is not None else shapes_graph(),
+                            ont_graph=v.graph, inference="none", advanced=False,
+                            allow_warnings=True)
+    out: list[ShapeResult] = []
+    for r in report.subjects(RDF.type, SH.ValidationResult):
+        path = report.value(r, SH.resultPath)
+        value = report.value(r, SH.value)
+        out.append(ShapeResult(
+            focus=str(report.value(r, SH.focusNode)),
+            path=local_name(path) if path is not None else "",
+            component=local_name(report.value(r, SH.sourceConstraintComponent)),
+            severity=local_name(report.value(r, SH.resultSeverity)),
+            message=str(report.value(r, SH.resultMessage) or ""),
+            value=None if value is None else str(value),
+        ))
+    return out
+
+
+__all__ += ["literal", "nodes_graph", "shape_files"]

@@ -1,0 +1,76 @@
+"""Shared fixtures: the vocabulary, and a store of each engine for the contract suite.
+
+The Neo4j engine runs against a real server: ``NEO4J_URI`` if set, else the harness that
+``make test`` starts (``tools/neo4j-test-server``, URI in ``.cache/neo4j/uri``). Without one the
+Neo4j tests skip locally, and fail under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graph.port import GraphStore
+from graph.sqlite_store import SQLiteStore
+from ontology.vocab import Vocabulary, vocabulary
+from tracegraph.runtime import Runtime
+from tracegraph.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+def neo4j_uri() -> str | None:
+    uri = os.environ.get("NEO4J_URI")
+    if uri:
+        return uri
+    f = ROOT / ".cache" / "neo4j" / "uri"
+    return f.read_text().strip() if f.exists() else None
+
+
+def _need_service(what: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{what} is required under CI=true but is not available")
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture(scope="session")
+def vocab() -> Vocabulary:
+    return vocabulary()
+
+
+@pytest.fixture(scope="session")
+def _neo4j_store() -> Iterator[GraphStore]:
+    uri = neo4j_uri()
+    if uri is None:
+        _need_service("Neo4j (set NEO4J_URI or run tools/neo4j-test-server start)")
+    from graph.neo4j_store import Neo4jStore
+
+    try:
+        store = Neo4jStore(uri, os.environ.get("NEO4J_USER", "neo4j"),
+                           os.environ.get("NEO4J_PASSWORD", ""))
+    except Exception as e:
+        _need_service(f"Neo4j at {uri} ({e})")
+    yield store
+    store.close()
+
+
+@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
+    """A fresh, empty store of each engine."""
+    if request.param == "embedded":
+        s = SQLiteStore(tmp_path / "store.sqlite")
+        yield s
+        s.close()
+    else:
+        neo = request.getfixturevalue("_neo4j_store")
+        neo.wipe()
+        yield neo
+
+
+@pytest.fixture
+def runtime(store: GraphStore, tmp_path: Path) -> Runtime:
+    return Runtime.open(Settings(data_dir=tmp_path), store=store)

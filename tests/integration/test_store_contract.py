@@ -1,0 +1,216 @@
+"""The store contract: the same behaviour from the embedded engine and from a real Neo4j."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import networkx as nx
+import pytest
+
+from graph.audit import verify_chain
+from graph.errors import EventConflictError, WriteRejectedError
+from graph.model import Direction, EdgeRecord, NodeRecord
+from graph.port import GraphStore
+from graph.schema import DERIVATION, EDGE_SYSTEM_PROPS, NODE_SYSTEM_PROPS
+from ontology.vocab import Vocabulary
+from tests import plantlet
+from tracegraph.runtime import Runtime
+
+
+def load_plantlet(rt: Runtime) -> None:
+    rt.capture(plantlet.master_data())
+    rt.capture(plantlet.execution())
+
+
+def iri(rt: Runtime, ref: str) -> str:
+    cls, _, key = ref.partition("/")
+    return rt.vocab.mint_iri(cls, key)
+
+
+def oracle(docs: list[dict[str, Any]], rt: Runtime) -> nx.DiGraph:
+    """Independent genealogy graph straight from the raw capture documents."""
+    g: nx.DiGraph = nx.DiGraph()
+    for doc in docs:
+        for ev in doc["events"]:
+            for d in ev.get("derivations", []):
+                g.add_edge(iri(rt, d["output"]), iri(rt, d["input"]))
+    return g
+
+
+def test_capture_writes_nodes_edges_and_one_audit_entry_per_change(runtime: Runtime) -> None:
+    load_plantlet(runtime)
+    counts = runtime.store.counts()
+    assert counts["MaterialLot"] == 2
+    assert counts["SerializedUnit"] == 3
+    assert counts[DERIVATION] == len(plantlet.EXPECTED_EDGES)
+    entries = list(runtime.store.iter_audit())
+    created = [e for e in entries if e.action == "create"]
+    total_nodes = sum(v for k, v in counts.items() if k in runtime.vocab.classes)
+    assert len(created) == total_nodes
+    assert all(e.actor == "system" and e.event_id for e in entries)
+    checked, broken = verify_chain(entries)
+    assert checked == len(entries) and broken is None
+
+
+def test_resending_the_same_document_writes_nothing(runtime: Runtime) -> None:
+    load_plantlet(runtime)
+    before = (runtime.store.counts(), len(list(runtime.store.iter_audit())),
+              runtime.store.watermark())
+    again = runtime.capture(plantlet.execution())
+    assert again.events_written == 0
+    assert again.events_skipped == len(plantlet.execution()["events"])
+    after = (runtime.store.counts(), len(list(runtime.store.iter_audit())),
+             runtime.store.watermark())
+    assert after == before
+
+
+def test_event_id_reused_for_other_content_is_refused(runtime: Runtime) -> None:
+    load_plantlet(runtime)
+    doc = plantlet.execution()
+    doc["events"][0]["nodes"][0]["properties"]["quantity"] = 499
+    with pytest.raises(EventConflictError) as e:
+        runtime.capture(doc)
+    assert e.value.problems[0].field == "eventId"
+    assert runtime.store.get(iri(runtime, "MaterialLot/RL-PP")).props["quantity"] == 500
+
+
+def test_update_keeps_record_time_and_audits_old_and_new(runtime: Runtime) -> None:
+    load_plantlet(runtime)
+    lot = iri(runtime, "MaterialLot/RL-PP")
+    before = runtime.store.get(lot)
+    assert before is not None
+    runtime.capture({"format": "tracegraph.capture/1", "events": [{
+        "eventId": "adj-1", "reason": "stock count", "actor": "qa.lee",
+        "nodes": [{"class": "MaterialLot", "key": "RL-PP", "properties": {"quantity": 480}}]}]})
+    after = runtime.store.get(lot)
+    assert after is not None and after.props["quantity"] == 480
+    assert after.recorded_at == before.recorded_at and after.updated_at >= before.updated_at
+    [entry] = runtime.store.audit_entries(record=lot, actor="qa.lee")
+    assert (entry.action, entry.field, entry.old, entry.new, entry.reason) == (
+        "update", "quantity", 500, 480, "stock count")
+
+
+def test_reads_by_every_identifier(runtime: Runtime) -> None:
+    load_plantlet(runtime)
+    s = runtime.store
+    lot = iri(runtime, "MaterialLot/RL-PP")
+    assert s.get(lot) is not None and s.get(lot).label == "MaterialLot"  # type: ignore[union-attr]
+    assert [n.iri for n in s.find("RL-PP")] == [lot]
+    assert [n.iri for n in s.find("RL-PP", "lotNumber")] == [lot]
+    assert [n.iri for n in s.find("PA-778", "supplierLotNumber")] == [lot]
+    assert [n.iri for n in s.find("PA-778")] == [lot]
+    assert [n.key for n in s.find("SN-2", "serialNumber")] == ["SN-2"]
+    assert [n.key for n in s.find("095060001000000018")] == ["CASE-1"]
+    assert [n.key for n in s.find("IMM-01", "equipmentTag")] == ["IMM-01"]
+    gtin_hits = {n.key for n in s.find("09506000134352", "gtin")}
+    assert gtin_hits == {"CATH-14G", "B-ASSY", "SN-1", "SN-2", "SN-3"}
+    assert {n.key for n in s.find("09506000134352", "gtin", label="SerializedUnit")} == {
+        "SN-1", "SN-2", "SN-3"}
+    assert s.find("NO-SUCH-THING") == []
+    assert set(s.get_many([lot, "https://nowhere.example/x"])) == {lot}
+
+
+def test_a_document_with_one_bad_event_writes_nothing(runtime: Runtime) -> None:
+    runtime.capture(plantlet.master_data())
+    before = (runtime.store.counts(), len(list(runtime.store.iter_audit())))
+    doc = plantlet.execution()
+    doc["events"][-1]["nodes"][0]["links"]["shippedTo"] = "Customer/NOBODY"
+    with pytest.raises(WriteRejectedError) as e:
+        runtime.capture(doc)
+    [p] = e.value.problems
+    assert (p.rule, p.field, p.value) == (
+        "referential-integrity", "SHIPPED_TO", iri(runtime, "Customer/NOBODY"))
+    assert (runtime.store.counts(), len(list(runtime.store.iter_audit()))) == before
+    assert runtime.store.events(["rcv-1"]) == {}
+
+
+def test_a_transaction_failing_halfway_leaves_nothing(store: GraphStore) -> None:
+    node = NodeRecord("https://example.org/x", "Material", "X", {"code": "X"}, "t", "t", 1)
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.write([node], [], [], [])
+        assert tx.fetch_nodes([node.iri])  # visible inside the transaction …
+        raise RuntimeError("power cut")
+    assert store.get(node.iri) is None  # … and gone after the rollback
+    assert store.watermark() == 0
+
+
+def test_shape_violations_name_focus_path_value_and_message(runtime: Runtime) -> None:
+    runtime.capture(plantlet.master_data())
+    doc = copy.deepcopy(plantlet.execution())
+    batch = doc["events"][1]["nodes"][0]
+    batch["properties"]["gtin"] = "12345"
+    del batch["links"]["runsProcessVersion"]
+    with pytest.raises(WriteRejectedError) as e:
+        runtime.capture(doc)
+    got = {(p.focus, p.field, p.rule) for p in e.value.problems}
+    focus = iri(runtime, "Batch/B-MOULD")
+    assert (focus, "gtin", "sh:PatternConstraintComponent") in got
+    assert (focus, "runsProcessVersion", "sh:MinCountConstraintComponent") in got
+    assert all(p.message for p in e.value.problems)
+    bad_gtin = next(p for p in e.value.problems if p.field == "gtin")
+    assert bad_gtin.value == "12345"
+    assert runtime.store.counts().get("MaterialLot", 0) == 0
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 50])
+def test_genealogy_equals_networkx_oracle(runtime: Runtime, depth: int) -> None:
+    load_plantlet(runtime)
+    g = oracle([plantlet.master_data(), plantlet.execution()], runtime)
+    for seed in g.nodes:
+        for direction, graph in ((Direction.UPSTREAM, g), (Direction.DOWNSTREAM, g.reverse())):
+            got = runtime.store.genealogy([seed], direction, max_depth=depth)
+            want = nx.single_source_shortest_path_length(graph, seed, cutoff=depth)
+            assert got.depth == want, (seed, direction)
+            walked = {(e.src, e.dst) for e in got.edges}
+            want_edges = {(a, b) if direction == Direction.UPSTREAM else (b, a)
+                          for a, b in graph.edges if a in want and want[a] < depth}
+            assert walked == want_edges, (seed, direction)
+
+
+def test_genealogy_carries_quantities_and_filters_by_kind(runtime: Runtime) -> None:
+    load_plantlet(runtime)
+    up = runtime.store.genealogy([iri(runtime, "Batch/B-ASSY")], Direction.UPSTREAM, 1)
+    q = {(e.dst.rsplit("/", 1)[1], e.props["quantity"], e.props["unitCode"]) for e in up.edges}
+    assert q == {("B-MOULD", 3, "ea"), ("RL-PP", 0.5, "kg"), ("RL-TUBE", 6, "m")}
+    down = runtime.store.genealogy([iri(runtime, "MaterialLot/RL-PP")], Direction.DOWNSTREAM,
+                                   kinds=["consumption"])
+    assert {n.label for n in down.nodes.values()} == {"MaterialLot", "Batch"}
+
+
+def test_genealogy_as_of_record_time(runtime: Runtime) -> None:
+    runtime.capture(plantlet.master_data())
+    doc = plantlet.execution()
+    first, rest = dict(doc, events=doc["events"][:3]), dict(doc, events=doc["events"][3:])
+    runtime.capture(first)
+    mark = max(e.recorded_at for e in runtime.store.edges(
+        iri(runtime, "Batch/B-ASSY"), Direction.UPSTREAM))
+    runtime.capture(rest)
+    seed = [iri(runtime, "MaterialLot/RL-PP")]
+    now = runtime.store.genealogy(seed, Direction.DOWNSTREAM)
+    then = runtime.store.genealogy(seed, Direction.DOWNSTREAM, as_of=mark)
+    assert any(n.label == "Shipment" for n in now.nodes.values())
+    assert {n.label for n in then.nodes.values()} == {"MaterialLot", "Batch"}
+
+
+def test_store_writes_only_terms_the_ontology_declares(runtime: Runtime, vocab: Vocabulary
+                                                       ) -> None:
+    load_plantlet(runtime)
+    labels, rel_types, node_props, edge_props = runtime.store.schema_terms()
+    assert labels and labels <= set(vocab.classes)
+    assert rel_types and rel_types <= set(vocab.relationship_types)
+    declared = set(vocab.properties)
+    assert node_props - set(NODE_SYSTEM_PROPS) <= declared, node_props - declared
+    assert edge_props - set(EDGE_SYSTEM_PROPS) <= set(vocab.edge_properties(DERIVATION))
+    for p in (*NODE_SYSTEM_PROPS, *EDGE_SYSTEM_PROPS):
+        assert p == "iri" or p in declared, f"system property {p} is not in the ontology"
+
+
+def test_edges_of_a_node(runtime: Runtime) -> None:
+    load_plantlet(runtime)
+    case = iri(runtime, "PackagingAggregation/CASE-1")
+    out = runtime.store.edges(case, Direction.UPSTREAM)
+    assert {e.dst.rsplit("/", 1)[1] for e in out} == {"SN-1", "SN-2"}
+    into = runtime.store.edges(case, Direction.DOWNSTREAM)
+    assert [(e.src.rsplit("/", 1)[1], e.type) for e in into] == [("SHIP-1", DERIVATION)]
+    assert all(isinstance(e, EdgeRecord) for e in out + into)

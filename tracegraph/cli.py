@@ -1,0 +1,189 @@
+"""The ``tracegraph`` command line: load, validate, generate, serve, demo, info."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from graph.errors import Problem, WriteRejectedError
+from tracegraph.runtime import Runtime
+from tracegraph.settings import settings
+
+app = typer.Typer(help="tracegraph: traceability knowledge graph for device manufacturing",
+                  no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def _documents(paths: list[Path]) -> Iterator[tuple[Path, bytes]]:
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(sorted(x for x in p.rglob("*") if x.suffix in (".json", ".jsonl")))
+        else:
+            files.append(p)
+    for f in files:
+        if f.suffix == ".jsonl":
+            with f.open("rb") as fh:
+                for line in fh:
+                    if line.strip():
+                        yield f, line
+        else:
+            yield f, f.read_bytes()
+
+
+def _count(paths: list[Path]) -> int:
+    n = 0
+    for p in paths:
+        files = sorted(p.rglob("*.json*")) if p.is_dir() else [p]
+        for f in files:
+            n += sum(1 for line in f.open("rb") if line.strip()) if f.suffix == ".jsonl" else 1
+    return n
+
+
+def print_problems(problems: list[Problem]) -> None:
+    t = Table(title=f"{len(problems)} problem(s) — nothing was written", show_lines=False)
+    for col in ("event", "node", "field", "value", "rule", "message"):
+        t.add_column(col, overflow="fold")
+    for p in problems[:200]:
+        t.add_row(p.event_id or "", p.focus or "", p.field, repr(p.value)[:60], p.rule, p.message)
+    err.print(t)
+
+
+@app.command()
+def load(paths: Annotated[list[Path], typer.Argument(help="capture files (.json/.jsonl) or dirs")],
+         actor: Annotated[str, typer.Option(help="who is loading")] = "system") -> None:
+    """Load capture documents through the one write path (validated, audited, idempotent)."""
+    rt = Runtime.open()
+    total = _count(paths)
+    nodes = edges = events = skipped = audit = 0
+    t0 = time.perf_counter()
+    columns = (TextColumn("[bold]loading"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("{task.fields[rate]}"))
+    try:
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("load", total=total, rate="")
+            for path, doc in _documents(paths):
+                try:
+                    r = rt.capture(doc, actor=actor)
+                except WriteRejectedError as e:
+                    err.print(f"[red]rejected[/red] a document of {path}")
+                    print_problems(e.problems)
+                    raise typer.Exit(1) from None
+                nodes += r.nodes_created + r.nodes_updated
+                edges += r.edges_created
+                events += r.events_written
+                skipped += r.events_skipped
+                audit += r.audit_entries
+                dt = time.perf_counter() - t0
+                progress.update(task, advance=1,
+                                rate=f"{edges / dt:,.0f} edges/s  {nodes / dt:,.0f} nodes/s")
+    finally:
+        rt.close()
+    dt = time.perf_counter() - t0
+    console.print(
+        f"loaded {events:,} events ({skipped:,} already present) into {rt.store.engine}: "
+        f"{nodes:,} nodes, {edges:,} edges, {audit:,} audit entries in {dt:.1f} s — "
+        f"{edges / dt:,.0f} edges/s, {nodes / dt:,.0f} nodes/s (with validation)")
+
+
+@app.command()
+def validate(paths: Annotated[list[Path], typer.Argument(help="capture files or dirs")]) -> None:
+    """Check capture documents against the ontology, the shapes and the store; write nothing."""
+    rt = Runtime.open()
+    bad = 0
+    try:
+        for path, doc in _documents(paths):
+            try:
+                r = rt.capture(doc, dry_run=True)
+                for w in r.warnings:
+                    console.print(f"[yellow]{w.severity}[/yellow] {w.focus} {w.path}: {w.message}")
+            except WriteRejectedError as e:
+                bad += 1
+                err.print(f"[red]invalid[/red] {path}")
+                print_problems(e.problems)
+    finally:
+        rt.close()
+    if bad:
+        raise typer.Exit(1)
+    console.print("[green]valid[/green]")
+
+
+@app.command()
+def generate(out: Annotated[Path, typer.Option(help="output directory")] = Path("data/plant"),
+             size: Annotated[str, typer.Option(help="demo | md-s | md-m")] = "demo",
+             seed: Annotated[int, typer.Option(help="random seed")] = 7) -> None:
+    """Write a deterministic sample plant as capture documents (.jsonl)."""
+    from bench.plant import write_plant
+
+    t0 = time.perf_counter()
+    stats = write_plant(out, size=size, seed=seed)
+    console.print(f"wrote {size} plant to {out} in {time.perf_counter() - t0:.1f} s: {stats}")
+
+
+@app.command()
+def info() -> None:
+    """Node and edge counts of the configured store."""
+    rt = Runtime.open()
+    try:
+        t = Table(title=f"{rt.store.engine} store, watermark {rt.store.watermark()}")
+        t.add_column("label / type")
+        t.add_column("count", justify="right")
+        for k, v in sorted(rt.store.counts().items()):
+            t.add_row(k, f"{v:,}")
+        console.print(t)
+    finally:
+        rt.close()
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option()] = None,
+          port: Annotated[int | None, typer.Option()] = None) -> None:
+    """Serve the GraphQL API (and, later, the explorer)."""
+    import uvicorn
+
+    s = settings()
+    h, p = host or s.host, port or s.port
+    console.print(f"tracegraph ({s.store}) serving on http://{h}:{p}/graphql")
+    uvicorn.run("api.app:create_app", factory=True, host=h, port=p, log_level="info")
+
+
+@app.command()
+def demo(port: Annotated[int | None, typer.Option()] = None,
+         serve_api: Annotated[bool, typer.Option("--serve/--no-serve")] = True) -> None:
+    """Generate the demo plant into a fresh embedded store, then serve it."""
+    from bench.plant import generate_plant
+
+    s = settings()
+    if s.store != "embedded":
+        raise typer.BadParameter("the demo runs on the embedded store (TRACEGRAPH_STORE=embedded)")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{s.sqlite_path}{suffix}").unlink(missing_ok=True)
+    rt = Runtime.open()
+    t0 = time.perf_counter()
+    counts: dict[str, Any] = {"events": 0, "nodes": 0, "edges": 0}
+    with console.status("loading the demo plant …"):
+        for doc in generate_plant(size="demo", seed=7):
+            r = rt.capture(orjson.dumps(doc))
+            counts["events"] += r.events_written
+            counts["nodes"] += r.nodes_created
+            counts["edges"] += r.edges_created
+    rt.close()
+    console.print(f"demo plant loaded in {time.perf_counter() - t0:.1f} s: {counts}")
+    if serve_api:
+        p = port or s.port
+        url = f"http://{s.host}:{p}/graphql"
+        console.print(f"[bold green]tracegraph demo is up: {url}[/bold green]")
+        serve(host=s.host, port=p)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,47 @@
+"""Wiring: the configured store, the vocabulary, the compiled shapes and the one write path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graph import open_store
+from graph.port import GraphStore
+from graph.write import Writer, WriteResult
+from ingest.capture import parse_document, to_write_events
+from ontology.vocab import Vocabulary, vocabulary
+from shapes.validator import ShapesValidator, validator
+from tracegraph.settings import Settings, settings
+
+__all__ = ["Runtime"]
+
+
+@dataclass
+class Runtime:
+    """Everything a request or a command needs, built once per process."""
+
+    settings: Settings
+    store: GraphStore
+    vocab: Vocabulary
+    shapes: ShapesValidator
+    writer: Writer
+
+    @classmethod
+    def open(cls, cfg: Settings | None = None, store: GraphStore | None = None,
+             on_commit: Callable[[WriteResult], None] | None = None) -> Runtime:
+        s = cfg or settings()
+        st = store or open_store(s)
+        vocab = vocabulary()
+        shapes = validator()
+        return cls(s, st, vocab, shapes, Writer(st, vocab, shapes, on_commit))
+
+    def capture(self, document: bytes | str | dict[str, Any], actor: str | None = None,
+                dry_run: bool = False) -> WriteResult:
+        """Parse, validate and write one capture document atomically."""
+        doc = parse_document(document)
+        events = to_write_events(doc, self.vocab, actor or self.settings.default_actor)
+        return self.writer.apply(events, dry_run=dry_run)
+
+    def close(self) -> None:
+        self.store.close()

@@ -1,0 +1,36 @@
+"""The one Settings object: every knob, read once from the environment (``TRACEGRAPH_*``)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRACEGRAPH_", extra="ignore")
+
+    store: Literal["embedded", "neo4j"] = "embedded"
+    data_dir: Path = Path("data")
+    env: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    default_actor: str = "system"
+    neo4j_uri: str | None = Field(default=None, validation_alias="NEO4J_URI")
+    neo4j_user: str = Field(default="neo4j", validation_alias="NEO4J_USER")
+    neo4j_password: str = Field(default="", validation_alias="NEO4J_PASSWORD")
+    neo4j_database: str | None = Field(default=None, validation_alias="NEO4J_DATABASE")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "tracegraph.sqlite"
+
+
+@functools.cache
+def settings() -> Settings:
+    return Settings()
