@@ -110,7 +110,18 @@ def _resolve_one(rt: Runtime, ident: str) -> NodeRecord | None:
 
 
 @strawberry.type
+class Stat:
+    label: str
+    count: int
+
+
+@strawberry.type
 class Query:
+    @strawberry.field(description="Node counts per class and edge counts per type.")
+    def stats(self, info: Info[Any, None]) -> list[Stat]:
+        rt: Runtime = info.context["runtime"]
+        return [Stat(label=k, count=v) for k, v in sorted(rt.store.counts().items())]
+
     @strawberry.field(description="A node by IRI, business key or any identifier.")
     def node(self, info: Info[Any, None], id: str) -> Node | None:
         n = _resolve_one(info.context["runtime"], id)

@@ -9,11 +9,11 @@ from __future__ import annotations
 _NODE_RETURN = "n {.*} AS props, labels(n) AS labels"
 
 NEXT_TX = """
-MERGE (w:GraphWatermark {key: 'main'})
+MERGE (w:GraphWatermark {code: 'main'})
 SET w.lastTx = coalesce(w.lastTx, 0) + 1
 RETURN w.lastTx AS tx
 """
-LAST_TX = "OPTIONAL MATCH (w:GraphWatermark {key: 'main'}) RETURN coalesce(w.lastTx, 0) AS tx"
+LAST_TX = "OPTIONAL MATCH (w:GraphWatermark {code: 'main'}) RETURN coalesce(w.lastTx, 0) AS tx"
 
 NODES_BY_IRIS = f"UNWIND $iris AS i MATCH (n:Record {{iri: i}}) RETURN {_NODE_RETURN}"
 
@@ -40,17 +40,20 @@ UNWIND $rows AS r
 CREATE (:CaptureEvent {eventId: r.id, contentHash: r.hash, txId: r.tx, recordedAt: r.at})
 """
 
-AUDIT_HEAD = "MATCH (a:AuditEvent) RETURN a.seq AS seq, a.hash AS hash ORDER BY a.seq DESC LIMIT 1"
+AUDIT_HEAD = """
+MATCH (a:AuditEvent) RETURN a.chainIndex AS seq, a.entryHash AS hash
+ORDER BY a.chainIndex DESC LIMIT 1
+"""
 INSERT_AUDIT = "UNWIND $rows AS r CREATE (a:AuditEvent) SET a = r"
-_AUDIT_RETURN = "RETURN a {.*} AS a ORDER BY a.seq LIMIT $limit"
+_AUDIT_RETURN = "RETURN a {.*} AS a ORDER BY a.chainIndex LIMIT $limit"
 
 
 def audit_query(record: bool, actor: bool, since: bool, until: bool) -> str:
-    where = ["a.seq > $after"]
+    where = ["a.chainIndex > $after"]
     if record:
-        where.append("a.record = $record")
+        where.append("a.targetIri = $record")
     if actor:
-        where.append("a.actor = $actor")
+        where.append("a.actorName = $actor")
     if since:
         where.append("a.recordedAt >= $since")
     if until:

@@ -62,10 +62,10 @@ class _Converter:
 
     @staticmethod
     def audit(a: dict[str, Any]) -> AuditEntry:
-        return AuditEntry(a["seq"], a["txId"], a["recordedAt"], a["actor"], a["action"],
-                          a["record"], a["recordClass"], a.get("field"),
+        return AuditEntry(a["chainIndex"], a["txId"], a["recordedAt"], a["actorName"],
+                          a["auditAction"], a["targetIri"], a["targetType"], a.get("fieldName"),
                           orjson.loads(a["oldValue"]), orjson.loads(a["newValue"]),
-                          a.get("reason"), a.get("eventId"), a["prevHash"], a["hash"])
+                          a.get("reason"), a.get("eventId"), a["previousHash"], a["entryHash"])
 
 
 class _Neo4jTx:
@@ -130,11 +130,12 @@ class _Neo4jTx:
             for batch in _batches(rows):
                 self.tx.run(Q.merge_edges(typ), rows=list(batch))
         audit_rows = [{
-            "seq": a.seq, "txId": a.tx, "recordedAt": a.at, "actor": a.actor,
-            "action": a.action, "record": a.record, "recordClass": a.record_class,
-            "field": a.field, "oldValue": orjson.dumps(a.old).decode(),
+            "chainIndex": a.seq, "txId": a.tx, "recordedAt": a.at, "actorName": a.actor,
+            "auditAction": a.action, "targetIri": a.record, "targetType": a.record_class,
+            "fieldName": a.field, "oldValue": orjson.dumps(a.old).decode(),
             "newValue": orjson.dumps(a.new).decode(), "reason": a.reason,
-            "eventId": a.event_id, "prevHash": a.prev_hash, "hash": a.hash} for a in audit]
+            "eventId": a.event_id, "previousHash": a.prev_hash, "entryHash": a.hash}
+            for a in audit]
         for batch in _batches(audit_rows):
             self.tx.run(Q.INSERT_AUDIT, rows=list(batch))
         event_rows = [{"id": e.event_id, "hash": e.content_hash, "tx": e.tx,

@@ -47,10 +47,11 @@ def neo4j_schema_statements(vocab: Vocabulary | None = None) -> list[str]:
     out = [
         f"CREATE CONSTRAINT record_iri IF NOT EXISTS FOR (n:{ROOT_LABEL}) REQUIRE n.iri IS UNIQUE",
         f"CREATE INDEX record_key IF NOT EXISTS FOR (n:{ROOT_LABEL}) ON (n.key)",
-        "CREATE CONSTRAINT audit_seq IF NOT EXISTS FOR (a:AuditEvent) REQUIRE a.seq IS UNIQUE",
-        "CREATE INDEX audit_record IF NOT EXISTS FOR (a:AuditEvent) ON (a.record)",
-        "CREATE INDEX audit_actor IF NOT EXISTS FOR (a:AuditEvent) ON (a.actor)",
-        "CREATE INDEX audit_at IF NOT EXISTS FOR (a:AuditEvent) ON (a.at)",
+        "CREATE CONSTRAINT audit_seq IF NOT EXISTS FOR (a:AuditEvent) "
+        "REQUIRE a.chainIndex IS UNIQUE",
+        "CREATE INDEX audit_record IF NOT EXISTS FOR (a:AuditEvent) ON (a.targetIri)",
+        "CREATE INDEX audit_actor IF NOT EXISTS FOR (a:AuditEvent) ON (a.actorName)",
+        "CREATE INDEX audit_at IF NOT EXISTS FOR (a:AuditEvent) ON (a.recordedAt)",
         "CREATE CONSTRAINT event_id IF NOT EXISTS FOR (e:CaptureEvent) REQUIRE e.eventId IS UNIQUE",
     ]
     for p in v.identifiers:

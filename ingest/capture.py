@@ -117,6 +117,13 @@ class _Resolver:
         return self.vocab.mint_iri(cls, key), cls
 
 
+def _consumption_key(event_id: str, index: int) -> str:
+    """Business key of the qualified consumption record: short enough for a tg:code."""
+    if len(event_id) <= 56:
+        return f"{event_id}#{index}"
+    return f"c-{hashlib.sha256(event_id.encode()).hexdigest()[:40]}#{index}"
+
+
 def _coerce_props(vocab: Vocabulary, cls: str, props: dict[str, Any], where: str,
                   event_id: str, focus: str, problems: list[Problem]) -> dict[str, StoredValue]:
     c = vocab.cls(cls)
@@ -219,7 +226,7 @@ def _events(events: Iterable[CaptureEvent], vocab: Vocabulary, actor: str,
                                         message="a derived quantity cannot be negative"))
             we.derivations.append(Derivation(d.kind, output, inp, d.quantity, d.unit, at, via))
             if d.kind == "consumption" and out_cls == "Batch":
-                key = f"{eid}#{di}"
+                key = _consumption_key(eid, di)
                 given: dict[str, StoredValue | None] = {
                     "quantity": d.quantity, "unitCode": d.unit, "atTime": at}
                 links = {"consumedEntity": [inp], "intoBatch": [output]}

@@ -25,7 +25,8 @@ __all__ = ["C", "P", "R"]
 def render(vocab: Vocabulary) -> str:
     def block(name: str, doc: str, items: list[tuple[str, str]]) -> str:
         lines = [f"\n\nclass {name}(StrEnum):", f'    """{doc}"""', ""]
-        lines += [f"    {k} = {v!r}" for k, v in items]
+        # a member may not shadow a str method (``title`` → ``title_``)
+        lines += [f"    {k}{'_' if hasattr(str, k) else ''} = {v!r}" for k, v in items]
         return "\n".join(lines)
 
     classes = sorted((c, c) for c in vocab.classes)

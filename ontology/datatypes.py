@@ -31,8 +31,6 @@ class TypeRuleError(ValueError):
         self.rule = rule
 
 
-_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
 
 def to_utc_text(value: object) -> str:
     """Normalise an aware timestamp (``datetime`` or ISO-8601 text) to stored UTC text."""
@@ -47,11 +45,17 @@ def to_utc_text(value: object) -> str:
         raise TypeRuleError(value, "an ISO-8601 xsd:dateTime")
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise TypeRuleError(value, "an xsd:dateTime with a timezone (e.g. Z or +01:00)")
-    return dt.astimezone(UTC).strftime(_TS_FORMAT)
+    return _fmt(dt.astimezone(UTC))
+
+
+def _fmt(dt: datetime) -> str:
+    # fixed width even for years < 1000, where strftime("%Y") does not pad
+    return (f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:"
+            f"{dt.second:02d}.{dt.microsecond:06d}Z")
 
 
 def now_utc_text() -> str:
-    return datetime.now(UTC).strftime(_TS_FORMAT)
+    return _fmt(datetime.now(UTC))
 
 
 def _number(value: object, rule: str) -> float:

@@ -15,6 +15,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from rdflib.collection import Collection
 from rdflib.term import Node
 
 from ontology.datatypes import Scalar, StoredValue, coerce
-from ontology.rdf import add_node, literal
+from ontology.rdf import add_node
 from ontology.vocab import Vocabulary, local_name, vocabulary
 
 __all__ = [
@@ -107,6 +108,8 @@ _BOUNDS: dict[str, Callable[[Any, Any], bool]] = {
     "MaxInclusiveConstraintComponent": lambda x, b: bool(x <= b),
     "MinExclusiveConstraintComponent": lambda x, b: bool(x > b),
     "MaxExclusiveConstraintComponent": lambda x, b: bool(x < b),
+}
+_RELATIONS: dict[str, Callable[[Any, Any], bool]] = {
     "LessThanConstraintComponent": lambda x, y: bool(x < y),
     "LessThanOrEqualsConstraintComponent": lambda x, y: bool(x <= y),
 }
@@ -174,19 +177,23 @@ def _comparable(x: object, bound: object) -> bool:
     num = (int, float)
     if isinstance(x, bool) or isinstance(bound, bool):
         return False
-    return (isinstance(x, num) and isinstance(bound, num)) or (
-        isinstance(x, str) and isinstance(bound, str))
+    if isinstance(x, str) and isinstance(bound, str):  # only well-typed timestamps/dates order
+        return bool((_TS.match(x) and _TS.match(bound)) or (_DATE.match(x) and _DATE.match(bound)))
+    return isinstance(x, num) and isinstance(bound, num)
 
 
-def _py(lit: Node, vocab_type: URIRef | None = None) -> Scalar:
+def _py(lit: Node) -> Scalar:
+    """A shape's literal in the stored form the compiled checks compare against."""
     if not isinstance(lit, Literal):
         return str(lit)
     if lit.datatype == XSD.dateTime:
         return coerce(XSD.dateTime, str(lit))
     py = lit.toPython()
+    if isinstance(py, Decimal) or (isinstance(py, (int, float)) and not isinstance(py, bool)
+                                   and lit.datatype in (XSD.decimal, XSD.double, XSD.float)):
+        return float(py)
     if isinstance(py, (bool, int, float, str)):
-        return float(py) if not isinstance(py, (bool, str)) and lit.datatype in (
-            XSD.decimal, XSD.double, XSD.float) else py
+        return py
     return str(py)
 
 
@@ -299,7 +306,7 @@ class ShapesValidator:
             op = _LENGTHS[comp]
             bad = [v for v in values if not op(len(_lexical(v)), arg)]
         else:  # LessThan / LessThanOrEquals against another property's values
-            op = _BOUNDS[comp]
+            op = _RELATIONS[comp]
             others = self._values(node, str(arg))
             bad = [v for v in values
                    if any(v[0] or w[0] or not _comparable(v[1], w[1]) or not op(v[1], w[1])
@@ -391,4 +398,4 @@ def reference_validate(data: Graph, vocab: Vocabulary | None = None,
     return out
 
 
-__all__ += ["literal", "nodes_graph", "shape_files"]
+__all__ += ["nodes_graph", "shape_files"]

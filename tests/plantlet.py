@@ -5,7 +5,7 @@ Genealogy (arrows point from the derived thing to its source)::
     SN-1..3 → B-ASSY → B-MOULD → RL-PP (resin)
                      ↘ RL-PP (a diamond: the resin also goes straight into assembly)
                      ↘ RL-TUBE
-    CASE-1 → SN-1, SN-2 ;  SHIP-1 → CASE-1 → customer HOSP-1
+    CASE (SSCC 095060001000000012) → SN-1, SN-2 ;  SHIP-1 → CASE, shipped to HOSP-1
 """
 
 from __future__ import annotations
@@ -22,10 +22,14 @@ def master_data() -> dict[str, Any]:
             "eventId": "md-1",
             "reason": "initial master data",
             "nodes": [
-                {"class": "Supplier", "key": "SUP-PP", "properties": {"name": "Polymer AG"}},
-                {"class": "Supplier", "key": "SUP-TUBE", "properties": {"name": "Tubes Ltd"}},
-                {"class": "Material", "key": "PP-H350", "properties": {"name": "PP resin"}},
-                {"class": "Material", "key": "PVC-TUBE", "properties": {"name": "PVC tubing"}},
+                {"class": "Supplier", "key": "SUP-PP",
+                 "properties": {"name": "Polymer AG", "supplierStatus": "approved"}},
+                {"class": "Supplier", "key": "SUP-TUBE",
+                 "properties": {"name": "Tubes Ltd", "supplierStatus": "approved"}},
+                {"class": "Material", "key": "PP-H350",
+                 "properties": {"name": "PP resin", "materialType": "resin", "unitCode": "kg"}},
+                {"class": "Material", "key": "PVC-TUBE",
+                 "properties": {"name": "PVC tubing", "materialType": "tubing", "unitCode": "m"}},
                 {"class": "Product", "key": "CATH-14G",
                  "properties": {"name": "IV catheter 14G", "gtin": "09506000134352",
                                 "udiDI": "09506000134352"}},
@@ -35,20 +39,23 @@ def master_data() -> dict[str, Any]:
                  "properties": {"name": "Catheter assembly"},
                  "links": {"ofProduct": "Product/CATH-14G"}},
                 {"class": "ProcessVersion", "key": "CATH-ASSY/v1",
-                 "properties": {"versionStatus": "Effective",
+                 "properties": {"versionStatus": "Effective", "revision": "1",
                                 "effectiveFrom": "2026-01-01T00:00:00Z"},
                  "links": {"versionOf": "ProcessDefinition/CATH-ASSY"}},
                 {"class": "ProcessDefinition", "key": "CONN-MOULD",
                  "properties": {"name": "Connector moulding"},
                  "links": {"ofProduct": "Product/CONN-LL"}},
                 {"class": "ProcessVersion", "key": "CONN-MOULD/v1",
-                 "properties": {"versionStatus": "Effective",
+                 "properties": {"versionStatus": "Effective", "revision": "1",
                                 "effectiveFrom": "2026-01-01T00:00:00Z"},
                  "links": {"versionOf": "ProcessDefinition/CONN-MOULD"}},
                 {"class": "Customer", "key": "HOSP-1",
                  "properties": {"name": "St. Mary Hospital", "address": "1 Main St, Springfield",
                                 "country": "US"}},
-                {"class": "Equipment", "key": "IMM-01", "properties": {"name": "Moulding press 1"}},
+                {"class": "EquipmentClass", "key": "IMM",
+                 "properties": {"name": "Injection moulding machine"}},
+                {"class": "Equipment", "key": "IMM-01", "properties": {"name": "Moulding press 1"},
+                 "links": {"ofEquipmentClass": "EquipmentClass/IMM"}},
             ],
         }],
     }
@@ -61,17 +68,17 @@ def execution() -> dict[str, Any]:
             {"eventId": "rcv-1", "nodes": [
                 {"class": "MaterialLot", "key": "RL-PP",
                  "properties": {"supplierLotNumber": "PA-778", "quantity": 500, "unitCode": "kg",
-                                "expiryDate": "2027-03-01"},
+                                "expiryDate": "2027-03-01", "materialLotStatus": "Approved"},
                  "links": {"ofMaterial": "Material/PP-H350", "suppliedBy": "Supplier/SUP-PP"}},
                 {"class": "MaterialLot", "key": "RL-TUBE",
                  "properties": {"supplierLotNumber": "TB-12", "quantity": 2000, "unitCode": "m",
-                                "expiryDate": "2027-06-01"},
+                                "expiryDate": "2027-06-01", "materialLotStatus": "Approved"},
                  "links": {"ofMaterial": "Material/PVC-TUBE", "suppliedBy": "Supplier/SUP-TUBE"}},
             ]},
             {"eventId": "b-mould", "nodes": [
                 {"class": "Batch", "key": "B-MOULD",
                  "properties": {"gtin": "09506000134369", "batchStatus": "Completed",
-                                "quantity": 1000, "unitCode": "ea"},
+                                "quantity": 1000, "unitCode": "{pc}"},
                  "links": {"ofProduct": "Product/CONN-LL",
                            "runsProcessVersion": "ProcessVersion/CONN-MOULD/v1"}}],
              "derivations": [{"kind": "consumption", "output": "Batch/B-MOULD",
@@ -80,34 +87,35 @@ def execution() -> dict[str, Any]:
             {"eventId": "b-assy", "nodes": [
                 {"class": "Batch", "key": "B-ASSY",
                  "properties": {"gtin": "09506000134352", "batchStatus": "Completed",
-                                "quantity": 3, "unitCode": "ea"},
+                                "quantity": 3, "unitCode": "{pc}"},
                  "links": {"ofProduct": "Product/CATH-14G",
                            "runsProcessVersion": "ProcessVersion/CATH-ASSY/v1"}}],
              "derivations": [
                  {"kind": "consumption", "output": "Batch/B-ASSY", "input": "Batch/B-MOULD",
-                  "quantity": 3, "unit": "ea", "time": "2026-03-03T08:00:00Z"},
+                  "quantity": 3, "unit": "{pc}", "time": "2026-03-03T08:00:00Z"},
                  {"kind": "consumption", "output": "Batch/B-ASSY", "input": "MaterialLot/RL-PP",
                   "quantity": 0.5, "unit": "kg", "time": "2026-03-03T08:00:00Z"},
                  {"kind": "consumption", "output": "Batch/B-ASSY", "input": "MaterialLot/RL-TUBE",
                   "quantity": 6, "unit": "m", "time": "2026-03-03T08:00:00Z"}]},
             {"eventId": "units", "nodes": [
                 {"class": "SerializedUnit", "key": f"SN-{i}",
-                 "properties": {"gtin": "09506000134352"}} for i in (1, 2, 3)],
+                 "properties": {"gtin": "09506000134352"},
+                 "links": {"ofProduct": "Product/CATH-14G"}} for i in (1, 2, 3)],
              "derivations": [
                  {"kind": "production", "output": f"SerializedUnit/SN-{i}",
-                  "input": "Batch/B-ASSY", "quantity": 1, "unit": "ea"} for i in (1, 2, 3)]},
+                  "input": "Batch/B-ASSY", "quantity": 1, "unit": "{pc}"} for i in (1, 2, 3)]},
             {"eventId": "pack", "nodes": [
-                {"class": "PackagingAggregation", "key": "CASE-1",
-                 "properties": {"sscc": "095060001000000018"}}],
+                {"class": "PackagingAggregation", "key": "095060001000000012",
+                 "properties": {"packagingLevel": "case"}}],
              "derivations": [
-                 {"kind": "aggregation", "output": "PackagingAggregation/CASE-1",
+                 {"kind": "aggregation", "output": "PackagingAggregation/095060001000000012",
                   "input": f"SerializedUnit/SN-{i}"} for i in (1, 2)]},
             {"eventId": "ship", "nodes": [
                 {"class": "Shipment", "key": "SHIP-1",
                  "properties": {"shippedAt": "2026-03-05T10:00:00Z"},
                  "links": {"shippedTo": "Customer/HOSP-1"}}],
              "derivations": [{"kind": "shipment", "output": "Shipment/SHIP-1",
-                              "input": "PackagingAggregation/CASE-1"}]},
+                              "input": "PackagingAggregation/095060001000000012"}]},
         ],
     }
 
@@ -116,5 +124,5 @@ def execution() -> dict[str, Any]:
 EXPECTED_EDGES = {
     ("B-MOULD", "RL-PP"), ("B-ASSY", "B-MOULD"), ("B-ASSY", "RL-PP"), ("B-ASSY", "RL-TUBE"),
     ("SN-1", "B-ASSY"), ("SN-2", "B-ASSY"), ("SN-3", "B-ASSY"),
-    ("CASE-1", "SN-1"), ("CASE-1", "SN-2"), ("SHIP-1", "CASE-1"),
+    ("CASE", "SN-1"), ("CASE", "SN-2"), ("SHIP-1", "CASE"),
 }
