@@ -11,6 +11,7 @@ and in Neo4j alike.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -75,6 +76,51 @@ def _number(value: object, rule: str) -> float:
     return out
 
 
+def _string(value: object) -> Scalar:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise TypeRuleError(value, "an xsd:string")
+
+
+def _boolean(value: object) -> Scalar:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise TypeRuleError(value, "an xsd:boolean (true or false)")
+
+
+def _integer(value: object) -> Scalar:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise TypeRuleError(value, "an xsd:integer")
+
+
+def _date(value: object) -> Scalar:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    raise TypeRuleError(value, "an xsd:date (YYYY-MM-DD)")
+
+
+_COERCERS: dict[URIRef | None, Callable[[object], Scalar]] = {
+    None: _string, XSD.string: _string, XSD.anyURI: _string, XSD.boolean: _boolean,
+    XSD.integer: _integer, XSD.decimal: lambda v: _number(v, "an xsd:decimal"),
+    XSD.double: lambda v: _number(v, "an xsd:double"), XSD.dateTime: to_utc_text,
+    XSD.date: _date,
+}
+
+
 def coerce(datatype: URIRef | None, value: object) -> Scalar:
     """Read ``value`` as the stored scalar of an XSD datatype, or raise :class:`TypeRuleError`.
 
@@ -85,37 +131,7 @@ def coerce(datatype: URIRef | None, value: object) -> Scalar:
     ...
     ontology.datatypes.TypeRuleError: 'yes' is not an xsd:boolean (true or false)
     """
-    if datatype in (None, XSD.string, XSD.anyURI):
-        if isinstance(value, str):
-            return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)
-        raise TypeRuleError(value, "an xsd:string")
-    if datatype == XSD.boolean:
-        if isinstance(value, bool):
-            return value
-        if value in ("true", "false"):
-            return value == "true"
-        raise TypeRuleError(value, "an xsd:boolean (true or false)")
-    if datatype == XSD.integer:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-            return int(value)
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise TypeRuleError(value, "an xsd:integer")
-    if datatype in (XSD.decimal, XSD.double):
-        return _number(value, f"an xsd:{'decimal' if datatype == XSD.decimal else 'double'}")
-    if datatype == XSD.dateTime:
-        return to_utc_text(value)
-    if datatype == XSD.date:
-        if isinstance(value, date) and not isinstance(value, datetime):
-            return value.isoformat()
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value).isoformat()
-            except ValueError:
-                pass
-        raise TypeRuleError(value, "an xsd:date (YYYY-MM-DD)")
-    raise TypeRuleError(value, f"a value of {datatype}")
+    fn = _COERCERS.get(datatype)
+    if fn is None:
+        raise TypeRuleError(value, f"a value of {datatype}")
+    return fn(value)

@@ -59,6 +59,11 @@ class UnknownTermError(KeyError):
         return str(self.args[0])
 
 
+@functools.lru_cache(maxsize=65_536)
+def _quote(key: str) -> str:
+    return quote(key, safe="")
+
+
 def local_name(iri: URIRef | str) -> str:
     """The local name of an IRI: the part after the last ``#`` or ``/``."""
     s = str(iri)
@@ -90,10 +95,11 @@ class PropertyDef:
     code_list: tuple[str, ...] | None = None
     edge_class: str | None = None
     label: str = ""
+    rel_type: str | None = field(init=False, default=None)
 
-    @property
-    def rel_type(self) -> str | None:
-        return rel_type_of(self.name) if self.kind == "object" else None
+    def __post_init__(self) -> None:
+        if self.kind == "object":
+            object.__setattr__(self, "rel_type", rel_type_of(self.name))
 
 
 @dataclass(frozen=True)
@@ -181,8 +187,9 @@ class Vocabulary:
         >>> vocabulary().mint_iri("MaterialLot", "RL 001")
         'https://w3id.org/tracegraph/id/MaterialLot/RL%20001'
         """
-        self.cls(class_name)
-        return f"{self.instance_base}{class_name}/{quote(key, safe='')}"
+        if class_name not in self.classes:
+            self.cls(class_name)
+        return f"{self.instance_base}{class_name}/{_quote(key)}"
 
     # -- derivation ---------------------------------------------------------------------------
     def _tg_classes(self) -> list[URIRef]:

@@ -119,6 +119,9 @@ _LENGTHS: dict[str, Callable[[int, Any], bool]] = {
 }
 
 
+_ON_EMPTY = frozenset({"MinCountConstraintComponent", "HasValueConstraintComponent"})
+
+
 def _term_key(t: Node) -> Value:
     if isinstance(t, Literal):
         return (False, _py(t))
@@ -132,6 +135,10 @@ class _PropertyShape:
     severity: str
     message: str
     checks: list[_Check]
+    on_empty: list[_Check] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.on_empty = [c for c in self.checks if c.component in _ON_EMPTY]
 
 
 @dataclass
@@ -314,11 +321,13 @@ class ShapesValidator:
         return [_lexical(v) for v in bad]
 
     # -- values -------------------------------------------------------------------------------
-    def _values(self, node: NodeView, name: str) -> list[Value]:
-        if name in node.props:
-            raw = node.props[name]
-            return [(False, x) for x in (raw if isinstance(raw, list) else [raw])]
-        return [(True, iri) for iri, _ in node.links.get(name, [])]
+    @staticmethod
+    def _values(node: NodeView, name: str) -> list[Value]:
+        raw = node.props.get(name)
+        if raw is not None:
+            return [(False, x) for x in raw] if isinstance(raw, list) else [(False, raw)]
+        links = node.links.get(name)
+        return [(True, iri) for iri, _ in links] if links else []
 
     def _is_instance(self, v: Value, node: NodeView, cls: str) -> bool:
         if not v[0]:
@@ -339,10 +348,14 @@ class ShapesValidator:
     def validate(self, nodes: Iterable[NodeView]) -> list[ShapeResult]:
         out: list[ShapeResult] = []
         for node in nodes:
+            cache: dict[str, list[Value]] = {}
             for ns in self.shapes_for(node.label):
                 for ps in ns.properties:
-                    values = self._values(node, ps.path)
-                    for check in ps.checks:
+                    values = cache.get(ps.path)
+                    if values is None:
+                        values = cache[ps.path] = self._values(node, ps.path)
+                    # with no value only a minimum count or a required value can fail
+                    for check in ps.checks if values else ps.on_empty:
                         for value in self._run(check, values, node):
                             out.append(ShapeResult(node.iri, ps.path, check.component,
                                                    ps.severity, ps.message, value, ps.shape))

@@ -8,7 +8,7 @@ from typing import Any
 
 from graph import open_store
 from graph.port import GraphStore
-from graph.write import Writer, WriteResult
+from graph.write import Writer, WriteResult, paused_gc
 from ingest.capture import parse_document, to_write_events
 from ontology.vocab import Vocabulary, vocabulary
 from shapes.validator import ShapesValidator, validator
@@ -39,9 +39,10 @@ class Runtime:
     def capture(self, document: bytes | str | dict[str, Any], actor: str | None = None,
                 dry_run: bool = False) -> WriteResult:
         """Parse, validate and write one capture document atomically."""
-        doc = parse_document(document)
-        events = to_write_events(doc, self.vocab, actor or self.settings.default_actor)
-        return self.writer.apply(events, dry_run=dry_run)
+        with paused_gc():
+            doc = parse_document(document)
+            events = to_write_events(doc, self.vocab, actor or self.settings.default_actor)
+            return self.writer.apply(events, dry_run=dry_run)
 
     def close(self) -> None:
         self.store.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from ontology.terms import C, P, R
 
 from graph.schema import (
     DERIVATION,
@@ -14,6 +13,7 @@ from graph.schema import (
     sqlite_identifier_columns,
 )
 from ontology import codegen
+from ontology.terms import C, P, R
 from ontology.vocab import UnknownTermError, Vocabulary
 
 
