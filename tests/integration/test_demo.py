@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -41,6 +42,12 @@ def test_demo_serves_the_loaded_plant(tmp_path: Path) -> None:
             { stats { label count } }"""}).json()["data"]["stats"]
         counts = {s["label"]: s["count"] for s in units}
         assert counts["SerializedUnit"] > 1000 and counts["Shipment"] > 0
+        # the README's query answers on the demo plant: a unit's upstream reaches supplier lots
+        readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+        query = re.search(r"```graphql\n(.*?)```", readme, re.S).group(1)  # type: ignore[union-attr]
+        g = httpx.post(f"{url}/graphql", json={"query": query}).json()["data"]["genealogy"]
+        classes = {n["node"]["class"] for n in g["nodes"]}
+        assert {"SerializedUnit", "Batch", "MaterialLot"} <= classes, classes
     finally:
         proc.terminate()
         out = proc.communicate(timeout=30)[0]

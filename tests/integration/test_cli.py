@@ -1,0 +1,57 @@
+"""The command line as a user runs it: load, validate, info (embedded store in a temp dir)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from tests import plantlet
+
+EXE = str(Path(sys.executable).with_name("tracegraph"))
+
+
+def run(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TRACEGRAPH_DATA_DIR": str(tmp / "store"),
+           "TRACEGRAPH_STORE": "embedded", "COLUMNS": "200"}
+    return subprocess.run([EXE, *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def write_docs(tmp: Path, docs: list[dict[str, object]]) -> Path:
+    f = tmp / "capture.jsonl"
+    f.write_bytes(b"\n".join(orjson.dumps(d) for d in docs) + b"\n")
+    return f
+
+
+def test_load_prints_throughput_and_is_idempotent(tmp_path: Path) -> None:
+    f = write_docs(tmp_path, [plantlet.master_data(), plantlet.execution()])
+    first = run(tmp_path, "load", str(f))
+    assert first.returncode == 0, first.stderr
+    assert "edges/s" in first.stdout and "with validation" in first.stdout
+    assert "0 already present" in first.stdout
+    again = run(tmp_path, "load", str(f))
+    assert again.returncode == 0
+    assert "loaded 0 events" in again.stdout
+    info = run(tmp_path, "info")
+    assert "SerializedUnit" in info.stdout and "WAS_DERIVED_FROM" in info.stdout
+
+
+def test_validate_reports_each_problem_and_writes_nothing(tmp_path: Path) -> None:
+    doc = plantlet.master_data()
+    doc["events"][0]["nodes"][4]["properties"]["gtin"] = "0950600013435"  # 13 digits
+    doc["events"][0]["nodes"][0]["properties"]["supplierStatus"] = "preferred"
+    f = write_docs(tmp_path, [doc])
+    out = run(tmp_path, "validate", str(f))
+    assert out.returncode == 1
+    assert "gtin" in out.stderr and "0950600013435" in out.stderr
+    assert "supplierStatus" in out.stderr and "preferred" in out.stderr
+    assert "nothing was written" in out.stderr
+    loaded = run(tmp_path, "load", str(f))
+    assert loaded.returncode == 1
+    assert "SerializedUnit" not in run(tmp_path, "info").stdout
+    good = write_docs(tmp_path, [plantlet.master_data()])
+    assert run(tmp_path, "validate", str(good)).returncode == 0
+    assert "Supplier " not in run(tmp_path, "info").stdout  # validate wrote nothing
