@@ -11,8 +11,8 @@ __all__ = [
     "KIND_PROPERTY",
     "NODE_SYSTEM_PROPS",
     "ROOT_LABEL",
+    "identifier_properties",
     "neo4j_schema_statements",
-    "sqlite_identifier_columns",
 ]
 
 #: Relationship type of materialised genealogy edges (``prov:wasDerivedFrom``).
@@ -34,10 +34,10 @@ def check_against(vocab: Vocabulary) -> None:
     vocab.cls(ROOT_LABEL)
 
 
-def sqlite_identifier_columns(vocab: Vocabulary | None = None) -> list[tuple[str, str]]:
-    """``(column, property)`` for each ``tg:identifier`` property: a generated, indexed column."""
+def identifier_properties(vocab: Vocabulary | None = None) -> tuple[str, ...]:
+    """The ``tg:identifier`` properties: both engines index every value of each."""
     v = vocab or vocabulary()
-    return [(f"id_{p.name}", p.name) for p in v.identifiers]
+    return tuple(p.name for p in v.identifiers)
 
 
 def neo4j_schema_statements(vocab: Vocabulary | None = None) -> list[str]:
@@ -54,8 +54,8 @@ def neo4j_schema_statements(vocab: Vocabulary | None = None) -> list[str]:
         "CREATE INDEX audit_at IF NOT EXISTS FOR (a:AuditEvent) ON (a.recordedAt)",
         "CREATE CONSTRAINT event_id IF NOT EXISTS FOR (e:CaptureEvent) REQUIRE e.eventId IS UNIQUE",
     ]
-    for p in v.identifiers:
+    for name in identifier_properties(v):
         out.append(
-            f"CREATE INDEX ident_{p.name} IF NOT EXISTS FOR (n:{ROOT_LABEL}) ON (n.{p.name})"
+            f"CREATE INDEX ident_{name} IF NOT EXISTS FOR (n:{ROOT_LABEL}) ON (n.{name})"
         )
     return out

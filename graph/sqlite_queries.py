@@ -41,6 +41,13 @@ CREATE TABLE IF NOT EXISTS edges (
   PRIMARY KEY (src, type, dst, eid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS edges_in ON edges(dst, type, src);
+CREATE TABLE IF NOT EXISTS identifiers (
+  value TEXT NOT NULL,
+  prop TEXT NOT NULL,
+  node INTEGER NOT NULL,
+  PRIMARY KEY (value, prop, node)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS identifiers_node ON identifiers(node);
 CREATE TABLE IF NOT EXISTS events (
   event_id TEXT PRIMARY KEY,
   content_hash TEXT NOT NULL,
@@ -73,16 +80,6 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 """
 
 
-def add_identifier_column(column: str, prop: str) -> str:
-    return (f'ALTER TABLE nodes ADD COLUMN "{column}" TEXT '
-            f"GENERATED ALWAYS AS (props ->> '$.{prop}') VIRTUAL")
-
-
-def identifier_index(column: str) -> str:
-    return (f'CREATE INDEX IF NOT EXISTS "nodes_{column}" ON nodes("{column}") '
-            f'WHERE "{column}" IS NOT NULL')
-
-
 LAST_TX = "SELECT v FROM meta WHERE k = 'last_tx'"
 SET_LAST_TX = "UPDATE meta SET v = ? WHERE k = 'last_tx'"
 
@@ -96,6 +93,8 @@ INSERT INTO nodes ({_NODE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(iri) DO UPDATE SET label = excluded.label, key = excluded.key,
   props = excluded.props, updated_at = excluded.updated_at, tx = excluded.tx
 """
+DELETE_IDENTIFIERS = "DELETE FROM identifiers WHERE node IN (SELECT value FROM json_each(?))"
+INSERT_IDENTIFIER = "INSERT OR IGNORE INTO identifiers (value, prop, node) VALUES (?, ?, ?)"
 INSERT_EDGE = """
 INSERT OR IGNORE INTO edges (src, type, dst, eid, props, recorded_at, tx)
 VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -140,12 +139,14 @@ COUNT_NODES = "SELECT label, count(*) FROM nodes GROUP BY label"
 COUNT_EDGES = "SELECT type, count(*) FROM edges GROUP BY type"
 
 
-def find_by(column: str | None, identifier_columns: list[str]) -> str:
-    """Lookup by one identifier column, or by the business key and every identifier column."""
-    base = f"SELECT {_NODE_COLS} FROM nodes WHERE "
-    if column is not None:
-        return base + f'"{column}" = :v'
-    return base + " OR ".join(["key = :v", *(f'"{c}" = :v' for c in identifier_columns)])
+FIND_BY_PROPERTY = f"""
+SELECT {_NODE_COLS} FROM nodes
+WHERE id IN (SELECT node FROM identifiers WHERE value = :v AND prop = :p)
+"""
+FIND_ANY = f"""
+SELECT {_NODE_COLS} FROM nodes
+WHERE id IN (SELECT node FROM identifiers WHERE value = :v) OR key = :v
+"""
 
 
 def audit_query(record: str | None, actor: str | None, since: str | None, until: str | None,

@@ -1,7 +1,8 @@
 """The embedded engine: one SQLite file (WAL, ``synchronous=FULL``).
 
-Nodes and edges are two tables; each ``tg:identifier`` property of the ontology becomes a generated
-column with its own index, so lookups by lot, serial or tag are index seeks. Genealogy is the shared
+Nodes and edges are two tables; every value of each ``tg:identifier`` property of the ontology is
+also written to an ``identifiers`` index table, so lookups by lot, serial, GTIN or tag are index
+seeks, and a write pays only for the identifiers a node actually has. Genealogy is the shared
 breadth-first search of :mod:`graph.traversal` over the ``edges`` table and its reverse index.
 """
 
@@ -30,7 +31,7 @@ from graph.schema import (
     DERIVATION,
     EDGE_SYSTEM_PROPS,
     NODE_SYSTEM_PROPS,
-    sqlite_identifier_columns,
+    identifier_properties,
 )
 from graph.traversal import bfs
 from ontology.vocab import Vocabulary, vocabulary
@@ -62,10 +63,12 @@ def _audit(row: tuple[Any, ...]) -> AuditEntry:
 
 
 class _SQLiteTx:
-    def __init__(self, conn: sqlite3.Connection, tx_id: int, at: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, tx_id: int, at: str,
+                 identifiers: frozenset[str]) -> None:
         self.conn = conn
         self.tx_id = tx_id
         self.at = at
+        self.identifiers = identifiers
 
     def fetch_nodes(self, iris: Iterable[str]) -> dict[str, NodeRecord]:
         return _fetch_nodes(self.conn, list(iris))
@@ -111,8 +114,15 @@ class _SQLiteTx:
         c.executemany(Q.UPSERT_NODE, (
             (n.iri, n.label, n.key, orjson.dumps(n.props).decode(), n.recorded_at,
              n.updated_at, n.tx) for n in nodes))
+        ids = _ids(c, {n.iri for n in nodes} | {e.src for e in edges} | {e.dst for e in edges})
+        if nodes:
+            written = [ids[n.iri] for n in nodes]
+            for chunk in _chunks(written):
+                c.execute(Q.DELETE_IDENTIFIERS, (_json(chunk),))
+            c.executemany(Q.INSERT_IDENTIFIER, (
+                (v, p, ids[n.iri]) for n in nodes for p in self.identifiers & n.props.keys()
+                for v in _scalars(n.props[p])))
         if edges:
-            ids = _ids(c, {e.src for e in edges} | {e.dst for e in edges})
             c.executemany(Q.INSERT_EDGE, (
                 (ids[e.src], e.type, ids[e.dst], e.eid, orjson.dumps(e.props).decode(),
                  e.recorded_at, e.tx) for e in edges))
@@ -122,6 +132,10 @@ class _SQLiteTx:
              a.prev_hash, a.hash) for a in audit))
         c.executemany(Q.INSERT_EVENT, (
             (e.event_id, e.content_hash, e.tx, e.recorded_at) for e in events))
+
+
+def _scalars(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 def _fetch_nodes(conn: sqlite3.Connection, iris: list[str]) -> dict[str, NodeRecord]:
@@ -181,6 +195,7 @@ class SQLiteStore:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.vocab = vocab or vocabulary()
+        self.identifiers = frozenset(identifier_properties(self.vocab))
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._migrate()
@@ -199,11 +214,6 @@ class SQLiteStore:
     def _migrate(self) -> None:
         c = self._conn()
         c.executescript(Q.SCHEMA)
-        existing = {row[1] for row in c.execute("PRAGMA table_xinfo(nodes)")}
-        for column, prop in sqlite_identifier_columns(self.vocab):
-            if column not in existing:
-                c.execute(Q.add_identifier_column(column, prop))
-            c.execute(Q.identifier_index(column))
 
     @contextmanager
     def transaction(self) -> Iterator[_SQLiteTx]:
@@ -215,7 +225,7 @@ class SQLiteStore:
             try:
                 tx_id = int(c.execute(Q.LAST_TX).fetchone()[0]) + 1
                 c.execute(Q.SET_LAST_TX, (str(tx_id),))
-                yield _SQLiteTx(c, tx_id, now_utc_text())
+                yield _SQLiteTx(c, tx_id, now_utc_text(), self.identifiers)
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
@@ -231,12 +241,11 @@ class SQLiteStore:
 
     def find(self, value: str, prop: str | None = None,
              label: str | None = None) -> list[NodeRecord]:
-        columns = dict((p, c) for c, p in sqlite_identifier_columns(self.vocab))
-        if prop is not None and prop not in columns:
+        if prop is not None and prop not in self.identifiers:
             self.vocab.prop(prop)  # raises on an unknown property
             raise ValueError(f"property {prop!r} is not a tg:identifier; it has no index")
-        sql = Q.find_by(None if prop is None else columns[prop], list(columns.values()))
-        rows = [_node(r) for r in self._conn().execute(sql, {"v": value})]
+        sql = Q.FIND_ANY if prop is None else Q.FIND_BY_PROPERTY
+        rows = [_node(r) for r in self._conn().execute(sql, {"v": value, "p": prop})]
         if label is not None:
             allowed = set(self.vocab.subclasses_of(label))
             rows = [r for r in rows if r.label in allowed]

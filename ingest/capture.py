@@ -102,9 +102,16 @@ class _Resolver:
     def __init__(self, vocab: Vocabulary) -> None:
         self.vocab = vocab
         self.base = vocab.instance_base
+        self._seen: dict[str, tuple[str, str | None]] = {}
 
     def ref(self, ref: str) -> tuple[str, str | None]:
         """IRI of a reference and, when the reference names it, its class."""
+        hit = self._seen.get(ref)
+        if hit is None:
+            hit = self._seen[ref] = self._resolve(ref)
+        return hit
+
+    def _resolve(self, ref: str) -> tuple[str, str | None]:
         if ref.startswith(self.base):
             cls = ref[len(self.base):].split("/", 1)[0]
             return ref, cls if cls in self.vocab.classes else None

@@ -11,6 +11,7 @@ and in Neo4j alike.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -33,8 +34,19 @@ class TypeRuleError(ValueError):
 
 
 
+_UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d{1,6}))?Z")
+
+
 def to_utc_text(value: object) -> str:
     """Normalise an aware timestamp (``datetime`` or ISO-8601 text) to stored UTC text."""
+    if isinstance(value, str):
+        m = _UTC_TEXT.fullmatch(value)
+        if m is not None:  # already UTC: check the date and time, pad the fraction
+            try:
+                datetime.fromisoformat(value[:19])
+            except ValueError:
+                raise TypeRuleError(value, "an ISO-8601 xsd:dateTime") from None
+            return f"{value[:19]}.{(m.group(1) or '').ljust(6, '0')}Z"
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, str):

@@ -49,6 +49,14 @@ class NodeView:
     label: str
     props: Mapping[str, StoredValue]
     links: Mapping[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    _labels: dict[str, str | None] | None = field(default=None, repr=False, compare=False)
+
+    def target_labels(self) -> dict[str, str | None]:
+        """Class of each linked node, by IRI (built once per view)."""
+        if self._labels is None:
+            self._labels = {iri: label for targets in self.links.values()
+                            for iri, label in targets}
+        return self._labels
 
 
 @dataclass(frozen=True, order=True)
@@ -83,10 +91,14 @@ _SUPPORTED_NODE = {SH.targetClass, SH.property, SH.severity, SH.message, SH.name
 Value = tuple[bool, object]  # (is_iri, python value: IRI text or stored scalar)
 
 
+Runner = Callable[[Any, list[Value], "NodeView"], list[str | None]]
+
+
 @dataclass(frozen=True)
 class _Check:
     component: str
     arg: Any
+    run: Runner
 
 
 _COMPONENTS: dict[URIRef, str] = {
@@ -278,7 +290,7 @@ class ShapesValidator:
                 arg = self.vocab.prop(local_name(str(o))).name
             else:  # sh:hasValue
                 arg = _term_key(o)
-            checks.append(_Check(component, arg))
+            checks.append(_Check(component, arg, self._runner(component)))
         message = (str(msg) if msg is not None
                    else f"{name} does not conform to {local_name(node_shape)}")
         return _PropertyShape(shape=str(node_shape), path=name,
@@ -286,39 +298,66 @@ class ShapesValidator:
 
     def _run(self, c: _Check, values: list[Value], node: NodeView) -> list[str | None]:
         """Values (lexical form; ``None`` for the node-level result) that violate ``c``."""
-        comp, arg = c.component, c.arg
-        if comp == "MinCountConstraintComponent":
-            return [] if len(values) >= arg else [None]
-        if comp == "MaxCountConstraintComponent":
-            return [] if len(values) <= arg else [None]
-        if comp == "HasValueConstraintComponent":
-            return [] if any(v == arg for v in values) else [None]
-        bad: list[Value]
-        if comp == "DatatypeConstraintComponent":
-            bad = [v for v in values if v[0] or arg is None or not _typed(v[1], str(arg))]
-        elif comp == "ClassConstraintComponent":
-            bad = [v for v in values if not self._is_instance(v, node, str(arg))]
-        elif comp == "NodeKindConstraintComponent":
-            bad = [v for v in values if arg is not None and v[0] != arg]
-        elif comp == "InConstraintComponent":
-            bad = [v for v in values if v not in arg]
-        elif comp == "PatternConstraintComponent":
-            rx: re.Pattern[str] = arg
-            bad = [v for v in values if not rx.search(_lexical(v))]
-        elif comp in _BOUNDS:
+        return c.run(c.arg, values, node)
+
+    def _runner(self, comp: str) -> Runner:
+        """The check function of one constraint component (bound once, at compile time)."""
+
+        def lex(bad: Iterable[Value]) -> list[str | None]:
+            return [_lexical(v) for v in bad]
+
+        def min_count(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
+            return [] if len(vs) >= arg else [None]
+
+        def max_count(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
+            return [] if len(vs) <= arg else [None]
+
+        def has_value(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
+            return [] if any(v == arg for v in vs) else [None]
+
+        def datatype(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
+            return lex(v for v in vs if v[0] or arg is None or not _typed(v[1], arg))
+
+        def klass(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
+            return lex(v for v in vs if not self._is_instance(v, node, arg))
+
+        def node_kind(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
+            return lex(v for v in vs if arg is not None and v[0] != arg)
+
+        def in_(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
+            return lex(v for v in vs if v not in arg)
+
+        def pattern(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
+            return lex(v for v in vs if not arg.search(_lexical(v)))
+
+        def bound(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
             op = _BOUNDS[comp]
-            bad = [v for v in values
-                   if v[0] or not _comparable(v[1], arg) or not op(v[1], arg)]
-        elif comp in _LENGTHS:
+            return lex(v for v in vs if v[0] or not _comparable(v[1], arg) or not op(v[1], arg))
+
+        def length(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
             op = _LENGTHS[comp]
-            bad = [v for v in values if not op(len(_lexical(v)), arg)]
-        else:  # LessThan / LessThanOrEquals against another property's values
+            return lex(v for v in vs if not op(len(_lexical(v)), arg))
+
+        def relation(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
             op = _RELATIONS[comp]
-            others = self._values(node, str(arg))
-            bad = [v for v in values
-                   if any(v[0] or w[0] or not _comparable(v[1], w[1]) or not op(v[1], w[1])
-                          for w in others)]
-        return [_lexical(v) for v in bad]
+            others = self._values(node, arg)
+            return lex(v for v in vs if any(
+                v[0] or w[0] or not _comparable(v[1], w[1]) or not op(v[1], w[1])
+                for w in others))
+
+        fixed: dict[str, Runner] = {
+            "MinCountConstraintComponent": min_count, "MaxCountConstraintComponent": max_count,
+            "HasValueConstraintComponent": has_value, "DatatypeConstraintComponent": datatype,
+            "ClassConstraintComponent": klass, "NodeKindConstraintComponent": node_kind,
+            "InConstraintComponent": in_, "PatternConstraintComponent": pattern,
+        }
+        if comp in fixed:
+            return fixed[comp]
+        if comp in _BOUNDS:
+            return bound
+        if comp in _LENGTHS:
+            return length
+        return relation
 
     # -- values -------------------------------------------------------------------------------
     @staticmethod
@@ -332,11 +371,9 @@ class ShapesValidator:
     def _is_instance(self, v: Value, node: NodeView, cls: str) -> bool:
         if not v[0]:
             return False
-        for targets in node.links.values():
-            for iri, label in targets:
-                if iri == v[1] and label is not None and label in self.vocab.classes:
-                    return self.vocab.cls(label).is_a(cls)
-        return False
+        label = node.target_labels().get(str(v[1]))
+        return label is not None and label in self.vocab.classes and \
+            self.vocab.classes[label].is_a(cls)
 
     # -- run ----------------------------------------------------------------------------------
     def shapes_for(self, label: str) -> list[_NodeShape]:

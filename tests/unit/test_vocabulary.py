@@ -9,8 +9,8 @@ from graph.schema import (
     KIND_PROPERTY,
     ROOT_LABEL,
     check_against,
+    identifier_properties,
     neo4j_schema_statements,
-    sqlite_identifier_columns,
 )
 from ontology import codegen
 from ontology.terms import C, P, R
@@ -46,7 +46,7 @@ def test_store_schema_is_derived_from_the_ontology(vocab: Vocabulary) -> None:
     idents = {p.name for p in vocab.identifiers}
     assert {"lotNumber", "serialNumber", "supplierLotNumber", "gtin", "sscc",
             "equipmentTag"} <= idents
-    assert {c for c, _ in sqlite_identifier_columns(vocab)} == {f"id_{p}" for p in idents}
+    assert set(identifier_properties(vocab)) == idents
     stmts = "\n".join(neo4j_schema_statements(vocab))
     assert f"FOR (n:{ROOT_LABEL}) REQUIRE n.iri IS UNIQUE" in stmts
     for p in idents:
