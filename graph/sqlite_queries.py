@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS edges (
   PRIMARY KEY (src, type, dst, eid)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS edges_in ON edges(dst, type, src);
+CREATE INDEX IF NOT EXISTS edges_tx ON edges(type, tx);
 CREATE TABLE IF NOT EXISTS identifiers (
   value TEXT NOT NULL,
   prop TEXT NOT NULL,
@@ -134,6 +135,16 @@ WHERE e.src IN (SELECT value FROM json_each(?1))""" + _EXPAND_FILTER
 EXPAND_DOWN = """
 SELECT e.src, e.type, e.dst, e.eid, e.props, e.recorded_at, e.tx FROM edges e
 WHERE e.dst IN (SELECT value FROM json_each(?1))""" + _EXPAND_FILTER
+
+#: derivation edges committed after a transaction (to keep the in-memory index in step)
+DERIVATIONS_SINCE = """
+SELECT src, dst, kind, recorded_at, tx FROM edges WHERE type = ? AND tx > ? ORDER BY tx
+"""
+#: edges of one type out of a set of nodes, with their details
+EDGES_OF_SOURCES = """
+SELECT e.src, e.type, e.dst, e.eid, e.props, e.recorded_at, e.tx FROM edges e
+WHERE e.src IN (SELECT value FROM json_each(?1)) AND e.type = ?2
+"""
 
 COUNT_NODES = "SELECT label, count(*) FROM nodes GROUP BY label"
 COUNT_EDGES = "SELECT type, count(*) FROM edges GROUP BY type"

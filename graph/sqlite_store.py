@@ -15,9 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
 from graph import sqlite_queries as Q
+from graph.adjacency import DerivationIndex
 from graph.audit import GENESIS
 from graph.model import (
     AuditEntry,
@@ -30,6 +33,7 @@ from graph.model import (
 from graph.schema import (
     DERIVATION,
     EDGE_SYSTEM_PROPS,
+    KIND_PROPERTY,
     NODE_SYSTEM_PROPS,
     identifier_properties,
 )
@@ -134,6 +138,11 @@ class _SQLiteTx:
             (e.event_id, e.content_hash, e.tx, e.recorded_at) for e in events))
 
 
+def _micros(texts: Iterable[str]) -> npt.NDArray[np.int64]:
+    """Stored UTC timestamps as microseconds since the epoch."""
+    return np.array([t.rstrip("Z") for t in texts], dtype="datetime64[us]").astype(np.int64)
+
+
 def _scalars(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
@@ -196,6 +205,8 @@ class SQLiteStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.vocab = vocab or vocabulary()
         self.identifiers = frozenset(identifier_properties(self.vocab))
+        self._index = DerivationIndex(self.vocab.prop(KIND_PROPERTY).code_list or ())
+        self._index_lock = threading.Lock()
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._migrate()
@@ -263,28 +274,60 @@ class SQLiteStore:
                     out.append(EdgeRecord(s, t, d, eid, orjson.loads(props), rec, tx))
         return out
 
-    def genealogy(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
-                  kinds: Sequence[str] | None = None, as_of: str | None = None) -> Genealogy:
+    def _derivations(self) -> DerivationIndex:
+        """The in-memory derivation index, brought up to the current watermark."""
         conn = self._conn()
-        watermark = self.watermark()
+        with self._index_lock:
+            idx = self._index
+            if idx.tx < self.watermark():
+                rows = conn.execute(Q.DERIVATIONS_SINCE, (DERIVATION, idx.tx)).fetchall()
+                if rows:
+                    src, dst, kind, rec, tx = zip(*rows, strict=True)
+                    idx.extend(src, dst, (idx.kind_code(k) for k in kind),
+                               _micros(rec), tx)
+            return idx
+
+    def reach(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
+              kinds: Sequence[str] | None = None, as_of: str | None = None
+              ) -> tuple[dict[int, int], list[tuple[int, int]], dict[str, int]]:
+        """Node ids reachable from ``seeds`` with their depth, and the ``(src, dst)`` id pairs
+        of the edges walked — the traversal without loading any record."""
+        conn = self._conn()
+        idx = self._derivations()
         seed_ids = _ids(conn, seeds)
         if as_of is not None:
             live = _fetch_nodes(conn, list(seed_ids))
             seed_ids = {i: n for i, n in seed_ids.items() if live[i].recorded_at <= as_of}
+        as_of_us = None if as_of is None else int(_micros([as_of])[0])
         depth: dict[int, int] = {}
-        raw_edges: list[tuple[int, int, str, str, str, str, int]] = []
+        pairs: set[tuple[int, int]] = set()
         dirs = [True, False] if direction == Direction.BOTH else [direction == Direction.UPSTREAM]
         for up in dirs:
-            d, e = bfs(list(seed_ids.values()),
-                       lambda f, up=up: _expand(conn, f, DERIVATION, up, kinds, as_of),  # type: ignore[misc]
-                       max_depth)
+            d, walked = idx.walk(list(seed_ids.values()), up, max_depth, kinds, as_of_us)
             for k, v in d.items():
                 depth[k] = min(v, depth.get(k, v))
-            raw_edges.extend(e)
+            src, dst = idx.endpoints(walked)
+            pairs.update(zip(src.tolist(), dst.tolist(), strict=True))
+        return depth, sorted(pairs), seed_ids
+
+    def genealogy(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
+                  kinds: Sequence[str] | None = None, as_of: str | None = None) -> Genealogy:
+        conn = self._conn()
+        watermark = self.watermark()
+        depth, pairs, _ = self.reach(seeds, direction, max_depth, kinds, as_of)
         names = _iris(conn, depth)
         nodes = _fetch_nodes(conn, list(names.values()))
-        edges = [EdgeRecord(names[s], t, names[d], eid, orjson.loads(p), rec, tx)
-                 for s, d, t, eid, p, rec, tx in raw_edges]
+        wanted = set(pairs)
+        kind_set = None if kinds is None else set(kinds)
+        edges: list[EdgeRecord] = []
+        for chunk in _chunks(sorted({s for s, _ in pairs})):
+            for s, t, d, eid, p, rec, tx in conn.execute(Q.EDGES_OF_SOURCES,
+                                                         (_json(chunk), DERIVATION)):
+                if (s, d) not in wanted or (as_of is not None and rec > as_of):
+                    continue
+                props = orjson.loads(p)
+                if kind_set is None or props.get("derivationKind") in kind_set:
+                    edges.append(EdgeRecord(names[s], t, names[d], eid, props, rec, tx))
         return Genealogy(seeds=list(seeds), nodes=nodes,
                          depth={names[k]: v for k, v in depth.items()}, edges=edges,
                          watermark=watermark)

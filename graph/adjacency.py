@@ -1,0 +1,146 @@
+"""An in-memory index of the derivation edges for the embedded engine.
+
+Genealogy and recall walk one edge family. Walking it through SQL costs one query per level and
+a row per edge; the same walk over compressed sparse rows (numpy) is vectorised per level, which is
+the roofline DESIGN.md §5 asks the embedded engine to approach. The index is kept in step with
+commits: every answer first checks the store's watermark and folds in the edges committed since
+(an indexed ``tx`` range), so an answer is never staler than the transaction it reports — also when
+another process wrote to the same file. A large backlog of new edges triggers a rebuild.
+
+>>> idx = DerivationIndex(["consumption", "production"])
+>>> idx.extend([2, 3], [1, 1], [0, 1], [10, 11], [1, 1])
+>>> idx.walk([1], upstream=False, max_depth=5)[0]
+{1: 0, 2: 1, 3: 1}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["DerivationIndex"]
+
+IntArray = npt.NDArray[np.int64]
+
+_REBUILD_AT = 50_000  # pending edges folded into the compressed rows at this size
+
+
+def _csr(keys: IntArray, n: int) -> tuple[IntArray, IntArray]:
+    """Row pointers and the permutation that sorts edges by ``keys``."""
+    order = np.argsort(keys, kind="stable").astype(np.int64)
+    counts = np.bincount(keys, minlength=n)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return indptr, order
+
+
+class DerivationIndex:
+    """Derivation edges ``src -> dst`` (derived thing → source) as CSR in both directions.
+
+    Edges carry a kind code (position in ``kinds``) and their record time (µs since the epoch,
+    for ``asOf``). Node handles are the store's integer node ids.
+    """
+
+    def __init__(self, kinds: Sequence[str]) -> None:
+        self.kinds = {k: i for i, k in enumerate(kinds)}
+        self.tx = 0  # last transaction folded in
+        self._src: IntArray = np.zeros(0, dtype=np.int64)
+        self._dst: IntArray = np.zeros(0, dtype=np.int64)
+        self._kind: IntArray = np.zeros(0, dtype=np.int64)
+        self._rec: IntArray = np.zeros(0, dtype=np.int64)
+        self._pending: list[tuple[IntArray, IntArray, IntArray, IntArray]] = []
+        self._n_pending = 0
+        self._built = 0  # number of edges in the compressed rows
+        self._n = 1
+        self._max_id = 0
+        self._up: tuple[IntArray, IntArray] = (np.zeros(2, dtype=np.int64),
+                                                np.zeros(0, dtype=np.int64))
+        self._down = self._up
+
+    def __len__(self) -> int:
+        return int(self._src.size)
+
+    def kind_code(self, kind: str | None) -> int:
+        return self.kinds.get(kind or "", -1)
+
+    def extend(self, src: Iterable[int], dst: Iterable[int], kind: Iterable[int],
+               recorded_us: Iterable[int], tx: Iterable[int]) -> None:
+        """Add committed edges (``tx`` is only used to advance :attr:`tx`)."""
+        arrays = tuple(np.fromiter(x, dtype=np.int64) for x in (src, dst, kind, recorded_us))
+        s, d, k, r = arrays
+        txs = np.fromiter(tx, dtype=np.int64)
+        if txs.size:
+            self.tx = max(self.tx, int(txs.max()))
+        if s.size == 0:
+            return
+        self._max_id = max(self._max_id, int(s.max()), int(d.max()))
+        self._src = np.concatenate([self._src, s])
+        self._dst = np.concatenate([self._dst, d])
+        self._kind = np.concatenate([self._kind, k])
+        self._rec = np.concatenate([self._rec, r])
+        self._n_pending += int(s.size)
+        if self._built == 0 or self._n_pending >= _REBUILD_AT:
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        self._n = int(max(self._src.max(initial=0), self._dst.max(initial=0))) + 2
+        self._up = _csr(self._src, self._n)
+        self._down = _csr(self._dst, self._n)
+        self._built = int(self._src.size)
+        self._n_pending = 0
+
+    def walk(self, seeds: Sequence[int], upstream: bool, max_depth: int,
+             kinds: Sequence[str] | None = None, as_of_us: int | None = None
+             ) -> tuple[dict[int, int], IntArray]:
+        """Depth of every node reachable from ``seeds`` and the indices of the edges walked.
+
+        The same semantics as :func:`graph.traversal.bfs`: an edge is walked from each node
+        closer than ``max_depth``; a node's depth is its fewest hops from a seed.
+        """
+        allowed: npt.NDArray[np.bool_] | None = None
+        if kinds is not None or as_of_us is not None:
+            allowed = np.ones(self._src.size, dtype=bool)
+            if kinds is not None:
+                allowed &= np.isin(self._kind, [self.kind_code(k) for k in kinds])
+            if as_of_us is not None:
+                allowed &= self._rec <= as_of_us
+        near, far = (self._src, self._dst) if upstream else (self._dst, self._src)
+        indptr, order = self._up if upstream else self._down
+        built = self._built
+        tail = np.arange(built, self._src.size, dtype=np.int64)  # not yet in compressed rows
+        depth = np.full(max(self._max_id, int(max(seeds, default=0))) + 2, -1, dtype=np.int64)
+        frontier = np.unique(np.asarray(seeds, dtype=np.int64))
+        depth[frontier] = 0
+        walked: list[IntArray] = []
+        level = 0
+        while frontier.size and level < max_depth:
+            level += 1
+            inside = frontier[frontier < indptr.size - 1]
+            starts, ends = indptr[inside], indptr[inside + 1]
+            counts = ends - starts
+            total = int(counts.sum())
+            if total:
+                offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
+                edges = order[np.arange(total, dtype=np.int64) + offsets]
+            else:
+                edges = np.zeros(0, dtype=np.int64)
+            if tail.size:
+                edges = np.concatenate([edges, tail[np.isin(near[tail], frontier)]])
+            if allowed is not None:
+                edges = edges[allowed[edges]]
+            walked.append(edges)
+            targets = far[edges]
+            fresh = np.unique(targets[depth[targets] < 0])
+            depth[fresh] = level
+            frontier = fresh
+        reached = np.flatnonzero(depth >= 0)
+        return ({int(i): int(depth[i]) for i in reached},
+                np.concatenate(walked) if walked else np.zeros(0, dtype=np.int64))
+
+    def edge(self, i: int) -> tuple[int, int]:
+        return int(self._src[i]), int(self._dst[i])
+
+    def endpoints(self, idx: IntArray) -> tuple[IntArray, IntArray]:
+        return self._src[idx], self._dst[idx]
