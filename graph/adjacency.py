@@ -9,22 +9,47 @@ another process wrote to the same file. A large backlog of new edges triggers a 
 
 >>> idx = DerivationIndex(["consumption", "production"])
 >>> idx.extend([2, 3], [1, 1], [0, 1], [10, 11], [1, 1])
->>> idx.walk([1], upstream=False, max_depth=5)[0]
+>>> w = idx.walk([1], upstream=False, max_depth=5)
+>>> w.depths()
 {1: 0, 2: 1, 3: 1}
+>>> w.witness(3)
+[1, 3]
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DerivationIndex"]
+__all__ = ["DerivationIndex", "WalkResult"]
 
 IntArray = npt.NDArray[np.int64]
 
 _REBUILD_AT = 50_000  # pending edges folded into the compressed rows at this size
+
+
+@dataclass(frozen=True)
+class WalkResult:
+    """A breadth-first walk: reached node ids, and per node id its depth and the node it was
+    first reached from (``-1`` where not reached / for seeds), plus the edges walked."""
+
+    ids: IntArray
+    depth: IntArray
+    parent: IntArray
+    edges: IntArray
+
+    def depths(self) -> dict[int, int]:
+        return dict(zip(self.ids.tolist(), self.depth[self.ids].tolist(), strict=True))
+
+    def witness(self, node: int) -> list[int]:
+        """Node ids from the seed to ``node`` along first-reached parents."""
+        path = [node]
+        while self.parent[path[-1]] >= 0:
+            path.append(int(self.parent[path[-1]]))
+        return path[::-1]
 
 
 def _csr(keys: IntArray, n: int) -> tuple[IntArray, IntArray]:
@@ -93,7 +118,7 @@ class DerivationIndex:
 
     def walk(self, seeds: Sequence[int], upstream: bool, max_depth: int,
              kinds: Sequence[str] | None = None, as_of_us: int | None = None
-             ) -> tuple[dict[int, int], IntArray]:
+             ) -> WalkResult:
         """Depth of every node reachable from ``seeds`` and the indices of the edges walked.
 
         The same semantics as :func:`graph.traversal.bfs`: an edge is walked from each node
@@ -110,7 +135,9 @@ class DerivationIndex:
         indptr, order = self._up if upstream else self._down
         built = self._built
         tail = np.arange(built, self._src.size, dtype=np.int64)  # not yet in compressed rows
-        depth = np.full(max(self._max_id, int(max(seeds, default=0))) + 2, -1, dtype=np.int64)
+        size = max(self._max_id, int(max(seeds, default=0))) + 2
+        depth = np.full(size, -1, dtype=np.int64)
+        parent = np.full(size, -1, dtype=np.int64)
         frontier = np.unique(np.asarray(seeds, dtype=np.int64))
         depth[frontier] = 0
         walked: list[IntArray] = []
@@ -132,12 +159,13 @@ class DerivationIndex:
                 edges = edges[allowed[edges]]
             walked.append(edges)
             targets = far[edges]
-            fresh = np.unique(targets[depth[targets] < 0])
+            new = depth[targets] < 0
+            fresh, first = np.unique(targets[new], return_index=True)
             depth[fresh] = level
+            parent[fresh] = near[edges][new][first]
             frontier = fresh
-        reached = np.flatnonzero(depth >= 0)
-        return ({int(i): int(depth[i]) for i in reached},
-                np.concatenate(walked) if walked else np.zeros(0, dtype=np.int64))
+        return WalkResult(np.flatnonzero(depth >= 0), depth, parent,
+                          np.concatenate(walked) if walked else np.zeros(0, dtype=np.int64))
 
     def edge(self, i: int) -> tuple[int, int]:
         return int(self._src[i]), int(self._dst[i])

@@ -25,8 +25,9 @@ from graph.model import (
     Genealogy,
     NodeRecord,
 )
+from graph.recall import DictWalk
 from graph.schema import DERIVATION, neo4j_schema_statements
-from graph.traversal import bfs
+from graph.traversal import bfs, bfs_tree
 from ontology.datatypes import now_utc_text
 from ontology.vocab import Vocabulary, vocabulary
 
@@ -254,6 +255,30 @@ class Neo4jStore:
         nodes = self.get_many(depth)
         return Genealogy(seeds=list(seeds), nodes=nodes, depth=depth, edges=edges,
                          watermark=watermark)
+
+    def walk(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
+             kinds: Sequence[str] | None = None, as_of: str | None = None) -> DictWalk:
+        if direction == Direction.BOTH:
+            raise ValueError("a walk goes one way: UPSTREAM or DOWNSTREAM")
+        live = self.get_many(seeds)
+        start = [s for s in dict.fromkeys(seeds)
+                 if s in live and (as_of is None or live[s].recorded_at <= as_of)]
+        up = direction == Direction.UPSTREAM
+        with self.driver.session(database=self.database,
+                                 default_access_mode="READ") as s, s.begin_transaction() as tx:
+            depth, parent = bfs_tree(
+                start, lambda f: _expand(tx, f, DERIVATION, up, kinds, as_of), max_depth)
+        unknown = [s for s in dict.fromkeys(seeds) if s not in start]
+        return DictWalk({s: s for s in start}, unknown, depth, parent, self.get_many)
+
+    def links(self, iris: Sequence[str], rel_types: Sequence[str]) -> list[EdgeRecord]:
+        types = set(rel_types)
+        out: list[EdgeRecord] = []
+        for batch in _batches(list(iris)):
+            for r in self._read(Q.OUT_EDGES_OF_IRIS, iris=list(batch)):
+                if r["type"] in types:
+                    out.append(self.conv.edge(r["src"], r["type"], r["dst"], r["props"]))
+        return out
 
     def audit_entries(self, record: str | None = None, actor: str | None = None,
                       since: str | None = None, until: str | None = None,

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from graph.model import AuditEntry, CapturedEvent, Direction, EdgeRecord, Genealogy, NodeRecord
+from graph.recall import Walk
 
 __all__ = ["GraphStore", "StoreTx"]
 
@@ -73,6 +74,16 @@ class GraphStore(Protocol):
     def genealogy(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
                   kinds: Sequence[str] | None = None, as_of: str | None = None) -> Genealogy:
         """Nodes reachable from ``seeds`` over derivation edges, with depth and edges walked."""
+        ...
+
+    def walk(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
+             kinds: Sequence[str] | None = None, as_of: str | None = None) -> Walk:
+        """The breadth-first tree from ``seeds`` (one traversal for all of them), without
+        loading records: what recall and witness paths are built from."""
+        ...
+
+    def links(self, iris: Sequence[str], rel_types: Sequence[str]) -> list[EdgeRecord]:
+        """Outgoing relationships of the given types from many nodes at once."""
         ...
 
     def audit_entries(self, record: str | None = None, actor: str | None = None,

@@ -81,6 +81,15 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 """
 
 
+SCHEMA_VERSION = 2  # 2: identifiers index table
+GET_SCHEMA_VERSION = "SELECT v FROM meta WHERE k = 'schema_version'"
+SET_SCHEMA_VERSION = "INSERT OR REPLACE INTO meta(k, v) VALUES ('schema_version', ?)"
+#: (re)index every identifier value of every node (migration to schema 2, or repair)
+REINDEX_IDENTIFIERS = """
+INSERT OR IGNORE INTO identifiers (value, prop, node)
+SELECT CAST(j.value AS TEXT), j.key, n.id FROM nodes n, json_each(n.props) AS j
+WHERE j.key IN (SELECT value FROM json_each(?))
+"""
 LAST_TX = "SELECT v FROM meta WHERE k = 'last_tx'"
 SET_LAST_TX = "UPDATE meta SET v = ? WHERE k = 'last_tx'"
 
@@ -145,6 +154,14 @@ EDGES_OF_SOURCES = """
 SELECT e.src, e.type, e.dst, e.eid, e.props, e.recorded_at, e.tx FROM edges e
 WHERE e.src IN (SELECT value FROM json_each(?1)) AND e.type = ?2
 """
+
+#: node classes by id, for nodes created after a known id (the class of a node never changes)
+LABELS_AFTER = "SELECT id, label FROM nodes WHERE id > ? ORDER BY id"
+LINKS_OF_SOURCES = _EDGE_SELECT + """
+WHERE e.src IN (SELECT id FROM nodes WHERE iri IN (SELECT value FROM json_each(?1)))
+  AND e.type IN (SELECT value FROM json_each(?2))
+"""
+NODES_BY_IDS = f"SELECT id, {_NODE_COLS} FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 
 COUNT_NODES = "SELECT label, count(*) FROM nodes GROUP BY label"
 COUNT_EDGES = "SELECT type, count(*) FROM edges GROUP BY type"

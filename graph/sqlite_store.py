@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import numpy.typing as npt
 import orjson
 
 from graph import sqlite_queries as Q
-from graph.adjacency import DerivationIndex
+from graph.adjacency import DerivationIndex, WalkResult
 from graph.audit import GENESIS
 from graph.model import (
     AuditEntry,
@@ -194,6 +194,74 @@ def _expand(conn: sqlite3.Connection, frontier: list[int], rel_type: str, upstre
                 yield dst, src, edge
 
 
+class _LabelIndex:
+    """Class of every node by id (int16 codes), extended as nodes are created."""
+
+    def __init__(self, classes: Sequence[str]) -> None:
+        self.names = list(classes)
+        self.codes = {c: i for i, c in enumerate(self.names)}
+        self.by_id: npt.NDArray[np.int16] = np.full(1, -1, dtype=np.int16)
+        self.max_id = 0
+
+    def refresh(self, conn: sqlite3.Connection) -> None:
+        rows = conn.execute(Q.LABELS_AFTER, (self.max_id,)).fetchall()
+        if not rows:
+            return
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        codes = np.fromiter((self.codes[r[1]] for r in rows), dtype=np.int16, count=len(rows))
+        self.max_id = int(ids[-1])
+        if self.by_id.size <= self.max_id:
+            grown = np.full(self.max_id + 1 + self.max_id // 4, -1, dtype=np.int16)
+            grown[:self.by_id.size] = self.by_id
+            self.by_id = grown
+        self.by_id[ids] = codes
+
+
+class _ArrayWalk:
+    """A walk of the embedded engine: numpy arrays indexed by node id."""
+
+    def __init__(self, store: SQLiteStore, seeds: dict[str, Hashable], unknown: list[str],
+                 result: WalkResult, labels: _LabelIndex) -> None:
+        self.store = store
+        self.seeds = seeds
+        self.unknown = unknown
+        self.result = result
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return int(self.result.ids.size)
+
+    def by_label(self) -> dict[str, list[Hashable]]:
+        ids = self.result.ids
+        codes = self.labels.by_id[np.minimum(ids, self.labels.by_id.size - 1)]
+        order = np.argsort(codes, kind="stable")
+        ids, codes = ids[order], codes[order]
+        bounds = np.flatnonzero(np.diff(codes)) + 1
+        out: dict[str, list[Hashable]] = {}
+        for part_ids, part_codes in zip(np.split(ids, bounds), np.split(codes, bounds),
+                                        strict=True):
+            if part_ids.size:
+                out[self.labels.names[int(part_codes[0])]] = part_ids.tolist()
+        return out
+
+    def depth_of(self, h: Hashable) -> int:
+        return int(self.result.depth[int(h)])  # type: ignore[call-overload]
+
+    def witness(self, h: Hashable) -> list[Hashable]:
+        return list(self.result.witness(int(h)))  # type: ignore[call-overload]
+
+    def iris(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
+        return dict(_iris(self.store._conn(), handles))  # type: ignore[arg-type]
+
+    def records(self, handles: Sequence[Hashable]) -> dict[Hashable, NodeRecord]:
+        out: dict[Hashable, NodeRecord] = {}
+        conn = self.store._conn()
+        for chunk in _chunks(list(handles)):
+            for row in conn.execute(Q.NODES_BY_IDS, (_json(chunk),)):
+                out[row[0]] = _node(row[1:])
+        return out
+
+
 class SQLiteStore:
     """:class:`graph.port.GraphStore` on one SQLite file."""
 
@@ -207,6 +275,7 @@ class SQLiteStore:
         self.identifiers = frozenset(identifier_properties(self.vocab))
         self._index = DerivationIndex(self.vocab.prop(KIND_PROPERTY).code_list or ())
         self._index_lock = threading.Lock()
+        self._labels = _LabelIndex(list(self.vocab.classes))
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._migrate()
@@ -225,6 +294,12 @@ class SQLiteStore:
     def _migrate(self) -> None:
         c = self._conn()
         c.executescript(Q.SCHEMA)
+        row = c.execute(Q.GET_SCHEMA_VERSION).fetchone()
+        if row is None or int(row[0]) < Q.SCHEMA_VERSION:
+            c.execute("BEGIN IMMEDIATE")
+            c.execute(Q.REINDEX_IDENTIFIERS, (_json(sorted(self.identifiers)),))
+            c.execute(Q.SET_SCHEMA_VERSION, (str(Q.SCHEMA_VERSION),))
+            c.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[_SQLiteTx]:
@@ -287,6 +362,32 @@ class SQLiteStore:
                                _micros(rec), tx)
             return idx
 
+    def walk(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
+             kinds: Sequence[str] | None = None, as_of: str | None = None) -> _ArrayWalk:
+        if direction == Direction.BOTH:
+            raise ValueError("a walk goes one way: UPSTREAM or DOWNSTREAM")
+        conn = self._conn()
+        idx = self._derivations()
+        with self._index_lock:
+            self._labels.refresh(conn)
+        seed_ids = _ids(conn, seeds)
+        if as_of is not None:
+            live = _fetch_nodes(conn, list(seed_ids))
+            seed_ids = {i: n for i, n in seed_ids.items() if live[i].recorded_at <= as_of}
+        as_of_us = None if as_of is None else int(_micros([as_of])[0])
+        result = idx.walk(list(seed_ids.values()), direction == Direction.UPSTREAM, max_depth,
+                          kinds, as_of_us)
+        unknown = [s for s in dict.fromkeys(seeds) if s not in seed_ids]
+        return _ArrayWalk(self, dict(seed_ids), unknown, result, self._labels)
+
+    def links(self, iris: Sequence[str], rel_types: Sequence[str]) -> list[EdgeRecord]:
+        out: list[EdgeRecord] = []
+        for chunk in _chunks(list(iris)):
+            for s, t, d, eid, props, rec, tx in self._conn().execute(
+                    Q.LINKS_OF_SOURCES, (_json(chunk), _json(rel_types))):
+                out.append(EdgeRecord(s, t, d, eid, orjson.loads(props), rec, tx))
+        return out
+
     def reach(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
               kinds: Sequence[str] | None = None, as_of: str | None = None
               ) -> tuple[dict[int, int], list[tuple[int, int]], dict[str, int]]:
@@ -303,10 +404,10 @@ class SQLiteStore:
         pairs: set[tuple[int, int]] = set()
         dirs = [True, False] if direction == Direction.BOTH else [direction == Direction.UPSTREAM]
         for up in dirs:
-            d, walked = idx.walk(list(seed_ids.values()), up, max_depth, kinds, as_of_us)
-            for k, v in d.items():
+            w = idx.walk(list(seed_ids.values()), up, max_depth, kinds, as_of_us)
+            for k, v in w.depths().items():
                 depth[k] = min(v, depth.get(k, v))
-            src, dst = idx.endpoints(walked)
+            src, dst = idx.endpoints(w.edges)
             pairs.update(zip(src.tolist(), dst.tolist(), strict=True))
         return depth, sorted(pairs), seed_ids
 

@@ -12,7 +12,7 @@ from typing import TypeVar
 H = TypeVar("H", bound=Hashable)
 E = TypeVar("E")
 
-__all__ = ["bfs"]
+__all__ = ["bfs", "bfs_tree"]
 
 
 def bfs(seeds: Sequence[H], expand: Callable[[list[H]], Iterable[tuple[H, H, E]]],
@@ -43,3 +43,30 @@ def bfs(seeds: Sequence[H], expand: Callable[[list[H]], Iterable[tuple[H, H, E]]
                 nxt.append(to)
         frontier = nxt
     return depth, edges
+
+
+def bfs_tree(seeds: Sequence[H], expand: Callable[[list[H]], Iterable[tuple[H, H, E]]],
+             max_depth: int) -> tuple[dict[H, int], dict[H, H | None]]:
+    """Depth of every reachable node and the node it was first reached from (``None`` for a
+    seed): a breadth-first tree, so following parents gives one shortest witness path.
+
+    >>> adj = {1: [2, 3], 2: [4], 3: [4], 4: []}
+    >>> bfs_tree([1], lambda f: [(a, b, None) for a in f for b in adj[a]], 5)[1]
+    {1: None, 2: 1, 3: 1, 4: 2}
+    """
+    depth: dict[H, int] = {}
+    parent: dict[H, H | None] = {}
+    for s in seeds:
+        if s not in depth:
+            depth[s], parent[s] = 0, None
+    frontier = list(depth)
+    level = 0
+    while frontier and level < max_depth:
+        level += 1
+        nxt: list[H] = []
+        for frm, to, _edge in expand(frontier):
+            if to not in depth:
+                depth[to], parent[to] = level, frm
+                nxt.append(to)
+        frontier = nxt
+    return depth, parent

@@ -129,6 +129,54 @@ def generate(out: Annotated[Path, typer.Option(help="output directory")] = Path(
     console.print(f"wrote {size} plant to {out} in {time.perf_counter() - t0:.1f} s: {stats}")
 
 
+def _read_seeds(path: Path) -> list[str]:
+    """Seed values from a CSV (first column, or a column named seed/lot/iri) or a text file."""
+    import csv
+
+    with path.open(newline="") as f:
+        rows = [r for r in csv.reader(f) if r and r[0].strip()]
+    if not rows:
+        return []
+    header = [h.strip().lower() for h in rows[0]]
+    for name in ("seed", "lot", "lotnumber", "supplierlotnumber", "iri", "identifier"):
+        if name in header:
+            col = header.index(name)
+            return [r[col] for r in rows[1:] if len(r) > col]
+    return [r[0] for r in rows]
+
+
+@app.command()
+def recall(seeds: Annotated[Path, typer.Option(help="CSV/text file of seed lots (any identifier)")],
+           out: Annotated[Path, typer.Option(help="directory for the recall files")] = Path(
+               "recall"),
+           max_depth: Annotated[int, typer.Option(help="traversal depth bound")] = 50) -> None:
+    """Bulk recall: everything downstream of the seeds, with an export for the recall file."""
+    from graph.recall import write_export
+
+    values = _read_seeds(seeds)
+    rt = Runtime.open()
+    try:
+        t0 = time.perf_counter()
+        answer = rt.recall(values, unit_limit=0, max_depth=max_depth)
+        t_query = time.perf_counter() - t0
+        files = write_export(answer, out)
+        t_all = time.perf_counter() - t0
+    finally:
+        rt.close()
+    t = Table(title=f"recall of {len(values):,} seeds at watermark {answer.watermark}")
+    t.add_column("affected")
+    t.add_column("count", justify="right")
+    for k, v in answer.summary().items():
+        t.add_row(k, f"{v:,}")
+    console.print(t)
+    if answer.unknown_seeds:
+        err.print(f"[yellow]{len(answer.unknown_seeds)} seed(s) matched nothing:[/yellow] "
+                  + ", ".join(answer.unknown_seeds[:20]))
+    console.print(f"traversal and classification {t_query:.2f} s; with export {t_all:.2f} s")
+    for name, path in files.items():
+        console.print(f"  {name}: {path}")
+
+
 @app.command()
 def info() -> None:
     """Node and edge counts of the configured store."""

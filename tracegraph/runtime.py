@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from graph import open_store
+from graph.model import Direction
 from graph.port import GraphStore
+from graph.recall import RecallAnswer, recall, resolve_seeds
 from graph.write import Writer, WriteResult, paused_gc
 from ingest.capture import parse_document, to_write_events
 from ontology.vocab import Vocabulary, vocabulary
@@ -43,6 +45,14 @@ class Runtime:
             doc = parse_document(document)
             events = to_write_events(doc, self.vocab, actor or self.settings.default_actor)
             return self.writer.apply(events, dry_run=dry_run)
+
+    def recall(self, seeds: Sequence[str], unit_limit: int = 1000,
+               max_depth: int = 50) -> RecallAnswer:
+        """One multi-seed downstream traversal, classified for a recall (see graph.recall)."""
+        watermark = self.store.watermark()
+        iris, unknown = resolve_seeds(self.store, seeds)
+        walk = self.store.walk(iris, Direction.DOWNSTREAM, max_depth)
+        return recall(self.store, walk, watermark, unit_limit, unknown)
 
     def close(self) -> None:
         self.store.close()

@@ -1,0 +1,268 @@
+"""Bulk recall: one multi-seed downstream traversal, classified into what a recall file needs.
+
+The traversal itself is the engine's (:meth:`graph.port.GraphStore.walk`); this module turns its
+breadth-first tree into the answer — counts per class, affected batches, units, shipments and
+customers each with one witness path from a seed — and writes the 21 CFR 7.42 / 806-style export
+files. It is engine-independent: both engines give the same answer for the same graph.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from graph.model import NodeRecord
+
+__all__ = ["Affected", "AffectedCustomer", "DictWalk", "RecallAnswer", "Walk", "recall",
+           "resolve_seeds", "write_export"]
+
+#: classes a recall lists, in the order a recall file presents them
+BATCH_CLASSES = ("Batch", "Sublot", "MaterialLot")
+UNIT_CLASS = "SerializedUnit"
+PACK_CLASS = "PackagingAggregation"
+SHIPMENT_CLASS = "Shipment"
+SHIPPED_TO = "SHIPPED_TO"
+
+
+class Walk(Protocol):
+    """A breadth-first tree from the seeds, as an engine computed it (handles are the engine's
+    node references: integer ids for SQLite, IRIs for Neo4j)."""
+
+    seeds: dict[str, Hashable]
+    unknown: list[str]
+
+    def __len__(self) -> int: ...
+
+    def by_label(self) -> Mapping[str, Sequence[Hashable]]: ...
+
+    def depth_of(self, h: Hashable) -> int: ...
+
+    def witness(self, h: Hashable) -> list[Hashable]: ...
+
+    def iris(self, handles: Sequence[Hashable]) -> dict[Hashable, str]: ...
+
+    def records(self, handles: Sequence[Hashable]) -> dict[Hashable, NodeRecord]: ...
+
+
+class DictWalk:
+    """A walk held in dicts, with IRIs as handles (any engine; Neo4j uses it)."""
+
+    def __init__(self, seeds: dict[str, Hashable], unknown: list[str], depth: dict[str, int],
+                 parent: Mapping[str, str | None],
+                 fetch: Any) -> None:
+        self.seeds = seeds
+        self.unknown = unknown
+        self.depth = depth
+        self.parent = parent
+        self._fetch = fetch
+        self._records: dict[str, NodeRecord] | None = None
+
+    def __len__(self) -> int:
+        return len(self.depth)
+
+    def _all(self) -> dict[str, NodeRecord]:
+        if self._records is None:
+            self._records = self._fetch(list(self.depth))
+        return self._records
+
+    def by_label(self) -> dict[str, list[Hashable]]:
+        out: dict[str, list[Hashable]] = {}
+        for iri, rec in self._all().items():
+            out.setdefault(rec.label, []).append(iri)
+        return out
+
+    def depth_of(self, h: Hashable) -> int:
+        return self.depth[str(h)]
+
+    def witness(self, h: Hashable) -> list[Hashable]:
+        path: list[Hashable] = [h]
+        while (p := self.parent.get(str(path[-1]))) is not None:
+            path.append(p)
+        return path[::-1]
+
+    def iris(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
+        return {h: str(h) for h in handles}
+
+    def records(self, handles: Sequence[Hashable]) -> dict[Hashable, NodeRecord]:
+        recs = self._all()
+        return {h: recs[str(h)] for h in handles}
+
+
+class _Store(Protocol):
+    def links(self, iris: Sequence[str], rel_types: Sequence[str]) -> Any: ...
+
+    def get_many(self, iris: Sequence[str]) -> dict[str, NodeRecord]: ...
+
+    def find(self, value: str, prop: str | None = None,
+             label: str | None = None) -> list[NodeRecord]: ...
+
+
+def resolve_seeds(store: _Store, values: Sequence[str]) -> tuple[list[str], list[str]]:
+    """IRIs of the seeds (given as IRIs, business keys or identifiers) and the values that
+    matched nothing. A value matching several nodes seeds them all: a recall errs towards
+    inclusion."""
+    values = list(dict.fromkeys(v.strip() for v in values if v.strip()))
+    known = store.get_many(values)
+    iris = [v for v in values if v in known]
+    unknown: list[str] = []
+    for v in values:
+        if v in known:
+            continue
+        hits = store.find(v)
+        if hits:
+            iris.extend(h.iri for h in hits)
+        else:
+            unknown.append(v)
+    return list(dict.fromkeys(iris)), unknown
+
+
+@dataclass
+class Affected:
+    """One affected batch, unit, package or shipment, with the path that explains it."""
+
+    iri: str
+    cls: str
+    key: str
+    depth: int
+    witness: list[str]
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AffectedCustomer:
+    iri: str
+    key: str
+    name: str
+    address: str
+    country: str
+    shipments: list[str]
+    first_shipped: str | None
+    last_shipped: str | None
+
+
+@dataclass
+class RecallAnswer:
+    seeds: list[str]
+    unknown_seeds: list[str]
+    watermark: int
+    counts: dict[str, int]
+    batches: list[Affected]
+    units: list[Affected]
+    units_total: int
+    packages: list[Affected]
+    shipments: list[Affected]
+    customers: list[AffectedCustomer]
+    walk: Walk | None = field(default=None, repr=False)
+
+    def summary(self) -> dict[str, int]:
+        return {"seeds": len(self.seeds), "unknownSeeds": len(self.unknown_seeds),
+                "batches": len(self.batches), "units": self.units_total,
+                "packages": len(self.packages), "shipments": len(self.shipments),
+                "customers": len(self.customers)}
+
+
+def _affected(walk: Walk, handles: Sequence[Hashable], limit: int | None = None
+              ) -> list[Affected]:
+    chosen = list(handles)
+    records = walk.records(chosen)
+    chosen.sort(key=lambda h: (records[h].key, records[h].iri))
+    if limit is not None:
+        chosen = chosen[:limit]
+    paths = {h: walk.witness(h) for h in chosen}
+    names = walk.iris(sorted({x for p in paths.values() for x in p}, key=str))
+    return [Affected(iri=records[h].iri, cls=records[h].label, key=records[h].key,
+                     depth=walk.depth_of(h), witness=[names[x] for x in paths[h]],
+                     properties=dict(records[h].props)) for h in chosen]
+
+
+def recall(store: _Store, walk: Walk, watermark: int, unit_limit: int = 1000,
+           unknown: Sequence[str] = ()) -> RecallAnswer:
+    """Classify a downstream walk into a recall answer (units listed up to ``unit_limit``)."""
+    groups = walk.by_label()
+    counts = {label: len(hs) for label, hs in sorted(groups.items())}
+    batches = [a for c in BATCH_CLASSES for a in _affected(walk, groups.get(c, ()))]
+    units = _affected(walk, groups.get(UNIT_CLASS, ()), unit_limit)
+    packages = _affected(walk, groups.get(PACK_CLASS, ()))
+    shipments = _affected(walk, groups.get(SHIPMENT_CLASS, ()))
+    customers = _customers(store, shipments)
+    return RecallAnswer(seeds=list(walk.seeds), unknown_seeds=[*unknown, *walk.unknown],
+                        watermark=watermark, counts=counts, batches=batches, units=units,
+                        units_total=len(groups.get(UNIT_CLASS, ())), packages=packages,
+                        shipments=shipments, customers=customers, walk=walk)
+
+
+def _customers(store: _Store, shipments: list[Affected]) -> list[AffectedCustomer]:
+    by_iri = {s.iri: s for s in shipments}
+    by_customer: dict[str, list[Affected]] = {}
+    for e in store.links(list(by_iri), [SHIPPED_TO]):
+        by_customer.setdefault(e.dst, []).append(by_iri[e.src])
+    records = store.get_many(sorted(by_customer))
+    out: list[AffectedCustomer] = []
+    for iri, ships in sorted(by_customer.items()):
+        c = records[iri]
+        dates = sorted(str(s.properties["shippedAt"]) for s in ships
+                       if "shippedAt" in s.properties)
+        out.append(AffectedCustomer(
+            iri=iri, key=c.key, name=str(c.props.get("name", "")),
+            address=str(c.props.get("address", "")), country=str(c.props.get("country", "")),
+            shipments=sorted(s.key for s in ships),
+            first_shipped=dates[0] if dates else None, last_shipped=dates[-1] if dates else None))
+    return out
+
+
+def _all_units(answer: RecallAnswer, chunk: int = 50_000) -> Iterator[Affected]:
+    """Every affected unit (not only the listed first page), with its batch and seed."""
+    walk = answer.walk
+    if walk is None:
+        yield from answer.units
+        return
+    handles = list(walk.by_label().get(UNIT_CLASS, ()))
+    for i in range(0, len(handles), chunk):
+        yield from _affected(walk, handles[i:i + chunk])
+
+
+def write_export(answer: RecallAnswer, out_dir: Path) -> dict[str, Path]:
+    """Write the recall files: ``recall.json`` (everything) and one CSV per list."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {name: out_dir / f"recall-{name}.csv"
+             for name in ("batches", "units", "shipments", "customers")}
+    witness_cols = ["seed", "witness_path"]
+    with files["batches"].open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["class", "key", "iri", "depth", *witness_cols])
+        for a in answer.batches:
+            w.writerow([a.cls, a.key, a.iri, a.depth, a.witness[0], " > ".join(a.witness)])
+    with files["units"].open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["serial", "gtin", "iri", "batch", "depth", "seed"])
+        for a in _all_units(answer):
+            batch = a.witness[-2] if len(a.witness) > 1 else ""
+            w.writerow([a.key, a.properties.get("gtin", ""), a.iri, batch, a.depth,
+                        a.witness[0]])
+    with files["shipments"].open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["shipment", "shipped_at", "iri", "depth", *witness_cols])
+        for a in answer.shipments:
+            w.writerow([a.key, a.properties.get("shippedAt", ""), a.iri, a.depth, a.witness[0],
+                        " > ".join(a.witness)])
+    with files["customers"].open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["customer", "name", "address", "country", "shipments", "first_shipped",
+                    "last_shipped"])
+        for c in answer.customers:
+            w.writerow([c.key, c.name, c.address, c.country, " ".join(c.shipments),
+                        c.first_shipped or "", c.last_shipped or ""])
+    body = {"watermark": answer.watermark, "summary": answer.summary(), "counts": answer.counts,
+            "seeds": answer.seeds, "unknownSeeds": answer.unknown_seeds,
+            "batches": [asdict(a) for a in answer.batches],
+            "shipments": [asdict(a) for a in answer.shipments],
+            "customers": [asdict(c) for c in answer.customers],
+            "unitsFile": files["units"].name}
+    files["json"] = out_dir / "recall.json"
+    files["json"].write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2))
+    return files
