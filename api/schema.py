@@ -1,24 +1,61 @@
-"""The GraphQL schema (strawberry): lookups, genealogy and capture."""
+"""The GraphQL schema (strawberry): lookups, genealogy, recall and capture.
+
+Relations resolve through DataLoaders (one store call per relation and request, whatever the
+number of nodes); lists are paged with capped page sizes; anything larger goes to the recall
+export. A lookup that finds nothing answers ``null`` (or a ``NOT_FOUND`` error where the
+argument must name a node), never a server error.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from enum import Enum
 from typing import Annotated, Any, cast
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from api.limits import extensions
 from graph.errors import WriteRejectedError
 from graph.model import Direction as StoreDirection
 from graph.model import EdgeRecord, NodeRecord
+from graph.recall import Affected as AffectedRecord
+from graph.recall import AffectedCustomer as CustomerRecord
 from tracegraph.runtime import Runtime
 
-__all__ = ["schema"]
+__all__ = ["build_schema", "context_for", "schema"]
+
+MAX_PAGE = 5_000
+MAX_DEPTH = 50
+MAX_SEEDS = 10_000
 
 
 def _json(value: object) -> JSON:
     return cast(JSON, dict(value) if isinstance(value, dict) else value)
+
+
+def _rt(info: Info[Any, None]) -> Runtime:
+    return cast(Runtime, info.context["runtime"])
+
+
+def not_found(field: str, value: str) -> GraphQLError:
+    return GraphQLError(f"not found: no node has IRI or identifier {value!r}",
+                        extensions={"code": "NOT_FOUND", "field": field, "value": value})
+
+
+def bad_input(field: str, value: object, rule: str) -> GraphQLError:
+    return GraphQLError(f"{field}={value!r}: {rule}",
+                        extensions={"code": "BAD_INPUT", "field": field, "rule": rule})
+
+
+def _page(field: str, first: int) -> int:
+    if not 0 <= first <= MAX_PAGE:
+        raise bad_input(field, first, f"a page holds 0 to {MAX_PAGE} items")
+    return first
 
 
 @strawberry.enum
@@ -42,6 +79,16 @@ class Edge:
         return cls(source=e.src, type=e.type, target=e.dst, edge_id=e.eid,
                    properties=_json(e.props), recorded_at=e.recorded_at)
 
+    @strawberry.field(description="The node this relationship starts from.")
+    async def source_node(self, info: Info[Any, None]) -> Node | None:
+        n = await info.context["nodes"].load(self.source)
+        return None if n is None else Node.of(n)
+
+    @strawberry.field(description="The node this relationship points to.")
+    async def target_node(self, info: Info[Any, None]) -> Node | None:
+        n = await info.context["nodes"].load(self.target)
+        return None if n is None else Node.of(n)
+
 
 @strawberry.type
 class Node:
@@ -58,9 +105,10 @@ class Node:
                    recorded_at=n.recorded_at, updated_at=n.updated_at)
 
     @strawberry.field(description="Relationships of this node (UPSTREAM = outgoing).")
-    def links(self, info: Info[Any, None], direction: Direction = Direction.UPSTREAM) -> list[Edge]:
-        rt: Runtime = info.context["runtime"]
-        return [Edge.of(e) for e in rt.store.edges(self.iri, StoreDirection(direction.value))]
+    async def links(self, info: Info[Any, None],
+                    direction: Direction = Direction.UPSTREAM) -> list[Edge]:
+        loader: DataLoader[tuple[str, str], list[EdgeRecord]] = info.context["links"]
+        return [Edge.of(e) for e in await loader.load((self.iri, direction.value))]
 
 
 @strawberry.type
@@ -71,10 +119,93 @@ class GenealogyNode:
 
 @strawberry.type
 class Genealogy:
-    seeds: list[str]
+    seed: str
+    direction: Direction
     watermark: int
+    node_count: int
+    edge_count: int
     nodes: list[GenealogyNode]
     edges: list[Edge]
+    _max_depth: strawberry.Private[int]
+    _kinds: strawberry.Private[list[str] | None]
+    _as_of: strawberry.Private[str | None]
+
+    @strawberry.field(description="One shortest path from the seed to each target (IRIs).")
+    def paths(self, info: Info[Any, None], to: list[str]) -> list[list[str]]:
+        rt = _rt(info)
+        if self.direction == Direction.BOTH:
+            raise bad_input("direction", "BOTH", "witness paths need UPSTREAM or DOWNSTREAM")
+        walk = rt.store.walk([self.seed], StoreDirection(self.direction.value),
+                             self._max_depth, self._kinds, self._as_of)
+        found = rt.store.get_many(to)
+        handles = {iri: h for h, iri in walk.iris(list(_handles(walk))).items()}
+        out: list[list[str]] = []
+        for target in to:
+            h = handles.get(target)
+            if target not in found or h is None:
+                out.append([])
+                continue
+            path = walk.witness(h)
+            names = walk.iris(path)
+            out.append([names[x] for x in path])
+        return out
+
+
+def _handles(walk: Any) -> list[Any]:
+    return [h for hs in walk.by_label().values() for h in hs]
+
+
+@strawberry.type
+class Affected:
+    iri: str
+    class_name: str = strawberry.field(name="class")
+    key: str
+    depth: int
+    witness: list[str]
+    properties: JSON
+
+    @classmethod
+    def of(cls, a: AffectedRecord) -> Affected:
+        return cls(iri=a.iri, class_name=a.cls, key=a.key, depth=a.depth, witness=a.witness,
+                   properties=_json(a.properties))
+
+
+@strawberry.type
+class AffectedCustomer:
+    iri: str
+    key: str
+    name: str
+    address: str
+    country: str
+    shipments: list[str]
+    first_shipped: str | None
+    last_shipped: str | None
+
+    @classmethod
+    def of(cls, c: CustomerRecord) -> AffectedCustomer:
+        return cls(iri=c.iri, key=c.key, name=c.name, address=c.address, country=c.country,
+                   shipments=c.shipments, first_shipped=c.first_shipped,
+                   last_shipped=c.last_shipped)
+
+
+@strawberry.type
+class Stat:
+    label: str
+    count: int
+
+
+@strawberry.type
+class Recall:
+    watermark: int
+    seeds: list[str]
+    unknown_seeds: list[str]
+    counts: list[Stat]
+    batches: list[Affected]
+    units_total: int
+    units: list[Affected]
+    packages: list[Affected]
+    shipments: list[Affected]
+    customers: list[AffectedCustomer]
 
 
 @strawberry.type
@@ -110,45 +241,79 @@ def _resolve_one(rt: Runtime, ident: str) -> NodeRecord | None:
 
 
 @strawberry.type
-class Stat:
-    label: str
-    count: int
-
-
-@strawberry.type
 class Query:
     @strawberry.field(description="Node counts per class and edge counts per type.")
     def stats(self, info: Info[Any, None]) -> list[Stat]:
-        rt: Runtime = info.context["runtime"]
-        return [Stat(label=k, count=v) for k, v in sorted(rt.store.counts().items())]
+        return [Stat(label=k, count=v) for k, v in sorted(_rt(info).store.counts().items())]
 
-    @strawberry.field(description="A node by IRI, business key or any identifier.")
+    @strawberry.field(description="A node by IRI, business key or any identifier; null if none "
+                                  "or several match.")
     def node(self, info: Info[Any, None], id: str) -> Node | None:
-        n = _resolve_one(info.context["runtime"], id)
+        n = _resolve_one(_rt(info), id)
         return None if n is None else Node.of(n)
 
     @strawberry.field(description="Every node whose key or identifier equals the value.")
     def find(self, info: Info[Any, None], value: str, property: str | None = None,
-             class_name: Annotated[str | None, strawberry.argument(name="class")] = None
-             ) -> list[Node]:
-        rt: Runtime = info.context["runtime"]
-        return [Node.of(n) for n in rt.store.find(value, property, class_name)]
+             class_name: Annotated[str | None, strawberry.argument(name="class")] = None,
+             first: int = 100) -> list[Node]:
+        rt = _rt(info)
+        try:
+            found = rt.store.find(value, property, class_name)
+        except (KeyError, ValueError) as e:
+            raise bad_input("property" if property else "class", property or class_name,
+                            str(e)) from None
+        return [Node.of(n) for n in found[:_page("first", first)]]
 
-    @strawberry.field(description="Genealogy over materialised derivation edges.")
+    @strawberry.field(description="Genealogy over the materialised derivation edges: a flat, "
+                                  "paged list of nodes (by depth) and edges.")
     def genealogy(self, info: Info[Any, None], of: str,
                   direction: Direction = Direction.UPSTREAM, max_depth: int = 20,
-                  as_of: str | None = None) -> Genealogy:
-        rt: Runtime = info.context["runtime"]
+                  edge_kinds: list[str] | None = None, as_of: str | None = None,
+                  first: int = 1000, offset: int = 0) -> Genealogy:
+        rt = _rt(info)
+        if not 1 <= max_depth <= MAX_DEPTH:
+            raise bad_input("maxDepth", max_depth, f"between 1 and {MAX_DEPTH}")
+        kinds = rt.vocab.prop("derivationKind").code_list or ()
+        for k in edge_kinds or ():
+            if k not in kinds:
+                raise bad_input("edgeKinds", k, f"one of {', '.join(kinds)}")
         seed = _resolve_one(rt, of)
         if seed is None:
-            raise ValueError(f"not found: no node has IRI or identifier {of!r}")
-        g = rt.store.genealogy([seed.iri], StoreDirection(direction.value), min(max_depth, 50),
-                               as_of=as_of)
+            raise not_found("of", of)
+        if as_of is not None:
+            from ontology.datatypes import TypeRuleError, to_utc_text
+            try:
+                as_of = to_utc_text(as_of)
+            except TypeRuleError as e:
+                raise bad_input("asOf", as_of, e.rule) from None
+        _page("first", first)
+        g = rt.store.genealogy([seed.iri], StoreDirection(direction.value), max_depth,
+                               edge_kinds, as_of)
+        ordered = sorted(g.depth.items(), key=lambda x: (x[1], x[0]))
+        edges = sorted(g.edges, key=lambda e: (e.src, e.dst, e.eid))
         return Genealogy(
-            seeds=g.seeds, watermark=g.watermark,
+            seed=seed.iri, direction=direction, watermark=g.watermark,
+            node_count=len(ordered), edge_count=len(edges),
             nodes=[GenealogyNode(node=Node.of(g.nodes[i]), depth=d)
-                   for i, d in sorted(g.depth.items(), key=lambda x: (x[1], x[0]))],
-            edges=[Edge.of(e) for e in g.edges])
+                   for i, d in ordered[offset:offset + first]],
+            edges=[Edge.of(e) for e in edges[offset:offset + first]],
+            _max_depth=max_depth, _kinds=edge_kinds, _as_of=as_of)
+
+    @strawberry.field(description="Bulk recall: everything downstream of the seeds (any "
+                                  "identifiers), in one traversal. Units are paged by "
+                                  "unitLimit; the full list is in the export (/api/recall).")
+    def recall(self, info: Info[Any, None], seeds: list[str], unit_limit: int = 100) -> Recall:
+        if len(seeds) > MAX_SEEDS:
+            raise bad_input("seeds", len(seeds), f"at most {MAX_SEEDS} seeds per request")
+        a = _rt(info).recall(seeds, unit_limit=_page("unitLimit", unit_limit))
+        return Recall(
+            watermark=a.watermark, seeds=a.seeds, unknown_seeds=a.unknown_seeds,
+            counts=[Stat(label=k, count=v) for k, v in a.counts.items()],
+            batches=[Affected.of(x) for x in a.batches], units_total=a.units_total,
+            units=[Affected.of(x) for x in a.units],
+            packages=[Affected.of(x) for x in a.packages],
+            shipments=[Affected.of(x) for x in a.shipments],
+            customers=[AffectedCustomer.of(c) for c in a.customers])
 
 
 def _problem(p: Any) -> Problem:
@@ -160,7 +325,7 @@ def _problem(p: Any) -> Problem:
 class Mutation:
     @strawberry.mutation(description="Write one tracegraph.capture/1 document atomically.")
     def capture(self, info: Info[Any, None], document: JSON) -> CaptureResult:
-        rt: Runtime = info.context["runtime"]
+        rt = _rt(info)
         try:
             r = rt.capture(cast(dict[str, Any], document))
         except WriteRejectedError as e:
@@ -175,4 +340,34 @@ class Mutation:
                       for w in r.warnings])
 
 
-schema = strawberry.Schema(query=Query, mutation=Mutation)
+def context_for(rt: Runtime) -> dict[str, Any]:
+    """Per-request context: the runtime and one DataLoader per relation."""
+
+    async def load_links(keys: Sequence[tuple[str, str]]) -> list[list[EdgeRecord]]:
+        by_dir: dict[str, list[str]] = defaultdict(list)
+        for iri, d in keys:
+            by_dir[d].append(iri)
+        found: dict[tuple[str, str], list[EdgeRecord]] = defaultdict(list)
+        for d, iris in by_dir.items():
+            for e in rt.store.links(iris, None, StoreDirection(d)):
+                if d in ("UPSTREAM", "BOTH") and e.src in iris:
+                    found[(e.src, d)].append(e)
+                if d in ("DOWNSTREAM", "BOTH") and e.dst in iris and (
+                        d == "DOWNSTREAM" or e.src != e.dst):
+                    found[(e.dst, d)].append(e)
+        return [found[k] for k in keys]
+
+    async def load_nodes(keys: Sequence[str]) -> list[NodeRecord | None]:
+        found = rt.store.get_many(keys)
+        return [found.get(k) for k in keys]
+
+    return {"runtime": rt, "links": DataLoader(load_fn=load_links),
+            "nodes": DataLoader(load_fn=load_nodes)}
+
+
+def build_schema(production: bool) -> strawberry.Schema:
+    return strawberry.Schema(query=Query, mutation=Mutation,
+                             extensions=extensions(production))
+
+
+schema = build_schema(production=False)

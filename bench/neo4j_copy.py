@@ -210,8 +210,8 @@ def copy_store(sqlite_path: Path | str, uri: str, user: str = "neo4j", password:
                    TextColumn("[cyan]{task.fields[rate]:>9} rows/s"), TimeElapsedColumn(),
                    TimeRemainingColumn())
         with Progress(*columns, console=console) as progress:
-            t_nodes = progress.add_task("nodes", total=n_nodes, rate="-")
-            t_edges = progress.add_task("edges", total=n_edges, rate="-")
+            t_nodes = progress.add_task("nodes", total=n_nodes, rate="-", start=False)
+            t_edges = progress.add_task("edges", total=n_edges, rate="-", start=False)
             iri_of: list[str] = [""] * (int(conn.execute(
                 "SELECT coalesce(max(id), 0) FROM nodes").fetchone()[0]) + 1)
 
@@ -244,6 +244,7 @@ def _phase(progress: Progress, task: TaskID, neo: Neo4jStore,
            rows: Iterator[tuple[str, Row]], batch: int, query_for: Callable[[str], str]
            ) -> float:
     """Send ``rows`` grouped by label/type in batches; the seconds it took."""
+    progress.start_task(task)
     t0 = time.perf_counter()
     done = 0
 

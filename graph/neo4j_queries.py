@@ -22,12 +22,9 @@ UNWIND $iris AS i
 MATCH (s:Record {iri: i})-[e]->(d:Record)
 RETURN s.iri AS src, type(e) AS type, d.iri AS dst, properties(e) AS props
 """
-EDGES_OUT = """
-MATCH (s:Record {iri: $iri})-[e]->(d:Record)
-RETURN s.iri AS src, type(e) AS type, d.iri AS dst, properties(e) AS props
-"""
-EDGES_IN = """
-MATCH (s:Record)-[e]->(d:Record {iri: $iri})
+IN_EDGES_OF_IRIS = """
+UNWIND $iris AS i
+MATCH (s:Record)-[e]->(d:Record {iri: i})
 RETURN s.iri AS src, type(e) AS type, d.iri AS dst, properties(e) AS props
 """
 

@@ -224,15 +224,7 @@ class Neo4jStore:
 
     def edges(self, iri: str, direction: Direction = Direction.UPSTREAM,
               rel_types: Iterable[str] | None = None) -> list[EdgeRecord]:
-        types = None if rel_types is None else set(rel_types)
-        queries = {Direction.UPSTREAM: (Q.EDGES_OUT,), Direction.DOWNSTREAM: (Q.EDGES_IN,),
-                   Direction.BOTH: (Q.EDGES_OUT, Q.EDGES_IN)}[direction]
-        out: list[EdgeRecord] = []
-        for q in queries:
-            for r in self._read(q, iri=iri):
-                if types is None or r["type"] in types:
-                    out.append(self.conv.edge(r["src"], r["type"], r["dst"], r["props"]))
-        return out
+        return self.links([iri], None if rel_types is None else list(rel_types), direction)
 
     def genealogy(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
                   kinds: Sequence[str] | None = None, as_of: str | None = None) -> Genealogy:
@@ -271,13 +263,18 @@ class Neo4jStore:
         unknown = [s for s in dict.fromkeys(seeds) if s not in start]
         return DictWalk({s: s for s in start}, unknown, depth, parent, self.get_many)
 
-    def links(self, iris: Sequence[str], rel_types: Sequence[str]) -> list[EdgeRecord]:
-        types = set(rel_types)
+    def links(self, iris: Sequence[str], rel_types: Sequence[str] | None = None,
+              direction: Direction = Direction.UPSTREAM) -> list[EdgeRecord]:
+        types = None if rel_types is None else set(rel_types)
+        queries = {Direction.UPSTREAM: (Q.OUT_EDGES_OF_IRIS,),
+                   Direction.DOWNSTREAM: (Q.IN_EDGES_OF_IRIS,),
+                   Direction.BOTH: (Q.OUT_EDGES_OF_IRIS, Q.IN_EDGES_OF_IRIS)}[direction]
         out: list[EdgeRecord] = []
-        for batch in _batches(list(iris)):
-            for r in self._read(Q.OUT_EDGES_OF_IRIS, iris=list(batch)):
-                if r["type"] in types:
-                    out.append(self.conv.edge(r["src"], r["type"], r["dst"], r["props"]))
+        for q in queries:
+            for batch in _batches(list(iris)):
+                for r in self._read(q, iris=list(batch)):
+                    if types is None or r["type"] in types:
+                        out.append(self.conv.edge(r["src"], r["type"], r["dst"], r["props"]))
         return out
 
     def audit_entries(self, record: str | None = None, actor: str | None = None,

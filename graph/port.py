@@ -82,8 +82,10 @@ class GraphStore(Protocol):
         loading records: what recall and witness paths are built from."""
         ...
 
-    def links(self, iris: Sequence[str], rel_types: Sequence[str]) -> list[EdgeRecord]:
-        """Outgoing relationships of the given types from many nodes at once."""
+    def links(self, iris: Sequence[str], rel_types: Sequence[str] | None = None,
+              direction: Direction = Direction.UPSTREAM) -> list[EdgeRecord]:
+        """Relationships (of the given types, or all) out of (UPSTREAM) or into (DOWNSTREAM)
+        many nodes at once."""
         ...
 
     def audit_entries(self, record: str | None = None, actor: str | None = None,

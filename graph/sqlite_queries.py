@@ -128,8 +128,6 @@ FROM edges e JOIN nodes s ON s.id = e.src JOIN nodes d ON d.id = e.dst
 OUT_EDGES_OF_IRIS = _EDGE_SELECT + """
 WHERE e.src IN (SELECT id FROM nodes WHERE iri IN (SELECT value FROM json_each(?)))
 """
-EDGES_OUT = _EDGE_SELECT + "WHERE e.src = (SELECT id FROM nodes WHERE iri = ?)"
-EDGES_IN = _EDGE_SELECT + "WHERE e.dst = (SELECT id FROM nodes WHERE iri = ?)"
 
 _EXPAND_FILTER = """
   AND e.type = ?2
@@ -157,9 +155,11 @@ WHERE e.src IN (SELECT value FROM json_each(?1)) AND e.type = ?2
 
 #: node classes by id, for nodes created after a known id (the class of a node never changes)
 LABELS_AFTER = "SELECT id, label FROM nodes WHERE id > ? ORDER BY id"
-LINKS_OF_SOURCES = _EDGE_SELECT + """
+LINKS_OUT = _EDGE_SELECT + """
 WHERE e.src IN (SELECT id FROM nodes WHERE iri IN (SELECT value FROM json_each(?1)))
-  AND e.type IN (SELECT value FROM json_each(?2))
+"""
+LINKS_IN = _EDGE_SELECT + """
+WHERE e.dst IN (SELECT id FROM nodes WHERE iri IN (SELECT value FROM json_each(?1)))
 """
 NODES_BY_IDS = f"SELECT id, {_NODE_COLS} FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 

@@ -339,15 +339,7 @@ class SQLiteStore:
 
     def edges(self, iri: str, direction: Direction = Direction.UPSTREAM,
               rel_types: Iterable[str] | None = None) -> list[EdgeRecord]:
-        types = None if rel_types is None else set(rel_types)
-        out: list[EdgeRecord] = []
-        queries = {Direction.UPSTREAM: (Q.EDGES_OUT,), Direction.DOWNSTREAM: (Q.EDGES_IN,),
-                   Direction.BOTH: (Q.EDGES_OUT, Q.EDGES_IN)}[direction]
-        for sql in queries:
-            for s, t, d, eid, props, rec, tx in self._conn().execute(sql, (iri,)):
-                if types is None or t in types:
-                    out.append(EdgeRecord(s, t, d, eid, orjson.loads(props), rec, tx))
-        return out
+        return self.links([iri], None if rel_types is None else list(rel_types), direction)
 
     def _derivations(self) -> DerivationIndex:
         """The in-memory derivation index, brought up to the current watermark."""
@@ -380,12 +372,17 @@ class SQLiteStore:
         unknown = [s for s in dict.fromkeys(seeds) if s not in seed_ids]
         return _ArrayWalk(self, dict(seed_ids), unknown, result, self._labels)
 
-    def links(self, iris: Sequence[str], rel_types: Sequence[str]) -> list[EdgeRecord]:
+    def links(self, iris: Sequence[str], rel_types: Sequence[str] | None = None,
+              direction: Direction = Direction.UPSTREAM) -> list[EdgeRecord]:
+        types = None if rel_types is None else set(rel_types)
+        queries = {Direction.UPSTREAM: (Q.LINKS_OUT,), Direction.DOWNSTREAM: (Q.LINKS_IN,),
+                   Direction.BOTH: (Q.LINKS_OUT, Q.LINKS_IN)}[direction]
         out: list[EdgeRecord] = []
-        for chunk in _chunks(list(iris)):
-            for s, t, d, eid, props, rec, tx in self._conn().execute(
-                    Q.LINKS_OF_SOURCES, (_json(chunk), _json(rel_types))):
-                out.append(EdgeRecord(s, t, d, eid, orjson.loads(props), rec, tx))
+        for sql in queries:
+            for chunk in _chunks(list(iris)):
+                for s, t, d, eid, props, rec, tx in self._conn().execute(sql, (_json(chunk),)):
+                    if types is None or t in types:
+                        out.append(EdgeRecord(s, t, d, eid, orjson.loads(props), rec, tx))
         return out
 
     def reach(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, get_args
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
-from biip import EncodeError, ParseError
+from biip import EncodeError, ParseConfig, ParseError
 from biip.checksums import gs1_standard_check_digit
 from biip.gs1_application_identifiers import GS1ApplicationIdentifier
 from biip.gs1_digital_link_uris import GS1DigitalLinkURI
@@ -162,6 +162,7 @@ _DL_SHORT_NAMES: Final = {
 _EPC_ESCAPED: Final = frozenset('"%&/<>?')
 _EPC_LITERAL = re.compile(r"(?:[A-Za-z0-9!'()*+,\-.:;=_]|%[0-9A-Fa-f]{2})*")
 _EPC_HEADER = re.compile(r"urn:epc:(id|class):([a-z]+):", re.IGNORECASE)
+_NO_DATE_CHECK: Final = ParseConfig(gs1_element_strings_verify_date=False)
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _HRI = re.compile(r"(?:\([0-9]{2,4}\)(?:[^(\\]|\\\()+)+")
@@ -344,7 +345,7 @@ def _validate_pair(ai: str, value: str) -> GS1ElementString:
 def _check_dates(ai: str, value: str) -> None:
     """Apply the dictionary's date linters; biip accepts day 00 and YYYYMMDD unchecked."""
     for offset, linter in DATE_COMPONENTS.get(ai, ()):
-        part = value[offset:offset + len(linter)]
+        part = value[offset:offset + len(linter)]  # each linter's name is as long as its field
         if len(part) < len(linter):
             continue  # an optional component that is absent
         try:
@@ -514,7 +515,7 @@ def _split_raw(data: str) -> list[tuple[str, str]]:
                            f"no GS1 Application Identifier starts {rest[:4]!r}") from None
         candidate = rest[len(ai):].split(GS, 1)[0]
         try:
-            element = GS1ElementString.extract(rest)
+            element = GS1ElementString.extract(rest, config=_NO_DATE_CHECK)  # dates: below
         except ParseError as exc:
             raise GS1Error(candidate, ai.ai, _format_rule(ai.ai), str(exc)) from None
         rest = rest[len(element):]
@@ -682,7 +683,9 @@ def _pairs(key: GS1Key) -> list[tuple[str, str]]:
 
 
 def _elements(pairs: list[tuple[str, str]]) -> GS1ElementStrings:
-    return GS1ElementStrings(GS1ElementString.parse(ai + value) for ai, value in pairs)
+    # The values are validated already; skip biip's date check, which rejects 7007 ranges.
+    return GS1ElementStrings(GS1ElementString.parse(ai + value, config=_NO_DATE_CHECK)
+                             for ai, value in pairs)
 
 
 def to_element_string(key: GS1Key) -> str:

@@ -64,3 +64,104 @@ def test_a_rejected_capture_lists_problems_and_writes_nothing(client: TestClient
     assert res["ok"] is False
     assert any(p["field"] == "gtin" and p["value"] == "not-a-gtin" for p in res["problems"])
     assert client.get("/health").json()["watermark"] == 0
+
+
+def load(client: TestClient) -> None:
+    for doc in (plantlet.master_data(), plantlet.execution()):
+        assert gql(client, CAPTURE, doc=doc)["data"]["capture"]["ok"] is True
+
+
+def test_genealogy_paths_kinds_paging_and_relations(client: TestClient) -> None:
+    load(client)
+    q = """query($of: String!, $to: [String!]!) {
+      genealogy(of: $of, direction: DOWNSTREAM, edgeKinds: ["consumption", "production"],
+                first: 2) {
+        nodeCount edgeCount nodes { depth node { key } } paths(to: $to)
+        edges { type targetNode { key links(direction: DOWNSTREAM) { sourceNode { key } } } }
+      } }"""
+    ship = "https://w3id.org/tracegraph/id/Shipment/SHIP-1"
+    sn1 = "https://w3id.org/tracegraph/id/SerializedUnit/SN-1"
+    g = gql(client, q, of="RL-PP", to=[sn1, ship])["data"]["genealogy"]
+    assert g["nodeCount"] == 6  # RL-PP, B-MOULD, B-ASSY, SN-1..3: no case or shipment by kind
+    assert len(g["nodes"]) == 2 and g["nodes"][0]["node"]["key"] == "RL-PP"
+    sn1_path, ship_path = g["paths"]
+    assert sn1_path[0].endswith("MaterialLot/RL-PP") and sn1_path[-1] == sn1
+    assert len(sn1_path) == 3 and ship_path == []  # the shipment is beyond the kinds asked
+    for e in g["edges"]:
+        assert e["type"] == "WAS_DERIVED_FROM"
+        assert e["targetNode"]["key"] in {"RL-PP", "B-MOULD", "B-ASSY"}
+        assert e["targetNode"]["links"], "the source is consumed somewhere (DataLoader relation)"
+
+
+def test_recall_over_graphql_and_the_export(client: TestClient) -> None:
+    load(client)
+    q = """query($seeds: [String!]!) { recall(seeds: $seeds, unitLimit: 2) {
+      unknownSeeds unitsTotal units { key witness } shipments { key }
+      customers { key name shipments firstShipped } counts { label count } } }"""
+    r = gql(client, q, seeds=["PA-778", "NOPE"])["data"]["recall"]
+    assert r["unknownSeeds"] == ["NOPE"] and r["unitsTotal"] == 3
+    assert [u["key"] for u in r["units"]] == ["SN-1", "SN-2"]
+    assert r["customers"] == [{"key": "HOSP-1", "name": "St. Mary Hospital",
+                               "shipments": ["SHIP-1"],
+                               "firstShipped": "2026-03-05T10:00:00.000000Z"}]
+    z = client.post("/api/recall", json={"seeds": ["PA-778"]})
+    assert z.status_code == 200 and z.headers["content-type"] == "application/zip"
+    import io
+    import zipfile
+
+    names = set(zipfile.ZipFile(io.BytesIO(z.content)).namelist())
+    assert {"recall.json", "recall-units.csv", "recall-customers.csv"} <= names
+    missing = client.post("/api/recall", json={"seeds": ["NOPE"]})
+    assert missing.status_code == 404 and missing.json()["detail"]["code"] == "NOT_FOUND"
+
+
+DEEP = '{ node(id: "x") { ' + "links { targetNode { " * 7 + "key" + " } }" * 7 + " } }"
+ALIASES = ("query { ...A ...A ...A } fragment A on Query { "
+           + " ".join(f"a{i}: stats {{ label }}" for i in range(10)) + " }")
+COSTLY = ('{ recall(seeds: ["x"], unitLimit: 5000) { units { witness properties } '
+          'batches { witness } } genealogy(of: "x", first: 5000) { nodes { node { links {'
+          ' targetNode { key } } } } } }')
+
+
+@pytest.mark.parametrize(("query", "code_or_text"), [
+    (DEEP, "exceeds maximum operation depth"),
+    (ALIASES, "aliases found"),
+    (COSTLY, "COST_LIMIT"),
+])
+def test_abusive_queries_are_refused_before_execution(client: TestClient, query: str,
+                                                     code_or_text: str) -> None:
+    r = client.post("/graphql", json={"query": query})
+    body = r.json()
+    assert body.get("data") is None, body
+    text = " ".join(e["message"] + str(e.get("extensions", "")) for e in body["errors"])
+    assert code_or_text in text, text
+
+
+def test_batched_operations_are_refused(client: TestClient) -> None:
+    r = client.post("/graphql", json=[{"query": "{ stats { label } }"}] * 50)
+    assert r.status_code == 400
+
+
+def test_bad_arguments_are_structured_errors_not_500(client: TestClient) -> None:
+    load(client)
+    for q, field in (('{ genealogy(of: "SN-1", maxDepth: 500) { nodeCount } }', "maxDepth"),
+                     ('{ genealogy(of: "SN-1", edgeKinds: ["teleport"]) { nodeCount } }',
+                      "edgeKinds"),
+                     ('{ genealogy(of: "SN-1", asOf: "yesterday") { nodeCount } }', "asOf"),
+                     ('{ find(value: "x", property: "colour") { key } }', "property")):
+        r = client.post("/graphql", json={"query": q})
+        assert r.status_code == 200
+        [err] = r.json()["errors"]
+        assert err["extensions"]["code"] == "BAD_INPUT" and err["extensions"]["field"] == field
+
+
+def test_production_hides_introspection_and_masks_unexpected_errors(runtime: Runtime) -> None:
+    from tracegraph.settings import Settings
+
+    prod = Settings(data_dir=runtime.settings.data_dir, env="production")
+    with TestClient(create_app(prod, runtime)) as c:
+        r = c.post("/graphql", json={"query": "{ __schema { types { name } } }"})
+        assert r.json().get("data") is None
+        assert c.get("/graphql").status_code != 200 or "graphiql" not in c.get("/graphql").text
+        nf = c.post("/graphql", json={"query": '{ genealogy(of: "NOPE") { nodeCount } }'})
+        assert nf.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"

@@ -1,0 +1,577 @@
+"""Genealogy benchmark: the same traceability questions on the embedded engine, on Neo4j and
+on an in-memory CSR roofline, on one graph, in one run on one machine (DESIGN.md §5, §10).
+
+Questions (derivation edges ``WAS_DERIVED_FROM`` only, ``max_depth`` 50):
+
+* ``forward``      DOWNSTREAM from one supplier material lot — where did it go?
+* ``backward``     UPSTREAM from one serialised unit — what went into it?
+* ``recall-10``, ``recall-100``, ``recall-1000``
+                   DOWNSTREAM from 10 / 100 / 1,000 lots at once (a recall).
+
+Lots are the ``MaterialLot`` nodes that something was derived from, units the
+``SerializedUnit`` nodes; both are drawn by a seeded RNG, a different draw per run and the same
+draw for every engine. Engines:
+
+* ``embedded.reach``      ``SQLiteStore.reach``: node ids and depths, edges as id pairs
+* ``embedded.genealogy``  ``SQLiteStore.genealogy``: the full answer (node and edge records)
+* ``neo4j.genealogy``     ``Neo4jStore.genealogy``: the full answer
+* ``neo4j.cypher``        (extra, opt-in) one variable-length Cypher query returning the distinct
+                          reached IRIs, to show what a server-side traversal costs
+* ``csr``                 roofline: numpy BFS over CSR arrays of the same edges, built once,
+                          seeds given as ids; depths and walked-edge indices as arrays
+
+Every run's reached node sets (and depths, where an engine gives them) are checked against
+``embedded.genealogy``; mismatches are reported, and make the command exit 1. Timings are
+printed, never asserted.
+
+    .venv/bin/python -m bench.genealogy --sqlite data/bench-load/tracegraph.sqlite \\
+        --neo4j-uri bolt://127.0.0.1:7687 --runs 20 --recall-runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import gc
+import io
+import math
+import os
+import platform
+import pstats
+import random
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from bench.neo4j_copy import neo4j_counts, open_readonly, sqlite_counts
+from graph.model import Direction
+from graph.schema import DERIVATION
+from graph.sqlite_store import SQLiteStore
+
+__all__ = ["QUESTIONS", "CSRRoofline", "main"]
+
+IntArray = npt.NDArray[np.int64]
+
+console = Console(width=int(os.environ.get("BENCH_WIDTH", "150")))
+
+
+# -- questions ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Question:
+    name: str
+    text: str
+    direction: Direction
+    pool: str  # "lots" | "units"
+    k: int  # seeds per run
+    target: str = ""  # the DESIGN / issue target, as printed
+
+
+QUESTIONS: tuple[Question, ...] = (
+    Question("forward", "DOWNSTREAM from 1 supplier lot", Direction.DOWNSTREAM, "lots", 1,
+             "p99 ≤ 50 ms"),
+    Question("backward", "UPSTREAM from 1 serialised unit", Direction.UPSTREAM, "units", 1,
+             "p99 ≤ 10 ms"),
+    Question("recall-10", "DOWNSTREAM from 10 lots", Direction.DOWNSTREAM, "lots", 10),
+    Question("recall-100", "DOWNSTREAM from 100 lots", Direction.DOWNSTREAM, "lots", 100),
+    Question("recall-1000", "DOWNSTREAM from 1,000 lots", Direction.DOWNSTREAM, "lots", 1000,
+             "≤ 2 s"),
+)
+TARGET_MS = {"forward": 50.0, "backward": 10.0, "recall-1000": 2000.0}
+
+ENGINES = ("embedded.reach", "embedded.genealogy", "neo4j.genealogy", "neo4j.cypher", "csr")
+DEFAULT_ENGINES = ("embedded.reach", "embedded.genealogy", "neo4j.genealogy", "csr")
+REFERENCE = "embedded.genealogy"
+
+
+# -- the CSR roofline --------------------------------------------------------------------------
+
+class CSRRoofline:
+    """Derivation edges ``src -> dst`` as compressed sparse rows in both directions (int32
+    neighbour ids), and a level-synchronous BFS that touches only the frontier's rows.
+
+    >>> r = CSRRoofline(np.array([2, 3, 4]), np.array([1, 1, 2]))
+    >>> ids, depth, walked = r.walk([1], upstream=False, max_depth=5)
+    >>> dict(zip(ids.tolist(), depth.tolist())), walked
+    ({1: 0, 2: 1, 3: 1, 4: 2}, 3)
+    """
+
+    def __init__(self, src: IntArray, dst: IntArray) -> None:
+        self.n = int(max(src.max(initial=0), dst.max(initial=0))) + 2
+        self.up = self._csr(src, dst)  # a node's sources
+        self.down = self._csr(dst, src)  # what was derived from a node
+        self.depth = np.full(self.n, -1, dtype=np.int32)
+        self.stamp = np.zeros(self.n, dtype=np.int64)
+
+    def _csr(self, rows: IntArray, cols: IntArray) -> tuple[IntArray, npt.NDArray[np.int32]]:
+        order = np.argsort(rows, kind="stable")
+        indptr = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=self.n), out=indptr[1:])
+        return indptr, cols[order].astype(np.int32)
+
+    def walk(self, seeds: Sequence[int], upstream: bool, max_depth: int
+             ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], int]:
+        """Reached ids, their depths, and the number of edges walked."""
+        indptr, cols = self.up if upstream else self.down
+        depth, stamp = self.depth, self.stamp
+        frontier = np.unique(np.asarray(seeds, dtype=np.int32))
+        depth[frontier] = 0
+        levels = [frontier]
+        walked = 0
+        level = 0
+        while frontier.size and level < max_depth:
+            level += 1
+            starts = indptr[frontier]
+            counts = indptr[frontier + 1] - starts
+            total = int(counts.sum())
+            walked += total
+            if not total:
+                break
+            offsets = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+            targets = cols[np.arange(total, dtype=np.int64) + offsets]
+            targets = targets[depth[targets] < 0]
+            pos = np.arange(targets.size, dtype=np.int64)
+            stamp[targets] = pos  # keep one occurrence of each id, without sorting
+            frontier = targets[stamp[targets] == pos]
+            depth[frontier] = level
+            levels.append(frontier)
+        ids = np.concatenate(levels)
+        out = depth[ids].copy()
+        depth[ids] = -1  # ready for the next walk
+        return ids, out, walked
+
+
+# -- answers -----------------------------------------------------------------------------------
+
+@dataclass
+class Answer:
+    """An engine's answer reduced to what the engines can be compared on."""
+
+    depth: dict[str, int] | None  # iri -> depth (None: the engine gives no depths)
+    nodes: set[str]
+    edges: int  # edges walked (distinct id pairs for embedded.reach)
+
+
+@dataclass
+class Cell:
+    """Timings and answer sizes of one engine on one question."""
+
+    seconds: list[float] = field(default_factory=list)
+    reached: list[int] = field(default_factory=list)
+    edges: list[int] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)
+
+    def pct(self, q: float) -> float:
+        return float(np.percentile(np.array(self.seconds) * 1000, q)) if self.seconds else math.nan
+
+
+class Bench:
+    def __init__(self, sqlite_path: Path, neo4j_uri: str | None, user: str, password: str,
+                 engines: Sequence[str], max_depth: int) -> None:
+        self.engines = list(engines)
+        self.max_depth = max_depth
+        self.store = SQLiteStore(sqlite_path)
+        self.ro = open_readonly(sqlite_path)
+        self.timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        n = int(self.ro.execute("SELECT max(id) FROM nodes").fetchone()[0]) + 1
+        self.iri_of = np.empty(n, dtype=object)
+        ids, iris = zip(*self.ro.execute("SELECT id, iri FROM nodes"), strict=True)
+        self.iri_of[np.array(ids)] = iris
+        self.lots = [int(r[0]) for r in self.ro.execute(
+            "SELECT n.id FROM nodes n WHERE n.label = 'MaterialLot' AND EXISTS (SELECT 1 FROM "
+            "edges e WHERE e.dst = n.id AND e.type = ?) ORDER BY n.id", (DERIVATION,))]
+        self.units = [int(r[0]) for r in self.ro.execute(
+            "SELECT id FROM nodes WHERE label = 'SerializedUnit' ORDER BY id")]
+        self.timings["load id/iri map and seed pools (s)"] = time.perf_counter() - t0
+        self.neo: Any = None
+        if any(e.startswith("neo4j") for e in self.engines):
+            if not neo4j_uri:
+                raise SystemExit("a neo4j engine was asked for but no --neo4j-uri / NEO4J_URI")
+            from graph.neo4j_store import Neo4jStore
+
+            self.neo = Neo4jStore(neo4j_uri, user, password)
+        self.csr: CSRRoofline | None = None
+        if "csr" in self.engines:
+            t0 = time.perf_counter()
+            rows = self.ro.execute("SELECT src, dst FROM edges WHERE type = ?",
+                                   (DERIVATION,)).fetchall()
+            arr = np.array(rows, dtype=np.int64).reshape(-1, 2)
+            self.csr = CSRRoofline(arr[:, 0], arr[:, 1])
+            self.timings["csr: read edges + build (s)"] = time.perf_counter() - t0
+        if any(e.startswith("embedded") for e in self.engines):
+            t0 = time.perf_counter()
+            self.store.reach([str(self.iri_of[self.lots[0]])], Direction.DOWNSTREAM, 1)
+            self.timings["embedded: first reach, builds DerivationIndex (s)"] = (
+                time.perf_counter() - t0)
+
+    # seeds ------------------------------------------------------------------------------------
+    def seeds(self, q: Question, seed: int, run: int | str) -> list[int]:
+        rng = random.Random(f"{seed}/{q.name}/{run}")
+        pool = self.lots if q.pool == "lots" else self.units
+        return sorted(rng.sample(pool, q.k))
+
+    # engines ----------------------------------------------------------------------------------
+    def runner(self, engine: str, q: Question, ids: list[int]
+               ) -> tuple[Callable[[], Any], Callable[[Any], Answer]]:
+        """``(call, reduce)``: ``call`` is what is timed, ``reduce`` turns its result into an
+        :class:`Answer` (untimed)."""
+        iris = [str(self.iri_of[i]) for i in ids]
+        d, md = q.direction, self.max_depth
+        if engine == "embedded.reach":
+            def reduce_reach(r: Any) -> Answer:
+                depth = {str(self.iri_of[k]): v for k, v in r[0].items()}
+                return Answer(depth, set(depth), len(r[1]))
+            return (lambda: self.store.reach(iris, d, md)), reduce_reach
+        if engine in ("embedded.genealogy", "neo4j.genealogy"):
+            st = self.store if engine.startswith("embedded") else self.neo
+
+            def reduce_gen(g: Any) -> Answer:
+                if set(g.nodes) != set(g.depth):
+                    raise AssertionError(f"{engine}: records missing for "
+                                         f"{len(set(g.depth) - set(g.nodes))} reached nodes")
+                return Answer(dict(g.depth), set(g.depth), len(g.edges))
+            return (lambda: st.genealogy(iris, d, md)), reduce_gen
+        if engine == "neo4j.cypher":
+            arrow = ("-[:{t}*0..{m}]->" if d == Direction.UPSTREAM else "<-[:{t}*0..{m}]-")
+            query = ("UNWIND $iris AS i MATCH (s:Record {iri: i})"
+                     + arrow.format(t=DERIVATION, m=md)
+                     + "(t:Record) RETURN DISTINCT t.iri AS iri")
+
+            def call_cypher() -> list[str]:
+                recs, _, _ = self.neo.driver.execute_query(query, {"iris": iris},
+                                                           database_=self.neo.database,
+                                                           routing_="r")
+                return [r["iri"] for r in recs]
+            return call_cypher, lambda r: Answer(None, set(r), -1)
+        if engine == "csr":
+            assert self.csr is not None
+            csr = self.csr
+
+            def reduce_csr(r: Any) -> Answer:
+                found, depth, walked = r
+                dd = dict(zip(self.iri_of[found].tolist(), depth.tolist(), strict=True))
+                return Answer(dd, set(dd), walked)
+            return (lambda: csr.walk(ids, d == Direction.UPSTREAM, md)), reduce_csr
+        raise ValueError(engine)
+
+    def engines_for(self, q: Question, cypher_max_seeds: int) -> list[str]:
+        return [e for e in self.engines if e != "neo4j.cypher" or q.k <= cypher_max_seeds]
+
+    def run(self, questions: Sequence[Question], runs: int, recall_runs: int, warmup: int,
+            seed: int, cypher_max_seeds: int) -> dict[str, dict[str, Cell]]:
+        cells: dict[str, dict[str, Cell]] = {}
+        for q in questions:
+            n = runs if q.k == 1 else recall_runs
+            engines = self.engines_for(q, cypher_max_seeds)
+            cells[q.name] = row = {e: Cell() for e in engines}
+            t_q = time.perf_counter()
+            for i in [f"warmup{w}" for w in range(warmup)] + list(range(n)):
+                ids = self.seeds(q, seed, i)
+                ref: Answer | None = None
+                answers: dict[str, Answer] = {}
+                for e in engines:
+                    call, reduce = self.runner(e, q, ids)
+                    gc.collect()
+                    t0 = time.perf_counter()
+                    result = call()
+                    elapsed = time.perf_counter() - t0
+                    ans = reduce(result)
+                    del result
+                    if isinstance(i, int):
+                        row[e].seconds.append(elapsed)
+                        row[e].reached.append(len(ans.nodes))
+                        row[e].edges.append(ans.edges)
+                    answers[e] = ans
+                ref = answers.get(REFERENCE) or next(iter(answers.values()))
+                for e, ans in answers.items():
+                    problem = _compare(ref, ans)
+                    if problem:
+                        row[e].mismatches.append(f"run {i} seeds {ids[:3]}…: {problem}")
+                del answers, ref
+                console.log(f"{q.name} run {i}: " + ", ".join(
+                    f"{e} {row[e].seconds[-1] * 1000:,.1f} ms" for e in engines
+                    if isinstance(i, int) and row[e].seconds), highlight=False)
+            self.timings[f"{q.name}: wall time incl. warm-up and checks (s)"] = (
+                time.perf_counter() - t_q)
+        return cells
+
+    def close(self) -> None:
+        if self.neo is not None:
+            self.neo.close()
+        self.store.close()
+        self.ro.close()
+
+
+def _compare(ref: Answer, ans: Answer) -> str:
+    if ans is ref:
+        return ""
+    out = []
+    if ans.nodes != ref.nodes:
+        missing, extra = ref.nodes - ans.nodes, ans.nodes - ref.nodes
+        out.append(f"{len(missing)} nodes missing (e.g. {sorted(missing)[:2]}), "
+                   f"{len(extra)} extra (e.g. {sorted(extra)[:2]})")
+    elif ans.depth is not None and ref.depth is not None and ans.depth != ref.depth:
+        diff = [k for k in ref.depth if ref.depth[k] != ans.depth.get(k)]
+        out.append(f"{len(diff)} nodes at another depth (e.g. {diff[:2]})")
+    return "; ".join(out)
+
+
+# -- profiling ---------------------------------------------------------------------------------
+
+def profile(bench: Bench, q: Question, seed: int, top: int) -> None:
+    """cProfile one run of ``q`` per engine; for Neo4j also time each BFS round trip."""
+    import graph.neo4j_store as ns
+
+    ids = bench.seeds(q, seed, "profile")
+    for e in bench.engines_for(q, 10**9):
+        call, _ = bench.runner(e, q, ids)
+        trips: list[tuple[int, int, float]] = []
+        orig = ns._expand
+        if e == "neo4j.genealogy":
+            def timed(tx: Any, frontier: list[str], *a: Any,
+                      orig: Any = orig, trips: list[tuple[int, int, float]] = trips
+                      ) -> Iterator[Any]:
+                t0 = time.perf_counter()
+                rows = list(orig(tx, frontier, *a))
+                trips.append((len(frontier), len(rows), time.perf_counter() - t0))
+                yield from rows
+            ns._expand = timed  # type: ignore[assignment]
+        prof = cProfile.Profile()
+        gc.collect()
+        t0 = time.perf_counter()
+        try:
+            prof.runcall(call)
+        finally:
+            ns._expand = orig
+        total = time.perf_counter() - t0
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(top)
+        lines = [ln for ln in buf.getvalue().splitlines() if ln.strip()][3:]
+        console.rule(f"profile {q.name} ({len(ids)} seeds) · {e} · {total * 1000:,.0f} ms "
+                     "under cProfile")
+        console.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
+        if trips:
+            t = Table(title="Neo4j BFS levels (one round trip per 5,000 frontier IRIs)")
+            for c in ("level", "frontier", "rows", "ms"):
+                t.add_column(c, justify="right")
+            for n, (f, r, s) in enumerate(trips, 1):
+                t.add_row(str(n), f"{f:,}", f"{r:,}", f"{s * 1000:,.1f}")
+            console.print(t)
+
+
+# -- report ------------------------------------------------------------------------------------
+
+def _ms(x: float) -> str:
+    if math.isnan(x):
+        return "-"
+    return f"{x:,.2f}" if x < 10 else f"{x:,.1f}" if x < 100 else f"{x:,.0f}"
+
+
+def _ratio(a: float, b: float) -> str:
+    if math.isnan(a) or math.isnan(b) or b == 0:
+        return "-"
+    return f"{a / b:,.2f}x" if a / b < 100 else f"{a / b:,.0f}x"
+
+
+def _sizes(xs: list[int]) -> str:
+    if not xs or xs[0] < 0:
+        return "-"
+    a = np.array(xs)
+    return f"{int(np.median(a)):,} [{a.min():,}-{a.max():,}]"
+
+
+def machine_note(bench: Bench) -> dict[str, str]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kb / 2**20:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    note = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()} · {os.cpu_count()} cores · {mem} · {cpu}",
+        "python / sqlite": f"{platform.python_version()} / {sqlite3.sqlite_version}",
+        "load average (1/5/15 min)": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+    if bench.neo is not None:
+        v = bench.neo._read("CALL dbms.components() YIELD name, versions, edition "
+                            "RETURN name + ' ' + versions[0] + ' ' + edition AS v")[0]["v"]
+        note["neo4j"] = str(v)
+    return note
+
+
+def report(bench: Bench, cells: dict[str, dict[str, Cell]], graph: dict[str, int],
+           note: dict[str, str], args: argparse.Namespace) -> int:
+    head = Table(title="Genealogy benchmark — setup", show_header=False)
+    for k, v in {**note, **{k: f"{v:,}" for k, v in graph.items()},
+                 **{k: f"{v:.2f}" for k, v in bench.timings.items()}}.items():
+        head.add_row(k, v)
+    console.print(head)
+
+    t = Table(title=f"Genealogy: p50 / p99 in ms ({args.runs} runs single-seed, "
+                    f"{args.recall_runs} runs recall; {args.warmup} warm-up; seed {args.seed})")
+    for col, j in (("question", "left"), ("engine", "left"), ("p50 ms", "right"),
+                 ("p99 ms", "right"), ("reached nodes: median [min-max]", "right"),
+                 ("edges walked (median)", "right"), ("p50 ÷ neo4j.genealogy", "right"),
+                 ("p50 ÷ csr", "right"), ("target", "left"), ("checks", "left")):
+        t.add_column(col, justify=j)  # type: ignore[arg-type]
+    bad = 0
+    qs = {q.name: q for q in QUESTIONS}
+    for qname, row in cells.items():
+        q = qs[qname]
+        neo = row["neo4j.genealogy"].pct(50) if "neo4j.genealogy" in row else math.nan
+        csr = row["csr"].pct(50) if "csr" in row else math.nan
+        for i, (e, c) in enumerate(row.items()):
+            p50, p99 = c.pct(50), c.pct(99)
+            target = ""
+            if q.target and e.startswith("embedded") and qname in TARGET_MS:
+                ok = p99 <= TARGET_MS[qname]
+                target = f"{q.target}: " + ("[green]met[/]" if ok else "[red]missed[/]")
+            bad += len(c.mismatches)
+            check = "ok" if not c.mismatches else f"[red]{len(c.mismatches)} mismatching runs[/]"
+            if e == REFERENCE:
+                check = "reference"
+            med_edges = str(f"{int(np.median(c.edges)):,}") if c.edges and c.edges[0] >= 0 \
+                else "-"
+            t.add_row(f"{qname}\n[dim]{q.text}[/]" if i == 0 else "", e, _ms(p50), _ms(p99),
+                      _sizes(c.reached), med_edges,
+                      _ratio(p50, neo) if e != "neo4j.genealogy" else "",
+                      _ratio(p50, csr) if e != "csr" else "", target, check,
+                      end_section=i == len(row) - 1)
+    console.print(t)
+
+    g = Table(title="Targets (DESIGN.md §5 / issue) — embedded engine")
+    for col in ("target", "embedded.reach", "embedded.genealogy", "neo4j.genealogy"):
+        g.add_column(col)
+    for qname, lim in TARGET_MS.items():
+        if qname not in cells:
+            continue
+        row = cells[qname]
+        vals = []
+        for e in ("embedded.reach", "embedded.genealogy", "neo4j.genealogy"):
+            if e not in row:
+                vals.append("-")
+                continue
+            p99 = row[e].pct(99)
+            vals.append(f"p99 {_ms(p99)} ms " + ("[green]≤[/]" if p99 <= lim else "[red]>[/]")
+                        + f" {lim:,.0f}")
+        g.add_row(f"{qname} p99 ≤ {lim:,.0f} ms", *vals)
+    for qname, row in cells.items():
+        if "neo4j.genealogy" not in row:
+            continue
+        neo = row["neo4j.genealogy"].pct(50)
+        vals = []
+        for e in ("embedded.reach", "embedded.genealogy"):
+            if e in row:
+                r = row[e].pct(50) / neo
+                vals.append(f"{_ratio(row[e].pct(50), neo)} " +
+                            ("[green]no slower[/]" if r <= 1 else "[red]slower[/]"))
+            else:
+                vals.append("-")
+        g.add_row(f"{qname}: embedded no slower than Neo4j (p50)", *vals, "1.00x")
+    console.print(g)
+    for qname, row in cells.items():
+        for e, c in row.items():
+            for m in c.mismatches[:5]:
+                console.print(f"[red]MISMATCH[/] {qname} {e}: {m}", highlight=False)
+    if args.json:
+        out = {"note": note, "graph": graph, "timings": bench.timings,
+               "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+               "cells": {q: {e: {"p50_ms": c.pct(50), "p99_ms": c.pct(99),
+                                 "seconds": c.seconds, "reached": c.reached, "edges": c.edges,
+                                 "mismatches": c.mismatches} for e, c in row.items()}
+                         for q, row in cells.items()}}
+        Path(args.json).write_bytes(orjson.dumps(out, option=orjson.OPT_INDENT_2 |
+                                                 orjson.OPT_SERIALIZE_NUMPY))
+        console.print(f"figures written to {args.json}")
+    return 1 if bad else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.genealogy", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sqlite", required=True, type=Path, help="embedded store (bench/load.sh)")
+    ap.add_argument("--neo4j-uri", default=os.environ.get("NEO4J_URI"),
+                    help="bolt URI of a Neo4j holding the same graph (bench.neo4j_copy); "
+                         "default $NEO4J_URI; without it the Neo4j engines are left out")
+    ap.add_argument("--neo4j-user", default=os.environ.get("NEO4J_USER", "neo4j"))
+    ap.add_argument("--neo4j-password", default=os.environ.get("NEO4J_PASSWORD", ""))
+    ap.add_argument("--runs", type=int, default=20, help="timed runs of forward/backward")
+    ap.add_argument("--recall-runs", type=int, default=5, help="timed runs of each recall")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed runs first")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--max-depth", type=int, default=50)
+    ap.add_argument("--questions", default=",".join(q.name for q in QUESTIONS),
+                    help="comma-separated subset of: " + ", ".join(q.name for q in QUESTIONS))
+    ap.add_argument("--engines", default=None,
+                    help=f"comma-separated subset of: {', '.join(ENGINES)} "
+                         f"(default: {', '.join(DEFAULT_ENGINES)}; Neo4j ones need a URI)")
+    ap.add_argument("--cypher-max-seeds", type=int, default=10,
+                    help="run neo4j.cypher only on questions with at most this many seeds")
+    ap.add_argument("--profile", action="store_true",
+                    help="instead of timing, cProfile one run per question and engine")
+    ap.add_argument("--top", type=int, default=14, help="profile: functions shown")
+    ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = ap.parse_args(argv)
+    if not args.sqlite.exists():
+        ap.error(f"{args.sqlite} does not exist (run bench/load.sh first)")
+    engines = (args.engines.split(",") if args.engines else
+               [e for e in DEFAULT_ENGINES if args.neo4j_uri or not e.startswith("neo4j")])
+    for e in engines:
+        if e not in ENGINES:
+            ap.error(f"unknown engine {e!r}")
+    if REFERENCE not in engines:
+        console.print(f"[yellow]{REFERENCE} not run: answers are checked against {engines[0]}")
+    by_name = {q.name: q for q in QUESTIONS}
+    try:
+        questions = [by_name[n] for n in args.questions.split(",")]
+    except KeyError as e:
+        ap.error(f"unknown question {e}")
+
+    bench = Bench(args.sqlite, args.neo4j_uri, args.neo4j_user, args.neo4j_password, engines,
+                  args.max_depth)
+    try:
+        n_nodes, edge_counts = sqlite_counts(bench.ro)
+        graph = {"nodes": n_nodes, "edges": sum(edge_counts.values()),
+                 f"{DERIVATION} edges": edge_counts.get(DERIVATION, 0),
+                 "lots used (forward/recall pool)": len(bench.lots),
+                 "serialised units (backward pool)": len(bench.units),
+                 "watermark": bench.store.watermark()}
+        if bench.neo is not None:
+            nn, ne = neo4j_counts(bench.neo, sorted(edge_counts))
+            if nn != n_nodes or ne != edge_counts or bench.neo.watermark() != graph["watermark"]:
+                raise SystemExit("Neo4j does not hold the same graph: run "
+                                 "`python -m bench.neo4j_copy` first")
+        if args.profile:
+            for q in questions:
+                profile(bench, q, args.seed, args.top)
+            return 0
+        cells = bench.run(questions, args.runs, args.recall_runs, args.warmup, args.seed,
+                          args.cypher_max_seeds)
+        return report(bench, cells, graph, machine_note(bench), args)
+    finally:
+        bench.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
