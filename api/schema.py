@@ -25,6 +25,7 @@ from graph.model import Direction as StoreDirection
 from graph.model import EdgeRecord, NodeRecord
 from graph.recall import Affected as AffectedRecord
 from graph.recall import AffectedCustomer as CustomerRecord
+from ingest.identify import identify, identify_or_explain
 from tracegraph.runtime import Runtime
 
 __all__ = ["build_schema", "context_for", "schema"]
@@ -233,10 +234,7 @@ class CaptureResult:
 
 
 def _resolve_one(rt: Runtime, ident: str) -> NodeRecord | None:
-    n = rt.store.get(ident)
-    if n is not None:
-        return n
-    found = rt.store.find(ident)
+    found = identify(rt.store, ident)
     return found[0] if len(found) == 1 else None
 
 
@@ -251,6 +249,17 @@ class Query:
     def node(self, info: Info[Any, None], id: str) -> Node | None:
         n = _resolve_one(_rt(info), id)
         return None if n is None else Node.of(n)
+
+    @strawberry.field(description="Every node an identifier names: IRI, business key, any "
+                                  "identifier property, GS1 barcode / Digital Link / element "
+                                  "string / EPC URN. Errors with NOT_FOUND and the reason when "
+                                  "nothing matches.")
+    def identify(self, info: Info[Any, None], text: str) -> list[Node]:
+        found, why = identify_or_explain(_rt(info).store, text)
+        if not found:
+            raise GraphQLError(why or "not found",
+                               extensions={"code": "NOT_FOUND", "field": "text", "value": text})
+        return [Node.of(n) for n in found]
 
     @strawberry.field(description="Every node whose key or identifier equals the value.")
     def find(self, info: Info[Any, None], value: str, property: str | None = None,

@@ -102,10 +102,11 @@ class _Store(Protocol):
              label: str | None = None) -> list[NodeRecord]: ...
 
 
-def resolve_seeds(store: _Store, values: Sequence[str]) -> tuple[list[str], list[str]]:
-    """IRIs of the seeds (given as IRIs, business keys or identifiers) and the values that
-    matched nothing. A value matching several nodes seeds them all: a recall errs towards
-    inclusion."""
+def resolve_seeds(store: _Store, values: Sequence[str],
+                  identify: Any = None) -> tuple[list[str], list[str]]:
+    """IRIs of the seeds (given as IRIs, business keys, identifiers or — with ``identify`` —
+    anything it recognises, such as GS1 barcodes) and the values that matched nothing. A value
+    matching several nodes seeds them all: a recall errs towards inclusion."""
     values = list(dict.fromkeys(v.strip() for v in values if v.strip()))
     known = store.get_many(values)
     iris = [v for v in values if v in known]
@@ -113,7 +114,7 @@ def resolve_seeds(store: _Store, values: Sequence[str]) -> tuple[list[str], list
     for v in values:
         if v in known:
             continue
-        hits = store.find(v)
+        hits = identify(v) if identify is not None else store.find(v)
         if hits:
             iris.extend(h.iri for h in hits)
         else:

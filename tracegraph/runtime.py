@@ -12,6 +12,7 @@ from graph.port import GraphStore
 from graph.recall import RecallAnswer, recall, resolve_seeds
 from graph.write import Writer, WriteResult, paused_gc
 from ingest.capture import parse_document, to_write_events
+from ingest.identify import identify
 from ontology.vocab import Vocabulary, vocabulary
 from shapes.validator import ShapesValidator, validator
 from tracegraph.settings import Settings, settings
@@ -50,7 +51,8 @@ class Runtime:
                max_depth: int = 50) -> RecallAnswer:
         """One multi-seed downstream traversal, classified for a recall (see graph.recall)."""
         watermark = self.store.watermark()
-        iris, unknown = resolve_seeds(self.store, seeds)
+        iris, unknown = resolve_seeds(self.store, seeds,
+                                      lambda v: identify(self.store, v))
         walk = self.store.walk(iris, Direction.DOWNSTREAM, max_depth)
         return recall(self.store, walk, watermark, unit_limit, unknown)
 

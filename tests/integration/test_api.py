@@ -165,3 +165,29 @@ def test_production_hides_introspection_and_masks_unexpected_errors(runtime: Run
         assert c.get("/graphql").status_code != 200 or "graphiql" not in c.get("/graphql").text
         nf = c.post("/graphql", json={"query": '{ genealogy(of: "NOPE") { nodeCount } }'})
         assert nf.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize(("text", "cls", "key"), [
+    ("(01)09506000134352(21)SN-2", "SerializedUnit", "SN-2"),
+    ("]C1010950600013435221SN-3", "SerializedUnit", "SN-3"),
+    ("https://id.gs1.org/01/09506000134352/10/B-ASSY", "Batch", "B-ASSY"),
+    ("https://id.gs1.org/01/09506000134352/21/SN-1", "SerializedUnit", "SN-1"),
+    ("urn:epc:id:sgtin:9506000.013435.SN-1", "SerializedUnit", "SN-1"),
+    ("(00)095060001000000012", "PackagingAggregation", "095060001000000012"),
+    ("09506000134352", "Product", "CATH-14G"),
+    ("PA-778", "MaterialLot", "RL-PP"),
+    ("IMM-01", "Equipment", "IMM-01"),
+])
+def test_identify_by_any_identifier_including_gs1(client: TestClient, text: str, cls: str,
+                                                  key: str) -> None:
+    load(client)
+    r = gql(client, "query($t: String!) { identify(text: $t) { class key } }", t=text)
+    assert r["data"]["identify"] == [{"class": cls, "key": key}], r
+
+
+def test_identify_explains_a_bad_check_digit(client: TestClient) -> None:
+    load(client)
+    r = gql(client, '{ identify(text: "(01)09506000134353(21)SN-2") { key } }')
+    [err] = r["errors"]
+    assert err["extensions"]["code"] == "NOT_FOUND"
+    assert "check digit" in err["message"] and "expected check digit 2" in err["message"]
