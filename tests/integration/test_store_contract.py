@@ -214,3 +214,48 @@ def test_edges_of_a_node(runtime: Runtime) -> None:
     into = runtime.store.edges(case, Direction.DOWNSTREAM)
     assert [(e.src.rsplit("/", 1)[1], e.type) for e in into] == [("SHIP-1", DERIVATION)]
     assert all(isinstance(e, EdgeRecord) for e in out + into)
+
+
+def _derive(event_id: str, *pairs: tuple[str, str]) -> dict[str, Any]:
+    return {"format": "tracegraph.capture/1", "events": [{
+        "eventId": event_id,
+        "derivations": [{"kind": "consumption", "output": o, "input": i, "quantity": 1,
+                         "unit": "{pc}"} for o, i in pairs]}]}
+
+
+@pytest.mark.parametrize("pairs", [
+    # through stored nodes: the moulded batch would be made from the assembly it went into
+    [("Batch/B-MOULD", "Batch/B-ASSY")],
+    # a longer loop: the resin lot from a unit made of it
+    [("MaterialLot/RL-PP", "SerializedUnit/SN-1")],
+    # a thing derived from itself
+    [("Batch/B-ASSY", "Batch/B-ASSY")],
+])
+def test_derivations_that_close_a_cycle_are_refused(runtime: Runtime,
+                                                    pairs: list[tuple[str, str]]) -> None:
+    load_plantlet(runtime)
+    before = (runtime.store.counts(), runtime.store.watermark())
+    with pytest.raises(WriteRejectedError) as e:
+        runtime.capture(_derive("loop", *pairs))
+    assert {p.rule for p in e.value.problems} == {"genealogy-acyclic"}
+    assert e.value.problems[0].focus == iri(runtime, pairs[0][0])
+    assert (runtime.store.counts(), runtime.store.watermark()) == before
+
+
+def test_a_cycle_among_new_things_is_refused(runtime: Runtime) -> None:
+    runtime.capture(plantlet.master_data())
+    doc = plantlet.execution()
+    doc["events"][2]["derivations"].append(
+        {"kind": "rework", "output": "Batch/B-MOULD", "input": "Batch/B-ASSY"})
+    with pytest.raises(WriteRejectedError) as e:
+        runtime.capture(doc)
+    assert any(p.rule == "genealogy-acyclic" for p in e.value.problems)
+
+
+def test_diamonds_and_merges_are_not_cycles(runtime: Runtime) -> None:
+    load_plantlet(runtime)
+    # RL-TUBE also straight into the units' batch again (parallel edge) and into B-MOULD
+    before = runtime.store.counts()[DERIVATION]
+    runtime.capture(_derive("more", ("Batch/B-MOULD", "MaterialLot/RL-TUBE"),
+                            ("Batch/B-ASSY", "MaterialLot/RL-TUBE")))
+    assert runtime.store.counts()[DERIVATION] == before + 2
