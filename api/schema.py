@@ -21,6 +21,7 @@ from strawberry.types import Info
 
 from api.limits import extensions
 from graph.errors import WriteRejectedError
+from graph.massbalance import mass_balance
 from graph.model import Direction as StoreDirection
 from graph.model import EdgeRecord, NodeRecord
 from graph.recall import Affected as AffectedRecord
@@ -210,6 +211,29 @@ class Recall:
 
 
 @strawberry.type
+class Exposure:
+    node: Node
+    depth: int
+    quantity: float | None = strawberry.field(description="Quantity of the seed (in its unit) "
+                                                          "contained in this node; null when "
+                                                          "it cannot be computed.")
+    fraction: float | None = strawberry.field(description="Share of the seed lot.")
+    note: str | None
+
+
+@strawberry.type
+class MassBalance:
+    seed: str
+    unit: str | None
+    received: float | None
+    consumed: float
+    on_hand: float | None
+    watermark: int
+    node_count: int
+    items: list[Exposure]
+
+
+@strawberry.type
 class Problem:
     rule: str
     message: str
@@ -307,6 +331,27 @@ class Query:
                    for i, d in ordered[offset:offset + first]],
             edges=[Edge.of(e) for e in edges[offset:offset + first]],
             _max_depth=max_depth, _kinds=edge_kinds, _as_of=as_of)
+
+    @strawberry.field(description="How much of a seed lot reached each downstream node "
+                                  "(exposure along consumption edges), with the seed's "
+                                  "reconciliation line (received, consumed, on hand).")
+    def mass_balance(self, info: Info[Any, None], of: str, max_depth: int = 20,
+                     first: int = 1000, offset: int = 0) -> MassBalance:
+        rt = _rt(info)
+        if not 1 <= max_depth <= MAX_DEPTH:
+            raise bad_input("maxDepth", max_depth, f"between 1 and {MAX_DEPTH}")
+        seed = _resolve_one(rt, of)
+        if seed is None:
+            raise not_found("of", of)
+        g = rt.store.genealogy([seed.iri], StoreDirection.DOWNSTREAM, max_depth)
+        mb = mass_balance(g)
+        ordered = sorted(g.depth.items(), key=lambda x: (x[1], x[0]))
+        return MassBalance(
+            seed=seed.iri, unit=mb.unit, received=mb.received, consumed=mb.consumed,
+            on_hand=mb.on_hand, watermark=g.watermark, node_count=len(ordered),
+            items=[Exposure(node=Node.of(g.nodes[i]), depth=d, quantity=mb.exposure.get(i),
+                            fraction=mb.fraction(i), note=mb.notes.get(i))
+                   for i, d in ordered[offset:offset + _page("first", first)]])
 
     @strawberry.field(description="Bulk recall: everything downstream of the seeds (any "
                                   "identifiers), in one traversal. Units are paged by "

@@ -259,3 +259,20 @@ def test_diamonds_and_merges_are_not_cycles(runtime: Runtime) -> None:
     runtime.capture(_derive("more", ("Batch/B-MOULD", "MaterialLot/RL-TUBE"),
                             ("Batch/B-ASSY", "MaterialLot/RL-TUBE")))
     assert runtime.store.counts()[DERIVATION] == before + 2
+
+
+def test_mass_balance_of_the_resin_lot(runtime: Runtime) -> None:
+    from graph.massbalance import mass_balance
+
+    load_plantlet(runtime)
+    lot = iri(runtime, "MaterialLot/RL-PP")
+    mb = mass_balance(runtime.store.genealogy([lot], Direction.DOWNSTREAM))
+    assert (mb.unit, mb.received, mb.consumed, mb.on_hand) == ("kg", 500.0, 20.5, 479.5)
+    ex = {k.rsplit("/", 1)[1]: v for k, v in mb.exposure.items()}
+    # 20 kg into 1000 connectors, 3 of them into the assembly, plus 0.5 kg straight in
+    assert ex["B-MOULD"] == pytest.approx(20.0)
+    assert ex["B-ASSY"] == pytest.approx(20.0 * 3 / 1000 + 0.5)
+    assert ex["SN-1"] == pytest.approx((0.06 + 0.5) / 3)
+    assert ex["095060001000000012"] == pytest.approx(2 * (0.06 + 0.5) / 3)  # two units a case
+    assert ex["SHIP-1"] == pytest.approx(ex["095060001000000012"])
+    assert mb.fraction(iri(runtime, "Batch/B-MOULD")) == pytest.approx(20.0 / 500)
