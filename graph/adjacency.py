@@ -167,6 +167,21 @@ class DerivationIndex:
         return WalkResult(np.flatnonzero(depth >= 0), depth, parent,
                           np.concatenate(walked) if walked else np.zeros(0, dtype=np.int64))
 
+    def state(self) -> dict[str, npt.NDArray[np.int64]]:
+        """The edges and watermark, to persist next to the store (see :meth:`restore`)."""
+        return {"src": self._src, "dst": self._dst, "kind": self._kind, "rec": self._rec,
+                "tx": np.array([self.tx], dtype=np.int64)}
+
+    def restore(self, state: dict[str, npt.NDArray[np.int64]]) -> None:
+        """Start from persisted edges instead of reading them all from the store."""
+        self.tx = int(state["tx"][0])
+        self._src, self._dst = state["src"], state["dst"]
+        self._kind, self._rec = state["kind"], state["rec"]
+        self._max_id = int(max(self._src.max(initial=0), self._dst.max(initial=0)))
+        self._n_pending = 0
+        if self._src.size:
+            self._rebuild()
+
     def edge(self, i: int) -> tuple[int, int]:
         return int(self._src[i]), int(self._dst[i])
 

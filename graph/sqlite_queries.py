@@ -91,6 +91,8 @@ SELECT CAST(j.value AS TEXT), j.key, n.id FROM nodes n, json_each(n.props) AS j
 WHERE j.key IN (SELECT value FROM json_each(?))
 """
 LAST_TX = "SELECT v FROM meta WHERE k = 'last_tx'"
+STORE_ID = "SELECT v FROM meta WHERE k = 'store_id'"
+SET_STORE_ID = "INSERT OR IGNORE INTO meta(k, v) VALUES ('store_id', ?)"
 SET_LAST_TX = "UPDATE meta SET v = ? WHERE k = 'last_tx'"
 
 _NODE_COLS = "iri, label, key, props, recorded_at, updated_at, tx"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import uuid
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +44,7 @@ from ontology.vocab import Vocabulary, vocabulary
 __all__ = ["SQLiteStore"]
 
 _CHUNK = 20_000
+_SNAPSHOT_AT = 100_000  # derivation edges read in one catch-up that make a snapshot worth it
 
 
 def _chunks(items: Sequence[Any], n: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -276,6 +278,7 @@ class SQLiteStore:
         self._index = DerivationIndex(self.vocab.prop(KIND_PROPERTY).code_list or ())
         self._index_lock = threading.Lock()
         self._labels = _LabelIndex(list(self.vocab.classes))
+        self._snapshot_tried = False
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._migrate()
@@ -294,6 +297,8 @@ class SQLiteStore:
     def _migrate(self) -> None:
         c = self._conn()
         c.executescript(Q.SCHEMA)
+        c.execute(Q.SET_STORE_ID, (uuid.uuid4().hex,))
+        self.store_id = str(c.execute(Q.STORE_ID).fetchone()[0])
         row = c.execute(Q.GET_SCHEMA_VERSION).fetchone()
         if row is None or int(row[0]) < Q.SCHEMA_VERSION:
             c.execute("BEGIN IMMEDIATE")
@@ -342,17 +347,57 @@ class SQLiteStore:
         return self.links([iri], None if rel_types is None else list(rel_types), direction)
 
     def _derivations(self) -> DerivationIndex:
-        """The in-memory derivation index, brought up to the current watermark."""
+        """The in-memory derivation index, brought up to the current watermark.
+
+        It starts from the snapshot persisted next to the database file when that snapshot
+        belongs to this store (same store id, not ahead of it), then folds in the edges
+        committed since; a large catch-up is persisted again, so a new process (the CLI) does
+        not re-read millions of edges.
+        """
         conn = self._conn()
         with self._index_lock:
             idx = self._index
+            if not self._snapshot_tried:
+                self._snapshot_tried = True
+                self._load_snapshot(idx)
             if idx.tx < self.watermark():
                 rows = conn.execute(Q.DERIVATIONS_SINCE, (DERIVATION, idx.tx)).fetchall()
                 if rows:
                     src, dst, kind, rec, tx = zip(*rows, strict=True)
                     idx.extend(src, dst, (idx.kind_code(k) for k in kind),
                                _micros(rec), tx)
+                if len(rows) >= _SNAPSHOT_AT:
+                    self._save_snapshot(idx)
             return idx
+
+    @property
+    def _snapshot_path(self) -> Path | None:
+        return None if self.path == ":memory:" else Path(f"{self.path}.derivations.npz")
+
+    def _load_snapshot(self, idx: DerivationIndex) -> None:
+        path = self._snapshot_path
+        if path is None or not path.exists():
+            return
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                state = {k: z[k] for k in z.files}
+            kinds = [str(k) for k in state.pop("kinds")]
+            store_id = str(state.pop("store_id")[0])
+        except (OSError, ValueError, KeyError):
+            return  # unreadable: rebuild from the store
+        if (store_id == self.store_id and kinds == list(idx.kinds)
+                and int(state["tx"][0]) <= self.watermark()):
+            idx.restore(state)
+
+    def _save_snapshot(self, idx: DerivationIndex) -> None:
+        path = self._snapshot_path
+        if path is None:
+            return
+        tmp = path.with_suffix(".tmp.npz")
+        arrays: dict[str, Any] = {**idx.state(), "kinds": np.array(list(idx.kinds)),
+                                  "store_id": np.array([self.store_id])}
+        np.savez(tmp, allow_pickle=False, **arrays)
+        tmp.replace(path)
 
     def walk(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
              kinds: Sequence[str] | None = None, as_of: str | None = None) -> _ArrayWalk:

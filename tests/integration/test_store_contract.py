@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -13,9 +14,11 @@ from graph.errors import EventConflictError, WriteRejectedError
 from graph.model import Direction, EdgeRecord, NodeRecord
 from graph.port import GraphStore
 from graph.schema import DERIVATION, EDGE_SYSTEM_PROPS, NODE_SYSTEM_PROPS
+from graph.sqlite_store import SQLiteStore
 from ontology.vocab import Vocabulary
 from tests import plantlet
 from tracegraph.runtime import Runtime
+from tracegraph.settings import Settings
 
 
 def load_plantlet(rt: Runtime) -> None:
@@ -276,3 +279,31 @@ def test_mass_balance_of_the_resin_lot(runtime: Runtime) -> None:
     assert ex["095060001000000012"] == pytest.approx(2 * (0.06 + 0.5) / 3)  # two units a case
     assert ex["SHIP-1"] == pytest.approx(ex["095060001000000012"])
     assert mb.fraction(iri(runtime, "Batch/B-MOULD")) == pytest.approx(20.0 / 500)
+
+
+def test_embedded_index_snapshot_is_reused_only_by_its_own_store(tmp_path: Path) -> None:
+    """The CSR snapshot next to the file speeds up a new process and is never trusted when
+    it belongs to another database or is ahead of it."""
+    path = tmp_path / "s.sqlite"
+    first = Runtime.open(Settings(data_dir=tmp_path), store=SQLiteStore(path))
+    load_plantlet(first)
+    seed = [iri(first, "MaterialLot/RL-PP")]
+    want = first.store.genealogy(seed, Direction.DOWNSTREAM).depth
+    idx = first.store._derivations()  # type: ignore[attr-defined]
+    first.store._save_snapshot(idx)  # type: ignore[attr-defined]
+    snap = Path(f"{path}.derivations.npz")
+    assert snap.exists()
+    # a new process on the same file starts from the snapshot and agrees
+    again = SQLiteStore(path)
+    assert again.genealogy(seed, Direction.DOWNSTREAM).depth == want
+    assert again._index.tx == first.store.watermark()
+    # a different database at the same path must not use it
+    first.store.close()
+    again.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    assert snap.exists()
+    fresh = SQLiteStore(path)
+    other = Runtime.open(Settings(data_dir=tmp_path), store=fresh)
+    other.capture(plantlet.master_data())  # same tx numbers, no derivations at all
+    assert len(fresh._derivations()) == 0, "a snapshot of another database was used"
