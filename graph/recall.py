@@ -48,6 +48,18 @@ class Walk(Protocol):
 
     def records(self, handles: Sequence[Hashable]) -> dict[Hashable, NodeRecord]: ...
 
+    def keys(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
+        """Business keys only (cheaper than records, for ordering large lists)."""
+        ...
+
+    def unit_rows(self, handles: Sequence[Hashable]) -> Iterator[UnitRow]:
+        """Export rows of many units at once: the recall file's longest list."""
+        ...
+
+
+#: serial, GTIN, IRI, the thing it was made from (its batch), depth, the seed it traces to
+UnitRow = tuple[str, str, str, str, int, str]
+
 
 class DictWalk:
     """A walk held in dicts, with IRIs as handles (any engine; Neo4j uses it)."""
@@ -91,6 +103,18 @@ class DictWalk:
     def records(self, handles: Sequence[Hashable]) -> dict[Hashable, NodeRecord]:
         recs = self._all()
         return {h: recs[str(h)] for h in handles}
+
+    def keys(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
+        recs = self._all()
+        return {h: recs[str(h)].key for h in handles}
+
+    def unit_rows(self, handles: Sequence[Hashable]) -> Iterator[UnitRow]:
+        recs = self._all()
+        for h in handles:
+            path = self.witness(h)
+            rec = recs[str(h)]
+            yield (rec.key, str(rec.props.get("gtin", "")), rec.iri,
+                   str(path[-2]) if len(path) > 1 else "", self.depth_of(h), str(path[0]))
 
 
 class _Store(Protocol):
@@ -169,11 +193,16 @@ class RecallAnswer:
 
 def _affected(walk: Walk, handles: Sequence[Hashable], limit: int | None = None
               ) -> list[Affected]:
+    """The listed items, ordered by business key; with ``limit`` only the first page is
+    loaded (keys alone order a large list)."""
     chosen = list(handles)
+    if limit is not None and len(chosen) > limit:
+        if limit == 0:
+            return []
+        keys = walk.keys(chosen)
+        chosen = sorted(chosen, key=lambda h: (keys[h], str(h)))[:limit]
     records = walk.records(chosen)
     chosen.sort(key=lambda h: (records[h].key, records[h].iri))
-    if limit is not None:
-        chosen = chosen[:limit]
     paths = {h: walk.witness(h) for h in chosen}
     names = walk.iris(sorted({x for p in paths.values() for x in p}, key=str))
     return [Affected(iri=records[h].iri, cls=records[h].label, key=records[h].key,
@@ -216,15 +245,15 @@ def _customers(store: _Store, shipments: list[Affected]) -> list[AffectedCustome
     return out
 
 
-def _all_units(answer: RecallAnswer, chunk: int = 50_000) -> Iterator[Affected]:
+def _all_units(answer: RecallAnswer) -> Iterator[UnitRow]:
     """Every affected unit (not only the listed first page), with its batch and seed."""
     walk = answer.walk
     if walk is None:
-        yield from answer.units
+        for a in answer.units:
+            yield (a.key, str(a.properties.get("gtin", "")), a.iri,
+                   a.witness[-2] if len(a.witness) > 1 else "", a.depth, a.witness[0])
         return
-    handles = list(walk.by_label().get(UNIT_CLASS, ()))
-    for i in range(0, len(handles), chunk):
-        yield from _affected(walk, handles[i:i + chunk])
+    yield from walk.unit_rows(list(walk.by_label().get(UNIT_CLASS, ())))
 
 
 def write_export(answer: RecallAnswer, out_dir: Path) -> dict[str, Path]:
@@ -241,10 +270,7 @@ def write_export(answer: RecallAnswer, out_dir: Path) -> dict[str, Path]:
     with files["units"].open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["serial", "gtin", "iri", "batch", "depth", "seed"])
-        for a in _all_units(answer):
-            batch = a.witness[-2] if len(a.witness) > 1 else ""
-            w.writerow([a.key, a.properties.get("gtin", ""), a.iri, batch, a.depth,
-                        a.witness[0]])
+        w.writerows(_all_units(answer))
     with files["shipments"].open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["shipment", "shipped_at", "iri", "depth", *witness_cols])

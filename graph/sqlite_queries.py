@@ -163,6 +163,11 @@ WHERE e.src IN (SELECT id FROM nodes WHERE iri IN (SELECT value FROM json_each(?
 LINKS_IN = _EDGE_SELECT + """
 WHERE e.dst IN (SELECT id FROM nodes WHERE iri IN (SELECT value FROM json_each(?1)))
 """
+UNIT_ROWS_BY_IDS = """
+SELECT id, key, coalesce(props ->> '$.gtin', ''), iri FROM nodes
+WHERE id IN (SELECT value FROM json_each(?))
+"""
+KEYS_BY_IDS = "SELECT id, key FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 NODES_BY_IDS = f"SELECT id, {_NODE_COLS} FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 
 COUNT_NODES = "SELECT label, count(*) FROM nodes GROUP BY label"

@@ -31,6 +31,7 @@ from graph.model import (
     Genealogy,
     NodeRecord,
 )
+from graph.recall import UnitRow
 from graph.schema import (
     DERIVATION,
     EDGE_SYSTEM_PROPS,
@@ -254,6 +255,39 @@ class _ArrayWalk:
 
     def iris(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
         return dict(_iris(self.store._conn(), handles))  # type: ignore[arg-type]
+
+    def unit_rows(self, handles: Sequence[Hashable]) -> Iterator[UnitRow]:
+        ids = np.asarray(list(handles), dtype=np.int64)
+        if ids.size == 0:
+            return
+        parent = self.result.parent
+        root = ids.copy()
+        while True:  # pointer jumping up the breadth-first tree to each unit's seed
+            up = parent[root]
+            more = up >= 0
+            if not more.any():
+                break
+            root[more] = up[more]
+        first = parent[ids]
+        names = dict(_iris(self.store._conn(), np.unique(np.concatenate(
+            [first[first >= 0], root])).tolist()))
+        conn = self.store._conn()
+        depth = self.result.depth
+        for lo in range(0, ids.size, 50_000):
+            part = ids[lo:lo + 50_000]
+            rows = {r[0]: r[1:] for r in conn.execute(Q.UNIT_ROWS_BY_IDS,
+                                                      (_json(part.tolist()),))}
+            for i, p, r in zip(part.tolist(), first[lo:lo + 50_000].tolist(),
+                               root[lo:lo + 50_000].tolist(), strict=True):
+                key, gtin, iri = rows[i]
+                yield (key, gtin, iri, names.get(p, ""), int(depth[i]), names[r])
+
+    def keys(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
+        out: dict[Hashable, str] = {}
+        conn = self.store._conn()
+        for chunk in _chunks(list(handles), 100_000):
+            out.update(conn.execute(Q.KEYS_BY_IDS, (_json(chunk),)).fetchall())
+        return out
 
     def records(self, handles: Sequence[Hashable]) -> dict[Hashable, NodeRecord]:
         out: dict[Hashable, NodeRecord] = {}
