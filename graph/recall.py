@@ -253,7 +253,9 @@ def _all_units(answer: RecallAnswer) -> Iterator[UnitRow]:
             yield (a.key, str(a.properties.get("gtin", "")), a.iri,
                    a.witness[-2] if len(a.witness) > 1 else "", a.depth, a.witness[0])
         return
-    yield from walk.unit_rows(list(walk.by_label().get(UNIT_CLASS, ())))
+    # sorted by serial, so both engines write the same file
+    yield from sorted(walk.unit_rows(list(walk.by_label().get(UNIT_CLASS, ()))),
+                      key=lambda r: (r[0], r[2]))
 
 
 def write_export(answer: RecallAnswer, out_dir: Path) -> dict[str, Path]:
