@@ -20,6 +20,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.limits import extensions
+from graph.context import as_built
 from graph.errors import WriteRejectedError
 from graph.massbalance import mass_balance
 from graph.model import Direction as StoreDirection
@@ -120,6 +121,14 @@ class GenealogyNode:
 
 
 @strawberry.type
+class AsBuiltView:
+    node_count: int
+    edge_count: int
+    nodes: list[Node]
+    edges: list[Edge]
+
+
+@strawberry.type
 class Genealogy:
     seed: str
     direction: Direction
@@ -128,9 +137,22 @@ class Genealogy:
     edge_count: int
     nodes: list[GenealogyNode]
     edges: list[Edge]
+    _all: strawberry.Private[list[GenealogyNode]]
     _max_depth: strawberry.Private[int]
     _kinds: strawberry.Private[list[str] | None]
     _as_of: strawberry.Private[str | None]
+
+    @strawberry.field(description="As-built context of every batch in the trace: executions, "
+                                  "equipment, fixtures, operators, operation, process version, "
+                                  "inspections, observations (paged).")
+    def as_built(self, info: Info[Any, None], first: int = 1000, offset: int = 0) -> AsBuiltView:
+        rt = _rt(info)
+        batches = [n.node.iri for n in self._all if n.node.class_name in ("Batch", "Sublot")]
+        ctx = as_built(rt.store, batches)
+        nodes = sorted(ctx.nodes.values(), key=lambda n: (n.label, n.key))
+        return AsBuiltView(node_count=len(nodes), edge_count=len(ctx.edges),
+                           nodes=[Node.of(n) for n in nodes[offset:offset + _page("first", first)]],
+                           edges=[Edge.of(e) for e in ctx.edges[offset:offset + first]])
 
     @strawberry.field(description="One shortest path from the seed to each target (IRIs).")
     def paths(self, info: Info[Any, None], to: list[str]) -> list[list[str]]:
@@ -324,13 +346,13 @@ class Query:
                                edge_kinds, as_of)
         ordered = sorted(g.depth.items(), key=lambda x: (x[1], x[0]))
         edges = sorted(g.edges, key=lambda e: (e.src, e.dst, e.eid))
+        everything = [GenealogyNode(node=Node.of(g.nodes[i]), depth=d) for i, d in ordered]
         return Genealogy(
             seed=seed.iri, direction=direction, watermark=g.watermark,
             node_count=len(ordered), edge_count=len(edges),
-            nodes=[GenealogyNode(node=Node.of(g.nodes[i]), depth=d)
-                   for i, d in ordered[offset:offset + first]],
+            nodes=everything[offset:offset + first],
             edges=[Edge.of(e) for e in edges[offset:offset + first]],
-            _max_depth=max_depth, _kinds=edge_kinds, _as_of=as_of)
+            _all=everything, _max_depth=max_depth, _kinds=edge_kinds, _as_of=as_of)
 
     @strawberry.field(description="How much of a seed lot reached each downstream node "
                                   "(exposure along consumption edges), with the seed's "

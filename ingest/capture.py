@@ -30,6 +30,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from graph.errors import Problem, WriteRejectedError
+from graph.schema import NODE_SYSTEM_PROPS
 from graph.write import Derivation, NodeUpsert, WriteEvent
 from ontology.datatypes import StoredValue, TypeRuleError, coerce, to_utc_text
 from ontology.vocab import UnknownTermError, Vocabulary
@@ -136,6 +137,12 @@ def _coerce_props(vocab: Vocabulary, cls: str, props: dict[str, Any], where: str
     c = vocab.cls(cls)
     out: dict[str, StoredValue] = {}
     for name, value in props.items():
+        if name in NODE_SYSTEM_PROPS:
+            problems.append(Problem(
+                rule="system-property", field=f"{where}.{name}", value=value, focus=focus,
+                event_id=event_id, message=f"{name} is kept by tracegraph itself and cannot be "
+                                           "written (use the node's key / class)"))
+            continue
         p = c.data_properties.get(name)
         if p is None:
             rule = "ontology-domain" if name in vocab.properties else "ontology-unknown-term"

@@ -191,3 +191,27 @@ def test_identify_explains_a_bad_check_digit(client: TestClient) -> None:
     [err] = r["errors"]
     assert err["extensions"]["code"] == "NOT_FOUND"
     assert "check digit" in err["message"] and "expected check digit 2" in err["message"]
+
+
+def test_upstream_genealogy_shows_the_as_built_context(client: TestClient) -> None:
+    load(client)
+    doc = {"format": "tracegraph.capture/1", "events": [{"eventId": "exec-1", "nodes": [
+        {"class": "Person", "key": "OP-7", "properties": {"name": "A. Operator"}},
+        {"class": "Operation", "key": "CATH-ASSY/v1/OP10",
+         "properties": {"name": "Bonding", "sequence": 10}},
+        {"class": "OperationExecution", "key": "B-ASSY/OP10",
+         "properties": {"startedAtTime": "2026-03-03T07:00:00Z",
+                        "endedAtTime": "2026-03-03T09:00:00Z", "executionStatus": "Completed"},
+         "links": {"forBatch": "Batch/B-ASSY", "onEquipment": "Equipment/IMM-01",
+                   "wasAssociatedWith": "Person/OP-7",
+                   "executesOperation": "Operation/CATH-ASSY/v1/OP10"}}]}]}
+    res = gql(client, CAPTURE, doc=doc)["data"]["capture"]
+    if not res["ok"]:  # the shapes may ask for more on an execution; show what
+        pytest.fail(str(res["problems"]))
+    q = """{ genealogy(of: "SN-1", direction: UPSTREAM) {
+      asBuilt { nodeCount nodes { class key } edges { type } } } }"""
+    ab = gql(client, q)["data"]["genealogy"]["asBuilt"]
+    got = {(n["class"], n["key"]) for n in ab["nodes"]}
+    assert {("OperationExecution", "B-ASSY/OP10"), ("Equipment", "IMM-01"),
+            ("Person", "OP-7"), ("ProcessVersion", "CATH-ASSY/v1")} <= got
+    assert {"FOR_BATCH", "ON_EQUIPMENT", "WAS_ASSOCIATED_WITH"} <= {e["type"] for e in ab["edges"]}

@@ -109,3 +109,39 @@ def test_recall_on_the_demo_plant_equals_the_networkx_oracle(
             assert all(g.has_edge(x, y) for x, y in zip(a.witness, a.witness[1:], strict=False))
             assert a.depth == len(a.witness) - 1 == min(
                 nx.shortest_path_length(g, s, a.iri) for s in seeds if nx.has_path(g, s, a.iri))
+
+
+def test_as_built_context_of_a_unit_equals_the_documents(
+        demo: tuple[Runtime, list[dict[str, Any]]]) -> None:
+    from graph.context import as_built
+    from graph.model import Direction
+
+    rt, docs = demo
+    _, cls = raw_graph(docs, rt)
+    unit = sorted(n for n, c in cls.items() if c == "SerializedUnit")[0]
+    trace = rt.store.genealogy([unit], Direction.UPSTREAM)
+    batches = [n for n in trace.nodes if cls[n] in ("Batch", "Sublot")]
+    ctx = as_built(rt.store, batches)
+
+    def ref(r: str) -> str:
+        c, _, k = r.partition("/")
+        return rt.vocab.mint_iri(c, k)
+
+    links: dict[str, dict[str, list[str]]] = {}
+    for doc in docs:
+        for ev in doc["events"]:
+            for n in ev.get("nodes", []):
+                iri = rt.vocab.mint_iri(n["class"], n["key"])
+                for p, v in n.get("links", {}).items():
+                    links.setdefault(iri, {}).setdefault(p, []).extend(
+                        ref(x) for x in ([v] if isinstance(v, str) else v))
+    execs = {n for n, ls in links.items() if set(ls.get("forBatch", [])) & set(batches)}
+    assert execs and execs <= set(ctx.nodes)
+    for e in execs:
+        for p in ("onEquipment", "usedFixture", "wasAssociatedWith", "executesOperation"):
+            assert set(links[e].get(p, [])) <= set(ctx.nodes), (e, p)
+    during = {n for n, ls in links.items() if set(ls.get("duringExecution", [])) & execs}
+    assert during <= set(ctx.nodes)
+    assert any(cls.get(n) == "InspectionResult" for n in during)
+    versions = {v for b in batches for v in links.get(b, {}).get("runsProcessVersion", [])}
+    assert versions and versions <= set(ctx.nodes)

@@ -307,3 +307,13 @@ def test_embedded_index_snapshot_is_reused_only_by_its_own_store(tmp_path: Path)
     other = Runtime.open(Settings(data_dir=tmp_path), store=fresh)
     other.capture(plantlet.master_data())  # same tx numbers, no derivations at all
     assert len(fresh._derivations()) == 0, "a snapshot of another database was used"
+
+
+@pytest.mark.parametrize("prop", ["iri", "key", "recordedAt", "updatedAt", "txId"])
+def test_system_properties_cannot_be_written_by_capture(runtime: Runtime, prop: str) -> None:
+    doc = plantlet.master_data()
+    doc["events"][0]["nodes"][0]["properties"][prop] = "2026-01-01T00:00:00Z"
+    with pytest.raises(WriteRejectedError) as e:
+        runtime.capture(doc)
+    assert [(p.rule, p.field.rsplit(".", 1)[1]) for p in e.value.problems] == [
+        ("system-property", prop)]
