@@ -7,7 +7,7 @@ deleting, reordering or truncating entries breaks the chain at the first affecte
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,7 @@ import orjson
 
 from graph.model import AuditEntry
 
-__all__ = ["GENESIS", "AuditDraft", "ChainBreak", "chain", "entry_hash", "verify_chain"]
+__all__ = ["GENESIS", "AuditDraft", "ChainBreak", "chain", "entry_hash", "paged", "verify_chain"]
 
 GENESIS = "0" * 64
 
@@ -82,3 +82,14 @@ def verify_chain(entries: Iterable[AuditEntry]) -> tuple[int, ChainBreak | None]
             return n, ChainBreak(e.seq, "content does not match its hash (entry altered)")
         prev = e.hash
     return n, None
+
+
+def paged(fetch: Callable[..., list[AuditEntry]], batch: int) -> Iterator[AuditEntry]:
+    """Every entry in sequence order, read ``batch`` at a time from ``fetch(after_seq, limit)``."""
+    after = 0
+    while True:
+        page = fetch(after_seq=after, limit=batch)
+        if not page:
+            return
+        yield from page
+        after = page[-1].seq

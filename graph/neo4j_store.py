@@ -16,7 +16,7 @@ import orjson
 from neo4j import Driver, GraphDatabase, ManagedTransaction, Transaction
 
 from graph import neo4j_queries as Q
-from graph.audit import GENESIS
+from graph.audit import GENESIS, paged
 from graph.model import (
     AuditEntry,
     CapturedEvent,
@@ -287,13 +287,7 @@ class Neo4jStore:
         return [self.conv.audit(r["a"]) for r in rows]
 
     def iter_audit(self, batch: int = 10_000) -> Iterator[AuditEntry]:
-        after = 0
-        while True:
-            page = self.audit_entries(after_seq=after, limit=batch)
-            if not page:
-                return
-            yield from page
-            after = page[-1].seq
+        return paged(self.audit_entries, batch)
 
     def events(self, event_ids: Iterable[str]) -> dict[str, CapturedEvent]:
         with self.driver.session(database=self.database) as s:

@@ -22,7 +22,7 @@ import orjson
 
 from graph import sqlite_queries as Q
 from graph.adjacency import DerivationIndex, WalkResult
-from graph.audit import GENESIS
+from graph.audit import GENESIS, paged
 from graph.model import (
     AuditEntry,
     CapturedEvent,
@@ -518,13 +518,7 @@ class SQLiteStore:
         return [_audit(r) for r in rows]
 
     def iter_audit(self, batch: int = 10_000) -> Iterator[AuditEntry]:
-        after = 0
-        while True:
-            page = self.audit_entries(after_seq=after, limit=batch)
-            if not page:
-                return
-            yield from page
-            after = page[-1].seq
+        return paged(self.audit_entries, batch)
 
     def events(self, event_ids: Iterable[str]) -> dict[str, CapturedEvent]:
         return _fetch_events(self._conn(), list(event_ids))
