@@ -101,16 +101,6 @@ class _Neo4jTx:
         rec = self.tx.run(Q.AUDIT_HEAD).single()
         return (0, GENESIS) if rec is None else (int(rec["seq"]), str(rec["hash"]))
 
-    def reaches(self, sources: Iterable[str], targets: Iterable[str], rel_type: str,
-                max_depth: int) -> list[tuple[str, str]]:
-        target_set = set(targets)
-        found: list[tuple[str, str]] = []
-        for s in sources:
-            depth, _ = bfs([s], lambda f: _expand(self.tx, f, rel_type, True, None, None),
-                           max_depth)
-            found.extend((s, t) for t in target_set if t in depth)
-        return found
-
     def write(self, nodes: Sequence[NodeRecord], edges: Sequence[EdgeRecord],
               audit: Sequence[AuditEntry], events: Sequence[CapturedEvent]) -> None:
         by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)

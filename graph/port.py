@@ -37,11 +37,6 @@ class StoreTx(Protocol):
         """``(seq, hash)`` of the last audit entry, ``(0, GENESIS)`` when empty."""
         ...
 
-    def reaches(self, sources: Iterable[str], targets: Iterable[str], rel_type: str,
-                max_depth: int) -> list[tuple[str, str]]:
-        """Pairs ``(source, target)`` where target is reachable from source along ``rel_type``."""
-        ...
-
     def write(self, nodes: Sequence[NodeRecord], edges: Sequence[EdgeRecord],
               audit: Sequence[AuditEntry], events: Sequence[CapturedEvent]) -> None:
         """Write full node states (insert or replace), new edges, audit entries and

@@ -131,23 +131,11 @@ OUT_EDGES_OF_IRIS = _EDGE_SELECT + """
 WHERE e.src IN (SELECT id FROM nodes WHERE iri IN (SELECT value FROM json_each(?)))
 """
 
-_EXPAND_FILTER = """
-  AND e.type = ?2
-  AND (?3 IS NULL OR e.recorded_at <= ?4)
-  AND (?5 IS NULL OR e.kind IN (SELECT value FROM json_each(?6)))
-"""
-#: one BFS level towards sources: edges out of the frontier
-EXPAND_UP = """
-SELECT e.src, e.type, e.dst, e.eid, e.props, e.recorded_at, e.tx FROM edges e
-WHERE e.src IN (SELECT value FROM json_each(?1))""" + _EXPAND_FILTER
-#: one BFS level towards products: edges into the frontier
-EXPAND_DOWN = """
-SELECT e.src, e.type, e.dst, e.eid, e.props, e.recorded_at, e.tx FROM edges e
-WHERE e.dst IN (SELECT value FROM json_each(?1))""" + _EXPAND_FILTER
-
 #: derivation edges committed after a transaction (to keep the in-memory index in step)
-DERIVATIONS_SINCE = """
-SELECT src, dst, kind, recorded_at, tx FROM edges WHERE type = ? AND tx > ? ORDER BY tx
+DERIVATIONS_SINCE = "SELECT src, dst, kind, recorded_at, tx FROM edges WHERE type = ? AND tx > ?"
+#: all of them (a table scan beats the tx index when reading everything)
+ALL_DERIVATIONS = """
+SELECT src, dst, kind, recorded_at, tx FROM edges NOT INDEXED WHERE type = ? AND tx > ?
 """
 #: edges of one type out of a set of nodes, with their details
 EDGES_OF_SOURCES = """

@@ -39,7 +39,6 @@ from graph.schema import (
     NODE_SYSTEM_PROPS,
     identifier_properties,
 )
-from graph.traversal import bfs
 from ontology.vocab import Vocabulary, vocabulary
 
 __all__ = ["SQLiteStore"]
@@ -97,23 +96,6 @@ class _SQLiteTx:
     def audit_head(self) -> tuple[int, str]:
         row = self.conn.execute(Q.AUDIT_HEAD).fetchone()
         return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
-
-    def reaches(self, sources: Iterable[str], targets: Iterable[str], rel_type: str,
-                max_depth: int) -> list[tuple[str, str]]:
-        target_set = set(targets)
-        if not target_set:
-            return []
-        found: list[tuple[str, str]] = []
-        for s in sources:
-            ids = _ids(self.conn, [s])
-            if not ids:
-                continue
-            depth, _ = bfs(list(ids.values()),
-                           lambda f: _expand(self.conn, f, rel_type, True, None, None),
-                           max_depth)
-            names = _iris(self.conn, list(depth))
-            found.extend((s, t) for t in target_set if t in names.values())
-        return found
 
     def write(self, nodes: Sequence[NodeRecord], edges: Sequence[EdgeRecord],
               audit: Sequence[AuditEntry], events: Sequence[CapturedEvent]) -> None:
@@ -179,22 +161,6 @@ def _iris(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, str]:
     for chunk in _chunks(list(ids)):
         out.update(conn.execute(Q.IRIS_BY_IDS, (_json(chunk),)).fetchall())
     return out
-
-
-def _expand(conn: sqlite3.Connection, frontier: list[int], rel_type: str, upstream: bool,
-            kinds: Sequence[str] | None, as_of: str | None
-            ) -> Iterator[tuple[int, int, tuple[int, int, str, str, str, str, int]]]:
-    sql = Q.EXPAND_UP if upstream else Q.EXPAND_DOWN
-    for chunk in _chunks(frontier):
-        rows = conn.execute(sql, (_json(chunk), rel_type, as_of, as_of,
-                                  None if kinds is None else _json(kinds),
-                                  None if kinds is None else _json(kinds)))
-        for src, typ, dst, eid, props, rec, tx in rows:
-            edge = (src, dst, typ, eid, props, rec, tx)
-            if upstream:
-                yield src, dst, edge
-            else:
-                yield dst, src, edge
 
 
 class _LabelIndex:
@@ -395,7 +361,8 @@ class SQLiteStore:
                 self._snapshot_tried = True
                 self._load_snapshot(idx)
             if idx.tx < self.watermark():
-                rows = conn.execute(Q.DERIVATIONS_SINCE, (DERIVATION, idx.tx)).fetchall()
+                sql = Q.ALL_DERIVATIONS if idx.tx == 0 else Q.DERIVATIONS_SINCE
+                rows = conn.execute(sql, (DERIVATION, idx.tx)).fetchall()
                 if rows:
                     src, dst, kind, rec, tx = zip(*rows, strict=True)
                     idx.extend(src, dst, (idx.kind_code(k) for k in kind),

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.audit import AuditDraft, chain
+from graph.audit import AuditDraft, chain, reason_problem
 from graph.errors import EventConflictError, Problem, WriteRejectedError
 from graph.model import AuditEntry, CapturedEvent, EdgeRecord, NodeRecord
 from graph.port import GraphStore, StoreTx
@@ -187,6 +187,10 @@ class Writer:
                     for k, v in changed.items():
                         drafts.append(AuditDraft("update", up.iri, up.cls, k,
                                                  old.props.get(k), v))
+                    no_reason = reason_problem(self.vocab, up.cls, up.iri, changed, ev.reason,
+                                               ev.event_id)
+                    if no_reason is not None:
+                        problems.append(no_reason)
                     if not changed and up.iri not in state:
                         rec = old  # nothing new: no rewrite
                 if rec is not old:
