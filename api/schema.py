@@ -28,10 +28,12 @@ from graph.model import EdgeRecord, NodeRecord
 from graph.recall import Affected as AffectedRecord
 from graph.recall import AffectedCustomer as CustomerRecord
 from ingest.identify import identify, identify_or_explain
+from ontology.vocab import vocabulary
 from tracegraph.runtime import Runtime
 
 __all__ = ["build_schema", "context_for", "schema"]
 
+_SECRETS = vocabulary().secrets
 MAX_PAGE = 5_000
 MAX_DEPTH = 50
 MAX_SEEDS = 10_000
@@ -104,7 +106,8 @@ class Node:
 
     @classmethod
     def of(cls, n: NodeRecord) -> Node:
-        return cls(iri=n.iri, class_name=n.label, key=n.key, properties=_json(n.props),
+        public = {k: v for k, v in n.props.items() if k not in _SECRETS}
+        return cls(iri=n.iri, class_name=n.label, key=n.key, properties=_json(public),
                    recorded_at=n.recorded_at, updated_at=n.updated_at)
 
     @strawberry.field(description="Relationships of this node (UPSTREAM = outgoing).")

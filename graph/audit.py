@@ -27,6 +27,7 @@ import orjson
 
 from graph.errors import Problem
 from graph.model import AuditEntry
+from ontology.vocab import vocabulary
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -63,7 +64,8 @@ __all__ = [
 
 #: Properties whose values never enter the audit trail in clear: the entry keeps a digest that
 #: shows a change happened without revealing the value (the argon2 hash of a password).
-SECRET_FIELDS = frozenset({"passwordHash"})
+#: properties the ontology marks ``tg:secret``
+SECRET_FIELDS = vocabulary().secrets
 #: A record of one of these classes (or a subclass) is a GMP record: changing it needs a reason.
 GMP_ROOTS = ("QualityRecord", "ComplianceRecord", "ExecutionRecord", "TraceableEntity")
 CHECKPOINT_FORMAT = "tracegraph.audit-checkpoint/1"
@@ -240,8 +242,8 @@ def verify_store(store: GraphStore, batch: int = 10_000) -> VerifyReport:
         try:
             page = store.audit_entries(after_seq=after, limit=size)
         except _UNREADABLE as err:
-            if size > 1:  # narrow down to the entry that cannot be read
-                size = 1
+            if size > 1:  # halve the page until it is the one entry that cannot be read
+                size //= 2
                 continue
             checked += 1
             broken = ChainBreak(after + 1, f"entry after seq {after} cannot be read (entry "
@@ -255,7 +257,6 @@ def verify_store(store: GraphStore, batch: int = 10_000) -> VerifyReport:
             if broken is not None:
                 break
             prev, expected, after = e.hash, expected + 1, e.seq
-        size = batch
     return VerifyReport(store.engine, checked, time.perf_counter() - t0, expected - 1, prev,
                         broken)
 

@@ -137,6 +137,12 @@ def _coerce_props(vocab: Vocabulary, cls: str, props: dict[str, Any], where: str
     c = vocab.cls(cls)
     out: dict[str, StoredValue] = {}
     for name, value in props.items():
+        if name in vocab.system_managed_properties:
+            problems.append(Problem(
+                rule="system-managed-property", field=f"{where}.{name}", value="(withheld)",
+                focus=focus, event_id=event_id,
+                message=f"{name} is written only by tracegraph's account workflows"))
+            continue
         if name in NODE_SYSTEM_PROPS:
             problems.append(Problem(
                 rule="system-property", field=f"{where}.{name}", value=value, focus=focus,
@@ -186,6 +192,12 @@ def _events(events: Iterable[CaptureEvent], vocab: Vocabulary, actor: str,
             except UnknownTermError as e:
                 problems.append(Problem(rule="ontology-unknown-term", field=f"{where}.class",
                                         value=n.cls, event_id=eid, message=str(e)))
+                continue
+            if n.cls in vocab.system_managed:
+                problems.append(Problem(
+                    rule="system-managed-class", field=f"{where}.class", value=n.cls,
+                    event_id=eid, message=f"{n.cls} records are written only by tracegraph's "
+                                          "own workflows (accounts, signatures, audit)"))
                 continue
             if c.abstract or c.key_property is None:
                 problems.append(Problem(rule="ontology-abstract", field=f"{where}.class",

@@ -95,6 +95,7 @@ class PropertyDef:
     code_list: tuple[str, ...] | None = None
     edge_class: str | None = None
     label: str = ""
+    secret: bool = False
     rel_type: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -164,6 +165,24 @@ class Vocabulary:
         """Datatype properties marked ``tg:identifier``: indexed by both engines."""
         return tuple(sorted((p for p in self.properties.values() if p.identifier),
                             key=lambda p: p.name))
+
+    @functools.cached_property
+    def system_managed(self) -> frozenset[str]:
+        """Classes (and their subclasses) only tracegraph's own workflows may write."""
+        marked = [c for c in self.classes.values() if self._bool(c.iri, TG.systemManaged)]
+        return frozenset(c.name for c in self.classes.values()
+                         if any(c.is_a(m.name) for m in marked))
+
+    @functools.cached_property
+    def system_managed_properties(self) -> frozenset[str]:
+        """Properties only tracegraph's own workflows may write (credentials, lockout)."""
+        return frozenset(p.name for p in self.properties.values()
+                         if self._bool(p.iri, TG.systemManaged))
+
+    @functools.cached_property
+    def secrets(self) -> frozenset[str]:
+        """Datatype properties marked ``tg:secret``: never returned, digested in the audit."""
+        return frozenset(p.name for p in self.properties.values() if p.secret)
 
     @functools.cached_property
     def stored_classes(self) -> tuple[ClassDef, ...]:
@@ -258,6 +277,7 @@ class Vocabulary:
                     code_list=self._code_list(scheme) if isinstance(scheme, URIRef) else None,
                     edge_class=local_name(edge_class) if isinstance(edge_class, URIRef) else None,
                     label=self._label(p),
+                    secret=self._bool(p, TG.secret),
                 )
         key_of: dict[str, str | None] = {}
         for c in self._tg_classes():

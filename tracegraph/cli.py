@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from graph.errors import Problem, WriteRejectedError
+from tracegraph.cli_admin import audit_app, user_app
 from tracegraph.runtime import Runtime
 from tracegraph.settings import settings
 
@@ -231,6 +232,10 @@ def demo(port: Annotated[int | None, typer.Option()] = None,
         url = f"http://{s.host}:{p}/graphql"
         console.print(f"[bold green]tracegraph demo is up: {url}[/bold green]")
         serve(host=s.host, port=p)
+
+
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
 
 
 if __name__ == "__main__":

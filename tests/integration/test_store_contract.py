@@ -317,3 +317,23 @@ def test_system_properties_cannot_be_written_by_capture(runtime: Runtime, prop: 
         runtime.capture(doc)
     assert [(p.rule, p.field.rsplit(".", 1)[1]) for p in e.value.problems] == [
         ("system-property", prop)]
+
+
+@pytest.mark.parametrize("cls", ["ElectronicSignature", "AuditEvent", "CaptureEvent"])
+def test_capture_cannot_write_system_managed_records(runtime: Runtime, cls: str) -> None:
+    doc = {"format": "tracegraph.capture/1", "events": [{"eventId": "forge", "nodes": [
+        {"class": cls, "key": "X-1", "properties": {}}]}]}
+    with pytest.raises(WriteRejectedError) as e:
+        runtime.capture(doc)
+    assert [p.rule for p in e.value.problems] == ["system-managed-class"]
+    assert runtime.store.watermark() == 0
+
+
+@pytest.mark.parametrize("prop", ["passwordHash", "failedAttempts", "lockedUntil"])
+def test_capture_cannot_write_credentials_or_lockout(runtime: Runtime, prop: str) -> None:
+    doc = {"format": "tracegraph.capture/1", "events": [{"eventId": "forge", "nodes": [
+        {"class": "User", "key": "mallory", "properties": {prop: "0"}}]}]}
+    with pytest.raises(WriteRejectedError) as e:
+        runtime.capture(doc)
+    assert [(p.rule, p.value) for p in e.value.problems] == [
+        ("system-managed-property", "(withheld)")]

@@ -1,0 +1,258 @@
+"""Electronic signatures (21 CFR 11.50, 11.70, 11.100, 11.200).
+
+A signature is an ``ElectronicSignature`` node linked ``signs`` → the record and ``signedBy`` →
+the user, holding the signer's printed name, the UTC time, the meaning and the SHA-256 of a
+canonical form of exactly the signed content (:func:`canonical_content`). Signing
+re-authenticates with the password (a failure counts toward lockout, like a failed login), and
+the signature is written through the one write path, so the audit trail records it.
+
+A signature is valid while the record still hashes to the signed hash: any later change to the
+record's properties or links shows it as invalid (:func:`signatures_of`). Every rendering of a
+record for people (:func:`render_record`) carries its signature manifestations (§11.50(b)).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from graph.errors import Problem
+from graph.model import Direction, EdgeRecord, NodeRecord
+from graph.port import GraphStore
+from graph.schema import EDGE_SYSTEM_PROPS, NODE_SYSTEM_PROPS
+from graph.write import NodeUpsert
+from ontology.datatypes import StoredValue, to_utc_text
+from ontology.terms import C, P, R
+from quality.accounts import (
+    AuthError,
+    Clock,
+    authenticate,
+    public_props,
+    users_by_iri,
+    utc_now,
+    write_nodes,
+)
+
+if TYPE_CHECKING:
+    from tracegraph.runtime import Runtime
+
+__all__ = [
+    "SIGNED_CONTENT_FORMAT",
+    "Signature",
+    "SignatureError",
+    "canonical_content",
+    "content_hash",
+    "current_hash",
+    "manifestation",
+    "render_record",
+    "sign",
+    "signatures_by_record",
+    "signatures_of",
+]
+
+#: Version of the canonical form: a signature binds to content hashed this way.
+SIGNED_CONTENT_FORMAT = "tracegraph.signed-content/1"
+#: Records that are not signed themselves: signatures and the system's own bookkeeping.
+NOT_SIGNABLE = frozenset({C.ElectronicSignature, C.AuditEvent, C.CaptureEvent,
+                          C.GraphWatermark})
+#: Links that belong to signatures, never to the signed content.
+_SIGNATURE_LINKS = frozenset({R.SIGNS, R.SIGNED_BY})
+
+
+class SignatureError(ValueError):
+    """A signature that cannot be applied: ``code`` says why, the message names the field, the
+    value and the rule."""
+
+    def __init__(self, code: str, message: str, field: str, value: Any) -> None:
+        super().__init__(f"{field} {value!r}: {message} [{code}]")
+        self.code = code
+        self.field = field
+        self.value = value
+
+    def problem(self) -> Problem:
+        return Problem(rule=self.code, message=str(self), field=self.field, value=self.value)
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One electronic signature of a record, with whether it is still valid."""
+
+    iri: str
+    record_number: str
+    record: str
+    username: str
+    printed_name: str
+    signed_at: str  # stored UTC text
+    meaning: str
+    content_hash: str
+    valid: bool
+    signer: str = ""  # IRI of the signing user
+
+
+def canonical_content(node: NodeRecord, links: Iterable[EdgeRecord]) -> bytes:
+    """Canonical JSON bytes of exactly what a signature of ``node`` covers.
+
+    That is the record's class, its own properties (without the system properties iri, key,
+    recordedAt, updatedAt, txId) and its outgoing links (type, target and the link's own
+    properties, without edgeId/recordedAt/txId), excluding signature links; keys sorted, links
+    sorted, no whitespace. Record times are excluded so that only a change of content, not a
+    re-write of the same content, invalidates a signature.
+    """
+    props = {k: v for k, v in node.props.items() if k not in NODE_SYSTEM_PROPS}
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for e in links:
+        if e.src != node.iri or e.type in _SIGNATURE_LINKS:
+            continue
+        own = {k: v for k, v in e.props.items() if k not in EDGE_SYSTEM_PROPS}
+        grouped.setdefault(e.type, []).append({"target": e.dst, **own})
+    for items in grouped.values():
+        items.sort(key=lambda x: orjson.dumps(x, option=orjson.OPT_SORT_KEYS))
+    doc = {"format": SIGNED_CONTENT_FORMAT, "class": node.label, "properties": props,
+           "links": grouped}
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+
+
+def content_hash(node: NodeRecord, links: Iterable[EdgeRecord]) -> str:
+    """SHA-256 (lower-case hex) of :func:`canonical_content`."""
+    return hashlib.sha256(canonical_content(node, links)).hexdigest()
+
+
+def current_hash(store: GraphStore, iri: str) -> str | None:
+    """The content hash of the record as stored now, or ``None`` if there is no such record."""
+    return _hashes(store, [iri]).get(iri)
+
+
+def _hashes(store: GraphStore, iris: Sequence[str]) -> dict[str, str]:
+    nodes = store.get_many(iris)
+    by_src: dict[str, list[EdgeRecord]] = {}
+    for e in store.links(list(nodes)) if nodes else []:
+        by_src.setdefault(e.src, []).append(e)
+    return {i: content_hash(n, by_src.get(i, [])) for i, n in nodes.items()}
+
+
+def sign(rt: Runtime, record_iri: str, username: str, password: str, meaning: str,
+         reason: str, clock: Clock = utc_now, expected_hash: str | None = None) -> Signature:
+    """Apply an electronic signature of ``username`` with ``meaning`` to a record.
+
+    Re-authenticates with ``password`` (``AuthError`` on failure, counted toward lockout);
+    refuses accounts that hold only the read-only auditor role. ``expected_hash``, when given,
+    is the hash of the content the signer was shown: if the record changed since, nothing is
+    signed (``SignatureError`` code ``content-changed``).
+    """
+    meanings = rt.vocab.prop(P.signatureMeaning).code_list or ()
+    if meaning not in meanings:
+        raise SignatureError("signature-meaning", f"must be one of {', '.join(meanings)} (code "
+                             "list tg:SignatureMeaningScheme)", "signatureMeaning", meaning)
+    if not reason or not reason.strip():
+        raise SignatureError("reason-required", "a signature needs a reason", "reason", reason)
+    node = rt.store.get(record_iri)
+    if node is None:
+        raise SignatureError("no-such-record", "no record has this IRI", "record", record_iri)
+    if node.label in NOT_SIGNABLE:
+        raise SignatureError("not-signable", f"a {node.label} is not signed itself", "record",
+                             record_iri)
+    user = authenticate(rt, username, password, clock,
+                        purpose=f"signature ({meaning}) of {record_iri}")
+    if not user.roles - {"auditor"}:
+        raise AuthError("not-permitted", "the auditor role reads and never signs",
+                        value=username)
+    signed = current_hash(rt.store, record_iri)
+    assert signed is not None
+    if expected_hash is not None and expected_hash != signed:
+        raise SignatureError("content-changed", "the record changed after it was shown to the "
+                             f"signer (now {signed}); review it again", "expectedHash",
+                             expected_hash)
+    now = clock()
+    number = f"SIG-{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:12]}"
+    iri = rt.vocab.mint_iri(C.ElectronicSignature, number)
+    at = to_utc_text(now)
+    props: dict[str, StoredValue] = {
+        P.recordNumber: number, P.printedName: user.printed_name, P.signedAt: at,
+        P.signatureMeaning: meaning, P.contentHash: signed}
+    write_nodes(rt, [NodeUpsert(C.ElectronicSignature, number, iri, props,
+                                {P.signs: [record_iri], P.signedBy: [user.iri]})],
+                username, reason, f"signature:{number}")
+    return Signature(iri, number, record_iri, user.username, user.printed_name, at, meaning,
+                     signed, True, user.iri)
+
+
+def signatures_by_record(store: GraphStore, records: Sequence[str]) -> dict[str, list[Signature]]:
+    """The signatures of each record, oldest first, each checked against the record's current
+    content (batched reads, whatever the number of records)."""
+    signs = store.links(list(records), [R.SIGNS], Direction.DOWNSTREAM) if records else []
+    sig_iris = sorted({e.src for e in signs})
+    nodes = store.get_many(sig_iris)
+    signer = {e.src: e.dst for e in store.links(sig_iris, [R.SIGNED_BY])} if sig_iris else {}
+    users = users_by_iri(store, set(signer.values()))
+    hashes = _hashes(store, sorted({e.dst for e in signs}))
+    out: dict[str, list[Signature]] = {r: [] for r in records}
+    for e in signs:
+        n = nodes.get(e.src)
+        if n is None:
+            continue
+        p = n.props
+        user = users.get(signer.get(e.src, ""))
+        signed_hash = str(p.get(P.contentHash, ""))
+        valid = (signed_hash == hashes.get(e.dst) and P.invalidatedAt not in p)
+        out.setdefault(e.dst, []).append(Signature(
+            n.iri, n.key, e.dst, user.username if user else "(unknown account)",
+            str(p.get(P.printedName, "")), str(p.get(P.signedAt, "")),
+            str(p.get(P.signatureMeaning, "")), signed_hash, valid, signer.get(e.src, "")))
+    for sigs in out.values():
+        sigs.sort(key=lambda s: (s.signed_at, s.record_number))
+    return out
+
+
+def signatures_of(rt: Runtime, record_iri: str) -> list[Signature]:
+    """The signatures of one record, oldest first, with ``valid`` = the record's current
+    content still hashes to the signed hash."""
+    return signatures_by_record(rt.store, [record_iri])[record_iri]
+
+
+def _human_time(text: str) -> str:
+    return f"{text[:10]} {text[11:19]} UTC" if len(text) >= 19 else text
+
+
+def manifestation(sig: Signature) -> str:
+    """The human-readable signature line (21 CFR 11.50): printed name, username, UTC time and
+    meaning."""
+    return (f"Signed by {sig.printed_name} ({sig.username}) on {_human_time(sig.signed_at)} "
+            f"— {sig.meaning}")
+
+
+def _show(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def render_record(rt: Runtime, iri: str) -> str:
+    """A record as text for people: class, key, properties, links, and always its signatures
+    (invalidated ones marked), with the content hash they are checked against."""
+    node = rt.store.get(iri)
+    if node is None:
+        raise SignatureError("no-such-record", "no record has this IRI", "record", iri)
+    links = rt.store.links([iri])
+    label = rt.vocab.classes[node.label].label if node.label in rt.vocab.classes else node.label
+    label = label[:1].upper() + label[1:]
+    lines = [f"{label} {node.key}", f"  IRI: {iri}",
+             f"  recorded {_human_time(node.recorded_at)}, last changed "
+             f"{_human_time(node.updated_at)}", "Properties:"]
+    lines += [f"  {k}: {_show(v)}" for k, v in sorted(public_props(node).items())]
+    shown = [e for e in links if e.type not in _SIGNATURE_LINKS]
+    if shown:
+        lines.append("Links:")
+        lines += [f"  {rt.vocab.rel(e.type).name} → {e.dst}"
+                  + (f" ({', '.join(f'{k}={v}' for k, v in sorted(e.props.items()))})"
+                     if e.props else "")
+                  for e in sorted(shown, key=lambda e: (e.type, e.dst, e.eid))]
+    sigs = signatures_of(rt, iri)
+    lines.append(f"Signatures ({len(sigs)}):" if sigs else "Signatures: none")
+    for s in sigs:
+        mark = "  ✔ " if s.valid else "  ✘ INVALID (the record changed after signing): "
+        lines.append(mark + manifestation(s))
+    lines.append(f"Content hash: {content_hash(node, links)}")
+    return "\n".join(lines)
