@@ -8,15 +8,25 @@ import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import Response
+from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 from strawberry.fastapi import GraphQLRouter
 
+from api.auth import (
+    Unauthorized,
+    auth_error_status,
+    authorize,
+    issue_token,
+    server_secret,
+    user_from_token,
+)
 from api.schema import MAX_SEEDS, build_schema, context_for
 from graph.recall import write_export
+from quality.accounts import AuthError, User, authenticate
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings, settings
 
@@ -35,6 +45,7 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime.open(s)
         app.state.runtime = rt
+        app.state.secret = server_secret(s)
         yield
         if runtime is None:
             rt.close()
@@ -43,8 +54,25 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
                   docs_url=None if production else "/docs",
                   openapi_url=None if production else "/openapi.json")
 
+    def current_user(request: Request) -> User | None:
+        return user_from_token(request.app.state.runtime, request.app.state.secret,
+                               request.headers.get("authorization"))
+
     async def context(request: Request) -> dict[str, Any]:
-        return {**context_for(request.app.state.runtime), "request": request}
+        return {**context_for(request.app.state.runtime), "request": request,
+                "user": current_user(request)}
+
+    @app.post("/auth/token")
+    def token(request: Request,
+              form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict[str, Any]:
+        """OAuth2 password flow: a bearer token for the account (failures count to lockout)."""
+        try:
+            user = authenticate(request.app.state.runtime, form.username, form.password)
+        except AuthError as e:
+            raise HTTPException(auth_error_status(e), {"code": e.code, "field": e.field,
+                                                       "message": str(e)},
+                                headers={"WWW-Authenticate": "Bearer"}) from None
+        return issue_token(user, request.app.state.secret)
 
     app.include_router(
         GraphQLRouter(build_schema(production), context_getter=context,
@@ -59,6 +87,11 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
     @app.post("/api/recall", responses={200: {"content": {"application/zip": {}}}})
     def recall_export(body: RecallRequest, request: Request) -> Response:
         """The recall files (CSV per list + recall.json) for the seeds, as one zip."""
+        try:
+            authorize("POST /api/recall", current_user(request))
+        except Unauthorized as e:
+            raise HTTPException(401 if e.code == "UNAUTHENTICATED" else 403,
+                                {"code": e.code, "message": e.message}) from None
         rt: Runtime = request.app.state.runtime
         answer = rt.recall(body.seeds, unit_limit=0)
         if not answer.seeds:

@@ -136,6 +136,19 @@ def _masked(error: GraphQLError) -> bool:
     return not (isinstance(original, GraphQLError) or getattr(original, "code", None))
 
 
+class Authorization(SchemaExtension):
+    """Every root field and mutation is checked against the authorization table before it
+    resolves (nested fields are reached only through an authorized root)."""
+
+    def resolve(self, _next: Callable[..., Any], root: Any, info: Any, *args: Any,
+                **kwargs: Any) -> Any:
+        if info.path.prev is None:
+            from api.auth import authorize
+
+            authorize(f"{info.parent_type.name}.{info.field_name}", info.context.get("user"))
+        return _next(root, info, *args, **kwargs)
+
+
 def extensions(production: bool, limits: Limits = Limits()
                ) -> list[Callable[[], SchemaExtension]]:
     """Extension factories (strawberry builds fresh instances per request)."""
@@ -144,6 +157,7 @@ def extensions(production: bool, limits: Limits = Limits()
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: AddValidationRules([_cost_rule(limits)]),
+        Authorization,
     ]
     if production:
         out += [DisableIntrospection,

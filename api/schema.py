@@ -29,6 +29,7 @@ from graph.recall import Affected as AffectedRecord
 from graph.recall import AffectedCustomer as CustomerRecord
 from ingest.identify import identify, identify_or_explain
 from ontology.vocab import vocabulary
+from quality import accounts, signatures
 from tracegraph.runtime import Runtime
 
 __all__ = ["build_schema", "context_for", "schema"]
@@ -259,6 +260,50 @@ class MassBalance:
 
 
 @strawberry.type
+class Me:
+    username: str
+    printed_name: str
+    roles: list[str]
+
+
+@strawberry.type
+class AuditEntry:
+    seq: int
+    tx: int
+    at: str
+    actor: str
+    action: str
+    record: str
+    record_class: str
+    field: str | None
+    old: JSON | None
+    new: JSON | None
+    reason: str | None
+    event_id: str | None
+    hash: str
+
+
+@strawberry.type
+class Signature:
+    iri: str
+    record: str
+    username: str
+    printed_name: str
+    signed_at: str
+    meaning: str
+    content_hash: str
+    valid: bool
+    manifestation: str
+
+
+def _signature(s: Any) -> Signature:
+    return Signature(iri=s.iri, record=s.record, username=s.username,
+                     printed_name=s.printed_name, signed_at=s.signed_at, meaning=s.meaning,
+                     content_hash=s.content_hash, valid=s.valid,
+                     manifestation=signatures.manifestation(s))
+
+
+@strawberry.type
 class Problem:
     rule: str
     message: str
@@ -287,8 +332,45 @@ def _resolve_one(rt: Runtime, ident: str) -> NodeRecord | None:
     return found[0] if len(found) == 1 else None
 
 
+def _user(info: Info[Any, None]) -> accounts.User:
+    return cast(accounts.User, info.context["user"])
+
+
+def _refused(e: accounts.AuthError | signatures.SignatureError) -> GraphQLError:
+    return GraphQLError(str(e), extensions={"code": e.code.upper().replace("-", "_"),
+                                            "field": e.field})
+
+
 @strawberry.type
 class Query:
+    @strawberry.field(description="The signed-in account.")
+    def me(self, info: Info[Any, None]) -> Me:
+        u = _user(info)
+        return Me(username=u.username, printed_name=u.printed_name, roles=sorted(u.roles))
+
+    @strawberry.field(description="Audit trail entries by record, user and/or UTC time window, "
+                                  "in chain order (paged by sequence).")
+    def audit_trail(self, info: Info[Any, None], record: str | None = None,
+                    user: str | None = None, since: str | None = None,
+                    until: str | None = None, after: int = 0,
+                    first: int = 100) -> list[AuditEntry]:
+        rt = _rt(info)
+        entries = rt.store.audit_entries(record=record, actor=user, since=since, until=until,
+                                         after_seq=after, limit=_page("first", first))
+        return [AuditEntry(seq=e.seq, tx=e.tx, at=e.at, actor=e.actor, action=e.action,
+                           record=e.record, record_class=e.record_class, field=e.field,
+                           old=_json(e.old), new=_json(e.new), reason=e.reason,
+                           event_id=e.event_id, hash=e.hash) for e in entries]
+
+    @strawberry.field(description="Electronic signatures of a record, each with its validity "
+                                  "(the record still has the signed content) and manifestation.")
+    def signatures(self, info: Info[Any, None], record: str) -> list[Signature]:
+        rt = _rt(info)
+        node = _resolve_one(rt, record)
+        if node is None:
+            raise not_found("record", record)
+        return [_signature(s) for s in signatures.signatures_of(rt, node.iri)]
+
     @strawberry.field(description="Node counts per class and edge counts per type.")
     def stats(self, info: Info[Any, None]) -> list[Stat]:
         return [Stat(label=k, count=v) for k, v in sorted(_rt(info).store.counts().items())]
@@ -402,11 +484,12 @@ def _problem(p: Any) -> Problem:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Write one tracegraph.capture/1 document atomically.")
+    @strawberry.mutation(description="Write one tracegraph.capture/1 document atomically, as "
+                                     "the signed-in user.")
     def capture(self, info: Info[Any, None], document: JSON) -> CaptureResult:
         rt = _rt(info)
         try:
-            r = rt.capture(cast(dict[str, Any], document))
+            r = rt.capture(cast(dict[str, Any], document), actor=_user(info).username)
         except WriteRejectedError as e:
             return CaptureResult(ok=False, problems=[_problem(p) for p in e.problems])
         return CaptureResult(
@@ -417,6 +500,34 @@ class Mutation:
                               value=_json(w.value), focus=w.focus, event_id=None,
                               severity=w.severity)
                       for w in r.warnings])
+
+
+    @strawberry.mutation(description="Electronically sign a record (21 CFR 11.50/11.200): "
+                                     "re-enter your password; the signature binds to the "
+                                     "record's current content.")
+    def sign(self, info: Info[Any, None], record: str, meaning: str, password: str,
+             reason: str, expected_hash: str | None = None) -> Signature:
+        rt = _rt(info)
+        node = _resolve_one(rt, record)
+        if node is None:
+            raise not_found("record", record)
+        try:
+            sig = signatures.sign(rt, node.iri, _user(info).username, password, meaning, reason,
+                                  expected_hash=expected_hash)
+        except (accounts.AuthError, signatures.SignatureError) as e:
+            raise _refused(e) from None
+        return _signature(sig)
+
+    @strawberry.mutation(description="Create a user account (admin).")
+    def create_user(self, info: Info[Any, None], username: str, password: str,
+                    roles: list[str], printed_name: str, reason: str) -> Me:
+        rt = _rt(info)
+        try:
+            u = accounts.create_user(rt, username, password, roles, printed_name,
+                                     actor=_user(info).username, reason=reason)
+        except accounts.AuthError as e:
+            raise _refused(e) from None
+        return Me(username=u.username, printed_name=u.printed_name, roles=sorted(u.roles))
 
 
 def context_for(rt: Runtime) -> dict[str, Any]:

@@ -74,3 +74,23 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore
 @pytest.fixture
 def runtime(store: GraphStore, tmp_path: Path) -> Runtime:
     return Runtime.open(Settings(data_dir=tmp_path), store=store)
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(rt: Runtime, username: str, roles: list[str]) -> str:
+    """Create an account (through the accounts workflow) and return its username."""
+    from quality.accounts import create_user
+
+    create_user(rt, username, PASSWORD, roles, printed_name=username.title(), actor="test",
+                reason="test account")
+    return username
+
+
+def bearer(client: object, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """Sign in over HTTP (OAuth2 password flow) and return the Authorization header."""
+    r = client.post("/auth/token", data={"username": username,  # type: ignore[attr-defined]
+                                         "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}

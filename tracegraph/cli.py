@@ -205,6 +205,20 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
     uvicorn.run("api.app:create_app", factory=True, host=h, port=p, log_level="info")
 
 
+def _demo_accounts(rt: Runtime) -> str:
+    """One demo account per role (TRACEGRAPH_DEMO_PASSWORD, or a random password)."""
+    import os
+    import secrets
+
+    from quality.accounts import create_user
+
+    password = os.environ.get("TRACEGRAPH_DEMO_PASSWORD") or secrets.token_urlsafe(12)
+    for role in ("operator", "engineer", "qc", "qa", "auditor", "admin"):
+        create_user(rt, f"demo.{role}", password, [role], printed_name=f"Demo {role.title()}",
+                    actor="system:demo", reason="demo accounts")
+    return password
+
+
 @app.command()
 def demo(port: Annotated[int | None, typer.Option()] = None,
          serve_api: Annotated[bool, typer.Option("--serve/--no-serve")] = True) -> None:
@@ -225,12 +239,16 @@ def demo(port: Annotated[int | None, typer.Option()] = None,
             counts["events"] += r.events_written
             counts["nodes"] += r.nodes_created
             counts["edges"] += r.edges_created
+    password = _demo_accounts(rt)
     rt.close()
     console.print(f"demo plant loaded in {time.perf_counter() - t0:.1f} s: {counts}")
+    console.print("sign in (POST /auth/token, or the explorer) as demo.operator, demo.engineer, "
+                  f"demo.qc, demo.qa, demo.auditor or demo.admin with the password {password!r}",
+                  soft_wrap=True)
     if serve_api:
         p = port or s.port
         url = f"http://{s.host}:{p}/graphql"
-        console.print(f"[bold green]tracegraph demo is up: {url}[/bold green]")
+        console.print(f"[bold green]tracegraph demo is up: {url}[/bold green]", soft_wrap=True)
         serve(host=s.host, port=p)
 
 

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     default_actor: str = "system"
+    secret_key: str | None = None  # token signing; default: a random key kept in data_dir
     neo4j_uri: str | None = Field(default=None, validation_alias="NEO4J_URI")
     neo4j_user: str = Field(default="neo4j", validation_alias="NEO4J_USER")
     neo4j_password: str = Field(default="", validation_alias="NEO4J_PASSWORD")

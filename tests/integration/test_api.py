@@ -10,12 +10,16 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from tests import plantlet
+from tests.conftest import bearer, make_user
 from tracegraph.runtime import Runtime
 
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
+    """An HTTP client signed in as an engineer (reads and captures)."""
+    make_user(runtime, "eng.ellis", ["engineer"])
     with TestClient(create_app(runtime.settings, runtime)) as c:
+        c.headers.update(bearer(c, "eng.ellis"))
         yield c
 
 
@@ -60,10 +64,11 @@ def test_lookup_by_identifier_and_a_clear_not_found(client: TestClient) -> None:
 def test_a_rejected_capture_lists_problems_and_writes_nothing(client: TestClient) -> None:
     doc = plantlet.master_data()
     doc["events"][0]["nodes"][4]["properties"]["gtin"] = "not-a-gtin"
+    before = client.get("/health").json()["watermark"]
     res = gql(client, CAPTURE, doc=doc)["data"]["capture"]
     assert res["ok"] is False
     assert any(p["field"] == "gtin" and p["value"] == "not-a-gtin" for p in res["problems"])
-    assert client.get("/health").json()["watermark"] == 0
+    assert client.get("/health").json()["watermark"] == before
 
 
 def load(client: TestClient) -> None:
@@ -159,7 +164,9 @@ def test_production_hides_introspection_and_masks_unexpected_errors(runtime: Run
     from tracegraph.settings import Settings
 
     prod = Settings(data_dir=runtime.settings.data_dir, env="production")
+    make_user(runtime, "qa.quinn", ["qa"])
     with TestClient(create_app(prod, runtime)) as c:
+        c.headers.update(bearer(c, "qa.quinn"))
         r = c.post("/graphql", json={"query": "{ __schema { types { name } } }"})
         assert r.json().get("data") is None
         assert c.get("/graphql").status_code != 200 or "graphiql" not in c.get("/graphql").text

@@ -1,0 +1,108 @@
+"""Authentication (OAuth2 password flow issuing signed bearer tokens) and the authorization
+table: every GraphQL root field and mutation names the roles that may use it.
+
+Tokens are short-lived JWTs (HS256) signed with the server's secret; each request re-reads the
+account, so a disabled or locked account loses access at once, whatever tokens it holds. The
+auditor role reads everything and writes nothing (21 CFR 11.10(d), (g)).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+from graphql import GraphQLError
+
+from quality.accounts import AuthError, User, get_user, utc_now
+from tracegraph.runtime import Runtime
+from tracegraph.settings import Settings
+
+__all__ = ["ALL_ROLES", "RULES", "Unauthorized", "authorize", "issue_token", "user_from_token"]
+
+ALL_ROLES = frozenset({"operator", "engineer", "qc", "qa", "auditor", "admin"})
+READERS = ALL_ROLES
+WRITERS = frozenset({"operator", "engineer", "qc", "qa"})  # GMP data: not auditors, not admins
+SIGNERS = ALL_ROLES - {"auditor"}
+
+#: operation (GraphQL root field, or an HTTP route) → roles allowed; nothing is open by default
+RULES: dict[str, frozenset[str]] = {
+    # reads
+    "Query.stats": READERS, "Query.node": READERS, "Query.identify": READERS,
+    "Query.find": READERS, "Query.genealogy": READERS, "Query.massBalance": READERS,
+    "Query.recall": READERS, "Query.me": READERS, "Query.auditTrail": READERS,
+    "Query.signatures": READERS,
+    # writes
+    "Mutation.capture": WRITERS,
+    "Mutation.sign": SIGNERS,
+    "Mutation.createUser": frozenset({"admin"}),
+    # HTTP routes
+    "POST /api/recall": READERS,
+}
+
+TOKEN_TTL = timedelta(hours=8)
+ALGORITHM = "HS256"
+
+
+class Unauthorized(GraphQLError):
+    """Refused: not signed in (``UNAUTHENTICATED``) or not allowed (``FORBIDDEN``)."""
+
+    def __init__(self, code: str, message: str, operation: str = "") -> None:
+        super().__init__(message, extensions={"code": code, "operation": operation})
+        self.code = code
+
+
+def server_secret(cfg: Settings) -> str:
+    """The token-signing secret: ``TRACEGRAPH_SECRET_KEY``, else one kept in the data dir."""
+    if cfg.secret_key:
+        return cfg.secret_key
+    path = Path(cfg.data_dir) / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def issue_token(user: User, secret: str, now: datetime | None = None) -> dict[str, Any]:
+    t = now or datetime.now(UTC)
+    claims = {"sub": user.username, "iat": int(t.timestamp()),
+              "exp": int((t + TOKEN_TTL).timestamp())}
+    return {"access_token": jwt.encode(claims, secret, algorithm=ALGORITHM),
+            "token_type": "bearer", "expires_in": int(TOKEN_TTL.total_seconds()),
+            "username": user.username, "roles": sorted(user.roles)}
+
+
+def user_from_token(rt: Runtime, secret: str, authorization: str | None) -> User | None:
+    """The signed-in account behind an ``Authorization: Bearer`` header, or ``None``."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return None
+    try:
+        claims = jwt.decode(authorization[7:].strip(), secret, algorithms=[ALGORITHM])
+    except jwt.PyJWTError:
+        return None
+    user = get_user(rt, str(claims.get("sub", "")))
+    if user is None or user.status != "active" or user.locked_at(utc_now()):
+        return None
+    return user
+
+
+def authorize(operation: str, user: User | None) -> None:
+    """Raise :class:`Unauthorized` unless ``user`` may perform ``operation``."""
+    if user is None:
+        raise Unauthorized("UNAUTHENTICATED", "sign in first (POST /auth/token)", operation)
+    allowed = RULES.get(operation)
+    if allowed is None:  # a field without a rule is closed, never open
+        raise Unauthorized("FORBIDDEN", f"{operation} has no authorization rule", operation)
+    if not user.roles & allowed:
+        raise Unauthorized(
+            "FORBIDDEN", f"{operation} needs one of the roles {', '.join(sorted(allowed))}; "
+                         f"{user.username} has {', '.join(sorted(user.roles)) or 'none'}",
+            operation)
+
+
+def auth_error_status(e: AuthError) -> int:
+    return {"invalid-credentials": 401, "locked": 423, "disabled": 403,
+            "not-permitted": 403}.get(e.code, 400)
