@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Annotated, Any, cast
 
+import orjson
 import strawberry
 from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
@@ -27,6 +28,7 @@ from graph.model import Direction as StoreDirection
 from graph.model import EdgeRecord, NodeRecord
 from graph.recall import Affected as AffectedRecord
 from graph.recall import AffectedCustomer as CustomerRecord
+from graph.write import PRIOR_VERSION
 from ingest.identify import identify, identify_or_explain
 from ontology.vocab import vocabulary
 from quality import accounts, signatures
@@ -97,6 +99,21 @@ class Edge:
 
 
 @strawberry.type
+class Version:
+    version_number: int
+    superseded_at: str
+    properties: JSON
+
+    @classmethod
+    def of(cls, n: NodeRecord) -> Version:
+        snap = orjson.loads(str(n.props.get("snapshot", "{}")))
+        public = {k: v for k, v in snap.items() if k not in _SECRETS}
+        return cls(version_number=int(str(n.props.get("versionNumber", 0))),
+                   superseded_at=str(n.props.get("supersededAt", "")),
+                   properties=_json(public))
+
+
+@strawberry.type
 class Node:
     iri: str
     class_name: str = strawberry.field(name="class")
@@ -110,6 +127,16 @@ class Node:
         public = {k: v for k, v in n.props.items() if k not in _SECRETS}
         return cls(iri=n.iri, class_name=n.label, key=n.key, properties=_json(public),
                    recorded_at=n.recorded_at, updated_at=n.updated_at)
+
+    @strawberry.field(description="Superseded states of this record (records are never "
+                                  "overwritten: each correction keeps the prior state).")
+    async def versions(self, info: Info[Any, None]) -> list[Version]:
+        loader: DataLoader[tuple[str, str], list[EdgeRecord]] = info.context["links"]
+        prior = [e.dst for e in await loader.load((self.iri, "UPSTREAM"))
+                 if e.type == PRIOR_VERSION]
+        found = [await info.context["nodes"].load(i) for i in prior]
+        return sorted((Version.of(n) for n in found if n is not None),
+                      key=lambda v: v.version_number)
 
     @strawberry.field(description="Relationships of this node (UPSTREAM = outgoing).")
     async def links(self, info: Info[Any, None],

@@ -24,18 +24,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from graph.audit import AuditDraft, chain, reason_problem
 from graph.errors import EventConflictError, Problem, WriteRejectedError
 from graph.model import AuditEntry, CapturedEvent, EdgeRecord, NodeRecord
 from graph.port import GraphStore, StoreTx
 from graph.schema import DERIVATION
 from ontology.datatypes import StoredValue
-from ontology.vocab import Vocabulary
+from ontology.vocab import Vocabulary, rel_type_of
 from shapes.validator import NodeView, ShapeResult, ShapesValidator
 
 __all__ = ["Derivation", "NodeUpsert", "WriteEvent", "WriteResult", "Writer", "paused_gc"]
 
 CONSUMPTION = "consumption"
+VERSION = "versionNumber"
+PRIOR_VERSION = rel_type_of("priorVersion")
 
 
 @dataclass
@@ -193,6 +197,19 @@ class Writer:
                         problems.append(no_reason)
                     if not changed and up.iri not in state:
                         rec = old  # nothing new: no rewrite
+                    elif changed and up.iri not in state and self._versioned(old):
+                        version = self._prior_version(old, tx.at, tx.tx_id)
+                        rec.props[VERSION] = _version(old) + 1
+                        drafts.append(AuditDraft("update", up.iri, up.cls, VERSION,
+                                                 old.props.get(VERSION, 1), rec.props[VERSION]))
+                        state[version.iri] = version
+                        focus.add(version.iri)
+                        drafts.append(AuditDraft("create", version.iri, version.label, None, None,
+                                                 {"props": version.props, "links": {}}))
+                        self._add_edge(EdgeRecord(up.iri, PRIOR_VERSION, version.iri, "", {},
+                                                  tx.at, tx.tx_id),
+                                       up.cls, new_edges, existing_out, created_now, drafts,
+                                       "priorVersion")
                 if rec is not old:
                     state[up.iri] = rec
                 focus.add(up.iri)
@@ -335,6 +352,22 @@ class Writer:
                     problems.append(cycle(e.src, e.dst))
         return problems
 
+    def _versioned(self, node: NodeRecord) -> bool:
+        """Records keep their superseded states, except the system's own bookkeeping records
+        (accounts change counters on every login; the audit trail covers them)."""
+        return node.label not in self.vocab.system_managed and node.label != "User"
+
+    def _prior_version(self, old: NodeRecord, at: str, tx_id: int) -> NodeRecord:
+        """The superseded state of ``old``, kept whole as a RecordVersion node."""
+        n = _version(old)
+        key = f"{old.label}/{old.key}@v{n}"
+        props: dict[str, StoredValue] = {
+            "code": key, VERSION: n, "revisedRecord": old.iri, "revisedClass": old.label,
+            "supersededAt": at,
+            "snapshot": orjson.dumps(old.props, option=orjson.OPT_SORT_KEYS).decode()}
+        iri = self.vocab.mint_iri("RecordVersion", key)
+        return NodeRecord(iri, "RecordVersion", key, props, at, at, tx_id)
+
     def _misfits(self, src_label: str, rel_type: str, dst_label: str) -> list[tuple[str, str]]:
         """Ontology rules a relationship between nodes of these classes breaks."""
         p = self.vocab.rel(rel_type)
@@ -404,6 +437,11 @@ class Writer:
                     links[name].append(pair)
             views.append(NodeView(iri, node.label, node.props, links))
         return views
+
+
+def _version(node: NodeRecord) -> int:
+    v = node.props.get(VERSION, 1)
+    return v if isinstance(v, int) and not isinstance(v, bool) else 1
 
 
 def _upstream(tx: StoreTx, start: str, new_up: dict[str, list[str]], target: str) -> set[str]:

@@ -222,3 +222,23 @@ def test_upstream_genealogy_shows_the_as_built_context(client: TestClient) -> No
     assert {("OperationExecution", "B-ASSY/OP10"), ("Equipment", "IMM-01"),
             ("Person", "OP-7"), ("ProcessVersion", "CATH-ASSY/v1")} <= got
     assert {"FOR_BATCH", "ON_EQUIPMENT", "WAS_ASSOCIATED_WITH"} <= {e["type"] for e in ab["edges"]}
+
+
+def test_a_corrected_record_shows_its_prior_versions(client: TestClient) -> None:
+    load(client)
+    doc = {"format": "tracegraph.capture/1", "events": [{
+        "eventId": "fix-1", "reason": "typo in the supplier lot number",
+        "nodes": [{"class": "MaterialLot", "key": "RL-PP",
+                   "properties": {"supplierLotNumber": "PA-787"}}]}]}
+    assert gql(client, CAPTURE, doc=doc)["data"]["capture"]["ok"]
+    q = '{ node(id: "RL-PP") { properties versions { versionNumber properties } } }'
+    n = gql(client, q)["data"]["node"]
+    assert n["properties"]["supplierLotNumber"] == "PA-787"
+    assert n["properties"]["versionNumber"] == 2
+    [v1] = n["versions"]
+    assert v1["versionNumber"] == 1 and v1["properties"]["supplierLotNumber"] == "PA-778"
+    # without a reason a GMP record is not changed at all
+    doc["events"][0].update(eventId="fix-2", reason=None)
+    doc["events"][0]["nodes"][0]["properties"]["supplierLotNumber"] = "PA-788"
+    res = gql(client, CAPTURE, doc=doc)["data"]["capture"]
+    assert not res["ok"] and res["problems"][0]["rule"] == "reason-required"

@@ -89,9 +89,11 @@ def test_update_keeps_record_time_and_audits_old_and_new(runtime: Runtime) -> No
     after = runtime.store.get(lot)
     assert after is not None and after.props["quantity"] == 480
     assert after.recorded_at == before.recorded_at and after.updated_at >= before.updated_at
-    [entry] = runtime.store.audit_entries(record=lot, actor="qa.lee")
-    assert (entry.action, entry.field, entry.old, entry.new, entry.reason) == (
-        "update", "quantity", 500, 480, "stock count")
+    entries = {e.field: e for e in runtime.store.audit_entries(record=lot, actor="qa.lee")}
+    assert set(entries) == {"quantity", "versionNumber", "priorVersion"}
+    q = entries["quantity"]
+    assert (q.action, q.old, q.new, q.reason) == ("update", 500, 480, "stock count")
+    assert (entries["versionNumber"].old, entries["versionNumber"].new) == (1, 2)
 
 
 def test_reads_by_every_identifier(runtime: Runtime) -> None:
@@ -319,7 +321,8 @@ def test_system_properties_cannot_be_written_by_capture(runtime: Runtime, prop: 
         ("system-property", prop)]
 
 
-@pytest.mark.parametrize("cls", ["ElectronicSignature", "AuditEvent", "CaptureEvent"])
+@pytest.mark.parametrize("cls", ["ElectronicSignature", "AuditEvent", "CaptureEvent",
+                                 "RecordVersion"])
 def test_capture_cannot_write_system_managed_records(runtime: Runtime, cls: str) -> None:
     doc = {"format": "tracegraph.capture/1", "events": [{"eventId": "forge", "nodes": [
         {"class": cls, "key": "X-1", "properties": {}}]}]}
@@ -337,3 +340,31 @@ def test_capture_cannot_write_credentials_or_lockout(runtime: Runtime, prop: str
         runtime.capture(doc)
     assert [(p.rule, p.value) for p in e.value.problems] == [
         ("system-managed-property", "(withheld)")]
+
+
+def test_corrections_keep_every_superseded_state(runtime: Runtime) -> None:
+    """Records are never overwritten: each correction keeps the prior state whole, linked
+    from the record by priorVersion (a prov:wasRevisionOf)."""
+    import orjson
+
+    load_plantlet(runtime)
+    lot = iri(runtime, "MaterialLot/RL-PP")
+    for n, qty in enumerate((480, 455), start=1):
+        runtime.capture({"format": "tracegraph.capture/1", "events": [{
+            "eventId": f"count-{n}", "reason": "stock count", "actor": "wh.jones",
+            "nodes": [{"class": "MaterialLot", "key": "RL-PP", "properties": {"quantity": qty}}]}]})
+    now = runtime.store.get(lot)
+    assert now is not None and now.props["quantity"] == 455 and now.props["versionNumber"] == 3
+    prior = runtime.store.links([lot], ["PRIOR_VERSION"])
+    versions = runtime.store.get_many([e.dst for e in prior])
+    states = sorted((v.props["versionNumber"], orjson.loads(v.props["snapshot"])["quantity"])
+                    for v in versions.values())
+    assert states == [(1, 500), (2, 480)]
+    assert all(v.props["revisedRecord"] == lot for v in versions.values())
+    down = runtime.store.genealogy([lot], Direction.DOWNSTREAM)
+    assert not any(n.label == "RecordVersion" for n in down.nodes.values())
+    # a re-sent correction is a duplicate, not a third version
+    runtime.capture({"format": "tracegraph.capture/1", "events": [{
+        "eventId": "count-2", "reason": "stock count", "actor": "wh.jones",
+        "nodes": [{"class": "MaterialLot", "key": "RL-PP", "properties": {"quantity": 455}}]}]})
+    assert len(runtime.store.links([lot], ["PRIOR_VERSION"])) == 2
