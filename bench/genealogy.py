@@ -13,6 +13,8 @@ Lots are the ``MaterialLot`` nodes that something was derived from, units the
 draw for every engine. Engines:
 
 * ``embedded.reach``      ``SQLiteStore.reach``: node ids and depths, edges as id pairs
+* ``embedded.walk``       (extra, opt-in) ``SQLiteStore.walk``, the traversal behind recall: one
+                          walk as arrays, nothing materialised
 * ``embedded.genealogy``  ``SQLiteStore.genealogy``: the full answer (node and edge records)
 * ``neo4j.genealogy``     ``Neo4jStore.genealogy``: the full answer
 * ``neo4j.cypher``        (extra, opt-in) one variable-length Cypher query returning the distinct
@@ -41,6 +43,7 @@ import platform
 import pstats
 import random
 import sqlite3
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -63,7 +66,7 @@ __all__ = ["QUESTIONS", "CSRRoofline", "main"]
 
 IntArray = npt.NDArray[np.int64]
 
-console = Console(width=int(os.environ.get("BENCH_WIDTH", "150")))
+console = Console(width=int(os.environ.get("BENCH_WIDTH", "160")))
 
 
 # -- questions ---------------------------------------------------------------------------------
@@ -90,7 +93,8 @@ QUESTIONS: tuple[Question, ...] = (
 )
 TARGET_MS = {"forward": 50.0, "backward": 10.0, "recall-1000": 2000.0}
 
-ENGINES = ("embedded.reach", "embedded.genealogy", "neo4j.genealogy", "neo4j.cypher", "csr")
+ENGINES = ("embedded.reach", "embedded.walk", "embedded.genealogy", "neo4j.genealogy",
+           "neo4j.cypher", "csr")
 DEFAULT_ENGINES = ("embedded.reach", "embedded.genealogy", "neo4j.genealogy", "csr")
 REFERENCE = "embedded.genealogy"
 
@@ -234,6 +238,13 @@ class Bench:
                 depth = {str(self.iri_of[k]): v for k, v in r[0].items()}
                 return Answer(depth, set(depth), len(r[1]))
             return (lambda: self.store.reach(iris, d, md)), reduce_reach
+        if engine == "embedded.walk":
+            def reduce_walk(w: Any) -> Answer:
+                handles = [h for hs in w.by_label().values() for h in hs]
+                names = w.iris(handles)
+                depth = {names[h]: w.depth_of(h) for h in handles}
+                return Answer(depth, set(depth), -1)
+            return (lambda: self.store.walk(iris, d, md)), reduce_walk
         if engine in ("embedded.genealogy", "neo4j.genealogy"):
             st = self.store if engine.startswith("embedded") else self.neo
 
@@ -270,14 +281,16 @@ class Bench:
         return [e for e in self.engines if e != "neo4j.cypher" or q.k <= cypher_max_seeds]
 
     def run(self, questions: Sequence[Question], runs: int, recall_runs: int, warmup: int,
-            seed: int, cypher_max_seeds: int) -> dict[str, dict[str, Cell]]:
+            seed: int, cypher_max_seeds: int, first_run: int = 0
+            ) -> dict[str, dict[str, Cell]]:
         cells: dict[str, dict[str, Cell]] = {}
         for q in questions:
             n = runs if q.k == 1 else recall_runs
             engines = self.engines_for(q, cypher_max_seeds)
             cells[q.name] = row = {e: Cell() for e in engines}
             t_q = time.perf_counter()
-            for i in [f"warmup{w}" for w in range(warmup)] + list(range(n)):
+            for i in [f"warmup{w}" for w in range(warmup)] + list(range(first_run,
+                                                                         first_run + n)):
                 ids = self.seeds(q, seed, i)
                 ref: Answer | None = None
                 answers: dict[str, Answer] = {}
@@ -389,7 +402,9 @@ def _sizes(xs: list[int]) -> str:
     if not xs or xs[0] < 0:
         return "-"
     a = np.array(xs)
-    return f"{int(np.median(a)):,} [{a.min():,}-{a.max():,}]"
+    if a.min() == a.max():
+        return f"{a.min():,}"
+    return f"{int(np.median(a)):,}\n[{a.min():,}-{a.max():,}]"
 
 
 def machine_note(bench: Bench) -> dict[str, str]:
@@ -413,6 +428,15 @@ def machine_note(bench: Bench) -> dict[str, str]:
         "python / sqlite": f"{platform.python_version()} / {sqlite3.sqlite_version}",
         "load average (1/5/15 min)": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
+    try:
+        root = Path(__file__).resolve().parents[1]
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "graph"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        note["code"] = f"git {head}" + (" + uncommitted changes in graph/" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        pass
     if bench.neo is not None:
         v = bench.neo._read("CALL dbms.components() YIELD name, versions, edition "
                             "RETURN name + ' ' + versions[0] + ' ' + edition AS v")[0]["v"]
@@ -420,21 +444,65 @@ def machine_note(bench: Bench) -> dict[str, str]:
     return note
 
 
-def report(bench: Bench, cells: dict[str, dict[str, Cell]], graph: dict[str, int],
-           note: dict[str, str], args: argparse.Namespace) -> int:
+def to_json(cells: dict[str, dict[str, Cell]], graph: dict[str, int], note: dict[str, str],
+            timings: dict[str, float], settings: dict[str, Any]) -> dict[str, Any]:
+    return {"note": note, "graph": graph, "timings": timings, "settings": settings,
+            "cells": {q: {e: {"p50_ms": c.pct(50), "p99_ms": c.pct(99), "seconds": c.seconds,
+                              "reached": c.reached, "edges": c.edges,
+                              "mismatches": c.mismatches} for e, c in row.items()}
+                      for q, row in cells.items()}}
+
+
+def merge_json(paths: Sequence[Path]) -> dict[str, Any]:
+    """Several runs' figures (e.g. runs 0-2 and 3-4 of one question) as one."""
+    docs = [orjson.loads(p.read_bytes()) for p in paths]
+    out: dict[str, Any] = {"note": dict(docs[0]["note"]), "graph": docs[0]["graph"],
+                           "timings": {}, "settings": docs[0]["settings"], "cells": {}}
+    if len(docs) > 1:
+        out["note"]["load average (1/5/15 min)"] = "; ".join(
+            d["note"]["load average (1/5/15 min)"] for d in docs)
+        out["note"]["date"] = " … ".join(sorted({docs[0]["note"]["date"],
+                                                 docs[-1]["note"]["date"]}))
+    for d in docs:
+        if d["graph"] != out["graph"]:
+            raise SystemExit(f"the figures are of different graphs: {paths}")
+        out["timings"].update(d["timings"])
+        for q, row in d["cells"].items():
+            mrow = out["cells"].setdefault(q, {})
+            for e, c in row.items():
+                m = mrow.setdefault(e, {"seconds": [], "reached": [], "edges": [],
+                                        "mismatches": []})
+                for k in ("seconds", "reached", "edges", "mismatches"):
+                    m[k].extend(c[k])
+    return out
+
+
+def cells_of(doc: dict[str, Any]) -> dict[str, dict[str, Cell]]:
+    order = {q.name: i for i, q in enumerate(QUESTIONS)}
+    return {q: {e: Cell(c["seconds"], c["reached"], c["edges"], c["mismatches"])
+                for e, c in row.items()}
+            for q, row in sorted(doc["cells"].items(), key=lambda kv: order[kv[0]])}
+
+
+def report(doc: dict[str, Any]) -> int:
+    """Print the figures of :func:`to_json` / :func:`merge_json`; 1 if answers mismatched."""
+    cells = cells_of(doc)
     head = Table(title="Genealogy benchmark — setup", show_header=False)
-    for k, v in {**note, **{k: f"{v:,}" for k, v in graph.items()},
-                 **{k: f"{v:.2f}" for k, v in bench.timings.items()}}.items():
-        head.add_row(k, v)
+    for k, v in {**doc["note"], **{k: f"{v:,}" for k, v in doc["graph"].items()},
+                 **{k: f"{v:.2f}" for k, v in doc["timings"].items()}}.items():
+        head.add_row(k, str(v))
     console.print(head)
 
-    t = Table(title=f"Genealogy: p50 / p99 in ms ({args.runs} runs single-seed, "
-                    f"{args.recall_runs} runs recall; {args.warmup} warm-up; seed {args.seed})")
-    for col, j in (("question", "left"), ("engine", "left"), ("p50 ms", "right"),
-                 ("p99 ms", "right"), ("reached nodes: median [min-max]", "right"),
-                 ("edges walked (median)", "right"), ("p50 ÷ neo4j.genealogy", "right"),
-                 ("p50 ÷ csr", "right"), ("target", "left"), ("checks", "left")):
-        t.add_column(col, justify=j)  # type: ignore[arg-type]
+    st = doc["settings"]
+    t = Table(title=f"Genealogy: p50 / p99 in ms over the timed runs ({st['warmup']} warm-up "
+                    f"run(s) first; seeds drawn with seed {st['seed']}; max depth "
+                    f"{st['max_depth']})")
+    for col, j in (("question", "left"), ("engine", "left"), ("runs", "right"),
+                   ("p50 ms", "right"),
+                   ("p99 ms", "right"), ("reached nodes\nmedian [min-max]", "right"),
+                   ("edges walked\n(median)", "right"), ("p50 ÷\nneo4j.gen.", "right"),
+                   ("p50 ÷\ncsr", "right"), ("target", "left"), ("checks", "left")):
+        t.add_column(col, justify=j, no_wrap=col in ("engine", "p50 ms", "p99 ms"))  # type: ignore[arg-type]
     bad = 0
     qs = {q.name: q for q in QUESTIONS}
     for qname, row in cells.items():
@@ -453,7 +521,8 @@ def report(bench: Bench, cells: dict[str, dict[str, Cell]], graph: dict[str, int
                 check = "reference"
             med_edges = str(f"{int(np.median(c.edges)):,}") if c.edges and c.edges[0] >= 0 \
                 else "-"
-            t.add_row(f"{qname}\n[dim]{q.text}[/]" if i == 0 else "", e, _ms(p50), _ms(p99),
+            t.add_row(f"{qname}\n[dim]{q.text}[/]" if i == 0 else "", e, str(len(c.seconds)),
+                      _ms(p50), _ms(p99),
                       _sizes(c.reached), med_edges,
                       _ratio(p50, neo) if e != "neo4j.genealogy" else "",
                       _ratio(p50, csr) if e != "csr" else "", target, check,
@@ -494,23 +563,13 @@ def report(bench: Bench, cells: dict[str, dict[str, Cell]], graph: dict[str, int
         for e, c in row.items():
             for m in c.mismatches[:5]:
                 console.print(f"[red]MISMATCH[/] {qname} {e}: {m}", highlight=False)
-    if args.json:
-        out = {"note": note, "graph": graph, "timings": bench.timings,
-               "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-               "cells": {q: {e: {"p50_ms": c.pct(50), "p99_ms": c.pct(99),
-                                 "seconds": c.seconds, "reached": c.reached, "edges": c.edges,
-                                 "mismatches": c.mismatches} for e, c in row.items()}
-                         for q, row in cells.items()}}
-        Path(args.json).write_bytes(orjson.dumps(out, option=orjson.OPT_INDENT_2 |
-                                                 orjson.OPT_SERIALIZE_NUMPY))
-        console.print(f"figures written to {args.json}")
     return 1 if bad else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.genealogy", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sqlite", required=True, type=Path, help="embedded store (bench/load.sh)")
+    ap.add_argument("--sqlite", type=Path, help="embedded store (bench/load.sh)")
     ap.add_argument("--neo4j-uri", default=os.environ.get("NEO4J_URI"),
                     help="bolt URI of a Neo4j holding the same graph (bench.neo4j_copy); "
                          "default $NEO4J_URI; without it the Neo4j engines are left out")
@@ -520,6 +579,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recall-runs", type=int, default=5, help="timed runs of each recall")
     ap.add_argument("--warmup", type=int, default=1, help="untimed runs first")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--first-run", type=int, default=0,
+                    help="index of the first timed run (to split long runs over invocations "
+                         "with the same seeds; merge them with --from-json)")
     ap.add_argument("--max-depth", type=int, default=50)
     ap.add_argument("--questions", default=",".join(q.name for q in QUESTIONS),
                     help="comma-separated subset of: " + ", ".join(q.name for q in QUESTIONS))
@@ -532,7 +594,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="instead of timing, cProfile one run per question and engine")
     ap.add_argument("--top", type=int, default=14, help="profile: functions shown")
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    ap.add_argument("--from-json", type=Path, nargs="+", metavar="JSON",
+                    help="print the figures of earlier --json files (merged) and exit")
     args = ap.parse_args(argv)
+    if args.from_json:
+        return report(merge_json(args.from_json))
+    if args.sqlite is None:
+        ap.error("--sqlite is required")
     if not args.sqlite.exists():
         ap.error(f"{args.sqlite} does not exist (run bench/load.sh first)")
     engines = (args.engines.split(",") if args.engines else
@@ -567,8 +635,15 @@ def main(argv: list[str] | None = None) -> int:
                 profile(bench, q, args.seed, args.top)
             return 0
         cells = bench.run(questions, args.runs, args.recall_runs, args.warmup, args.seed,
-                          args.cypher_max_seeds)
-        return report(bench, cells, graph, machine_note(bench), args)
+                          args.cypher_max_seeds, args.first_run)
+        settings = {"warmup": args.warmup, "seed": args.seed, "max_depth": args.max_depth,
+                    "first_run": args.first_run, "engines": engines,
+                    "sqlite": str(args.sqlite)}
+        doc = to_json(cells, graph, machine_note(bench), bench.timings, settings)
+        if args.json:
+            args.json.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+            console.print(f"figures written to {args.json}")
+        return report(doc)
     finally:
         bench.close()
 
