@@ -18,6 +18,7 @@ another process wrote to the same file. A large backlog of new edges triggers a 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -33,8 +34,8 @@ _REBUILD_AT = 50_000  # pending edges folded into the compressed rows at this si
 
 @dataclass(frozen=True)
 class WalkResult:
-    """A breadth-first walk: reached node ids, and per node id its depth and the node it was
-    first reached from (``-1`` where not reached / for seeds), plus the edges walked."""
+    """A breadth-first walk, compact: the reached node ids (sorted), each one's depth and the
+    node it was first reached from (``-1`` for seeds), and the indices of the edges walked."""
 
     ids: IntArray
     depth: IntArray
@@ -42,14 +43,37 @@ class WalkResult:
     edges: IntArray
 
     def depths(self) -> dict[int, int]:
-        return dict(zip(self.ids.tolist(), self.depth[self.ids].tolist(), strict=True))
+        return dict(zip(self.ids.tolist(), self.depth.tolist(), strict=True))
+
+    def position(self, nodes: IntArray) -> IntArray:
+        """Positions of reached node ids in :attr:`ids`."""
+        return np.searchsorted(self.ids, nodes)
+
+    def depth_of(self, node: int) -> int:
+        return int(self.depth[self.position(np.array([node]))[0]])
+
+    def parents_of(self, nodes: IntArray) -> IntArray:
+        return self.parent[self.position(nodes)]
 
     def witness(self, node: int) -> list[int]:
         """Node ids from the seed to ``node`` along first-reached parents."""
         path = [node]
-        while self.parent[path[-1]] >= 0:
-            path.append(int(self.parent[path[-1]]))
+        while (p := int(self.parents_of(np.array([path[-1]]))[0])) >= 0:
+            path.append(p)
         return path[::-1]
+
+
+def _distinct(a: IntArray) -> tuple[IntArray, IntArray]:
+    """Sorted distinct values and the index of each one's first occurrence (a stable sort and a
+    neighbour compare: faster than ``np.unique`` on large arrays)."""
+    if a.size == 0:
+        return a, a
+    order = np.argsort(a, kind="stable")
+    s = a[order]
+    keep = np.empty(s.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep], order[keep]
 
 
 def _csr(keys: IntArray, n: int) -> tuple[IntArray, IntArray]:
@@ -80,12 +104,19 @@ class DerivationIndex:
         self._built = 0  # number of edges in the compressed rows
         self._n = 1
         self._max_id = 0
+        self._depth: IntArray = np.zeros(0, dtype=np.int64)
+        self._parent: IntArray = np.zeros(0, dtype=np.int64)
+        self._buffers_lock = threading.Lock()
         self._up: tuple[IntArray, IntArray] = (np.zeros(2, dtype=np.int64),
                                                 np.zeros(0, dtype=np.int64))
         self._down = self._up
 
     def __len__(self) -> int:
         return int(self._src.size)
+
+    @property
+    def max_id(self) -> int:
+        return self._max_id
 
     def kind_code(self, kind: str | None) -> int:
         return self.kinds.get(kind or "", -1)
@@ -135,11 +166,20 @@ class DerivationIndex:
         indptr, order = self._up if upstream else self._down
         built = self._built
         tail = np.arange(built, self._src.size, dtype=np.int64)  # not yet in compressed rows
+        with self._buffers_lock:
+            return self._walk(seeds, near, far, indptr, order, tail, allowed, max_depth)
+
+    def _walk(self, seeds: Sequence[int], near: IntArray, far: IntArray, indptr: IntArray,
+              order: IntArray, tail: IntArray, allowed: npt.NDArray[np.bool_] | None,
+              max_depth: int) -> WalkResult:
         size = max(self._max_id, int(max(seeds, default=0))) + 2
-        depth = np.full(size, -1, dtype=np.int64)
-        parent = np.full(size, -1, dtype=np.int64)
-        frontier = np.unique(np.asarray(seeds, dtype=np.int64))
+        if self._depth.size < size:  # scratch arrays, reused: only touched entries are reset
+            self._depth = np.full(size + size // 4, -1, dtype=np.int64)
+            self._parent = np.full(size + size // 4, -1, dtype=np.int64)
+        depth, parent = self._depth, self._parent
+        frontier = _distinct(np.asarray(seeds, dtype=np.int64))[0]
         depth[frontier] = 0
+        reached: list[IntArray] = [frontier]
         walked: list[IntArray] = []
         level = 0
         while frontier.size and level < max_depth:
@@ -160,12 +200,17 @@ class DerivationIndex:
             walked.append(edges)
             targets = far[edges]
             new = depth[targets] < 0
-            fresh, first = np.unique(targets[new], return_index=True)
+            fresh, first = _distinct(targets[new])
             depth[fresh] = level
             parent[fresh] = near[edges][new][first]
+            reached.append(fresh)
             frontier = fresh
-        return WalkResult(np.flatnonzero(depth >= 0), depth, parent,
-                          np.concatenate(walked) if walked else np.zeros(0, dtype=np.int64))
+        ids = np.sort(np.concatenate(reached))
+        result = WalkResult(ids, depth[ids].copy(), parent[ids].copy(),
+                            np.concatenate(walked) if walked else np.zeros(0, dtype=np.int64))
+        depth[ids] = -1
+        parent[ids] = -1
+        return result
 
     def state(self) -> dict[str, npt.NDArray[np.int64]]:
         """The edges and watermark, to persist next to the store (see :meth:`restore`)."""

@@ -123,6 +123,13 @@ class _SQLiteTx:
             (e.event_id, e.content_hash, e.tx, e.recorded_at) for e in events))
 
 
+def _distinct_ints(a: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    if a.size == 0:
+        return a
+    s = np.sort(a)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))]
+
+
 def _micros(texts: Iterable[str]) -> npt.NDArray[np.int64]:
     """Stored UTC timestamps as microseconds since the epoch."""
     return np.array([t.rstrip("Z") for t in texts], dtype="datetime64[us]").astype(np.int64)
@@ -214,7 +221,7 @@ class _ArrayWalk:
         return out
 
     def depth_of(self, h: Hashable) -> int:
-        return int(self.result.depth[int(h)])  # type: ignore[call-overload]
+        return self.result.depth_of(int(h))  # type: ignore[call-overload]
 
     def witness(self, h: Hashable) -> list[Hashable]:
         return list(self.result.witness(int(h)))  # type: ignore[call-overload]
@@ -226,27 +233,28 @@ class _ArrayWalk:
         ids = np.asarray(list(handles), dtype=np.int64)
         if ids.size == 0:
             return
-        parent = self.result.parent
+        walk = self.result
         root = ids.copy()
-        while True:  # pointer jumping up the breadth-first tree to each unit's seed
-            up = parent[root]
+        while True:  # climb the breadth-first tree to each unit's seed, all units at once
+            up = walk.parents_of(root)
             more = up >= 0
             if not more.any():
                 break
             root[more] = up[more]
-        first = parent[ids]
+        first = walk.parents_of(ids)
         names = dict(_iris(self.store._conn(), np.unique(np.concatenate(
             [first[first >= 0], root])).tolist()))
         conn = self.store._conn()
-        depth = self.result.depth
+        depth = walk.depth[walk.position(ids)]
         for lo in range(0, ids.size, 50_000):
             part = ids[lo:lo + 50_000]
             rows = {r[0]: r[1:] for r in conn.execute(Q.UNIT_ROWS_BY_IDS,
                                                       (_json(part.tolist()),))}
-            for i, p, r in zip(part.tolist(), first[lo:lo + 50_000].tolist(),
-                               root[lo:lo + 50_000].tolist(), strict=True):
+            for i, p, r, d in zip(part.tolist(), first[lo:lo + 50_000].tolist(),
+                                  root[lo:lo + 50_000].tolist(),
+                                  depth[lo:lo + 50_000].tolist(), strict=True):
                 key, gtin, iri = rows[i]
-                yield (key, gtin, iri, names.get(p, ""), int(depth[i]), names[r])
+                yield (key, gtin, iri, names.get(p, ""), d, names[r])
 
     def keys(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
         out: dict[Hashable, str] = {}
@@ -451,8 +459,11 @@ class SQLiteStore:
             for k, v in w.depths().items():
                 depth[k] = min(v, depth.get(k, v))
             src, dst = idx.endpoints(w.edges)
-            pairs.update(zip(src.tolist(), dst.tolist(), strict=True))
-        return depth, sorted(pairs), seed_ids
+            key = src * (idx.max_id + 1) + dst  # one int per (src, dst): dedupe in numpy
+            uniq = _distinct_ints(key)
+            pairs.update(zip((uniq // (idx.max_id + 1)).tolist(),
+                             (uniq % (idx.max_id + 1)).tolist(), strict=True))
+        return depth, list(pairs), seed_ids
 
     def genealogy(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
                   kinds: Sequence[str] | None = None, as_of: str | None = None) -> Genealogy:
