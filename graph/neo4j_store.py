@@ -44,10 +44,15 @@ def _batches(rows: Sequence[Any], n: int = _BATCH) -> Iterator[Sequence[Any]]:
 class _Converter:
     def __init__(self, vocab: Vocabulary) -> None:
         self.vocab = vocab
+        self._specific: dict[tuple[str, ...], str] = {}  # label set → class (few distinct)
 
     def most_specific(self, labels: Iterable[str]) -> str:
-        known = [self.vocab.classes[x] for x in labels if x in self.vocab.classes]
-        return max(known, key=lambda c: len(c.ancestors)).name
+        key = tuple(labels)
+        hit = self._specific.get(key)
+        if hit is None:
+            known = [self.vocab.classes[x] for x in key if x in self.vocab.classes]
+            hit = self._specific[key] = max(known, key=lambda c: len(c.ancestors)).name
+        return hit
 
     def node(self, props: dict[str, Any], labels: Iterable[str]) -> NodeRecord:
         p = dict(props)
@@ -148,9 +153,10 @@ def _expand(tx: Transaction | ManagedTransaction, frontier: list[str], rel_type:
             ) -> Iterator[tuple[str, str, EdgeRecord]]:
     query = Q.expand(rel_type, upstream)
     for batch in _batches(frontier):
-        for r in tx.run(query, frontier=list(batch), asOf=as_of,
-                        kinds=None if kinds is None else list(kinds)):
-            yield r["f"], r["t"], _Converter.edge(r["src"], rel_type, r["dst"], r["props"])
+        rec = tx.run(query, frontier=list(batch), asOf=as_of,
+                     kinds=None if kinds is None else list(kinds)).single()
+        for f, t, src, dst, props in rec["rows"] if rec is not None else ():
+            yield f, t, _Converter.edge(src, rel_type, dst, props)
 
 
 class Neo4jStore:
