@@ -26,7 +26,7 @@ from graph.model import (
     NodeRecord,
 )
 from graph.recall import DictWalk
-from graph.schema import DERIVATION, neo4j_schema_statements
+from graph.schema import DERIVATION, neo4j_schema_statements, of_class
 from graph.traversal import bfs, bfs_tree
 from ontology.datatypes import now_utc_text
 from ontology.vocab import Vocabulary, vocabulary
@@ -212,11 +212,7 @@ class Neo4jStore:
         if prop is not None:
             rows = [r for r in rows if r["props"].get(prop) == value]
         nodes = {n.iri: n for n in (self.conv.node(r["props"], r["labels"]) for r in rows)}
-        out = list(nodes.values())
-        if label is not None:
-            allowed = set(self.vocab.subclasses_of(label))
-            out = [n for n in out if n.label in allowed]
-        return sorted(out, key=lambda n: n.iri)
+        return of_class(self.vocab, nodes.values(), label)
 
     def edges(self, iri: str, direction: Direction = Direction.UPSTREAM,
               rel_types: Iterable[str] | None = None) -> list[EdgeRecord]:

@@ -3,6 +3,9 @@ except the genealogy edge and its kind, which are checked against the ontology o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from graph.model import NodeRecord
 from ontology.vocab import Vocabulary, rel_type_of, vocabulary
 
 __all__ = [
@@ -13,6 +16,7 @@ __all__ = [
     "ROOT_LABEL",
     "identifier_properties",
     "neo4j_schema_statements",
+    "of_class",
 ]
 
 #: Relationship type of materialised genealogy edges (``prov:wasDerivedFrom``).
@@ -59,3 +63,13 @@ def neo4j_schema_statements(vocab: Vocabulary | None = None) -> list[str]:
             f"CREATE INDEX ident_{name} IF NOT EXISTS FOR (n:{ROOT_LABEL}) ON (n.{name})"
         )
     return out
+
+
+def of_class(vocab: Vocabulary, nodes: Iterable[NodeRecord], label: str | None) -> list[NodeRecord]:
+    """Nodes of class ``label`` or a subclass (all when ``None``), in IRI order: the one
+    filter both engines apply to lookups."""
+    found = list(nodes)
+    if label is not None:
+        allowed = set(vocab.subclasses_of(label))
+        found = [n for n in found if n.label in allowed]
+    return sorted(found, key=lambda n: n.iri)

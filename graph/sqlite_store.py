@@ -38,6 +38,7 @@ from graph.schema import (
     KIND_PROPERTY,
     NODE_SYSTEM_PROPS,
     identifier_properties,
+    of_class,
 )
 from ontology.vocab import Vocabulary, vocabulary
 
@@ -345,10 +346,7 @@ class SQLiteStore:
             raise ValueError(f"property {prop!r} is not a tg:identifier; it has no index")
         sql = Q.FIND_ANY if prop is None else Q.FIND_BY_PROPERTY
         rows = [_node(r) for r in self._conn().execute(sql, {"v": value, "p": prop})]
-        if label is not None:
-            allowed = set(self.vocab.subclasses_of(label))
-            rows = [r for r in rows if r.label in allowed]
-        return sorted(rows, key=lambda n: n.iri)
+        return of_class(self.vocab, rows, label)
 
     def edges(self, iri: str, direction: Direction = Direction.UPSTREAM,
               rel_types: Iterable[str] | None = None) -> list[EdgeRecord]:
