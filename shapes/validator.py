@@ -131,6 +131,8 @@ _LENGTHS: dict[str, Callable[[int, Any], bool]] = {
 }
 
 
+_CONFORMS: list[str | None] = []  # shared, never mutated: a check found nothing
+_NODE_LEVEL: list[str | None] = [None]  # one result about the node, without a value
 _ON_EMPTY = frozenset({"MinCountConstraintComponent", "HasValueConstraintComponent"})
 
 
@@ -303,47 +305,48 @@ class ShapesValidator:
     def _runner(self, comp: str) -> Runner:
         """The check function of one constraint component (bound once, at compile time)."""
 
-        def lex(bad: Iterable[Value]) -> list[str | None]:
-            return [_lexical(v) for v in bad]
+        def lex(bad: list[Value]) -> list[str | None]:
+            return [_lexical(v) for v in bad] if bad else _CONFORMS
 
         def min_count(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
-            return [] if len(vs) >= arg else [None]
+            return _CONFORMS if len(vs) >= arg else _NODE_LEVEL
 
         def max_count(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
-            return [] if len(vs) <= arg else [None]
+            return _CONFORMS if len(vs) <= arg else _NODE_LEVEL
 
         def has_value(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
-            return [] if any(v == arg for v in vs) else [None]
+            return _CONFORMS if any(v == arg for v in vs) else _NODE_LEVEL
 
         def datatype(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
-            return lex(v for v in vs if v[0] or arg is None or not _typed(v[1], arg))
+            return lex([v for v in vs if v[0] or arg is None or not _typed(v[1], arg)])
 
         def klass(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
-            return lex(v for v in vs if not self._is_instance(v, node, arg))
+            return lex([v for v in vs if not self._is_instance(v, node, arg)])
 
         def node_kind(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
-            return lex(v for v in vs if arg is not None and v[0] != arg)
+            return lex([v for v in vs if arg is not None and v[0] != arg])
 
         def in_(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
-            return lex(v for v in vs if v not in arg)
+            return lex([v for v in vs if v not in arg])
 
         def pattern(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
-            return lex(v for v in vs if not arg.search(_lexical(v)))
+            return lex([v for v in vs if not arg.search(_lexical(v))])
 
         def bound(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
             op = _BOUNDS[comp]
-            return lex(v for v in vs if v[0] or not _comparable(v[1], arg) or not op(v[1], arg))
+            return lex([v for v in vs
+                        if v[0] or not _comparable(v[1], arg) or not op(v[1], arg)])
 
         def length(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
             op = _LENGTHS[comp]
-            return lex(v for v in vs if not op(len(_lexical(v)), arg))
+            return lex([v for v in vs if not op(len(_lexical(v)), arg)])
 
         def relation(arg: Any, vs: list[Value], node: NodeView) -> list[str | None]:
             op = _RELATIONS[comp]
             others = self._values(node, arg)
-            return lex(v for v in vs if any(
+            return lex([v for v in vs if any(
                 v[0] or w[0] or not _comparable(v[1], w[1]) or not op(v[1], w[1])
-                for w in others))
+                for w in others)])
 
         fixed: dict[str, Runner] = {
             "MinCountConstraintComponent": min_count, "MaxCountConstraintComponent": max_count,
