@@ -196,7 +196,7 @@ def info() -> None:
 @app.command()
 def serve(host: Annotated[str | None, typer.Option()] = None,
           port: Annotated[int | None, typer.Option()] = None) -> None:
-    """Serve the GraphQL API (and, later, the explorer)."""
+    """Serve the GraphQL API, the recall export and the sign-in endpoint."""
     import uvicorn
 
     s = settings()
@@ -242,7 +242,7 @@ def demo(port: Annotated[int | None, typer.Option()] = None,
     password = _demo_accounts(rt)
     rt.close()
     console.print(f"demo plant loaded in {time.perf_counter() - t0:.1f} s: {counts}")
-    console.print("sign in (POST /auth/token, or the explorer) as demo.operator, demo.engineer, "
+    console.print("sign in (POST /auth/token) as demo.operator, demo.engineer, "
                   f"demo.qc, demo.qa, demo.auditor or demo.admin with the password {password!r}",
                   soft_wrap=True)
     if serve_api:
