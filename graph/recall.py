@@ -52,6 +52,10 @@ class Walk(Protocol):
         """Business keys only (cheaper than records, for ordering large lists)."""
         ...
 
+    def first_by_key(self, handles: Sequence[Hashable], n: int) -> list[Hashable]:
+        """The ``n`` handles with the smallest (key, IRI), all of one class."""
+        ...
+
     def unit_rows(self, handles: Sequence[Hashable]) -> Iterator[UnitRow]:
         """Export rows of many units at once: the recall file's longest list."""
         ...
@@ -107,6 +111,10 @@ class DictWalk:
     def keys(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
         recs = self._all()
         return {h: recs[str(h)].key for h in handles}
+
+    def first_by_key(self, handles: Sequence[Hashable], n: int) -> list[Hashable]:
+        recs = self._all()
+        return sorted(handles, key=lambda h: (recs[str(h)].key, str(h)))[:n]
 
     def unit_rows(self, handles: Sequence[Hashable]) -> Iterator[UnitRow]:
         recs = self._all()
@@ -199,8 +207,7 @@ def _affected(walk: Walk, handles: Sequence[Hashable], limit: int | None = None
     if limit is not None and len(chosen) > limit:
         if limit == 0:
             return []
-        keys = walk.keys(chosen)
-        chosen = sorted(chosen, key=lambda h: (keys[h], str(h)))[:limit]
+        chosen = walk.first_by_key(chosen, limit)
     records = walk.records(chosen)
     chosen.sort(key=lambda h: (records[h].key, records[h].iri))
     paths = {h: walk.witness(h) for h in chosen}

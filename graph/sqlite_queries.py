@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS nodes (
   tx INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS nodes_key ON nodes(key);
-CREATE INDEX IF NOT EXISTS nodes_label ON nodes(label);
+CREATE INDEX IF NOT EXISTS nodes_label_key ON nodes(label, key, iri);
 CREATE TABLE IF NOT EXISTS edges (
   src INTEGER NOT NULL,
   type TEXT NOT NULL,
@@ -155,6 +155,8 @@ UNIT_ROWS_BY_IDS = """
 SELECT id, key, coalesce(props ->> '$.gtin', ''), iri FROM nodes
 WHERE id IN (SELECT value FROM json_each(?))
 """
+#: nodes of one class in (key, iri) order, streamed to pick the first page of a large list
+IDS_BY_LABEL_IN_KEY_ORDER = "SELECT id FROM nodes WHERE label = ? ORDER BY key, iri"
 KEYS_BY_IDS = "SELECT id, key FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 NODES_BY_IDS = f"SELECT id, {_NODE_COLS} FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 

@@ -257,6 +257,29 @@ class _ArrayWalk:
                 key, gtin, iri = rows[i]
                 yield (key, gtin, iri, names.get(p, ""), d, names[r])
 
+    def first_by_key(self, handles: Sequence[Hashable], n: int) -> list[Hashable]:
+        ids = np.asarray(list(handles), dtype=np.int64)
+        if ids.size == 0 or n <= 0:
+            return []
+        label = self.labels.names[int(self.labels.by_id[int(ids[0])])]
+        ids.sort()
+        conn = self.store._conn()
+        total = conn.execute("SELECT count(*) FROM nodes WHERE label = ?", (label,)).fetchone()
+        if ids.size * 4 < int(total[0]):  # a sparse subset: order its own keys
+            keys = self.keys(ids.tolist())
+            return sorted(keys, key=lambda h: (keys[h], str(h)))[:n]
+        out: list[Hashable] = []  # most of the class: walk the (label, key) index in order
+        cur = conn.execute(Q.IDS_BY_LABEL_IN_KEY_ORDER, (label,))
+        while len(out) < n:
+            rows = cur.fetchmany(4096)
+            if not rows:
+                break
+            batch = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            pos = np.searchsorted(ids, batch)
+            hit = (pos < ids.size) & (ids[np.minimum(pos, ids.size - 1)] == batch)
+            out.extend(batch[hit].tolist()[: n - len(out)])
+        return out
+
     def keys(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
         out: dict[Hashable, str] = {}
         conn = self.store._conn()
