@@ -178,6 +178,52 @@ def recall(seeds: Annotated[Path, typer.Option(help="CSV/text file of seed lots 
         console.print(f"  {name}: {path}")
 
 
+@app.command("export")
+def export_rdf(seed: Annotated[str, typer.Option(help="lot, serial, IRI or any identifier")],
+               direction: Annotated[str, typer.Option(help="UPSTREAM or DOWNSTREAM")] = "UPSTREAM",
+               fmt: Annotated[str, typer.Option("--format", help="turtle | json-ld")] = "turtle",
+               out: Annotated[Path | None, typer.Option(help="file (default: stdout)")] = None
+               ) -> None:
+    """Export a trace as RDF in the tracegraph ontology (validates against the shapes)."""
+    from graph.model import Direction
+    from graph.rdf_export import export_trace, serialize
+    from ingest.identify import identify_or_explain
+
+    rt = Runtime.open()
+    try:
+        found, why = identify_or_explain(rt.store, seed)
+        if len(found) != 1:
+            err.print(f"[red]{why or f'{len(found)} nodes match {seed!r}'}[/red]")
+            raise typer.Exit(1)
+        text = serialize(export_trace(rt.store, found[0].iri, Direction(direction.upper())), fmt)
+    finally:
+        rt.close()
+    if out is None:
+        print(text)
+    else:
+        out.write_text(text)
+        console.print(f"wrote {out}")
+
+
+@app.command("import-rdf")
+def import_rdf(path: Annotated[Path, typer.Argument(help="Turtle or JSON-LD file")]) -> None:
+    """Import an RDF export through the one write path (idempotent)."""
+    from rdflib import Graph
+
+    from ingest.rdf_import import import_graph
+
+    g = Graph().parse(path, format="json-ld" if path.suffix in (".json", ".jsonld") else None)
+    rt = Runtime.open()
+    try:
+        r = import_graph(rt, g)
+    except WriteRejectedError as e:
+        print_problems(e.problems)
+        raise typer.Exit(1) from None
+    finally:
+        rt.close()
+    console.print(f"imported: {r}")
+
+
 @app.command()
 def info() -> None:
     """Node and edge counts of the configured store."""

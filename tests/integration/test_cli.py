@@ -55,3 +55,19 @@ def test_validate_reports_each_problem_and_writes_nothing(tmp_path: Path) -> Non
     good = write_docs(tmp_path, [plantlet.master_data()])
     assert run(tmp_path, "validate", str(good)).returncode == 0
     assert "Supplier " not in run(tmp_path, "info").stdout  # validate wrote nothing
+
+
+def test_export_a_trace_as_rdf(tmp_path: Path) -> None:
+    from rdflib import Graph, URIRef
+
+    f = write_docs(tmp_path, [plantlet.master_data(), plantlet.execution()])
+    assert run(tmp_path, "load", str(f)).returncode == 0
+    out = tmp_path / "sn1.ttl"
+    r = run(tmp_path, "export", "--seed", "SN-1", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    g = Graph().parse(out)
+    sn1 = URIRef("https://w3id.org/tracegraph/id/SerializedUnit/SN-1")
+    lot = URIRef("https://w3id.org/tracegraph/id/MaterialLot/RL-PP")
+    assert (sn1, None, None) in g and (lot, None, None) in g
+    missing = run(tmp_path, "export", "--seed", "NO-SUCH-UNIT")
+    assert missing.returncode == 1 and "NO-SUCH-UNIT" in missing.stderr
