@@ -47,9 +47,10 @@ def identify_or_explain(store: GraphStore, text: str) -> tuple[list[NodeRecord],
     try:
         key = parse_identifier(value)
     except GS1Error as e:
-        return [], f"no node has this IRI, key or identifier, and it is not valid GS1: {e}"
+        return [], (f"{value!r}: no node has this IRI, key or identifier, and it is not valid "
+                    f"GS1: {e}")
     found = _by_gs1(store, key)
-    return found, None if found else f"no node matches the GS1 identifier {key}"
+    return found, None if found else f"{value!r}: no node matches the GS1 identifier {key}"
 
 
 def identify(store: GraphStore, text: str) -> list[NodeRecord]:
