@@ -32,7 +32,8 @@ RULES: dict[str, frozenset[str]] = {
     # reads
     "Query.stats": READERS, "Query.node": READERS, "Query.identify": READERS,
     "Query.find": READERS, "Query.genealogy": READERS, "Query.massBalance": READERS,
-    "Query.recall": READERS, "Query.me": READERS, "Query.auditTrail": READERS,
+    "Query.recall": READERS, "Query.equipmentImpact": READERS, "Query.me": READERS,
+    "Query.auditTrail": READERS,
     "Query.signatures": READERS,
     # writes
     "Mutation.capture": WRITERS,

@@ -331,6 +331,21 @@ def _signature(s: Any) -> Signature:
 
 
 @strawberry.type
+class ExposedExecution:
+    execution: Node
+    batches: list[str]
+
+
+@strawberry.type
+class EquipmentImpact:
+    equipment: str
+    window_start: str
+    window_end: str
+    executions: list[ExposedExecution]
+    recall: Recall
+
+
+@strawberry.type
 class Problem:
     rule: str
     message: str
@@ -487,21 +502,48 @@ class Query:
                             fraction=mb.fraction(i), note=mb.notes.get(i))
                    for i, d in ordered[offset:offset + _page("first", first)]])
 
+    @strawberry.field(description="Equipment-window impact: executions on the equipment or "
+                                  "fixture during [from, to] (e.g. out of calibration), their "
+                                  "batches and everything downstream, as a recall.")
+    def equipment_impact(self, info: Info[Any, None], equipment: str,
+                         window_start: Annotated[str, strawberry.argument(name="from")],
+                         window_end: Annotated[str, strawberry.argument(name="to")],
+                         unit_limit: int = 100) -> EquipmentImpact:
+        from ontology.datatypes import TypeRuleError
+
+        rt = _rt(info)
+        node = _resolve_one(rt, equipment)
+        if node is None:
+            raise not_found("equipment", equipment)
+        try:
+            exposures, a = rt.equipment_impact(node.iri, window_start, window_end,
+                                               _page("unitLimit", unit_limit))
+        except TypeRuleError as e:
+            raise bad_input("from/to", e.value, e.rule) from None
+        return EquipmentImpact(
+            equipment=node.iri, window_start=window_start, window_end=window_end,
+            executions=[ExposedExecution(execution=Node.of(x.execution), batches=list(x.batches))
+                        for x in exposures],
+            recall=_recall(a))
+
     @strawberry.field(description="Bulk recall: everything downstream of the seeds (any "
                                   "identifiers), in one traversal. Units are paged by "
                                   "unitLimit; the full list is in the export (/api/recall).")
     def recall(self, info: Info[Any, None], seeds: list[str], unit_limit: int = 100) -> Recall:
         if len(seeds) > MAX_SEEDS:
             raise bad_input("seeds", len(seeds), f"at most {MAX_SEEDS} seeds per request")
-        a = _rt(info).recall(seeds, unit_limit=_page("unitLimit", unit_limit))
-        return Recall(
-            watermark=a.watermark, seeds=a.seeds, unknown_seeds=a.unknown_seeds,
-            counts=[Stat(label=k, count=v) for k, v in a.counts.items()],
-            batches=[Affected.of(x) for x in a.batches], units_total=a.units_total,
-            units=[Affected.of(x) for x in a.units],
-            packages=[Affected.of(x) for x in a.packages],
-            shipments=[Affected.of(x) for x in a.shipments],
-            customers=[AffectedCustomer.of(c) for c in a.customers])
+        return _recall(_rt(info).recall(seeds, unit_limit=_page("unitLimit", unit_limit)))
+
+
+def _recall(a: Any) -> Recall:
+    return Recall(
+        watermark=a.watermark, seeds=a.seeds, unknown_seeds=a.unknown_seeds,
+        counts=[Stat(label=k, count=v) for k, v in a.counts.items()],
+        batches=[Affected.of(x) for x in a.batches], units_total=a.units_total,
+        units=[Affected.of(x) for x in a.units],
+        packages=[Affected.of(x) for x in a.packages],
+        shipments=[Affected.of(x) for x in a.shipments],
+        customers=[AffectedCustomer.of(c) for c in a.customers])
 
 
 def _problem(p: Any) -> Problem:

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph import open_store
+from graph.impact import Exposure, executions_in_window
 from graph.model import Direction
 from graph.port import GraphStore
 from graph.recall import RecallAnswer, recall, resolve_seeds
 from graph.write import Writer, WriteResult, paused_gc
 from ingest.capture import parse_document, to_write_events
 from ingest.identify import identify
+from ontology.datatypes import to_utc_text
 from ontology.vocab import Vocabulary, vocabulary
 from shapes.validator import ShapesValidator, validator
 from tracegraph.settings import Settings, settings
@@ -55,6 +57,16 @@ class Runtime:
                                       lambda v: identify(self.store, v))
         walk = self.store.walk(iris, Direction.DOWNSTREAM, max_depth)
         return recall(self.store, walk, watermark, unit_limit, unknown)
+
+    def equipment_impact(self, equipment: str, start: str, end: str, unit_limit: int = 100
+                         ) -> tuple[list[Exposure], RecallAnswer]:
+        """Executions on the equipment during [start, end] and the recall of their batches."""
+        watermark = self.store.watermark()
+        exposures = executions_in_window(self.store, equipment, to_utc_text(start),
+                                         to_utc_text(end))
+        batches = sorted({b for x in exposures for b in x.batches})
+        walk = self.store.walk(batches, Direction.DOWNSTREAM)
+        return exposures, recall(self.store, walk, watermark, unit_limit)
 
     def close(self) -> None:
         self.store.close()

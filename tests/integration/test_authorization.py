@@ -29,6 +29,9 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "Query.genealogy": ('{ genealogy(of: "SN-1") { nodeCount } }', {}),
     "Query.massBalance": ('{ massBalance(of: "RL-PP") { received } }', {}),
     "Query.recall": ('{ recall(seeds: ["RL-PP"]) { unitsTotal } }', {}),
+    "Query.equipmentImpact": ('{ equipmentImpact(equipment: "IMM-01", from: '
+                              '"2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z") '
+                              '{ executions { batches } } }', {}),
     "Query.auditTrail": ("{ auditTrail(first: 5) { seq } }", {}),
     "Query.signatures": ('{ signatures(record: "B-ASSY") { valid } }', {}),
     "Mutation.capture": ("mutation($d: JSON!) { capture(document: $d) { ok } }",

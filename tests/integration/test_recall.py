@@ -145,3 +145,35 @@ def test_as_built_context_of_a_unit_equals_the_documents(
     assert any(cls.get(n) == "InspectionResult" for n in during)
     versions = {v for b in batches for v in links.get(b, {}).get("runsProcessVersion", [])}
     assert versions and versions <= set(ctx.nodes)
+
+
+def test_equipment_window_impact_equals_the_documents(
+        demo: tuple[Runtime, list[dict[str, Any]]]) -> None:
+    """Equipment suspect in [t1, t2] → executions on it then → their batches → downstream."""
+    rt, docs = demo
+    g, cls = raw_graph(docs, rt)
+
+    def ref(r: str) -> str:
+        c, _, k = r.partition("/")
+        return rt.vocab.mint_iri(c, k)
+
+    execs: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        for ev in doc["events"]:
+            for n in ev.get("nodes", []):
+                if n["class"] == "OperationExecution":
+                    execs[rt.vocab.mint_iri("OperationExecution", n["key"])] = n
+    on = [(i, n) for i, n in execs.items() if n.get("links", {}).get("onEquipment")]
+    equipment = ref(sorted(n["links"]["onEquipment"] for _, n in on)[0])
+    runs = sorted((n["properties"]["startedAtTime"], n["properties"]["endedAtTime"], i)
+                  for i, n in on if ref(n["links"]["onEquipment"]) == equipment)
+    start, end = runs[1][0], runs[2][1]  # a window covering the 2nd and 3rd runs only
+    want_execs = {i for s, e, i in runs if s <= end and e >= start}
+    want_batches = {ref(execs[i]["links"]["forBatch"]) for i in want_execs}
+
+    exposures, answer = rt.equipment_impact(equipment, start, end, unit_limit=10**6)
+    assert {x.execution.iri for x in exposures} == want_execs
+    assert {b for x in exposures for b in x.batches} == want_batches
+    want = want_batches.union(*(nx.descendants(g, b) for b in want_batches))
+    assert sum(answer.counts.values()) == len(want)
+    assert {a.iri for a in answer.shipments} == {n for n in want if cls[n] == "Shipment"}
