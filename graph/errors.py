@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["EventConflictError", "Problem", "WriteRejectedError"]
+__all__ = ["EventConflictError", "Problem", "RefusedError", "WriteRejectedError"]
 
 
 @dataclass(frozen=True)
@@ -42,3 +42,18 @@ class WriteRejectedError(ValueError):
 
 class EventConflictError(WriteRejectedError):
     """An event id was re-used for different content."""
+
+
+class RefusedError(Exception):
+    """A workflow refused an operation: ``code`` is stable for APIs and the message names the
+    field, the value and the rule."""
+
+    def __init__(self, code: str, message: str, field: str, value: Any = None) -> None:
+        super().__init__(f"{field} {value!r}: {message} [{code}]")
+        self.code = code
+        self.field = field
+        self.value = value
+
+    def problem(self) -> Problem:
+        """The refusal as a structured :class:`Problem`."""
+        return Problem(rule=self.code, message=str(self), field=self.field, value=self.value)

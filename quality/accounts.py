@@ -27,7 +27,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from graph.audit import SECRET_FIELDS
-from graph.errors import EventConflictError, Problem
+from graph.errors import EventConflictError, RefusedError
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from graph.write import NodeUpsert, WriteEvent, WriteResult
@@ -84,7 +84,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class AuthError(Exception):
+class AuthError(RefusedError):
     """An account operation was refused. ``code`` is stable for the API
     (``invalid-credentials``, ``locked``, ``disabled``, ``password-policy``, ``user-exists``,
     ``admin-exists``, ``unknown-role``, ``no-such-user``, ``not-permitted``,
@@ -92,15 +92,8 @@ class AuthError(Exception):
 
     def __init__(self, code: str, message: str, field: str = "username", value: Any = None,
                  locked_until: str | None = None) -> None:
-        super().__init__(f"{field} {value!r}: {message} [{code}]")
-        self.code = code
-        self.field = field
-        self.value = value
+        super().__init__(code, message, field, value)
         self.locked_until = locked_until
-
-    def problem(self) -> Problem:
-        """The refusal as a structured :class:`graph.errors.Problem`."""
-        return Problem(rule=self.code, message=str(self), field=self.field, value=self.value)
 
 
 @dataclass(frozen=True)

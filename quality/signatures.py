@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from graph.errors import Problem
+from graph.errors import RefusedError
 from graph.model import Direction, EdgeRecord, NodeRecord
 from graph.port import GraphStore
 from graph.schema import EDGE_SYSTEM_PROPS, NODE_SYSTEM_PROPS
@@ -64,18 +64,9 @@ NOT_SIGNABLE = frozenset({C.ElectronicSignature, C.AuditEvent, C.CaptureEvent,
 _SIGNATURE_LINKS = frozenset({R.SIGNS, R.SIGNED_BY})
 
 
-class SignatureError(ValueError):
+class SignatureError(RefusedError, ValueError):
     """A signature that cannot be applied: ``code`` says why, the message names the field, the
     value and the rule."""
-
-    def __init__(self, code: str, message: str, field: str, value: Any) -> None:
-        super().__init__(f"{field} {value!r}: {message} [{code}]")
-        self.code = code
-        self.field = field
-        self.value = value
-
-    def problem(self) -> Problem:
-        return Problem(rule=self.code, message=str(self), field=self.field, value=self.value)
 
 
 @dataclass(frozen=True)
