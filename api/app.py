@@ -24,7 +24,8 @@ from api.auth import (
     server_secret,
     user_from_token,
 )
-from api.schema import MAX_SEEDS, build_schema, context_for
+from api.graphql import build_schema
+from api.schema import MAX_SEEDS, context_for
 from graph.recall import write_export
 from quality.accounts import AuthError, User, authenticate
 from tracegraph.runtime import Runtime

@@ -20,7 +20,6 @@ from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.limits import extensions
 from graph.context import as_built
 from graph.errors import WriteRejectedError
 from graph.massbalance import mass_balance
@@ -34,7 +33,7 @@ from ontology.vocab import vocabulary
 from quality import accounts, signatures
 from tracegraph.runtime import Runtime
 
-__all__ = ["build_schema", "context_for", "schema"]
+__all__ = ["Mutation", "Query", "context_for"]
 
 _SECRETS = vocabulary().secrets
 MAX_PAGE = 5_000
@@ -622,11 +621,3 @@ def context_for(rt: Runtime) -> dict[str, Any]:
 
     return {"runtime": rt, "links": DataLoader(load_fn=load_links),
             "nodes": DataLoader(load_fn=load_nodes)}
-
-
-def build_schema(production: bool) -> strawberry.Schema:
-    return strawberry.Schema(query=Query, mutation=Mutation,
-                             extensions=extensions(production))
-
-
-schema = build_schema(production=False)

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import ALL_ROLES, RULES
-from api.schema import schema
+from api.graphql import schema
 from tests import plantlet
 from tests.conftest import PASSWORD, bearer, make_user
 from tracegraph.runtime import Runtime

@@ -35,7 +35,7 @@ def test_readme_capture_example_is_accepted_and_idempotent(runtime: Runtime) -> 
 def test_readme_graphql_example_names_fields_the_schema_has() -> None:
     from graphql import parse, validate
 
-    from api.schema import schema
+    from api.graphql import schema
 
     errors = validate(schema._schema, parse(block("graphql", "genealogy")))
     assert not errors, errors
