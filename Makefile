@@ -5,10 +5,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help install demo test test-fast lint neo4j-launcher neo4j-start neo4j-stop bench-load clean
+.PHONY: help system-deps install demo test test-fast lint neo4j-launcher neo4j-start neo4j-stop bench-load clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+system-deps: ## install the Debian packages the tests need (tools/debian-packages.txt)
+	tools/system-deps
 
 install: $(STAMP) ## create .venv and install tracegraph with its pinned dependencies
 
@@ -34,7 +37,7 @@ lint: install ## ruff and mypy --strict on our packages
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: install neo4j-launcher lint ## install everything and run the whole suite on both engines
+test: system-deps install neo4j-launcher lint ## install everything and run the whole suite on both engines
 	tools/run-tests
 
 test-fast: install ## unit tests only, no services
