@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import gc
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +35,8 @@ from ontology.datatypes import StoredValue
 from ontology.vocab import Vocabulary, rel_type_of
 from shapes.validator import NodeView, ShapeResult, ShapesValidator
 
-__all__ = ["Derivation", "NodeUpsert", "WriteEvent", "WriteResult", "Writer", "paused_gc"]
+__all__ = ["Derivation", "Guard", "NodeUpsert", "PendingWrite", "WriteEvent", "WriteResult",
+           "Writer", "paused_gc"]
 
 CONSUMPTION = "consumption"
 VERSION = "versionNumber"
@@ -112,15 +113,38 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass(frozen=True)
+class PendingWrite:
+    """What a batch is about to write, shown to guards after merging and the ontology checks
+    and before the shapes run, inside the write transaction (``tx`` reads its snapshot)."""
+
+    tx: StoreTx
+    store: GraphStore
+    before: Mapping[str, NodeRecord]  # stored state of every node the batch touches
+    after: Mapping[str, NodeRecord]  # full new state of every node the batch writes
+    new_edges: Sequence[EdgeRecord]
+    events: Sequence[WriteEvent]
+
+    def current(self, iri: str) -> NodeRecord | None:
+        return self.after.get(iri) or self.before.get(iri)
+
+
+#: a business rule over a pending write (held material, immutable versions, lifecycle
+#: transitions …): the problems it finds refuse the whole batch. Wired in tracegraph.guards.
+Guard = Callable[[PendingWrite], list[Problem]]
+
+
 class Writer:
     """Applies batches of :class:`WriteEvent` to a store through the one write path."""
 
     def __init__(self, store: GraphStore, vocab: Vocabulary, shapes: ShapesValidator,
-                 on_commit: Callable[[WriteResult], None] | None = None) -> None:
+                 on_commit: Callable[[WriteResult], None] | None = None,
+                 guards: Sequence[Guard] = ()) -> None:
         self.store = store
         self.vocab = vocab
         self.shapes = shapes
         self.on_commit = on_commit
+        self.guards = tuple(guards)
 
     def apply(self, events: Sequence[WriteEvent], dry_run: bool = False) -> WriteResult:
         """Write ``events`` atomically; with ``dry_run`` validate everything and write nothing."""
@@ -260,6 +284,12 @@ class Writer:
                                      stored))
         if problems:
             raise WriteRejectedError(problems)
+        if self.guards:
+            pending = PendingWrite(tx, self.store, stored, state, list(new_edges), fresh)
+            for guard in self.guards:
+                problems.extend(guard(pending))
+            if problems:
+                raise WriteRejectedError(problems)
 
         results = self.shapes.validate(self._views(focus, current, existing_out, new_edges))
         blocking = [r for r in results if r.severity == "Violation"]

@@ -17,6 +17,7 @@ from ingest.identify import identify
 from ontology.datatypes import to_utc_text
 from ontology.vocab import Vocabulary, vocabulary
 from shapes.validator import ShapesValidator, validator
+from tracegraph.guards import default_guards
 from tracegraph.settings import Settings, settings
 
 __all__ = ["Runtime"]
@@ -39,7 +40,7 @@ class Runtime:
         st = store or open_store(s)
         vocab = vocabulary()
         shapes = validator()
-        return cls(s, st, vocab, shapes, Writer(st, vocab, shapes, on_commit))
+        return cls(s, st, vocab, shapes, Writer(st, vocab, shapes, on_commit, default_guards()))
 
     def capture(self, document: bytes | str | dict[str, Any], actor: str | None = None,
                 dry_run: bool = False) -> WriteResult:

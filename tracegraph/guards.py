@@ -1,0 +1,16 @@
+"""The business rules every write passes (see :data:`graph.write.Guard`).
+
+Each feature keeps its rules in its own module and lists them here; :meth:`Runtime.open` hands
+them to the one write path, so a capture, a GraphQL mutation, an EPCIS event or a signal all
+meet the same rules.
+"""
+
+from __future__ import annotations
+
+from graph.write import Guard
+
+__all__ = ["default_guards"]
+
+
+def default_guards() -> list[Guard]:
+    return []
