@@ -163,7 +163,8 @@ function addElements(nodes, edges) {
     const id = `${e.target}>${e.source}>${e.type}`;
     if (cy.$id(id).nonempty() || cy.$id(e.source).empty() || cy.$id(e.target).empty()) continue;
     const p = e.properties || {};
-    const label = p.quantity !== undefined && p.quantity !== null ? `${p.quantity}${p.unit ? " " + p.unit : ""}` : (p.kind || "");
+    const unit = (p.unitCode || "").replace(/^\{(.*)\}$/, "$1");  // UCUM annotation {pc} → pc
+    const label = p.quantity !== undefined && p.quantity !== null ? `${+p.quantity.toPrecision(6)}${unit ? " " + unit : ""}` : (p.derivationKind || "");
     edgeEls.push({ group: "edges", data: { id, source: e.target, target: e.source, label } });
   }
   cy.add(edgeEls);
