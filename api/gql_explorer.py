@@ -31,6 +31,7 @@ from api.schema import (
 )
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
+from ontology.vocab import rel_type_of
 from quality import signatures
 
 __all__ = ["Query", "SpcNumbers", "individuals_chart"]
@@ -38,6 +39,11 @@ __all__ = ["Query", "SpcNumbers", "individuals_chart"]
 #: lifecycle states in which a deviation no longer counts as open
 CLOSED_DEVIATION = frozenset({"Closed", "Archived", "EffectivenessVerified"})
 STATUS_PROPS = ("batchStatus", "materialLotStatus", "unitStatus", "status")
+OBSERVES, DURING_EXECUTION = rel_type_of("observes"), rel_type_of("duringExecution")
+RAISED_BY, ASSESSES, CAUSE_OF = rel_type_of("raisedBy"), rel_type_of("assesses"), \
+    rel_type_of("causeOf")
+VIOLATES_SPEC, CONCERNS, HOLDS = rel_type_of("violatesSpec"), rel_type_of("concerns"), \
+    rel_type_of("holds")
 
 
 @strawberry.type
@@ -208,9 +214,9 @@ def _point(o: NodeRecord, execution: str | None) -> SignalPoint:
 
 def _observations(store: GraphStore, spec_iri: str) -> list[tuple[NodeRecord, str | None]]:
     """Every observation of the spec, in time order, with the key of its execution."""
-    iris = [e.src for e in store.links([spec_iri], ["OBSERVES"], Direction.DOWNSTREAM)]
+    iris = [e.src for e in store.links([spec_iri], [OBSERVES], Direction.DOWNSTREAM)]
     found = store.get_many(iris)
-    execs = {e.src: e.dst for e in store.links(list(found), ["DURING_EXECUTION"])}
+    execs = {e.src: e.dst for e in store.links(list(found), [DURING_EXECUTION])}
     ex_nodes = store.get_many(list(set(execs.values())))
     rows = [(o, ex_nodes[execs[o.iri]].key if execs.get(o.iri) in ex_nodes else None)
             for o in found.values()]
@@ -238,7 +244,7 @@ def _find_excursion(store: GraphStore, deviation: NodeRecord) -> NodeRecord | No
     """The excursion that raised the deviation (deviation ← alarm ← excursion), if any."""
     frontier = [deviation.iri]
     for _ in range(3):
-        nodes = _linked(store, frontier, ["RAISED_BY"], Direction.UPSTREAM)
+        nodes = _linked(store, frontier, [RAISED_BY], Direction.UPSTREAM)
         for n in nodes:
             if n.label == "Excursion":
                 return n
@@ -249,7 +255,7 @@ def _find_excursion(store: GraphStore, deviation: NodeRecord) -> NodeRecord | No
 
 
 def _signal(store: GraphStore, excursion: NodeRecord, hours: float) -> DeviationSignal | None:
-    specs = _linked(store, [excursion.iri], ["VIOLATES_SPEC"], Direction.UPSTREAM)
+    specs = _linked(store, [excursion.iri], [VIOLATES_SPEC], Direction.UPSTREAM)
     if not specs:
         return None
     spec = specs[0]
@@ -283,7 +289,7 @@ class Query:
             raise bad_input("records", len(records), f"at most {MAX_PAGE} records")
         store = _rt(info).store
         nodes = store.get_many(records)
-        incoming = store.links(list(nodes), ["HOLDS", "CONCERNS"], Direction.DOWNSTREAM)
+        incoming = store.links(list(nodes), [HOLDS, CONCERNS], Direction.DOWNSTREAM)
         by_iri = store.get_many({e.src for e in incoming})
         holds: dict[str, list[NodeRecord]] = {i: [] for i in nodes}
         devs: dict[str, list[NodeRecord]] = {i: [] for i in nodes}
@@ -291,9 +297,9 @@ class Query:
             src = by_iri.get(e.src)
             if src is None or e.dst not in nodes:
                 continue
-            if e.type == "HOLDS" and src.label == "Hold":
+            if e.type == HOLDS and src.label == "Hold":
                 holds[e.dst].append(src)
-            elif e.type == "CONCERNS" and src.label == "Deviation":
+            elif e.type == CONCERNS and src.label == "Deviation":
                 devs[e.dst].append(src)
         return [_status(nodes[i], holds[i], devs[i]) for i in records if i in nodes]
 
@@ -313,7 +319,7 @@ class Query:
             raise bad_input("id", id, f"names a {dev.label}, not a Deviation")
         st = rt.store
         exc = _find_excursion(st, dev)
-        raised = _linked(st, [dev.iri], ["RAISED_BY", "ASSESSES", "CAUSE_OF"],
+        raised = _linked(st, [dev.iri], [RAISED_BY, ASSESSES, CAUSE_OF],
                          Direction.DOWNSTREAM)
         holds = [n for n in raised if n.label == "Hold"]
         return DeviationView(
@@ -321,10 +327,10 @@ class Query:
             grade=_str(dev.props.get("deviationGrade")),
             excursion=None if exc is None else Node.of(exc),
             signal=None if exc is None else _signal(st, exc, window_hours),
-            concerns=[Node.of(n) for n in _linked(st, [dev.iri], ["CONCERNS"],
+            concerns=[Node.of(n) for n in _linked(st, [dev.iri], [CONCERNS],
                                                   Direction.UPSTREAM)],
             holds=[Node.of(n) for n in holds],
-            held=[Node.of(n) for n in _linked(st, [h.iri for h in holds], ["HOLDS"],
+            held=[Node.of(n) for n in _linked(st, [h.iri for h in holds], [HOLDS],
                                               Direction.UPSTREAM)],
             impact=[Node.of(n) for n in raised if n.label == "ImpactAssessment"],
             root_causes=[Node.of(n) for n in raised if n.label == "RootCause"],
@@ -343,7 +349,7 @@ class Query:
         if node is None:
             return None
         if node.label == "ParameterObservation":  # a reading names its spec
-            specs = _linked(rt.store, [node.iri], ["OBSERVES"], Direction.UPSTREAM)
+            specs = _linked(rt.store, [node.iri], [OBSERVES], Direction.UPSTREAM)
             node = specs[0] if specs else node
         if node.label != "ParameterSpec":
             raise bad_input("spec", spec, f"names a {node.label}, not a ParameterSpec")

@@ -172,3 +172,38 @@ def test_tablet_layout_stacks_the_panel_under_the_graph(page: Any) -> None:
     assert panel["y"] >= graph["y"] + graph["height"] - 1
     assert graph["width"] <= 820
     shot(page, "7-tablet")
+
+
+def test_a_scanned_gs1_element_string_opens_the_unit(page: Any) -> None:
+    p = plant()
+    unit = sorted(r for r in p.g if r.startswith("SerializedUnit/"))[-1]
+    scan = f"(01){p.props[unit]['gtin']}(21){key(unit)}"
+    page.fill("#search-text", scan)
+    page.click("#search button[type=submit]")
+    wait_count(page, len(p.upstream(unit)))
+    assert page.url.endswith(f"#/trace/{key(unit)}/UPSTREAM")
+    assert page.inner_text("#panel h3") == f"SerializedUnit {key(unit)}"
+
+
+def test_an_equipment_tag_shows_the_executions_of_a_suspect_window(page: Any) -> None:
+    p = plant()
+    exc = next(r for r in sorted(p.props) if r.startswith("Excursion/"))
+    station = str(p.links[str(p.links[exc]["duringExecution"])]["onEquipment"])
+    at = datetime.fromisoformat(p.props[exc]["detectedAt"])
+    start, end = (t.replace(second=0, microsecond=0)  # what a datetime-local input holds
+                  for t in (at - timedelta(hours=6), at + timedelta(hours=6)))
+    runs = {key(r) for r, ln in p.links.items() if r.startswith("OperationExecution/")
+            and ln.get("onEquipment") == station
+            and datetime.fromisoformat(p.props[r]["startedAtTime"]) <= end
+            and datetime.fromisoformat(p.props[r]["endedAtTime"]) >= start}
+    assert runs
+
+    page.fill("#search-text", key(station))
+    page.click("#search button[type=submit]")
+    page.wait_for_selector("#impact-form")
+    page.fill("#impact-form input[name=from]", start.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#impact-form input[name=to]", end.strftime("%Y-%m-%dT%H:%M"))
+    page.click("#impact-form button[type=submit]")
+    page.wait_for_selector("#impact-executions")
+    assert set(page.locator("#impact-executions li").all_inner_texts()) == runs
+    shot(page, "8-equipment")

@@ -51,7 +51,7 @@ export function init() {
       .map(([k, c]) => el("span", {}, el("i", { class: "ring", style: `border-color:${c}` }), k)));
   cy = cytoscape({
     container: document.getElementById("graph"),
-    wheelSensitivity: 0.3,
+    maxZoom: 2, minZoom: 0.05,
     style: [
       { selector: "node", style: {
           "background-color": "data(color)", label: "data(label)", "font-size": 10,
@@ -285,6 +285,7 @@ async function select(iri) {
         dir === "UPSTREAM" ? "Where used" : "Where from"),
       el("button", { type: "button", onclick: () => { sessionStorage.setItem("tracegraph.seeds", n.key); location.hash = "#/recall"; } }, "Recall…")),
     ...(s?.openDeviations || []).map((d) => el("p", {}, "Open deviation: ", el("a", { href: `#/deviation/${encodeURIComponent(d)}` }, d))),
+    ["Equipment", "Fixture"].includes(n.class) ? equipmentImpact(n) : null,
     el("h4", {}, "Properties"), kvTable({ iri: n.iri, ...n.properties }),
     el("div", { id: "panel-more" }, el("p", { class: "muted" }, "loading context …")));
   const more = await details(n);
@@ -316,4 +317,39 @@ async function details(n) {
     el("table", { class: "kv" }, el("tbody", {}, d.auditTrail.map((a) => el("tr", {},
       el("td", {}, `${a.at.slice(0, 19).replace("T", " ")} ${a.actor}`),
       el("td", {}, `${a.action}${a.field ? " " + a.field : ""}${a.new !== null && a.field ? " = " + JSON.stringify(a.new) : ""}${a.reason ? " — " + a.reason : ""}`))))));
+}
+
+// equipment or fixture suspect during a window (out of calibration, excursion): the executions
+// on it, their batches and the recall they imply
+function equipmentImpact(n) {
+  const out = el("div", { id: "impact-result" });
+  const form = el("form", { id: "impact-form", class: "stack" },
+    el("h4", {}, "Equipment-window impact (UTC)"),
+    el("label", {}, "from", el("input", { name: "from", type: "datetime-local", required: true })),
+    el("label", {}, "to", el("input", { name: "to", type: "datetime-local", required: true })),
+    el("button", { type: "submit" }, "Find affected batches"), out);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    const utc = (v) => (v.length === 16 ? `${v}:00Z` : `${v}Z`);
+    let r;
+    try {
+      r = (await gql(`query($e: String!, $f: String!, $t: String!) {
+        equipmentImpact(equipment: $e, from: $f, to: $t, unitLimit: 0) {
+          executions { execution { key } batches }
+          recall { unitsTotal shipments { key } customers { key } } } }`,
+        { e: n.iri, f: utc(f.get("from")), t: utc(f.get("to")) })).equipmentImpact;
+    } catch (e) { out.replaceChildren(el("p", { class: "error" }, e.message)); return; }
+    const batches = [...new Set(r.executions.flatMap((x) => x.batches))];
+    const keys = batches.map((b) => decodeURIComponent(b.split("/").pop()));
+    out.replaceChildren(
+      el("p", { "data-executions": r.executions.length },
+        `${r.executions.length} execution(s), ${batches.length} batch(es), ${r.recall.unitsTotal} unit(s), ` +
+        `${r.recall.shipments.length} shipment(s), ${r.recall.customers.length} customer(s)`),
+      el("ul", { id: "impact-executions" }, r.executions.map((x) => el("li", {}, x.execution.key))),
+      keys.length ? el("button", { type: "button", onclick: () => {
+        sessionStorage.setItem("tracegraph.seeds", keys.join("\n")); location.hash = "#/recall"; } },
+        "Recall these batches…") : null);
+  });
+  return form;
 }
