@@ -151,6 +151,15 @@ def test_deviation_view_plots_the_signal_around_the_excursion(page: Any, demo: D
     held = {h for hs in holds for h in ([hs] if isinstance(hs, str) else hs)}
     assert {li.strip() for li in page.locator("#held li").all_inner_texts()} == {
         h.replace("/", " ", 1) for h in held}
+    # the computed impact: everything downstream of what the deviation concerns or holds
+    concerns = p.links[dev]["concerns"]
+    scope = held | ({concerns} if isinstance(concerns, str) else set(concerns))
+    below = set().union(*(p.downstream(r) for r in scope))
+    page.wait_for_selector("[data-impact=units]")
+    assert page.inner_text("[data-impact=units] b") == str(
+        sum(1 for r in below if r.startswith("SerializedUnit/")))
+    assert page.inner_text("[data-impact=shipments] b") == str(
+        sum(1 for r in below if r.startswith("Shipment/")))
     shot(page, "5-deviation")
 
     # the signal's SPC chart: one point per observation of the spec (last 100)

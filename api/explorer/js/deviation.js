@@ -39,6 +39,7 @@ export async function open(id) {
       el("p", {}, d.description || "")),
     signalCard(v),
     el("div", { class: "card" }, el("h3", {}, "Impact"),
+      el("div", { id: "computed-impact", class: "counts" }, el("span", { class: "muted" }, "computing downstream impact …")),
       v.impact.length ? v.impact.map((i) => kvTable(i.properties)) : el("p", { class: "muted" }, "no impact assessment yet"),
       el("h4", {}, "Concerns"), el("ul", {}, v.concerns.map((n) => el("li", {}, nodeLink(n))))),
     el("div", { class: "card" }, el("h3", {}, `Holds (${v.holds.length})`),
@@ -51,6 +52,21 @@ export async function open(id) {
       v.signatures.length ? el("ul", {}, v.signatures.map((s) => el("li", {}, `${s.manifestation}${s.valid ? "" : " — INVALID"}`)))
         : el("p", { class: "muted" }, "not signed yet")));
   status(`deviation loaded in ${Math.round(performance.now() - t0)} ms`);
+  computedImpact([...new Set([...v.concerns, ...v.held].map((n) => n.iri))]);
+}
+
+// everything downstream of the records the deviation concerns or holds, as a recall would see it
+async function computedImpact(seeds) {
+  const box = document.getElementById("computed-impact");
+  if (!seeds.length) { box.replaceChildren(el("span", { class: "muted" }, "no records concerned")); return; }
+  let r;
+  try {
+    r = (await gql(`query($s: [String!]!) { recall(seeds: $s, unitLimit: 0) {
+      unitsTotal batches { key } shipments { key } customers { key } } }`, { s: seeds })).recall;
+  } catch (e) { box.replaceChildren(el("span", { class: "error" }, e.message)); return; }
+  box.replaceChildren(...[["batches", r.batches.length], ["units", r.unitsTotal],
+    ["shipments", r.shipments.length], ["customers", r.customers.length]].map(([k, n]) =>
+    el("div", { class: "count", "data-impact": k }, el("b", {}, n), `${k} downstream`)));
 }
 
 function signalCard(v) {
