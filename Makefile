@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help system-deps install demo test test-fast lint neo4j-launcher neo4j-start neo4j-stop bench-load clean
+.PHONY: help system-deps install explorer demo test test-fast lint neo4j-launcher neo4j-start neo4j-stop bench-load clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -21,7 +21,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-demo: install ## generate the demo plant into the embedded store and serve the API (prints the URL)
+explorer: ## build the explorer page's front end (npm ci, vendor files into api/explorer/vendor)
+	tools/build-explorer
+
+demo: install explorer ## generate the demo plant into the embedded store and serve the API (prints the URL)
 	$(BIN)/tracegraph demo
 
 neo4j-launcher: ## build the Neo4j test-server launcher (Maven, neo4j-harness)
@@ -37,7 +40,7 @@ lint: install ## ruff and mypy --strict on our packages
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: system-deps install neo4j-launcher lint ## install everything and run the whole suite on both engines
+test: system-deps install explorer neo4j-launcher lint ## install everything and run the whole suite on both engines
 	tools/run-tests
 
 test-fast: install ## unit tests only, no services
@@ -47,4 +50,4 @@ bench-load: install ## generate MD-S and time `tracegraph load` into a fresh SQL
 	bench/load.sh
 
 clean: ## remove generated data, caches and the venv
-	rm -rf data test-output .cache .pytest_cache .mypy_cache .ruff_cache $(VENV)
+	rm -rf data test-output explorer/node_modules api/explorer/vendor .cache .pytest_cache .mypy_cache .ruff_cache $(VENV)

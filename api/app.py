@@ -24,6 +24,7 @@ from api.auth import (
     server_secret,
     user_from_token,
 )
+from api.explorer_app import mount_explorer
 from api.graphql import build_schema
 from api.schema import MAX_SEEDS, context_for
 from graph.recall import write_export
@@ -108,4 +109,5 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
         return Response(buf.getvalue(), media_type="application/zip",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
+    mount_explorer(app)
     return app

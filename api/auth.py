@@ -35,6 +35,8 @@ RULES: dict[str, frozenset[str]] = {
     "Query.recall": READERS, "Query.equipmentImpact": READERS, "Query.me": READERS,
     "Query.auditTrail": READERS,
     "Query.signatures": READERS,
+    # explorer page (api/gql_explorer.py)
+    "Query.recordStatus": READERS, "Query.deviationView": READERS, "Query.spcChart": READERS,
     # writes
     "Mutation.capture": WRITERS,
     "Mutation.sign": SIGNERS,

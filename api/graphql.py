@@ -12,12 +12,13 @@ from typing import Any
 import strawberry
 from strawberry.tools import merge_types
 
+from api import gql_explorer
 from api import schema as core
 from api.limits import extensions
 
 __all__ = ["build_schema", "schema"]
 
-QUERIES: tuple[type, ...] = (core.Query,)
+QUERIES: tuple[type, ...] = (core.Query, gql_explorer.Query)
 MUTATIONS: tuple[type, ...] = (core.Mutation,)
 SUBSCRIPTIONS: tuple[type, ...] = ()
 

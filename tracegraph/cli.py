@@ -295,6 +295,8 @@ def demo(port: Annotated[int | None, typer.Option()] = None,
         p = port or s.port
         url = f"http://{s.host}:{p}/graphql"
         console.print(f"[bold green]tracegraph demo is up: {url}[/bold green]", soft_wrap=True)
+        console.print(f"[bold green]explorer: http://{s.host}:{p}/explorer/[/bold green]",
+                      soft_wrap=True)
         serve(host=s.host, port=p)
 
 

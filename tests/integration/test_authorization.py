@@ -34,6 +34,9 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
                               '{ executions { batches } } }', {}),
     "Query.auditTrail": ("{ auditTrail(first: 5) { seq } }", {}),
     "Query.signatures": ('{ signatures(record: "B-ASSY") { valid } }', {}),
+    "Query.recordStatus": ('{ recordStatus(records: ["RL-PP"]) { onHold } }', {}),
+    "Query.deviationView": ('{ deviationView(id: "DEV-1") { state } }', {}),
+    "Query.spcChart": ('{ spcChart(spec: "SPEC-1") { cpk } }', {}),
     "Mutation.capture": ("mutation($d: JSON!) { capture(document: $d) { ok } }",
                          {"d": "CAPTURE"}),
     "Mutation.sign": ('mutation($p: String!) { sign(record: "B-ASSY", meaning: "reviewed", '

@@ -56,4 +56,5 @@ def test_demo_serves_the_loaded_plant(tmp_path: Path) -> None:
         proc.terminate()
         out = proc.communicate(timeout=30)[0]
     assert f"{url}/graphql" in out  # the URL was printed for the user
+    assert f"{url}/explorer/" in out  # and the explorer page
     assert "demo.engineer" in out and "demo password 2026" in out  # and how to sign in

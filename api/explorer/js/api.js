@@ -1,0 +1,90 @@
+// Talking to the tracegraph API: the OAuth2 password flow, GraphQL and the recall export.
+// The bearer token lives in sessionStorage (gone when the tab closes).
+const KEY = "tracegraph.token";
+
+export function session() {
+  const raw = sessionStorage.getItem(KEY);
+  return raw ? JSON.parse(raw) : null;
+}
+
+export function signOut() {
+  sessionStorage.removeItem(KEY);
+}
+
+export async function signIn(username, password) {
+  const body = new URLSearchParams({ username, password });
+  const r = await fetch("/auth/token", { method: "POST", body });
+  const data = await r.json();
+  if (!r.ok) throw new Error(data.detail?.message || "sign-in refused");
+  sessionStorage.setItem(KEY, JSON.stringify(data));
+  return data;
+}
+
+export class ApiError extends Error {
+  constructor(message, code) { super(message); this.code = code; }
+}
+
+function authHeaders() {
+  const s = session();
+  return s ? { Authorization: `Bearer ${s.access_token}` } : {};
+}
+
+export async function gql(query, variables = {}) {
+  const r = await fetch("/graphql", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...authHeaders() },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await r.json();
+  if (body.errors?.length) {
+    const e = body.errors[0];
+    const code = e.extensions?.code;
+    if (code === "UNAUTHENTICATED") signOut();
+    throw new ApiError(e.message, code);
+  }
+  return body.data;
+}
+
+export async function recallZip(seeds) {
+  const r = await fetch("/api/recall", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...authHeaders() },
+    body: JSON.stringify({ seeds }),
+  });
+  if (!r.ok) {
+    const body = await r.json().catch(() => ({}));
+    throw new ApiError(body.detail?.message || `export failed (${r.status})`, body.detail?.code);
+  }
+  return { blob: await r.blob(), name: (r.headers.get("content-disposition") || "").match(/filename="([^"]+)"/)?.[1] || "recall.zip" };
+}
+
+export function download(name, blob) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
+  return e;
+}
+
+export function kvTable(obj) {
+  return el("table", { class: "kv" }, el("tbody", {},
+    Object.entries(obj || {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) =>
+      el("tr", {}, el("td", {}, k), el("td", {}, typeof v === "object" ? JSON.stringify(v) : String(v))))));
+}
+
+export function status(text) {
+  document.getElementById("status").textContent = text;
+}

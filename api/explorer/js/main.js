@@ -1,0 +1,47 @@
+// The explorer's shell: sign-in, tabs and hash routes (#/trace/<id>/<direction>,
+// #/recall, #/deviation/<id>, #/spc/<spec>).
+import { session, signIn, signOut } from "./api.js";
+import * as trace from "./trace.js";
+import * as recall from "./recall.js";
+import * as deviation from "./deviation.js";
+import * as spc from "./spc.js";
+
+const views = { trace, recall, deviation, spc };
+const started = new Set();
+
+function show(name) {
+  for (const v of document.querySelectorAll(".view")) v.hidden = v.id !== `${name}-view`;
+  for (const a of document.querySelectorAll("#tabs a")) a.classList.toggle("active", a.dataset.view === name);
+}
+
+function route() {
+  const s = session();
+  document.getElementById("who-name").textContent = s ? `${s.username} (${s.roles.join(", ")})` : "";
+  document.getElementById("sign-out").hidden = !s;
+  document.getElementById("tabs").hidden = !s;
+  if (!s) { show("signin"); return; }
+  const [name = "trace", ...args] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  const view = views[name] ? name : "trace";
+  show(view);
+  if (!started.has(view)) { views[view].init(); started.add(view); }
+  views[view].open(...(views[name] ? args : []));
+}
+
+document.getElementById("signin").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const err = document.getElementById("signin-error");
+  err.textContent = "";
+  try {
+    await signIn(f.get("username"), f.get("password"));
+    ev.target.reset();
+    route();
+  } catch (e) {
+    err.textContent = e.message;
+  }
+});
+
+document.getElementById("sign-out").addEventListener("click", () => { signOut(); route(); });
+window.addEventListener("hashchange", route);
+window.addEventListener("tracegraph:signed-out", route);
+route();

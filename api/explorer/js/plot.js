@@ -1,0 +1,59 @@
+// A small SVG line chart: a series (with an optional min–max band), horizontal limit lines,
+// marked points and an optional vertical event line. Scales to its container's width.
+const NS = "http://www.w3.org/2000/svg";
+
+function s(tag, attrs = {}, text) {
+  const e = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+export function linePlot({ points, lines = [], marks = [], event = null, xLabel = (x) => x, id, title }) {
+  const W = 900, H = 320, L = 60, R = 110, T = 24, B = 34;
+  const xs = points.map((p) => p.x);
+  const ys = points.flatMap((p) => [p.y, p.lo, p.hi]).concat(lines.map((l) => l.y)).filter((v) => v !== null && v !== undefined && Number.isFinite(v));
+  let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  if (event !== null) { x0 = Math.min(x0, event.x); x1 = Math.max(x1, event.x); }
+  if (x0 === x1) { x0 -= 1; x1 += 1; }
+  let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const pad = (y1 - y0) * 0.08 || 1; y0 -= pad; y1 += pad;
+  const X = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
+  const Y = (y) => T + (1 - (y - y0) / (y1 - y0)) * (H - T - B);
+  const svg = s("svg", { viewBox: `0 0 ${W} ${H}`, class: "plot", role: "img", id, "aria-label": title || "plot" });
+  if (title) svg.append(s("text", { x: L, y: 15 }, title));
+  svg.append(s("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#9aa5b1" }),
+             s("line", { x1: L, y1: T, x2: L, y2: H - B, stroke: "#9aa5b1" }));
+  for (let i = 0; i <= 4; i++) {
+    const yv = y0 + ((y1 - y0) * i) / 4;
+    svg.append(s("text", { x: L - 6, y: Y(yv) + 4, "text-anchor": "end" }, +yv.toPrecision(4)));
+    const xv = x0 + ((x1 - x0) * i) / 4;
+    svg.append(s("text", { x: X(xv), y: H - B + 16, "text-anchor": "middle" }, xLabel(xv)));
+  }
+  const band = points.filter((p) => Number.isFinite(p.lo) && Number.isFinite(p.hi));
+  if (band.length > 1) {
+    const d = band.map((p, i) => `${i ? "L" : "M"}${X(p.x)},${Y(p.hi)}`).join("") +
+      band.slice().reverse().map((p) => `L${X(p.x)},${Y(p.lo)}`).join("") + "Z";
+    svg.append(s("path", { d, fill: "#1f6feb", "fill-opacity": 0.12, stroke: "none", class: "band" }));
+  }
+  for (const l of lines) {
+    if (!Number.isFinite(l.y)) continue;
+    svg.append(s("line", { x1: L, x2: W - R, y1: Y(l.y), y2: Y(l.y), stroke: l.color, "stroke-dasharray": l.dash || "", class: `limit ${l.cls || ""}` }),
+               s("text", { x: W - R + 4, y: Y(l.y) + 4, fill: l.color }, `${l.label} ${+l.y.toPrecision(5)}`));
+  }
+  if (event !== null) {
+    svg.append(s("line", { x1: X(event.x), x2: X(event.x), y1: T, y2: H - B, stroke: "#c62828", "stroke-dasharray": "2 3", class: "event" }),
+               s("text", { x: X(event.x) + 4, y: T + 10, fill: "#c62828" }, event.label));
+  }
+  const path = points.map((p, i) => `${i ? "L" : "M"}${X(p.x)},${Y(p.y)}`).join("");
+  svg.append(s("path", { d: path, fill: "none", stroke: "#1f3b57", "stroke-width": 1.5, class: "series" }));
+  for (const p of points) {
+    const c = s("circle", { cx: X(p.x), cy: Y(p.y), r: 3, fill: p.color || "#1f3b57", class: "point" });
+    if (p.title) c.append(s("title", {}, p.title));
+    svg.append(c);
+  }
+  for (const m of marks) svg.append(s("circle", { cx: X(m.x), cy: Y(m.y), r: 6, fill: "none", stroke: "#c62828", "stroke-width": 2, class: "violation" }, undefined));
+  return svg;
+}
+
+export const timeLabel = (x) => new Date(x).toISOString().slice(5, 16).replace("T", " ");

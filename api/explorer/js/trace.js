@@ -1,0 +1,355 @@
+// Genealogy view: search, a layered left-to-right graph (Cytoscape.js + dagre), expand and
+// collapse, status outlines, edge quantities, and a side panel (properties, as-built context,
+// audit history, signatures).
+import cytoscape from "../vendor/cytoscape.js";
+import dagre from "../vendor/cytoscape-dagre.js";
+import { gql, el, kvTable, status } from "./api.js";
+
+cytoscape.use(dagre);
+
+const MAX_DRAW = 300;      // nodes drawn at first; deeper levels open by expanding the frontier
+const EXPAND_FIRST = 200;  // neighbours added per expansion
+const COLORS = {
+  MaterialLot: "#8d6e63", Batch: "#1f77b4", Sublot: "#17becf", SerializedUnit: "#2ca02c",
+  PackagingAggregation: "#bcbd22", Shipment: "#9467bd", Customer: "#e377c2",
+};
+const OTHER = "#7f7f7f";
+const RING = { recalled: "#6a1b9a", deviation: "#c62828", hold: "#ef6c00", released: "#2e7d32" };
+
+const NODE_FIELDS = "iri class key properties";
+const GENEALOGY = `query($of: String!, $dir: Direction!, $depth: Int!, $first: Int!) {
+  genealogy(of: $of, direction: $dir, maxDepth: $depth, first: $first) {
+    seed nodeCount edgeCount
+    nodes { depth node { ${NODE_FIELDS} } }
+    edges { source target type properties } } }`;
+const NEIGHBOURS = `query($of: String!, $first: Int!) {
+  up: genealogy(of: $of, direction: UPSTREAM, maxDepth: 1, first: $first) {
+    nodes { depth node { ${NODE_FIELDS} } } edges { source target type properties } }
+  down: genealogy(of: $of, direction: DOWNSTREAM, maxDepth: 1, first: $first) {
+    nodes { depth node { ${NODE_FIELDS} } } edges { source target type properties } } }`;
+
+let cy = null;
+const state = { seed: null, seedKey: "", dir: "UPSTREAM", nodes: new Map(), status: new Map(),
+                expanded: new Map(), collapsed: new Map(), selected: null };
+
+export function init() {
+  document.getElementById("search").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    search(document.getElementById("search-text").value.trim());
+  });
+  for (const b of document.querySelectorAll("#search .seg button")) {
+    b.addEventListener("click", () => {
+      if (state.seed) location.hash = `#/trace/${encodeURIComponent(state.seedKey)}/${b.dataset.dir}`;
+      else { state.dir = b.dataset.dir; pressDir(); }
+    });
+  }
+  document.getElementById("fit").addEventListener("click", () => cy?.fit(undefined, 30));
+  document.getElementById("legend").append(
+    ...Object.entries(COLORS).map(([k, c]) => el("span", {}, el("i", { style: `background:${c}` }), k)),
+    ...Object.entries({ "on hold": RING.hold, "deviation open": RING.deviation,
+                        released: RING.released, recalled: RING.recalled })
+      .map(([k, c]) => el("span", {}, el("i", { class: "ring", style: `border-color:${c}` }), k)));
+  cy = cytoscape({
+    container: document.getElementById("graph"),
+    maxZoom: 2, minZoom: 0.05,
+    style: [
+      { selector: "node", style: {
+          "background-color": "data(color)", label: "data(label)", "font-size": 10,
+          "text-valign": "bottom", "text-margin-y": 3, width: 22, height: 22,
+          "border-width": "data(ringWidth)", "border-color": "data(ring)",
+          "border-style": "data(ringStyle)" } },
+      { selector: "node.seed", style: { width: 30, height: 30, "font-weight": "bold" } },
+      { selector: "node.frontier", style: { shape: "round-diamond" } },
+      { selector: "node:selected", style: { "overlay-color": "#1f6feb", "overlay-opacity": 0.25 } },
+      { selector: "edge", style: {
+          width: 1.2, "line-color": "#9aa5b1", "target-arrow-color": "#9aa5b1",
+          "target-arrow-shape": "triangle", "curve-style": "bezier", label: "data(label)",
+          "font-size": 8, color: "#56606b", "text-background-color": "#fff",
+          "text-background-opacity": 0.8, "text-rotation": "autorotate" } },
+    ],
+  });
+  cy.on("tap", "node", (ev) => select(ev.target.id()));
+}
+
+export function open(id, dir) {
+  if (dir === "UPSTREAM" || dir === "DOWNSTREAM") state.dir = dir;
+  pressDir();
+  if (id && (id !== state.seedKey || state.loadedDir !== state.dir)) load(id);
+}
+
+function pressDir() {
+  for (const b of document.querySelectorAll("#search .seg button"))
+    b.setAttribute("aria-pressed", String(b.dataset.dir === state.dir));
+}
+
+async function search(text) {
+  const matches = document.getElementById("matches");
+  matches.replaceChildren();
+  if (!text) return;
+  let found;
+  try {
+    found = (await gql(`query($t: String!) { identify(text: $t) { iri class key } }`, { t: text })).identify;
+  } catch (e) {
+    summary(e.code === "NOT_FOUND" ? `Nothing matches “${text}”: ${e.message}` : e.message);
+    return;
+  }
+  const go = (n) => {
+    if (n.class === "Deviation") location.hash = `#/deviation/${encodeURIComponent(n.key)}`;
+    else if (n.class === "ParameterSpec") location.hash = `#/spc/${encodeURIComponent(n.key)}`;
+    else location.hash = `#/trace/${encodeURIComponent(found.length > 1 ? n.iri : n.key)}/${state.dir}`;
+  };
+  if (found.length === 1) { go(found[0]); return; }
+  matches.append(...found.map((n) => el("li", {}, el("button", { type: "button", onclick: () => go(n) }, `${n.class} ${n.key}`))));
+  summary(`${found.length} records match “${text}”: choose one`);
+}
+
+function summary(text) { document.getElementById("trace-summary").textContent = text; }
+
+async function load(id) {
+  const t0 = performance.now();
+  document.getElementById("search-text").value = id;
+  summary("loading …");
+  let g;
+  try {
+    g = (await gql(GENEALOGY, { of: id, dir: state.dir, depth: 20, first: 1000 })).genealogy;
+  } catch (e) { summary(e.message); return; }
+  state.seed = g.seed; state.seedKey = id; state.loadedDir = state.dir;
+  state.nodes = new Map(); state.expanded = new Map(); state.collapsed = new Map();
+  // draw whole levels while they fit; deeper levels open from the frontier
+  let maxDepth = Infinity;
+  if (g.nodes.length > MAX_DRAW) {
+    let n = 0;
+    const perDepth = new Map();
+    for (const x of g.nodes) perDepth.set(x.depth, (perDepth.get(x.depth) || 0) + 1);
+    for (const d of [...perDepth.keys()].sort((a, b) => a - b)) {
+      if (n + perDepth.get(d) > MAX_DRAW && d > 0) break;
+      n += perDepth.get(d); maxDepth = d;
+    }
+  }
+  const nodes = g.nodes.filter((x) => x.depth <= maxDepth);
+  const shown = new Set(nodes.map((x) => x.node.iri));
+  const frontier = new Set(g.edges.filter((e) => shown.has(near(e)) && !shown.has(far(e))).map(near));
+  cy.elements().remove();
+  addElements(nodes, g.edges.filter((e) => shown.has(e.source) && shown.has(e.target)));
+  for (const iri of frontier) cy.$id(iri).addClass("frontier");
+  cy.$id(g.seed).addClass("seed");
+  await refreshStatus([...shown]);
+  layout();
+  const ms = Math.round(performance.now() - t0);
+  const what = state.dir === "UPSTREAM" ? "upstream of" : "downstream of";
+  const cut = nodes.length < g.nodeCount ? ` — showing ${nodes.length} (depth ≤ ${maxDepth}); expand ◆ frontier nodes to go deeper` : "";
+  summary(`${g.nodeCount} nodes, ${g.edgeCount} edges ${what} ${id}${cut} (${ms} ms)`);
+  status(`genealogy loaded in ${ms} ms`);
+  select(g.seed);
+}
+
+// derivation edges point from output (source) to input (target); in the traversal direction the
+// near end is the one closer to the seed
+function near(e) { return state.dir === "UPSTREAM" ? e.source : e.target; }
+function far(e) { return state.dir === "UPSTREAM" ? e.target : e.source; }
+
+function addElements(nodes, edges) {
+  const added = [];
+  for (const { node, depth } of nodes) {
+    if (cy.$id(node.iri).nonempty()) continue;
+    state.nodes.set(node.iri, { ...node, depth });
+    added.push({ group: "nodes", data: { id: node.iri, label: node.key, cls: node.class,
+      color: COLORS[node.class] || OTHER, ring: "#ffffff", ringWidth: 0, ringStyle: "solid" } });
+  }
+  cy.add(added);
+  const edgeEls = [];
+  for (const e of edges) {
+    // drawn input → output, so material flows left to right
+    const id = `${e.target}>${e.source}>${e.type}`;
+    if (cy.$id(id).nonempty() || cy.$id(e.source).empty() || cy.$id(e.target).empty()) continue;
+    const p = e.properties || {};
+    const unit = (p.unitCode || "").replace(/^\{(.*)\}$/, "$1");  // UCUM annotation {pc} → pc
+    const label = p.quantity !== undefined && p.quantity !== null ? `${+p.quantity.toPrecision(6)}${unit ? " " + unit : ""}` : (p.derivationKind || "");
+    edgeEls.push({ group: "edges", data: { id, source: e.target, target: e.source, label } });
+  }
+  cy.add(edgeEls);
+  return added.map((a) => a.data.id);
+}
+
+async function refreshStatus(iris) {
+  if (!iris.length) return;
+  const { recordStatus } = await gql(`query($r: [String!]!) { recordStatus(records: $r) {
+      iri status onHold openDeviations released recalled } }`, { r: iris });
+  for (const s of recordStatus) {
+    state.status.set(s.iri, s);
+    const ring = s.recalled ? RING.recalled : s.openDeviations.length ? RING.deviation
+      : s.onHold ? RING.hold : s.released ? RING.released : null;
+    cy.$id(s.iri).data({ ring: ring || "#ffffff", ringWidth: ring ? 4 : 0,
+                         ringStyle: s.onHold && s.openDeviations.length ? "double" : "solid" });
+  }
+  renderList();
+}
+
+function layout() {
+  cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 14, rankSep: 90, edgeSep: 6,
+              animate: false, fit: true, padding: 30 }).run();
+}
+
+function renderList() {
+  const body = document.querySelector("#node-list tbody");
+  const rows = cy.nodes().map((n) => state.nodes.get(n.id())).filter(Boolean)
+    .sort((a, b) => (a.depth - b.depth) || a.class.localeCompare(b.class) || a.key.localeCompare(b.key));
+  body.replaceChildren(...rows.map((n) => el("tr", { "data-iri": n.iri, "data-key": n.key,
+      class: n.iri === state.selected ? "selected" : "", onclick: () => select(n.iri) },
+    el("td", {}, n.class), el("td", {}, n.key), el("td", {}, n.depth ?? ""),
+    el("td", {}, badges(state.status.get(n.iri))))));
+  const g = document.getElementById("graph");
+  g.dataset.nodeCount = String(cy.nodes().length);
+  g.dataset.edgeCount = String(cy.edges().length);
+}
+
+function badges(s) {
+  if (!s) return "";
+  return el("span", {}, s.onHold ? el("span", { class: "badge hold" }, "on hold") : null,
+    s.openDeviations.length ? el("span", { class: "badge dev" }, `deviation open`) : null,
+    s.released ? el("span", { class: "badge rel" }, "released") : null,
+    s.recalled ? el("span", { class: "badge rec" }, "recalled") : null,
+    s.status && !s.released && !s.onHold ? el("span", { class: "muted" }, s.status) : null);
+}
+
+async function expand(iri) {
+  const hidden = state.collapsed.get(iri);
+  if (hidden) {
+    hidden.restore(); state.collapsed.delete(iri); cy.$id(iri).removeClass("collapsed");
+    renderList(); layout(); return;
+  }
+  const n = state.nodes.get(iri);
+  const { up, down } = await gql(NEIGHBOURS, { of: iri, first: EXPAND_FIRST });
+  const depth = (n?.depth ?? 0) + 1;
+  const nodes = [...up.nodes, ...down.nodes].filter((x) => x.depth > 0).map((x) => ({ node: x.node, depth }));
+  const added = addElements(nodes, [...up.edges, ...down.edges]);
+  cy.$id(iri).removeClass("frontier");
+  state.expanded.set(iri, [...(state.expanded.get(iri) || []), ...added]);
+  await refreshStatus(added);
+  renderList(); layout();
+  status(`expanded ${n?.key}: ${added.length} node(s) added`);
+  select(iri);
+}
+
+function collapse(iri) {
+  const mine = state.expanded.get(iri);
+  if (mine?.length) {
+    const keep = new Set(reachable(null, mine));
+    cy.remove(cy.collection(mine.filter((x) => !keep.has(x)).map((x) => cy.$id(x))));
+    state.expanded.delete(iri);
+  } else {
+    // hide what lies beyond this node in the traversal direction, unless reachable another way
+    const node = cy.$id(iri);
+    const beyond = state.dir === "UPSTREAM" ? node.predecessors("node") : node.successors("node");
+    const keep = new Set(reachable(iri, []));
+    const gone = beyond.filter((x) => !keep.has(x.id()));
+    if (!gone.length) { status("nothing to collapse"); return; }
+    state.collapsed.set(iri, cy.remove(gone.union(gone.connectedEdges())));
+    node.addClass("collapsed");
+  }
+  renderList(); layout(); select(iri);
+}
+
+// nodes reachable from the seed (either way along drawn edges), avoiding `blocked` and `skip`
+function reachable(blocked, skip) {
+  const skipSet = new Set(skip);
+  const seen = new Set([state.seed]);
+  const queue = [state.seed];
+  while (queue.length) {
+    const cur = cy.$id(queue.shift());
+    if (cur.id() === blocked) continue;
+    for (const nb of cur.neighborhood("node")) {
+      const id = nb.id();
+      if (!seen.has(id) && !skipSet.has(id)) { seen.add(id); queue.push(id); }
+    }
+  }
+  return seen;
+}
+
+async function select(iri) {
+  state.selected = iri;
+  cy.$(":selected").unselect();
+  cy.$id(iri).select();
+  for (const tr of document.querySelectorAll("#node-list tbody tr")) tr.classList.toggle("selected", tr.dataset.iri === iri);
+  const n = state.nodes.get(iri);
+  const panel = document.getElementById("panel");
+  if (!n) return;
+  const s = state.status.get(iri);
+  const dir = state.dir;
+  panel.replaceChildren(
+    el("h3", {}, `${n.class} ${n.key}`), badges(s),
+    el("div", { class: "actions" },
+      el("button", { type: "button", id: "expand", onclick: () => expand(iri) }, "Expand"),
+      el("button", { type: "button", id: "collapse", onclick: () => collapse(iri) }, "Collapse"),
+      el("button", { type: "button", onclick: () => { location.hash = `#/trace/${encodeURIComponent(n.key)}/${dir === "UPSTREAM" ? "DOWNSTREAM" : "UPSTREAM"}`; } },
+        dir === "UPSTREAM" ? "Where used" : "Where from"),
+      el("button", { type: "button", onclick: () => { sessionStorage.setItem("tracegraph.seeds", n.key); location.hash = "#/recall"; } }, "Recall…")),
+    ...(s?.openDeviations || []).map((d) => el("p", {}, "Open deviation: ", el("a", { href: `#/deviation/${encodeURIComponent(d)}` }, d))),
+    ["Equipment", "Fixture"].includes(n.class) ? equipmentImpact(n) : null,
+    el("h4", {}, "Properties"), kvTable({ iri: n.iri, ...n.properties }),
+    el("div", { id: "panel-more" }, el("p", { class: "muted" }, "loading context …")));
+  const more = await details(n);
+  if (state.selected === iri) document.getElementById("panel-more")?.replaceWith(more);
+}
+
+async function details(n) {
+  const q = `query($iri: String!) {
+    genealogy(of: $iri, direction: UPSTREAM, maxDepth: 1, first: 1) { asBuilt(first: 300) { nodeCount nodes { class key properties } } }
+    auditTrail(record: $iri, first: 50) { seq at actor action field new reason }
+    signatures(record: $iri) { printedName meaning signedAt valid manifestation } }`;
+  let d;
+  try { d = await gql(q, { iri: n.iri }); } catch (e) { return el("p", { class: "error" }, e.message); }
+  const byClass = new Map();
+  for (const x of d.genealogy.asBuilt.nodes) byClass.set(x.class, [...(byClass.get(x.class) || []), x]);
+  const asBuilt = byClass.size ? [...byClass].map(([cls, xs]) => el("details", {},
+      el("summary", {}, `${cls} (${xs.length})`),
+      el("ul", {}, xs.map((x) => el("li", {}, cls === "ParameterObservation"
+        ? el("a", { href: `#/spc/${encodeURIComponent(x.key)}`, title: "SPC chart of this parameter" },
+             `${x.key}: mean ${x.properties.meanValue} ${x.properties.unitCode || ""}`)
+        : `${x.key}${x.properties.name ? " — " + x.properties.name : ""}`)))))
+    : [el("p", { class: "muted" }, "no batch in scope")];
+  return el("div", {},
+    el("h4", {}, `As-built context (${d.genealogy.asBuilt.nodeCount})`), ...asBuilt,
+    el("h4", {}, `Signatures (${d.signatures.length})`),
+    d.signatures.length ? el("ul", {}, d.signatures.map((s) => el("li", {}, `${s.manifestation}${s.valid ? "" : " — INVALID (record changed)"}`)))
+      : el("p", { class: "muted" }, "none"),
+    el("h4", {}, `Audit history (${d.auditTrail.length})`),
+    el("table", { class: "kv" }, el("tbody", {}, d.auditTrail.map((a) => el("tr", {},
+      el("td", {}, `${a.at.slice(0, 19).replace("T", " ")} ${a.actor}`),
+      el("td", {}, `${a.action}${a.field ? " " + a.field : ""}${a.new !== null && a.field ? " = " + JSON.stringify(a.new) : ""}${a.reason ? " — " + a.reason : ""}`))))));
+}
+
+// equipment or fixture suspect during a window (out of calibration, excursion): the executions
+// on it, their batches and the recall they imply
+function equipmentImpact(n) {
+  const out = el("div", { id: "impact-result" });
+  const form = el("form", { id: "impact-form", class: "stack" },
+    el("h4", {}, "Equipment-window impact (UTC)"),
+    el("label", {}, "from", el("input", { name: "from", type: "datetime-local", required: true })),
+    el("label", {}, "to", el("input", { name: "to", type: "datetime-local", required: true })),
+    el("button", { type: "submit" }, "Find affected batches"), out);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(form);
+    const utc = (v) => (v.length === 16 ? `${v}:00Z` : `${v}Z`);
+    let r;
+    try {
+      r = (await gql(`query($e: String!, $f: String!, $t: String!) {
+        equipmentImpact(equipment: $e, from: $f, to: $t, unitLimit: 0) {
+          executions { execution { key } batches }
+          recall { unitsTotal shipments { key } customers { key } } } }`,
+        { e: n.iri, f: utc(f.get("from")), t: utc(f.get("to")) })).equipmentImpact;
+    } catch (e) { out.replaceChildren(el("p", { class: "error" }, e.message)); return; }
+    const batches = [...new Set(r.executions.flatMap((x) => x.batches))];
+    const keys = batches.map((b) => decodeURIComponent(b.split("/").pop()));
+    out.replaceChildren(
+      el("p", { "data-executions": r.executions.length },
+        `${r.executions.length} execution(s), ${batches.length} batch(es), ${r.recall.unitsTotal} unit(s), ` +
+        `${r.recall.shipments.length} shipment(s), ${r.recall.customers.length} customer(s)`),
+      el("ul", { id: "impact-executions" }, r.executions.map((x) => el("li", {}, x.execution.key))),
+      keys.length ? el("button", { type: "button", onclick: () => {
+        sessionStorage.setItem("tracegraph.seeds", keys.join("\n")); location.hash = "#/recall"; } },
+        "Recall these batches…") : null);
+  });
+  return form;
+}

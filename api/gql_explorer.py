@@ -1,0 +1,373 @@
+"""GraphQL fields the explorer page needs beyond the core schema: status overlays for the nodes
+of a trace, a deviation's view (excursion, signal around the event with limits, holds, impact,
+lifecycle, signatures) and an SPC individuals chart for a parameter spec.
+
+The signal plot uses the ``ParameterObservation`` aggregates (min/mean/max per operation
+execution) around the event until raw signal storage exists. The SPC numbers come from
+:func:`individuals_chart`, one small function meant to be swapped for ``quality.spc``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from api.schema import (
+    MAX_PAGE,
+    Node,
+    Signature,
+    _resolve_one,
+    _rt,
+    _signature,
+    bad_input,
+)
+from graph.model import Direction, NodeRecord
+from graph.port import GraphStore
+from ontology.vocab import rel_type_of
+from quality import signatures
+
+__all__ = ["Query", "SpcNumbers", "individuals_chart"]
+
+#: lifecycle states in which a deviation no longer counts as open
+CLOSED_DEVIATION = frozenset({"Closed", "Archived", "EffectivenessVerified"})
+STATUS_PROPS = ("batchStatus", "materialLotStatus", "unitStatus", "status")
+OBSERVES, DURING_EXECUTION = rel_type_of("observes"), rel_type_of("duringExecution")
+RAISED_BY, ASSESSES, CAUSE_OF = rel_type_of("raisedBy"), rel_type_of("assesses"), \
+    rel_type_of("causeOf")
+VIOLATES_SPEC, CONCERNS, HOLDS = rel_type_of("violatesSpec"), rel_type_of("concerns"), \
+    rel_type_of("holds")
+
+
+@strawberry.type
+class RecordStatus:
+    iri: str
+    status: str | None = strawberry.field(description="The record's own status code, if any.")
+    on_hold: bool = strawberry.field(description="An active hold holds it, or its status is "
+                                                 "OnHold.")
+    open_deviations: list[str] = strawberry.field(description="Keys of the deviations that "
+                                                              "concern it and are not closed.")
+    released: bool
+    recalled: bool
+
+
+@strawberry.type
+class SignalPoint:
+    time: str
+    mean: float | None
+    min: float | None
+    max: float | None
+    samples: int | None
+    execution: str | None
+
+
+@strawberry.type
+class Limits:
+    setpoint: float | None
+    lsl: float | None
+    usl: float | None
+    alert_low: float | None
+    alert_high: float | None
+    action_low: float | None
+    action_high: float | None
+    unit: str | None
+
+
+@strawberry.type
+class DeviationSignal:
+    spec: Node
+    limits: Limits
+    event_time: str
+    window_start: str
+    window_end: str
+    points: list[SignalPoint]
+
+
+@strawberry.type
+class DeviationView:
+    deviation: Node
+    state: str | None
+    grade: str | None
+    excursion: Node | None
+    signal: DeviationSignal | None
+    concerns: list[Node]
+    holds: list[Node]
+    held: list[Node] = strawberry.field(description="Records the deviation's holds hold.")
+    impact: list[Node]
+    root_causes: list[Node]
+    capas: list[Node]
+    signatures: list[Signature]
+
+
+@strawberry.type
+class SpcViolation:
+    index: int
+    rule: str
+    description: str
+
+
+@strawberry.type
+class SpcChart:
+    spec: Node
+    limits: Limits
+    points: list[SignalPoint]
+    center: float | None
+    ucl: float | None
+    lcl: float | None
+    sigma: float | None
+    cpk: float | None
+    ppk: float | None
+    violations: list[SpcViolation]
+
+
+# ---- SPC: one function, to be replaced by quality.spc ----------------------------------------
+
+
+@dataclass
+class SpcNumbers:
+    center: float | None = None
+    sigma: float | None = None  # within (moving range / d2)
+    ucl: float | None = None
+    lcl: float | None = None
+    cpk: float | None = None
+    ppk: float | None = None
+    violations: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+D2 = 1.128  # d2 for moving ranges of two
+
+
+def individuals_chart(values: Sequence[float], lsl: float | None,
+                      usl: float | None) -> SpcNumbers:
+    """Individuals chart (I-MR): centre, +-3 sigma control limits with sigma = mean moving
+    range / d2, Cpk (within sigma) and Ppk (overall sigma), and the Western Electric / Nelson
+    rules 1 (beyond 3 sigma), 2 (9 in a row on one side), 3 (6 in a row rising or falling)."""
+    out = SpcNumbers()
+    if len(values) < 2:
+        return out
+    center = statistics.fmean(values)
+    mr = [abs(b - a) for a, b in itertools.pairwise(values)]
+    sigma = statistics.fmean(mr) / D2
+    overall = statistics.stdev(values)
+    out.center, out.sigma = center, sigma
+    out.ucl, out.lcl = center + 3 * sigma, center - 3 * sigma
+
+    def capability(s: float) -> float | None:
+        sides = [x for x in ((usl - center) if usl is not None else None,
+                             (center - lsl) if lsl is not None else None) if x is not None]
+        return min(sides) / (3 * s) if sides and s > 0 else None
+
+    out.cpk, out.ppk = capability(sigma), capability(overall)
+    for i, v in enumerate(values):
+        if sigma > 0 and abs(v - center) > 3 * sigma:
+            out.violations.append((i, "1", "beyond the 3 sigma control limits"))
+        if i >= 8:
+            run = values[i - 8:i + 1]
+            if all(x > center for x in run) or all(x < center for x in run):
+                out.violations.append((i, "2", "9 points in a row on one side of the centre"))
+        if i >= 5:
+            run = values[i - 5:i + 1]
+            steps = [b - a for a, b in itertools.pairwise(run)]
+            if all(s > 0 for s in steps) or all(s < 0 for s in steps):
+                out.violations.append((i, "3", "6 points in a row rising or falling"))
+    return out
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+
+def _num(v: object) -> float | None:
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, int | float):
+        return float(v)
+    try:
+        return float(str(v))
+    except ValueError:
+        return None
+
+
+def _limits(spec: NodeRecord) -> Limits:
+    p = spec.props
+    return Limits(setpoint=_num(p.get("setpoint")), lsl=_num(p.get("lsl")),
+                  usl=_num(p.get("usl")), alert_low=_num(p.get("alertLow")),
+                  alert_high=_num(p.get("alertHigh")), action_low=_num(p.get("actionLow")),
+                  action_high=_num(p.get("actionHigh")),
+                  unit=str(p["unitCode"]) if "unitCode" in p else None)
+
+
+def _point(o: NodeRecord, execution: str | None) -> SignalPoint:
+    p = o.props
+    t = p.get("windowStart") or p.get("resultTime") or ""
+    n = p.get("sampleCount")
+    return SignalPoint(time=str(t), mean=_num(p.get("meanValue")), min=_num(p.get("minValue")),
+                       max=_num(p.get("maxValue")), samples=int(n) if isinstance(n, int) else None,
+                       execution=execution)
+
+
+def _observations(store: GraphStore, spec_iri: str) -> list[tuple[NodeRecord, str | None]]:
+    """Every observation of the spec, in time order, with the key of its execution."""
+    iris = [e.src for e in store.links([spec_iri], [OBSERVES], Direction.DOWNSTREAM)]
+    found = store.get_many(iris)
+    execs = {e.src: e.dst for e in store.links(list(found), [DURING_EXECUTION])}
+    ex_nodes = store.get_many(list(set(execs.values())))
+    rows = [(o, ex_nodes[execs[o.iri]].key if execs.get(o.iri) in ex_nodes else None)
+            for o in found.values()]
+    return sorted(rows, key=lambda r: str(r[0].props.get("windowStart")
+                                          or r[0].props.get("resultTime") or ""))
+
+
+def _linked(store: GraphStore, iris: Sequence[str], types: Iterable[str],
+            direction: Direction) -> list[NodeRecord]:
+    edges = store.links(list(iris), list(types), direction)
+    ends = [e.dst if direction == Direction.UPSTREAM else e.src for e in edges]
+    found = store.get_many(ends)
+    return sorted(found.values(), key=lambda n: (n.label, n.key))
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _utc(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
+
+
+def _find_excursion(store: GraphStore, deviation: NodeRecord) -> NodeRecord | None:
+    """The excursion that raised the deviation (deviation ← alarm ← excursion), if any."""
+    frontier = [deviation.iri]
+    for _ in range(3):
+        nodes = _linked(store, frontier, [RAISED_BY], Direction.UPSTREAM)
+        for n in nodes:
+            if n.label == "Excursion":
+                return n
+        frontier = [n.iri for n in nodes]
+        if not frontier:
+            return None
+    return None
+
+
+def _signal(store: GraphStore, excursion: NodeRecord, hours: float) -> DeviationSignal | None:
+    specs = _linked(store, [excursion.iri], [VIOLATES_SPEC], Direction.UPSTREAM)
+    if not specs:
+        return None
+    spec = specs[0]
+    at = str(excursion.props.get("detectedAt") or "")
+    if not at:
+        return None
+    t = _when(at)
+    lo, hi = t - timedelta(hours=hours), t + timedelta(hours=hours)
+    points = [_point(o, ex) for o, ex in _observations(store, spec.iri)
+              if o.props.get("windowStart") and lo <= _when(str(o.props["windowStart"])) <= hi]
+    return DeviationSignal(spec=Node.of(spec), limits=_limits(spec), event_time=at,
+                           window_start=_utc(lo), window_end=_utc(hi), points=points)
+
+
+def _status(n: NodeRecord, holds: list[NodeRecord], devs: list[NodeRecord]) -> RecordStatus:
+    own = next((str(n.props[p]) for p in STATUS_PROPS if p in n.props), None)
+    return RecordStatus(
+        iri=n.iri, status=own,
+        on_hold=own == "OnHold" or any(h.props.get("holdState") == "Active" for h in holds),
+        open_deviations=sorted(d.key for d in devs
+                               if str(d.props.get("deviationState")) not in CLOSED_DEVIATION),
+        released=own == "Released", recalled=own == "Recalled")
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Status overlay of records (explorer): own status, active "
+                                  "holds, open deviations.")
+    def record_status(self, info: Info[Any, None], records: list[str]) -> list[RecordStatus]:
+        if len(records) > MAX_PAGE:
+            raise bad_input("records", len(records), f"at most {MAX_PAGE} records")
+        store = _rt(info).store
+        nodes = store.get_many(records)
+        incoming = store.links(list(nodes), [HOLDS, CONCERNS], Direction.DOWNSTREAM)
+        by_iri = store.get_many({e.src for e in incoming})
+        holds: dict[str, list[NodeRecord]] = {i: [] for i in nodes}
+        devs: dict[str, list[NodeRecord]] = {i: [] for i in nodes}
+        for e in incoming:
+            src = by_iri.get(e.src)
+            if src is None or e.dst not in nodes:
+                continue
+            if e.type == HOLDS and src.label == "Hold":
+                holds[e.dst].append(src)
+            elif e.type == CONCERNS and src.label == "Deviation":
+                devs[e.dst].append(src)
+        return [_status(nodes[i], holds[i], devs[i]) for i in records if i in nodes]
+
+    @strawberry.field(description="A deviation with its excursion, the signal around the event "
+                                  "(parameter observations within ±windowHours) with limits, "
+                                  "holds, impact assessment, root causes, CAPAs, lifecycle "
+                                  "state and signatures; null when no record has the id.")
+    def deviation_view(self, info: Info[Any, None], id: str,
+                       window_hours: float = 72.0) -> DeviationView | None:
+        rt = _rt(info)
+        if not 0 < window_hours <= 24 * 31:
+            raise bad_input("windowHours", window_hours, "between 0 and 744 hours")
+        dev = _resolve_one(rt, id)
+        if dev is None:
+            return None
+        if dev.label != "Deviation":
+            raise bad_input("id", id, f"names a {dev.label}, not a Deviation")
+        st = rt.store
+        exc = _find_excursion(st, dev)
+        raised = _linked(st, [dev.iri], [RAISED_BY, ASSESSES, CAUSE_OF],
+                         Direction.DOWNSTREAM)
+        holds = [n for n in raised if n.label == "Hold"]
+        return DeviationView(
+            deviation=Node.of(dev), state=_str(dev.props.get("deviationState")),
+            grade=_str(dev.props.get("deviationGrade")),
+            excursion=None if exc is None else Node.of(exc),
+            signal=None if exc is None else _signal(st, exc, window_hours),
+            concerns=[Node.of(n) for n in _linked(st, [dev.iri], [CONCERNS],
+                                                  Direction.UPSTREAM)],
+            holds=[Node.of(n) for n in holds],
+            held=[Node.of(n) for n in _linked(st, [h.iri for h in holds], [HOLDS],
+                                              Direction.UPSTREAM)],
+            impact=[Node.of(n) for n in raised if n.label == "ImpactAssessment"],
+            root_causes=[Node.of(n) for n in raised if n.label == "RootCause"],
+            capas=[Node.of(n) for n in raised if n.label == "CAPA"],
+            signatures=[_signature(s) for s in signatures.signatures_of(rt, dev.iri)])
+
+    @strawberry.field(description="SPC individuals chart of a parameter spec over its last "
+                                  "observations (means per execution): control and spec "
+                                  "limits, rule violations, Cpk and Ppk; null when no record has "
+                                  "the id.")
+    def spc_chart(self, info: Info[Any, None], spec: str, last: int = 100) -> SpcChart | None:
+        rt = _rt(info)
+        if not 2 <= last <= MAX_PAGE:
+            raise bad_input("last", last, f"between 2 and {MAX_PAGE}")
+        node = _resolve_one(rt, spec)
+        if node is None:
+            return None
+        if node.label == "ParameterObservation":  # a reading names its spec
+            specs = _linked(rt.store, [node.iri], [OBSERVES], Direction.UPSTREAM)
+            node = specs[0] if specs else node
+        if node.label != "ParameterSpec":
+            raise bad_input("spec", spec, f"names a {node.label}, not a ParameterSpec")
+        points = [p for p in (_point(o, ex) for o, ex in _observations(rt.store, node.iri))
+                  if p.mean is not None][-last:]
+        limits = _limits(node)
+        values = [p.mean for p in points if p.mean is not None]  # all of them
+        n = individuals_chart(values, limits.lsl, limits.usl)
+        return SpcChart(spec=Node.of(node), limits=limits, points=points, center=n.center,
+                        ucl=n.ucl, lcl=n.lcl, sigma=n.sigma, cpk=_finite(n.cpk),
+                        ppk=_finite(n.ppk),
+                        violations=[SpcViolation(index=i, rule=r, description=d)
+                                    for i, r, d in n.violations])
+
+
+def _str(v: object) -> str | None:
+    return None if v is None else str(v)
+
+
+def _finite(v: float | None) -> float | None:
+    return v if v is not None and math.isfinite(v) else None

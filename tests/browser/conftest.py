@@ -1,0 +1,112 @@
+"""Browser tests of the explorer page: the real app (``tracegraph demo`` on a free port, the demo
+plant in a temporary data directory) driven in Debian's headless Chromium by Playwright.
+
+Playwright's own browser download does not work here: the tests launch ``/usr/bin/chromium``
+(``tools/debian-packages.txt``; ``make system-deps``). The page's graph library comes from
+``make explorer`` (``tools/build-explorer``, run here when its files are missing). Without
+Chromium or the front-end build the tests skip locally and fail under ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.explorer_app import VENDOR
+from tests.conftest import ROOT, _need_service
+from tests.integration.test_demo import free_port
+
+CHROMIUM = os.environ.get("TRACEGRAPH_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+PASSWORD = "explorer test password 2026"
+SHOTS = ROOT / "test-output" / "explorer"
+
+
+@dataclass
+class Demo:
+    url: str
+    data_dir: Path
+
+
+@pytest.fixture(scope="session")
+def explorer_built() -> None:
+    if not (VENDOR / ".built").exists():
+        r = subprocess.run([str(ROOT / "tools" / "build-explorer")], capture_output=True,
+                           text=True, check=False)
+        if r.returncode != 0:
+            _need_service(f"the explorer front-end build (make explorer): {r.stderr[-500:]}")
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory, explorer_built: None) -> Iterator[Demo]:
+    data = tmp_path_factory.mktemp("explorer-demo")
+    port = free_port()
+    env = {**os.environ, "TRACEGRAPH_DATA_DIR": str(data), "TRACEGRAPH_STORE": "embedded",
+           "TRACEGRAPH_PORT": str(port), "TRACEGRAPH_DEMO_PASSWORD": PASSWORD}
+    exe = Path(sys.executable).with_name("tracegraph")
+    log = (data / "server.log").open("w")
+    proc = subprocess.Popen([str(exe), "demo"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert proc.poll() is None, (data / "server.log").read_text()
+            assert time.monotonic() < deadline, "the demo did not come up"
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        yield Demo(url, data)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        _need_service(f"Chromium at {CHROMIUM} (apt-get install chromium; make system-deps)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, demo: Demo, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A signed-in page on a laptop-sized screen; the test fails on any console error."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    ctx = browser.new_context(viewport={"width": 1366, "height": 860}, accept_downloads=True)
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}")
+          if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    pg.set_default_timeout(15_000)
+    pg.goto(f"{demo.url}/explorer")
+    pg.fill("#signin input[name=username]", "demo.qa")
+    pg.fill("#signin input[name=password]", PASSWORD)
+    pg.click("#signin button[type=submit]")
+    pg.wait_for_selector("#trace-view:not([hidden])")
+    yield pg
+    ctx.close()
+    assert errors == [], errors
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

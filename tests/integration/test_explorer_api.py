@@ -1,0 +1,139 @@
+"""The explorer's GraphQL fields on both engines: status overlays, the deviation view with its
+signal window and limits, and the SPC chart, against a hand-made excursion on the plantlet."""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.gql_explorer import individuals_chart
+from tests import plantlet
+from tests.conftest import bearer, make_user
+from tracegraph.runtime import Runtime
+
+SPEC = "CATH-ASSY/v1/OP20/UV-DOSE"
+MEANS = [2400.0, 2410.0, 2395.0, 2405.0, 2150.0, 2402.0]  # the fifth run is the excursion
+HOURS = [0, 12, 24, 36, 48, 130]  # run start, hours after T0; the last is outside ±72 h
+
+
+def excursion_doc() -> dict[str, Any]:
+    nodes: list[dict[str, Any]] = [
+        {"class": "Operation", "key": "CATH-ASSY/v1/OP20", "properties": {"name": "UV bonding",
+                                                                         "sequence": 20}},
+        {"class": "ParameterSpec", "key": SPEC, "properties": {
+            "name": "UV dose", "unitCode": "mJ/cm2", "setpoint": 2400.0, "lsl": 1800.0,
+            "usl": 3200.0, "isCPP": True, "observedProperty": "UV dose"},
+         "links": {"specOf": "Operation/CATH-ASSY/v1/OP20"}}]
+    for i, (mean, h) in enumerate(zip(MEANS, HOURS, strict=True)):
+        start, end = f"2026-03-{2 + h // 24:02d}T{h % 24:02d}:00:00Z", \
+            f"2026-03-{2 + h // 24:02d}T{h % 24:02d}:30:00Z"
+        nodes += [
+            {"class": "OperationExecution", "key": f"X{i}/OP20",
+             "properties": {"startedAtTime": start, "endedAtTime": end,
+                            "executionStatus": "Completed"},
+             "links": {"executesOperation": "Operation/CATH-ASSY/v1/OP20",
+                       "forBatch": "Batch/B-ASSY"}},
+            {"class": "ParameterObservation", "key": f"X{i}/OP20/UV-DOSE", "properties": {
+                "meanValue": mean, "minValue": mean - 50 if i != 4 else 1700.0,
+                "maxValue": mean + 50, "sampleCount": 180, "unitCode": "mJ/cm2",
+                "windowStart": start, "windowEnd": end, "resultTime": end},
+             "links": {"observes": f"ParameterSpec/{SPEC}",
+                       "duringExecution": f"OperationExecution/X{i}/OP20"}}]
+    nodes += [
+        {"class": "Excursion", "key": "EXC-1", "properties": {
+            "excursionLevel": "outOfSpec", "peakValue": 1700.0, "limitValue": 1800.0,
+            "detectedAt": "2026-03-04T00:10:00Z", "description": "UV dose below LSL"},
+         "links": {"violatesSpec": f"ParameterSpec/{SPEC}",
+                   "duringExecution": "OperationExecution/X4/OP20"}},
+        {"class": "Alarm", "key": "ALM-1", "properties": {"alarmPriority": "high",
+                                                          "alarmState": "Cleared",
+                                                          "openedAt": "2026-03-04T00:10:00Z"},
+         "links": {"raisedBy": "Excursion/EXC-1"}},
+        {"class": "Deviation", "key": "DEV-1", "properties": {
+            "title": "UV dose below LSL", "deviationGrade": "major",
+            "deviationState": "Investigation", "openedAt": "2026-03-04T00:40:00Z"},
+         "links": {"raisedBy": "Alarm/ALM-1", "concerns": "Batch/B-ASSY"}},
+        {"class": "Hold", "key": "HLD-1", "properties": {"holdState": "Active",
+                                                         "openedAt": "2026-03-04T00:45:00Z"},
+         "links": {"holds": "Batch/B-ASSY", "raisedBy": "Deviation/DEV-1"}}]
+    return {"format": "tracegraph.capture/1",
+            "events": [{"eventId": "excursion", "reason": "test excursion", "nodes": nodes}]}
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    runtime.capture(plantlet.master_data())
+    runtime.capture(plantlet.execution())
+    runtime.capture(excursion_doc())
+    user = make_user(runtime, "user.qa", ["qa"])
+    with TestClient(create_app(runtime.settings, runtime)) as c:
+        yield c, bearer(c, user)
+
+
+def gql(c: tuple[TestClient, dict[str, str]], query: str) -> dict[str, Any]:
+    body = c[0].post("/graphql", json={"query": query}, headers=c[1]).json()
+    assert not body.get("errors"), body
+    return body["data"]  # type: ignore[no-any-return]
+
+
+def test_status_overlay_marks_held_records_with_open_deviations(
+        client: tuple[TestClient, dict[str, str]]) -> None:
+    d = gql(client, '{ a: node(id: "B-ASSY") { iri } m: node(id: "B-MOULD") { iri } }')
+    iris = f'"{d["a"]["iri"]}", "{d["m"]["iri"]}", "urn:nothing"'
+    rows = gql(client, "{ recordStatus(records: [" + iris + "]) { iri status onHold "
+                       "openDeviations released } }")
+    by = {r["iri"]: r for r in rows["recordStatus"]}
+    assert by[d["a"]["iri"]]["onHold"] and by[d["a"]["iri"]]["openDeviations"] == ["DEV-1"]
+    assert not by[d["m"]["iri"]]["onHold"] and by[d["m"]["iri"]]["openDeviations"] == []
+    assert len(by) == 2  # unknown records are left out
+
+
+def test_deviation_view_has_the_signal_window_limits_and_holds(
+        client: tuple[TestClient, dict[str, str]]) -> None:
+    v = gql(client, '{ deviationView(id: "DEV-1") { state grade excursion { key } '
+                    'signal { limits { lsl usl setpoint } points { mean execution } } '
+                    'holds { key } held { key } concerns { key } } }')["deviationView"]
+    assert (v["state"], v["grade"], v["excursion"]["key"]) == ("Investigation", "major", "EXC-1")
+    # ±72 h around the excursion: every run but the last
+    assert [p["mean"] for p in v["signal"]["points"]] == MEANS[:-1]
+    assert v["signal"]["limits"] == {"lsl": 1800.0, "usl": 3200.0, "setpoint": 2400.0}
+    assert [h["key"] for h in v["holds"]] == ["HLD-1"]
+    assert [h["key"] for h in v["held"]] == [h["key"] for h in v["concerns"]] == ["B-ASSY"]
+    narrow = gql(client, '{ deviationView(id: "DEV-1", windowHours: 13) { signal { points '
+                         '{ mean } } } }')["deviationView"]["signal"]["points"]
+    assert [p["mean"] for p in narrow] == [MEANS[3], MEANS[4]]
+    assert gql(client, '{ deviationView(id: "NOPE") { state } }')["deviationView"] is None
+
+
+def test_spc_chart_of_the_spec_flags_the_excursion(
+        client: tuple[TestClient, dict[str, str]]) -> None:
+    c = gql(client, f'{{ spcChart(spec: "{SPEC}") {{ points {{ mean }} center ucl lcl cpk '
+                    'violations { index rule } } }')["spcChart"]
+    assert [p["mean"] for p in c["points"]] == MEANS
+    assert c["center"] == pytest.approx(statistics.fmean(MEANS))
+    mr = statistics.fmean(abs(b - a) for a, b in itertools.pairwise(MEANS)) / 1.128
+    assert c["ucl"] == pytest.approx(c["center"] + 3 * mr)
+    assert c["cpk"] == pytest.approx((c["center"] - 1800.0) / (3 * mr))
+    by_obs = gql(client, '{ spcChart(spec: "X0/OP20/UV-DOSE", last: 3) { spec { key } points '
+                         '{ mean } } }')["spcChart"]
+    assert by_obs["spec"]["key"] == SPEC and [p["mean"] for p in by_obs["points"]] == MEANS[-3:]
+
+
+def test_individuals_chart_rules() -> None:
+    flat = [10.0, 10.2, 9.9, 10.1, 10.0, 9.8, 10.1, 10.0]
+    assert individuals_chart(flat, 9.0, 11.0).violations == []
+    out = individuals_chart([*flat, 20.0], 9.0, 11.0)
+    assert (8, "1", "beyond the 3 sigma control limits") in out.violations
+    assert out.cpk is not None and out.cpk < 0.5  # the outlier pulls the mean, narrows the margin
+    rising = individuals_chart([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], None, None)
+    assert [r for _, r, _ in rising.violations] == ["3"] and rising.cpk is None
+    low = [1.0, 1.1, 0.9, 1.0, 1.05, 0.95, 1.0, 1.02, 0.98]
+    run = individuals_chart(low + [x + 1.0 for x in low], None, None)
+    assert any(r == "2" for _, r, _ in run.violations)
+    assert individuals_chart([1.0], 0.0, 2.0).center is None
