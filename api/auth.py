@@ -41,6 +41,9 @@ RULES: dict[str, frozenset[str]] = {
     "Mutation.createUser": frozenset({"admin"}),
     # HTTP routes
     "POST /api/recall": READERS,
+    "POST /capture": WRITERS,
+    "GET /events": READERS,
+    "GET /epcis/genealogy": READERS,
 }
 
 TOKEN_TTL = timedelta(hours=8)
