@@ -17,9 +17,9 @@ An error declaration names an event already captured: the event's record gains t
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,23 +31,22 @@ from graph.errors import Problem, WriteRejectedError
 from graph.port import GraphStore
 from graph.write import Writer, WriteResult
 from ingest.capture import parse_document, to_write_events
+from ingest.epcis_hash import event_hash, namespaces_of
 from ingest.gs1 import GS1Error, parse_identifier, to_digital_link
 from ingest.identify import identify
+from ontology.datatypes import now_utc_text
 from ontology.vocab import Vocabulary
 
-__all__ = ["EVENT_TYPES", "canonical_id", "capture_epcis", "epcis_events", "event_hash",
-           "to_capture_document"]
+__all__ = ["EVENT_TYPES", "canonical_id", "capture_epcis", "epcis_events", "epcis_single_event",
+           "event_hash", "to_capture_document"]
 
 SCHEMA_DIR = Path(__file__).parent / "epcis_schema"
+SINGLE_EVENT_CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
 EVENT_TYPES = ("ObjectEvent", "AggregationEvent", "TransformationEvent", "AssociationEvent",
                "TransactionEvent")
 CBV = "https://ref.gs1.org/cbv/"
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-#: fields whose bare CBV words expand to web-vocabulary URIs (field -> CBV term prefix)
-_CBV_WORDS = {"bizStep": "BizStep-", "disposition": "Disp-", "set": "Disp-", "unset": "Disp-",
-              "errorReason": "ER-"}
-_TYPED = {"bizTransactionList": "BTT-", "sourceList": "SDT-", "destinationList": "SDT-"}
 _IDENTIFIER_LISTS = ("epcList", "childEPCs", "inputEPCList", "outputEPCList")
 _QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList",
                    "outputQuantityList")
@@ -112,7 +111,24 @@ def epcis_events(data: bytes | str | dict[str, Any]) -> list[dict[str, Any]]:
     body = doc["epcisBody"]
     events: list[dict[str, Any]] = body.get("eventList", [body["event"]] if "event" in body
                                             else [])
-    return events
+    return _with_prefixes(events, doc.get("@context"))
+
+
+def _with_prefixes(events: list[dict[str, Any]], context: Any) -> list[dict[str, Any]]:
+    """The events, each carrying the document's namespace prefixes in its own ``@context``
+    (the event hash and the export need them once the event is out of its document)."""
+    prefixes = namespaces_of(context)
+    if not prefixes:
+        return events
+    out = []
+    for ev in events:
+        own = ev.get("@context")
+        if own is None:
+            ev = {"@context": [prefixes], **ev}
+        elif not set(prefixes) <= set(namespaces_of(own)):
+            ev = {**ev, "@context": [prefixes, *(own if isinstance(own, list) else [own])]}
+        out.append(ev)
+    return out
 
 
 # --- the CBV 2.0 event hash ------------------------------------------------------------------
@@ -129,47 +145,8 @@ def canonical_id(text: str) -> str:
         return text
 
 
-def _utc_ms(value: str) -> str:
-    t = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
-
-
 def _cbv(word: str, prefix: str) -> str:
     return word if ":" in word else CBV + prefix + word
-
-
-def _normal(key: str, value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _normal(k, v) for k, v in sorted(value.items())}
-    if isinstance(value, list):
-        items = [_normal(key, v) for v in value]
-        if key in _TYPED:
-            items = [{**i, "type": _cbv(i["type"], _TYPED[key])} if isinstance(i, dict)
-                     and "type" in i else i for i in items]
-        return sorted(items, key=lambda v: orjson.dumps(v, option=orjson.OPT_SORT_KEYS))
-    if isinstance(value, str):
-        if key in _CBV_WORDS:
-            return _cbv(value, _CBV_WORDS[key])
-        if key.endswith("Time") or key in ("time", "startTime", "endTime", "declarationTime"):
-            return _utc_ms(value) if _is_datetime(value) else value
-        return canonical_id(value.strip())
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def event_hash(event: dict[str, Any]) -> str:
-    """The event's hash ID in the CBV 2.0 form ``ni:///sha-256;<hex>?ver=CBV2.0``.
-
-    Follows the CBV 2.0 normalisation (eventID, recordTime and the error declaration are not
-    part of it; times in UTC with milliseconds; EPC URNs as canonical Digital Links; CBV words
-    as web-vocabulary URIs; lists and fields in a fixed order), over a canonical JSON form, so
-    the same event in another field order or identifier syntax has the same hash.
-    """
-    body = {k: v for k, v in event.items()
-            if k not in ("eventID", "recordTime", "errorDeclaration", "@context")}
-    text = orjson.dumps(_normal("", body), option=orjson.OPT_SORT_KEYS)
-    return f"ni:///sha-256;{hashlib.sha256(text).hexdigest()}?ver=CBV2.0"
 
 
 # --- translation into a tracegraph.capture/1 document ----------------------------------------
@@ -244,7 +221,7 @@ def to_capture_document(events: list[dict[str, Any]], store: GraphStore,
             props["epcisEventId"] = ev["eventID"]
         for field, prop in (("bizStep", "epcisBizStep"), ("disposition", "epcisDisposition")):
             if field in ev:
-                props[prop] = _normal(field, ev[field])
+                props[prop] = _cbv(ev[field], "BizStep-" if field == "bizStep" else "Disp-")
         loc = _location(ev, "bizLocation")
         if loc:
             props["epcisBizLocation"] = canonical_id(loc)
@@ -284,11 +261,37 @@ def _derivations(ev: dict[str, Any], things: _Things, when: str) -> list[dict[st
     return [{k: v for k, v in d.items() if v is not None} for d in out]
 
 
+def epcis_single_event(data: bytes | str | dict[str, Any]) -> list[dict[str, Any]]:
+    """The one event of a single-event capture (``POST /events``): a bare EPCIS 2.0 event with
+    its ``@context``, validated as the only event of a document; problems name the event's own
+    fields (``bizStep``, not ``epcisBody/eventList/0/bizStep``)."""
+    try:
+        ev = orjson.loads(data) if isinstance(data, (bytes, str)) else data
+    except orjson.JSONDecodeError as e:
+        raise _reject([Problem(rule="json", message=f"not JSON: {e}")]) from None
+    if not isinstance(ev, dict) or ev.get("type") not in EVENT_TYPES:
+        value = ev.get("type") if isinstance(ev, dict) else type(ev).__name__
+        raise _reject([Problem(rule="epcis-capture-event", field="type", value=value,
+                               message="POST /events takes one EPCIS event: "
+                                       + ", ".join(EVENT_TYPES))])
+    doc = {"@context": ev.get("@context", SINGLE_EVENT_CONTEXT), "type": "EPCISDocument",
+           "schemaVersion": "2.0", "creationDate": now_utc_text(),
+           "epcisBody": {"eventList": [ev]}}
+    try:
+        return epcis_events(doc)
+    except WriteRejectedError as e:
+        inner = "epcisBody/eventList/0"
+        raise _reject([replace(p, field=p.field.removeprefix(inner).lstrip("/") or "(event)")
+                       for p in e.problems]) from None
+
+
 def capture_epcis(writer: Writer, store: GraphStore, vocab: Vocabulary,
                   data: bytes | str | dict[str, Any], actor: str,
-                  dry_run: bool = False) -> tuple[list[str], WriteResult]:
-    """Validate and write one EPCIS document atomically; the events' hash IDs and the result."""
-    events = epcis_events(data)
+                  dry_run: bool = False, single_event: bool = False
+                  ) -> tuple[list[str], WriteResult]:
+    """Validate and write one EPCIS document (or, with ``single_event``, one bare event)
+    atomically; the events' hash IDs and the result."""
+    events = epcis_single_event(data) if single_event else epcis_events(data)
     doc = to_capture_document(events, store, vocab)
     result = writer.apply(to_write_events(parse_document(doc), vocab, actor), dry_run=dry_run)
     return [event_hash(e) for e in events], result
