@@ -43,6 +43,8 @@ RULES: dict[str, frozenset[str]] = {
     "POST /api/recall": READERS,
     "POST /capture": WRITERS,
     "GET /events": READERS,
+    "POST /events": WRITERS,
+    "GET /events/{eventID}": READERS,
     "GET /epcis/genealogy": READERS,
 }
 

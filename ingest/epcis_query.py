@@ -13,12 +13,13 @@ from graph.port import GraphStore
 from ingest.epcis import _cbv, canonical_id
 from ontology.datatypes import to_utc_text
 
-__all__ = ["CONTEXT", "PARAMETERS", "QueryError", "genealogy_document", "query_events"]
+__all__ = ["CONTEXT", "PARAMETERS", "QueryError", "event_by_id", "genealogy_document",
+           "query_events"]
 
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
 PARAMETERS = ("eventType", "GE_eventTime", "LT_eventTime", "GE_recordTime", "LT_recordTime",
               "EQ_bizStep", "EQ_disposition", "MATCH_epc", "MATCH_anyEPC", "MATCH_epcClass",
-              "EQ_bizLocation", "eventCountLimit")
+              "EQ_bizLocation", "EXISTS_errorDeclaration", "eventCountLimit")
 _EPC_FIELDS = ("epcList", "childEPCs")
 _ANY_FIELDS = ("epcList", "childEPCs", "inputEPCList", "outputEPCList")
 _CLASS_FIELDS = ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList")
@@ -45,10 +46,18 @@ def _classes(ev: Mapping[str, Any]) -> set[str]:
 
 def _event(n: NodeRecord) -> dict[str, Any]:
     ev: dict[str, Any] = orjson.loads(str(n.props["epcisDocument"]))
-    ev.pop("@context", None)
     ev["recordTime"] = n.recorded_at
     ev.setdefault("eventID", n.key)
     return ev
+
+
+def event_by_id(store: GraphStore, event_id: str) -> dict[str, Any] | None:
+    """One captured event by its hash ID or by the eventID it was captured with."""
+    for prop in ("epcisEventHash", "epcisEventId"):
+        hits = [n for n in store.find(event_id, prop) if n.label == "EPCISEvent"]
+        if hits:
+            return _event(hits[0])
+    return None
 
 
 def query_events(store: GraphStore, params: Mapping[str, list[str]]) -> list[dict[str, Any]]:
@@ -96,6 +105,8 @@ def query_events(store: GraphStore, params: Mapping[str, list[str]]) -> list[dic
                 or (locs and p.get("epcisBizLocation") not in locs)):
             continue
         ev = _event(n)
+        if "EXISTS_errorDeclaration" in params and "errorDeclaration" not in ev:
+            continue
         if ((epc and not epc & _ids(ev, _EPC_FIELDS, parent=False))
                 or (any_epc and not any_epc & _ids(ev, _ANY_FIELDS, parent=True))
                 or (cls and not cls & _classes(ev))):
@@ -114,15 +125,22 @@ def query_document(events: list[dict[str, Any]], created: str) -> dict[str, Any]
 
 
 def genealogy_document(store: GraphStore, seed: str, created: str,
-                       direction: Direction = Direction.BOTH, max_depth: int = 50
-                       ) -> dict[str, Any]:
+                       direction: Direction = Direction.BOTH, max_depth: int = 50,
+                       declared_in_error: bool = True) -> dict[str, Any]:
     """The EPCIS events naming any node of the seed's genealogy (upstream and downstream), as
-    an EPCISDocument a partner can capture."""
+    an EPCISDocument a partner can capture.
+
+    An event declared in error is never silently mixed in: it is exported with its
+    ``errorDeclaration`` (so a receiver sees the declaration, and the derivations the event
+    implied are known to be in question), or left out with ``declared_in_error=False``. The
+    genealogy walk itself is the engines' and still runs over the event's derivations: the
+    write path keeps history and a correction never overwrites."""
     g = store.genealogy([seed], direction, max_depth)
     iris = list(dict.fromkeys([seed, *g.nodes]))
     events = {e.src: e for e in store.links(iris, ["EPCIS_OBJECT"], Direction.DOWNSTREAM)}
     nodes = store.get_many(list(events))
-    evs = sorted((_event(n) for n in nodes.values() if n.label == "EPCISEvent"),
+    evs = sorted((e for e in (_event(n) for n in nodes.values() if n.label == "EPCISEvent")
+                  if declared_in_error or "errorDeclaration" not in e),
                  key=lambda e: str(e["eventTime"]))
     return {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
             "creationDate": created, "epcisBody": {"eventList": evs}}

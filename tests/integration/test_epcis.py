@@ -125,7 +125,7 @@ def test_transformation_events_produce_the_genealogy_the_document_implies(runtim
 def test_error_declaration_keeps_the_original_event(runtime: Runtime) -> None:
     doc = orjson.loads((GS1_JSON / "Example_9.6.2-ObjectEvent.jsonld").read_bytes())
     capture(runtime, doc)
-    ev = doc["epcisBody"]["eventList"][0]
+    ev = epcis_events(doc)[0]  # with the document's namespace prefixes
     declared = {**ev, "errorDeclaration": {"declarationTime": "2026-01-02T00:00:00Z",
                                            "reason": "incorrect_data"}}
     capture(runtime, {**doc, "epcisBody": {"eventList": [declared]}})
@@ -185,3 +185,84 @@ def test_rest_capture_query_and_genealogy_export(client: TestClient) -> None:
     assert g.status_code == 200, g.text
     assert event_hash(tf) in {event_hash(e) for e in g.json()["epcisBody"]["eventList"]}
     assert epcis_events(g.content)  # the export is itself a valid capture document
+
+
+EVENTS = sorted((CAPTURE / "Events").glob("*.json"))
+
+
+def _events(client: TestClient, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
+    r = client.get("/events", params=params, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]  # type: ignore
+
+
+def test_single_event_capture_post_events(client: TestClient, runtime: Runtime) -> None:
+    op, aud = bearer(client, "op.olsen"), bearer(client, "aud.ames")
+    assert len(EVENTS) == 5
+    body = EVENTS[0].read_bytes()
+    assert client.post("/events", content=body).status_code == 401
+    assert client.post("/events", content=body, headers=aud).status_code == 403
+    for path in EVENTS:
+        sent = orjson.loads(path.read_bytes())
+        r = client.post("/events", content=path.read_bytes(), headers=op)
+        assert r.status_code == 201, (path.name, r.text)
+        assert r.json()["eventIDs"] == [event_hash(sent)] and r.json()["captured"] == 1
+        got = client.get(r.headers["location"], headers=aud)
+        assert got.status_code == 200, got.text
+        assert got.json()["type"] == sent["type"] and got.json()["eventTime"] == sent["eventTime"]
+        again = client.post("/events", content=path.read_bytes(), headers=op)
+        assert again.status_code == 201 and again.json()["captured"] == 0
+    assert len(_events(client, aud)) == len(EVENTS)
+    assert client.get("/events/ni%3A%2F%2F%2Fsha-256%3Bnothing", headers=aud).status_code == 404
+
+
+@pytest.mark.parametrize(("change", "field", "value", "rule"), [
+    ({"bizStep": "transforming"}, "bizStep", "transforming", "epcis-schema:"),
+    ({"eventTime": "yesterday"}, "eventTime", "yesterday", "epcis-schema:format"),
+    ({"eventTimeZoneOffset": None}, "(event)", None, "epcis-schema:required"),
+    ({"epcList": ["not an identifier"]}, "epcList/0", "not an identifier", "epcis-schema:"),
+    ({"type": "EPCISDocument"}, "type", "EPCISDocument", "epcis-capture-event"),
+], ids=["non-CBV bizStep", "bad time", "no time zone", "bad EPC", "not an event"])
+def test_invalid_single_event_is_refused_naming_field_value_rule(
+        client: TestClient, runtime: Runtime, change: dict[str, Any], field: str, value: Any,
+        rule: str) -> None:
+    op = bearer(client, "op.olsen")
+    ev = orjson.loads((CAPTURE / "Events" / "ObjectEvent.json").read_bytes())
+    bad = {k: v for k, v in {**ev, **change}.items() if v is not None}
+    before = runtime.store.watermark()
+    r = client.post("/events", content=orjson.dumps(bad), headers=op)
+    assert r.status_code == 400, r.text
+    assert r.json()["type"] == "epcisException:ValidationException"
+    assert any(p["field"] == field and p["value"] == value and p["rule"].startswith(rule)
+               for p in r.json()["problems"]), r.json()["problems"]
+    assert runtime.store.watermark() == before
+    assert runtime.store.nodes_of_class("EPCISEvent") == []
+
+
+def test_events_declared_in_error_are_marked_in_queries_and_the_genealogy_export(
+        client: TestClient) -> None:
+    op, aud = bearer(client, "op.olsen"), bearer(client, "aud.ames")
+    path = GS1_JSON / "Example_9.6.4-TransformationEvent.jsonld"
+    assert client.post("/capture", content=path.read_bytes(), headers=op).status_code == 201
+    tf = epcis_events(path.read_bytes())[0]
+    out = canonical_id((tf.get("outputEPCList")
+                        or [q["epcClass"] for q in tf["outputQuantityList"]])[0])
+
+    def exported(**params: Any) -> list[dict[str, Any]]:
+        r = client.get("/epcis/genealogy", params={"of": out, **params}, headers=aud)
+        assert r.status_code == 200, r.text
+        return r.json()["epcisBody"]["eventList"]  # type: ignore[no-any-return]
+
+    assert [e for e in exported() if "errorDeclaration" in e] == []
+    assert _events(client, aud, EXISTS_errorDeclaration="") == []
+    declaration = {"declarationTime": "2026-02-01T00:00:00Z", "reason": "incorrect_data"}
+    r = client.post("/events", headers=op,
+                    content=orjson.dumps({**tf, "errorDeclaration": declaration}))
+    assert r.status_code == 201 and r.json()["eventIDs"] == [event_hash(tf)], r.text
+    marked = [e for e in exported() if event_hash(e) == event_hash(tf)]
+    assert len(marked) == 1 and marked[0]["errorDeclaration"] == declaration
+    assert event_hash(tf) not in {event_hash(e) for e in exported(declaredInError="false")}
+    declared = _events(client, aud, EXISTS_errorDeclaration="")
+    assert [event_hash(e) for e in declared] == [event_hash(tf)]
+    assert client.get(r.headers["location"], headers=aud).json()["errorDeclaration"] \
+        == declaration
