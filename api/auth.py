@@ -43,6 +43,11 @@ RULES: dict[str, frozenset[str]] = {
     "Mutation.createUser": frozenset({"admin"}),
     # HTTP routes
     "POST /api/recall": READERS,
+    "POST /capture": WRITERS,
+    "GET /events": READERS,
+    "POST /events": WRITERS,
+    "GET /events/{eventID}": READERS,
+    "GET /epcis/genealogy": READERS,
 }
 
 TOKEN_TTL = timedelta(hours=8)

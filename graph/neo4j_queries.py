@@ -94,6 +94,12 @@ def find_by(props: list[str]) -> str:
     return " UNION ".join(branches)
 
 
+def nodes_of_label(label: str) -> str:
+    """Nodes carrying ``label`` (a vocabulary class, checked by the caller); the store keeps the
+    ones whose most specific class it is."""
+    return f"MATCH (n:`{label}`) RETURN {_NODE_RETURN} ORDER BY n.iri"
+
+
 COUNT_NODES = "MATCH (n:Record) RETURN labels(n) AS labels, count(*) AS n"
 COUNT_EDGES = "MATCH ()-[e]->() RETURN type(e) AS type, count(*) AS n"
 WIPE = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"

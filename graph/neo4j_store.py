@@ -214,6 +214,12 @@ class Neo4jStore:
         nodes = {n.iri: n for n in (self.conv.node(r["props"], r["labels"]) for r in rows)}
         return of_class(self.vocab, nodes.values(), label)
 
+    def nodes_of_class(self, label: str) -> list[NodeRecord]:
+        self.vocab.cls(label)  # raises on an unknown class: never an arbitrary label in Cypher
+        rows = self._read(Q.nodes_of_label(label))
+        nodes = (self.conv.node(r["props"], r["labels"]) for r in rows)
+        return [n for n in nodes if n.label == label]
+
     def edges(self, iri: str, direction: Direction = Direction.UPSTREAM,
               rel_types: Iterable[str] | None = None) -> list[EdgeRecord]:
         return self.links([iri], None if rel_types is None else list(rel_types), direction)

@@ -61,6 +61,10 @@ class GraphStore(Protocol):
         ``None``) equals ``value``, optionally of class ``label`` or a subclass."""
         ...
 
+    def nodes_of_class(self, label: str) -> list[NodeRecord]:
+        """Every node whose most specific class is ``label`` (exactly), in IRI order."""
+        ...
+
     def edges(self, iri: str, direction: Direction = Direction.UPSTREAM,
               rel_types: Iterable[str] | None = None) -> list[EdgeRecord]:
         """Edges out of (UPSTREAM), into (DOWNSTREAM) or both ways of one node."""

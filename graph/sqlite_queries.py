@@ -168,6 +168,7 @@ FIND_BY_PROPERTY = f"""
 SELECT {_NODE_COLS} FROM nodes
 WHERE id IN (SELECT node FROM identifiers WHERE value = :v AND prop = :p)
 """
+NODES_OF_LABEL = f"SELECT {_NODE_COLS} FROM nodes WHERE label = ? ORDER BY iri"
 FIND_ANY = f"""
 SELECT {_NODE_COLS} FROM nodes
 WHERE id IN (SELECT node FROM identifiers WHERE value = :v) OR key = :v

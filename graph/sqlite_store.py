@@ -371,6 +371,10 @@ class SQLiteStore:
         rows = [_node(r) for r in self._conn().execute(sql, {"v": value, "p": prop})]
         return of_class(self.vocab, rows, label)
 
+    def nodes_of_class(self, label: str) -> list[NodeRecord]:
+        self.vocab.cls(label)  # raises on an unknown class
+        return [_node(r) for r in self._conn().execute(Q.NODES_OF_LABEL, (label,))]
+
     def edges(self, iri: str, direction: Direction = Direction.UPSTREAM,
               rel_types: Iterable[str] | None = None) -> list[EdgeRecord]:
         return self.links([iri], None if rel_types is None else list(rel_types), direction)

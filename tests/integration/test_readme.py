@@ -12,7 +12,8 @@ from graph.model import Direction
 from tests import plantlet
 from tracegraph.runtime import Runtime
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+README_PATH = Path(__file__).resolve().parents[2] / "README.md"
+README = README_PATH.read_text()
 
 
 def block(lang: str, contains: str) -> str:
@@ -44,3 +45,53 @@ def test_readme_graphql_example_names_fields_the_schema_has() -> None:
 @pytest.mark.parametrize("var", ["TRACEGRAPH_STORE", "TRACEGRAPH_DATA_DIR", "NEO4J_URI"])
 def test_readme_documents_the_configuration(var: str) -> None:
     assert var in README
+
+
+def test_readme_epcis_curl_examples_run_against_a_real_server(runtime: Runtime) -> None:
+    """The EPCIS curl block, run by bash and curl against the API served by uvicorn."""
+    import json
+    import os
+    import subprocess
+    import threading
+    import time
+
+    import uvicorn
+
+    from api.app import create_app
+    from ingest.epcis import epcis_events, epcis_single_event, event_hash
+    from tests.conftest import PASSWORD, make_user
+    from tests.integration.test_demo import free_port
+
+    make_user(runtime, "op.olsen", ["operator"])
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime.settings, runtime),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        script = block("bash", "POST $TG/events").replace(
+            "TG=http://127.0.0.1:8000", f"TG=http://127.0.0.1:{port}")
+        run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True,
+                             text=True, cwd=README_PATH.parent, timeout=120,
+                             env={**os.environ, "PASSWORD": PASSWORD})
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+    assert run.returncode == 0, run.stderr
+    answers, text, at = [], run.stdout, 0
+    while at < len(text.rstrip()):
+        doc, at = json.JSONDecoder().raw_decode(text, at)
+        answers.append(doc)
+    captured, single, query, trace = answers
+    root = README_PATH.parent / "examples" / "epcis"
+    doc_events = epcis_events((root / "transformation.jsonld").read_bytes())
+    ship = epcis_single_event((root / "shipping-event.jsonld").read_bytes())[0]
+    assert captured["eventIDs"] == [event_hash(e) for e in doc_events]
+    assert single["eventIDs"] == [event_hash(ship)] and single["captured"] == 1
+    found = query["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert [event_hash(e) for e in found] == [event_hash(doc_events[1])]
+    assert {event_hash(e) for e in trace["epcisBody"]["eventList"]} == {
+        event_hash(e) for e in [*doc_events, ship]}

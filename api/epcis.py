@@ -1,0 +1,149 @@
+"""The GS1 EPCIS 2.0 REST binding: ``POST /capture`` (an EPCISDocument, JSON-LD),
+``POST /events`` (one event), ``GET /events`` (SimpleEventQuery parameters, an
+EPCISQueryDocument back) and
+``GET /epcis/genealogy`` (a lot's or unit's trace as an EPCISDocument).
+
+Errors are RFC 7807 problem details in the binding's style (``type``, ``title``, ``status``,
+``detail``) with every problem's field, value and rule; nothing is written on an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from api.auth import Unauthorized, authorize, user_from_token
+from graph.errors import WriteRejectedError
+from ingest.epcis import capture_epcis
+from ingest.epcis_query import (
+    QueryError,
+    event_by_id,
+    genealogy_document,
+    query_document,
+    query_events,
+)
+from ingest.identify import identify_or_explain
+from ontology.datatypes import now_utc_text
+from tracegraph.runtime import Runtime
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["EPCIS 2.0"])
+_EXC = "epcisException:"
+_LD = "application/ld+json"
+
+
+def _problem(status: int, kind: str, title: str, detail: str,
+             problems: list[dict[str, Any]] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"type": _EXC + kind, "title": title, "status": status,
+                            "detail": detail}
+    if problems is not None:
+        body["problems"] = problems
+    return JSONResponse(body, status, media_type="application/problem+json")
+
+
+def _auth(request: Request, operation: str) -> JSONResponse | str:
+    user = user_from_token(request.app.state.runtime, request.app.state.secret,
+                           request.headers.get("authorization"))
+    try:
+        authorize(operation, user)
+    except Unauthorized as e:
+        status = 401 if e.code == "UNAUTHENTICATED" else 403
+        return _problem(status, "SecurityException", e.code, e.message)
+    assert user is not None
+    return user.username
+
+
+async def _capture(request: Request, operation: str, single_event: bool) -> JSONResponse:
+    who = _auth(request, operation)
+    if isinstance(who, JSONResponse):
+        return who
+    rt: Runtime = request.app.state.runtime
+    what = "event" if single_event else "document"
+    try:
+        hashes, result = capture_epcis(rt.writer, rt.store, rt.vocab, await request.body(), who,
+                                       single_event=single_event)
+    except WriteRejectedError as e:
+        n = len(e.problems)
+        first = e.problems[0]
+        return _problem(400, "ValidationException", f"The EPCIS {what} was not captured",
+                        f"{n} problem(s); first: {first.field or '(document)'}={first.value!r} "
+                        f"breaks {first.rule}: {first.message}",
+                        [p.as_dict() for p in e.problems])
+    headers = {"GS1-EPCIS-Version": "2.0.0"}
+    if single_event:
+        headers["Location"] = "/events/" + quote(hashes[0], safe="")
+    return JSONResponse({"eventIDs": hashes, "captured": result.events_written,
+                         "alreadyCaptured": len(hashes) - result.events_written,
+                         "watermark": result.tx}, 201, headers=headers)
+
+
+@router.post("/capture", status_code=201)
+async def capture(request: Request) -> JSONResponse:
+    """Capture an EPCISDocument synchronously: 201 with the events' hash IDs, or 400."""
+    return await _capture(request, "POST /capture", single_event=False)
+
+
+@router.post("/events", status_code=201)
+async def capture_event(request: Request) -> JSONResponse:
+    """Capture one EPCIS event (the REST binding's single-event capture): 201 with its hash
+    ID and a ``Location``, or 400 naming field, value and rule; nothing written on a 400."""
+    return await _capture(request, "POST /events", single_event=True)
+
+
+@router.get("/events")
+def events(request: Request) -> JSONResponse:
+    """SimpleEventQuery over the captured events, as an EPCISQueryDocument."""
+    who = _auth(request, "GET /events")
+    if isinstance(who, JSONResponse):
+        return who
+    rt: Runtime = request.app.state.runtime
+    params: dict[str, list[str]] = {}
+    for k, v in request.query_params.multi_items():
+        params.setdefault(k, []).append(v)
+    try:
+        found = query_events(rt.store, params)
+    except QueryError as e:
+        return _problem(400, "QueryParameterException", "Invalid query parameter", str(e),
+                        [{"field": e.field, "value": e.value, "rule": e.rule}])
+    return JSONResponse(query_document(found, now_utc_text()), media_type=_LD,
+                        headers={"GS1-EPCIS-Version": "2.0.0"})
+
+
+@router.get("/events/{event_id:path}")
+def event(request: Request, event_id: str) -> JSONResponse:
+    """One captured event by its hash ID (the ``Location`` of a single-event capture) or the
+    eventID it was captured with; an event declared in error shows its errorDeclaration."""
+    who = _auth(request, "GET /events/{eventID}")
+    if isinstance(who, JSONResponse):
+        return who
+    rt: Runtime = request.app.state.runtime
+    found = event_by_id(rt.store, event_id)
+    if found is None:
+        return _problem(404, "NoSuchResourceException", "Unknown event",
+                        f"no captured event has the ID {event_id!r}",
+                        [{"field": "eventID", "value": event_id, "rule": "captured event"}])
+    return JSONResponse(found, media_type=_LD, headers={"GS1-EPCIS-Version": "2.0.0"})
+
+
+@router.get("/epcis/genealogy")
+def genealogy(request: Request, of: str, maxDepth: int = 50,
+              declaredInError: bool = True) -> JSONResponse:
+    """Every captured EPCIS event on the genealogy (both ways) of a lot or unit; events
+    declared in error carry their ``errorDeclaration`` (``declaredInError=false``: left out)."""
+    who = _auth(request, "GET /epcis/genealogy")
+    if isinstance(who, JSONResponse):
+        return who
+    rt: Runtime = request.app.state.runtime
+    nodes, why = identify_or_explain(rt.store, of)
+    if len(nodes) != 1:
+        return _problem(404, "NoSuchResourceException", "Unknown identifier",
+                        why or f"{of!r} names {len(nodes)} nodes; give the IRI",
+                        [{"field": "of", "value": of, "rule": "identify"}])
+    return JSONResponse(genealogy_document(rt.store, nodes[0].iri, now_utc_text(),
+                                           max_depth=min(maxDepth, 50),
+                                           declared_in_error=declaredInError),
+                        media_type=_LD)
