@@ -29,7 +29,7 @@ from graph.recall import RecallAnswer, recall
 from graph.versions import CHILD_EDGES, owning_versions
 from ontology.terms import R
 
-__all__ = ["ChangeImpact", "ImpactItem", "change_impact", "edges_of"]
+__all__ = ["ChangeImpact", "ImpactItem", "calibration_window", "change_impact", "edges_of"]
 
 RELEASED_BATCH = frozenset({"Released"})
 CLOSED_BATCH = frozenset({"Released", "Rejected"})
@@ -250,3 +250,16 @@ def edges_of(items: Sequence[ImpactItem]) -> list[tuple[str, str]]:
     """The consecutive pairs of every item's path (for checking against a graph)."""
     return [p for i in items for p in zip(i.path, i.path[1:], strict=False)]
 
+
+
+def calibration_window(store: GraphStore, equipment: str, found_at: str) -> tuple[str, str]:
+    """The window during which ``equipment`` is suspect when a calibration at ``found_at`` finds
+    it out of tolerance: since its last passing calibration before then (UTC texts)."""
+    cals = store.get_many(sorted({e.src for e in store.links([equipment], [R.CALIBRATES],
+                                                               Direction.DOWNSTREAM)}))
+    passed = [str(c.props.get("performedAt")) for c in cals.values()
+              if c.props.get("calibrationResult") in ("pass", "passAfterAdjustment")
+              and str(c.props.get("performedAt", "9999")) < found_at]
+    if not passed:
+        raise ValueError(f"{equipment}: no passing calibration before {found_at}")
+    return max(passed), found_at
