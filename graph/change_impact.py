@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from graph.recall import RecallAnswer, recall
-from graph.versions import CHILD_EDGES, owning_versions
+from graph.versions import CHILD_EDGES
 from ontology.terms import R
 
 __all__ = ["ChangeImpact", "ImpactItem", "calibration_window", "change_impact", "edges_of"]
@@ -111,11 +111,8 @@ def change_impact(store: GraphStore, element: str, base_version: str | None = No
     ops = _operations(store, paths, node)
     nodes = store.get_many(ops)
 
-    owners = owning_versions(store, ops)
-    for op in ops:
-        for v in sorted(owners.get(op, ())):
-            paths.reach(v, op)
-    versions = sorted({v for vs in owners.values() for v in vs})
+    routings = _step(store, paths, ops, [R.HAS_OPERATION], Direction.DOWNSTREAM)
+    versions = _step(store, paths, routings, [R.HAS_ROUTING], Direction.DOWNSTREAM)
     vnodes = store.get_many(versions)
     for v in versions:
         n = vnodes[v]
