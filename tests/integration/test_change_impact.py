@@ -210,3 +210,43 @@ def test_diff_of_the_demo_versions_equals_the_documents(demo: tuple[Runtime, Doc
     assert got == want and ("changed", "OP20/UV-DOSE", "lsl", 1800.0, 2000.0) in got
     report = diff_report(old, new, changes)
     assert "lsl 1800.0 → 2000.0" in report and "+ added characteristic OP40/plan/HUB-PULL" in report
+
+
+def test_demo_versions_and_approved_change_over_graphql(demo: tuple[Runtime, Docs]) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.conftest import bearer, make_user
+
+    rt, d = demo
+    if rt.store.get(rt.vocab.mint_iri("User", "gql.auditor")) is None:
+        make_user(rt, "gql.auditor", ["auditor"])
+    q = """query($at: String!) {
+      processVersions(process: "CATH-ASSY") { key properties }
+      effectiveVersion(process: "CATH-ASSY", at: $at) { key }
+      changeRequest(number: "CR-2026-0007") {
+        request { key properties } baseVersion { key } proposedVersion { key }
+        approvals { role approval { key } }
+        diff { report changes { change kind path field old new } } }
+      changeImpact(element: "CATH-ASSY/v2/OP20/UV-DOSE") {
+        counts { label count } items { category key path } } }"""
+    v2 = rt.vocab.mint_iri("ProcessVersion", "CATH-ASSY/v2")
+    at = str(d.props[v2]["effectiveFrom"])
+    with TestClient(create_app(rt.settings, rt)) as c:
+        body = c.post("/graphql", json={"query": q, "variables": {"at": at}},
+                      headers=bearer(c, "gql.auditor")).json()
+    assert "errors" not in body, body
+    data = body["data"]
+    assert [(v["key"], v["properties"]["versionStatus"]) for v in data["processVersions"]] == [
+        ("CATH-ASSY/v1", "Superseded"), ("CATH-ASSY/v2", "Effective")]
+    assert data["effectiveVersion"]["key"] == "CATH-ASSY/v2"
+    cr = data["changeRequest"]
+    assert cr["request"]["properties"]["changeState"] == "Approved"
+    assert (cr["baseVersion"]["key"], cr["proposedVersion"]["key"]) == (
+        "CATH-ASSY/v1", "CATH-ASSY/v2")
+    assert sorted(a["role"] for a in cr["approvals"]) == ["engineer", "engineer", "qa"]
+    assert {"change": "changed", "kind": "parameter", "path": "OP20/parameter/UV-DOSE",
+            "field": "lsl", "old": 1800.0, "new": 2000.0} in cr["diff"]["changes"]
+    items = data["changeImpact"]["items"]
+    ci = change_impact(rt.store, rt.vocab.mint_iri("ParameterSpec", "CATH-ASSY/v2/OP20/UV-DOSE"))
+    assert [(i["category"], i["key"]) for i in items] == [(i.category, i.key) for i in ci.items]
