@@ -215,20 +215,22 @@ class Query:
                               note=i.note, path=list(i.path)) for i in ci.items],
             released=_recall(ci.released) if ci.released else None)
 
-    @strawberry.field(description="A change request with its base and proposed versions, "
-                                  "diff, impact assessments, approvals and what still blocks "
-                                  "effectivity.")
-    def change_request(self, info: Info[Any, None], number: str) -> ChangeRecord:
+    @strawberry.field(description="A change request (by record number) with its base and "
+                                  "proposed versions, diff, impact assessments, approvals and "
+                                  "what still blocks effectivity; null if there is none.")
+    def change_request(self, info: Info[Any, None], number: str) -> ChangeRecord | None:
         rt = _rt(info)
-        return _record(rt, _node_of(rt, "number", number, "ChangeRequest").iri)
+        found = [n for n in rt.store.find(number, label="ChangeRequest")]
+        return _record(rt, found[0].iri) if len(found) == 1 else None
 
 
 @strawberry.type
 class Mutation:
+    # mutations answer null with an error (NOT_FOUND, BAD_INPUT, a refusal code) when refused
     @strawberry.mutation(description="Open a change request proposing a Draft version to "
                                      "replace a base version.")
     def propose_change(self, info: Info[Any, None], number: str, title: str, reason: str,
-                       base_version: str, proposed_version: str) -> ChangeRecord:
+                       base_version: str, proposed_version: str) -> ChangeRecord | None:
         rt = _rt(info)
         base = _node_of(rt, "baseVersion", base_version, "ProcessVersion")
         new = _node_of(rt, "proposedVersion", proposed_version, "ProcessVersion")
@@ -243,7 +245,7 @@ class Mutation:
     @strawberry.mutation(description="Compute and record the change's impact assessment (diff "
                                      "and impact of every changed element); puts the proposed "
                                      "version in review.")
-    def assess_change(self, info: Info[Any, None], number: str) -> ChangeRecord:
+    def assess_change(self, info: Info[Any, None], number: str) -> ChangeRecord | None:
         rt = _rt(info)
         cr = _node_of(rt, "number", number, "ChangeRequest").iri
         try:
@@ -257,7 +259,7 @@ class Mutation:
     @strawberry.mutation(description="Approve (or reject) the change in one of your roles and "
                                      "sign the approval (re-enter your password).")
     def approve_change(self, info: Info[Any, None], number: str, role: str, password: str,
-                       reason: str, decision: str = "approved") -> ChangeRecord:
+                       reason: str, decision: str = "approved") -> ChangeRecord | None:
         rt = _rt(info)
         cr = _node_of(rt, "number", number, "ChangeRequest").iri
         try:
@@ -271,7 +273,7 @@ class Mutation:
     @strawberry.mutation(description="Make the proposed version Effective (superseding the base "
                                      "version); refused without the required signed approvals.")
     def make_change_effective(self, info: Info[Any, None], number: str,
-                              at: str | None = None) -> ChangeRecord:
+                              at: str | None = None) -> ChangeRecord | None:
         rt = _rt(info)
         cr = _node_of(rt, "number", number, "ChangeRequest").iri
         try:
