@@ -29,7 +29,7 @@ from graph.versions import Change, diff_report, diff_versions, fingerprint, load
 from graph.write import NodeUpsert
 from ontology.datatypes import to_utc_text
 from ontology.terms import C, P, R
-from quality.accounts import utc_now, write_nodes
+from quality.accounts import authenticate, utc_now, write_nodes
 from quality.rules import RequiresSignatures
 from quality.signatures import sign
 
@@ -152,6 +152,8 @@ def approve(rt: Runtime, cr: str, username: str, password: str, role: str, reaso
         raise ChangeControlError("not-permitted", f"{username} does not hold role {role}",
                                  "role", role)
     cr_key = rt.store.get(cr).key  # type: ignore[union-attr]
+    # re-authenticate before anything is written: a wrong password leaves no approval behind
+    authenticate(rt, username, password, purpose=f"approval of {cr_key}")
     fp = fingerprint(load_tree(rt.store, proposed))
     number = f"{cr_key}-A-{uuid.uuid4().hex[:8]}"
     iri = rt.vocab.mint_iri(C.Approval, number)

@@ -200,3 +200,53 @@ def test_operation_start_checks(runtime: Runtime) -> None:
     rt.capture(doc({"eventId": "oot", "reason": "calibration failed", "nodes": [
         node("Equipment", "UVB-01", {"calibrationStatus": "OutOfTolerance"})]}))
     refused(rt, "equipment-calibrated", execution("X-5", "P-ANN", "2026-03-03T08:00:00Z"))
+
+
+def test_change_control_over_graphql(runtime: Runtime) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.conftest import bearer
+
+    rt = runtime
+    setup(rt)
+    make_user(rt, "eng.one", ["engineer"])
+    make_user(rt, "qa.one", ["qa"])
+    rt.capture(doc({"eventId": "v2", "reason": "proposal",
+                    "nodes": version_nodes("v2", "Draft", 3000.0)}))
+    record = "{ request { properties } proposedVersion { properties } approvals { role signed }" \
+             " effectivityProblems { rule value } diff { report } }"
+    with TestClient(create_app(rt.settings, rt)) as c:
+        eng, qa = bearer(c, "eng.one"), bearer(c, "qa.one")
+
+        def call(q: str, h: dict[str, str], **vs: Any) -> Any:
+            return c.post("/graphql", json={"query": q, "variables": vs}, headers=h).json()
+
+        r = call('mutation { proposeChange(number: "CR-9", title: "Tighten", reason: "trend", '
+                 f'baseVersion: "BOND/v1", proposedVersion: "BOND/v2") {record} }}', eng)
+        assert r["data"]["proposeChange"]["request"]["properties"]["changeState"] == "Submitted"
+        r = call(f'mutation {{ assessChange(number: "CR-9") {record} }}', eng)
+        assert "usl 3200.0 → 3000.0" in r["data"]["assessChange"]["diff"]["report"]
+        approve = ('mutation($p: String!, $role: String!) { approveChange(number: "CR-9", '
+                   f'role: $role, password: $p, reason: "review") {record} }}')
+        r = call(approve, eng, p=PASSWORD, role="engineer")
+        assert r["data"]["approveChange"]["approvals"] == [{"role": "engineer", "signed": True}]
+        assert r["data"]["approveChange"]["effectivityProblems"] == [
+            {"rule": "requires-signature", "value": "qa"}]
+        effective = f'mutation {{ makeChangeEffective(number: "CR-9") {record} }}'
+        assert "FORBIDDEN" in str(call(effective, eng))  # only QA makes a change effective
+        r = call(effective, qa)
+        assert r["data"]["makeChangeEffective"] is None
+        assert r["errors"][0]["extensions"]["code"] == "REQUIRES_SIGNATURE"
+        assert rt.store.get(iri(rt, "ProcessVersion", "BOND/v2")
+                            ).props["versionStatus"] == "InReview"  # type: ignore[union-attr]
+        wrong = call(approve, qa, p="wrong password", role="qa")
+        assert wrong["data"]["approveChange"] is None
+        assert wrong["errors"][0]["extensions"]["code"] == "INVALID_CREDENTIALS"
+        r = call(f'{{ changeRequest(number: "CR-9") {record} }}', qa)
+        assert len(r["data"]["changeRequest"]["approvals"]) == 1  # nothing written
+        assert call(approve, qa, p=PASSWORD, role="qa")["data"]["approveChange"][
+            "effectivityProblems"] == []
+        r = call(effective, qa)["data"]["makeChangeEffective"]
+        assert r["proposedVersion"]["properties"]["versionStatus"] == "Effective"
+        assert r["request"]["properties"]["changeState"] == "Implemented"
