@@ -4,6 +4,7 @@ version effective at a time, the semantic diff of two versions, the impact of a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
@@ -224,6 +225,24 @@ class Query:
         return _record(rt, found[0].iri) if len(found) == 1 else None
 
 
+def _step(rt: Runtime, cr: str, step: Callable[[], object]) -> ChangeRecord:
+    """Run one change-control step; a refusal becomes a GraphQL error with its code."""
+    try:
+        step()
+    except TypeRuleError as e:
+        raise bad_input("at", e.value, e.rule) from None
+    except RefusedError as e:
+        raise _refused(e) from None
+    except WriteRejectedError as e:
+        raise GraphQLError(str(e), extensions={
+            "code": "REJECTED", "problems": [p.as_dict() for p in e.problems]}) from None
+    return _record(rt, cr)
+
+
+def _request(rt: Runtime, number: str) -> str:
+    return str(_node_of(rt, "number", number, "ChangeRequest").iri)
+
+
 @strawberry.type
 class Mutation:
     # mutations answer null with an error (NOT_FOUND, BAD_INPUT, a refusal code) when refused
@@ -234,59 +253,31 @@ class Mutation:
         rt = _rt(info)
         base = _node_of(rt, "baseVersion", base_version, "ProcessVersion")
         new = _node_of(rt, "proposedVersion", proposed_version, "ProcessVersion")
-        try:
-            cr = cc.propose(rt, number, title, reason, base.iri, new.iri, _user(info).username)
-        except RefusedError as e:
-            raise _refused(e) from None
-        except WriteRejectedError as e:
-            raise _rejected(e) from None
-        return _record(rt, cr)
+        cr = rt.vocab.mint_iri("ChangeRequest", number)
+        return _step(rt, cr, lambda: cc.propose(rt, number, title, reason, base.iri, new.iri,
+                                                _user(info).username))
 
     @strawberry.mutation(description="Compute and record the change's impact assessment (diff "
                                      "and impact of every changed element); puts the proposed "
                                      "version in review.")
     def assess_change(self, info: Info[Any, None], number: str) -> ChangeRecord | None:
         rt = _rt(info)
-        cr = _node_of(rt, "number", number, "ChangeRequest").iri
-        try:
-            cc.assess(rt, cr, _user(info).username)
-        except RefusedError as e:
-            raise _refused(e) from None
-        except WriteRejectedError as e:
-            raise _rejected(e) from None
-        return _record(rt, cr)
+        cr = _request(rt, number)
+        return _step(rt, cr, lambda: cc.assess(rt, cr, _user(info).username))
 
     @strawberry.mutation(description="Approve (or reject) the change in one of your roles and "
                                      "sign the approval (re-enter your password).")
     def approve_change(self, info: Info[Any, None], number: str, role: str, password: str,
                        reason: str, decision: str = "approved") -> ChangeRecord | None:
         rt = _rt(info)
-        cr = _node_of(rt, "number", number, "ChangeRequest").iri
-        try:
-            cc.approve(rt, cr, _user(info).username, password, role, reason, decision)
-        except RefusedError as e:
-            raise _refused(e) from None
-        except WriteRejectedError as e:
-            raise _rejected(e) from None
-        return _record(rt, cr)
+        cr = _request(rt, number)
+        return _step(rt, cr, lambda: cc.approve(rt, cr, _user(info).username, password, role,
+                                                reason, decision))
 
     @strawberry.mutation(description="Make the proposed version Effective (superseding the base "
                                      "version); refused without the required signed approvals.")
     def make_change_effective(self, info: Info[Any, None], number: str,
                               at: str | None = None) -> ChangeRecord | None:
         rt = _rt(info)
-        cr = _node_of(rt, "number", number, "ChangeRequest").iri
-        try:
-            cc.make_effective(rt, cr, _user(info).username, at)
-        except TypeRuleError as e:
-            raise bad_input("at", e.value, e.rule) from None
-        except RefusedError as e:
-            raise _refused(e) from None
-        except WriteRejectedError as e:
-            raise _rejected(e) from None
-        return _record(rt, cr)
-
-
-def _rejected(e: WriteRejectedError) -> GraphQLError:
-    return GraphQLError(str(e), extensions={"code": "REJECTED",
-                                            "problems": [p.as_dict() for p in e.problems]})
+        cr = _request(rt, number)
+        return _step(rt, cr, lambda: cc.make_effective(rt, cr, _user(info).username, at))

@@ -3,21 +3,17 @@ networkx over the raw capture documents (never over our store), on both engines.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
 import pytest
 
-from bench.plant import generate_plant
 from graph.change_impact import ChangeImpact, calibration_window, change_impact
-from graph.port import GraphStore
-from graph.sqlite_store import SQLiteStore
 from graph.versions import diff_report, diff_versions, load_tree
 from ontology.datatypes import to_utc_text
+from tests.integration.test_recall import demo  # noqa: F401  (the loaded demo plant)
 from tracegraph.runtime import Runtime
-from tracegraph.settings import Settings
 
 
 @dataclass
@@ -60,21 +56,11 @@ def read_docs(docs: list[dict[str, Any]], rt: Runtime) -> Docs:
     return d
 
 
-@pytest.fixture(scope="module", params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
-def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[tuple[Runtime, Docs]]:
-    docs = list(generate_plant(size="demo", seed=7))
-    tmp = tmp_path_factory.mktemp("demo")
-    store: GraphStore
-    if request.param == "embedded":
-        store = SQLiteStore(tmp / "s.sqlite")
-    else:
-        store = request.getfixturevalue("_neo4j_store")
-        store.wipe()  # type: ignore[attr-defined]
-    rt = Runtime.open(Settings(data_dir=tmp), store=store)
-    for doc in docs:
-        rt.capture(doc)  # the guards accept the whole demo plant
-    yield rt, read_docs(docs, rt)
+@pytest.fixture(scope="module")
+def plant(demo: tuple[Runtime, list[dict[str, Any]]]) -> tuple[Runtime, Docs]:  # noqa: F811
+    """The demo plant loaded through the guards (both engines), and its documents."""
+    rt, docs = demo
+    return rt, read_docs(docs, rt)
 
 
 def expected_from_operations(d: Docs, ops: set[str]) -> dict[str, set[str]]:
@@ -115,8 +101,8 @@ def check(ci: ChangeImpact, want: dict[str, set[str]], d: Docs) -> None:
 
 
 def test_parameter_limit_change_impact_equals_the_documents(
-        demo: tuple[Runtime, Docs]) -> None:
-    rt, d = demo
+        plant: tuple[Runtime, Docs]) -> None:
+    rt, d = plant
     spec = rt.vocab.mint_iri("ParameterSpec", "CATH-ASSY/v1/OP20/UV-DOSE")
     ops = d.out(spec, "specOf")
     want = expected_from_operations(d, ops)
@@ -124,8 +110,8 @@ def test_parameter_limit_change_impact_equals_the_documents(
     check(change_impact(rt.store, spec, unit_limit=10**6), want, d)
 
 
-def test_fixture_change_impact_equals_the_documents(demo: tuple[Runtime, Docs]) -> None:
-    rt, d = demo
+def test_fixture_change_impact_equals_the_documents(plant: tuple[Runtime, Docs]) -> None:
+    rt, d = plant
     fixture = sorted(n for n, c in d.cls.items() if c == "Fixture")[0]
     execs = d.into(fixture, "usedFixture") | d.into(fixture, "onEquipment")
     classes = d.out(fixture, "ofEquipmentClass")
@@ -136,8 +122,8 @@ def test_fixture_change_impact_equals_the_documents(demo: tuple[Runtime, Docs]) 
 
 
 def test_material_change_over_supplier_lots_equals_the_documents(
-        demo: tuple[Runtime, Docs]) -> None:
-    rt, d = demo
+        plant: tuple[Runtime, Docs]) -> None:
+    rt, d = plant
     material = rt.vocab.mint_iri("Material", "ADH-UV")
     lots = {x for x in d.into(material, "ofMaterial") if d.cls[x] == "MaterialLot"}
     ci = change_impact(rt.store, material, unit_limit=10**6)
@@ -150,10 +136,10 @@ def test_material_change_over_supplier_lots_equals_the_documents(
     assert {a.iri for a in ci.released.shipments} == {n for n in down if d.cls[n] == "Shipment"}
 
 
-def test_out_of_calibration_window_equals_the_documents(demo: tuple[Runtime, Docs]) -> None:
+def test_out_of_calibration_window_equals_the_documents(plant: tuple[Runtime, Docs]) -> None:
     """A calibration finds the equipment out of tolerance: everything run on it since the last
     passing calibration is suspect."""
-    rt, d = demo
+    rt, d = plant
     cals: dict[str, list[str]] = {}
     for c, cls in d.cls.items():
         if cls == "Calibration":
@@ -181,8 +167,8 @@ def utc(text: str) -> str:
     return to_utc_text(text)
 
 
-def test_diff_of_the_demo_versions_equals_the_documents(demo: tuple[Runtime, Docs]) -> None:
-    rt, d = demo
+def test_diff_of_the_demo_versions_equals_the_documents(plant: tuple[Runtime, Docs]) -> None:
+    rt, d = plant
     v1 = rt.vocab.mint_iri("ProcessVersion", "CATH-ASSY/v1")
     v2 = rt.vocab.mint_iri("ProcessVersion", "CATH-ASSY/v2")
     old, new = load_tree(rt.store, v1), load_tree(rt.store, v2)
@@ -212,13 +198,13 @@ def test_diff_of_the_demo_versions_equals_the_documents(demo: tuple[Runtime, Doc
     assert "lsl 1800.0 → 2000.0" in report and "+ added characteristic OP40/plan/HUB-PULL" in report
 
 
-def test_demo_versions_and_approved_change_over_graphql(demo: tuple[Runtime, Docs]) -> None:
+def test_demo_versions_and_approved_change_over_graphql(plant: tuple[Runtime, Docs]) -> None:
     from fastapi.testclient import TestClient
 
     from api.app import create_app
     from tests.conftest import bearer, make_user
 
-    rt, d = demo
+    rt, d = plant
     if rt.store.get(rt.vocab.mint_iri("User", "gql.auditor")) is None:
         make_user(rt, "gql.auditor", ["auditor"])
     q = """query($at: String!) {

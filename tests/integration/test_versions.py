@@ -117,14 +117,21 @@ def test_lifecycle_and_immutability(runtime: Runtime) -> None:
                                           {"versionStatus": "Effective"}))
 
 
-def test_change_request_needs_the_required_signatures(runtime: Runtime) -> None:
-    rt = runtime
+def proposal(rt: Runtime, number: str) -> tuple[str, str, str, str, str]:
+    """The bonding plant, an engineer and a QA account, and a change request proposing a Draft
+    v2 (UV dose USL 3200 → 3000): (engineer, qa, v1, v2, change request)."""
     setup(rt)
     eng, qa = make_user(rt, "eng.one", ["engineer"]), make_user(rt, "qa.one", ["qa"])
     rt.capture(doc({"eventId": "v2", "reason": "proposal",
                     "nodes": version_nodes("v2", "Draft", 3000.0)}))
     v1, v2 = iri(rt, "ProcessVersion", "BOND/v1"), iri(rt, "ProcessVersion", "BOND/v2")
-    cr = cc.propose(rt, "CR-1", "Tighten UV dose USL", "field complaints", v1, v2, eng)
+    return eng, qa, v1, v2, cc.propose(rt, number, "Tighten UV dose USL", "field complaints",
+                                       v1, v2, eng)
+
+
+def test_change_request_needs_the_required_signatures(runtime: Runtime) -> None:
+    rt = runtime
+    eng, qa, v1, v2, cr = proposal(rt, "CR-1")
     a = cc.assess(rt, cr, eng)
     assert [(c.path, c.field, c.old, c.new) for c in a.changes] == [
         ("OP10/parameter/UV-DOSE", "usl", 3200.0, 3000.0)]
@@ -156,12 +163,7 @@ def test_change_request_needs_the_required_signatures(runtime: Runtime) -> None:
 
 def test_approval_of_an_edited_proposal_is_stale(runtime: Runtime) -> None:
     rt = runtime
-    setup(rt)
-    eng, qa = make_user(rt, "eng.one", ["engineer"]), make_user(rt, "qa.one", ["qa"])
-    rt.capture(doc({"eventId": "v2", "reason": "proposal",
-                    "nodes": version_nodes("v2", "Draft", 3000.0)}))
-    v1, v2 = iri(rt, "ProcessVersion", "BOND/v1"), iri(rt, "ProcessVersion", "BOND/v2")
-    cr = cc.propose(rt, "CR-2", "Tighten", "trend", v1, v2, eng)
+    eng, qa, _v1, v2, cr = proposal(rt, "CR-2")
     cc.assess(rt, cr, eng)
     cc.approve(rt, cr, eng, PASSWORD, "engineer", "ok")
     cc.approve(rt, cr, qa, PASSWORD, "qa", "ok")
