@@ -95,6 +95,12 @@ def check(ci: ChangeImpact, want: dict[str, set[str]], d: Docs) -> None:
     assert ci.released.units_total == len(want["units"])
     assert {a.iri for a in ci.released.shipments} == want["shipments"]
     assert {c.iri for c in ci.released.customers} == want["customers"]
+    for item in ci.of("wip-batch"):  # the step a WIP batch is at: its latest execution's
+        runs = sorted((utc(d.props[x]["startedAtTime"]), x) for x in d.into(item.iri, "forBatch")
+                      if d.cls[x] == "OperationExecution")
+        if runs:
+            [op] = d.out(runs[-1][1], "executesOperation")
+            assert item.note.endswith(f" at {d.props[op]['key']}"), item
     for item in ci.items:  # every explaining path runs along links of the documents
         assert item.path[0] == ci.element.iri and item.path[-1] == item.iri
         assert all(d.linked(a, b) for a, b in zip(item.path, item.path[1:], strict=False)), item

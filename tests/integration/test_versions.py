@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from graph.errors import WriteRejectedError
-from graph.versions import diff_versions, effective_version, load_tree, versions_of
+from graph.versions import diff_report, diff_versions, effective_version, load_tree, versions_of
 from quality import change_control as cc
 from tests.conftest import PASSWORD, make_user
 from tracegraph.runtime import Runtime
@@ -252,3 +252,40 @@ def test_change_control_over_graphql(runtime: Runtime) -> None:
         r = call(effective, qa)["data"]["makeChangeEffective"]
         assert r["proposedVersion"]["properties"]["versionStatus"] == "Effective"
         assert r["request"]["properties"]["changeState"] == "Implemented"
+
+
+def test_diff_names_operations_added_reordered_and_bom_changes(runtime: Runtime) -> None:
+    rt = runtime
+    setup(rt)
+    mats = [node("Material", m, {"name": m, "unitCode": "pc", "materialType": "component"})
+            for m in ("HUB", "TUBE", "CAP")]
+    base = [node("BOMLine", f"BOND/v1b/OP10/{m}", {"quantity": q, "unitCode": "pc"},
+                 {"boundToOperation": "Operation/BOND/v1b/OP10", "ofMaterial": f"Material/{m}"})
+            for m, q in (("HUB", 1.0), ("TUBE", 1.0))]
+    rt.capture(doc({"eventId": "mats", "reason": "BOM", "nodes": mats}))
+    rt.capture(doc({"eventId": "v1b", "reason": "draft",
+                    "nodes": [*version_nodes("v1b", "Draft", 3200.0), *base]}))
+    op0 = node("Operation", "BOND/v2/OP05", {"name": "Kitting", "sequence": 5})
+    v2 = version_nodes("v2", "Draft", 3200.0)
+    v2[0]["properties"]["sequence"] = 20
+    v2[0]["links"]["precededBy"] = "Operation/BOND/v2/OP05"
+    v2[2]["links"]["hasOperation"] = ["Operation/BOND/v2/OP10", "Operation/BOND/v2/OP05"]
+    v2_bom = [node("BOMLine", f"BOND/v2/OP10/{m}", {"quantity": q, "unitCode": "pc"},
+                   {"boundToOperation": "Operation/BOND/v2/OP10", "ofMaterial": f"Material/{m}"})
+              for m, q in (("HUB", 2.0), ("CAP", 1.0))]
+    rt.capture(doc({"eventId": "v2", "reason": "draft", "nodes": [op0, *v2, *v2_bom]}))
+    old = load_tree(rt.store, iri(rt, "ProcessVersion", "BOND/v1b"))
+    new = load_tree(rt.store, iri(rt, "ProcessVersion", "BOND/v2"))
+    got = {(c.change, c.kind, c.path, c.field, str(c.old) if c.field else None)
+           for c in diff_versions(old, new)}
+    assert got == {
+        ("added", "operation", "OP05", None, None),
+        ("reordered", "operation", "OP10", "sequence", "10"),
+        ("reordered", "operation", "OP10", "precededBy", "[]"),
+        ("changed", "bom", "OP10/bom/HUB", "quantity", "1.0"),
+        ("removed", "bom", "OP10/bom/TUBE", None, None),
+        ("added", "bom", "OP10/bom/CAP", None, None),
+    }
+    report = diff_report(old, new, diff_versions(old, new))
+    assert "~ reordered operation OP10: sequence 10 → 20" in report
+    assert "- removed bom OP10/bom/TUBE" in report
