@@ -41,6 +41,13 @@ RULES: dict[str, frozenset[str]] = {
     "Mutation.capture": WRITERS,
     "Mutation.sign": SIGNERS,
     "Mutation.createUser": frozenset({"admin"}),
+    # process versions and change control (api/gql_versions.py)
+    "Query.processVersions": READERS, "Query.effectiveVersion": READERS,
+    "Query.versionDiff": READERS, "Query.changeImpact": READERS, "Query.changeRequest": READERS,
+    "Mutation.proposeChange": frozenset({"engineer", "qa"}),
+    "Mutation.assessChange": frozenset({"engineer", "qa"}),
+    "Mutation.approveChange": frozenset({"engineer", "qa"}),
+    "Mutation.makeChangeEffective": frozenset({"qa"}),
     # HTTP routes
     "POST /api/recall": READERS,
     "POST /capture": WRITERS,

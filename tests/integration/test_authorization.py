@@ -45,6 +45,23 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "Mutation.createUser": ('mutation($u: String!) { createUser(username: $u, password: '
                             '"a long enough password 1", roles: ["operator"], printedName: '
                             '"New Person", reason: "hired") { username } }', {"u": "NEW"}),
+    "Query.processVersions": ('{ processVersions(process: "CATH-ASSY") { key } }', {}),
+    "Query.effectiveVersion": ('{ effectiveVersion(process: "CATH-ASSY", '
+                               'at: "2026-03-01T00:00:00Z") { key } }', {}),
+    "Query.versionDiff": ('{ versionDiff(fromVersion: "CATH-ASSY/v1", toVersion: "CATH-ASSY/v1")'
+                          ' { report } }', {}),
+    "Query.changeImpact": ('{ changeImpact(element: "IMM-01") { counts { label } } }', {}),
+    "Query.changeRequest": ('{ changeRequest(number: "CR-NONE") { diff { report } } }', {}),
+    "Mutation.proposeChange": ('mutation { proposeChange(number: "CR-X", title: "t", reason: "r",'
+                               ' baseVersion: "CATH-ASSY/v1", proposedVersion: "CONN-MOULD/v1")'
+                               ' { request { key } } }', {}),
+    "Mutation.assessChange": ('mutation { assessChange(number: "CR-NONE") { request { key } } }',
+                              {}),
+    "Mutation.approveChange": ('mutation($p: String!) { approveChange(number: "CR-NONE", '
+                               'role: "qa", password: $p, reason: "ok") { request { key } } }',
+                               {"p": PASSWORD}),
+    "Mutation.makeChangeEffective": ('mutation { makeChangeEffective(number: "CR-NONE") '
+                                     '{ request { key } } }', {}),
 }
 
 

@@ -1,0 +1,226 @@
+"""Write guards for versioned process definitions and for starting an operation (21 CFR
+11.10(f) operational checks), run by the one write path (see :data:`graph.write.Guard`).
+
+- **lifecycle**: a process version moves Draft → InReview → Approved → Effective →
+  Superseded/Obsolete (:data:`graph.versions.LIFECYCLE`); becoming Effective needs the approvals
+  of its change request (:func:`quality.change_control.effectivity_problems`).
+- **immutability**: an Approved/Effective/Superseded/Obsolete version and the definition
+  elements it owns (routing, operations, parameter specs, BOM lines, inspection plans and
+  characteristics) are never edited: a change is a new version through change control.
+- **operational checks**: an operation execution cannot start on equipment out of calibration,
+  with a fixture past its usage life, or by an operator without the required qualification.
+
+A version created directly in a released status is accepted (loading existing records from a
+legacy system); every later transition is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from graph.errors import Problem
+from graph.model import EdgeRecord, NodeRecord
+from graph.versions import (
+    CHILD_EDGES,
+    FROZEN,
+    LIFECYCLE,
+    LIFECYCLE_PROPS,
+    OWNED_CLASSES,
+    owning_versions,
+)
+from graph.write import PRIOR_VERSION, Guard, PendingWrite
+from ontology.terms import R
+
+__all__ = ["version_guards"]
+
+_BOOKKEEPING = frozenset({"versionNumber"})
+#: child → parent edges: adding a child edits the parent (routing/version links edit the source)
+_CHILD = frozenset({R.CHARACTERISTIC_OF, *CHILD_EDGES})
+_OUT_OF_CALIBRATION = frozenset({"Overdue", "OutOfTolerance"})
+
+
+def version_guards() -> list[Guard]:
+    return [version_lifecycle, frozen_definitions, operation_start]
+
+
+def _changed(old: NodeRecord, new: NodeRecord) -> set[str]:
+    keys = set(old.props) | set(new.props)
+    return {k for k in keys if old.props.get(k) != new.props.get(k)} - _BOOKKEEPING
+
+
+def version_lifecycle(p: PendingWrite) -> list[Problem]:
+    """Status transitions of stored process versions follow the lifecycle; Effective needs the
+    change request's required signed approvals."""
+    from quality.change_control import effectivity_problems
+
+    problems: list[Problem] = []
+    for iri, new in p.after.items():
+        old = p.before.get(iri)
+        if new.label != "ProcessVersion" or old is None:
+            continue
+        was, now = old.props.get("versionStatus"), new.props.get("versionStatus")
+        if was == now or was is None:
+            continue
+        allowed = LIFECYCLE.get(str(was), frozenset())
+        if now not in allowed:
+            problems.append(Problem(
+                rule="version-lifecycle", field="versionStatus", value=now, focus=iri,
+                message=f"a {was} process version cannot become {now}; from {was} it can "
+                        f"become {', '.join(sorted(allowed)) or 'nothing (final)'}"))
+        elif now == "Effective":
+            problems.extend(effectivity_problems(p.store, iri, p.new_edges))
+    return problems
+
+
+def frozen_definitions(p: PendingWrite) -> list[Problem]:
+    """No edit of a released version or of a definition element it owns."""
+    problems: list[Problem] = []
+    edited: dict[str, str] = {}  # stored element → what changed
+    for iri, new in p.after.items():
+        old = p.before.get(iri)
+        if old is None:
+            continue
+        changed = _changed(old, new)
+        if new.label == "ProcessVersion":
+            was, now = old.props.get("versionStatus"), new.props.get("versionStatus")
+            if was in FROZEN:
+                content = changed - (LIFECYCLE_PROPS if was != now else {"versionStatus"})
+                if content:
+                    problems.append(_frozen(iri, str(was), sorted(content)[0],
+                                            new.props.get(sorted(content)[0]), iri))
+        elif new.label in OWNED_CLASSES and changed:
+            edited[iri] = sorted(changed)[0]
+    for e in p.new_edges:
+        if e.type == PRIOR_VERSION:
+            continue
+        src = p.before.get(e.src)
+        if src is not None and src.label == "ProcessVersion" and \
+                src.props.get("versionStatus") in FROZEN:
+            problems.append(_frozen(e.src, str(src.props["versionStatus"]), e.type, e.dst,
+                                    e.src))
+        elif src is not None and src.label in OWNED_CLASSES:
+            edited.setdefault(e.src, e.type)
+        if e.type in _CHILD and e.dst in p.before:
+            edited.setdefault(e.dst, e.type)
+    if not edited:
+        return problems
+    owners = owning_versions(p.store, sorted(edited))
+    status = p.store.get_many(sorted({v for vs in owners.values() for v in vs}))
+    for element, versions in sorted(owners.items()):
+        for v in sorted(versions):
+            cur = p.current(v)
+            states = {str(n.props.get("versionStatus")) for n in (status.get(v), cur) if n}
+            hit = sorted(states & FROZEN)
+            if hit:
+                problems.append(_frozen(element, hit[0], edited[element],
+                                        (p.after.get(element) or p.before[element]).props.get(
+                                            edited[element]), v))
+    return problems
+
+
+def _frozen(focus: str, status: str, field: str, value: object, version: str) -> Problem:
+    return Problem(rule="version-immutable", field=field, value=value, focus=focus,
+                   message=f"{version} is {status}: its definition is frozen; make the change "
+                           "in a new version through change control")
+
+
+def _links(p: PendingWrite, iris: Sequence[str], types: Sequence[str]) -> list[EdgeRecord]:
+    stored = [i for i in iris if i in p.before]
+    out = list(p.store.links(stored, list(types))) if stored else []
+    return out + [e for e in p.new_edges if e.src in set(iris) and e.type in types]
+
+
+def operation_start(p: PendingWrite) -> list[Problem]:
+    """A new operation execution: equipment calibrated, fixture within usage life, operator
+    holding the operation's required qualifications (at the execution's start time)."""
+    starts = {i: n for i, n in p.after.items()
+              if n.label == "OperationExecution" and i not in p.before}
+    if not starts:
+        return []
+    problems: list[Problem] = []
+    by_exec: dict[str, dict[str, list[str]]] = {}
+    for e in _links(p, sorted(starts), [R.ON_EQUIPMENT, R.USED_FIXTURE, R.EXECUTES_OPERATION,
+                                        R.WAS_ASSOCIATED_WITH]):
+        by_exec.setdefault(e.src, {}).setdefault(e.type, []).append(e.dst)
+    for iri, ex in sorted(starts.items()):
+        at = str(ex.props.get("startedAtTime") or p.tx.at)
+        links = by_exec.get(iri, {})
+        for eq in (*links.get(R.ON_EQUIPMENT, ()), *links.get(R.USED_FIXTURE, ())):
+            problems.extend(_equipment_problems(p, iri, eq, at))
+    problems.extend(_qualification_problems(p, starts, by_exec))
+    return problems
+
+
+def _equipment_problems(p: PendingWrite, execution: str, eq: str, at: str) -> list[Problem]:
+    node = p.before.get(eq) or p.after.get(eq)
+    if node is None:
+        return []
+    out: list[Problem] = []
+    status = node.props.get("calibrationStatus")
+    due = node.props.get("calibrationDue")
+    if node.props.get("requiresCalibration") is not False and (
+            status in _OUT_OF_CALIBRATION or (due is not None and str(due) < at)):
+        why = f"calibration {status}" if status in _OUT_OF_CALIBRATION else f"calibration " \
+              f"was due {due}"
+        out.append(Problem(
+            rule="equipment-calibrated", field="onEquipment", value=node.key, focus=execution,
+            message=f"cannot start at {at} on {node.label} {node.key}: {why}"))
+    limit, count = node.props.get("usageLimit"), node.props.get("usageCount")
+    if isinstance(limit, int) and isinstance(count, int) and count >= limit:
+        out.append(Problem(
+            rule="fixture-usage-life", field="usedFixture", value=node.key, focus=execution,
+            message=f"cannot start: fixture {node.key} has reached its usage life "
+                    f"({count} of {limit} cycles)"))
+    return out
+
+
+def _qualification_problems(p: PendingWrite, starts: dict[str, NodeRecord],
+                            by_exec: dict[str, dict[str, list[str]]]) -> list[Problem]:
+    ops = sorted({o for ls in by_exec.values() for o in ls.get(R.EXECUTES_OPERATION, ())})
+    people = sorted({u for ls in by_exec.values() for u in ls.get(R.WAS_ASSOCIATED_WITH, ())})
+    if not ops or not people:
+        return []
+    required: dict[str, set[str]] = {}
+    for e in _links(p, ops, [R.REQUIRES_QUALIFICATION]):
+        required.setdefault(e.src, set()).add(e.dst)
+    if not required:
+        return []
+    held: dict[str, set[str]] = {}
+    for e in _links(p, people, [R.HAS_QUALIFICATION]):
+        held.setdefault(e.src, set()).add(e.dst)
+    windows = _training_windows(p, people)
+    problems: list[Problem] = []
+    for iri, links in sorted(by_exec.items()):
+        at = str(starts[iri].props.get("startedAtTime") or p.tx.at)
+        needs = set().union(*(required.get(o, set()) for o in links.get(R.EXECUTES_OPERATION, ())))
+        for person in links.get(R.WAS_ASSOCIATED_WITH, ()):
+            for q in sorted(needs):
+                spans = windows.get((person, q))
+                ok = q in held.get(person, set()) and (
+                    spans is None or any(a <= at and (not b or at < b) for a, b in spans))
+                if not ok:
+                    problems.append(Problem(
+                        rule="operator-qualified", field="wasAssociatedWith", value=person,
+                        focus=iri, message=f"cannot start at {at}: the operator does not hold "
+                                           f"the required qualification {q} (valid then)"))
+    return problems
+
+
+def _training_windows(p: PendingWrite, people: Iterable[str]
+                      ) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(person, qualification) → validity windows from the training records, where any."""
+    from graph.model import Direction
+
+    records = [e.src for e in p.store.links(sorted(people), [R.TRAINEE], Direction.DOWNSTREAM)]
+    if not records:
+        return {}
+    trainee = {e.src: e.dst for e in p.store.links(records, [R.TRAINEE])}
+    nodes = p.store.get_many(records)
+    out: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for e in p.store.links(records, [R.GRANTS_QUALIFICATION]):
+        n = nodes.get(e.src)
+        if n is None or e.src not in trainee:
+            continue
+        out.setdefault((trainee[e.src], e.dst), []).append(
+            (str(n.props.get("effectiveFrom", "")), str(n.props.get("effectiveTo", "") or "")))
+    return out
