@@ -1,0 +1,50 @@
+"""Write guard: deviations follow their lifecycle whatever the write path.
+
+A new deviation starts ``Open``; a state change must be a transition of
+:data:`quality.deviations.TRANSITIONS`, its graph prerequisites met and, where the deviation's
+grade requires signatures, its approval record signed accordingly. So a capture document (or
+any other writer) cannot jump a deviation around the state machine or skip a signature.
+"""
+
+from __future__ import annotations
+
+from graph.errors import Problem
+from graph.write import PendingWrite
+from ontology.terms import C, P
+from ontology.vocab import vocabulary
+from quality.deviations import TRANSITIONS, approval_key, step_problems
+
+__all__ = ["deviation_lifecycle"]
+
+
+def deviation_lifecycle(pending: PendingWrite) -> list[Problem]:
+    problems: list[Problem] = []
+    for iri, after in pending.after.items():
+        if after.label != C.Deviation:
+            continue
+        before = pending.before.get(iri)
+        new = str(after.props.get(P.deviationState, ""))
+        if before is None:
+            if new != "Open":
+                problems.append(Problem(
+                    rule="deviation-lifecycle", field="deviationState", value=new, focus=iri,
+                    message="a deviation is raised Open and moves on through its lifecycle "
+                            "(triage, investigation, CAPA, effectiveness, closure)"))
+            continue
+        old = str(before.props.get(P.deviationState, "Open"))
+        if old == new:
+            continue
+        step = TRANSITIONS.get((old, new))
+        if step is None:
+            allowed = sorted(t for (s, t) in TRANSITIONS if s == old)
+            problems.append(Problem(
+                rule="deviation-lifecycle", field="deviationState", value=new, focus=iri,
+                message=f"a deviation in state {old} can move to "
+                        f"{', '.join(allowed) or 'nothing'}, not {new}"))
+            continue
+        problems.extend(step_problems(pending.store, after, step))
+        rule = step.rule(str(after.props.get(P.deviationGrade, "")))
+        if rule is not None:
+            approval = vocabulary().mint_iri(C.Approval, approval_key(after.key, new))
+            problems.extend(rule.check_many(pending.store, [approval])[approval])
+    return problems
