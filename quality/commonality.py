@@ -45,7 +45,7 @@ class Factor:
 
 
 def shift_of(utc_text: str) -> str:
-    """Shift of an execution start (UTC): early 06–14, late 14–22, night."""
+    """Shift of an execution start (UTC): early 06-14, late 14-22, night."""
     hour = int(utc_text[11:13]) if len(utc_text) >= 13 else 0
     return "early" if 6 <= hour < 14 else "late" if 14 <= hour < 22 else "night"
 
@@ -61,7 +61,7 @@ def batch_factors(store: GraphStore, batches: Sequence[str]) -> dict[str, set[tu
         elif e.type == R.RUNS_PROCESS_VERSION and e.src in out:
             out[e.src].add(("processVersion", e.dst))
     tools_of: dict[str, list[str]] = {}
-    kinds = {R.ON_EQUIPMENT: "equipment", R.USED_FIXTURE: "fixture",
+    kinds: dict[str, str] = {R.ON_EQUIPMENT: "equipment", R.USED_FIXTURE: "fixture",
              R.WAS_ASSOCIATED_WITH: "operator"}
     for e in ctx.edges:
         if e.type in kinds:
