@@ -11,8 +11,7 @@ from __future__ import annotations
 from graph.errors import Problem
 from graph.write import PendingWrite
 from ontology.terms import C, P
-from ontology.vocab import vocabulary
-from quality.deviations import TRANSITIONS, approval_key, step_problems
+from quality.deviations import TRANSITIONS, missing_signatures, step_problems
 
 __all__ = ["deviation_lifecycle"]
 
@@ -45,6 +44,5 @@ def deviation_lifecycle(pending: PendingWrite) -> list[Problem]:
         problems.extend(step_problems(pending.store, after, step))
         rule = step.rule(str(after.props.get(P.deviationGrade, "")))
         if rule is not None:
-            approval = vocabulary().mint_iri(C.Approval, approval_key(after.key, new))
-            problems.extend(rule.check_many(pending.store, [approval])[approval])
+            problems.extend(missing_signatures(pending.store, after.key, new, rule))
     return problems

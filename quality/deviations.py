@@ -24,6 +24,7 @@ from graph.recall import RecallAnswer, recall
 from graph.write import NodeUpsert
 from ontology.datatypes import StoredValue, to_utc_text
 from ontology.terms import C, P, R
+from ontology.vocab import vocabulary
 from quality.accounts import Clock, authenticate, utc_now, write_nodes
 from quality.capa import capas_of, checks_of, evaluate_store
 from quality.rules import RequiresSignatures
@@ -33,9 +34,21 @@ from quality.workflow import WorkflowRefused, linked_from, require_user, resolve
 if TYPE_CHECKING:
     from tracegraph.runtime import Runtime
 
-__all__ = ["STATES", "TRANSITIONS", "Impact", "Step", "TransitionResult", "advance",
-           "approval_key", "assess_impact", "compute_impact", "open_deviation",
-           "record_root_cause", "step_problems"]
+__all__ = [
+    "STATES",
+    "TRANSITIONS",
+    "Impact",
+    "Step",
+    "TransitionResult",
+    "advance",
+    "approval_key",
+    "assess_impact",
+    "compute_impact",
+    "missing_signatures",
+    "open_deviation",
+    "record_root_cause",
+    "step_problems",
+]
 
 STATES = ("Open", "Triaged", "Investigation", "CAPALinked", "EffectivenessVerified", "Closed",
           "Archived")
@@ -83,9 +96,29 @@ _STEPS = (
 TRANSITIONS: dict[tuple[str, str], Step] = {(s.source, s.target): s for s in _STEPS}
 
 
-def approval_key(deviation_key: str, target: str) -> str:
-    """Business key of the approval record carrying the signatures of one transition."""
-    return f"APR-{deviation_key}-{_SHORT.get(target, target)}"
+def approval_key(deviation_key: str, target: str, role: str) -> str:
+    """Business key of the approval record carrying ``role``'s signature of one transition."""
+    return f"APR-{deviation_key}-{_SHORT.get(target, target)}-{role}"
+
+
+def missing_signatures(store: GraphStore, deviation_key: str, target: str,
+                       rule: RequiresSignatures) -> list[Problem]:
+    """What the approvals of a transition still lack: one approval record per required role,
+    each validly signed with that role's meanings."""
+    vocab = vocabulary()
+    out: list[Problem] = []
+    for role, meanings in sorted(rule.meanings_by_role.items()):
+        key = approval_key(deviation_key, target, role)
+        iri = vocab.mint_iri(C.Approval, key)
+        per_role = RequiresSignatures({role: meanings})
+        if store.get(iri) is None:
+            out.append(Problem(rule="requires-signature", field="deviationState", value=target,
+                               focus=vocab.mint_iri(C.Deviation, deviation_key),
+                               message=f"→ {target} needs the approval {key} with "
+                                       f"{per_role.describe()}"))
+        else:
+            out.extend(per_role.check_many(store, [iri])[iri])
+    return out
 
 
 @dataclass
@@ -267,18 +300,18 @@ def advance(rt: Runtime, deviation: str, target: str, username: str, password: s
     g = str(dev.props.get(P.deviationGrade, ""))
     rule = step.rule(g)
     if rule is not None:
-        approval = _approval(rt, dev, target, username, reason, clock)
-        meanings = sorted(m for r, ms in rule.meanings_by_role.items() if r in user.roles
-                          for m in ms)
-        if not meanings:
+        mine = sorted((r, m) for r, ms in rule.meanings_by_role.items() if r in user.roles
+                      for m in ms)
+        if not mine:
             raise WorkflowRefused("role", f"{state} → {target} of a {g} deviation needs "
                                   f"{rule.describe()}", "username", username)
-        mine = {s.meaning for s in signatures_of(rt, approval) if s.username == username
-                and s.valid}
-        for m in meanings:
-            if m not in mine:
-                sign(rt, approval, username, password, m, reason, clock)
-        missing = rule.check(rt, approval)
+        for role, meaning in mine:
+            approval = _approval(rt, dev, target, role, user.iri, username, reason, clock)
+            done = {s.meaning for s in signatures_of(rt, approval)
+                    if s.username == username and s.valid}
+            if meaning not in done:
+                sign(rt, approval, username, password, meaning, reason, clock)
+        missing = missing_signatures(rt.store, dev.key, target, rule)
         if missing:
             return TransitionResult(dev.iri, state, False, missing)
     else:
@@ -291,13 +324,18 @@ def advance(rt: Runtime, deviation: str, target: str, username: str, password: s
     return TransitionResult(dev.iri, target, True, [])
 
 
-def _approval(rt: Runtime, dev: NodeRecord, target: str, actor: str, reason: str,
-              clock: Clock) -> str:
-    key = approval_key(dev.key, target)
+def _approval(rt: Runtime, dev: NodeRecord, target: str, role: str, user_iri: str,
+              actor: str, reason: str, clock: Clock) -> str:
+    key = approval_key(dev.key, target, role)
     iri = rt.vocab.mint_iri(C.Approval, key)
     if rt.store.get(iri) is None:
+        roles = [e.dst for e in rt.store.links([user_iri], [R.HAS_ROLE])]
+        role_iri = next((n.iri for n in rt.store.get_many(roles).values()
+                         if n.props.get(P.roleName) == role), None)
+        links: dict[str, list[str]] = {P.approves: [dev.iri], P.wasAssociatedWith: [user_iri]}
+        if role_iri:
+            links[P.inRole] = [role_iri]
         write_nodes(rt, [NodeUpsert(C.Approval, key, iri, {
             P.recordNumber: key, P.approvalDecision: "approved",
-            P.decidedAt: to_utc_text(clock())}, {P.approves: [dev.iri]})],
-            actor, reason, f"quality:{key}")
+            P.decidedAt: to_utc_text(clock())}, links)], actor, reason, f"quality:{key}")
     return iri

@@ -63,10 +63,15 @@ def dispose(rt: Runtime, hold: str, kind: str, username: str, password: str,
         raise WorkflowRefused("hold-state", f"the hold is {h.props.get(P.holdState)}, not "
                               "Active", "holdState", h.props.get(P.holdState))
     held = sorted(e.dst for e in rt.store.links([h.iri], [R.HOLDS]))
-    chosen = [resolve(rt, C.TraceableEntity, i).iri for i in items] if items else held
-    stray = [i for i in chosen if i not in held]
-    if stray:
-        raise WorkflowRefused("not-held", "these items are not under this hold", "items", stray)
+    earlier = sorted({e.src for e in rt.store.links([h.iri], [R.RESOLVES_HOLD],
+                                                    Direction.DOWNSTREAM)})
+    decided = {e.dst for e in rt.store.links(earlier, [R.DISPOSES])} if earlier else set()
+    chosen = [resolve(rt, C.TraceableEntity, i).iri for i in items] if items else \
+        [i for i in held if i not in decided]
+    stray = [i for i in chosen if i not in held or i in decided]
+    if stray or not chosen:
+        raise WorkflowRefused("not-held", "these items are not (or no longer) under this hold",
+                              "items", stray)
     nodes = rt.store.get_many(chosen)
     if kind == "returnToSupplier" and any(n.label != C.MaterialLot for n in nodes.values()):
         raise WorkflowRefused("disposition-type", "only supplier material lots are returned to "
@@ -77,9 +82,6 @@ def dispose(rt: Runtime, hold: str, kind: str, username: str, password: str,
                               "applies to batches", "rework", kind)
     authenticate(rt, username, password, clock, purpose=f"disposition of {h.key}")
     now = to_utc_text(clock())
-    earlier = sorted({e.src for e in rt.store.links([h.iri], [R.RESOLVES_HOLD],
-                                                    Direction.DOWNSTREAM)})
-    decided = {e.dst for e in rt.store.links(earlier, [R.DISPOSES])} if earlier else set()
     n = len(earlier) + 1
     key = f"DSP-{h.key}-{n}"
     iri = rt.vocab.mint_iri(C.Disposition, key)
