@@ -24,6 +24,7 @@ from api.auth import (
     server_secret,
     user_from_token,
 )
+from api.edhr_routes import router as edhr_router
 from api.graphql import build_schema
 from api.schema import MAX_SEEDS, context_for
 from graph.recall import write_export
@@ -79,6 +80,8 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
         GraphQLRouter(build_schema(production), context_getter=context,
                       graphql_ide=None if production else "graphiql"),
         prefix="/graphql")
+
+    app.include_router(edhr_router)
 
     @app.get("/health")
     def health(request: Request) -> dict[str, Any]:

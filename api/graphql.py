@@ -12,13 +12,14 @@ from typing import Any
 import strawberry
 from strawberry.tools import merge_types
 
+from api import gql_quality
 from api import schema as core
 from api.limits import extensions
 
 __all__ = ["build_schema", "schema"]
 
-QUERIES: tuple[type, ...] = (core.Query,)
-MUTATIONS: tuple[type, ...] = (core.Mutation,)
+QUERIES: tuple[type, ...] = (core.Query, gql_quality.QualityQuery)
+MUTATIONS: tuple[type, ...] = (core.Mutation, gql_quality.QualityMutation)
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 

@@ -8,8 +8,12 @@ holds and dispositions, the release decision, signatures with their manifestatio
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graph.context import as_built
@@ -23,7 +27,8 @@ from quality.workflow import linked_from, resolve
 if TYPE_CHECKING:
     from tracegraph.runtime import Runtime
 
-__all__ = ["FORMAT", "batch_dhr", "render_html", "udi_of", "unit_dhr"]
+__all__ = ["FORMAT", "PdfUnavailable", "batch_dhr", "render_html", "render_pdf", "udi_of",
+           "unit_dhr"]
 
 FORMAT = "tracegraph.edhr/1"
 Json = dict[str, Any]
@@ -297,3 +302,23 @@ def render_html(doc: Mapping[str, Any]) -> str:
                      for s in doc["signatures"]) or "<p>None.</p>",
              "</section></body></html>"]
     return "".join(parts)
+
+
+class PdfUnavailable(RuntimeError):
+    """No headless Chromium to print the HTML record to PDF (Debian package ``chromium``)."""
+
+
+def render_pdf(html: str, timeout: float = 120.0) -> bytes:
+    """The HTML record printed to PDF by headless Chromium (the browser the explorer tests
+    already use; no PDF library is pinned for it)."""
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        raise PdfUnavailable("headless Chromium is not installed (Debian package chromium)")
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "edhr.html", Path(tmp) / "edhr.pdf"
+        src.write_text(html, encoding="utf-8")
+        subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu",
+                        "--no-pdf-header-footer", f"--user-data-dir={tmp}/profile",
+                        f"--print-to-pdf={out}", src.as_uri()],
+                       check=True, capture_output=True, timeout=timeout)
+        return out.read_bytes()
