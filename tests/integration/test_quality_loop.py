@@ -356,3 +356,67 @@ def check_edhr(rt: Runtime, batch: str, unit: str) -> None:
                  *by_type[R.WAS_ASSOCIATED_WITH], *(s["manifestation"] for s in doc["signatures"]),
                  *by_label[C.Excursion], *by_label[C.InspectionResult], "DEV-2026-0001"]:
         assert escape(str(text)) in html, text
+
+
+def test_release_rules_name_each_exception_precisely(demo: Runtime) -> None:
+    """A batch made wrongly in every way the release rules check: each rule reports exactly
+    its record; a deviation opened from the failed inspection blocks too."""
+    rt = demo
+    b = "CA-RULES-1"
+    ex = {op: f"{b}/{op}" for op in ("OP10", "OP20", "OP30")}
+
+    def run(op: str, start: str, end: str, who: str, status: str = "Completed",
+            **links: str) -> dict[str, Any]:
+        return {"class": "OperationExecution", "key": ex[op],
+                "properties": {"startedAtTime": start, "endedAtTime": end,
+                               "executionStatus": status},
+                "links": {"executesOperation": f"Operation/CATH-ASSY/v2/{op}",
+                          "forBatch": f"Batch/{b}", "wasAssociatedWith": f"User/{who}",
+                          **links}}
+
+    rt.capture({"format": "tracegraph.capture/1", "events": [{
+        "eventId": "rules-batch", "reason": "test batch", "nodes": [
+            {"class": "Batch", "key": b,
+             "properties": {"batchStatus": "Completed", "quantity": 50, "unitCode": "{pc}"},
+             "links": {"ofProduct": "Product/CATH-IV20",
+                       "runsProcessVersion": "ProcessVersion/CATH-ASSY/v2"}},
+            run("OP10", "2026-02-05T06:00:00Z", "2026-02-05T07:00:00Z", "gosullivan",
+                status="Started"),
+            # UVB-01's calibration ran out on 2026-01-31; q.adams has no UV-bonding training
+            run("OP20", "2026-02-05T08:00:00Z", "2026-02-05T10:00:00Z", "q.adams",
+                onEquipment="Equipment/UVB-01", usedFixture="Fixture/NEST-UVB-01"),
+            # starts before OP20 ended
+            run("OP30", "2026-02-05T09:00:00Z", "2026-02-05T11:00:00Z", "nsilva"),
+            {"class": "InspectionResult", "key": f"{ex['OP30']}/PULL",
+             "properties": {"inspectionOutcome": "nonconforming", "defectCount": 3,
+                            "sampleCount": 20, "resultTime": "2026-02-05T11:00:00Z"},
+             "links": {"inspectedEntity": f"Batch/{b}",
+                       "forCharacteristic": "InspectionCharacteristic/CATH-ASSY/v2/OP40/LEAK",
+                       "duringExecution": f"OperationExecution/{ex['OP30']}"}},
+            {"class": "Fixture", "key": "NEST-UVB-01", "properties": {"usageCount": 400001}}]}]})
+
+    def i(cls: str, key: str) -> str:
+        return iri(rt, cls, key)
+
+    want = {("execution-incomplete", i(C.OperationExecution, ex["OP10"]), "Started"),
+            ("equipment-not-calibrated", i(C.Equipment, STATION), STATION),
+            ("fixture-out-of-life", i(C.Fixture, "NEST-UVB-01"), 400001),
+            ("operator-not-qualified", i(C.OperationExecution, ex["OP20"]), i(C.User, "q.adams")),
+            ("operation-sequence", i(C.OperationExecution, ex["OP30"]),
+             "2026-02-05T09:00:00.000000Z"),
+            ("inspection-nonconforming", i(C.InspectionResult, f"{ex['OP30']}/PULL"),
+             "nonconforming"),
+            *(("operation-missing", i(C.Batch, b), f"CATH-ASSY/v2/OP{n}")
+              for n in (40, 50, 60, 70))}
+    got = [(p.rule, p.focus, p.value) for p in release_report(rt, b).exceptions]
+    assert sorted(got, key=str) == sorted(want, key=str)
+
+    # a deviation raised from the failed inspection blocks release as well
+    from quality.deviations import open_deviation
+
+    insp = i(C.InspectionResult, f"{ex['OP30']}/PULL")
+    d = open_deviation(rt, "DEV-RULES-1", "Pull test failed", "3 of 20 hubs pulled off",
+                       "major", "q.clark", "failed inspection", [i(C.Batch, b)], insp)
+    assert {(e.type, e.dst) for e in rt.store.links([d.iri])} >= {(R.RAISED_BY, insp)}
+    got2 = {(p.rule, p.focus) for p in release_report(rt, b).exceptions}
+    assert got2 - {(r, f) for r, f, _v in want} == {("open-deviation", d.iri)}
