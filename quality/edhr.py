@@ -56,7 +56,7 @@ def udi_of(product: NodeRecord | None, lot: str, manufactured: object, expiry: o
 
 
 def _props(n: NodeRecord, *names: str) -> Json:
-    return {k: n.props.get(k) for k in names}
+    return {str(k): n.props.get(k) for k in names}
 
 
 def batch_dhr(rt: Runtime, batch: str, unit_limit: int = 100) -> Json:
