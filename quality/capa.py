@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Evaluation", "OverdueAction", "add_action", "capas_of", "checks_of",
            "close_capa", "complete_action", "define_check", "evaluate", "evaluate_store",
-           "open_capa", "overdue_actions", "verify_check"]
+           "open_capa", "overdue_actions", "raise_change_request", "verify_check"]
 
 QUALITY_ROLES = ("qc", "qa", "engineer")
 DONE_ACTIONS = frozenset({"Completed", "Cancelled"})
@@ -340,3 +340,21 @@ def overdue_actions(rt: Runtime, today: date, capas: Sequence[str] = (),
         out.append(OverdueAction(a.iri, a.key, capa_of.get(a.iri, ""), owner_of.get(a.iri, ""),
                                  due, state, (today - date.fromisoformat(due)).days))
     return sorted(out, key=lambda x: (-x.days_overdue, x.key))
+
+
+def raise_change_request(rt: Runtime, capa: str, key: str, title: str, description: str,
+                         change_type: str, affects: Sequence[str], actor: str, reason: str,
+                         clock: Clock = utc_now) -> NodeRecord:
+    """A CAPA raises a change request (Draft) on the records it must change; change control
+    (impact, approvals, implementation) takes it from there."""
+    c = resolve(rt, C.CAPA, capa)
+    targets = [resolve(rt, C.Record, a).iri for a in affects]
+    if not targets:
+        raise WorkflowRefused("affects-required", "a change request names what it changes",
+                              "affects", list(affects))
+    iri = _iri(rt, C.ChangeRequest, key)
+    _write(rt, [NodeUpsert(C.ChangeRequest, key, iri, {
+        P.recordNumber: key, P.title_: title, P.description: description,
+        P.changeType: change_type, P.changeState: "Draft", P.openedAt: to_utc_text(clock())},
+        {P.raisedBy: [c.iri], P.affects: targets})], actor, reason)
+    return resolve(rt, C.ChangeRequest, iri)

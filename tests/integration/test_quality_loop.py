@@ -170,6 +170,13 @@ def test_deviation_capa_release_loop_on_the_demo_plant(demo: Runtime) -> None:
     capa_mod.define_check(rt, capa.iri, "EC-2026-0001", "noRecurrence", STATION, 3,
                           "no UV dose excursion on the station in the next 3 batches",
                           "q.adams", "effectiveness criterion")
+    pv = iri(rt, C.ProcessVersion, "CATH-ASSY/v2")
+    cr = capa_mod.raise_change_request(
+        rt, capa.iri, "CR-2026-0100", "Daily radiometer check on UV bonding",
+        "Add the daily radiometer check to the process instructions", "process", [pv],
+        "q.adams", "preventive action needs a process change", clock)
+    assert {(e.type, e.dst) for e in rt.store.links([cr.iri])} == {
+        (R.RAISED_BY, capa.iri), (R.AFFECTS, pv)}
     with refused("capa-closure-refused") as info:
         capa_mod.close_capa(rt, capa.iri, "q.adams", PASSWORD, "close", clock)
     assert {p.rule for p in info.value.problems} == {"actions-open", "effectiveness-unproven"}
