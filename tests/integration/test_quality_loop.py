@@ -427,3 +427,38 @@ def test_release_rules_name_each_exception_precisely(demo: Runtime) -> None:
     assert {(e.type, e.dst) for e in rt.store.links([d.iri])} >= {(R.RAISED_BY, insp)}
     got2 = {(p.rule, p.focus) for p in release_report(rt, b).exceptions}
     assert got2 - {(r, f) for r, f, _v in want} == {("open-deviation", d.iri)}
+
+
+def test_cpk_effectiveness_criterion_equals_the_observations(demo: Runtime) -> None:
+    """cpkAtLeast is computed from the observations of the scoped spec after the actions."""
+    import math
+
+    rt = demo
+    spec = iri(rt, C.ParameterSpec, "CATH-ASSY/v1/OP20/CURE-TIME")
+    capa = capa_mod.open_capa(rt, "DEV-2026-0001", "CAPA-CPK-1", "Cure time capability",
+                              "Tighten cure-time control", "2026-06-30", "q.adams", "capability",
+                              lambda: datetime(2026, 1, 1, tzinfo=UTC))
+    act = capa_mod.add_action(rt, capa.iri, "CAPA-CPK-1-A1", "corrective", "q.adams",
+                              "2026-01-02", "Recalibrate the cure timer", "q.adams", "plan")
+    capa_mod.complete_action(rt, act.iri, "q.adams", "done",
+                             lambda: datetime(2026, 1, 1, 12, tzinfo=UTC))
+    for key, threshold in (("EC-CPK-LOW", 0.5), ("EC-CPK-HIGH", 50.0)):
+        capa_mod.define_check(rt, capa.iri, key, "cpkAtLeast", spec, 5, "Cpk of cure time",
+                              "q.adams", "criterion", threshold=threshold)
+    obs = rt.store.get_many([e.src for e in rt.store.links([spec], [R.OBSERVES],
+                                                           Direction.DOWNSTREAM)])
+    first = sorted(obs.values(), key=lambda o: (str(o.props[P.windowStart]), o.iri))[:5]
+    means = [float(o.props[P.meanValue]) for o in first]  # type: ignore[arg-type]
+    sds = [float(o.props[P.stdDev]) for o in first]  # type: ignore[arg-type]
+    mu = sum(means) / 5
+    sigma = math.sqrt(sum(s * s for s in sds) / 5 + sum((m - mu) ** 2 for m in means) / 5)
+    s = rt.store.get(spec)
+    assert s is not None
+    want = min(float(s.props[P.usl]) - mu, mu - float(s.props[P.lsl])) / (3 * sigma)  # type: ignore[arg-type]
+    low, high = capa_mod.evaluate(rt, "EC-CPK-LOW"), capa_mod.evaluate(rt, "EC-CPK-HIGH")
+    assert low.value == high.value == pytest.approx(want, abs=1e-3)
+    assert (low.result, high.result) == ("effective", "notEffective")
+    with refused("capa-closure-refused") as info:
+        capa_mod.close_capa(rt, capa.iri, "q.adams", PASSWORD, "close", clock)
+    assert sorted(p.rule for p in info.value.problems) == ["effectiveness-not-verified",
+                                                           "not-effective"]
