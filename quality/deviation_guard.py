@@ -1,9 +1,10 @@
 """Write guard: deviations follow their lifecycle whatever the write path.
 
-A new deviation starts ``Open``; a state change must be a transition of
-:data:`quality.deviations.TRANSITIONS`, its graph prerequisites met and, where the deviation's
-grade requires signatures, its approval record signed accordingly. So a capture document (or
-any other writer) cannot jump a deviation around the state machine or skip a signature.
+A new deviation starts ``Open``; its grade is fixed once triaged; a state change must be a
+transition of :data:`quality.deviations.TRANSITIONS`, its graph prerequisites met and, where the
+deviation's grade requires signatures, its approval record signed accordingly. So a capture
+document (or any other writer) cannot jump a deviation around the state machine, skip a
+signature or downgrade it to skip CAPA.
 """
 
 from __future__ import annotations
@@ -24,13 +25,20 @@ def deviation_lifecycle(pending: PendingWrite) -> list[Problem]:
         before = pending.before.get(iri)
         new = str(after.props.get(P.deviationState, ""))
         if before is None:
-            if new != "Open":
+            if new not in ("", "Open"):  # no state yet reads as Open
                 problems.append(Problem(
                     rule="deviation-lifecycle", field="deviationState", value=new, focus=iri,
                     message="a deviation is raised Open and moves on through its lifecycle "
                             "(triage, investigation, CAPA, effectiveness, closure)"))
             continue
         old = str(before.props.get(P.deviationState, "Open"))
+        new = new or "Open"
+        grade = after.props.get(P.deviationGrade)
+        if old != "Open" and grade != before.props.get(P.deviationGrade):
+            problems.append(Problem(
+                rule="deviation-grade-frozen", field="deviationGrade", value=grade, focus=iri,
+                message=f"the grade is set at triage; a {old} deviation keeps grade "
+                        f"{before.props.get(P.deviationGrade)}"))
         if old == new:
             continue
         step = TRANSITIONS.get((old, new))

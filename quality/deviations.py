@@ -299,6 +299,8 @@ def advance(rt: Runtime, deviation: str, target: str, username: str, password: s
                               problems[0].field, problems[0].value, problems)
     g = str(dev.props.get(P.deviationGrade, ""))
     rule = step.rule(g)
+    # re-authenticate before anything is written (a wrong password leaves no approval behind)
+    authenticate(rt, username, password, clock, purpose=f"{dev.key}: {state} → {target}")
     if rule is not None:
         mine = sorted((r, m) for r, ms in rule.meanings_by_role.items() if r in user.roles
                       for m in ms)
@@ -314,8 +316,6 @@ def advance(rt: Runtime, deviation: str, target: str, username: str, password: s
         missing = missing_signatures(rt.store, dev.key, target, rule)
         if missing:
             return TransitionResult(dev.iri, state, False, missing)
-    else:
-        authenticate(rt, username, password, clock, purpose=f"{dev.key}: {state} → {target}")
     now = to_utc_text(clock())
     if target == "Closed":
         updates[P.closedAt] = now

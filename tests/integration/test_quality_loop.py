@@ -146,6 +146,11 @@ def test_deviation_capa_release_loop_on_the_demo_plant(demo: Runtime) -> None:
     assert r.moved and r.state == "Triaged"
     assert advance(rt, dev, "Investigation", "q.clark", PASSWORD, "investigate",
                    clock=clock).moved
+    with pytest.raises(WriteRejectedError, match="deviation-grade-frozen"):  # no downgrading
+        rt.capture({"format": "tracegraph.capture/1", "events": [{
+            "eventId": "downgrade", "reason": "make it minor", "nodes": [{
+                "class": "Deviation", "key": "DEV-2026-0001",
+                "properties": {"deviationGrade": "minor"}}]}]})
 
     # investigation: impact computed from the graph, with paths; 5-why root cause
     impact = assess_impact(rt, dev, "q.clark", "impact of the excursion", clock)
