@@ -12,9 +12,10 @@ from __future__ import annotations
 from graph.errors import Problem
 from graph.write import PendingWrite
 from ontology.terms import C, P
+from quality.capa import closure_problems
 from quality.deviations import TRANSITIONS, missing_signatures, step_problems
 
-__all__ = ["deviation_lifecycle"]
+__all__ = ["capa_closure", "deviation_lifecycle"]
 
 
 def deviation_lifecycle(pending: PendingWrite) -> list[Problem]:
@@ -53,4 +54,21 @@ def deviation_lifecycle(pending: PendingWrite) -> list[Problem]:
         rule = step.rule(str(after.props.get(P.deviationGrade, "")))
         if rule is not None:
             problems.extend(missing_signatures(pending.store, after.key, new, rule))
+    return problems
+
+
+def capa_closure(pending: PendingWrite) -> list[Problem]:
+    """A CAPA is Closed only with its actions done and its effectiveness proven and verified
+    (the same check as :func:`quality.capa.close_capa`), whatever the write path."""
+    problems: list[Problem] = []
+    for iri, after in pending.after.items():
+        if after.label != C.CAPA or after.props.get(P.capaState) != "Closed":
+            continue
+        before = pending.before.get(iri)
+        if before is not None and before.props.get(P.capaState) == "Closed":
+            continue
+        for refusal in closure_problems(pending.store, after):
+            p = refusal.problem()
+            problems.append(Problem(rule=p.rule, message=p.message, field=p.field,
+                                    value=p.value, focus=iri))
     return problems

@@ -8,10 +8,10 @@ meet the same rules.
 from __future__ import annotations
 
 from graph.write import Guard
-from quality.deviation_guard import deviation_lifecycle
+from quality.deviation_guard import capa_closure, deviation_lifecycle
 
 __all__ = ["default_guards"]
 
 
 def default_guards() -> list[Guard]:
-    return [deviation_lifecycle]
+    return [deviation_lifecycle, capa_closure]

@@ -196,6 +196,10 @@ def test_deviation_capa_release_loop_on_the_demo_plant(demo: Runtime) -> None:
     assert {p.rule for p in info.value.problems} == {"actions-open", "effectiveness-unproven"}
     with refused("effectiveness-unproven"):
         advance(rt, dev, "EffectivenessVerified", "q.adams", PASSWORD, "verify", clock=clock)
+    with pytest.raises(WriteRejectedError, match="effectiveness-unproven"):  # not by capture
+        rt.capture({"format": "tracegraph.capture/1", "events": [{
+            "eventId": "close-capa", "reason": "done", "nodes": [{
+                "class": "CAPA", "key": capa.key, "properties": {"capaState": "Closed"}}]}]})
     with refused("deviation-transition"):
         advance(rt, dev, "Closed", "q.adams", PASSWORD, "close early", clock=clock)
     overdue = capa_mod.overdue_actions(rt, clock().date(), capas=[capa.iri])
