@@ -390,15 +390,17 @@ def test_release_rules_name_each_exception_precisely(demo: Runtime) -> None:
     b = "CA-RULES-1"
     ex = {op: f"{b}/{op}" for op in ("OP10", "OP20", "OP30")}
 
-    def run(op: str, start: str, end: str, who: str, status: str = "Completed",
+    def run(op: str, start: str, end: str, who: str | None, status: str = "Completed",
             **links: str) -> dict[str, Any]:
+        operator = {"wasAssociatedWith": f"User/{who}"} if who else {}
         return {"class": "OperationExecution", "key": ex[op],
                 "properties": {"startedAtTime": start, "endedAtTime": end,
                                "executionStatus": status},
                 "links": {"executesOperation": f"Operation/CATH-ASSY/v2/{op}",
-                          "forBatch": f"Batch/{b}", "wasAssociatedWith": f"User/{who}",
-                          **links}}
+                          "forBatch": f"Batch/{b}", **operator, **links}}
 
+    # the execution record is written first; where OP20 ran and who ran it is entered later
+    # (from paper) — so no check at the start of the execution saw it: the review must
     rt.capture({"format": "tracegraph.capture/1", "events": [{
         "eventId": "rules-batch", "reason": "test batch", "nodes": [
             {"class": "Batch", "key": b,
@@ -407,9 +409,7 @@ def test_release_rules_name_each_exception_precisely(demo: Runtime) -> None:
                        "runsProcessVersion": "ProcessVersion/CATH-ASSY/v2"}},
             run("OP10", "2026-02-05T06:00:00Z", "2026-02-05T07:00:00Z", "gosullivan",
                 status="Started"),
-            # UVB-01's calibration ran out on 2026-01-31; q.adams has no UV-bonding training
-            run("OP20", "2026-02-05T08:00:00Z", "2026-02-05T10:00:00Z", "q.adams",
-                onEquipment="Equipment/UVB-01", usedFixture="Fixture/NEST-UVB-01"),
+            run("OP20", "2026-02-05T08:00:00Z", "2026-02-05T10:00:00Z", None),
             # starts before OP20 ended
             run("OP30", "2026-02-05T09:00:00Z", "2026-02-05T11:00:00Z", "nsilva"),
             {"class": "InspectionResult", "key": f"{ex['OP30']}/PULL",
@@ -417,7 +417,15 @@ def test_release_rules_name_each_exception_precisely(demo: Runtime) -> None:
                             "sampleCount": 20, "resultTime": "2026-02-05T11:00:00Z"},
              "links": {"inspectedEntity": f"Batch/{b}",
                        "forCharacteristic": "InspectionCharacteristic/CATH-ASSY/v2/OP40/LEAK",
-                       "duringExecution": f"OperationExecution/{ex['OP30']}"}},
+                       "duringExecution": f"OperationExecution/{ex['OP30']}"}}]}]})
+    rt.capture({"format": "tracegraph.capture/1", "events": [{
+        # UVB-01's calibration ran out on 2026-01-31; q.adams has no UV-bonding training
+        "eventId": "rules-late-entry", "reason": "late entry from the paper record", "nodes": [
+            {"class": "OperationExecution", "key": ex["OP20"],
+             "links": {"onEquipment": f"Equipment/{STATION}", "usedFixture": "Fixture/NEST-UVB-01",
+                       "wasAssociatedWith": "User/q.adams"}}]}]})
+    rt.capture({"format": "tracegraph.capture/1", "events": [{
+        "eventId": "rules-fixture", "reason": "cycle counter read", "nodes": [
             {"class": "Fixture", "key": "NEST-UVB-01", "properties": {"usageCount": 400001}}]}]})
 
     def i(cls: str, key: str) -> str:
