@@ -92,14 +92,17 @@ def later_batches(rt: Runtime, n: int, start_day: int) -> None:
              "links": {"executesOperation": "Operation/CATH-ASSY/v2/OP20",
                        "forBatch": f"Batch/{key}", "onEquipment": f"Equipment/{STATION}",
                        "wasAssociatedWith": "User/nsilva"}}]
-    # the station was recalibrated after the LED array replacement (the first one ran out)
-    nodes += [{"class": "Calibration", "key": f"CAL-{STATION}-0002",
-               "properties": {"performedAt": "2026-02-01T10:00:00Z",
-                              "calibrationDue": "2026-08-01T10:00:00Z",
-                              "calibrationResult": "pass"},
-               "links": {"calibrates": f"Equipment/{STATION}"}},
-              {"class": "Equipment", "key": STATION,
-               "properties": {"calibrationDue": "2026-08-01T10:00:00Z"}}]
+    # the station was recalibrated after the LED array replacement (the first one ran out);
+    # an idempotent event: the second call writes nothing
+    rt.capture({"format": "tracegraph.capture/1", "events": [{
+        "eventId": f"recalibration-{STATION}", "reason": "calibration after LED replacement",
+        "nodes": [{"class": "Calibration", "key": f"CAL-{STATION}-0002",
+                   "properties": {"performedAt": "2026-02-01T10:00:00Z",
+                                  "calibrationDue": "2026-08-01T10:00:00Z",
+                                  "calibrationResult": "pass"},
+                   "links": {"calibrates": f"Equipment/{STATION}"}},
+                  {"class": "Equipment", "key": STATION,
+                   "properties": {"calibrationDue": "2026-08-01T10:00:00Z"}}]}]})
     rt.capture({"format": "tracegraph.capture/1", "events": [
         {"eventId": f"later-{start_day}", "reason": "production after CAPA", "nodes": nodes}]})
 
