@@ -1,10 +1,12 @@
 """Write guard: deviations follow their lifecycle whatever the write path.
 
-A new deviation starts ``Open``; its grade is fixed once triaged; a state change must be a
-transition of :data:`quality.deviations.TRANSITIONS`, its graph prerequisites met and, where the
-deviation's grade requires signatures, its approval record signed accordingly. So a capture
-document (or any other writer) cannot jump a deviation around the state machine, skip a
-signature or downgrade it to skip CAPA.
+A deviation is raised ``Open`` by the workflows; one created directly in a later state is
+accepted (records migrated from a legacy QMS, as for process versions) and every later change
+is checked: its grade is fixed once triaged; a state change must be a transition of
+:data:`quality.deviations.TRANSITIONS`, its graph prerequisites met and, where the deviation's
+grade requires signatures, its approval records signed accordingly. So a capture document (or
+any other writer) cannot jump a deviation around the state machine, skip a signature or
+downgrade it to skip CAPA.
 """
 
 from __future__ import annotations
@@ -25,12 +27,7 @@ def deviation_lifecycle(pending: PendingWrite) -> list[Problem]:
             continue
         before = pending.before.get(iri)
         new = str(after.props.get(P.deviationState, ""))
-        if before is None:
-            if new not in ("", "Open"):  # no state yet reads as Open
-                problems.append(Problem(
-                    rule="deviation-lifecycle", field="deviationState", value=new, focus=iri,
-                    message="a deviation is raised Open and moves on through its lifecycle "
-                            "(triage, investigation, CAPA, effectiveness, closure)"))
+        if before is None:  # raised (Open), or migrated from a legacy QMS in its state
             continue
         old = str(before.props.get(P.deviationState, "Open"))
         new = new or "Open"
