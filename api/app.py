@@ -24,6 +24,7 @@ from api.auth import (
     server_secret,
     user_from_token,
 )
+from api.edhr_routes import router as edhr_router
 from api.epcis import router as epcis_router
 from api.explorer_app import mount_explorer
 from api.graphql import build_schema
@@ -83,6 +84,7 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
         prefix="/graphql")
 
     app.include_router(epcis_router)
+    app.include_router(edhr_router)
 
     @app.get("/health")
     def health(request: Request) -> dict[str, Any]:

@@ -26,6 +26,8 @@ ALL_ROLES = frozenset({"operator", "engineer", "qc", "qa", "auditor", "admin"})
 READERS = ALL_ROLES
 WRITERS = frozenset({"operator", "engineer", "qc", "qa"})  # GMP data: not auditors, not admins
 SIGNERS = ALL_ROLES - {"auditor"}
+QUALITY = frozenset({"engineer", "qc", "qa"})  # deviation investigation and CAPA work
+QA = frozenset({"qa"})  # verification, closure, dispositions, release
 
 #: operation (GraphQL root field, or an HTTP route) → roles allowed; nothing is open by default
 RULES: dict[str, frozenset[str]] = {
@@ -48,6 +50,18 @@ RULES: dict[str, frozenset[str]] = {
     "Mutation.assessChange": frozenset({"engineer", "qa"}),
     "Mutation.approveChange": frozenset({"engineer", "qa"}),
     "Mutation.makeChangeEffective": frozenset({"qa"}),
+    # closed-loop quality (issue 7)
+    "Query.deviation": READERS, "Query.deviationImpact": READERS, "Query.commonality": READERS,
+    "Query.effectiveness": READERS, "Query.overdueCapaActions": READERS,
+    "Query.releaseReport": READERS, "Query.edhr": READERS,
+    "Mutation.openDeviation": WRITERS,
+    "Mutation.advanceDeviation": QUALITY, "Mutation.assessImpact": QUALITY,
+    "Mutation.recordRootCause": QUALITY, "Mutation.openCapa": QUALITY,
+    "Mutation.addCapaAction": QUALITY, "Mutation.completeCapaAction": QUALITY,
+    "Mutation.defineEffectivenessCheck": QUALITY,
+    "Mutation.verifyEffectivenessCheck": QA, "Mutation.closeCapa": QA, "Mutation.dispose": QA,
+    "Mutation.releaseBatch": QA,
+    "GET /api/edhr": READERS,
     # HTTP routes
     "POST /api/recall": READERS,
     "POST /capture": WRITERS,

@@ -12,14 +12,15 @@ from typing import Any
 import strawberry
 from strawberry.tools import merge_types
 
-from api import gql_explorer, gql_versions
+from api import gql_explorer, gql_quality, gql_versions
 from api import schema as core
 from api.limits import extensions
 
 __all__ = ["build_schema", "schema"]
 
-QUERIES: tuple[type, ...] = (core.Query, gql_explorer.Query, gql_versions.Query)
-MUTATIONS: tuple[type, ...] = (core.Mutation, gql_versions.Mutation)
+QUERIES: tuple[type, ...] = (core.Query, gql_explorer.Query, gql_versions.Query,
+                             gql_quality.QualityQuery)
+MUTATIONS: tuple[type, ...] = (core.Mutation, gql_versions.Mutation, gql_quality.QualityMutation)
 SUBSCRIPTIONS: tuple[type, ...] = ()
 
 

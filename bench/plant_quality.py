@@ -57,7 +57,7 @@ def _excursion_records(prod: Production, n: str, batch: str, qc_lead: str,
             "description": "CPP excursion (OP20 UV dose) detected by the bonding station "
                            "monitor; units bonded in the window may have under-cured hub "
                            "bonds.",
-            "deviationGrade": "major", "deviationState": "Investigation",
+            "deviationGrade": "major", "deviationState": "Open",
             "openedAt": ts(at + 30 * 60), "dueDate": date_of(at, 30)},
             {"raisedBy": f"Alarm/ALM-{n}", "concerns": f"Batch/{batch}"}),
         node("Hold", f"HLD-{n}", {"holdState": "Active", "openedAt": ts(at + 35 * 60),

@@ -62,6 +62,46 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
                                {"p": PASSWORD}),
     "Mutation.makeChangeEffective": ('mutation { makeChangeEffective(number: "CR-NONE") '
                                      '{ request { key } } }', {}),
+    # closed-loop quality (issue 7): refusals answer ok=false, so data is present either way
+    "Query.deviation": ('{ deviation(id: "NO-DEV") { state } }', {}),
+    "Query.deviationImpact": ('{ deviationImpact(id: "NO-DEV") { level } }', {}),
+    "Query.commonality": ('{ commonality(deviating: ["B-ASSY"], good: ["B-MOULD"]) { key } }',
+                          {}),
+    "Query.effectiveness": ('{ effectiveness(check: "NO-EC") { result } }', {}),
+    "Query.overdueCapaActions": ('{ overdueCapaActions(today: "2026-03-01") { key } }', {}),
+    "Query.releaseReport": ('{ releaseReport(batch: "B-ASSY") { releasable } }', {}),
+    "Query.edhr": ('{ edhr(batch: "B-ASSY") }', {}),
+    "Mutation.openDeviation": ('mutation { openDeviation(title: "Scratch on hub", description: '
+                               '"scratch found at inspection", grade: "minor", reason: "found", '
+                               'concerns: ["B-ASSY"]) { ok } }', {}),
+    "Mutation.advanceDeviation": ('mutation($p: String!) { advanceDeviation(deviation: "NO-DEV",'
+                                  ' target: "Triaged", password: $p, reason: "triage") { ok } }',
+                                  {"p": PASSWORD}),
+    "Mutation.assessImpact": ('mutation { assessImpact(deviation: "NO-DEV", reason: "impact") '
+                              '{ ok } }', {}),
+    "Mutation.recordRootCause": ('mutation { recordRootCause(deviation: "NO-DEV", category: '
+                                 '"machine", whys: ["worn"], reason: "5-why") { ok } }', {}),
+    "Mutation.openCapa": ('mutation { openCapa(deviation: "NO-DEV", title: "t", description: '
+                          '"d", due: "2026-05-01", reason: "r") { ok } }', {}),
+    "Mutation.addCapaAction": ('mutation { addCapaAction(capa: "NO-CAPA", actionType: '
+                               '"corrective", owner: "nobody", due: "2026-05-01", description: '
+                               '"d", reason: "r") { ok } }', {}),
+    "Mutation.completeCapaAction": ('mutation { completeCapaAction(action: "NO-ACT", reason: '
+                                    '"done") { ok } }', {}),
+    "Mutation.defineEffectivenessCheck": ('mutation { defineEffectivenessCheck(capa: "NO-CAPA",'
+                                          ' criterion: "noRecurrence", scope: "IMM-01", '
+                                          'batches: 3, description: "d", reason: "r") { ok } }',
+                                          {}),
+    "Mutation.verifyEffectivenessCheck": ('mutation($p: String!) { verifyEffectivenessCheck('
+                                          'check: "NO-EC", password: $p, reason: "r") { ok } }',
+                                          {"p": PASSWORD}),
+    "Mutation.closeCapa": ('mutation($p: String!) { closeCapa(capa: "NO-CAPA", password: $p, '
+                           'reason: "r") { ok } }', {"p": PASSWORD}),
+    "Mutation.dispose": ('mutation($p: String!) { dispose(hold: "NO-HOLD", kind: "scrap", '
+                         'password: $p, justification: "j") { ok } }', {"p": PASSWORD}),
+    "Mutation.releaseBatch": ('mutation($p: String!) { releaseBatch(batch: "B-ASSY", '
+                              'password: $p, reason: "review by exception") { ok } }',
+                              {"p": PASSWORD}),
 }
 
 

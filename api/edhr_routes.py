@@ -1,0 +1,52 @@
+"""HTTP route for the device history record as a document: ``GET /api/edhr/{id}`` with
+``format=html`` (default), ``pdf`` or ``json``; ``id`` is a batch or a serialized unit (any
+identifier)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from api.auth import Unauthorized, authorize, user_from_token
+from ingest.identify import identify
+from ontology.terms import C
+from quality.edhr import PdfUnavailable, batch_dhr, render_html, render_pdf, unit_dhr
+from tracegraph.runtime import Runtime
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.get("/api/edhr/{ident}", responses={200: {"content": {"text/html": {},
+                                                                 "application/pdf": {}}}})
+def edhr(ident: str, request: Request, format: str = "html") -> Response:
+    """The eDHR of a batch or unit as HTML, PDF or JSON."""
+    rt: Runtime = request.app.state.runtime
+    user = user_from_token(rt, request.app.state.secret, request.headers.get("authorization"))
+    try:
+        authorize("GET /api/edhr", user)
+    except Unauthorized as e:
+        raise HTTPException(401 if e.code == "UNAUTHENTICATED" else 403,
+                            {"code": e.code, "message": e.message}) from None
+    if format not in ("html", "pdf", "json"):
+        raise HTTPException(400, {"code": "BAD_INPUT", "field": "format", "value": format,
+                                  "message": "format is html, pdf or json"})
+    found = [n for n in identify(rt.store, ident)
+             if rt.vocab.cls(n.label).is_a(C.TraceableEntity)]
+    if len(found) != 1:
+        raise HTTPException(404, {"code": "NOT_FOUND", "field": "id", "value": ident,
+                                  "message": "no single batch or unit has this identifier"})
+    node = found[0]
+    doc = unit_dhr(rt, node.iri) if node.label == C.SerializedUnit else batch_dhr(rt, node.iri)
+    if format == "json":
+        return JSONResponse(doc)
+    html = render_html(doc)
+    if format == "html":
+        return HTMLResponse(html)
+    try:
+        pdf = render_pdf(html)
+    except PdfUnavailable as e:
+        raise HTTPException(503, {"code": "PDF_UNAVAILABLE", "message": str(e)}) from None
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="edhr-{node.key}.pdf"'})

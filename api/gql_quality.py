@@ -1,0 +1,400 @@
+# mypy: disallow-untyped-decorators=False
+"""GraphQL root fields of the closed quality loop: deviations (lifecycle, computed impact,
+root cause, commonality), CAPA (actions, effectiveness checks, overdue report), dispositions of
+holds, release by exception and the eDHR.
+
+Workflow mutations answer with a :class:`QualityResult`: ``ok`` and the record, or the list of
+problems (rule, field, value, message) that refused the step — nothing is written then.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import Any, cast
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api.schema import (
+    Node,
+    Problem,
+    Recall,
+    Signature,
+    _problem,
+    _recall,
+    _rt,
+    _signature,
+    _user,
+    bad_input,
+)
+from graph.errors import Problem as ProblemRecord
+from graph.errors import RefusedError, WriteRejectedError
+from graph.model import NodeRecord
+from ontology.terms import C, P, R
+from quality import capa as capa_mod
+from quality import deviations as dev_mod
+from quality.commonality import commonality
+from quality.dispositions import Rework, dispose
+from quality.edhr import batch_dhr, unit_dhr
+from quality.release import release_batch, release_report
+from quality.signatures import signatures_by_record
+from quality.workflow import WorkflowRefused, linked_from, resolve
+
+__all__ = ["QualityMutation", "QualityQuery"]
+
+
+@strawberry.type
+class QualityResult:
+    ok: bool
+    record: Node | None = None
+    state: str | None = None
+    problems: list[Problem] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class Transition:
+    target: str
+    roles: list[str]
+    signatures: str = strawberry.field(description="The signatures the deviation's grade "
+                                                   "requires for this step, in words.")
+
+
+@strawberry.type
+class Approval:
+    key: str
+    record: Node
+    signatures: list[Signature]
+
+
+@strawberry.type
+class Factor:
+    kind: str
+    iri: str
+    key: str
+    deviating: int
+    total: int
+    lift: float
+    score: float
+    coverage: float
+
+
+@strawberry.type
+class Impact:
+    level: str
+    concerns: list[str]
+    recall: Recall
+
+
+@strawberry.type
+class Evaluation:
+    check: str
+    key: str
+    criterion: str
+    result: str
+    message: str
+    batches: list[str]
+    value: float | None
+    findings: list[str]
+
+
+@strawberry.type
+class OverdueAction:
+    action: str
+    key: str
+    capa: str
+    owner: str
+    due: str
+    state: str
+    days_overdue: int
+
+
+@strawberry.type
+class ReleaseReport:
+    batch: str
+    releasable: bool
+    exceptions: list[Problem]
+
+
+@strawberry.type
+class Deviation:
+    record: Node
+    state: str
+    grade: str | None
+    concerns: list[str]
+
+    @strawberry.field(description="Where the deviation may move next and what each step needs.")
+    def next_steps(self) -> list[Transition]:
+        return [Transition(target=t, roles=sorted(s.roles),
+                           signatures=(r.describe() if (r := s.rule(self.grade or "")) else
+                                       "none"))
+                for (src, t), s in dev_mod.TRANSITIONS.items() if src == self.state]
+
+    @strawberry.field(description="Signed approvals of its transitions.")
+    def approvals(self, info: Info[Any, None], first: int = 20) -> list[Approval]:
+        st = _rt(info).store
+        found = linked_from(st, [self.record.iri], R.APPROVES, C.Approval)
+        sigs = signatures_by_record(st, sorted(found))
+        return [Approval(key=n.key, record=Node.of(n),
+                         signatures=[_signature(s) for s in sigs.get(i, [])])
+                for i, n in sorted(found.items(), key=lambda x: x[1].key)][:max(first, 0)]
+
+    @strawberry.field(description="Impact assessments, root causes and CAPAs linked to it.")
+    def records(self, info: Info[Any, None], first: int = 50) -> list[Node]:
+        st = _rt(info).store
+        out: dict[str, NodeRecord] = {}
+        out.update(linked_from(st, [self.record.iri], R.ASSESSES, C.ImpactAssessment))
+        out.update(linked_from(st, [self.record.iri], R.CAUSE_OF, C.RootCause))
+        out.update(linked_from(st, [self.record.iri], R.RAISED_BY))
+        return [Node.of(n) for n in sorted(out.values(),
+                                           key=lambda n: (n.label, n.key))][:max(first, 0)]
+
+    @strawberry.field(description="Commonality analysis: upstream factors the deviating "
+                                  "batches (default: those this deviation concerns) share, "
+                                  "ranked by lift against the good batches.")
+    def commonality(self, info: Info[Any, None], good: list[str],
+                    deviating: list[str] | None = None, limit: int = 20) -> list[Factor]:
+        return _factors(info, deviating or self.concerns, good, limit)
+
+
+def _factors(info: Info[Any, None], deviating: list[str], good: list[str],
+             limit: int) -> list[Factor]:
+    if len(deviating) + len(good) > 2000:
+        raise bad_input("good", len(good), "at most 2000 batches per analysis")
+    try:
+        ranked = commonality(_rt(info), deviating, good, limit=limit)
+    except RefusedError as e:
+        raise bad_input(e.field, e.value, str(e)) from None
+    return [Factor(kind=f.kind, iri=f.iri, key=f.key, deviating=f.deviating, total=f.total,
+                   lift=f.lift, score=f.score, coverage=f.coverage) for f in ranked]
+
+
+def _deviation(rt: Any, n: NodeRecord) -> Deviation:
+    return Deviation(record=Node.of(n), state=str(n.props.get(P.deviationState, "")),
+                     grade=(str(n.props[P.deviationGrade]) if P.deviationGrade in n.props
+                            else None),
+                     concerns=sorted(e.dst for e in rt.store.links([n.iri], [R.CONCERNS])))
+
+
+def _evaluation(e: capa_mod.Evaluation) -> Evaluation:
+    return Evaluation(check=e.check, key=e.key, criterion=e.criterion, result=e.result,
+                      message=e.message, batches=e.batches, value=e.value, findings=e.findings)
+
+
+def _run(step: Callable[[], NodeRecord | None], state: str | None = None) -> QualityResult:
+    """Run a workflow step; a refusal becomes ``ok: false`` with its problems."""
+    try:
+        n = step()
+    except WorkflowRefused as e:
+        return QualityResult(ok=False, problems=[_problem(p) for p in e.problems])
+    except RefusedError as e:
+        return QualityResult(ok=False, problems=[_problem(e.problem())])
+    except WriteRejectedError as e:
+        return QualityResult(ok=False, problems=[_problem(p) for p in e.problems])
+    return QualityResult(ok=True, record=Node.of(n) if n else None, state=state)
+
+
+def _missing(problems: list[ProblemRecord]) -> list[Problem]:
+    return [_problem(p) for p in problems]
+
+
+@strawberry.type
+class QualityQuery:
+    @strawberry.field(description="A deviation with its lifecycle state, next steps, signed "
+                                  "approvals and linked records.")
+    def deviation(self, info: Info[Any, None], id: str) -> Deviation | None:
+        rt = _rt(info)
+        try:
+            return _deviation(rt, resolve(rt, C.Deviation, id))
+        except WorkflowRefused:
+            return None
+
+    @strawberry.field(description="What a deviation touches, computed from the graph: "
+                                  "affected lots, units, shipments and customers with paths.")
+    def deviation_impact(self, info: Info[Any, None], id: str,
+                         unit_limit: int = 100) -> Impact | None:
+        rt = _rt(info)
+        try:
+            imp = dev_mod.compute_impact(rt, id, unit_limit=max(0, min(unit_limit, 5000)))
+        except WorkflowRefused:
+            return None
+        return Impact(level=imp.level, concerns=imp.concerns, recall=_recall(imp.answer))
+
+    @strawberry.field(description="Commonality analysis of deviating vs good batches.")
+    def commonality(self, info: Info[Any, None], deviating: list[str], good: list[str],
+                    limit: int = 20) -> list[Factor]:
+        return _factors(info, deviating, good, limit)
+
+    @strawberry.field(description="Evaluate an effectiveness check's criterion on the graph.")
+    def effectiveness(self, info: Info[Any, None], check: str) -> Evaluation | None:
+        try:
+            return _evaluation(capa_mod.evaluate(_rt(info), check))
+        except WorkflowRefused:
+            return None
+
+    @strawberry.field(description="CAPA actions past their due date and not done, of the "
+                                  "given CAPAs and/or owners.")
+    def overdue_capa_actions(self, info: Info[Any, None], today: date,
+                             capas: list[str] | None = None,
+                             owners: list[str] | None = None) -> list[OverdueAction]:
+        try:
+            found = capa_mod.overdue_actions(_rt(info), today, capas or [], owners or [])
+        except WorkflowRefused as e:
+            raise bad_input(e.field, e.value, str(e)) from None
+        return [OverdueAction(action=a.action, key=a.key, capa=a.capa, owner=a.owner, due=a.due,
+                              state=a.state, days_overdue=a.days_overdue) for a in found]
+
+    @strawberry.field(description="Review by exception: the batch's exceptions against the "
+                                  "release rules (empty = releasable).")
+    def release_report(self, info: Info[Any, None], batch: str) -> ReleaseReport | None:
+        try:
+            r = release_report(_rt(info), batch)
+        except WorkflowRefused:
+            return None
+        return ReleaseReport(batch=r.batch, releasable=r.releasable,
+                             exceptions=[_problem(p) for p in r.exceptions])
+
+    @strawberry.field(description="Device history record (21 CFR 820.184) of a batch or of a "
+                                  "serialized unit, as JSON (HTML: GET /api/edhr/{id}.html).")
+    def edhr(self, info: Info[Any, None], batch: str | None = None,
+             unit: str | None = None) -> JSON | None:
+        rt = _rt(info)
+        if (batch is None) == (unit is None):
+            raise bad_input("batch/unit", None, "give exactly one of batch or unit")
+        try:
+            doc = batch_dhr(rt, batch) if batch is not None else unit_dhr(rt, str(unit))
+        except (WorkflowRefused, ValueError):
+            return None
+        return cast(JSON, doc)
+
+
+@strawberry.type
+class QualityMutation:
+    @strawberry.mutation(description="Raise a deviation (by hand or from a failed inspection: "
+                                     "raisedBy = its IRI); it starts Open.")
+    def open_deviation(self, info: Info[Any, None], title: str, description: str, grade: str,
+                       reason: str, concerns: list[str] | None = None,
+                       raised_by: str | None = None, key: str | None = None) -> QualityResult:
+        rt = _rt(info)
+
+        def step() -> NodeRecord:
+            refs = [resolve(rt, C.TraceableEntity, c).iri for c in concerns or []]
+            source = resolve(rt, C.Record, raised_by).iri if raised_by else None
+            k = key or f"DEV-{uuid.uuid4().hex[:12].upper()}"
+            return dev_mod.open_deviation(rt, k, title, description, grade,
+                                          _user(info).username, reason, refs, source)
+        return _run(step, state="Open")
+
+    @strawberry.mutation(description="Move a deviation along its lifecycle; signs the step's "
+                                     "approval when the grade requires it (re-enter password).")
+    def advance_deviation(self, info: Info[Any, None], deviation: str, target: str,
+                          password: str, reason: str,
+                          grade: str | None = None) -> QualityResult:
+        rt = _rt(info)
+        try:
+            r = dev_mod.advance(rt, deviation, target, _user(info).username, password, reason,
+                                grade)
+        except RefusedError as e:
+            problems = e.problems if isinstance(e, WorkflowRefused) else [e.problem()]
+            return QualityResult(ok=False, problems=_missing(problems))
+        except WriteRejectedError as e:
+            return QualityResult(ok=False, problems=_missing(e.problems))
+        return QualityResult(ok=r.moved, record=Node.of(resolve(rt, C.Deviation, r.deviation)),
+                             state=r.state, problems=_missing(r.missing))
+
+    @strawberry.mutation(description="Compute the deviation's impact from the graph and "
+                                     "record it as an impact assessment.")
+    def assess_impact(self, info: Info[Any, None], deviation: str,
+                      reason: str) -> QualityResult:
+        rt = _rt(info)
+
+        def step() -> NodeRecord:
+            imp = dev_mod.assess_impact(rt, deviation, _user(info).username, reason)
+            return resolve(rt, C.Deviation, imp.deviation)
+        return _run(step)
+
+    @strawberry.mutation(description="Record a root cause: 6M category and the 5-why chain.")
+    def record_root_cause(self, info: Info[Any, None], deviation: str, category: str,
+                          whys: list[str], reason: str, key: str | None = None) -> QualityResult:
+        rt = _rt(info)
+        return _run(lambda: dev_mod.record_root_cause(
+            rt, deviation, key or f"RC-{uuid.uuid4().hex[:12].upper()}", category, whys,
+            _user(info).username, reason))
+
+    @strawberry.mutation(description="Open a CAPA raised by a deviation.")
+    def open_capa(self, info: Info[Any, None], deviation: str, title: str, description: str,
+                  due: date, reason: str, key: str | None = None) -> QualityResult:
+        rt = _rt(info)
+        return _run(lambda: capa_mod.open_capa(
+            rt, deviation, key or f"CAPA-{uuid.uuid4().hex[:12].upper()}", title, description,
+            due.isoformat(), _user(info).username, reason))
+
+    @strawberry.mutation(description="Add an action (correction/corrective/preventive) with "
+                                     "owner and due date to a CAPA.")
+    def add_capa_action(self, info: Info[Any, None], capa: str, action_type: str, owner: str,
+                        due: date, description: str, reason: str,
+                        key: str | None = None) -> QualityResult:
+        rt = _rt(info)
+        return _run(lambda: capa_mod.add_action(
+            rt, capa, key or f"ACT-{uuid.uuid4().hex[:12].upper()}", action_type, owner,
+            due.isoformat(), description, _user(info).username, reason))
+
+    @strawberry.mutation(description="Mark a CAPA action completed (now).")
+    def complete_capa_action(self, info: Info[Any, None], action: str,
+                             reason: str) -> QualityResult:
+        rt = _rt(info)
+        return _run(lambda: capa_mod.complete_action(rt, action, _user(info).username, reason),
+                    state="-")
+
+    @strawberry.mutation(description="Define a CAPA's effectiveness check: criterion "
+                                     "(noRecurrence | cpkAtLeast), scope, later batches, "
+                                     "threshold.")
+    def define_effectiveness_check(self, info: Info[Any, None], capa: str, criterion: str,
+                                   scope: str, batches: int, description: str, reason: str,
+                                   threshold: float | None = None,
+                                   key: str | None = None) -> QualityResult:
+        rt = _rt(info)
+        return _run(lambda: capa_mod.define_check(
+            rt, capa, key or f"EC-{uuid.uuid4().hex[:12].upper()}", criterion, scope, batches,
+            description, _user(info).username, reason, threshold))
+
+    @strawberry.mutation(description="Evaluate and record an effectiveness check, signed "
+                                     "'verified' (QA).")
+    def verify_effectiveness_check(self, info: Info[Any, None], check: str, password: str,
+                                   reason: str) -> QualityResult:
+        rt = _rt(info)
+
+        def step() -> NodeRecord:
+            ev = capa_mod.verify_check(rt, check, _user(info).username, password, reason)
+            return resolve(rt, C.EffectivenessCheck, ev.check)
+        return _run(step)
+
+    @strawberry.mutation(description="Close a CAPA: actions done, effectiveness proven and "
+                                     "verified; signed 'approved' (QA).")
+    def close_capa(self, info: Info[Any, None], capa: str, password: str,
+                   reason: str) -> QualityResult:
+        rt = _rt(info)
+        return _run(lambda: capa_mod.close_capa(rt, capa, _user(info).username, password,
+                                                reason), state="Closed")
+
+    @strawberry.mutation(description="Disposition of held material (release, rework, scrap, "
+                                     "useAsIs, returnToSupplier), signed 'approved' (QA).")
+    def dispose(self, info: Info[Any, None], hold: str, kind: str, password: str,
+                justification: str, items: list[str] | None = None,
+                rework_operation: str | None = None, rework_started: str | None = None,
+                rework_ended: str | None = None) -> QualityResult:
+        rt = _rt(info)
+        rework = Rework(rework_operation, rework_started or "", rework_ended or "") \
+            if rework_operation else None
+        return _run(lambda: dispose(rt, hold, kind, _user(info).username, password,
+                                    justification, items or [], rework), state=kind)
+
+    @strawberry.mutation(description="Release a batch: refused with the exception list unless "
+                                     "it is empty; signed 'released' (QA).")
+    def release_batch(self, info: Info[Any, None], batch: str, password: str,
+                      reason: str) -> QualityResult:
+        rt = _rt(info)
+        return _run(lambda: release_batch(rt, batch, _user(info).username, password, reason),
+                    state="released")

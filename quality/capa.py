@@ -1,0 +1,360 @@
+"""CAPA (ISO 13485 §8.5.2/8.5.3): actions with owners and due dates, the overdue report, and
+effectiveness checks whose measurable criterion is evaluated from the graph and gates closure.
+
+A check names a criterion (``tg:effectivenessCriterion``), what it is evaluated on
+(``tg:criterionScope``) and on how many later batches (``tg:criterionBatches``):
+
+- ``noRecurrence``: the next N batches made on the scoped equipment or fixture after the last
+  action was completed had no excursion on it;
+- ``cpkAtLeast``: over the parameter observations of the scoped spec in the next N executions,
+  Cpk = min(USL - mean, mean - LSL) / (3 sigma), pooled sigma, is at least the threshold.
+
+Fewer such batches than N leave the criterion *unproven*: neither effective nor not.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+from graph.model import NodeRecord
+from graph.port import GraphStore
+from graph.write import NodeUpsert
+from ontology.datatypes import StoredValue, to_utc_text
+from ontology.terms import C, P, R
+from quality.accounts import Clock, authenticate, utc_now, write_nodes
+from quality.signatures import sign
+from quality.workflow import WorkflowRefused, linked_from, require_user, resolve
+
+if TYPE_CHECKING:
+    from tracegraph.runtime import Runtime
+
+__all__ = ["Evaluation", "OverdueAction", "add_action", "capas_of", "checks_of",
+           "close_capa", "complete_action", "define_check", "evaluate", "evaluate_store",
+           "open_capa", "overdue_actions", "raise_change_request", "verify_check"]
+
+QUALITY_ROLES = ("qc", "qa", "engineer")
+DONE_ACTIONS = frozenset({"Completed", "Cancelled"})
+
+
+@dataclass
+class Evaluation:
+    """The outcome of evaluating one effectiveness check on the graph now."""
+
+    check: str
+    key: str
+    criterion: str
+    result: str  # effective | notEffective | unproven
+    message: str
+    batches: list[str] = field(default_factory=list)
+    value: float | None = None
+    findings: list[str] = field(default_factory=list)
+
+
+_Out = Callable[..., Evaluation]
+
+
+@dataclass(frozen=True)
+class OverdueAction:
+    action: str
+    key: str
+    capa: str
+    owner: str
+    due: str
+    state: str
+    days_overdue: int
+
+
+def _write(rt: Runtime, nodes: Sequence[NodeUpsert], actor: str, reason: str) -> None:
+    write_nodes(rt, nodes, actor, reason, f"quality:{nodes[0].key}:{uuid.uuid4().hex}")
+
+
+def _iri(rt: Runtime, cls: str, key: str) -> str:
+    return rt.vocab.mint_iri(cls, key)
+
+
+# -- records -----------------------------------------------------------------------------------
+def open_capa(rt: Runtime, raised_by: str, key: str, title: str, description: str, due: str,
+              actor: str, reason: str, clock: Clock = utc_now) -> NodeRecord:
+    """Open a CAPA raised by a deviation (or another record, given by IRI or Deviation key)."""
+    source = resolve(rt, C.Record, raised_by) if "://" in raised_by else \
+        resolve(rt, C.Deviation, raised_by)
+    iri = _iri(rt, C.CAPA, key)
+    _write(rt, [NodeUpsert(C.CAPA, key, iri, {
+        P.recordNumber: key, P.title_: title, P.description: description, P.capaState: "Open",
+        P.openedAt: to_utc_text(clock()), P.dueDate: due}, {P.raisedBy: [source.iri]})],
+        actor, reason)
+    return resolve(rt, C.CAPA, iri)
+
+
+def add_action(rt: Runtime, capa: str, key: str, action_type: str, owner: str, due: str,
+               description: str, actor: str, reason: str) -> NodeRecord:
+    """Add an action (correction, corrective, preventive) with its owner (a username or person
+    key) and due date."""
+    c = resolve(rt, C.CAPA, capa)
+    person = resolve(rt, C.Person, owner)
+    iri = _iri(rt, C.CAPAAction, key)
+    _write(rt, [NodeUpsert(C.CAPAAction, key, iri, {
+        P.recordNumber: key, P.actionType: action_type, P.actionState: "Planned",
+        P.dueDate: due, P.description: description},
+        {P.actionOf: [c.iri], P.assignedTo: [person.iri]})], actor, reason)
+    return resolve(rt, C.CAPAAction, iri)
+
+
+def complete_action(rt: Runtime, action: str, actor: str, reason: str,
+                    clock: Clock = utc_now) -> NodeRecord:
+    a = resolve(rt, C.CAPAAction, action)
+    _write(rt, [NodeUpsert(C.CAPAAction, a.key, a.iri, {
+        P.actionState: "Completed", P.completedAt: to_utc_text(clock())})], actor, reason)
+    return resolve(rt, C.CAPAAction, a.iri)
+
+
+def define_check(rt: Runtime, capa: str, key: str, criterion: str, scope: str, batches: int,
+                 description: str, actor: str, reason: str, threshold: float | None = None,
+                 due: str | None = None) -> NodeRecord:
+    """Define the effectiveness check of a CAPA: criterion, scope (IRI or key of equipment,
+    fixture or parameter spec), number of later batches, threshold."""
+    c = resolve(rt, C.CAPA, capa)
+    target = _scope(rt, scope)
+    props: dict[str, StoredValue] = {
+        P.recordNumber: key, P.effectivenessCriterion: criterion, P.criterionBatches: batches,
+        P.description: description}
+    if threshold is not None:
+        props[P.criterionThreshold] = float(threshold)
+    if due is not None:
+        props[P.dueDate] = due
+    iri = _iri(rt, C.EffectivenessCheck, key)
+    _write(rt, [NodeUpsert(C.EffectivenessCheck, key, iri, props,
+                           {P.checkOf: [c.iri], P.criterionScope: [target.iri]})],
+           actor, reason)
+    return resolve(rt, C.EffectivenessCheck, iri)
+
+
+def _scope(rt: Runtime, ref: str) -> NodeRecord:
+    for cls in (C.Equipment, C.Fixture, C.ParameterSpec):
+        try:
+            return resolve(rt, cls, ref)
+        except WorkflowRefused:
+            continue
+    raise WorkflowRefused("no-such-record", "the scope must be equipment, a fixture or a "
+                          "parameter spec", "criterionScope", ref)
+
+
+def capas_of(store: GraphStore, record: str) -> list[NodeRecord]:
+    """CAPAs raised by a record (a deviation)."""
+    return sorted(linked_from(store, [record], R.RAISED_BY, C.CAPA).values(),
+                  key=lambda n: n.key)
+
+
+def checks_of(store: GraphStore, capa: str) -> list[NodeRecord]:
+    return sorted(linked_from(store, [capa], R.CHECK_OF, C.EffectivenessCheck).values(),
+                  key=lambda n: n.key)
+
+
+def actions_of(store: GraphStore, capa: str) -> list[NodeRecord]:
+    return sorted(linked_from(store, [capa], R.ACTION_OF, C.CAPAAction).values(),
+                  key=lambda n: n.key)
+
+
+# -- effectiveness -------------------------------------------------------------------------------
+def evaluate(rt: Runtime, check: str) -> Evaluation:
+    """Evaluate an effectiveness check's criterion on the graph as it is now."""
+    return evaluate_store(rt.store, resolve(rt, C.EffectivenessCheck, check))
+
+
+def evaluate_store(store: GraphStore, chk: NodeRecord) -> Evaluation:
+    criterion = str(chk.props.get(P.effectivenessCriterion, ""))
+    need = int(chk.props.get(P.criterionBatches, 1) or 1)  # type: ignore[arg-type]
+
+    def out(result: str, message: str, **kw: object) -> Evaluation:
+        return Evaluation(chk.iri, chk.key, criterion, result, message, **kw)  # type: ignore[arg-type]
+
+    links = store.links([chk.iri], [R.CHECK_OF, R.CRITERION_SCOPE])
+    capa = next((e.dst for e in links if e.type == R.CHECK_OF), None)
+    scope = next((e.dst for e in links if e.type == R.CRITERION_SCOPE), None)
+    if capa is None or scope is None or not criterion:
+        return out("unproven", "the check names no CAPA, scope or criterion")
+    actions = actions_of(store, capa)
+    if not actions:
+        return out("unproven", "the CAPA has no actions yet")
+    open_ = [a.key for a in actions if a.props.get(P.actionState) not in DONE_ACTIONS]
+    if open_:
+        return out("unproven", f"actions not completed: {', '.join(open_)}")
+    since = max(str(a.props.get(P.completedAt, "")) for a in actions)
+    if criterion == "noRecurrence":
+        return _no_recurrence(store, scope, since, need, out)
+    if criterion == "cpkAtLeast":
+        threshold = chk.props.get(P.criterionThreshold)
+        if not isinstance(threshold, (int, float)):
+            return out("unproven", "a cpkAtLeast criterion needs a threshold")
+        return _cpk(store, scope, since, need, float(threshold), out)
+    return out("unproven", f"unknown criterion {criterion!r}")
+
+
+def _later_executions(store: GraphStore, scope: str, since: str) -> list[NodeRecord]:
+    runs = linked_from(store, [scope], R.ON_EQUIPMENT, C.OperationExecution)
+    runs.update(linked_from(store, [scope], R.USED_FIXTURE, C.OperationExecution))
+    later = [x for x in runs.values() if str(x.props.get(P.startedAtTime, "")) > since]
+    return sorted(later, key=lambda x: (str(x.props.get(P.startedAtTime)), x.iri))
+
+
+def _no_recurrence(store: GraphStore, scope: str, since: str, need: int,
+                   out: _Out) -> Evaluation:
+    execs = _later_executions(store, scope, since)
+    batch_of: dict[str, list[str]] = {}
+    for e in store.links([x.iri for x in execs], [R.FOR_BATCH]) if execs else []:
+        batch_of.setdefault(e.src, []).append(e.dst)
+    batches: list[str] = []
+    used: list[str] = []
+    for x in execs:
+        new = [b for b in batch_of.get(x.iri, []) if b not in batches]
+        if len(batches) >= need:
+            break
+        batches += new
+        used.append(x.iri)
+    if len(batches) < need:
+        return out("unproven", f"{len(batches)} of {need} batches made on the scope since the "
+                               f"actions were completed ({since})", batches=batches)
+    excursions = linked_from(store, used, R.DURING_EXECUTION, C.Excursion)
+    if excursions:
+        return out("notEffective", f"{len(excursions)} excursion(s) recurred in the next {need} "
+                                   "batches", batches=batches,
+                   findings=sorted(n.iri for n in excursions.values()))
+    return out("effective", f"no excursion in the next {need} batches made on the scope",
+               batches=batches)
+
+
+def _cpk(store: GraphStore, spec_iri: str, since: str, need: int, threshold: float,
+         out: _Out) -> Evaluation:
+    spec = store.get(spec_iri)
+    lsl = spec.props.get(P.lsl) if spec else None
+    usl = spec.props.get(P.usl) if spec else None
+    if not isinstance(lsl, (int, float)) or not isinstance(usl, (int, float)):
+        return out("unproven", "the scoped spec has no LSL and USL")
+    obs = [o for o in linked_from(store, [spec_iri], R.OBSERVES,
+                                  C.ParameterObservation).values()
+           if str(o.props.get(P.windowStart, "")) > since]
+    obs.sort(key=lambda o: (str(o.props.get(P.windowStart)), o.iri))
+    obs = obs[:need]
+    if len(obs) < need:
+        return out("unproven", f"{len(obs)} of {need} observations of the spec since the "
+                               f"actions were completed ({since})")
+    means = [float(o.props.get(P.meanValue, 0.0)) for o in obs]  # type: ignore[arg-type]
+    sds = [float(o.props.get(P.stdDev, 0.0)) for o in obs]  # type: ignore[arg-type]
+    mu = sum(means) / len(means)
+    var = sum(s * s for s in sds) / len(sds) + sum((m - mu) ** 2 for m in means) / len(means)
+    sigma = math.sqrt(var)
+    cpk = math.inf if sigma == 0 else min(float(usl) - mu, mu - float(lsl)) / (3 * sigma)
+    execs = [e.dst for e in store.links([o.iri for o in obs], [R.DURING_EXECUTION])]
+    batches = sorted({e.dst for e in store.links(execs, [R.FOR_BATCH])}) if execs else []
+    result = "effective" if cpk >= threshold else "notEffective"
+    return out(result, f"Cpk {cpk:.2f} over {need} observations (threshold {threshold})",
+               batches=batches, value=round(cpk, 4))
+
+
+def verify_check(rt: Runtime, check: str, username: str, password: str, reason: str,
+                 clock: Clock = utc_now) -> Evaluation:
+    """Record an effectiveness check's result, evaluated from the graph, signed 'verified' by
+    QA. An unproven criterion is refused: there is nothing to record yet."""
+    require_user(rt, username, ("qa",), "verifying an effectiveness check")
+    ev = evaluate(rt, check)
+    if ev.result == "unproven":
+        raise WorkflowRefused("effectiveness-unproven", ev.message, "effectivenessCriterion",
+                              ev.key)
+    authenticate(rt, username, password, clock, purpose=f"effectiveness check {ev.key}")
+    _write(rt, [NodeUpsert(C.EffectivenessCheck, ev.key, ev.check, {
+        P.effectivenessResult: ev.result, P.performedAt: to_utc_text(clock())})],
+        username, reason)
+    sign(rt, ev.check, username, password, "verified", reason, clock)
+    return ev
+
+
+def closure_problems(store: GraphStore, capa: NodeRecord) -> list[WorkflowRefused]:
+    """Why a CAPA cannot close now (empty: it can)."""
+    out: list[WorkflowRefused] = []
+    open_ = [a.key for a in actions_of(store, capa.iri)
+             if a.props.get(P.actionState) not in DONE_ACTIONS]
+    if open_:
+        out.append(WorkflowRefused("actions-open", f"actions not completed: {', '.join(open_)}",
+                                   "actionState", open_))
+    checks = checks_of(store, capa.iri)
+    if not checks:
+        out.append(WorkflowRefused("effectiveness-check-missing", "a CAPA closes only with an "
+                                   "effectiveness check", "checkOf", capa.key))
+    for chk in checks:
+        ev = evaluate_store(store, chk)
+        if ev.result != "effective":
+            code = "effectiveness-unproven" if ev.result == "unproven" else "not-effective"
+            out.append(WorkflowRefused(code, f"effectiveness check {chk.key}: {ev.message}",
+                                       "effectivenessCriterion", chk.key))
+        elif chk.props.get(P.effectivenessResult) != "effective":
+            out.append(WorkflowRefused("effectiveness-not-verified", f"effectiveness check "
+                                       f"{chk.key} is met but not yet verified by QA",
+                                       "effectivenessResult", chk.key))
+    return out
+
+
+def close_capa(rt: Runtime, capa: str, username: str, password: str, reason: str,
+               clock: Clock = utc_now) -> NodeRecord:
+    """Close a CAPA: every action done and every effectiveness check met (evaluated from the
+    graph now) and verified; QA signs the closed record 'approved'."""
+    require_user(rt, username, ("qa",), "closing a CAPA")
+    c = resolve(rt, C.CAPA, capa)
+    if c.props.get(P.capaState) in ("Closed", "Cancelled"):
+        raise WorkflowRefused("capa-state", f"the CAPA is {c.props.get(P.capaState)}",
+                              "capaState", c.props.get(P.capaState))
+    problems = closure_problems(rt.store, c)
+    if problems:
+        raise WorkflowRefused("capa-closure-refused", "; ".join(str(p) for p in problems),
+                              "capaState", c.key, [p.problem() for p in problems])
+    authenticate(rt, username, password, clock, purpose=f"closure of {c.key}")
+    _write(rt, [NodeUpsert(C.CAPA, c.key, c.iri, {P.capaState: "Closed",
+                                                  P.closedAt: to_utc_text(clock())})],
+           username, reason)
+    sign(rt, c.iri, username, password, "approved", reason, clock)
+    return resolve(rt, C.CAPA, c.iri)
+
+
+def overdue_actions(rt: Runtime, today: date, capas: Sequence[str] = (),
+                    owners: Sequence[str] = ()) -> list[OverdueAction]:
+    """Actions past their due date and not done, of the given CAPAs and/or owners."""
+    actions: dict[str, NodeRecord] = {}
+    for c in capas:
+        actions.update({a.iri: a for a in actions_of(rt.store, resolve(rt, C.CAPA, c).iri)})
+    for o in owners:
+        actions.update(linked_from(rt.store, [resolve(rt, C.Person, o).iri], R.ASSIGNED_TO,
+                                   C.CAPAAction))
+    links = rt.store.links(sorted(actions), [R.ACTION_OF, R.ASSIGNED_TO]) if actions else []
+    capa_of = {e.src: e.dst for e in links if e.type == R.ACTION_OF}
+    owner_of = {e.src: e.dst for e in links if e.type == R.ASSIGNED_TO}
+    out = []
+    for a in actions.values():
+        due = str(a.props.get(P.dueDate, ""))
+        state = str(a.props.get(P.actionState, ""))
+        if not due or state in DONE_ACTIONS or date.fromisoformat(due) >= today:
+            continue
+        out.append(OverdueAction(a.iri, a.key, capa_of.get(a.iri, ""), owner_of.get(a.iri, ""),
+                                 due, state, (today - date.fromisoformat(due)).days))
+    return sorted(out, key=lambda x: (-x.days_overdue, x.key))
+
+
+def raise_change_request(rt: Runtime, capa: str, key: str, title: str, description: str,
+                         change_type: str, affects: Sequence[str], actor: str, reason: str,
+                         clock: Clock = utc_now) -> NodeRecord:
+    """A CAPA raises a change request (Draft) on the records it must change; change control
+    (impact, approvals, implementation) takes it from there."""
+    c = resolve(rt, C.CAPA, capa)
+    targets = [resolve(rt, C.Record, a).iri for a in affects]
+    if not targets:
+        raise WorkflowRefused("affects-required", "a change request names what it changes",
+                              "affects", list(affects))
+    iri = _iri(rt, C.ChangeRequest, key)
+    _write(rt, [NodeUpsert(C.ChangeRequest, key, iri, {
+        P.recordNumber: key, P.title_: title, P.description: description,
+        P.changeType: change_type, P.changeState: "Draft", P.openedAt: to_utc_text(clock())},
+        {P.raisedBy: [c.iri], P.affects: targets})], actor, reason)
+    return resolve(rt, C.ChangeRequest, iri)

@@ -1,0 +1,125 @@
+"""Holds and their dispositions: release from hold, rework, scrap, use as is (concession),
+return to supplier — each a signed ``Disposition`` record that resolves the hold.
+
+Nothing is deleted or re-linked: the held items keep their genealogy; their status follows the
+decision, and a rework adds new operation executions for the batch (linked to it, so the
+batch's history shows the original and the rework).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from graph.model import Direction, NodeRecord
+from graph.write import NodeUpsert
+from ontology.datatypes import StoredValue, to_utc_text
+from ontology.terms import C, P, R
+from quality.accounts import Clock, authenticate, utc_now, write_nodes
+from quality.signatures import sign
+from quality.workflow import WorkflowRefused, require_user, resolve
+
+if TYPE_CHECKING:
+    from tracegraph.runtime import Runtime
+
+__all__ = ["DISPOSITION_TYPES", "Rework", "dispose"]
+
+DISPOSITION_TYPES = ("release", "rework", "scrap", "useAsIs", "returnToSupplier")
+#: new status of a held batch / material lot after each kind of disposition
+_BATCH_STATUS = {"release": "Completed", "useAsIs": "Completed", "rework": "InProcess",
+                 "scrap": "Rejected", "returnToSupplier": "Rejected"}
+_LOT_STATUS = {"release": "Approved", "useAsIs": "Approved", "rework": "Quarantine",
+               "scrap": "Rejected", "returnToSupplier": "Rejected"}
+
+
+@dataclass(frozen=True)
+class Rework:
+    """The rework operation to execute on each reworked batch."""
+
+    operation: str  # IRI or key of the Operation
+    started: str
+    ended: str
+    equipment: str | None = None
+    operator: str | None = None
+
+
+def dispose(rt: Runtime, hold: str, kind: str, username: str, password: str,
+            justification: str, items: Sequence[str] = (), rework: Rework | None = None,
+            clock: Clock = utc_now) -> NodeRecord:
+    """Decide on held material (all of the hold's items, or ``items``), signed 'approved' by
+    QA. The hold becomes Released (kind ``release``) or Dispositioned once every item is
+    decided."""
+    require_user(rt, username, ("qa",), "a disposition")
+    if kind not in DISPOSITION_TYPES:
+        raise WorkflowRefused("disposition-type", f"must be one of {', '.join(DISPOSITION_TYPES)}"
+                              " (code list tg:DispositionTypeScheme)", "dispositionType", kind)
+    if not justification or not justification.strip():
+        raise WorkflowRefused("reason-required", "a disposition needs its justification",
+                              "justification", justification)
+    h = resolve(rt, C.Hold, hold)
+    if h.props.get(P.holdState, "Active") != "Active":
+        raise WorkflowRefused("hold-state", f"the hold is {h.props.get(P.holdState)}, not "
+                              "Active", "holdState", h.props.get(P.holdState))
+    held = sorted(e.dst for e in rt.store.links([h.iri], [R.HOLDS]))
+    earlier = sorted({e.src for e in rt.store.links([h.iri], [R.RESOLVES_HOLD],
+                                                    Direction.DOWNSTREAM)})
+    decided = {e.dst for e in rt.store.links(earlier, [R.DISPOSES])} if earlier else set()
+    chosen = [resolve(rt, C.TraceableEntity, i).iri for i in items] if items else \
+        [i for i in held if i not in decided]
+    stray = [i for i in chosen if i not in held or i in decided]
+    if stray or not chosen:
+        raise WorkflowRefused("not-held", "these items are not (or no longer) under this hold",
+                              "items", stray)
+    nodes = rt.store.get_many(chosen)
+    if kind == "returnToSupplier" and any(n.label != C.MaterialLot for n in nodes.values()):
+        raise WorkflowRefused("disposition-type", "only supplier material lots are returned to "
+                              "the supplier", "dispositionType", kind)
+    if kind == "rework" and (rework is None or
+                             any(n.label != C.Batch for n in nodes.values())):
+        raise WorkflowRefused("rework-operation", "a rework names the rework operation and "
+                              "applies to batches", "rework", kind)
+    authenticate(rt, username, password, clock, purpose=f"disposition of {h.key}")
+    now = to_utc_text(clock())
+    n = len(earlier) + 1
+    key = f"DSP-{h.key}-{n}"
+    iri = rt.vocab.mint_iri(C.Disposition, key)
+    writes = [NodeUpsert(C.Disposition, key, iri, {
+        P.recordNumber: key, P.dispositionType: kind, P.decidedAt: now,
+        P.description: justification}, {P.resolvesHold: [h.iri], P.disposes: chosen})]
+    if decided | set(chosen) >= set(held):
+        hold_props: dict[str, StoredValue] = {
+            P.holdState: "Released" if kind == "release" else "Dispositioned", P.closedAt: now}
+        writes.append(NodeUpsert(C.Hold, h.key, h.iri, hold_props))
+    for i in chosen:
+        node = nodes[i]
+        if node.label == C.Batch:
+            writes.append(NodeUpsert(C.Batch, node.key, i, {P.batchStatus: _BATCH_STATUS[kind]}))
+        elif node.label == C.MaterialLot:
+            writes.append(NodeUpsert(C.MaterialLot, node.key, i,
+                                     {P.materialLotStatus: _LOT_STATUS[kind]}))
+    write_nodes(rt, writes, username, justification, f"quality:{key}:{uuid.uuid4().hex}")
+    if rework is not None:
+        _rework(rt, key, [nodes[i] for i in chosen], rework, username, justification)
+    sign(rt, iri, username, password, "approved", justification, clock)
+    return resolve(rt, C.Disposition, iri)
+
+
+def _rework(rt: Runtime, disposition: str, batches: list[NodeRecord], rw: Rework, actor: str,
+            reason: str) -> None:
+    op = resolve(rt, C.Operation, rw.operation)
+    writes = []
+    for b in batches:
+        key = f"{b.key}/RW-{disposition}"
+        links: dict[str, list[str]] = {P.executesOperation: [op.iri], P.forBatch: [b.iri]}
+        if rw.equipment:
+            links[P.onEquipment] = [resolve(rt, C.Equipment, rw.equipment).iri]
+        if rw.operator:
+            links[P.wasAssociatedWith] = [resolve(rt, C.Person, rw.operator).iri]
+        writes.append(NodeUpsert(C.OperationExecution, key,
+                                 rt.vocab.mint_iri(C.OperationExecution, key), {
+            P.code: key, P.startedAtTime: to_utc_text(rw.started),
+            P.endedAtTime: to_utc_text(rw.ended), P.executionStatus: "Completed"}, links))
+    write_nodes(rt, writes, actor, f"rework per {disposition}: {reason}",
+                f"quality:{disposition}:rework")

@@ -1,0 +1,324 @@
+"""Electronic device history record (21 CFR 820.184, ISO 13485 §7.5.1) of a batch or of one
+serialized unit: dates, quantities made and released, process version, materials and lots,
+equipment and fixtures, operators, parameters (with excursions), inspections, deviations,
+holds and dispositions, the release decision, signatures with their manifestation, and the UDI
+— as JSON (:func:`batch_dhr`, :func:`unit_dhr`) and as a self-contained HTML document
+(:func:`render_html`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from graph.context import as_built
+from graph.model import Direction, NodeRecord
+from graph.schema import DERIVATION
+from ontology.terms import C, P, R
+from quality.release import release_report
+from quality.signatures import manifestation, signatures_by_record
+from quality.workflow import linked_from, resolve
+
+if TYPE_CHECKING:
+    from tracegraph.runtime import Runtime
+
+__all__ = ["FORMAT", "PdfUnavailable", "batch_dhr", "render_html", "render_pdf", "udi_of",
+           "unit_dhr"]
+
+FORMAT = "tracegraph.edhr/1"
+Json = dict[str, Any]
+
+
+def _gs1_date(text: object) -> str:
+    s = str(text or "")
+    return f"{s[2:4]}{s[5:7]}{s[8:10]}" if len(s) >= 10 else ""
+
+
+def udi_of(product: NodeRecord | None, lot: str, manufactured: object, expiry: object,
+           serial: str | None = None) -> Json:
+    """The UDI of a batch or unit: device identifier and production identifiers (GS1 AIs)."""
+    di = str((product.props.get(P.udiDI) or product.props.get(P.gtin)) if product else "")
+    parts = [f"(01){di}"] if di else []
+    if _gs1_date(manufactured):
+        parts.append(f"(11){_gs1_date(manufactured)}")
+    if _gs1_date(expiry):
+        parts.append(f"(17){_gs1_date(expiry)}")
+    parts.append(f"(10){lot}")
+    if serial:
+        parts.append(f"(21){serial}")
+    return {"di": di, "lot": lot, "serial": serial, "manufacturedAt": manufactured,
+            "expiryDate": expiry, "humanReadable": "".join(parts)}
+
+
+def _props(n: NodeRecord, *names: str) -> Json:
+    return {str(k): n.props.get(k) for k in names}
+
+
+def batch_dhr(rt: Runtime, batch: str, unit_limit: int = 100) -> Json:
+    """The device history record of a batch as JSON-ready data."""
+    st = rt.store
+    b = resolve(rt, C.TraceableEntity, batch)
+    ctx = as_built(st, [b.iri])
+    nodes = ctx.nodes
+    out_links: dict[str, dict[str, list[str]]] = {}
+    for e in ctx.edges:
+        out_links.setdefault(e.src, {}).setdefault(e.type, []).append(e.dst)
+
+    def one(rel: str, src: str = b.iri) -> NodeRecord | None:
+        dst = out_links.get(src, {}).get(rel, [])
+        return nodes.get(dst[0]) if dst else None
+
+    product = one(R.OF_PRODUCT)
+    version = one(R.RUNS_PROCESS_VERSION)
+    work_order = one(R.FOR_WORK_ORDER)
+    executions = sorted((nodes[e.src] for e in ctx.edges
+                         if e.type == R.FOR_BATCH and e.dst == b.iri),
+                        key=lambda x: (str(x.props.get(P.startedAtTime, "")), x.key))
+    during: dict[str, list[NodeRecord]] = {}
+    for e in ctx.edges:
+        if e.type == R.DURING_EXECUTION and e.src in nodes:
+            during.setdefault(e.dst, []).append(nodes[e.src])
+    obs_specs = {e.src: e.dst for e in st.links(
+        sorted(n.iri for ns in during.values() for n in ns
+               if n.label == C.ParameterObservation), [R.OBSERVES])} if during else {}
+    specs = st.get_many(sorted(set(obs_specs.values())))
+
+    operations, params, inspections, excursions = [], [], [], []
+    equipment: dict[str, Json] = {}
+    fixtures: dict[str, Json] = {}
+    operators: dict[str, Json] = {}
+    for x in executions:
+        op = one(R.EXECUTES_OPERATION, x.iri)
+        eq = one(R.ON_EQUIPMENT, x.iri)
+        fx = one(R.USED_FIXTURE, x.iri)
+        who = one(R.WAS_ASSOCIATED_WITH, x.iri)
+        for n, bucket in ((eq, equipment), (fx, fixtures)):
+            if n is not None:
+                bucket[n.key] = {"key": n.key, "name": n.props.get(P.name),
+                                 **_props(n, P.calibrationStatus, P.calibrationDue,
+                                          P.usageCount, P.usageLimit)}
+        if who is not None:
+            operators[who.key] = {"username": who.key, "name": who.props.get(P.name)}
+        operations.append({
+            "execution": x.key, "operation": op.key if op else None,
+            "name": op.props.get(P.name) if op else None,
+            "sequence": op.props.get(P.sequence) if op else None,
+            "startedAt": x.props.get(P.startedAtTime), "endedAt": x.props.get(P.endedAtTime),
+            "status": x.props.get(P.executionStatus), "quantity": x.props.get(P.quantity),
+            "scrap": x.props.get(P.scrapQuantity),
+            "equipment": eq.key if eq else None, "fixture": fx.key if fx else None,
+            "operator": who.key if who else None})
+        for n in sorted(during.get(x.iri, []), key=lambda n: n.key):
+            if n.label == C.ParameterObservation:
+                spec = specs.get(obs_specs.get(n.iri, ""))
+                lo = spec.props.get(P.lsl) if spec else None
+                hi = spec.props.get(P.usl) if spec else None
+                vmin, vmax = n.props.get(P.minValue), n.props.get(P.maxValue)
+                within = not ((isinstance(lo, (int, float)) and isinstance(vmin, (int, float))
+                               and vmin < lo) or (isinstance(hi, (int, float)) and
+                                                  isinstance(vmax, (int, float)) and vmax > hi))
+                params.append({"execution": x.key, "spec": spec.key if spec else None,
+                               "parameter": spec.props.get(P.name) if spec else None,
+                               "cpp": spec.props.get(P.isCPP) if spec else None,
+                               "min": vmin, "max": vmax, "mean": n.props.get(P.meanValue),
+                               "unit": n.props.get(P.unitCode), "lsl": lo, "usl": hi,
+                               "withinSpec": within})
+            elif n.label == C.InspectionResult:
+                inspections.append({"execution": x.key, "result": n.key,
+                                    **_props(n, P.inspectionOutcome, P.measuredValue,
+                                             P.unitCode, P.sampleCount, P.defectCount,
+                                             P.resultTime)})
+            elif n.label == C.Excursion:
+                excursions.append({"execution": x.key, "excursion": n.key,
+                                   **_props(n, P.excursionLevel, P.peakValue, P.limitValue,
+                                            P.detectedAt, P.clearedAt, P.description)})
+
+    consumed = [e for e in st.edges(b.iri, Direction.UPSTREAM, [DERIVATION])]
+    inputs = st.get_many(sorted({e.dst for e in consumed}))
+    in_links = st.links(sorted(inputs), [R.OF_MATERIAL, R.SUPPLIED_BY, R.OF_PRODUCT])
+    in_nodes = st.get_many(sorted({e.dst for e in in_links}))
+    of = {(e.src, e.type): in_nodes.get(e.dst) for e in in_links}
+    materials = []
+    for e in sorted(consumed, key=lambda e: (str(e.props.get("atTime", "")), e.dst)):
+        lot = inputs.get(e.dst)
+        if lot is None:
+            continue
+        mat = of.get((lot.iri, R.OF_MATERIAL)) or of.get((lot.iri, R.OF_PRODUCT))
+        sup = of.get((lot.iri, R.SUPPLIED_BY))
+        materials.append({"lot": lot.key, "class": lot.label,
+                          "material": mat.key if mat else None,
+                          "materialName": mat.props.get(P.name) if mat else None,
+                          "supplier": sup.key if sup else None,
+                          "supplierLot": lot.props.get(P.supplierLotNumber),
+                          "quantity": e.props.get("quantity"), "unit": e.props.get("unitCode"),
+                          "at": e.props.get("atTime"), "kind": e.props.get("derivationKind")})
+
+    report = release_report(rt, b.iri)
+    devs = linked_from(st, report.upstream, R.CONCERNS, C.Deviation)
+    holds = linked_from(st, report.upstream, R.HOLDS, C.Hold)
+    disps = linked_from(st, sorted(holds), R.RESOLVES_HOLD, C.Disposition)
+    releases = linked_from(st, [b.iri], R.RELEASE_OF, C.ReleaseDecision)
+    approvals = linked_from(st, sorted(devs), R.APPROVES, C.Approval)
+    units = linked_from(st, [b.iri], DERIVATION, C.SerializedUnit)
+    released_units = len(units) if b.props.get(P.batchStatus) == "Released" else 0
+    signed = {**devs, **disps, **releases, **approvals}
+    sigs = signatures_by_record(st, sorted(signed))
+    return {
+        "format": FORMAT,
+        "batch": {"iri": b.iri, "key": b.key, "class": b.label,
+                  "status": b.props.get(P.batchStatus),
+                  "quantityPlanned": work_order.props.get(P.quantity) if work_order else None,
+                  "quantityMade": b.props.get(P.quantity), "unit": b.props.get(P.unitCode),
+                  "unitsSerialized": len(units), "quantityReleased": released_units,
+                  "manufacturedAt": b.props.get(P.manufacturedAt),
+                  "expiryDate": b.props.get(P.expiryDate),
+                  "startedAt": executions[0].props.get(P.startedAtTime) if executions else None,
+                  "completedAt": executions[-1].props.get(P.endedAtTime) if executions else None,
+                  "workOrder": work_order.key if work_order else None},
+        "product": ({"key": product.key, **_props(product, P.name, P.gtin, P.udiDI)}
+                    if product else None),
+        "udi": udi_of(product, b.key, b.props.get(P.manufacturedAt),
+                      b.props.get(P.expiryDate)),
+        "processVersion": ({"key": version.key, **_props(version, P.name, P.revision,
+                                                          P.versionStatus)}
+                           if version else None),
+        "materials": materials,
+        "operations": operations,
+        "equipment": sorted(equipment.values(), key=lambda x: str(x["key"])),
+        "fixtures": sorted(fixtures.values(), key=lambda x: str(x["key"])),
+        "operators": sorted(operators.values(), key=lambda x: str(x["username"])),
+        "parameters": params,
+        "excursions": excursions,
+        "inspections": inspections,
+        "deviations": [{"key": d.key, **_props(d, P.title_, P.deviationGrade,
+                                               P.deviationState, P.openedAt, P.closedAt)}
+                       for d in sorted(devs.values(), key=lambda n: n.key)],
+        "holds": [{"key": h.key, **_props(h, P.holdState, P.openedAt, P.closedAt)}
+                  for h in sorted(holds.values(), key=lambda n: n.key)],
+        "dispositions": [{"key": d.key, **_props(d, P.dispositionType, P.decidedAt,
+                                                 P.description)}
+                         for d in sorted(disps.values(), key=lambda n: n.key)],
+        "release": [{"key": r.key, **_props(r, P.releaseOutcome, P.decidedAt,
+                                            P.exceptionCount)}
+                    for r in sorted(releases.values(), key=lambda n: n.key)],
+        "exceptions": [p.as_dict() for p in report.exceptions],
+        "signatures": [{"record": signed[r].key, "recordClass": signed[r].label,
+                        "printedName": s.printed_name, "username": s.username,
+                        "signedAt": s.signed_at, "meaning": s.meaning, "valid": s.valid,
+                        "manifestation": manifestation(s)}
+                       for r in sorted(sigs) for s in sigs[r]],
+        "units": sorted(u.key for u in units.values())[:unit_limit],
+    }
+
+
+def unit_dhr(rt: Runtime, serial: str) -> Json:
+    """The device history record of one serialized unit: its batch's record plus the unit and
+    its own UDI (with the serial)."""
+    u = resolve(rt, C.SerializedUnit, serial)
+    batch = next((e.dst for e in rt.store.edges(u.iri, Direction.UPSTREAM, [DERIVATION])), None)
+    if batch is None:
+        raise ValueError(f"unit {u.key} was made from no batch")
+    doc = batch_dhr(rt, batch, unit_limit=0)
+    product = rt.store.get(next((e.dst for e in rt.store.links([u.iri], [R.OF_PRODUCT])), ""))
+    doc["unit"] = {"serial": u.key, **_props(u, P.gtin, P.manufacturedAt, P.expiryDate)}
+    doc["udi"] = udi_of(product, doc["batch"]["key"], u.props.get(P.manufacturedAt),
+                        u.props.get(P.expiryDate), u.key)
+    return doc
+
+
+# -- HTML -------------------------------------------------------------------------------------
+def _cell(v: object) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return escape(str(v))
+
+
+def _table(title: str, rows: Sequence[Mapping[str, Any]], cols: Iterable[str] | None = None,
+           section: str = "") -> str:
+    head = f'<section id="{escape(section or title.lower().replace(" ", "-"))}"><h2>' \
+           f"{escape(title)}</h2>"
+    if not rows:
+        return head + "<p>None recorded.</p></section>"
+    names = list(cols or rows[0].keys())
+    th = "".join(f"<th>{escape(c)}</th>" for c in names)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(r.get(c))}</td>" for c in names) + "</tr>"
+                   for r in rows)
+    return f"{head}<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></section>"
+
+
+def _fields(title: str, data: Mapping[str, Any] | None, section: str) -> str:
+    if not data:
+        return f'<section id="{section}"><h2>{escape(title)}</h2><p>None recorded.</p></section>'
+    rows = "".join(f"<tr><th>{escape(k)}</th><td>{_cell(v)}</td></tr>" for k, v in data.items())
+    return f'<section id="{section}"><h2>{escape(title)}</h2><table>{rows}</table></section>'
+
+
+_STYLE = ("body{font-family:sans-serif;margin:2em;color:#111}table{border-collapse:collapse;"
+          "margin:.5em 0 1.5em}td,th{border:1px solid #999;padding:2px 6px;font-size:12px;"
+          "text-align:left}h1{font-size:20px}h2{font-size:15px;margin-top:1.5em}"
+          ".sig{font-family:monospace}")
+
+
+def render_html(doc: Mapping[str, Any]) -> str:
+    """A human-readable, printable device history record (one self-contained page)."""
+    b = doc["batch"]
+    unit = doc.get("unit")
+    title = f"Device history record — {'unit ' + unit['serial'] if unit else 'batch ' + b['key']}"
+    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
+             f"{escape(title)}</title><style>{_STYLE}</style></head><body>",
+             f"<h1>{escape(title)}</h1>",
+             "<p>21 CFR 820.184 / ISO 13485 §7.5.1 — generated from the tracegraph record; "
+             f"format {escape(str(doc['format']))}.</p>",
+             _fields("Batch", b, "batch"),
+             _fields("Unit", unit, "unit") if unit else "",
+             _fields("UDI", doc["udi"], "udi"),
+             _fields("Product", doc["product"], "product"),
+             _fields("Process version", doc["processVersion"], "process-version"),
+             _table("Materials and lots", doc["materials"], section="materials"),
+             _table("Operations", doc["operations"], section="operations"),
+             _table("Equipment", doc["equipment"], section="equipment"),
+             _table("Fixtures", doc["fixtures"], section="fixtures"),
+             _table("Operators", doc["operators"], section="operators"),
+             _table("Parameters", doc["parameters"], section="parameters"),
+             _table("Excursions", doc["excursions"], section="excursions"),
+             _table("Inspections", doc["inspections"], section="inspections"),
+             _table("Deviations", doc["deviations"], section="deviations"),
+             _table("Holds", doc["holds"], section="holds"),
+             _table("Dispositions", doc["dispositions"], section="dispositions"),
+             _table("Release", doc["release"], section="release"),
+             _table("Open exceptions", doc["exceptions"],
+                    ("rule", "focus", "field", "value", "message"), "exceptions"),
+             '<section id="signatures"><h2>Signatures</h2>',
+             "".join(f'<p class="sig">{escape(s["recordClass"])} {escape(s["record"])}: '
+                     f'{escape(s["manifestation"])}'
+                     f'{"" if s["valid"] else " — INVALID (record changed after signing)"}</p>'
+                     for s in doc["signatures"]) or "<p>None.</p>",
+             "</section></body></html>"]
+    return "".join(parts)
+
+
+class PdfUnavailable(RuntimeError):
+    """No headless Chromium to print the HTML record to PDF (Debian package ``chromium``)."""
+
+
+def render_pdf(html: str, timeout: float = 120.0) -> bytes:
+    """The HTML record printed to PDF by headless Chromium (the browser the explorer tests
+    already use; no PDF library is pinned for it)."""
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        raise PdfUnavailable("headless Chromium is not installed (Debian package chromium)")
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "edhr.html", Path(tmp) / "edhr.pdf"
+        src.write_text(html, encoding="utf-8")
+        subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu",
+                        "--no-pdf-header-footer", f"--user-data-dir={tmp}/profile",
+                        f"--print-to-pdf={out}", src.as_uri()],
+                       check=True, capture_output=True, timeout=timeout)
+        return out.read_bytes()

@@ -1,0 +1,280 @@
+"""Batch release by exception: the batch's subgraph checked against the release rules; the
+list of exceptions *is* the review report. Release requires a QA signature and is refused with
+the list while it is not empty.
+
+Rules (each exception is a :class:`graph.errors.Problem` naming the rule, the focus record, the
+field and the value):
+
+- ``operation-missing`` / ``execution-incomplete`` / ``operation-sequence``: every operation of
+  the pinned process version's routing (variants excepted) executed, completed, after its
+  predecessor ended;
+- ``inspection-nonconforming``; ``parameter-out-of-spec`` against the pinned version's spec;
+  ``excursion`` — unless a deviation raised by the finding is closed;
+- ``equipment-not-calibrated`` at time of use, ``fixture-out-of-life``;
+- ``operator-not-qualified`` at time of use (training record in force for the operation's
+  qualification);
+- ``open-deviation`` / ``active-hold`` on the batch or anything upstream of it;
+- ``signature-missing``: dispositions of holds on the batch or upstream signed by QA.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from graph.errors import Problem
+from graph.model import Direction, EdgeRecord, NodeRecord
+from graph.port import GraphStore
+from graph.write import NodeUpsert
+from ontology.datatypes import to_utc_text
+from ontology.terms import C, P, R
+from quality.accounts import Clock, authenticate, utc_now, write_nodes
+from quality.rules import RequiresSignatures
+from quality.signatures import sign
+from quality.workflow import (
+    CLOSED_DEVIATION_STATES,
+    WorkflowRefused,
+    active_holds,
+    linked_from,
+    open_deviations,
+    require_user,
+    resolve,
+)
+
+if TYPE_CHECKING:
+    from tracegraph.runtime import Runtime
+
+__all__ = ["ReleaseReport", "release_batch", "release_report"]
+
+QA_APPROVED = RequiresSignatures({"qa": {"approved"}})
+_CALIBRATION_PASS = ("pass", "passAfterAdjustment")
+
+
+@dataclass
+class ReleaseReport:
+    batch: str
+    key: str
+    exceptions: list[Problem]
+    upstream: list[str]
+
+    @property
+    def releasable(self) -> bool:
+        return not self.exceptions
+
+
+def _by_src(edges: Iterable[EdgeRecord]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for e in edges:
+        out.setdefault(e.src, []).append(e.dst)
+    return out
+
+
+def release_report(rt: Runtime, batch: str) -> ReleaseReport:
+    """The review-by-exception report of one batch (or sublot)."""
+    b = resolve(rt, C.TraceableEntity, batch)
+    st = rt.store
+    ex: list[Problem] = []
+
+    def add(rule: str, focus: str, field: str, value: object, message: str) -> None:
+        ex.append(Problem(rule=rule, field=field, value=value, focus=focus, message=message))
+
+    executions = linked_from(st, [b.iri], R.FOR_BATCH, C.OperationExecution)
+    links = st.links(sorted(executions), [R.EXECUTES_OPERATION, R.ON_EQUIPMENT, R.USED_FIXTURE,
+                                          R.WAS_ASSOCIATED_WITH])
+    op_of = {e.src: e.dst for e in links if e.type == R.EXECUTES_OPERATION}
+    equip_of = _by_src(e for e in links if e.type in (R.ON_EQUIPMENT, R.USED_FIXTURE))
+    people_of = _by_src(e for e in links if e.type == R.WAS_ASSOCIATED_WITH)
+
+    # operations of the pinned version, in sequence
+    version = next((e.dst for e in st.links([b.iri], [R.RUNS_PROCESS_VERSION])), None)
+    routing_ops: dict[str, NodeRecord] = {}
+    if version is None:
+        add("process-version-missing", b.iri, "runsProcessVersion", None,
+            "the batch is pinned to no process version")
+    else:
+        routings = [e.dst for e in st.links([version], [R.HAS_ROUTING])]
+        ops = [e.dst for e in st.links(routings, [R.HAS_OPERATION])] if routings else []
+        routing_ops = st.get_many(ops)
+    runs_of: dict[str, list[NodeRecord]] = {}
+    for x, op in op_of.items():
+        runs_of.setdefault(op, []).append(executions[x])
+    for o in sorted(routing_ops.values(), key=lambda o: str(o.props.get(P.sequence, 0)).zfill(9)):
+        if o.iri not in runs_of and not o.props.get(P.variantCondition):
+            add("operation-missing", b.iri, "executesOperation", o.key,
+                f"operation {o.key} ({o.props.get(P.name, '')}) of the pinned version was "
+                "not executed")
+    for xn in executions.values():
+        if xn.props.get(P.executionStatus) != "Completed":
+            add("execution-incomplete", xn.iri, "executionStatus",
+                xn.props.get(P.executionStatus), f"execution {xn.key} is not completed")
+        xop = op_of.get(xn.iri)
+        if xop is not None and routing_ops and xop not in routing_ops:
+            add("operation-not-in-version", xn.iri, "executesOperation", xop,
+                f"execution {xn.key} ran an operation outside the pinned version's routing")
+    pred = _by_src(st.links(sorted(routing_ops), [R.PRECEDED_BY])) if routing_ops else {}
+    for op, runs in runs_of.items():
+        for before in pred.get(op, []):
+            ends = [str(r.props.get(P.endedAtTime, "")) for r in runs_of.get(before, [])]
+            for r in runs:
+                if ends and str(r.props.get(P.startedAtTime, "")) < max(ends):
+                    add("operation-sequence", r.iri, "startedAtTime",
+                        r.props.get(P.startedAtTime), f"execution {r.key} started before its "
+                        f"preceding operation {before.rsplit('/', 1)[-1]} ended")
+
+    # findings during the executions: inspections, observations, excursions
+    during = linked_from(st, sorted(executions), R.DURING_EXECUTION)
+    inspected = linked_from(st, [b.iri], R.INSPECTED_ENTITY, C.InspectionResult)
+    findings = {**during, **inspected}
+    covered = _covered(st, sorted(findings))
+    specs = _by_src(st.links(sorted(i for i, n in findings.items()
+                                    if n.label == C.ParameterObservation), [R.OBSERVES]))
+    spec_nodes = st.get_many(sorted({s for ss in specs.values() for s in ss}))
+    spec_op = {e.src: e.dst for e in st.links(sorted(spec_nodes), [R.SPEC_OF])} \
+        if spec_nodes else {}
+    exc_specs = _by_src(st.links(sorted(i for i, n in findings.items()
+                                        if n.label == C.Excursion), [R.VIOLATES_SPEC]))
+    covered_specs = {s for i, ss in exc_specs.items() if i in covered for s in ss}
+    for i, n in sorted(findings.items()):
+        if n.label == C.InspectionResult and \
+                n.props.get(P.inspectionOutcome) == "nonconforming" and i not in covered:
+            add("inspection-nonconforming", i, "inspectionOutcome", "nonconforming",
+                f"inspection {n.key} is nonconforming")
+        elif n.label == C.Excursion and i not in covered:
+            add("excursion", i, "excursionLevel", n.props.get(P.excursionLevel),
+                f"excursion {n.key} has no closed deviation")
+        elif n.label == C.ParameterObservation:
+            for s in specs.get(i, []):
+                spec = spec_nodes.get(s)
+                if spec is None:
+                    continue
+                if routing_ops and spec_op.get(s) not in routing_ops:
+                    add("spec-not-pinned", i, "observes", spec.key, f"observation {n.key} is "
+                        "judged against a spec outside the pinned version")
+                lo, hi = spec.props.get(P.lsl), spec.props.get(P.usl)
+                vmin, vmax = n.props.get(P.minValue), n.props.get(P.maxValue)
+                out = (isinstance(lo, (int, float)) and isinstance(vmin, (int, float))
+                       and vmin < lo) or (isinstance(hi, (int, float))
+                                          and isinstance(vmax, (int, float)) and vmax > hi)
+                if out and s not in covered_specs:
+                    add("parameter-out-of-spec", i, "minValue" if vmin is not None and
+                        isinstance(lo, (int, float)) and isinstance(vmin, (int, float))
+                        and vmin < lo else "maxValue", [vmin, vmax],
+                        f"{spec.props.get(P.name, spec.key)} {vmin}..{vmax} outside "
+                        f"[{lo}, {hi}] of the pinned spec {spec.key}")
+
+    # equipment calibrated and fixtures in life at time of use
+    tools = st.get_many(sorted({t for ts in equip_of.values() for t in ts}))
+    cals = _by_src(EdgeRecord(e.dst, e.type, e.src) for e in
+                    st.links(sorted(tools), [R.CALIBRATES], Direction.DOWNSTREAM)) \
+        if tools else {}
+    cal_nodes = st.get_many(sorted({c for cs in cals.values() for c in cs}))
+    for x, ts in sorted(equip_of.items()):
+        run = executions[x]
+        start = str(run.props.get(P.startedAtTime, ""))
+        end = str(run.props.get(P.endedAtTime, "")) or start
+        for t in ts:
+            tool = tools.get(t)
+            if tool is None:
+                continue
+            if tool.props.get(P.requiresCalibration) is True:
+                ok = any(str(c.props.get(P.performedAt, "")) <= start
+                         and str(c.props.get(P.calibrationDue, "")) >= end
+                         and c.props.get(P.calibrationResult, "pass") in _CALIBRATION_PASS
+                         for c in (cal_nodes[k] for k in cals.get(t, []) if k in cal_nodes))
+                if not ok:
+                    add("equipment-not-calibrated", t, "calibrationDue", tool.key,
+                        f"{tool.key} had no passing calibration in force during {run.key}")
+            limit, used = tool.props.get(P.usageLimit), tool.props.get(P.usageCount)
+            if isinstance(limit, int) and isinstance(used, int) and used > limit:
+                add("fixture-out-of-life", t, "usageCount", used,
+                    f"fixture {tool.key} used {used} cycles, beyond its life of {limit}")
+
+    # operators qualified at time of use
+    quals = _by_src(st.links(sorted(routing_ops), [R.REQUIRES_QUALIFICATION])) \
+        if routing_ops else {}
+    people = sorted({p for ps in people_of.values() for p in ps})
+    trainings = linked_from(st, people, R.TRAINEE, C.TrainingRecord)
+    tlinks = _by_src(st.links(sorted(trainings), [R.TRAINEE, R.GRANTS_QUALIFICATION])) \
+        if trainings else {}
+    for x, ps in sorted(people_of.items()):
+        run = executions[x]
+        start = str(run.props.get(P.startedAtTime, ""))
+        for q in quals.get(op_of.get(x, ""), []):
+            for p in ps:
+                ok = any(p in tl and q in tl
+                         and str(trainings[t].props.get(P.effectiveFrom, "")) <= start
+                         and (not trainings[t].props.get(P.effectiveTo)
+                              or start < str(trainings[t].props.get(P.effectiveTo)))
+                         for t, tl in tlinks.items())
+                if not ok:
+                    add("operator-not-qualified", x, "wasAssociatedWith", p,
+                        f"{p.rsplit('/', 1)[-1]} held no training in force for "
+                        f"{q.rsplit('/', 1)[-1]} when executing {run.key}")
+
+    # open deviations and holds on the batch or upstream; signed dispositions
+    walk = st.walk([b.iri], Direction.UPSTREAM)
+    upstream = sorted({i for hs in walk.by_label().values() for i in walk.iris(hs).values()}
+                      | {b.iri})
+    for d in open_deviations(st, upstream):
+        add("open-deviation", d.iri, "deviationState", d.props.get(P.deviationState),
+            f"deviation {d.key} ({d.props.get(P.deviationState)}) concerns the batch or its "
+            "inputs")
+    for h in active_holds(st, upstream):
+        add("active-hold", h.iri, "holdState", "Active",
+            f"hold {h.key} is active on the batch or its inputs")
+    holds = linked_from(st, upstream, R.HOLDS, C.Hold)
+    disps = linked_from(st, sorted(holds), R.RESOLVES_HOLD, C.Disposition)
+    if disps:
+        for d_iri, missing in QA_APPROVED.check_many(st, sorted(disps)).items():
+            for m in missing:
+                add("signature-missing", d_iri, m.field, m.value,
+                    f"disposition {disps[d_iri].key}: {m.message}")
+    return ReleaseReport(b.iri, b.key, ex, upstream)
+
+
+def _covered(st: GraphStore, findings: list[str]) -> set[str]:
+    """Findings explained by a closed deviation raised by them (directly or via an alarm)."""
+    if not findings:
+        return set()
+    raised = st.links(findings, [R.RAISED_BY], Direction.DOWNSTREAM)
+    by_alarm = st.links(sorted({e.src for e in raised}), [R.RAISED_BY], Direction.DOWNSTREAM) \
+        if raised else []
+    origin = {e.src: e.dst for e in raised}
+    nodes = st.get_many(sorted({e.src for e in raised} | {e.src for e in by_alarm}))
+    out = set()
+    for e in [*raised, *by_alarm]:
+        dev = nodes.get(e.src)
+        if dev is not None and dev.label == C.Deviation and \
+                dev.props.get(P.deviationState) in CLOSED_DEVIATION_STATES:
+            out.add(origin.get(e.dst, e.dst))
+    return out
+
+
+def release_batch(rt: Runtime, batch: str, username: str, password: str, reason: str,
+                  clock: Clock = utc_now) -> NodeRecord:
+    """Release a batch: refused with the exception list unless it is empty; else a
+    ReleaseDecision (released, 0 exceptions) signed 'released' by QA, and the batch Released."""
+    require_user(rt, username, ("qa",), "batch release")
+    report = release_report(rt, batch)
+    if report.exceptions:
+        raise WorkflowRefused("release-exceptions", f"{len(report.exceptions)} exception(s) "
+                              "block release", "batch", report.key, report.exceptions)
+    authenticate(rt, username, password, clock, purpose=f"release of {report.key}")
+    key = f"REL-{report.key}"
+    iri = rt.vocab.mint_iri(C.ReleaseDecision, key)
+    if rt.store.get(iri) is not None:
+        key = f"REL-{report.key}-{uuid.uuid4().hex[:6]}"
+        iri = rt.vocab.mint_iri(C.ReleaseDecision, key)
+    b = resolve(rt, C.TraceableEntity, report.batch)
+    write_nodes(rt, [
+        NodeUpsert(C.ReleaseDecision, key, iri, {
+            P.recordNumber: key, P.releaseOutcome: "released", P.exceptionCount: 0,
+            P.decidedAt: to_utc_text(clock()), P.description: reason},
+            {P.releaseOf: [b.iri]}),
+        NodeUpsert(b.label, b.key, b.iri, {P.batchStatus: "Released"}
+                   if b.label == C.Batch else {})],
+        username, reason, f"quality:{key}:{uuid.uuid4().hex}")
+    sign(rt, iri, username, password, "released", reason, clock)
+    return resolve(rt, C.ReleaseDecision, iri)

@@ -1,0 +1,87 @@
+"""Helpers the quality workflows share: resolving a record by IRI or business key, refusing
+with a list of problems, checking the acting user's role, and the graph facts several
+workflows ask (records linked to a record, open deviations and active holds on entities).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from graph.errors import Problem, RefusedError
+from graph.model import Direction, NodeRecord
+from graph.port import GraphStore
+from ontology.terms import C, P, R
+from quality.accounts import User, get_user
+
+if TYPE_CHECKING:
+    from tracegraph.runtime import Runtime
+
+__all__ = ["CLOSED_DEVIATION_STATES", "WorkflowRefused", "active_holds", "linked_from",
+           "open_deviations", "require_user", "resolve"]
+
+#: deviation states in which a deviation no longer blocks anything
+CLOSED_DEVIATION_STATES = frozenset({"Closed", "Archived"})
+
+
+class WorkflowRefused(RefusedError):
+    """A quality workflow refused a step; ``problems`` lists every reason (field, value, rule,
+    message), nothing was written."""
+
+    def __init__(self, code: str, message: str, field: str, value: object,
+                 problems: Sequence[Problem] = ()) -> None:
+        super().__init__(code, message, field, value)
+        self.problems = list(problems) or [Problem(rule=code, message=message, field=field,
+                                                   value=value)]
+
+
+def resolve(rt: Runtime, cls: str, ref: str) -> NodeRecord:
+    """The record of class ``cls`` named by IRI or business key; refused if there is none."""
+    node = rt.store.get(ref) if "://" in ref else None
+    if node is None:
+        node = rt.store.get(rt.vocab.mint_iri(cls, ref))
+    if node is None:
+        hits = rt.store.find(ref, label=cls)
+        node = hits[0] if len(hits) == 1 else None
+    if node is None or not rt.vocab.cls(node.label).is_a(cls):
+        raise WorkflowRefused("no-such-record", f"no {cls} has this IRI or key", cls, ref)
+    return node
+
+
+def require_user(rt: Runtime, username: str, roles: Iterable[str], step: str) -> User:
+    """The account acting, refused unless it holds one of ``roles``."""
+    allowed = frozenset(roles)
+    user = get_user(rt, username)
+    if user is None:
+        raise WorkflowRefused("no-such-user", "no account has this username", "username",
+                              username)
+    if not user.roles & allowed:
+        raise WorkflowRefused("role", f"{step} needs one of the roles "
+                              f"{', '.join(sorted(allowed))}; {username} has "
+                              f"{', '.join(sorted(user.roles)) or 'none'}", "username", username)
+    return user
+
+
+def linked_from(store: GraphStore, targets: Sequence[str], rel: str,
+                label: str | None = None) -> dict[str, NodeRecord]:
+    """Records with a ``rel`` link to any of ``targets`` (optionally only of class ``label``)."""
+    if not targets:
+        return {}
+    srcs = sorted({e.src for e in store.links(list(targets), [rel], Direction.DOWNSTREAM)})
+    nodes = store.get_many(srcs)
+    return {i: n for i, n in nodes.items() if label is None or n.label == label}
+
+
+def open_deviations(store: GraphStore, entities: Sequence[str]) -> list[NodeRecord]:
+    """Deviations concerning any of ``entities`` that are not closed."""
+    devs = linked_from(store, entities, R.CONCERNS, C.Deviation).values()
+    return sorted((d for d in devs
+                   if str(d.props.get(P.deviationState, "Open")) not in CLOSED_DEVIATION_STATES),
+                  key=lambda d: d.key)
+
+
+def active_holds(store: GraphStore, entities: Sequence[str]) -> list[NodeRecord]:
+    """Holds on any of ``entities`` still active."""
+    holds = linked_from(store, entities, R.HOLDS, C.Hold).values()
+    return sorted((h for h in holds if h.props.get(P.holdState, "Active") == "Active"),
+                  key=lambda h: h.key)

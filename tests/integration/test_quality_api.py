@@ -1,0 +1,98 @@
+"""The quality loop over HTTP (GraphQL and the eDHR route), on both engines: a deviation raised
+and triaged with QC's signature, release refused with its exception list, the eDHR as JSON,
+HTML and PDF."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from tests import plantlet
+from tests.conftest import PASSWORD, bearer, make_user
+from tracegraph.runtime import Runtime
+
+Client = tuple[TestClient, dict[str, dict[str, str]]]
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> Iterator[Client]:
+    runtime.capture(plantlet.master_data())
+    runtime.capture(plantlet.execution())
+    users = {"qc": make_user(runtime, "q.clark", ["qc"]),
+             "qa": make_user(runtime, "q.adams", ["qa"])}
+    with TestClient(create_app(runtime.settings, runtime)) as c:
+        yield c, {r: bearer(c, u) for r, u in users.items()}
+
+
+def gql(c: TestClient, headers: dict[str, str], query: str, **variables: Any) -> Any:
+    body = c.post("/graphql", json={"query": query, "variables": variables},
+                  headers=headers).json()
+    assert not body.get("errors"), body
+    return body["data"]
+
+
+def test_deviation_release_and_edhr_over_http(client: Client) -> None:
+    c, h = client
+    opened = gql(c, h["qc"], """mutation { openDeviation(key: "DEV-API-1", title: "Kinked tubing",
+        description: "kinks found at final inspection", grade: "major",
+        reason: "final inspection", concerns: ["B-ASSY"]) { ok state record { key } } }""")
+    assert opened["openDeviation"] == {"ok": True, "state": "Open",
+                                       "record": {"key": "DEV-API-1"}}
+    moved = gql(c, h["qc"], """mutation($p: String!) { advanceDeviation(deviation: "DEV-API-1",
+        target: "Triaged", grade: "minor", password: $p, reason: "cosmetic only")
+        { ok state problems { rule } } }""", p=PASSWORD)["advanceDeviation"]
+    assert moved == {"ok": True, "state": "Triaged", "problems": []}
+    wrong = gql(c, h["qc"], """mutation($p: String!) { advanceDeviation(deviation: "DEV-API-1",
+        target: "Closed", password: $p, reason: "close") { ok problems { rule field value } }
+        }""", p=PASSWORD)["advanceDeviation"]
+    assert wrong == {"ok": False, "problems": [{"rule": "deviation-transition",
+                                                "field": "deviationState", "value": "Closed"}]}
+    dev = gql(c, h["qa"], """{ deviation(id: "DEV-API-1") { state grade nextSteps { target }
+        approvals(first: 5) { key signatures { username meaning valid manifestation } } } }""")
+    d = dev["deviation"]
+    assert (d["state"], d["grade"]) == ("Triaged", "minor")
+    assert [s["target"] for s in d["nextSteps"]] == ["Investigation"]
+    (approval,) = d["approvals"]
+    assert approval["key"] == "APR-DEV-API-1-TRI-qc"
+    (sig,) = approval["signatures"]
+    assert (sig["username"], sig["meaning"], sig["valid"]) == ("q.clark", "reviewed", True)
+    assert "Q.Clark" in sig["manifestation"]
+
+    report = gql(c, h["qa"], '{ releaseReport(batch: "B-ASSY") { releasable exceptions '
+                             '{ rule value } } }')["releaseReport"]
+    assert report == {"releasable": False,
+                      "exceptions": [{"rule": "open-deviation", "value": "Triaged"}]}
+    refused = gql(c, h["qa"], """mutation($p: String!) { releaseBatch(batch: "B-ASSY",
+        password: $p, reason: "review") { ok problems { rule } } }""", p=PASSWORD)
+    assert refused["releaseBatch"] == {"ok": False, "problems": [{"rule": "open-deviation"}]}
+
+    doc = gql(c, h["qa"], '{ edhr(batch: "B-ASSY") }')["edhr"]
+    assert doc["batch"]["key"] == "B-ASSY"
+    assert {m["lot"] for m in doc["materials"]} == {"B-MOULD", "RL-PP", "RL-TUBE"}
+    assert [x["key"] for x in doc["deviations"]] == ["DEV-API-1"]
+    assert c.get("/api/edhr/B-ASSY").status_code == 401
+    html = c.get("/api/edhr/B-ASSY", headers=h["qc"])
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    for text in ("B-ASSY", "RL-TUBE", "DEV-API-1", "(01)09506000134352"):
+        assert text in html.text
+    unit = c.get("/api/edhr/SN-2", params={"format": "json"}, headers=h["qc"]).json()
+    assert unit["unit"]["serial"] == "SN-2" and unit["udi"]["humanReadable"].endswith("(21)SN-2")
+    assert c.get("/api/edhr/NOPE", headers=h["qc"]).status_code == 404
+
+
+@pytest.mark.browser
+def test_the_edhr_prints_to_pdf(client: Client) -> None:
+    import shutil
+
+    c, h = client
+    if shutil.which("chromium") is None:
+        from tests.conftest import _need_service
+
+        _need_service("headless Chromium (Debian package chromium)")
+    r = c.get("/api/edhr/B-ASSY", params={"format": "pdf"}, headers=h["qa"])
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.content.startswith(b"%PDF-") and b"/Type /Page" in r.content

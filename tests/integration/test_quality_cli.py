@@ -1,0 +1,35 @@
+"""``tracegraph quality …`` as a user runs it (embedded store in a temp dir)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from tests import plantlet
+from tests.integration.test_cli import run, write_docs
+
+
+def test_release_report_and_edhr_from_the_command_line(tmp_path: Path) -> None:
+    f = write_docs(tmp_path, [plantlet.master_data(), plantlet.execution(), {
+        "format": "tracegraph.capture/1", "events": [{
+            "eventId": "dev", "reason": "found at inspection", "nodes": [{
+                "class": "Deviation", "key": "DEV-CLI-1",
+                "properties": {"title": "Kinked tubing", "description": "kinks",
+                               "deviationGrade": "minor", "deviationState": "Open",
+                               "openedAt": "2026-03-04T08:00:00Z"},
+                "links": {"concerns": "Batch/B-MOULD"}}]}]}])
+    assert run(tmp_path, "load", str(f)).returncode == 0
+    blocked = run(tmp_path, "quality", "release-report", "B-ASSY")
+    assert blocked.returncode == 1, blocked.stderr  # the deviation is upstream of B-ASSY
+    assert "open-deviation" in blocked.stdout and "DEV-CLI-1" in blocked.stdout
+    html = tmp_path / "edhr.html"
+    done = run(tmp_path, "quality", "edhr", "SN-1", "--out", str(html))
+    assert done.returncode == 0, done.stderr
+    text = html.read_text()
+    assert "(21)SN-1" in text and "DEV-CLI-1" in text and "RL-TUBE" in text
+    js = tmp_path / "edhr.json"
+    assert run(tmp_path, "quality", "edhr", "B-ASSY", "--out", str(js), "--format",
+               "json").returncode == 0
+    assert orjson.loads(js.read_bytes())["batch"]["key"] == "B-ASSY"
+    assert run(tmp_path, "quality", "release-report", "NOPE").returncode == 2

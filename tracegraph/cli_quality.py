@@ -1,0 +1,99 @@
+"""Quality commands: ``tracegraph quality release-report BATCH``, ``tracegraph quality edhr
+ID --format html|pdf|json --out FILE`` and ``tracegraph quality overdue --capa … --owner …``.
+
+Read-only: the workflows that write (transitions, dispositions, release) need an e-signature
+and go through GraphQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from quality.capa import overdue_actions
+from quality.edhr import batch_dhr, render_html, render_pdf, unit_dhr
+from quality.release import release_report
+from quality.workflow import WorkflowRefused, resolve
+from tracegraph.runtime import Runtime
+from tracegraph.settings import Settings
+
+__all__ = ["quality_app"]
+
+quality_app = typer.Typer(help="closed-loop quality: release review, eDHR, overdue CAPA actions",
+                          no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def _rt() -> Runtime:
+    return Runtime.open(Settings())
+
+
+@quality_app.command("release-report")
+def release_report_cmd(batch: Annotated[str, typer.Argument(help="batch IRI or key")]) -> None:
+    """Review by exception: every exception that blocks the batch's release (exit 1 if any)."""
+    rt = _rt()
+    try:
+        r = release_report(rt, batch)
+    except WorkflowRefused as e:
+        err.print(str(e))
+        raise typer.Exit(2) from None
+    finally:
+        rt.close()
+    if r.releasable:
+        console.print(f"{r.key}: no exceptions — releasable (QA signature required)")
+        return
+    t = Table("rule", "record", "value", "message", title=f"{r.key}: {len(r.exceptions)} "
+              "exception(s)")
+    for p in r.exceptions:
+        t.add_row(p.rule, (p.focus or "").rsplit("/", 1)[-1], str(p.value), p.message)
+    console.print(t)
+    raise typer.Exit(1)
+
+
+@quality_app.command("edhr")
+def edhr_cmd(ident: Annotated[str, typer.Argument(help="batch or serial (IRI or key)")],
+             out: Annotated[Path, typer.Option(help="file to write")],
+             format: Annotated[str, typer.Option(help="html, pdf or json")] = "html") -> None:
+    """Write the device history record (21 CFR 820.184) of a batch or unit."""
+    rt = _rt()
+    try:
+        node = resolve(rt, "TraceableEntity", ident)
+        doc = unit_dhr(rt, node.iri) if node.label == "SerializedUnit" else \
+            batch_dhr(rt, node.iri)
+    except WorkflowRefused as e:
+        err.print(str(e))
+        raise typer.Exit(2) from None
+    finally:
+        rt.close()
+    if format == "json":
+        out.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+    elif format == "pdf":
+        out.write_bytes(render_pdf(render_html(doc)))
+    else:
+        out.write_text(render_html(doc), encoding="utf-8")
+    console.print(f"wrote {out}")
+
+
+@quality_app.command("overdue")
+def overdue_cmd(capa: Annotated[list[str] | None, typer.Option(help="CAPA key(s)")] = None,
+                owner: Annotated[list[str] | None, typer.Option(help="owner username(s)")] = None,
+                today: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None) -> None:
+    """CAPA actions past their due date and not done."""
+    rt = _rt()
+    try:
+        found = overdue_actions(rt, date.fromisoformat(today) if today else date.today(),
+                                capa or [], owner or [])
+    finally:
+        rt.close()
+    t = Table("action", "capa", "owner", "due", "state", "days overdue")
+    for a in found:
+        t.add_row(a.key, a.capa.rsplit("/", 1)[-1], a.owner.rsplit("/", 1)[-1], a.due, a.state,
+                  str(a.days_overdue))
+    console.print(t)
