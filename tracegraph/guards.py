@@ -8,9 +8,10 @@ meet the same rules.
 from __future__ import annotations
 
 from graph.write import Guard
+from quality.holds import held_material_guard
 
 __all__ = ["default_guards"]
 
 
 def default_guards() -> list[Guard]:
-    return []
+    return [held_material_guard]
