@@ -10,7 +10,8 @@ A :class:`Detector` is a small state machine fed one sample at a time (pure: no 
   a limit raises one excursion, not an alarm storm. Within an episode each level is reported
   once, when first reached.
 - **SPC early warning**: run rules on an individuals chart whose limits come from history; a
-  warning is reported at most once per ``spc_cooldown`` samples, and not during an episode.
+  warning is reported once, then latched until ``spc_cooldown`` samples pass without one, and only while the signal is
+  inside its alert limits (beyond them, limit detection with debounce takes over).
 """
 
 from __future__ import annotations
@@ -167,12 +168,12 @@ class Detector:
                 self.spc_limits = limits_from(self._baseline)
                 self._baseline = []
             return []
-        if self._quiet > 0:
-            self._quiet -= 1
-            return []
-        if self.level:
-            return []
+        if self.level or any(self._runs):
+            return []  # beyond a limit: limit detection owns it; SPC warns while inside
         broken = tuple(r for r in rules_at(self._window, self.spc_limits) if r in self.spc_rules)
+        if self._quiet > 0:  # latched: re-armed after spc_cooldown samples without a violation
+            self._quiet = self.spc_cooldown if broken else self._quiet - 1
+            return []
         if not broken:
             return []
         self._quiet = self.spc_cooldown

@@ -13,6 +13,7 @@ Deviation (auto-graded) and a Hold on exactly the affected material.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from graph.model import Direction, NodeRecord
@@ -146,8 +147,11 @@ def record_finding(rt: Runtime, ctx: Context, f: Finding) -> Recorded | None:
         return None
     stream = f"{ctx.equipment.key}/{ctx.parameter}"
     stamp = f"{f.episode_ms}" if f.kind == "excursion" else f"{f.at_ms}"
-    number = f"{stream}/{stamp}/{f.level}"
-    event_id = f"signals:{number}"
+    ident = f"{stream}/{stamp}/{f.level}"
+    # record numbers stay short (≤ 40): source time of the episode + a digest of the identity
+    number = (ms_to_text(int(stamp))[:19].replace("-", "").replace(":", "").replace("T", "")
+              + "-" + hashlib.sha256(ident.encode()).hexdigest()[:8])
+    event_id = f"signals:{ident}"
     v = rt.vocab
     exc_iri, alarm_iri = v.mint_iri(C.Excursion, f"EXC-{number}"), v.mint_iri(C.Alarm,
                                                                                f"ALM-{number}")
@@ -159,7 +163,7 @@ def record_finding(rt: Runtime, ctx: Context, f: Finding) -> Recorded | None:
             else f"{ctx.parameter} beyond its {f.level} limit")
     desc = (f"{what} on {ctx.equipment.key} during {ctx.execution.key} (batch "
             f"{ctx.batch.key}); peak {f.peak:g}, raw window from {ms_to_text(f.episode_ms)}")
-    exc_props: dict[str, object] = {P.excursionLevel: f.level, P.peakValue: float(f.peak),
+    exc_props: dict[str, object] = {P.recordNumber: f"EXC-{number}", P.excursionLevel: f.level, P.peakValue: float(f.peak),
                                     P.detectedAt: detected, P.description: desc}
     if f.limit is not None:
         exc_props[P.limitValue] = float(f.limit)
@@ -167,7 +171,7 @@ def record_finding(rt: Runtime, ctx: Context, f: Finding) -> Recorded | None:
     nodes = [NodeUpsert(C.Excursion, f"EXC-{number}", exc_iri, exc_props,  # type: ignore[arg-type]
                         {P.violatesSpec: [ctx.spec.iri], P.duringExecution: [ctx.execution.iri]}),
              NodeUpsert(C.Alarm, f"ALM-{number}", alarm_iri,
-                        {P.alarmPriority: PRIORITY[f.level], P.alarmState: "Active",
+                        {P.recordNumber: f"ALM-{number}", P.alarmPriority: PRIORITY[f.level], P.alarmState: "Active",
                          P.openedAt: detected},
                         {P.raisedBy: [exc_iri], P.notifiesRole: [role_iri]})]
     if role_node is not None:
@@ -180,12 +184,14 @@ def record_finding(rt: Runtime, ctx: Context, f: Finding) -> Recorded | None:
         rec.held = affected_material(rt.store, ctx, detected)
         nodes += [
             NodeUpsert(C.Deviation, f"DEV-{number}", rec.deviation, {
+                P.recordNumber: f"DEV-{number}",
                 "title": f"{ctx.parameter} out of specification on {ctx.equipment.key}, "
                          f"batch {ctx.batch.key}",
                 P.description: desc, P.deviationState: "Open", P.deviationGrade: rec.grade,
                 P.openedAt: detected},
                 {P.raisedBy: [exc_iri], P.concerns: [ctx.batch.iri]}),
             NodeUpsert(C.Hold, f"HLD-{number}", rec.hold, {
+                P.recordNumber: f"HLD-{number}",
                 P.holdState: "Active", P.openedAt: detected,
                 P.description: f"automatic hold: {len(rec.held)} item(s) affected by "
                                f"{ctx.parameter} excursion on {ctx.equipment.key}"},

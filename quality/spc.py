@@ -99,7 +99,7 @@ def rules_at(window: Sequence[float], limits: Limits) -> list[str]:
     recent values of a stream, oldest first; up to :data:`LONGEST_RULE` are used)."""
     if not window or limits.sigma <= 0:
         return []
-    z = [limits.z(x) for x in window[-LONGEST_RULE:]]
+    z = [limits.z(x) for x in list(window)[-LONGEST_RULE:]]
     out: list[str] = []
 
     def last(n: int) -> list[float] | None:

@@ -198,7 +198,7 @@ class SignalPipeline:
         key = f"{ctx.execution.key}/{tag}"
         node = NodeUpsert(C.ParameterObservation, key,
                           self.rt.vocab.mint_iri(C.ParameterObservation, key), {
-                              P.minValue: min(vals), P.maxValue: max(vals),
+                              P.code: key, P.minValue: min(vals), P.maxValue: max(vals),
                               P.meanValue: min(max(mean, min(vals)), max(vals)),
                               P.stdDev: sd, P.sampleCount: len(vals), P.unitCode: xs[0].unit,
                               P.windowStart: ms_to_text(xs[0].source_ms),
