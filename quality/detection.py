@@ -10,8 +10,9 @@ A :class:`Detector` is a small state machine fed one sample at a time (pure: no 
   a limit raises one excursion, not an alarm storm. Within an episode each level is reported
   once, when first reached.
 - **SPC early warning**: run rules on an individuals chart whose limits come from history; a
-  warning is reported once, then latched until ``spc_cooldown`` samples pass without one, and only while the signal is
-  inside its alert limits (beyond them, limit detection with debounce takes over).
+  warning is reported once, then latched until ``spc_cooldown`` samples pass without one, and
+  only while the signal is inside its alert limits (beyond them, limit detection with debounce
+  takes over).
 """
 
 from __future__ import annotations

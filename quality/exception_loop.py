@@ -163,16 +163,17 @@ def record_finding(rt: Runtime, ctx: Context, f: Finding) -> Recorded | None:
             else f"{ctx.parameter} beyond its {f.level} limit")
     desc = (f"{what} on {ctx.equipment.key} during {ctx.execution.key} (batch "
             f"{ctx.batch.key}); peak {f.peak:g}, raw window from {ms_to_text(f.episode_ms)}")
-    exc_props: dict[str, object] = {P.recordNumber: f"EXC-{number}", P.excursionLevel: f.level, P.peakValue: float(f.peak),
-                                    P.detectedAt: detected, P.description: desc}
+    exc_props: dict[str, object] = {
+        P.recordNumber: f"EXC-{number}", P.excursionLevel: f.level, P.peakValue: float(f.peak),
+        P.detectedAt: detected, P.description: desc}
     if f.limit is not None:
         exc_props[P.limitValue] = float(f.limit)
     role_iri, role_node = _role(rt)
     nodes = [NodeUpsert(C.Excursion, f"EXC-{number}", exc_iri, exc_props,  # type: ignore[arg-type]
                         {P.violatesSpec: [ctx.spec.iri], P.duringExecution: [ctx.execution.iri]}),
              NodeUpsert(C.Alarm, f"ALM-{number}", alarm_iri,
-                        {P.recordNumber: f"ALM-{number}", P.alarmPriority: PRIORITY[f.level], P.alarmState: "Active",
-                         P.openedAt: detected},
+                        {P.recordNumber: f"ALM-{number}", P.alarmPriority: PRIORITY[f.level],
+                         P.alarmState: "Active", P.openedAt: detected},
                         {P.raisedBy: [exc_iri], P.notifiesRole: [role_iri]})]
     if role_node is not None:
         nodes.insert(0, role_node)

@@ -106,7 +106,7 @@ class Webhook:
         received = self.bodies
 
         class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 n = int(self.headers.get("Content-Length", 0))
                 received.append(orjson.loads(self.rfile.read(n)))
                 self.send_response(204)

@@ -21,14 +21,16 @@ from ingest.signals.mqtt import MqttConsumer
 from ingest.signals.pipeline import SignalPipeline
 from ingest.signals.rawstore import RawStore
 from quality.notify import Notification, WebhookSender
+from tests import signal_services
 from tests.conftest import ROOT
 from tests.signal_plant import HELD, TAGS, TOPIC, plant
 from tests.signal_plant import signal as make_signal
-from tests.signal_services import Broker, Publisher, Webhook, broker, wait_for  # noqa: F401
+from tests.signal_services import Broker, Publisher, Webhook, wait_for
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
 pytestmark = pytest.mark.mqtt
+broker = signal_services.broker  # the fixture
 
 
 def test_excursion_over_mqtt_makes_one_deviation_one_webhook_call(
