@@ -50,8 +50,10 @@ class OpcUaConsumer:
     def datachange_notification(self, node: Node, val: Any, data: DataChangeNotif) -> None:
         dv = data.monitored_item.Value
         src = dv.SourceTimestamp or dv.ServerTimestamp
-        if src is None or val is None:
-            return
+        if src is None or val is None or (
+                dv.StatusCode is not None
+                and dv.StatusCode.value == ua.StatusCodes.BadWaitingForInitialData):
+            return  # no sample yet
         o = self.pipeline.observation(self._addr.get(node.nodeid.to_string(), ""), float(val),
                                       round(src.timestamp() * 1000), _quality(dv.StatusCode),
                                       self.last_seq or 0, None, now_ms())
@@ -84,10 +86,14 @@ class OpcUaConsumer:
             client.uaclient._subscription_callbacks[sub.subscription_id] = tracked
             nodes = []
             for b in self.pipeline.tags.tags:
+                if not b.address.startswith(("ns=", "i=", "s=", "g=", "b=")):
+                    continue  # not a NodeId (another adapter's address)
                 node = client.get_node(b.address)
                 self._addr[node.nodeid.to_string()] = b.address
                 nodes.append(node)
-            await sub.subscribe_data_change(nodes, queuesize=self.queue_size)
+            # every sample, even one repeating the previous value, is a notification
+            trigger = ua.DataChangeFilter(Trigger=ua.DataChangeTrigger.StatusValueTimestamp)
+            await sub._subscribe(nodes, ua.AttributeIds.Value, trigger, self.queue_size)
             if ready is not None:
                 ready.set()
             while not stop.is_set() or not self.q.empty():
