@@ -17,6 +17,8 @@ from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.common.node import Node
 from asyncua.common.subscription import DataChangeNotif
+from asyncua.ua.attribute_ids import AttributeIds
+from asyncua.ua.status_codes import StatusCodes
 
 from ingest.signals.model import Observation, now_ms
 from ingest.signals.pipeline import SignalPipeline
@@ -52,7 +54,7 @@ class OpcUaConsumer:
         src = dv.SourceTimestamp or dv.ServerTimestamp
         if src is None or val is None or (
                 dv.StatusCode is not None
-                and dv.StatusCode.value == ua.StatusCodes.BadWaitingForInitialData):
+                and dv.StatusCode.value == StatusCodes.BadWaitingForInitialData):
             return  # no sample yet
         o = self.pipeline.observation(self._addr.get(node.nodeid.to_string(), ""), float(val),
                                       round(src.timestamp() * 1000), _quality(dv.StatusCode),
@@ -93,7 +95,7 @@ class OpcUaConsumer:
                 nodes.append(node)
             # every sample, even one repeating the previous value, is a notification
             trigger = ua.DataChangeFilter(Trigger=ua.DataChangeTrigger.StatusValueTimestamp)
-            await sub._subscribe(nodes, ua.AttributeIds.Value, trigger, self.queue_size)
+            await sub._subscribe(nodes, AttributeIds.Value, trigger, self.queue_size)
             if ready is not None:
                 ready.set()
             while not stop.is_set() or not self.q.empty():
