@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
+from starlette.requests import HTTPConnection
 from strawberry.fastapi import GraphQLRouter
 
 from api.auth import (
@@ -55,11 +56,11 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
                   docs_url=None if production else "/docs",
                   openapi_url=None if production else "/openapi.json")
 
-    def current_user(request: Request) -> User | None:
+    def current_user(request: HTTPConnection) -> User | None:
         return user_from_token(request.app.state.runtime, request.app.state.secret,
                                request.headers.get("authorization"))
 
-    async def context(request: Request) -> dict[str, Any]:
+    async def context(request: HTTPConnection) -> dict[str, Any]:  # HTTP and websockets
         return {**context_for(request.app.state.runtime), "request": request,
                 "user": current_user(request)}
 

@@ -35,6 +35,9 @@ RULES: dict[str, frozenset[str]] = {
     "Query.recall": READERS, "Query.equipmentImpact": READERS, "Query.me": READERS,
     "Query.auditTrail": READERS,
     "Query.signatures": READERS,
+    "Query.signalWindow": READERS,
+    # subscriptions
+    "Subscription.qcNotifications": READERS,
     # writes
     "Mutation.capture": WRITERS,
     "Mutation.sign": SIGNERS,

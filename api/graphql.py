@@ -13,13 +13,14 @@ import strawberry
 from strawberry.tools import merge_types
 
 from api import schema as core
+from api.gql_signals import SignalQuery, SignalSubscription
 from api.limits import extensions
 
 __all__ = ["build_schema", "schema"]
 
-QUERIES: tuple[type, ...] = (core.Query,)
+QUERIES: tuple[type, ...] = (core.Query, SignalQuery)
 MUTATIONS: tuple[type, ...] = (core.Mutation,)
-SUBSCRIPTIONS: tuple[type, ...] = ()
+SUBSCRIPTIONS: tuple[type, ...] = (SignalSubscription,)
 
 
 def build_schema(production: bool) -> strawberry.Schema:
