@@ -17,12 +17,11 @@ A :class:`Detector` is a small state machine fed one sample at a time (pure: no 
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from quality.spc import Limits, limits_from, rules_at
+from quality.spc import SPAN, Limits, limits_from, rules_on_z
 
 __all__ = ["DEFAULT_SPC_RULES", "LEVELS", "Detector", "Finding", "SpecLimits"]
 
@@ -116,9 +115,12 @@ class Detector:
     _runs: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
     _run_start: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
     _inside: int = 0
-    _window: deque[float] = field(default_factory=lambda: deque(maxlen=15))
+    _window: list[float] = field(default_factory=list)  # recent z-scores, newest last
     _baseline: list[float] = field(default_factory=list)
     _quiet: int = 0
+
+    def __post_init__(self) -> None:
+        self._span = max((SPAN[r] for r in self.spc_rules), default=1)
 
     def feed(self, t_ms: int, x: float) -> list[Finding]:
         """Process one sample; samples not newer than the last one are ignored (duplicates
@@ -162,16 +164,19 @@ class Detector:
         return (lo is None or x >= lo + db) and (hi is None or x <= hi - db)
 
     def _spc(self, t_ms: int, x: float) -> list[Finding]:
-        self._window.append(x)
         if self.spc_limits is None:
             self._baseline.append(x)
             if len(self._baseline) >= self.spc_baseline:
                 self.spc_limits = limits_from(self._baseline)
                 self._baseline = []
             return []
+        lim = self.spc_limits
+        self._window.append((x - lim.center) / lim.sigma if lim.sigma > 0 else 0.0)
         if self.level or any(self._runs):
             return []  # beyond a limit: limit detection owns it; SPC warns while inside
-        broken = tuple(r for r in rules_at(self._window, self.spc_limits) if r in self.spc_rules)
+        if len(self._window) > 2 * self._span:
+            del self._window[:-self._span]
+        broken = tuple(rules_on_z(self._window, self.spc_rules))
         if self._quiet > 0:  # latched: re-armed after spc_cooldown samples without a violation
             self._quiet = self.spc_cooldown if broken else self._quiet - 1
             return []

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-__all__ = ["RULES", "Chart", "Limits", "Violation", "control_chart", "cpk", "limits_from",
-           "limits_from_summary", "rules_at", "violations"]
+__all__ = ["RULES", "SPAN", "Chart", "Limits", "Violation", "control_chart", "cpk",
+           "limits_from", "limits_from_summary", "rules_at", "rules_on_z", "violations"]
 
 D2 = 1.128  # d2 for moving ranges of two
 
@@ -32,7 +32,6 @@ RULES: dict[str, str] = {
     "nelson7": "fifteen points in a row within 1 sigma of the centre line",
     "nelson8": "eight points in a row beyond 1 sigma, on either side",
 }
-LONGEST_RULE = 15
 
 
 @dataclass(frozen=True)
@@ -94,42 +93,58 @@ def limits_from_summary(means: Sequence[float], sds: Sequence[float],
     return Limits(center, pooled) if pooled > 0 else None
 
 
-def rules_at(window: Sequence[float], limits: Limits) -> list[str]:
-    """The rules broken by a pattern that ends at the last point of ``window`` (the most
-    recent values of a stream, oldest first; up to :data:`LONGEST_RULE` are used)."""
+#: how many of the latest points each rule looks at
+SPAN = {"nelson1": 1, "nelson2": 9, "nelson3": 6, "nelson4": 14, "nelson5": 3, "nelson6": 5,
+        "nelson7": 15, "nelson8": 8}
+
+
+def rules_at(window: Sequence[float], limits: Limits,
+             rules: Collection[str] | None = None) -> list[str]:
+    """The rules (all, or those in ``rules``) broken by a pattern that ends at the last point
+    of ``window`` (the most recent values of a stream, oldest first)."""
     if not window or limits.sigma <= 0:
         return []
-    z = [limits.z(x) for x in list(window)[-LONGEST_RULE:]]
+    wanted = RULES.keys() if rules is None else rules
+    span = max((SPAN[r] for r in wanted), default=0)
+    n = len(window)
+    c, sd = limits.center, limits.sigma
+    z = [(window[i] - c) / sd for i in range(max(0, n - span), n)]
+    return rules_on_z(z, wanted)
+
+
+def rules_on_z(z: Sequence[float], rules: Collection[str]) -> list[str]:
+    """:func:`rules_at` on standardised values (z-scores), newest last."""
     out: list[str] = []
-
-    def last(n: int) -> list[float] | None:
-        return z[-n:] if len(z) >= n else None
-
-    if abs(z[-1]) > 3:
-        out.append("nelson1")
-    w = last(9)
-    if w and (all(v > 0 for v in w) or all(v < 0 for v in w)):
-        out.append("nelson2")
-    w = last(6)
-    if w and (all(b > a for a, b in itertools.pairwise(w))
-              or all(b < a for a, b in itertools.pairwise(w))):
-        out.append("nelson3")
-    w = last(14)
-    if w:
-        d = [b - a for a, b in itertools.pairwise(w)]
-        if all(x * y < 0 for x, y in itertools.pairwise(d)):
-            out.append("nelson4")
-    for rule, n, k, zone in (("nelson5", 3, 2, 2.0), ("nelson6", 5, 4, 1.0)):
-        w = last(n)
-        if w and ((z[-1] > zone and sum(v > zone for v in w) >= k)
-                  or (z[-1] < -zone and sum(v < -zone for v in w) >= k)):
+    n = len(z)
+    last = z[-1]
+    for rule in RULES:
+        if rule not in rules:
+            continue
+        k = SPAN[rule]
+        if n < k:
+            continue
+        w = z[n - k:]
+        if rule == "nelson1":
+            hit = abs(last) > 3
+        elif rule == "nelson2":
+            hit = all(v > 0 for v in w) or all(v < 0 for v in w)
+        elif rule == "nelson3":
+            d = [b - a for a, b in itertools.pairwise(w)]
+            hit = all(x > 0 for x in d) or all(x < 0 for x in d)
+        elif rule == "nelson4":
+            d = [b - a for a, b in itertools.pairwise(w)]
+            hit = all(x * y < 0 for x, y in itertools.pairwise(d))
+        elif rule in ("nelson5", "nelson6"):
+            need, zone = (2, 2.0) if rule == "nelson5" else (4, 1.0)
+            hit = ((last > zone and sum(v > zone for v in w) >= need)
+                   or (last < -zone and sum(v < -zone for v in w) >= need))
+        elif rule == "nelson7":
+            hit = all(abs(v) < 1 for v in w)
+        else:  # nelson8
+            hit = (all(abs(v) > 1 for v in w) and any(v > 1 for v in w)
+                   and any(v < -1 for v in w))
+        if hit:
             out.append(rule)
-    w = last(15)
-    if w and all(abs(v) < 1 for v in w):
-        out.append("nelson7")
-    w = last(8)
-    if w and all(abs(v) > 1 for v in w) and any(v > 1 for v in w) and any(v < -1 for v in w):
-        out.append("nelson8")
     return out
 
 
@@ -138,9 +153,8 @@ def violations(values: Sequence[float], limits: Limits,
     """Every rule violation in a series, at the point that completes each pattern."""
     out: list[Violation] = []
     for i in range(len(values)):
-        for r in rules_at(values[max(0, i + 1 - LONGEST_RULE):i + 1], limits):
-            if rules is None or r in rules:
-                out.append(Violation(r, i))
+        out.extend(Violation(r, i) for r in rules_at(values[max(0, i - 14):i + 1], limits,
+                                                      rules))
     return out
 
 

@@ -36,7 +36,7 @@ from tracegraph.runtime import Runtime
 __all__ = ["SignalPipeline", "check_tag_map"]
 
 log = logging.getLogger("tracegraph.signals")
-RECHECK_MS = 1000  # an execution still running is re-resolved once per second of source time
+_FOREVER = 2**62  # a running execution stays the context until the graph changes
 WARM_UP = 200
 
 
@@ -75,6 +75,7 @@ class SignalPipeline:
     uncontextualised: int = 0
 
     def __post_init__(self) -> None:
+        self._watermark = -1
         check_tag_map(self.rt, self.tags)
         self.by_address: dict[str, TagBinding] = self.tags.by_address()
 
@@ -105,10 +106,20 @@ class SignalPipeline:
             fresh.append(o)
         self.samples_in += len(fresh)
         self.raw.append(fresh)
+        self._revalidate()
         return self._detect(fresh)
+
+    def _revalidate(self) -> None:
+        """Contexts stay valid until the graph changes (one watermark read per batch)."""
+        wm = self.rt.store.watermark()
+        if wm != self._watermark:
+            self._watermark = wm
+            for st in self.streams.values():
+                st.valid_to = -1
 
     def warm_up(self, n: int = WARM_UP) -> list[Recorded]:
         """Replay the newest raw samples of each stream (after a restart)."""
+        self._revalidate()
         out: list[Recorded] = []
         for eq, tag in self.raw.streams():
             samples = self.raw.last(eq, tag, n)
@@ -161,7 +172,7 @@ class SignalPipeline:
         if st.ctx is not None and (ctx is None or ctx.execution.iri != st.ctx.execution.iri):
             self._aggregate(o.equipment, o.tag, st.ctx)  # the previous run has ended
         if ctx is None:
-            st.ctx, st.detector, st.valid_from, st.valid_to = None, None, t, t + RECHECK_MS
+            st.ctx, st.detector, st.valid_from, st.valid_to = None, None, t, _FOREVER
             return None
         if st.ctx is None or st.ctx.execution.iri != ctx.execution.iri:
             st.detector = Detector(ctx.limits, self.debounce, self.deadband,
@@ -169,7 +180,7 @@ class SignalPipeline:
         st.ctx = ctx
         st.valid_from = t
         end = ctx.end_text
-        st.valid_to = t + RECHECK_MS if end is None else _ms(end)
+        st.valid_to = _FOREVER if end is None else _ms(end)
         return ctx
 
     def _history(self, ctx: Context) -> Limits | None:

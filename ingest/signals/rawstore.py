@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -28,8 +29,13 @@ CREATE TRIGGER IF NOT EXISTS samples_append_only_d BEFORE DELETE ON samples
 """
 
 
+@functools.lru_cache(maxsize=64)
+def _day_name(day: int) -> str:
+    return datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d")
+
+
 def _day(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+    return _day_name(ms // DAY_MS)
 
 
 class RawStore:

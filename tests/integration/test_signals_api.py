@@ -11,12 +11,12 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from bench.signal_plant import HELD, TAGS, TOPIC, plant, signal
 from ingest.signals.model import TagMap
 from ingest.signals.pipeline import SignalPipeline
 from ingest.signals.rawstore import RawStore
 from quality.notify import hub
 from tests.conftest import bearer, make_user
-from tests.signal_plant import HELD, TAGS, TOPIC, plant, signal
 from tracegraph.runtime import Runtime
 
 SUBSCRIBE = ("subscription { qcNotifications { kind batch grade deviation hold held "

@@ -15,6 +15,7 @@ import pytest
 from asyncua import ua
 from asyncua.server.server import Server
 
+from bench.signal_plant import HELD, TAGS, TOPIC, plant, signal
 from ingest.signals.csv import replay_csv
 from ingest.signals.model import TagMap, ms_to_text
 from ingest.signals.mqtt import MqttConsumer
@@ -23,7 +24,6 @@ from ingest.signals.pipeline import SignalPipeline
 from ingest.signals.rawstore import RawStore
 from quality.notify import Notification
 from tests import signal_services
-from tests.signal_plant import HELD, TAGS, TOPIC, plant, signal
 from tests.signal_services import Broker, Publisher, free_port, wait_for
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.signal_plant import HELD, SPEC, TAGS, TOPIC, plant, signal
 from graph.errors import WriteRejectedError
 from ingest.signals.model import Observation, TagMap
 from ingest.signals.pipeline import SignalPipeline
 from ingest.signals.rawstore import RawStore
 from quality.notify import Notification
-from tests.signal_plant import HELD, SPEC, TAGS, TOPIC, plant, signal
 from tracegraph.runtime import Runtime
 
 

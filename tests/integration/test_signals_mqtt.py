@@ -16,6 +16,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bench.signal_plant import HELD, TAGS, TOPIC, plant
+from bench.signal_plant import signal as make_signal
 from ingest.signals.model import TagMap
 from ingest.signals.mqtt import MqttConsumer
 from ingest.signals.pipeline import SignalPipeline
@@ -23,8 +25,6 @@ from ingest.signals.rawstore import RawStore
 from quality.notify import Notification, WebhookSender
 from tests import signal_services
 from tests.conftest import ROOT
-from tests.signal_plant import HELD, TAGS, TOPIC, plant
-from tests.signal_plant import signal as make_signal
 from tests.signal_services import Broker, Publisher, Webhook, wait_for
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings

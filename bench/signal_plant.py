@@ -155,3 +155,25 @@ def signal(kind: str, n: int = 600, step_ms: int = 1000, start_ms: int | None = 
             x = 230.0 + 0.4 * min(i - 299, 8) + (0.05 if i % 2 else 0.0)
         out.append((t0 + i * step_ms, x))
     return out
+
+
+def presses(n: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``n`` more presses (IMM-Bk), each running OP10 of its own batch from T0, and the tag map
+    for all of them (topic ``plant/IMM-Bk/MELT-TEMP``): the benchmark's plant."""
+    nodes: list[dict[str, Any]] = []
+    tags = []
+    for k in range(n):
+        eq, batch = f"IMM-B{k}", f"B-BENCH-{k}"
+        nodes += [
+            {"class": "Equipment", "key": eq, "properties": {"name": f"Press B{k}"},
+             "links": {"ofEquipmentClass": "EquipmentClass/IMM"}},
+            _batch(batch),
+            {"class": "OperationExecution", "key": f"{batch}/OP10",
+             "properties": {"startedAtTime": T0, "executionStatus": "Started"},
+             "links": {"executesOperation": f"Operation/{OP}", "forBatch": f"Batch/{batch}",
+                       "onEquipment": f"Equipment/{eq}"}}]
+        tags.append({"address": f"plant/{eq}/MELT-TEMP", "equipment": eq,
+                     "parameter": "MELT-TEMP", "unit": "Cel"})
+    return ({"format": "tracegraph.capture/1", "events": [{"eventId": f"bench-presses-{n}",
+                                                           "nodes": nodes}]},
+            {"tags": tags})
