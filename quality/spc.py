@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -127,22 +128,20 @@ def rules_on_z(z: Sequence[float], rules: Collection[str]) -> list[str]:
         if rule == "nelson1":
             hit = abs(last) > 3
         elif rule == "nelson2":
-            hit = all(v > 0 for v in w) or all(v < 0 for v in w)
+            hit = min(w) > 0 or max(w) < 0
         elif rule == "nelson3":
-            d = [b - a for a, b in itertools.pairwise(w)]
-            hit = all(x > 0 for x in d) or all(x < 0 for x in d)
+            hit = all(map(operator.lt, w, w[1:])) or all(map(operator.gt, w, w[1:]))
         elif rule == "nelson4":
-            d = [b - a for a, b in itertools.pairwise(w)]
+            d = list(map(operator.sub, w[1:], w))
             hit = all(x * y < 0 for x, y in itertools.pairwise(d))
         elif rule in ("nelson5", "nelson6"):
             need, zone = (2, 2.0) if rule == "nelson5" else (4, 1.0)
             hit = ((last > zone and sum(v > zone for v in w) >= need)
                    or (last < -zone and sum(v < -zone for v in w) >= need))
         elif rule == "nelson7":
-            hit = all(abs(v) < 1 for v in w)
+            hit = max(map(abs, w)) < 1
         else:  # nelson8
-            hit = (all(abs(v) > 1 for v in w) and any(v > 1 for v in w)
-                   and any(v < -1 for v in w))
+            hit = min(map(abs, w)) > 1 and max(w) > 1 and min(w) < -1
         if hit:
             out.append(rule)
     return out

@@ -2,7 +2,8 @@
 (the mapping's address, e.g. ``ns=2;s=IMM-01.MELT-TEMP``), queued so no sample is conflated.
 
 Each publish's notification sequence number is tracked: a gap the client's reconnect logic does
-not fill by Republish is recorded as a data-integrity event in :attr:`OpcUaConsumer.gaps`
+not fill by Republish is recorded as a data-integrity event (in the raw store, see
+:meth:`RawStore.record_gap`, and :attr:`OpcUaConsumer.gaps`)
 (and logged). Source timestamps and status codes become the observation's source time and
 quality.
 """
@@ -71,6 +72,8 @@ class OpcUaConsumer:
             self.gaps.append((self.last_seq + 1, seq))
             log.warning("data-integrity: OPC UA notifications %d..%d missing",
                         self.last_seq + 1, seq - 1)
+            self.pipeline.raw.record_gap(self.url, self.last_seq + 1, seq - 1, now_ms(),
+                                         "not recovered by Republish")
         self.last_seq = max(seq, self.last_seq or 0)
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:

@@ -22,6 +22,9 @@ CREATE TABLE IF NOT EXISTS samples (
   equipment TEXT NOT NULL, tag TEXT NOT NULL, t_ms INTEGER NOT NULL, value REAL NOT NULL,
   unit TEXT NOT NULL, quality TEXT NOT NULL, seq INTEGER NOT NULL, received_ms INTEGER NOT NULL,
   PRIMARY KEY (equipment, tag, t_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS integrity_events (
+  at_ms INTEGER NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL, first_missing INTEGER,
+  last_missing INTEGER, detail TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS samples_append_only_u BEFORE UPDATE ON samples
   BEGIN SELECT RAISE(ABORT, 'raw samples are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS samples_append_only_d BEFORE DELETE ON samples
@@ -72,6 +75,22 @@ class RawStore:
                                     rows)
                 new += con.total_changes - before
         return new
+
+    def record_gap(self, source: str, first_missing: int, last_missing: int, at_ms: int,
+                   detail: str = "") -> None:
+        """A data-integrity event: transport sequence numbers that never arrived."""
+        with self._lock:
+            con = self._con(_day(at_ms))
+            with con:
+                con.execute("INSERT INTO integrity_events VALUES (?,?,?,?,?,?)",
+                            (at_ms, source, "sequence-gap", first_missing, last_missing, detail))
+
+    def gaps(self) -> list[tuple[int, str, int, int]]:
+        with self._lock:
+            return [r for f in sorted(self.root.glob("*.sqlite"))
+                    for r in self._con(f.stem).execute(
+                        "SELECT at_ms, source, first_missing, last_missing "
+                        "FROM integrity_events ORDER BY at_ms").fetchall()]
 
     def _days(self, start_ms: int, end_ms: int) -> Iterable[str]:
         d = datetime.fromtimestamp(start_ms / 1000, tz=UTC).date()

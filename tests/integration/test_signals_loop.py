@@ -154,3 +154,27 @@ def test_tag_map_is_validated_at_start(runtime: Runtime, tmp_path: Path) -> None
     assert e.value.problems[0].field == "tags.0.equipment"
     with pytest.raises(ValueError, match="mapped twice"):
         TagMap.model_validate({"tags": [TAGS["tags"][0], TAGS["tags"][0]]})
+
+
+def test_readme_tag_map_example_is_valid() -> None:
+    import re
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    block = next(b for b in re.findall(r"```json\n(.*?)```", readme, re.S) if '"tags"' in b)
+    tags = TagMap.model_validate_json(block)
+    assert tags.tags[0].equipment == "IMM-01" and tags.tags[0].unit == "Cel"
+
+
+def test_opcua_sequence_gaps_are_recorded_as_data_integrity_events(
+        runtime: Runtime, tmp_path: Path) -> None:
+    from ingest.signals.opcua import OpcUaConsumer
+
+    p = _pipeline(runtime, tmp_path, [])
+    c = OpcUaConsumer(p, "opc.tcp://press:4840")
+    for seq in (1, 2, 3, 7, 8):
+        c._track(seq)
+    assert c.gaps == [(4, 7)]
+    [(_at, source, first, last)] = p.raw.gaps()
+    assert (source, first, last) == ("opc.tcp://press:4840", 4, 6)
