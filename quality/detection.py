@@ -130,14 +130,18 @@ class Detector:
         self.last_ms = t_ms
         out: list[Finding] = []
         lvl = self.spec.level_of(x)
-        for i in range(1, 4):
-            if lvl >= i:
-                if self._runs[i] == 0:
-                    self._run_start[i] = t_ms
-                self._runs[i] += 1
-            else:
-                self._runs[i] = 0
-        confirmed = max((i for i in range(1, 4) if self._runs[i] >= self.debounce), default=0)
+        runs = self._runs
+        confirmed = 0
+        if lvl or runs[1]:  # the common case, in band after in band, skips the bookkeeping
+            for i in (1, 2, 3):
+                if lvl >= i:
+                    if runs[i] == 0:
+                        self._run_start[i] = t_ms
+                    runs[i] += 1
+                    if runs[i] >= self.debounce:
+                        confirmed = i
+                else:
+                    runs[i] = 0
         if self.level and abs(x - self.spec.center) > abs(self.peak - self.spec.center):
             self.peak = x
         if confirmed > self.level:
@@ -172,7 +176,7 @@ class Detector:
             return []
         lim = self.spc_limits
         self._window.append((x - lim.center) / lim.sigma if lim.sigma > 0 else 0.0)
-        if self.level or any(self._runs):
+        if self.level or self._runs[1]:
             return []  # beyond a limit: limit detection owns it; SPC warns while inside
         if len(self._window) > 2 * self._span:
             del self._window[:-self._span]
