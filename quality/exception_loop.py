@@ -23,11 +23,11 @@ from graph.write import NodeUpsert, WriteResult
 from ingest.signals.model import ms_to_text
 from ontology.terms import C, P, R
 from quality.accounts import write_nodes
-from quality.detection import Finding, SpecLimits
+from quality.detection import LEVELS, Finding, SpecLimits
 from tracegraph.runtime import Runtime
 
 __all__ = ["Context", "Recorded", "affected_material", "contextualise", "grade",
-           "record_finding"]
+           "record_cleared", "record_finding"]
 
 SIGNAL_ACTOR = "signals"
 QC_ROLE = "qc"
@@ -140,17 +140,44 @@ def _role(rt: Runtime) -> tuple[str, NodeUpsert | None]:
                                                   P.roleName: QC_ROLE})
 
 
+def _identity(ctx: Context, stamp: int, level: str) -> tuple[str, str]:
+    """The stable identity of a finding and its record number (≤ 40 characters: the source
+    time of the episode and a digest of the identity)."""
+    ident = f"{ctx.equipment.key}/{ctx.parameter}/{stamp}/{level}"
+    number = (ms_to_text(stamp)[:19].replace("-", "").replace(":", "").replace("T", "")
+              + "-" + hashlib.sha256(ident.encode()).hexdigest()[:8])
+    return ident, number
+
+
+def record_cleared(rt: Runtime, ctx: Context, f: Finding) -> WriteResult | None:
+    """The episode is over: its excursions get ``clearedAt`` and their alarms are cleared (the
+    deviation and the hold stay open: they close through the quality workflow)."""
+    v = rt.vocab
+    nodes: list[NodeUpsert] = []
+    cleared = ms_to_text(f.at_ms)
+    for level in LEVELS[1:LEVELS.index(f.level) + 1]:
+        _ident, number = _identity(ctx, f.episode_ms, level)
+        exc = v.mint_iri(C.Excursion, f"EXC-{number}")
+        if rt.store.get(exc) is None:
+            continue  # the episode jumped over this level
+        nodes += [NodeUpsert(C.Excursion, f"EXC-{number}", exc, {P.clearedAt: cleared}),
+                  NodeUpsert(C.Alarm, f"ALM-{number}", v.mint_iri(C.Alarm, f"ALM-{number}"),
+                             {P.alarmState: "Cleared", P.closedAt: cleared})]
+    if not nodes:
+        return None
+    ident, _ = _identity(ctx, f.episode_ms, f.level)
+    return write_nodes(rt, nodes, SIGNAL_ACTOR,
+                       f"automatic: {ctx.parameter} back within limits on {ctx.equipment.key}",
+                       f"signals:{ident}/cleared")
+
+
 def record_finding(rt: Runtime, ctx: Context, f: Finding) -> Recorded | None:
     """Write one excursion level reached, or an SPC warning, in one transaction (a cleared
     episode is recorded by :func:`record_cleared`). Idempotent by a deterministic event id."""
     if f.kind == "cleared":
+        record_cleared(rt, ctx, f)
         return None
-    stream = f"{ctx.equipment.key}/{ctx.parameter}"
-    stamp = f"{f.episode_ms}" if f.kind == "excursion" else f"{f.at_ms}"
-    ident = f"{stream}/{stamp}/{f.level}"
-    # record numbers stay short (≤ 40): source time of the episode + a digest of the identity
-    number = (ms_to_text(int(stamp))[:19].replace("-", "").replace(":", "").replace("T", "")
-              + "-" + hashlib.sha256(ident.encode()).hexdigest()[:8])
+    ident, number = _identity(ctx, f.episode_ms if f.kind == "excursion" else f.at_ms, f.level)
     event_id = f"signals:{ident}"
     v = rt.vocab
     exc_iri, alarm_iri = v.mint_iri(C.Excursion, f"EXC-{number}"), v.mint_iri(C.Alarm,

@@ -56,8 +56,15 @@ def test_excursion_makes_one_deviation_and_holds_exactly_the_affected_material(
     assert dev is not None and dev.props["deviationState"] == "Open"
     exc = runtime.store.get(n.excursion)
     assert exc is not None and exc.props["limitValue"] == 250.0
+    # the signal came back: excursion cleared (after hysteresis), alarm cleared, hold stays
+    assert exc.props["clearedAt"] > exc.props["detectedAt"]
+    alarm = runtime.store.get(n.alarm)
+    assert alarm is not None and alarm.props["alarmState"] == "Cleared"
+    hold = runtime.store.get(n.hold)
+    assert hold is not None and hold.props["holdState"] == "Active"
     # linked to spec, execution (→ equipment) and batch
-    links = {(e.type, e.dst) for e in runtime.store.links([n.excursion])}
+    links = {(e.type, e.dst) for e in runtime.store.links([n.excursion])
+             if e.type != "PRIOR_VERSION"}  # clearing it kept the prior version
     mint = runtime.vocab.mint_iri
     assert links == {("VIOLATES_SPEC", mint("ParameterSpec", SPEC)),
                      ("DURING_EXECUTION", mint("OperationExecution", "B-MOULD-7/OP10"))}
