@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 import orjson
@@ -43,8 +44,9 @@ EXCURSION_LEN = 5
 DEBOUNCE = 3
 
 
-def value(i: int, period: int) -> float:
-    j = i % period
+def value(i: int, period: int, offset: int = 0) -> float:
+    """Sample ``i`` of a stream whose excursions start ``offset`` samples into each period."""
+    j = (i - offset) % period
     if EXCURSION_AT <= j < EXCURSION_AT + EXCURSION_LEN:
         return 256.0
     return 230.0 + (1 if i % 2 else -1) * (0.4 + (i * 7 % 11) / 11 * 1.6)
@@ -63,21 +65,24 @@ def publish(host: str, port: int, streams: int, samples: int, period: int, out: 
     marks: dict[str, float] = {}
     topics = [f"plant/IMM-B{k}/MELT-TEMP" for k in range(streams)]
     start = time.time()
-    info = None
+    pending: deque[mqtt.MQTTMessageInfo] = deque()
+    stagger = max(1, (period - EXCURSION_AT) // max(streams, 1))
     for i in range(samples):
         if rate > 0:
             ahead = start + i * streams / rate - time.time()
             if ahead > 0:
                 time.sleep(ahead)
         ms = t0 + i * STEP_MS
-        v = value(i, period)
-        body = orjson.dumps({"value": v, "time": ms, "seq": i, "unit": "Cel"})
-        completes = i % period == EXCURSION_AT + DEBOUNCE - 1
-        for k, topic in enumerate(topics):
-            info = c.publish(topic, body, qos=1)
-            if completes:
+        for k, topic in enumerate(topics):  # streams' excursions are staggered, not at once
+            offset = k * stagger
+            body = orjson.dumps({"value": value(i, period, offset), "time": ms, "seq": i,
+                                 "unit": "Cel"})
+            pending.append(c.publish(topic, body, qos=1))
+            if (i - offset) % period == EXCURSION_AT + DEBOUNCE - 1 and i >= offset:
                 marks[f"IMM-B{k}|{ms}"] = time.time()
-    if info is not None:
+        while len(pending) > 20_000:  # paho has 65,535 message ids: stay well below
+            pending.popleft().wait_for_publish(60)
+    for info in pending:
         info.wait_for_publish(60)
     end = time.time()
     c.disconnect()
@@ -86,7 +91,9 @@ def publish(host: str, port: int, streams: int, samples: int, period: int, out: 
 
 
 def pct(xs: list[float], q: float) -> float:
-    return statistics.quantiles(xs, n=100)[int(q) - 1] if len(xs) > 1 else (xs or [0.0])[0]
+    if len(xs) < 2:
+        return (xs or [0.0])[0]
+    return statistics.quantiles(xs, n=100, method="inclusive")[int(q) - 1]
 
 
 def main() -> int:
