@@ -48,7 +48,15 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
         rt = runtime or Runtime.open(s)
         app.state.runtime = rt
         app.state.secret = server_secret(s)
+        bridge = None
+        if s.mqtt_host:  # QC notifications from signal consumers in other processes
+            from quality.notify import NotificationBridge, hub
+
+            bridge = NotificationBridge(s.mqtt_host, s.mqtt_port, hub)
+        app.state.notification_bridge = bridge
         yield
+        if bridge is not None:
+            bridge.close()
         if runtime is None:
             rt.close()
 

@@ -8,6 +8,7 @@ receiver never holds up detection; the committed records stay the source of trut
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 import time
@@ -18,7 +19,8 @@ from typing import Any
 
 import orjson
 
-__all__ = ["Notification", "NotificationHub", "WebhookSender", "hub"]
+__all__ = ["QC_TOPIC", "MqttNotifier", "Notification", "NotificationBridge", "NotificationHub",
+           "WebhookSender", "hub"]
 
 
 @dataclass(frozen=True)
@@ -118,3 +120,62 @@ class WebhookSender:
 
 #: the process-wide hub the GraphQL subscription reads
 hub = NotificationHub()
+
+#: where a signal consumer in another process publishes QC notifications for the API server
+QC_TOPIC = "tracegraph/qc/notifications"
+
+
+class MqttNotifier:
+    """Publishes notifications (QoS 1) to :data:`QC_TOPIC`, for API servers in other processes
+    (see :class:`NotificationBridge`)."""
+
+    def __init__(self, host: str, port: int, topic: str = QC_TOPIC,
+                 client_id: str | None = None) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.topic = topic
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or "",
+                                  protocol=mqtt.MQTTv311)
+        self.client.connect(host, port)
+        self.client.loop_start()
+
+    def publish(self, n: Notification) -> None:
+        self.client.publish(self.topic, orjson.dumps(n.as_dict()), qos=1)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class NotificationBridge:
+    """Subscribes to :data:`QC_TOPIC` and republishes each notification to a hub (the API
+    server's GraphQL subscriptions)."""
+
+    def __init__(self, host: str, port: int, target: NotificationHub,
+                 topic: str = QC_TOPIC) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.target = target
+        self.topic = topic
+        self.ready = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+
+        def on_connect(c: Any, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+            if not rc.is_failure:
+                c.subscribe(topic, qos=1)
+
+        self.client.on_connect = on_connect
+        self.client.on_subscribe = lambda *_: self.ready.set()
+        self.client.on_message = self._on_message
+        self.client.connect_async(host, port)
+        self.client.loop_start()
+
+    def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
+        with contextlib.suppress(TypeError, orjson.JSONDecodeError):  # not one: ignored
+            self.target.publish(Notification(**orjson.loads(msg.payload)))
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

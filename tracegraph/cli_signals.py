@@ -50,8 +50,12 @@ def mqtt(tags: TagsOpt, host: str = "127.0.0.1", port: int = 1883,
     from ingest.signals.mqtt import MqttConsumer
 
     logging.basicConfig(level=logging.INFO)
+    from quality.notify import MqttNotifier
+
     rt = Runtime.open()
     p = _pipeline(rt, tags, webhook)
+    notifier = MqttNotifier(host, port, client_id=f"{client_id}-qc")
+    p.publishers = [*p.publishers, notifier.publish]  # to `tracegraph serve` (mqtt_host)
     c = MqttConsumer(p, host, port, client_id, topic or ["#"])
     signal.signal(signal.SIGTERM, lambda *_: c.stop.set())
     try:
@@ -59,6 +63,7 @@ def mqtt(tags: TagsOpt, host: str = "127.0.0.1", port: int = 1883,
     except KeyboardInterrupt:
         pass
     finally:
+        notifier.close()
         rt.close()
 
 

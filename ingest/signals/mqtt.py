@@ -41,14 +41,21 @@ def _time(v: Any) -> int:
 def parse_message(pipeline: SignalPipeline, topic: str, payload: bytes,
                   received_ms: int) -> list[Observation]:
     """The observations in one MQTT message (unmapped addresses and bad JSON are dropped)."""
-    try:
-        body = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        log.warning("not JSON on %s", topic)
-        return []
-    out: list[Observation] = []
     parts = topic.split("/")
-    if parts[0] == "spBv1.0" and len(parts) >= 5 and parts[2] in ("DDATA", "NDATA"):
+    sparkplug = parts[0] == "spBv1.0" and len(parts) >= 5 and parts[2] in ("DDATA", "NDATA")
+    if not sparkplug and topic not in pipeline.by_address:
+        return []  # not a mapped tag (e.g. our own QC notifications under "#")
+    try:
+        return _parse(pipeline, topic, parts, sparkplug, orjson.loads(payload), received_ms)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        log.warning("malformed sample on %s dropped: %s", topic, e)
+        return []
+
+
+def _parse(pipeline: SignalPipeline, topic: str, parts: list[str], sparkplug: bool,
+           body: Any, received_ms: int) -> list[Observation]:
+    out: list[Observation] = []
+    if sparkplug:
         device = "/".join([parts[1], parts[3], *parts[4:]])
         seq = int(body.get("seq", 0))
         for m in body.get("metrics", ()):

@@ -140,3 +140,54 @@ def test_consumer_killed_and_broker_restarted_lose_and_duplicate_nothing(
         assert counts.get("Excursion") == 1 and counts.get("Alarm") == 1
     finally:
         rt.close()
+
+
+def test_a_consumer_process_notifies_the_api_servers_subscribers(
+        broker: Broker, tmp_path: Path) -> None:
+    """`tracegraph signals mqtt` in its own process; `serve` (mqtt_host set) bridges its QC
+    notifications to GraphQL subscribers over websockets."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from quality.notify import hub
+    from tests.conftest import bearer, make_user
+
+    data = tmp_path / "data"
+    cfg = Settings(data_dir=data, mqtt_host=broker.host, mqtt_port=broker.port)
+    rt = Runtime.open(cfg)
+    rt.capture(plant())
+    make_user(rt, "qc.lead", ["qc"])
+    tags = tmp_path / "tags.json"
+    tags.write_text(orjson.dumps(TAGS).decode())
+    samples = make_signal("excursion")
+    proc = _consumer(data, tags, broker)
+    pub = Publisher(broker)
+    try:
+        with TestClient(create_app(cfg, rt)) as client:
+            assert client.app.state.notification_bridge.ready.wait(10)  # type: ignore[attr-defined]
+            with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"],
+                                          headers=bearer(client, "qc.lead")) as ws:
+                ws.send_json({"type": "connection_init"})
+                assert ws.receive_json()["type"] == "connection_ack"
+                ws.send_json({"id": "1", "type": "subscribe", "payload": {
+                    "query": "subscription { qcNotifications { kind batch hold } }"}})
+                wait_for(lambda: hub.subscribers > 0, what="subscriber registered")
+                first = samples[0]
+
+                def resend_first() -> bool:
+                    pub.publish(TOPIC, {"value": first[1], "time": first[0], "unit": "Cel"})
+                    time.sleep(0.05)
+                    return _raw_count(data / "signals") >= 1
+
+                wait_for(resend_first, what="consumer subscribed")
+                for i, (ms, v) in enumerate(samples):
+                    pub.publish(TOPIC, {"value": v, "time": ms, "seq": i, "unit": "Cel"})
+                msg = ws.receive_json()
+                ws.send_json({"id": "1", "type": "complete"})
+        n = msg["payload"]["data"]["qcNotifications"]
+        assert n["kind"] == "deviation" and n["batch"] == "B-MOULD-7" and n["hold"]
+    finally:
+        pub.close()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+        rt.close()
