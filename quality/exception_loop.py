@@ -171,6 +171,20 @@ def record_cleared(rt: Runtime, ctx: Context, f: Finding) -> WriteResult | None:
                        f"signals:{ident}/cleared")
 
 
+#: the status property (and its held value) of the classes that have one
+_HOLD_STATUS: dict[str, str] = {C.Batch: P.batchStatus, C.MaterialLot: P.materialLotStatus}
+
+
+def _on_hold_status(rt: Runtime, held: list[str]) -> list[NodeUpsert]:
+    """Batches and lots under the hold get the status ``OnHold`` (in the same write)."""
+    out = []
+    for n in rt.store.get_many(held).values():
+        prop = _HOLD_STATUS.get(n.label)
+        if prop is not None and n.props.get(prop) != "OnHold":
+            out.append(NodeUpsert(n.label, n.key, n.iri, {prop: "OnHold"}))
+    return out
+
+
 def record_finding(rt: Runtime, ctx: Context, f: Finding) -> Recorded | None:
     """Write one excursion level reached, or an SPC warning, in one transaction (a cleared
     episode is recorded by :func:`record_cleared`). Idempotent by a deterministic event id."""
@@ -223,7 +237,8 @@ def record_finding(rt: Runtime, ctx: Context, f: Finding) -> Recorded | None:
                 P.holdState: "Active", P.openedAt: detected,
                 P.description: f"automatic hold: {len(rec.held)} item(s) affected by "
                                f"{ctx.parameter} excursion on {ctx.equipment.key}"},
-                {P.holds: rec.held, P.raisedBy: [rec.deviation]})]
+                {P.holds: rec.held, P.raisedBy: [rec.deviation]}),
+            *_on_hold_status(rt, rec.held)]
     reason = (f"automatic: {what} on {ctx.equipment.key}" if f.kind == "excursion"
               else f"automatic SPC early warning: {what} on {ctx.equipment.key}")
     rec.result = write_nodes(rt, nodes, SIGNAL_ACTOR, reason, event_id)

@@ -27,7 +27,7 @@ from ingest.signals.model import Observation, TagBinding, TagMap, ms_to_text, no
 from ingest.signals.rawstore import RawStore
 from ontology.terms import C, P, R
 from quality.accounts import write_nodes
-from quality.detection import Detector
+from quality.detection import Detector, Finding
 from quality.exception_loop import Context, Recorded, contextualise, record_finding
 from quality.notify import Notification, hub
 from quality.spc import Limits, limits_from_summary
@@ -73,6 +73,7 @@ class SignalPipeline:
     samples_in: int = 0
     duplicates: int = 0
     uncontextualised: int = 0
+    failed: list[tuple[Finding, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._watermark = -1
@@ -155,7 +156,12 @@ class SignalPipeline:
                 self.uncontextualised += 1
                 continue
             for f in st.detector.feed(o.source_ms, o.value):
-                rec = record_finding(self.rt, ctx, f)
+                try:
+                    rec = record_finding(self.rt, ctx, f)
+                except WriteRejectedError as e:  # never silently: logged and counted; the
+                    self.failed.append((f, str(e)))  # raw samples stay for a replay
+                    log.error("finding on %s/%s not recorded: %s", o.equipment, o.tag, e)
+                    continue
                 if rec is None:
                     continue
                 out.append(rec)

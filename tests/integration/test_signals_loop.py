@@ -62,6 +62,14 @@ def test_excursion_makes_one_deviation_and_holds_exactly_the_affected_material(
     assert alarm is not None and alarm.props["alarmState"] == "Cleared"
     hold = runtime.store.get(n.hold)
     assert hold is not None and hold.props["holdState"] == "Active"
+    # held batches and lots show it in their status; others are untouched
+    status = {x.key: x.props.get("batchStatus", x.props.get("materialLotStatus"))
+              for x in runtime.store.get_many(
+                  runtime.vocab.mint_iri(c, k) for c, k in (
+                      ("Batch", "B-MOULD-7"), ("Batch", "B-ASSY-3"), ("MaterialLot", "RL-PP"),
+                      ("Batch", "B-OTHER"), ("MaterialLot", "RL-X"))).values()}
+    assert status == {"B-MOULD-7": "OnHold", "B-ASSY-3": "OnHold", "RL-PP": "OnHold",
+                      "B-OTHER": "InProcess", "RL-X": "Approved"}
     # linked to spec, execution (→ equipment) and batch
     links = {(e.type, e.dst) for e in runtime.store.links([n.excursion])
              if e.type != "PRIOR_VERSION"}  # clearing it kept the prior version
