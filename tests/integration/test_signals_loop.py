@@ -142,6 +142,29 @@ def test_held_material_cannot_be_consumed_or_shipped(runtime: Runtime, tmp_path:
              "derivations": [{"kind": "shipment", "output": "Shipment/SHIP-9",
                               "input": "Batch/B-ASSY-3"}]}]})
     assert "cannot be shipped" in e.value.problems[0].message
+    # units made from the held batch after the hold may be made, but not shipped
+    runtime.capture({"format": "tracegraph.capture/1", "events": [
+        {"eventId": "unit-of-held", "nodes": [
+            {"class": "SerializedUnit", "key": "SN-77", "properties": {},
+             "links": {"ofProduct": "Product/CONN-LL"}}],
+         "derivations": [{"kind": "production", "output": "SerializedUnit/SN-77",
+                          "input": "Batch/B-MOULD-7", "time": "2026-03-02T11:00:00Z"}]}]})
+    with pytest.raises(WriteRejectedError) as e:
+        runtime.capture({"format": "tracegraph.capture/1", "events": [
+            {"eventId": "ship-unit-of-held", "nodes": [
+                {"class": "Shipment", "key": "SHIP-8",
+                 "properties": {"shippedAt": "2026-03-03T10:00:00Z"}}],
+             "derivations": [{"kind": "shipment", "output": "Shipment/SHIP-8",
+                              "input": "SerializedUnit/SN-77",
+                              "time": "2026-03-03T10:00:00Z"}]}]})
+    blocked = {p.value.rsplit("/", 1)[-1] for p in e.value.problems}
+    assert blocked == {"B-MOULD-7", "RL-PP"}  # the held ancestors (RL-DYE is not held)
+    assert all("upstream of" in p.message for p in e.value.problems)
+    # a late record of history (event time before the hold was opened) is still accepted
+    runtime.capture({"format": "tracegraph.capture/1", "events": [
+        {"eventId": "backfill", "derivations": [
+            {"kind": "consumption", "output": "Batch/B-OTHER", "input": "MaterialLot/RL-PP",
+             "quantity": 1, "unit": "kg", "time": "2026-03-02T08:06:00Z"}]}]})
     # material not under the hold still moves
     runtime.capture({"format": "tracegraph.capture/1", "events": [
         {"eventId": "use-free", "derivations": [
