@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
+from starlette.requests import HTTPConnection
 from strawberry.fastapi import GraphQLRouter
 
 from api.auth import (
@@ -50,7 +51,15 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
         rt = runtime or Runtime.open(s)
         app.state.runtime = rt
         app.state.secret = server_secret(s)
+        bridge = None
+        if s.mqtt_host:  # QC notifications from signal consumers in other processes
+            from quality.notify import NotificationBridge, hub
+
+            bridge = NotificationBridge(s.mqtt_host, s.mqtt_port, hub)
+        app.state.notification_bridge = bridge
         yield
+        if bridge is not None:
+            bridge.close()
         if runtime is None:
             rt.close()
 
@@ -58,11 +67,11 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
                   docs_url=None if production else "/docs",
                   openapi_url=None if production else "/openapi.json")
 
-    def current_user(request: Request) -> User | None:
+    def current_user(request: HTTPConnection) -> User | None:
         return user_from_token(request.app.state.runtime, request.app.state.secret,
                                request.headers.get("authorization"))
 
-    async def context(request: Request) -> dict[str, Any]:
+    async def context(request: HTTPConnection) -> dict[str, Any]:  # HTTP and websockets
         return {**context_for(request.app.state.runtime), "request": request,
                 "user": current_user(request)}
 

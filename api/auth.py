@@ -39,6 +39,9 @@ RULES: dict[str, frozenset[str]] = {
     "Query.signatures": READERS,
     # explorer page (api/gql_explorer.py)
     "Query.recordStatus": READERS, "Query.deviationView": READERS, "Query.spcChart": READERS,
+    "Query.signalWindow": READERS,
+    # subscriptions
+    "Subscription.qcNotifications": READERS,
     # writes
     "Mutation.capture": WRITERS,
     "Mutation.sign": SIGNERS,

@@ -14,14 +14,15 @@ from strawberry.tools import merge_types
 
 from api import gql_explorer, gql_quality, gql_versions
 from api import schema as core
+from api.gql_signals import SignalQuery, SignalSubscription
 from api.limits import extensions
 
 __all__ = ["build_schema", "schema"]
 
 QUERIES: tuple[type, ...] = (core.Query, gql_explorer.Query, gql_versions.Query,
-                             gql_quality.QualityQuery)
+                             gql_quality.QualityQuery, SignalQuery)
 MUTATIONS: tuple[type, ...] = (core.Mutation, gql_versions.Mutation, gql_quality.QualityMutation)
-SUBSCRIPTIONS: tuple[type, ...] = ()
+SUBSCRIPTIONS: tuple[type, ...] = (SignalSubscription,)
 
 
 def build_schema(production: bool) -> strawberry.Schema:

@@ -16,6 +16,7 @@ from rich.table import Table
 from graph.errors import Problem, WriteRejectedError
 from tracegraph.cli_admin import audit_app, user_app
 from tracegraph.cli_quality import quality_app
+from tracegraph.cli_signals import signals_app
 from tracegraph.cli_versions import register as register_versions
 from tracegraph.runtime import Runtime
 from tracegraph.settings import settings
@@ -303,6 +304,7 @@ def demo(port: Annotated[int | None, typer.Option()] = None,
 
 
 app.add_typer(user_app, name="user")
+app.add_typer(signals_app, name="signals")
 app.add_typer(audit_app, name="audit")
 register_versions(app)
 app.add_typer(quality_app, name="quality")

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     neo4j_user: str = Field(default="neo4j", validation_alias="NEO4J_USER")
     neo4j_password: str = Field(default="", validation_alias="NEO4J_PASSWORD")
     neo4j_database: str | None = Field(default=None, validation_alias="NEO4J_DATABASE")
+    # equipment signals: the broker the serve process listens on for QC notifications
+    mqtt_host: str | None = None
+    mqtt_port: int = 1883
 
     @property
     def sqlite_path(self) -> Path:

@@ -1,0 +1,153 @@
+"""GraphQL for equipment signals: the raw signal window around a deviation or excursion (from
+the append-only sample store, not the graph), and the QC notification subscription fed by the
+exception loop after each commit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from api.schema import _rt, bad_input
+from graph.model import NodeRecord
+from ingest.signals.model import ms_to_text, text_to_ms
+from ingest.signals.rawstore import RawStore
+from ontology.terms import C, P, R
+from quality.detection import SpecLimits
+from quality.notify import Notification, hub
+
+__all__ = ["SignalQuery", "SignalSubscription"]
+
+MAX_WINDOW_S = 6 * 3600
+MAX_SAMPLES = 20_000
+
+
+@strawberry.type
+class Sample:
+    time: str
+    value: float
+    quality: str
+
+
+@strawberry.type
+class SpecLimitsView:
+    lsl: float | None
+    action_low: float | None
+    alert_low: float | None
+    setpoint: float | None
+    alert_high: float | None
+    action_high: float | None
+    usl: float | None
+    is_cpp: bool
+
+
+@strawberry.type
+class SignalWindow:
+    record: str
+    excursion: str
+    equipment: str
+    parameter: str
+    execution: str
+    detected_at: str
+    start: str
+    end: str
+    limits: SpecLimitsView
+    samples: list[Sample]
+
+
+@strawberry.type
+class QcNotification:
+    kind: str
+    role: str
+    equipment: str
+    parameter: str
+    batch: str
+    execution: str
+    level: str
+    peak: float
+    detected_at: str
+    excursion: str
+    alarm: str
+    deviation: str | None
+    hold: str | None
+    grade: str | None
+    held: list[str]
+    rules: list[str]
+
+    @classmethod
+    def of(cls, n: Notification) -> QcNotification:
+        return cls(**n.as_dict())
+
+
+def _excursion_of(rt: Any, node: NodeRecord) -> NodeRecord | None:
+    """The excursion itself, or the one behind a deviation (directly or through an alarm)."""
+    seen = 0
+    while node.label != C.Excursion and seen < 3:
+        up = [e.dst for e in rt.store.links([node.iri], [R.RAISED_BY])]
+        nodes = rt.store.get_many(up)
+        nxt = next((n for n in nodes.values() if n.label in (C.Excursion, C.Alarm)), None)
+        if nxt is None:
+            return None
+        node, seen = nxt, seen + 1
+    return node if node.label == C.Excursion else None
+
+
+@strawberry.type
+class SignalQuery:
+    @strawberry.field(description="Raw samples around a deviation or excursion (seconds before "
+                                  "and after its detection) with the spec limits, for the chart.")
+    def signal_window(self, info: Info[Any, None], record: str, before: int = 300,
+                      after: int = 300) -> SignalWindow | None:
+        if not (0 <= before <= MAX_WINDOW_S and 0 <= after <= MAX_WINDOW_S):
+            raise bad_input("before/after", (before, after), f"0 to {MAX_WINDOW_S} seconds")
+        rt = _rt(info)
+        hits = rt.store.find(record)
+        node = rt.store.get(record) or (hits[0] if hits else None)
+        exc = _excursion_of(rt, node) if node is not None else None
+        if node is None or exc is None:
+            return None
+        links = {e.type: e.dst for e in rt.store.links([exc.iri], [R.VIOLATES_SPEC,
+                                                                   R.DURING_EXECUTION])}
+        spec = rt.store.get(links.get(R.VIOLATES_SPEC, ""))
+        execution = rt.store.get(links.get(R.DURING_EXECUTION, ""))
+        if spec is None or execution is None:
+            return None
+        eq = [e.dst for e in rt.store.links([execution.iri], [R.ON_EQUIPMENT])]
+        equipment = rt.store.get(eq[0]) if eq else None
+        if equipment is None:
+            return None
+        parameter = spec.key.rsplit("/", 1)[-1]
+        at = text_to_ms(str(exc.props[P.detectedAt]))
+        start, end = at - before * 1000, at + after * 1000
+        raw = RawStore(rt.settings.data_dir / "signals")
+        try:
+            samples = raw.window(equipment.key, parameter, start, end, MAX_SAMPLES)
+        finally:
+            raw.close()
+        lim = SpecLimits.of(spec.props)
+        return SignalWindow(
+            record=node.iri, excursion=exc.iri, equipment=equipment.key, parameter=parameter,
+            execution=execution.key, detected_at=ms_to_text(at), start=ms_to_text(start),
+            end=ms_to_text(end),
+            limits=SpecLimitsView(lsl=lim.lsl, action_low=lim.action_low,
+                                  alert_low=lim.alert_low, setpoint=lim.setpoint,
+                                  alert_high=lim.alert_high, action_high=lim.action_high,
+                                  usl=lim.usl, is_cpp=lim.is_cpp),
+            samples=[Sample(time=ms_to_text(s.source_ms), value=s.value, quality=s.quality)
+                     for s in samples])
+
+
+@strawberry.type
+class SignalSubscription:
+    @strawberry.subscription(description="QC notifications from the exception loop (deviation "
+                                         "with its holds, excursion alarms, SPC warnings), "
+                                         "sent after commit.")
+    async def qc_notifications(self, info: Info[Any, None]
+                               ) -> AsyncGenerator[QcNotification, None]:
+        from api.auth import authorize
+
+        authorize("Subscription.qcNotifications", info.context.get("user"))
+        async for n in hub.subscribe():
+            yield QcNotification.of(n)

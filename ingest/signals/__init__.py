@@ -1,0 +1,1 @@
+"""Equipment-signal adapters (MQTT, OPC UA, CSV replay) emitting one observation model."""

@@ -1,0 +1,190 @@
+"""Excursion detection on one signal stream: spec, action and alert limits with debounce and
+hysteresis, and SPC early warning (:mod:`quality.spc`) on the same stream.
+
+A :class:`Detector` is a small state machine fed one sample at a time (pure: no I/O, no clock).
+
+- **Debounce**: a level (alert < action < outOfSpec) is entered only after ``debounce``
+  consecutive samples beyond its limit, so a single spike raises nothing.
+- **Hysteresis**: an episode ends only after ``debounce`` consecutive samples back inside the
+  alert band shrunk by a dead band (a fraction of the tolerance width), so a signal hovering at
+  a limit raises one excursion, not an alarm storm. Within an episode each level is reported
+  once, when first reached.
+- **SPC early warning**: run rules on an individuals chart whose limits come from history; a
+  warning is reported once, then latched until ``spc_cooldown`` samples pass without one, and
+  only while the signal is inside its alert limits (beyond them, limit detection with debounce
+  takes over).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from quality.spc import SPAN, Limits, limits_from, rules_on_z
+
+__all__ = ["DEFAULT_SPC_RULES", "LEVELS", "Detector", "Finding", "SpecLimits"]
+
+LEVELS = ("ok", "alert", "action", "outOfSpec")
+DEFAULT_SPC_RULES = frozenset({"nelson2", "nelson3", "nelson5", "nelson6"})
+
+
+def _f(props: Mapping[str, object], name: str) -> float | None:
+    v = props.get(name)
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+@dataclass(frozen=True)
+class SpecLimits:
+    """The limits of one parameter spec (any may be missing; missing levels are skipped)."""
+
+    lsl: float | None = None
+    usl: float | None = None
+    action_low: float | None = None
+    action_high: float | None = None
+    alert_low: float | None = None
+    alert_high: float | None = None
+    setpoint: float | None = None
+    is_cpp: bool = False
+
+    @classmethod
+    def of(cls, props: Mapping[str, object]) -> SpecLimits:
+        return cls(_f(props, "lsl"), _f(props, "usl"), _f(props, "actionLow"),
+                   _f(props, "actionHigh"), _f(props, "alertLow"), _f(props, "alertHigh"),
+                   _f(props, "setpoint"), props.get("isCPP") is True)
+
+    def bands(self) -> tuple[tuple[float | None, float | None], ...]:
+        """(low, high) limits of alert, action and spec, in level order."""
+        return ((self.alert_low, self.alert_high), (self.action_low, self.action_high),
+                (self.lsl, self.usl))
+
+    def level_of(self, x: float) -> int:
+        level = 0
+        for i, (lo, hi) in enumerate(self.bands(), start=1):
+            if (lo is not None and x < lo) or (hi is not None and x > hi):
+                level = i
+        return level
+
+    def limit_crossed(self, level: int, x: float) -> float | None:
+        lo, hi = self.bands()[level - 1]
+        if lo is not None and x < lo:
+            return lo
+        return hi
+
+    @property
+    def width(self) -> float:
+        lo = next((v for v in (self.lsl, self.action_low, self.alert_low) if v is not None), None)
+        hi = next((v for v in (self.usl, self.action_high, self.alert_high) if v is not None),
+                  None)
+        return hi - lo if lo is not None and hi is not None else 0.0
+
+    @property
+    def center(self) -> float:
+        if self.setpoint is not None:
+            return self.setpoint
+        lo, hi = self.lsl, self.usl
+        return (lo + hi) / 2 if lo is not None and hi is not None else 0.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something the detector concluded from the stream."""
+
+    kind: Literal["excursion", "cleared", "spc"]
+    level: str  # one of LEVELS (excursion/cleared) or "spcRule"
+    episode_ms: int  # source time of the first sample of the episode (or of the SPC pattern)
+    at_ms: int  # source time of the sample that completed the detection
+    peak: float
+    limit: float | None = None
+    rules: tuple[str, ...] = ()
+
+
+@dataclass
+class Detector:
+    spec: SpecLimits
+    debounce: int = 3
+    deadband: float = 0.02  # of the tolerance width
+    spc_limits: Limits | None = None
+    spc_baseline: int = 30  # samples that set the SPC limits when history gave none
+    spc_rules: frozenset[str] = DEFAULT_SPC_RULES
+    spc_cooldown: int = 50
+    last_ms: int = -1
+    level: int = 0  # highest level reached in the current episode
+    episode_ms: int = 0
+    peak: float = 0.0
+    _runs: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    _run_start: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    _inside: int = 0
+    _window: list[float] = field(default_factory=list)  # recent z-scores, newest last
+    _baseline: list[float] = field(default_factory=list)
+    _quiet: int = 0
+
+    def __post_init__(self) -> None:
+        self._span = max((SPAN[r] for r in self.spc_rules), default=1)
+
+    def feed(self, t_ms: int, x: float) -> list[Finding]:
+        """Process one sample; samples not newer than the last one are ignored (duplicates
+        and out-of-order re-deliveries) and return nothing."""
+        if t_ms <= self.last_ms:
+            return []
+        self.last_ms = t_ms
+        out: list[Finding] = []
+        lvl = self.spec.level_of(x)
+        runs = self._runs
+        confirmed = 0
+        if lvl or runs[1]:  # the common case, in band after in band, skips the bookkeeping
+            for i in (1, 2, 3):
+                if lvl >= i:
+                    if runs[i] == 0:
+                        self._run_start[i] = t_ms
+                    runs[i] += 1
+                    if runs[i] >= self.debounce:
+                        confirmed = i
+                else:
+                    runs[i] = 0
+        if self.level and abs(x - self.spec.center) > abs(self.peak - self.spec.center):
+            self.peak = x
+        if confirmed > self.level:
+            if self.level == 0:
+                self.episode_ms = self._run_start[1]
+                self.peak = x
+            self.level = confirmed
+            self._inside = 0
+            out.append(Finding("excursion", LEVELS[confirmed], self.episode_ms, t_ms, self.peak,
+                               self.spec.limit_crossed(confirmed, self.peak)))
+        elif self.level:
+            self._inside = self._inside + 1 if self._well_inside(x) else 0
+            if self._inside >= self.debounce:
+                out.append(Finding("cleared", LEVELS[self.level], self.episode_ms, t_ms,
+                                   self.peak))
+                self.level = 0
+                self._inside = 0
+        out.extend(self._spc(t_ms, x))
+        return out
+
+    def _well_inside(self, x: float) -> bool:
+        db = self.deadband * self.spec.width
+        lo, hi = self.spec.alert_low, self.spec.alert_high
+        return (lo is None or x >= lo + db) and (hi is None or x <= hi - db)
+
+    def _spc(self, t_ms: int, x: float) -> list[Finding]:
+        if self.spc_limits is None:
+            self._baseline.append(x)
+            if len(self._baseline) >= self.spc_baseline:
+                self.spc_limits = limits_from(self._baseline)
+                self._baseline = []
+            return []
+        lim = self.spc_limits
+        self._window.append((x - lim.center) / lim.sigma if lim.sigma > 0 else 0.0)
+        if self.level or self._runs[1]:
+            return []  # beyond a limit: limit detection owns it; SPC warns while inside
+        if len(self._window) > 2 * self._span:
+            del self._window[:-self._span]
+        broken = tuple(rules_on_z(self._window, self.spc_rules))
+        if self._quiet > 0:  # latched: re-armed after spc_cooldown samples without a violation
+            self._quiet = self.spc_cooldown if broken else self._quiet - 1
+            return []
+        if not broken:
+            return []
+        self._quiet = self.spc_cooldown
+        return [Finding("spc", "spcRule", t_ms, t_ms, x, None, broken)]

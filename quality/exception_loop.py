@@ -1,0 +1,245 @@
+"""The exception loop (DESIGN.md §7, seed 003): a detected excursion becomes, in ONE write
+transaction, an Excursion, an Alarm to the QC role, and — for a specification excursion — a
+Deviation (auto-graded) and a Hold on exactly the affected material.
+
+- :func:`contextualise`: which operation execution and batch ran on the equipment at the
+  sample's source time, and the parameter spec of the batch's pinned process version;
+- :func:`affected_material`: the batch in process, the lots consumed into it during the
+  execution up to detection, and everything already derived from the batch downstream;
+- :func:`grade`: minor / major / critical from the CPP flag and the magnitude;
+- :func:`record_finding`: builds the nodes and writes them through the one write path with a
+  deterministic event id, so a re-delivered sample or a replay after restart writes nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from graph.model import Direction, NodeRecord
+from graph.port import GraphStore
+from graph.schema import DERIVATION
+from graph.write import NodeUpsert, WriteResult
+from ingest.signals.model import ms_to_text
+from ontology.terms import C, P, R
+from quality.accounts import write_nodes
+from quality.detection import LEVELS, Finding, SpecLimits
+from tracegraph.runtime import Runtime
+
+__all__ = ["Context", "Recorded", "affected_material", "contextualise", "grade",
+           "record_cleared", "record_finding"]
+
+SIGNAL_ACTOR = "signals"
+QC_ROLE = "qc"
+PRIORITY = {"alert": "low", "action": "medium", "outOfSpec": "high", "spcRule": "low"}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What was running on the equipment when the sample was taken."""
+
+    equipment: NodeRecord
+    execution: NodeRecord
+    batch: NodeRecord
+    spec: NodeRecord
+    parameter: str
+
+    @property
+    def limits(self) -> SpecLimits:
+        return SpecLimits.of(self.spec.props)
+
+    @property
+    def start_text(self) -> str:
+        return str(self.execution.props.get(P.startedAtTime, ""))
+
+    @property
+    def end_text(self) -> str | None:
+        end = self.execution.props.get(P.endedAtTime)
+        return str(end) if end else None
+
+
+def contextualise(store: GraphStore, equipment_iri: str, parameter: str, at: str
+                  ) -> Context | None:
+    """The execution on ``equipment_iri`` at ``at`` (the latest started, if several overlap),
+    its batch and the spec of ``parameter`` in the batch's pinned process version."""
+    from graph.impact import executions_in_window
+
+    equipment = store.get(equipment_iri)
+    if equipment is None:
+        return None
+    runs = [x for x in executions_in_window(store, equipment_iri, at, at) if x.batches]
+    if not runs:
+        return None
+    run = runs[-1]
+    batch = store.get(run.batches[0])
+    if batch is None:
+        return None
+    pinned = [e.dst for e in store.links([batch.iri], [R.RUNS_PROCESS_VERSION])]
+    routing = [e.dst for e in store.links(pinned, [R.HAS_ROUTING])]
+    in_version = {e.dst for e in store.links(routing, [R.HAS_OPERATION])}
+    ops = [e.dst for e in store.links([run.execution.iri], [R.EXECUTES_OPERATION])
+           if e.dst in in_version]
+    specs = store.get_many(e.src for e in store.links(ops, [R.SPEC_OF], Direction.DOWNSTREAM))
+    spec = next((s for s in specs.values() if s.key.rsplit("/", 1)[-1] == parameter), None)
+    if spec is None:
+        return None
+    return Context(equipment, run.execution, batch, spec, parameter)
+
+
+def affected_material(store: GraphStore, ctx: Context, detected: str) -> list[str]:
+    """IRIs to hold: the batch, lots consumed into it during the execution up to ``detected``,
+    and everything already derived from the batch (graph-derived, any depth)."""
+    start = ctx.start_text
+    consumed = [e.dst for e in store.links([ctx.batch.iri], [DERIVATION])
+                if e.props.get("viaActivity") == ctx.execution.iri
+                or start <= str(e.props.get("atTime", "")) <= detected]
+    walk = store.walk([ctx.batch.iri], Direction.DOWNSTREAM)
+    handles = [h for hs in walk.by_label().values() for h in hs]
+    downstream = list(walk.iris(handles).values())
+    return sorted(dict.fromkeys([ctx.batch.iri, *consumed, *downstream]))
+
+
+def grade(limits: SpecLimits, peak: float, limit: float | None) -> str:
+    """critical: a CPP beyond spec by more than 10 % of the tolerance; major: any other CPP
+    or a non-CPP beyond it by more than 10 %; minor otherwise."""
+    width = limits.width or 1.0
+    magnitude = abs(peak - limit) / width if limit is not None else 0.0
+    if limits.is_cpp:
+        return "critical" if magnitude > 0.1 else "major"
+    return "major" if magnitude > 0.1 else "minor"
+
+
+@dataclass
+class Recorded:
+    """What one finding wrote (or would have written, when it was already written)."""
+
+    kind: str
+    level: str
+    excursion: str
+    alarm: str
+    deviation: str | None = None
+    hold: str | None = None
+    grade: str | None = None
+    held: list[str] = field(default_factory=list)
+    result: WriteResult | None = None
+    context: Context | None = None
+    finding: Finding | None = None
+
+    @property
+    def written(self) -> bool:
+        return self.result is not None and self.result.events_written > 0
+
+
+def _role(rt: Runtime) -> tuple[str, NodeUpsert | None]:
+    for key in (QC_ROLE, "ROLE-QC"):
+        iri = rt.vocab.mint_iri(C.Role, key)
+        if rt.store.get(iri) is not None:
+            return iri, None
+    iri = rt.vocab.mint_iri(C.Role, QC_ROLE)
+    return iri, NodeUpsert(C.Role, QC_ROLE, iri, {P.code: QC_ROLE, P.name: "Quality control",
+                                                  P.roleName: QC_ROLE})
+
+
+def _identity(ctx: Context, stamp: int, level: str) -> tuple[str, str]:
+    """The stable identity of a finding and its record number (≤ 40 characters: the source
+    time of the episode and a digest of the identity)."""
+    ident = f"{ctx.equipment.key}/{ctx.parameter}/{stamp}/{level}"
+    number = (ms_to_text(stamp)[:19].replace("-", "").replace(":", "").replace("T", "")
+              + "-" + hashlib.sha256(ident.encode()).hexdigest()[:8])
+    return ident, number
+
+
+def record_cleared(rt: Runtime, ctx: Context, f: Finding) -> WriteResult | None:
+    """The episode is over: its excursions get ``clearedAt`` and their alarms are cleared (the
+    deviation and the hold stay open: they close through the quality workflow)."""
+    v = rt.vocab
+    nodes: list[NodeUpsert] = []
+    cleared = ms_to_text(f.at_ms)
+    for level in LEVELS[1:LEVELS.index(f.level) + 1]:
+        _ident, number = _identity(ctx, f.episode_ms, level)
+        exc = v.mint_iri(C.Excursion, f"EXC-{number}")
+        if rt.store.get(exc) is None:
+            continue  # the episode jumped over this level
+        nodes += [NodeUpsert(C.Excursion, f"EXC-{number}", exc, {P.clearedAt: cleared}),
+                  NodeUpsert(C.Alarm, f"ALM-{number}", v.mint_iri(C.Alarm, f"ALM-{number}"),
+                             {P.alarmState: "Cleared", P.closedAt: cleared})]
+    if not nodes:
+        return None
+    ident, _ = _identity(ctx, f.episode_ms, f.level)
+    return write_nodes(rt, nodes, SIGNAL_ACTOR,
+                       f"automatic: {ctx.parameter} back within limits on {ctx.equipment.key}",
+                       f"signals:{ident}/cleared")
+
+
+#: the status property (and its held value) of the classes that have one
+_HOLD_STATUS: dict[str, str] = {C.Batch: P.batchStatus, C.MaterialLot: P.materialLotStatus}
+
+
+def _on_hold_status(rt: Runtime, held: list[str]) -> list[NodeUpsert]:
+    """Batches and lots under the hold get the status ``OnHold`` (in the same write)."""
+    out = []
+    for n in rt.store.get_many(held).values():
+        prop = _HOLD_STATUS.get(n.label)
+        if prop is not None and n.props.get(prop) != "OnHold":
+            out.append(NodeUpsert(n.label, n.key, n.iri, {prop: "OnHold"}))
+    return out
+
+
+def record_finding(rt: Runtime, ctx: Context, f: Finding) -> Recorded | None:
+    """Write one excursion level reached, or an SPC warning, in one transaction (a cleared
+    episode is recorded by :func:`record_cleared`). Idempotent by a deterministic event id."""
+    if f.kind == "cleared":
+        record_cleared(rt, ctx, f)
+        return None
+    ident, number = _identity(ctx, f.episode_ms if f.kind == "excursion" else f.at_ms, f.level)
+    event_id = f"signals:{ident}"
+    v = rt.vocab
+    exc_iri, alarm_iri = v.mint_iri(C.Excursion, f"EXC-{number}"), v.mint_iri(C.Alarm,
+                                                                               f"ALM-{number}")
+    rec = Recorded(f.kind, f.level, exc_iri, alarm_iri, context=ctx, finding=f)
+    detected = ms_to_text(f.at_ms)
+    if rt.store.events([event_id]):
+        return rec  # already committed (a replay after restart): nothing new
+    what = (f"SPC rule(s) {', '.join(f.rules)}" if f.kind == "spc"
+            else f"{ctx.parameter} beyond its {f.level} limit")
+    desc = (f"{what} on {ctx.equipment.key} during {ctx.execution.key} (batch "
+            f"{ctx.batch.key}); peak {f.peak:g}, raw window from {ms_to_text(f.episode_ms)}")
+    exc_props: dict[str, object] = {
+        P.recordNumber: f"EXC-{number}", P.excursionLevel: f.level, P.peakValue: float(f.peak),
+        P.detectedAt: detected, P.description: desc}
+    if f.limit is not None:
+        exc_props[P.limitValue] = float(f.limit)
+    role_iri, role_node = _role(rt)
+    nodes = [NodeUpsert(C.Excursion, f"EXC-{number}", exc_iri, exc_props,  # type: ignore[arg-type]
+                        {P.violatesSpec: [ctx.spec.iri], P.duringExecution: [ctx.execution.iri]}),
+             NodeUpsert(C.Alarm, f"ALM-{number}", alarm_iri,
+                        {P.recordNumber: f"ALM-{number}", P.alarmPriority: PRIORITY[f.level],
+                         P.alarmState: "Active", P.openedAt: detected},
+                        {P.raisedBy: [exc_iri], P.notifiesRole: [role_iri]})]
+    if role_node is not None:
+        nodes.insert(0, role_node)
+    if f.kind == "excursion" and f.level == "outOfSpec":
+        limits = ctx.limits
+        rec.grade = grade(limits, f.peak, f.limit)
+        rec.deviation = v.mint_iri(C.Deviation, f"DEV-{number}")
+        rec.hold = v.mint_iri(C.Hold, f"HLD-{number}")
+        rec.held = affected_material(rt.store, ctx, detected)
+        nodes += [
+            NodeUpsert(C.Deviation, f"DEV-{number}", rec.deviation, {
+                P.recordNumber: f"DEV-{number}",
+                "title": f"{ctx.parameter} out of specification on {ctx.equipment.key}, "
+                         f"batch {ctx.batch.key}",
+                P.description: desc, P.deviationState: "Open", P.deviationGrade: rec.grade,
+                P.openedAt: detected},
+                {P.raisedBy: [exc_iri], P.concerns: [ctx.batch.iri]}),
+            NodeUpsert(C.Hold, f"HLD-{number}", rec.hold, {
+                P.recordNumber: f"HLD-{number}",
+                P.holdState: "Active", P.openedAt: detected,
+                P.description: f"automatic hold: {len(rec.held)} item(s) affected by "
+                               f"{ctx.parameter} excursion on {ctx.equipment.key}"},
+                {P.holds: rec.held, P.raisedBy: [rec.deviation]}),
+            *_on_hold_status(rt, rec.held)]
+    reason = (f"automatic: {what} on {ctx.equipment.key}" if f.kind == "excursion"
+              else f"automatic SPC early warning: {what} on {ctx.equipment.key}")
+    rec.result = write_nodes(rt, nodes, SIGNAL_ACTOR, reason, event_id)
+    return rec

@@ -1,0 +1,114 @@
+"""Held material: a lot, batch, sublot, unit, case or shipment under an Active hold may not be
+consumed, merged, aggregated, reworked into something else or shipped, and nothing with held
+material upstream of it may be shipped, until the hold is released or dispositioned.
+
+:func:`held_material_guard` is a write-path guard (see :data:`graph.write.Guard`), so every way
+in (capture, GraphQL, EPCIS, signals) meets it. Held WIP may still be processed into units or
+split into sublots (``production``, ``split``): they stay downstream of the hold, and the
+shipment check finds it. The rule is about use after the hold: a derivation whose event time
+(``atTime``) is before the hold was opened is a late record of history (an import, a
+backfill) and is accepted; one without an event time counts as happening now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from graph.errors import Problem
+from graph.model import Direction, EdgeRecord, NodeRecord
+from graph.port import GraphStore
+from graph.schema import DERIVATION
+from graph.write import PendingWrite
+from ontology.terms import C, P, R
+
+__all__ = ["active_holds", "held_material_guard"]
+
+
+def _active(store: GraphStore, iris: set[str], new_edges: list[EdgeRecord],
+            pending: Mapping[str, NodeRecord]) -> dict[str, list[tuple[str, str]]]:
+    """Active holds (key, opened at) on each of ``iris``: committed holds and holds written in this
+    batch, each in its newest state (a hold released in the batch no longer counts)."""
+    edges = store.links(sorted(iris), [R.HOLDS], Direction.DOWNSTREAM)
+    edges += [e for e in new_edges if e.type == R.HOLDS and e.dst in iris]
+    hold_iris = {e.src for e in edges}
+    stored = store.get_many(hold_iris - set(pending))
+    out: dict[str, list[tuple[str, str]]] = {}
+    for e in edges:
+        h = pending.get(e.src) or stored.get(e.src)
+        if h is not None and h.label == C.Hold and h.props.get(P.holdState) == "Active":
+            out.setdefault(e.dst, []).append((h.key, str(h.props.get(P.openedAt, ""))))
+    return out
+
+
+def active_holds(store: GraphStore, iris: list[str]) -> dict[str, list[str]]:
+    """Active holds (keys) on each of ``iris`` that has any, from committed state."""
+    held = _active(store, set(iris), [], {}) if iris else {}
+    return {iri: [k for k, _ in hs] for iri, hs in held.items()}
+
+
+#: derivation kinds that use their input up or send it out
+USE_KINDS = frozenset({"consumption", "merge", "aggregation", "rework", "shipment"})
+
+
+def held_material_guard(w: PendingWrite) -> list[Problem]:
+    """Refuse every new use of held material (see the module docstring)."""
+    uses = [e for e in w.new_edges if e.type == DERIVATION
+            and str(e.props.get("derivationKind", "")) in USE_KINDS]
+    if not uses:
+        return []
+    held = _active(w.store, {e.dst for e in uses}, list(w.new_edges), w.after)
+    problems: list[Problem] = []
+    for e in uses:
+        blocking = _blocking(held.get(e.dst, ()), e)
+        if blocking:
+            problems.append(_problem(w, e, e.dst, blocking))
+    shipped = [e for e in uses if e.props.get("derivationKind") == "shipment"
+               and not held.get(e.dst)]
+    if shipped:  # anything held upstream of what is shipped?
+        problems += _held_upstream(w, shipped)
+    return problems
+
+
+def _blocking(holds: Iterable[tuple[str, str]], e: EdgeRecord) -> list[str]:
+    at = e.props.get("atTime")
+    return sorted({k for k, opened in holds if at is None or not opened or str(at) >= opened})
+
+
+def _problem(w: PendingWrite, e: EdgeRecord, held_iri: str, blocking: list[str]) -> Problem:
+    kind = str(e.props.get("derivationKind", "derivation"))
+    verb = {"shipment": "shipped", "consumption": "consumed"}.get(kind, f"used ({kind})")
+    node = w.current(held_iri) or w.store.get(held_iri)
+    what = f"{node.label} {node.key}" if node else held_iri
+    where = "" if held_iri == e.dst else f" (upstream of {e.dst})"
+    return Problem(rule="held-material", field="wasDerivedFrom", value=held_iri, focus=e.src,
+                   message=f"{what}{where} is under active hold {', '.join(blocking)} and "
+                           f"cannot be {verb}; release or disposition the hold first")
+
+
+def _ancestors(w: PendingWrite, starts: list[str]) -> set[str]:
+    """Everything ``starts`` derive from: through this write's new edges, then stored ones."""
+    new_up: dict[str, list[str]] = {}
+    for e in w.new_edges:
+        if e.type == DERIVATION:
+            new_up.setdefault(e.src, []).append(e.dst)
+    seen, frontier = set(starts), list(starts)
+    while frontier:
+        frontier = [d for f in frontier for d in new_up.get(f, ()) if d not in seen]
+        seen.update(frontier)
+    walk = w.store.walk(sorted(seen), Direction.UPSTREAM)
+    seen.update(walk.iris([h for hs in walk.by_label().values() for h in hs]).values())
+    return seen
+
+
+def _held_upstream(w: PendingWrite, shipped: list[EdgeRecord]) -> list[Problem]:
+    held = _active(w.store, _ancestors(w, [e.dst for e in shipped]), list(w.new_edges),
+                   w.after)
+    if not held:
+        return []  # the common case: one walk, one query
+    problems: list[Problem] = []
+    for e in shipped:  # rare: find which shipment carries which held material
+        for iri in sorted(_ancestors(w, [e.dst]) & held.keys()):
+            blocking = _blocking(held[iri], e)
+            if blocking:
+                problems.append(_problem(w, e, iri, blocking))
+    return problems

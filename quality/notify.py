@@ -1,0 +1,181 @@
+"""QC notifications of committed exception-loop records: a webhook (HTTP POST of JSON) and an
+in-process hub that GraphQL subscriptions listen to. Published only after commit (DESIGN §6.5).
+
+Webhook delivery runs on a background thread with a bounded queue and retries, so a slow
+receiver never holds up detection; the committed records stay the source of truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+import time
+import urllib.request
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import orjson
+
+__all__ = ["QC_TOPIC", "MqttNotifier", "Notification", "NotificationBridge", "NotificationHub",
+           "WebhookSender", "hub"]
+
+
+@dataclass(frozen=True)
+class Notification:
+    kind: str  # "deviation" | "excursion" | "spcWarning"
+    role: str
+    equipment: str
+    parameter: str
+    batch: str
+    execution: str
+    level: str
+    peak: float
+    detected_at: str
+    excursion: str
+    alarm: str
+    deviation: str | None = None
+    hold: str | None = None
+    grade: str | None = None
+    held: list[str] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class NotificationHub:
+    """Fan-out to asyncio subscribers (each with a bounded queue; a subscriber that falls
+    behind loses its oldest notifications, never blocks the publisher)."""
+
+    def __init__(self, maxsize: int = 1000) -> None:
+        self.maxsize = maxsize
+        self._subs: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Notification]]] = set()
+        self._lock = threading.Lock()
+
+    def publish(self, n: Notification) -> None:
+        with self._lock:
+            subs = list(self._subs)
+        for loop, q in subs:
+            loop.call_soon_threadsafe(self._put, q, n)
+
+    @staticmethod
+    def _put(q: asyncio.Queue[Notification], n: Notification) -> None:
+        if q.full():
+            q.get_nowait()
+        q.put_nowait(n)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subs)
+
+    async def subscribe(self) -> AsyncIterator[Notification]:
+        q: asyncio.Queue[Notification] = asyncio.Queue(self.maxsize)
+        entry = (asyncio.get_running_loop(), q)
+        with self._lock:
+            self._subs.add(entry)
+        try:
+            while True:
+                yield await q.get()
+        finally:
+            with self._lock:
+                self._subs.discard(entry)
+
+
+class WebhookSender:
+    """POSTs each notification as JSON to ``url`` from a background thread."""
+
+    def __init__(self, url: str, retries: int = 5, maxsize: int = 10_000) -> None:
+        self.url = url
+        self.retries = retries
+        self.failed = 0
+        self._q: queue.Queue[Notification | None] = queue.Queue(maxsize)
+        self._t = threading.Thread(target=self._run, name="webhook", daemon=True)
+        self._t.start()
+
+    def publish(self, n: Notification) -> None:
+        self._q.put(n)
+
+    def _run(self) -> None:
+        while (n := self._q.get()) is not None:
+            body = orjson.dumps(n.as_dict())
+            for attempt in range(self.retries):
+                try:
+                    req = urllib.request.Request(self.url, body, method="POST", headers={
+                        "Content-Type": "application/json"})
+                    with urllib.request.urlopen(req, timeout=5) as r:
+                        if r.status < 300:
+                            break
+                except OSError:
+                    time.sleep(0.1 * 2 ** attempt)
+            else:
+                self.failed += 1
+
+    def close(self, timeout: float = 10) -> None:
+        self._q.put(None)
+        self._t.join(timeout)
+
+
+#: the process-wide hub the GraphQL subscription reads
+hub = NotificationHub()
+
+#: where a signal consumer in another process publishes QC notifications for the API server
+QC_TOPIC = "tracegraph/qc/notifications"
+
+
+class MqttNotifier:
+    """Publishes notifications (QoS 1) to :data:`QC_TOPIC`, for API servers in other processes
+    (see :class:`NotificationBridge`)."""
+
+    def __init__(self, host: str, port: int, topic: str = QC_TOPIC,
+                 client_id: str | None = None) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.topic = topic
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or "",
+                                  protocol=mqtt.MQTTv311)
+        self.client.connect(host, port)
+        self.client.loop_start()
+
+    def publish(self, n: Notification) -> None:
+        self.client.publish(self.topic, orjson.dumps(n.as_dict()), qos=1)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class NotificationBridge:
+    """Subscribes to :data:`QC_TOPIC` and republishes each notification to a hub (the API
+    server's GraphQL subscriptions)."""
+
+    def __init__(self, host: str, port: int, target: NotificationHub,
+                 topic: str = QC_TOPIC) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.target = target
+        self.topic = topic
+        self.ready = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+
+        def on_connect(c: Any, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+            if not rc.is_failure:
+                c.subscribe(topic, qos=1)
+
+        self.client.on_connect = on_connect
+        self.client.on_subscribe = lambda *_: self.ready.set()
+        self.client.on_message = self._on_message
+        self.client.connect_async(host, port)
+        self.client.loop_start()
+
+    def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
+        with contextlib.suppress(TypeError, orjson.JSONDecodeError):  # not one: ignored
+            self.target.publish(Notification(**orjson.loads(msg.payload)))
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
