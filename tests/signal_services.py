@@ -78,7 +78,7 @@ class Webhook:
         self.server.shutdown()
 
 
-def wait_for(cond: Any, timeout: float = 30.0, what: str = "condition") -> None:
+def wait_for(cond: Any, timeout: float = 120.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if cond():
