@@ -3,17 +3,14 @@ of a trace, a deviation's view (excursion, signal around the event with limits, 
 lifecycle, signatures) and an SPC individuals chart for a parameter spec.
 
 The signal plot uses the ``ParameterObservation`` aggregates (min/mean/max per operation
-execution) around the event until raw signal storage exists. The SPC numbers come from
-:func:`individuals_chart`, one small function meant to be swapped for ``quality.spc``.
+execution) around the event until raw signal storage exists. The SPC numbers (limits, Nelson
+rules, Cpk/Ppk) come from :func:`quality.spc.control_chart`.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,9 +29,9 @@ from api.schema import (
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from ontology.vocab import rel_type_of
-from quality import signatures
+from quality import signatures, spc
 
-__all__ = ["Query", "SpcNumbers", "individuals_chart"]
+__all__ = ["Query"]
 
 #: lifecycle states in which a deviation no longer counts as open
 CLOSED_DEVIATION = frozenset({"Closed", "Archived", "EffectivenessVerified"})
@@ -125,59 +122,6 @@ class SpcChart:
     cpk: float | None
     ppk: float | None
     violations: list[SpcViolation]
-
-
-# ---- SPC: one function, to be replaced by quality.spc ----------------------------------------
-
-
-@dataclass
-class SpcNumbers:
-    center: float | None = None
-    sigma: float | None = None  # within (moving range / d2)
-    ucl: float | None = None
-    lcl: float | None = None
-    cpk: float | None = None
-    ppk: float | None = None
-    violations: list[tuple[int, str, str]] = field(default_factory=list)
-
-
-D2 = 1.128  # d2 for moving ranges of two
-
-
-def individuals_chart(values: Sequence[float], lsl: float | None,
-                      usl: float | None) -> SpcNumbers:
-    """Individuals chart (I-MR): centre, +-3 sigma control limits with sigma = mean moving
-    range / d2, Cpk (within sigma) and Ppk (overall sigma), and the Western Electric / Nelson
-    rules 1 (beyond 3 sigma), 2 (9 in a row on one side), 3 (6 in a row rising or falling)."""
-    out = SpcNumbers()
-    if len(values) < 2:
-        return out
-    center = statistics.fmean(values)
-    mr = [abs(b - a) for a, b in itertools.pairwise(values)]
-    sigma = statistics.fmean(mr) / D2
-    overall = statistics.stdev(values)
-    out.center, out.sigma = center, sigma
-    out.ucl, out.lcl = center + 3 * sigma, center - 3 * sigma
-
-    def capability(s: float) -> float | None:
-        sides = [x for x in ((usl - center) if usl is not None else None,
-                             (center - lsl) if lsl is not None else None) if x is not None]
-        return min(sides) / (3 * s) if sides and s > 0 else None
-
-    out.cpk, out.ppk = capability(sigma), capability(overall)
-    for i, v in enumerate(values):
-        if sigma > 0 and abs(v - center) > 3 * sigma:
-            out.violations.append((i, "1", "beyond the 3 sigma control limits"))
-        if i >= 8:
-            run = values[i - 8:i + 1]
-            if all(x > center for x in run) or all(x < center for x in run):
-                out.violations.append((i, "2", "9 points in a row on one side of the centre"))
-        if i >= 5:
-            run = values[i - 5:i + 1]
-            steps = [b - a for a, b in itertools.pairwise(run)]
-            if all(s > 0 for s in steps) or all(s < 0 for s in steps):
-                out.violations.append((i, "3", "6 points in a row rising or falling"))
-    return out
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -357,12 +301,16 @@ class Query:
                   if p.mean is not None][-last:]
         limits = _limits(node)
         values = [p.mean for p in points if p.mean is not None]  # all of them
-        n = individuals_chart(values, limits.lsl, limits.usl)
-        return SpcChart(spec=Node.of(node), limits=limits, points=points, center=n.center,
-                        ucl=n.ucl, lcl=n.lcl, sigma=n.sigma, cpk=_finite(n.cpk),
-                        ppk=_finite(n.ppk),
-                        violations=[SpcViolation(index=i, rule=r, description=d)
-                                    for i, r, d in n.violations])
+        if len(values) < 2:
+            return SpcChart(spec=Node.of(node), limits=limits, points=points, center=None,
+                            ucl=None, lcl=None, sigma=None, cpk=None, ppk=None, violations=[])
+        c = spc.control_chart(values, limits.lsl, limits.usl)
+        return SpcChart(spec=Node.of(node), limits=limits, points=points,
+                        center=c.limits.center, ucl=c.limits.ucl, lcl=c.limits.lcl,
+                        sigma=c.limits.sigma, cpk=_finite(c.cpk), ppk=_finite(c.ppk),
+                        violations=[SpcViolation(index=v.index, rule=v.rule,
+                                                 description=v.description)
+                                    for v in c.violations])
 
 
 def _str(v: object) -> str | None:

@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.gql_explorer import individuals_chart
 from tests import plantlet
 from tests.conftest import bearer, make_user
 from tracegraph.runtime import Runtime
@@ -113,27 +112,16 @@ def test_deviation_view_has_the_signal_window_limits_and_holds(
 
 def test_spc_chart_of_the_spec_flags_the_excursion(
         client: tuple[TestClient, dict[str, str]]) -> None:
-    c = gql(client, f'{{ spcChart(spec: "{SPEC}") {{ points {{ mean }} center ucl lcl cpk '
+    c = gql(client, f'{{ spcChart(spec: "{SPEC}") {{ points {{ mean }} center ucl lcl cpk ppk '
                     'violations { index rule } } }')["spcChart"]
     assert [p["mean"] for p in c["points"]] == MEANS
     assert c["center"] == pytest.approx(statistics.fmean(MEANS))
     mr = statistics.fmean(abs(b - a) for a, b in itertools.pairwise(MEANS)) / 1.128
     assert c["ucl"] == pytest.approx(c["center"] + 3 * mr)
     assert c["cpk"] == pytest.approx((c["center"] - 1800.0) / (3 * mr))
+    assert c["ppk"] == pytest.approx((c["center"] - 1800.0) / (3 * statistics.stdev(MEANS)))
+    # the dip is 2.2 sigma low, then back: no Nelson pattern completes on six points
+    assert c["violations"] == []
     by_obs = gql(client, '{ spcChart(spec: "X0/OP20/UV-DOSE", last: 3) { spec { key } points '
                          '{ mean } } }')["spcChart"]
     assert by_obs["spec"]["key"] == SPEC and [p["mean"] for p in by_obs["points"]] == MEANS[-3:]
-
-
-def test_individuals_chart_rules() -> None:
-    flat = [10.0, 10.2, 9.9, 10.1, 10.0, 9.8, 10.1, 10.0]
-    assert individuals_chart(flat, 9.0, 11.0).violations == []
-    out = individuals_chart([*flat, 20.0], 9.0, 11.0)
-    assert (8, "1", "beyond the 3 sigma control limits") in out.violations
-    assert out.cpk is not None and out.cpk < 0.5  # the outlier pulls the mean, narrows the margin
-    rising = individuals_chart([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], None, None)
-    assert [r for _, r, _ in rising.violations] == ["3"] and rising.cpk is None
-    low = [1.0, 1.1, 0.9, 1.0, 1.05, 0.95, 1.0, 1.02, 0.98]
-    run = individuals_chart(low + [x + 1.0 for x in low], None, None)
-    assert any(r == "2" for _, r, _ in run.violations)
-    assert individuals_chart([1.0], 0.0, 2.0).center is None
