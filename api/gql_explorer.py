@@ -2,8 +2,10 @@
 of a trace, a deviation's view (excursion, signal around the event with limits, holds, impact,
 lifecycle, signatures) and an SPC individuals chart for a parameter spec.
 
-The signal plot uses the ``ParameterObservation`` aggregates (min/mean/max per operation
-execution) around the event until raw signal storage exists. The SPC numbers (limits, Nelson
+The signal plot shows the raw samples of the stream around the event when the deviation came
+from a signal excursion and the append-only raw store holds them (:func:`api.gql_signals.
+raw_window`), else the ``ParameterObservation`` aggregates (min/mean/max per operation
+execution) around it. The SPC numbers (limits, Nelson
 rules, Cpk/Ppk) come from :func:`quality.spc.control_chart`.
 """
 
@@ -17,6 +19,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from api.gql_signals import MAX_WINDOW_S, Sample, excursion_of, raw_window
 from api.schema import (
     MAX_PAGE,
     Node,
@@ -28,8 +31,10 @@ from api.schema import (
 )
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
+from ingest.signals.model import ms_to_text
 from ontology.vocab import rel_type_of
 from quality import signatures, spc
+from tracegraph.runtime import Runtime
 
 __all__ = ["Query"]
 
@@ -84,7 +89,11 @@ class DeviationSignal:
     event_time: str
     window_start: str
     window_end: str
-    points: list[SignalPoint]
+    source: str = strawberry.field(description="'raw' (samples from the raw store) or "
+                                               "'aggregates' (observations per execution).")
+    points: list[SignalPoint] = strawberry.field(description="Aggregates (source "
+                                                             "'aggregates').")
+    samples: list[Sample] = strawberry.field(description="Raw samples (source 'raw').")
 
 
 @strawberry.type
@@ -184,21 +193,11 @@ def _utc(t: datetime) -> str:
     return t.isoformat().replace("+00:00", "Z")
 
 
-def _find_excursion(store: GraphStore, deviation: NodeRecord) -> NodeRecord | None:
-    """The excursion that raised the deviation (deviation ← alarm ← excursion), if any."""
-    frontier = [deviation.iri]
-    for _ in range(3):
-        nodes = _linked(store, frontier, [RAISED_BY], Direction.UPSTREAM)
-        for n in nodes:
-            if n.label == "Excursion":
-                return n
-        frontier = [n.iri for n in nodes]
-        if not frontier:
-            return None
-    return None
-
-
-def _signal(store: GraphStore, excursion: NodeRecord, hours: float) -> DeviationSignal | None:
+def _signal(rt: Runtime, excursion: NodeRecord, hours: float,
+            seconds: int) -> DeviationSignal | None:
+    """The raw signal within ±``seconds`` of the excursion if the raw store has it, else the
+    spec's aggregates within ±``hours``."""
+    store = rt.store
     specs = _linked(store, [excursion.iri], [VIOLATES_SPEC], Direction.UPSTREAM)
     if not specs:
         return None
@@ -206,12 +205,21 @@ def _signal(store: GraphStore, excursion: NodeRecord, hours: float) -> Deviation
     at = str(excursion.props.get("detectedAt") or "")
     if not at:
         return None
+    raw = raw_window(rt, excursion, seconds, seconds)
+    if raw is not None and raw.samples:
+        return DeviationSignal(
+            spec=Node.of(spec), limits=_limits(spec), event_time=at,
+            window_start=ms_to_text(raw.start_ms), window_end=ms_to_text(raw.end_ms),
+            source="raw", points=[],
+            samples=[Sample(time=ms_to_text(o.source_ms), value=o.value, quality=o.quality)
+                     for o in raw.samples])
     t = _when(at)
     lo, hi = t - timedelta(hours=hours), t + timedelta(hours=hours)
     points = [_point(o, ex) for o, ex in _observations(store, spec.iri)
               if o.props.get("windowStart") and lo <= _when(str(o.props["windowStart"])) <= hi]
     return DeviationSignal(spec=Node.of(spec), limits=_limits(spec), event_time=at,
-                           window_start=_utc(lo), window_end=_utc(hi), points=points)
+                           window_start=_utc(lo), window_end=_utc(hi), source="aggregates",
+                           points=points, samples=[])
 
 
 def _status(n: NodeRecord, holds: list[NodeRecord], devs: list[NodeRecord]) -> RecordStatus:
@@ -248,21 +256,25 @@ class Query:
         return [_status(nodes[i], holds[i], devs[i]) for i in records if i in nodes]
 
     @strawberry.field(description="A deviation with its excursion, the signal around the event "
-                                  "(parameter observations within ±windowHours) with limits, "
-                                  "holds, impact assessment, root causes, CAPAs, lifecycle "
-                                  "state and signatures; null when no record has the id.")
-    def deviation_view(self, info: Info[Any, None], id: str,
-                       window_hours: float = 72.0) -> DeviationView | None:
+                                  "with limits (raw samples within ±rawSeconds when the raw "
+                                  "store has them, else parameter observations within "
+                                  "±windowHours), holds, impact assessment, root causes, "
+                                  "CAPAs, lifecycle state and signatures; null when no record "
+                                  "has the id.")
+    def deviation_view(self, info: Info[Any, None], id: str, window_hours: float = 72.0,
+                       raw_seconds: int = 300) -> DeviationView | None:
         rt = _rt(info)
         if not 0 < window_hours <= 24 * 31:
             raise bad_input("windowHours", window_hours, "between 0 and 744 hours")
+        if not 0 < raw_seconds <= MAX_WINDOW_S:
+            raise bad_input("rawSeconds", raw_seconds, f"between 1 and {MAX_WINDOW_S} seconds")
         dev = _resolve_one(rt, id)
         if dev is None:
             return None
         if dev.label != "Deviation":
             raise bad_input("id", id, f"names a {dev.label}, not a Deviation")
         st = rt.store
-        exc = _find_excursion(st, dev)
+        exc = excursion_of(rt, dev)
         raised = _linked(st, [dev.iri], [RAISED_BY, ASSESSES, CAUSE_OF],
                          Direction.DOWNSTREAM)
         holds = [n for n in raised if n.label == "Hold"]
@@ -270,7 +282,7 @@ class Query:
             deviation=Node.of(dev), state=_str(dev.props.get("deviationState")),
             grade=_str(dev.props.get("deviationGrade")),
             excursion=None if exc is None else Node.of(exc),
-            signal=None if exc is None else _signal(st, exc, window_hours),
+            signal=None if exc is None else _signal(rt, exc, window_hours, raw_seconds),
             concerns=[Node.of(n) for n in _linked(st, [dev.iri], [CONCERNS],
                                                   Direction.UPSTREAM)],
             holds=[Node.of(n) for n in holds],
