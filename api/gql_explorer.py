@@ -57,7 +57,10 @@ class RecordStatus:
     open_deviations: list[str] = strawberry.field(description="Keys of the deviations that "
                                                               "concern it and are not closed.")
     released: bool
-    recalled: bool
+    recalled: bool = strawberry.field(description="Its status is Recalled. No code list of the "
+                                                  "ontology has that status yet (and units and "
+                                                  "shipments have no status), so this is "
+                                                  "false until the ontology can mark a recall.")
 
 
 @strawberry.type
