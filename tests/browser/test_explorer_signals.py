@@ -6,21 +6,17 @@ raw store."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import uvicorn
 
-from api.app import create_app
 from bench import signal_plant
 from tests.browser.conftest import shot, signed_in_page
 from tests.conftest import PASSWORD, make_user
-from tests.integration.test_demo import free_port
 from tests.integration.test_signals_api import run_excursion
+from tests.serving import served
 from tracegraph.runtime import Runtime
 
 pytestmark = pytest.mark.browser
@@ -29,28 +25,17 @@ RAW_SECONDS = 300  # the deviation view's default window either side of the even
 
 
 @pytest.fixture
-def served(runtime: Runtime, explorer_built: None) -> Iterator[str]:
-    """The app on a free port over the runtime's store, after an excursion went through the
-    signal loop."""
+def app_url(runtime: Runtime, explorer_built: None) -> Iterator[str]:
+    """The app over the runtime's store, after an excursion went through the signal loop."""
     runtime.capture(signal_plant.plant())
     run_excursion(runtime)
     make_user(runtime, "qa.signals", ["qa"])
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime.settings, runtime),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the app did not come up"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(30)
+    with served(runtime) as url:
+        yield url
 
 
 def test_deviation_of_a_signal_excursion_plots_the_raw_samples(
-        browser: Any, served: str, runtime: Runtime) -> None:
+        browser: Any, app_url: str, runtime: Runtime) -> None:
     [dev] = runtime.store.nodes_of_class("Deviation")
     [exc] = runtime.store.nodes_of_class("Excursion")
     at = datetime.fromisoformat(str(exc.props["detectedAt"]).replace("Z", "+00:00"))
@@ -61,7 +46,7 @@ def test_deviation_of_a_signal_excursion_plots_the_raw_samples(
     beyond = sum(1 for x in inside if x > signal_plant.LIMITS["usl"])
     assert beyond > 0
 
-    with signed_in_page(browser, served, "qa.signals", PASSWORD) as page:
+    with signed_in_page(browser, app_url, "qa.signals", PASSWORD) as page:
         page.click("#tabs a[data-view=deviation]")
         page.fill("#deviation-id", dev.key)
         page.click("#deviation-form button[type=submit]")
