@@ -2,24 +2,24 @@
 of a trace, a deviation's view (excursion, signal around the event with limits, holds, impact,
 lifecycle, signatures) and an SPC individuals chart for a parameter spec.
 
-The signal plot uses the ``ParameterObservation`` aggregates (min/mean/max per operation
-execution) around the event until raw signal storage exists. The SPC numbers come from
-:func:`individuals_chart`, one small function meant to be swapped for ``quality.spc``.
+The signal plot shows the raw samples of the stream around the event when the deviation came
+from a signal excursion and the append-only raw store holds them (:func:`api.gql_signals.
+raw_window`), else the ``ParameterObservation`` aggregates (min/mean/max per operation
+execution) around it. The SPC numbers (limits, Nelson
+rules, Cpk/Ppk) come from :func:`quality.spc.control_chart`.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from api.gql_signals import MAX_WINDOW_S, Sample, excursion_of, raw_window
 from api.schema import (
     MAX_PAGE,
     Node,
@@ -31,10 +31,12 @@ from api.schema import (
 )
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
+from ingest.signals.model import ms_to_text
 from ontology.vocab import rel_type_of
-from quality import signatures
+from quality import signatures, spc
+from tracegraph.runtime import Runtime
 
-__all__ = ["Query", "SpcNumbers", "individuals_chart"]
+__all__ = ["Query"]
 
 #: lifecycle states in which a deviation no longer counts as open
 CLOSED_DEVIATION = frozenset({"Closed", "Archived", "EffectivenessVerified"})
@@ -55,7 +57,10 @@ class RecordStatus:
     open_deviations: list[str] = strawberry.field(description="Keys of the deviations that "
                                                               "concern it and are not closed.")
     released: bool
-    recalled: bool
+    recalled: bool = strawberry.field(description="Its status is Recalled. No code list of the "
+                                                  "ontology has that status yet (and units and "
+                                                  "shipments have no status), so this is "
+                                                  "false until the ontology can mark a recall.")
 
 
 @strawberry.type
@@ -87,7 +92,11 @@ class DeviationSignal:
     event_time: str
     window_start: str
     window_end: str
-    points: list[SignalPoint]
+    source: str = strawberry.field(description="'raw' (samples from the raw store) or "
+                                               "'aggregates' (observations per execution).")
+    points: list[SignalPoint] = strawberry.field(description="Aggregates (source "
+                                                             "'aggregates').")
+    samples: list[Sample] = strawberry.field(description="Raw samples (source 'raw').")
 
 
 @strawberry.type
@@ -125,59 +134,6 @@ class SpcChart:
     cpk: float | None
     ppk: float | None
     violations: list[SpcViolation]
-
-
-# ---- SPC: one function, to be replaced by quality.spc ----------------------------------------
-
-
-@dataclass
-class SpcNumbers:
-    center: float | None = None
-    sigma: float | None = None  # within (moving range / d2)
-    ucl: float | None = None
-    lcl: float | None = None
-    cpk: float | None = None
-    ppk: float | None = None
-    violations: list[tuple[int, str, str]] = field(default_factory=list)
-
-
-D2 = 1.128  # d2 for moving ranges of two
-
-
-def individuals_chart(values: Sequence[float], lsl: float | None,
-                      usl: float | None) -> SpcNumbers:
-    """Individuals chart (I-MR): centre, +-3 sigma control limits with sigma = mean moving
-    range / d2, Cpk (within sigma) and Ppk (overall sigma), and the Western Electric / Nelson
-    rules 1 (beyond 3 sigma), 2 (9 in a row on one side), 3 (6 in a row rising or falling)."""
-    out = SpcNumbers()
-    if len(values) < 2:
-        return out
-    center = statistics.fmean(values)
-    mr = [abs(b - a) for a, b in itertools.pairwise(values)]
-    sigma = statistics.fmean(mr) / D2
-    overall = statistics.stdev(values)
-    out.center, out.sigma = center, sigma
-    out.ucl, out.lcl = center + 3 * sigma, center - 3 * sigma
-
-    def capability(s: float) -> float | None:
-        sides = [x for x in ((usl - center) if usl is not None else None,
-                             (center - lsl) if lsl is not None else None) if x is not None]
-        return min(sides) / (3 * s) if sides and s > 0 else None
-
-    out.cpk, out.ppk = capability(sigma), capability(overall)
-    for i, v in enumerate(values):
-        if sigma > 0 and abs(v - center) > 3 * sigma:
-            out.violations.append((i, "1", "beyond the 3 sigma control limits"))
-        if i >= 8:
-            run = values[i - 8:i + 1]
-            if all(x > center for x in run) or all(x < center for x in run):
-                out.violations.append((i, "2", "9 points in a row on one side of the centre"))
-        if i >= 5:
-            run = values[i - 5:i + 1]
-            steps = [b - a for a, b in itertools.pairwise(run)]
-            if all(s > 0 for s in steps) or all(s < 0 for s in steps):
-                out.violations.append((i, "3", "6 points in a row rising or falling"))
-    return out
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -240,21 +196,11 @@ def _utc(t: datetime) -> str:
     return t.isoformat().replace("+00:00", "Z")
 
 
-def _find_excursion(store: GraphStore, deviation: NodeRecord) -> NodeRecord | None:
-    """The excursion that raised the deviation (deviation ← alarm ← excursion), if any."""
-    frontier = [deviation.iri]
-    for _ in range(3):
-        nodes = _linked(store, frontier, [RAISED_BY], Direction.UPSTREAM)
-        for n in nodes:
-            if n.label == "Excursion":
-                return n
-        frontier = [n.iri for n in nodes]
-        if not frontier:
-            return None
-    return None
-
-
-def _signal(store: GraphStore, excursion: NodeRecord, hours: float) -> DeviationSignal | None:
+def _signal(rt: Runtime, excursion: NodeRecord, hours: float,
+            seconds: int) -> DeviationSignal | None:
+    """The raw signal within ±``seconds`` of the excursion if the raw store has it, else the
+    spec's aggregates within ±``hours``."""
+    store = rt.store
     specs = _linked(store, [excursion.iri], [VIOLATES_SPEC], Direction.UPSTREAM)
     if not specs:
         return None
@@ -262,12 +208,21 @@ def _signal(store: GraphStore, excursion: NodeRecord, hours: float) -> Deviation
     at = str(excursion.props.get("detectedAt") or "")
     if not at:
         return None
+    raw = raw_window(rt, excursion, seconds, seconds)
+    if raw is not None and raw.samples:
+        return DeviationSignal(
+            spec=Node.of(spec), limits=_limits(spec), event_time=at,
+            window_start=ms_to_text(raw.start_ms), window_end=ms_to_text(raw.end_ms),
+            source="raw", points=[],
+            samples=[Sample(time=ms_to_text(o.source_ms), value=o.value, quality=o.quality)
+                     for o in raw.samples])
     t = _when(at)
     lo, hi = t - timedelta(hours=hours), t + timedelta(hours=hours)
     points = [_point(o, ex) for o, ex in _observations(store, spec.iri)
               if o.props.get("windowStart") and lo <= _when(str(o.props["windowStart"])) <= hi]
     return DeviationSignal(spec=Node.of(spec), limits=_limits(spec), event_time=at,
-                           window_start=_utc(lo), window_end=_utc(hi), points=points)
+                           window_start=_utc(lo), window_end=_utc(hi), source="aggregates",
+                           points=points, samples=[])
 
 
 def _status(n: NodeRecord, holds: list[NodeRecord], devs: list[NodeRecord]) -> RecordStatus:
@@ -304,21 +259,25 @@ class Query:
         return [_status(nodes[i], holds[i], devs[i]) for i in records if i in nodes]
 
     @strawberry.field(description="A deviation with its excursion, the signal around the event "
-                                  "(parameter observations within ±windowHours) with limits, "
-                                  "holds, impact assessment, root causes, CAPAs, lifecycle "
-                                  "state and signatures; null when no record has the id.")
-    def deviation_view(self, info: Info[Any, None], id: str,
-                       window_hours: float = 72.0) -> DeviationView | None:
+                                  "with limits (raw samples within ±rawSeconds when the raw "
+                                  "store has them, else parameter observations within "
+                                  "±windowHours), holds, impact assessment, root causes, "
+                                  "CAPAs, lifecycle state and signatures; null when no record "
+                                  "has the id.")
+    def deviation_view(self, info: Info[Any, None], id: str, window_hours: float = 72.0,
+                       raw_seconds: int = 300) -> DeviationView | None:
         rt = _rt(info)
         if not 0 < window_hours <= 24 * 31:
             raise bad_input("windowHours", window_hours, "between 0 and 744 hours")
+        if not 0 < raw_seconds <= MAX_WINDOW_S:
+            raise bad_input("rawSeconds", raw_seconds, f"between 1 and {MAX_WINDOW_S} seconds")
         dev = _resolve_one(rt, id)
         if dev is None:
             return None
         if dev.label != "Deviation":
             raise bad_input("id", id, f"names a {dev.label}, not a Deviation")
         st = rt.store
-        exc = _find_excursion(st, dev)
+        exc = excursion_of(rt, dev)
         raised = _linked(st, [dev.iri], [RAISED_BY, ASSESSES, CAUSE_OF],
                          Direction.DOWNSTREAM)
         holds = [n for n in raised if n.label == "Hold"]
@@ -326,7 +285,7 @@ class Query:
             deviation=Node.of(dev), state=_str(dev.props.get("deviationState")),
             grade=_str(dev.props.get("deviationGrade")),
             excursion=None if exc is None else Node.of(exc),
-            signal=None if exc is None else _signal(st, exc, window_hours),
+            signal=None if exc is None else _signal(rt, exc, window_hours, raw_seconds),
             concerns=[Node.of(n) for n in _linked(st, [dev.iri], [CONCERNS],
                                                   Direction.UPSTREAM)],
             holds=[Node.of(n) for n in holds],
@@ -357,12 +316,16 @@ class Query:
                   if p.mean is not None][-last:]
         limits = _limits(node)
         values = [p.mean for p in points if p.mean is not None]  # all of them
-        n = individuals_chart(values, limits.lsl, limits.usl)
-        return SpcChart(spec=Node.of(node), limits=limits, points=points, center=n.center,
-                        ucl=n.ucl, lcl=n.lcl, sigma=n.sigma, cpk=_finite(n.cpk),
-                        ppk=_finite(n.ppk),
-                        violations=[SpcViolation(index=i, rule=r, description=d)
-                                    for i, r, d in n.violations])
+        if len(values) < 2:
+            return SpcChart(spec=Node.of(node), limits=limits, points=points, center=None,
+                            ucl=None, lcl=None, sigma=None, cpk=None, ppk=None, violations=[])
+        c = spc.control_chart(values, limits.lsl, limits.usl)
+        return SpcChart(spec=Node.of(node), limits=limits, points=points,
+                        center=c.limits.center, ucl=c.limits.ucl, lcl=c.limits.lcl,
+                        sigma=c.limits.sigma, cpk=_finite(c.cpk), ppk=_finite(c.ppk),
+                        violations=[SpcViolation(index=v.index, rule=v.rule,
+                                                 description=v.description)
+                                    for v in c.violations])
 
 
 def _str(v: object) -> str | None:

@@ -5,6 +5,7 @@ exception loop after each commit."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
@@ -12,13 +13,13 @@ from strawberry.types import Info
 
 from api.schema import _rt, bad_input
 from graph.model import NodeRecord
-from ingest.signals.model import ms_to_text, text_to_ms
+from ingest.signals.model import Observation, ms_to_text, text_to_ms
 from ingest.signals.rawstore import RawStore
 from ontology.terms import C, P, R
 from quality.detection import SpecLimits
 from quality.notify import Notification, hub
 
-__all__ = ["SignalQuery", "SignalSubscription"]
+__all__ = ["RawWindow", "SignalQuery", "SignalSubscription", "excursion_of", "raw_window"]
 
 MAX_WINDOW_S = 6 * 3600
 MAX_SAMPLES = 20_000
@@ -81,7 +82,7 @@ class QcNotification:
         return cls(**n.as_dict())
 
 
-def _excursion_of(rt: Any, node: NodeRecord) -> NodeRecord | None:
+def excursion_of(rt: Any, node: NodeRecord) -> NodeRecord | None:
     """The excursion itself, or the one behind a deviation (directly or through an alarm)."""
     seen = 0
     while node.label != C.Excursion and seen < 3:
@@ -92,6 +93,49 @@ def _excursion_of(rt: Any, node: NodeRecord) -> NodeRecord | None:
             return None
         node, seen = nxt, seen + 1
     return node if node.label == C.Excursion else None
+
+
+@dataclass(frozen=True)
+class RawWindow:
+    """Raw samples of the stream an excursion came from, around its detection."""
+
+    spec: NodeRecord
+    execution: NodeRecord
+    equipment: NodeRecord
+    parameter: str
+    at_ms: int
+    start_ms: int
+    end_ms: int
+    samples: list[Observation]
+
+
+def raw_window(rt: Any, exc: NodeRecord, before: int, after: int,
+               limit: int = MAX_SAMPLES) -> RawWindow | None:
+    """The raw samples (append-only store under the data directory) of the excursion's
+    equipment and parameter from ``before`` seconds before its detection to ``after`` seconds
+    after; None when the excursion names no spec, execution or equipment."""
+    links = {e.type: e.dst for e in rt.store.links([exc.iri], [R.VIOLATES_SPEC,
+                                                               R.DURING_EXECUTION])}
+    spec = rt.store.get(links.get(R.VIOLATES_SPEC, ""))
+    execution = rt.store.get(links.get(R.DURING_EXECUTION, ""))
+    if spec is None or execution is None or P.detectedAt not in exc.props:
+        return None
+    eq = [e.dst for e in rt.store.links([execution.iri], [R.ON_EQUIPMENT])]
+    equipment = rt.store.get(eq[0]) if eq else None
+    if equipment is None:
+        return None
+    parameter = spec.key.rsplit("/", 1)[-1]
+    at = text_to_ms(str(exc.props[P.detectedAt]))
+    start, end = at - before * 1000, at + after * 1000
+    root = rt.settings.data_dir / "signals"
+    samples: list[Observation] = []
+    if root.is_dir():  # no raw store yet: nothing to read (and nothing to create)
+        raw = RawStore(root)
+        try:
+            samples = raw.window(equipment.key, parameter, start, end, limit)
+        finally:
+            raw.close()
+    return RawWindow(spec, execution, equipment, parameter, at, start, end, samples)
 
 
 @strawberry.type
@@ -105,38 +149,23 @@ class SignalQuery:
         rt = _rt(info)
         hits = rt.store.find(record)
         node = rt.store.get(record) or (hits[0] if hits else None)
-        exc = _excursion_of(rt, node) if node is not None else None
+        exc = excursion_of(rt, node) if node is not None else None
         if node is None or exc is None:
             return None
-        links = {e.type: e.dst for e in rt.store.links([exc.iri], [R.VIOLATES_SPEC,
-                                                                   R.DURING_EXECUTION])}
-        spec = rt.store.get(links.get(R.VIOLATES_SPEC, ""))
-        execution = rt.store.get(links.get(R.DURING_EXECUTION, ""))
-        if spec is None or execution is None:
+        w = raw_window(rt, exc, before, after)
+        if w is None:
             return None
-        eq = [e.dst for e in rt.store.links([execution.iri], [R.ON_EQUIPMENT])]
-        equipment = rt.store.get(eq[0]) if eq else None
-        if equipment is None:
-            return None
-        parameter = spec.key.rsplit("/", 1)[-1]
-        at = text_to_ms(str(exc.props[P.detectedAt]))
-        start, end = at - before * 1000, at + after * 1000
-        raw = RawStore(rt.settings.data_dir / "signals")
-        try:
-            samples = raw.window(equipment.key, parameter, start, end, MAX_SAMPLES)
-        finally:
-            raw.close()
-        lim = SpecLimits.of(spec.props)
+        lim = SpecLimits.of(w.spec.props)
         return SignalWindow(
-            record=node.iri, excursion=exc.iri, equipment=equipment.key, parameter=parameter,
-            execution=execution.key, detected_at=ms_to_text(at), start=ms_to_text(start),
-            end=ms_to_text(end),
+            record=node.iri, excursion=exc.iri, equipment=w.equipment.key,
+            parameter=w.parameter, execution=w.execution.key, detected_at=ms_to_text(w.at_ms),
+            start=ms_to_text(w.start_ms), end=ms_to_text(w.end_ms),
             limits=SpecLimitsView(lsl=lim.lsl, action_low=lim.action_low,
                                   alert_low=lim.alert_low, setpoint=lim.setpoint,
                                   alert_high=lim.alert_high, action_high=lim.action_high,
                                   usl=lim.usl, is_cpp=lim.is_cpp),
             samples=[Sample(time=ms_to_text(s.source_ms), value=s.value, quality=s.quality)
-                     for s in samples])
+                     for s in w.samples])
 
 
 @strawberry.type

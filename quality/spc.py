@@ -17,8 +17,9 @@ import operator
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-__all__ = ["RULES", "SPAN", "Chart", "Limits", "Violation", "control_chart", "cpk",
-           "limits_from", "limits_from_summary", "rules_at", "rules_on_z", "violations"]
+__all__ = ["RULES", "SPAN", "Chart", "Limits", "Violation", "capability", "control_chart",
+           "cpk", "limits_from", "limits_from_summary", "ppk", "rules_at", "rules_on_z",
+           "violations"]
 
 D2 = 1.128  # d2 for moving ranges of two
 
@@ -69,6 +70,7 @@ class Chart:
     limits: Limits
     violations: list[Violation]
     cpk: float | None
+    ppk: float | None = None
 
 
 def limits_from(values: Sequence[float]) -> Limits:
@@ -157,24 +159,37 @@ def violations(values: Sequence[float], limits: Limits,
     return out
 
 
+def capability(center: float, sigma: float, lsl: float | None,
+               usl: float | None) -> float | None:
+    """min(USL - centre, centre - LSL) / 3 sigma over the limits given (None without a limit
+    or a spread)."""
+    sides = [x for x in ((usl - center) if usl is not None else None,
+                         (center - lsl) if lsl is not None else None) if x is not None]
+    return min(sides) / (3 * sigma) if sides and sigma > 0 else None
+
+
 def cpk(values: Sequence[float], lsl: float | None, usl: float | None) -> float | None:
-    """Process capability index of a series against its specification limits."""
-    if len(values) < 2 or (lsl is None and usl is None):
+    """Process capability Cpk of a series against its specification limits, with the
+    within sigma of an individuals chart (average moving range / d2)."""
+    if len(values) < 2:
+        return None
+    lim = limits_from(values)
+    return capability(lim.center, lim.sigma, lsl, usl)
+
+
+def ppk(values: Sequence[float], lsl: float | None, usl: float | None) -> float | None:
+    """Process performance Ppk: as :func:`cpk` with the overall sample standard deviation."""
+    if len(values) < 2:
         return None
     mean = math.fsum(values) / len(values)
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
-    if sd == 0:
-        return None
-    sides = [(usl - mean) / (3 * sd)] if usl is not None else []
-    if lsl is not None:
-        sides.append((mean - lsl) / (3 * sd))
-    return min(sides)
+    return capability(mean, sd, lsl, usl)
 
 
 def control_chart(values: Sequence[float], lsl: float | None = None, usl: float | None = None,
                   baseline: Sequence[float] | None = None,
                   limits: Limits | None = None) -> Chart:
     """Limits (given, from ``baseline``, else from ``values`` themselves), the rule violations
-    of ``values`` and their Cpk against the specification limits."""
+    of ``values`` and their Cpk and Ppk against the specification limits."""
     lim = limits or limits_from(baseline if baseline is not None else values)
-    return Chart(lim, violations(values, lim), cpk(values, lsl, usl))
+    return Chart(lim, violations(values, lim), cpk(values, lsl, usl), ppk(values, lsl, usl))

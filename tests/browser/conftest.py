@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,25 +88,35 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-@pytest.fixture
-def page(browser: Any, demo: Demo, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A signed-in page on a laptop-sized screen; the test fails on any console error."""
+@contextmanager
+def signed_in_page(browser: Any, url: str, username: str, password: str) -> Iterator[Any]:
+    """A page of the explorer at ``url`` signed in as ``username`` on a laptop-sized screen;
+    fails on any console error."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     ctx = browser.new_context(viewport={"width": 1366, "height": 860}, accept_downloads=True)
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}")
-          if m.type == "error" else None)
-    pg.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-    pg.set_default_timeout(15_000)
-    pg.goto(f"{demo.url}/explorer")
-    pg.fill("#signin input[name=username]", "demo.qa")
-    pg.fill("#signin input[name=password]", PASSWORD)
-    pg.click("#signin button[type=submit]")
-    pg.wait_for_selector("#trace-view:not([hidden])")
-    yield pg
-    ctx.close()
+    try:
+        pg = ctx.new_page()
+        errors: list[str] = []
+        pg.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}")
+              if m.type == "error" else None)
+        pg.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+        pg.set_default_timeout(15_000)
+        pg.goto(f"{url}/explorer")
+        pg.fill("#signin input[name=username]", username)
+        pg.fill("#signin input[name=password]", password)
+        pg.click("#signin button[type=submit]")
+        pg.wait_for_selector("#trace-view:not([hidden])")
+        yield pg
+    finally:
+        ctx.close()
     assert errors == [], errors
+
+
+@pytest.fixture
+def page(browser: Any, demo: Demo) -> Iterator[Any]:
+    """A signed-in page on the demo plant; the test fails on any console error."""
+    with signed_in_page(browser, demo.url, "demo.qa", PASSWORD) as pg:
+        yield pg
 
 
 def shot(page: Any, name: str) -> None:

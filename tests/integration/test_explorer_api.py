@@ -6,15 +6,17 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.gql_explorer import individuals_chart
+from bench import signal_plant
 from tests import plantlet
 from tests.conftest import bearer, make_user
+from tests.integration.test_signals_api import run_excursion
 from tracegraph.runtime import Runtime
 
 SPEC = "CATH-ASSY/v1/OP20/UV-DOSE"
@@ -97,9 +99,12 @@ def test_status_overlay_marks_held_records_with_open_deviations(
 def test_deviation_view_has_the_signal_window_limits_and_holds(
         client: tuple[TestClient, dict[str, str]]) -> None:
     v = gql(client, '{ deviationView(id: "DEV-1") { state grade excursion { key } '
-                    'signal { limits { lsl usl setpoint } points { mean execution } } '
+                    'signal { source samples { value } limits { lsl usl setpoint } '
+                    'points { mean execution } } '
                     'holds { key } held { key } concerns { key } } }')["deviationView"]
     assert (v["state"], v["grade"], v["excursion"]["key"]) == ("Investigation", "major", "EXC-1")
+    # no raw samples stored for it: the aggregates are plotted
+    assert v["signal"]["source"] == "aggregates" and v["signal"]["samples"] == []
     # ±72 h around the excursion: every run but the last
     assert [p["mean"] for p in v["signal"]["points"]] == MEANS[:-1]
     assert v["signal"]["limits"] == {"lsl": 1800.0, "usl": 3200.0, "setpoint": 2400.0}
@@ -111,29 +116,38 @@ def test_deviation_view_has_the_signal_window_limits_and_holds(
     assert gql(client, '{ deviationView(id: "NOPE") { state } }')["deviationView"] is None
 
 
+def test_deviation_view_of_a_signal_excursion_has_the_raw_samples(runtime: Runtime) -> None:
+    runtime.capture(signal_plant.plant())
+    run_excursion(runtime)  # raw samples under the data directory, as the service keeps them
+    make_user(runtime, "user.qa", ["qa"])
+    [dev] = runtime.store.nodes_of_class("Deviation")
+    with TestClient(create_app(runtime.settings, runtime)) as c:
+        client = (c, bearer(c, "user.qa"))
+        v = gql(client, f'{{ deviationView(id: "{dev.key}", rawSeconds: 60) {{ excursion '
+                        '{ properties } signal { source windowStart windowEnd eventTime '
+                        'limits { usl } points { mean } samples { time value } } } }')
+    s = v["deviationView"]["signal"]
+    at = datetime.fromisoformat(s["eventTime"])
+    sent = [(datetime.fromtimestamp(t / 1000, tz=UTC), x)
+            for t, x in signal_plant.signal("excursion")]
+    inside = [x for t, x in sent if abs(t - at) <= timedelta(seconds=60)]
+    assert s["source"] == "raw" and s["points"] == [] and s["limits"] == {"usl": 250.0}
+    assert [p["value"] for p in s["samples"]] == inside and len(inside) == 121
+    assert max(inside) > 250.0
+
+
 def test_spc_chart_of_the_spec_flags_the_excursion(
         client: tuple[TestClient, dict[str, str]]) -> None:
-    c = gql(client, f'{{ spcChart(spec: "{SPEC}") {{ points {{ mean }} center ucl lcl cpk '
+    c = gql(client, f'{{ spcChart(spec: "{SPEC}") {{ points {{ mean }} center ucl lcl cpk ppk '
                     'violations { index rule } } }')["spcChart"]
     assert [p["mean"] for p in c["points"]] == MEANS
     assert c["center"] == pytest.approx(statistics.fmean(MEANS))
     mr = statistics.fmean(abs(b - a) for a, b in itertools.pairwise(MEANS)) / 1.128
     assert c["ucl"] == pytest.approx(c["center"] + 3 * mr)
     assert c["cpk"] == pytest.approx((c["center"] - 1800.0) / (3 * mr))
+    assert c["ppk"] == pytest.approx((c["center"] - 1800.0) / (3 * statistics.stdev(MEANS)))
+    # the dip is 2.2 sigma low, then back: no Nelson pattern completes on six points
+    assert c["violations"] == []
     by_obs = gql(client, '{ spcChart(spec: "X0/OP20/UV-DOSE", last: 3) { spec { key } points '
                          '{ mean } } }')["spcChart"]
     assert by_obs["spec"]["key"] == SPEC and [p["mean"] for p in by_obs["points"]] == MEANS[-3:]
-
-
-def test_individuals_chart_rules() -> None:
-    flat = [10.0, 10.2, 9.9, 10.1, 10.0, 9.8, 10.1, 10.0]
-    assert individuals_chart(flat, 9.0, 11.0).violations == []
-    out = individuals_chart([*flat, 20.0], 9.0, 11.0)
-    assert (8, "1", "beyond the 3 sigma control limits") in out.violations
-    assert out.cpk is not None and out.cpk < 0.5  # the outlier pulls the mean, narrows the margin
-    rising = individuals_chart([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], None, None)
-    assert [r for _, r, _ in rising.violations] == ["3"] and rising.cpk is None
-    low = [1.0, 1.1, 0.9, 1.0, 1.05, 0.95, 1.0, 1.02, 0.98]
-    run = individuals_chart(low + [x + 1.0 for x in low], None, None)
-    assert any(r == "2" for _, r, _ in run.violations)
-    assert individuals_chart([1.0], 0.0, 2.0).center is None

@@ -52,34 +52,18 @@ def test_readme_epcis_curl_examples_run_against_a_real_server(runtime: Runtime) 
     import json
     import os
     import subprocess
-    import threading
-    import time
 
-    import uvicorn
-
-    from api.app import create_app
     from ingest.epcis import epcis_events, epcis_single_event, event_hash
     from tests.conftest import PASSWORD, make_user
-    from tests.integration.test_demo import free_port
+    from tests.serving import served
 
     make_user(runtime, "op.olsen", ["operator"])
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime.settings, runtime),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with served(runtime) as url:
         script = block("bash", "POST $TG/events").replace(
-            "TG=http://127.0.0.1:8000", f"TG=http://127.0.0.1:{port}")
+            "TG=http://127.0.0.1:8000", f"TG={url}")
         run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True,
                              text=True, cwd=README_PATH.parent, timeout=120,
                              env={**os.environ, "PASSWORD": PASSWORD})
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
     assert run.returncode == 0, run.stderr
     answers, text, at = [], run.stdout, 0
     while at < len(text.rstrip()):

@@ -23,7 +23,7 @@ SUBSCRIBE = ("subscription { qcNotifications { kind batch grade deviation hold h
              "equipment parameter } }")
 
 
-def _run_excursion(rt: Runtime) -> SignalPipeline:
+def run_excursion(rt: Runtime) -> SignalPipeline:
     p = SignalPipeline(rt, TagMap.model_validate(TAGS), RawStore(rt.settings.data_dir /
                                                                  "signals"))
     obs = [p.observation(TOPIC, v, t, sequence=i)
@@ -46,7 +46,7 @@ def test_qc_subscriber_receives_the_deviation_and_reads_its_signal_window(
             deadline = time.monotonic() + 10
             while hub.subscribers == 0 and time.monotonic() < deadline:
                 time.sleep(0.02)
-            worker = threading.Thread(target=_run_excursion, args=(runtime,))
+            worker = threading.Thread(target=run_excursion, args=(runtime,))
             worker.start()
             msg = ws.receive_json()
             worker.join(30)

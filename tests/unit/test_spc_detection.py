@@ -7,7 +7,15 @@ import random
 import pytest
 
 from quality.detection import Detector, SpecLimits
-from quality.spc import Limits, control_chart, cpk, limits_from, limits_from_summary, violations
+from quality.spc import (
+    Limits,
+    control_chart,
+    cpk,
+    limits_from,
+    limits_from_summary,
+    ppk,
+    violations,
+)
 
 SPEC = SpecLimits(lsl=210, usl=250, action_low=215, action_high=245, alert_low=220,
                   alert_high=240, setpoint=230, is_cpp=True)
@@ -43,6 +51,18 @@ def test_limits_from_history_and_summaries() -> None:
     chart = control_chart(xs, lsl=94, usl=106)
     assert chart.cpk is not None and 0.9 < chart.cpk < 1.1
     assert cpk([1.0, 1.0], 0, 2) is None
+
+
+def test_cpk_uses_the_within_sigma_and_ppk_the_overall_one() -> None:
+    ramp = [10.0 + 0.1 * i for i in range(20)]  # a drift: small moving ranges, wide spread
+    mean = sum(ramp) / len(ramp)
+    assert cpk(ramp, 0.0, 20.0) == pytest.approx((20.0 - mean) / (3 * 0.1 / 1.128))
+    sd = (sum((x - mean) ** 2 for x in ramp) / 19) ** 0.5
+    assert ppk(ramp, 0.0, 20.0) == pytest.approx((20.0 - mean) / (3 * sd))
+    assert ppk(ramp, None, 20.0) == ppk(ramp, 0.0, 20.0)  # one-sided, the near side anyway
+    assert cpk(ramp, None, None) is None
+    chart = control_chart(ramp, 0.0, 20.0)
+    assert (chart.cpk, chart.ppk) == (cpk(ramp, 0.0, 20.0), ppk(ramp, 0.0, 20.0))
 
 
 def test_debounce_ignores_short_spikes_and_hysteresis_gives_one_episode() -> None:

@@ -8,7 +8,7 @@ const QUERY = `query($id: String!) { deviationView(id: $id) {
   state grade deviation { ${NODE} } excursion { ${NODE} }
   signal { eventTime windowStart windowEnd spec { ${NODE} }
     limits { setpoint lsl usl alertLow alertHigh actionLow actionHigh unit }
-    points { time mean min max samples execution } }
+    source points { time mean min max samples execution } samples { time value quality } }
   concerns { ${NODE} } holds { ${NODE} } held { ${NODE} } impact { ${NODE} }
   rootCauses { ${NODE} } capas { ${NODE} }
   signatures { manifestation valid } } }`;
@@ -71,21 +71,28 @@ async function computedImpact(seeds) {
 
 function signalCard(v) {
   if (!v.signal) return el("div", { class: "card" }, el("h3", {}, "Signal"), el("p", { class: "muted" }, "no excursion signal for this deviation"));
-  const s = v.signal, l = s.limits;
-  const points = s.points.map((p) => ({ x: Date.parse(p.time), y: p.mean, lo: p.min, hi: p.max,
-    title: `${p.execution}: mean ${p.mean}, min ${p.min}, max ${p.max} (${p.samples} samples)`,
-    color: (l.lsl !== null && p.min < l.lsl) || (l.usl !== null && p.max > l.usl) ? "#c62828" : undefined }));
+  const s = v.signal, l = s.limits, raw = s.source === "raw";
+  const beyond = (lo, hi) => (l.lsl !== null && lo < l.lsl) || (l.usl !== null && hi > l.usl);
+  const points = raw
+    ? s.samples.map((p) => ({ x: Date.parse(p.time), y: p.value, title: `${p.time}: ${p.value} (${p.quality})`,
+      color: beyond(p.value, p.value) ? "#c62828" : undefined }))
+    : s.points.map((p) => ({ x: Date.parse(p.time), y: p.mean, lo: p.min, hi: p.max,
+      title: `${p.execution}: mean ${p.mean}, min ${p.min}, max ${p.max} (${p.samples} samples)`,
+      color: beyond(p.min, p.max) ? "#c62828" : undefined }));
   const lines = [
     { y: l.usl, label: "USL", color: "#c62828" }, { y: l.lsl, label: "LSL", color: "#c62828" },
     { y: l.actionHigh, label: "action", color: "#ef6c00", dash: "6 3" }, { y: l.actionLow, label: "action", color: "#ef6c00", dash: "6 3" },
+    { y: l.alertHigh, label: "alert", color: "#f9a825", dash: "3 3" }, { y: l.alertLow, label: "alert", color: "#f9a825", dash: "3 3" },
     { y: l.setpoint, label: "setpoint", color: "#2e7d32", dash: "2 3" }];
   const exc = v.excursion?.properties || {};
   return el("div", { class: "card" },
     el("h3", {}, `Signal: ${s.spec.properties.name || s.spec.key} (${l.unit || ""}) around ${s.eventTime}`),
-    points.length ? linePlot({ id: "signal-plot", points, lines, xLabel: timeLabel,
+    points.length ? linePlot({ id: "signal-plot", points, lines,
+      xLabel: raw ? (x) => new Date(x).toISOString().slice(11, 19) : timeLabel,
       event: { x: Date.parse(s.eventTime), label: `excursion, peak ${exc.peakValue}` },
-      title: `${s.spec.key}: mean per execution, band = min–max` })
+      title: raw ? `${s.spec.key}: raw samples` : `${s.spec.key}: mean per execution, band = min–max` })
       : el("p", { class: "muted" }, "no observations in the window"),
-    el("p", { class: "muted" }, `${points.length} observations between ${s.windowStart} and ${s.windowEnd}. `,
+    el("p", { class: "muted", id: "signal-source", "data-source": s.source },
+      `${points.length} ${raw ? "raw samples" : "observations"} between ${s.windowStart} and ${s.windowEnd}. `,
       el("a", { href: `#/spc/${encodeURIComponent(s.spec.key)}` }, "SPC chart of this parameter")));
 }

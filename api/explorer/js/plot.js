@@ -47,8 +47,9 @@ export function linePlot({ points, lines = [], marks = [], event = null, xLabel 
   }
   const path = points.map((p, i) => `${i ? "L" : "M"}${X(p.x)},${Y(p.y)}`).join("");
   svg.append(s("path", { d: path, fill: "none", stroke: "#1f3b57", "stroke-width": 1.5, class: "series" }));
+  const r = points.length > 150 ? 1.5 : 3;  // dense raw signals stay readable
   for (const p of points) {
-    const c = s("circle", { cx: X(p.x), cy: Y(p.y), r: 3, fill: p.color || "#1f3b57", class: "point" });
+    const c = s("circle", { cx: X(p.x), cy: Y(p.y), r, fill: p.color || "#1f3b57", class: "point" });
     if (p.title) c.append(s("title", {}, p.title));
     svg.append(c);
   }
