@@ -16,9 +16,10 @@ legacy system); every later transition is checked.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from graph.errors import Problem
+from graph.fitness import calibration_lapse, in_window, training_windows, usage_life
 from graph.model import EdgeRecord, NodeRecord
 from graph.versions import (
     CHILD_EDGES,
@@ -36,7 +37,6 @@ __all__ = ["version_guards"]
 _BOOKKEEPING = frozenset({"versionNumber"})
 #: child → parent edges: adding a child edits the parent (routing/version links edit the source)
 _CHILD = frozenset({R.CHARACTERISTIC_OF, *CHILD_EDGES})
-_OUT_OF_CALIBRATION = frozenset({"Overdue", "OutOfTolerance"})
 
 
 def version_guards() -> list[Guard]:
@@ -156,21 +156,17 @@ def _equipment_problems(p: PendingWrite, execution: str, eq: str, at: str) -> li
     if node is None:
         return []
     out: list[Problem] = []
-    status = node.props.get("calibrationStatus")
-    due = node.props.get("calibrationDue")
-    if node.props.get("requiresCalibration") is not False and (
-            status in _OUT_OF_CALIBRATION or (due is not None and str(due) < at)):
-        why = f"calibration {status}" if status in _OUT_OF_CALIBRATION else f"calibration " \
-              f"was due {due}"
+    why = calibration_lapse(node, at)
+    if why is not None:
         out.append(Problem(
             rule="equipment-calibrated", field="onEquipment", value=node.key, focus=execution,
             message=f"cannot start at {at} on {node.label} {node.key}: {why}"))
-    limit, count = node.props.get("usageLimit"), node.props.get("usageCount")
-    if isinstance(limit, int) and isinstance(count, int) and count >= limit:
+    life = usage_life(node)
+    if life is not None and life.exhausted:
         out.append(Problem(
             rule="fixture-usage-life", field="usedFixture", value=node.key, focus=execution,
             message=f"cannot start: fixture {node.key} has reached its usage life "
-                    f"({count} of {limit} cycles)"))
+                    f"({life.count} of {life.limit} cycles)"))
     return out
 
 
@@ -188,7 +184,7 @@ def _qualification_problems(p: PendingWrite, starts: dict[str, NodeRecord],
     held: dict[str, set[str]] = {}
     for e in _links(p, people, [R.HAS_QUALIFICATION]):
         held.setdefault(e.src, set()).add(e.dst)
-    windows = _training_windows(p, people)
+    windows = training_windows(p.store, people)
     problems: list[Problem] = []
     for iri, links in sorted(by_exec.items()):
         at = str(starts[iri].props.get("startedAtTime") or p.tx.at)
@@ -196,8 +192,7 @@ def _qualification_problems(p: PendingWrite, starts: dict[str, NodeRecord],
         for person in links.get(R.WAS_ASSOCIATED_WITH, ()):
             for q in sorted(needs):
                 spans = windows.get((person, q))
-                ok = q in held.get(person, set()) and (
-                    spans is None or any(a <= at and (not b or at < b) for a, b in spans))
+                ok = q in held.get(person, set()) and (spans is None or in_window(spans, at))
                 if not ok:
                     problems.append(Problem(
                         rule="operator-qualified", field="wasAssociatedWith", value=person,
@@ -205,22 +200,3 @@ def _qualification_problems(p: PendingWrite, starts: dict[str, NodeRecord],
                                            f"the required qualification {q} (valid then)"))
     return problems
 
-
-def _training_windows(p: PendingWrite, people: Iterable[str]
-                      ) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    """(person, qualification) → validity windows from the training records, where any."""
-    from graph.model import Direction
-
-    records = [e.src for e in p.store.links(sorted(people), [R.TRAINEE], Direction.DOWNSTREAM)]
-    if not records:
-        return {}
-    trainee = {e.src: e.dst for e in p.store.links(records, [R.TRAINEE])}
-    nodes = p.store.get_many(records)
-    out: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for e in p.store.links(records, [R.GRANTS_QUALIFICATION]):
-        n = nodes.get(e.src)
-        if n is None or e.src not in trainee:
-            continue
-        out.setdefault((trainee[e.src], e.dst), []).append(
-            (str(n.props.get("effectiveFrom", "")), str(n.props.get("effectiveTo", "") or "")))
-    return out
