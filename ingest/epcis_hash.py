@@ -10,7 +10,8 @@ user extensions. Normalisations: values trimmed; times in UTC at millisecond pre
 disposition, business-transaction / source / destination types) as ``https://ref.gs1.org/cbv/``
 web URIs; CURIEs expanded (``gs1:``, ``cbv:``, ``epcis:`` and the document's own prefixes);
 EPC URIs (``urn:epc:id|class|idpat``, read by :func:`ingest.gs1.epc_urn_pairs`) and any GS1
-Digital Link as the constrained canonical Digital Link on ``https://id.gs1.org`` (no query string, only the finest key and qualifier).
+Digital Link as the constrained canonical Digital Link on ``https://id.gs1.org`` (no query
+string, only the finest key and qualifier).
 ``eventID``, ``recordTime``, ``errorDeclaration`` and ``certificationInfo`` are not part of it,
 so an error declaration or a re-sent event keeps the hash of the event it is about.
 """
