@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from graph.write import Guard
 from quality.deviation_guard import capa_closure, deviation_lifecycle
+from quality.spec_guards import spec_units
 from quality.version_guards import version_guards
 
 __all__ = ["default_guards"]
 
 
 def default_guards() -> list[Guard]:
-    return [*version_guards(), deviation_lifecycle, capa_closure]
+    return [*version_guards(), deviation_lifecycle, capa_closure, spec_units]
