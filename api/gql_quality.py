@@ -235,7 +235,7 @@ class QualityQuery:
             return None
 
     @strawberry.field(description="CAPA actions past their due date and not done, of the "
-                                  "given CAPAs and/or owners.")
+                                  "given CAPAs and/or owners; plant-wide without either.")
     def overdue_capa_actions(self, info: Info[Any, None], today: date,
                              capas: list[str] | None = None,
                              owners: list[str] | None = None) -> list[OverdueAction]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from graph.fitness import calibrations_of, last_pass_before
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from graph.recall import RecallAnswer, recall
@@ -252,11 +253,7 @@ def edges_of(items: Sequence[ImpactItem]) -> list[tuple[str, str]]:
 def calibration_window(store: GraphStore, equipment: str, found_at: str) -> tuple[str, str]:
     """The window during which ``equipment`` is suspect when a calibration at ``found_at`` finds
     it out of tolerance: since its last passing calibration before then (UTC texts)."""
-    cals = store.get_many(sorted({e.src for e in store.links([equipment], [R.CALIBRATES],
-                                                               Direction.DOWNSTREAM)}))
-    passed = [str(c.props.get("performedAt")) for c in cals.values()
-              if c.props.get("calibrationResult") in ("pass", "passAfterAdjustment")
-              and str(c.props.get("performedAt", "9999")) < found_at]
+    passed = last_pass_before(calibrations_of(store, [equipment]).get(equipment, []), found_at)
     if not passed:
         raise ValueError(f"{equipment}: no passing calibration before {found_at}")
-    return max(passed), found_at
+    return passed, found_at

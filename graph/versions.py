@@ -27,8 +27,8 @@ from graph.schema import NODE_SYSTEM_PROPS
 from ontology.terms import R
 
 __all__ = ["FROZEN", "LIFECYCLE", "Change", "Element", "VersionTree", "diff_report",
-           "diff_versions", "effective_version", "fingerprint", "load_tree", "owning_versions",
-           "versions_of"]
+           "diff_versions", "effective_at", "effective_version", "fingerprint", "load_tree",
+           "owning_versions", "versions_of"]
 
 #: allowed lifecycle transitions of a process version (old status → new statuses)
 LIFECYCLE: Mapping[str, frozenset[str]] = {
@@ -252,11 +252,16 @@ def versions_of(store: GraphStore, process: str) -> list[NodeRecord]:
 def effective_version(store: GraphStore, process: str, at: str) -> NodeRecord | None:
     """The version of ``process`` that governed production at ``at`` (UTC text): released
     (Effective, later Superseded or Obsolete) with ``effectiveFrom <= at < effectiveTo``."""
-    hits = [v for v in versions_of(store, process)
-            if v.props.get("versionStatus") in RELEASED
-            and str(v.props.get("effectiveFrom", "9999")) <= at
-            and (not v.props.get("effectiveTo") or at < str(v.props["effectiveTo"]))]
+    hits = [v for v in versions_of(store, process) if effective_at(v, at)]
     return hits[-1] if hits else None
+
+
+def effective_at(version: NodeRecord, at: str) -> bool:
+    """``version`` governed production at ``at``: released (Effective, later Superseded or
+    Obsolete) with ``effectiveFrom <= at < effectiveTo``."""
+    to = version.props.get("effectiveTo")
+    return version.props.get("versionStatus") in RELEASED \
+        and str(version.props.get("effectiveFrom", "9999")) <= at and (not to or at < str(to))
 
 
 def owning_versions(store: GraphStore, iris: Sequence[str]) -> dict[str, set[str]]:

@@ -9,8 +9,9 @@ user extensions. Normalisations: values trimmed; times in UTC at millisecond pre
 ``Z``; numbers without trailing zeros; ``urn:epcglobal:cbv:…`` and bare CBV words (bizStep,
 disposition, business-transaction / source / destination types) as ``https://ref.gs1.org/cbv/``
 web URIs; CURIEs expanded (``gs1:``, ``cbv:``, ``epcis:`` and the document's own prefixes);
-EPC URIs (``urn:epc:id|class|idpat``) and any GS1 Digital Link as the constrained canonical
-Digital Link on ``https://id.gs1.org`` (no query string, only the finest key and qualifier).
+EPC URIs (``urn:epc:id|class|idpat``, read by :func:`ingest.gs1.epc_urn_pairs`) and any GS1
+Digital Link as the constrained canonical Digital Link on ``https://id.gs1.org`` (no query
+string, only the finest key and qualifier).
 ``eventID``, ``recordTime``, ``errorDeclaration`` and ``certificationInfo`` are not part of it,
 so an error declaration or a re-sent event keeps the hash of the event it is about.
 """
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from biip.checksums import gs1_standard_check_digit
+from ingest.gs1 import GS1Error, epc_urn_pairs
 
 __all__ = ["event_hash", "hash_value", "namespaces_of", "prehash", "to_hash_digital_link"]
 
@@ -57,14 +58,6 @@ _GS1_VOC_FIELDS = {"type", "exception", "component"}
 # --- GS1 keys: EPC URIs and Digital Links to the constrained canonical Digital Link -----------
 
 #: scheme -> (primary AI, layout); layouts say how the dot-separated URN parts make the AIs
-_EPC_SCHEMES: dict[str, tuple[str, str]] = {
-    "sgtin": ("01", "gtin+21"), "lgtin": ("01", "gtin+10"), "sscc": ("00", "sscc"),
-    "sgln": ("414", "gln+254"), "grai": ("8003", "grai"), "giai": ("8004", "concat"),
-    "gsrn": ("8018", "check"), "gsrnp": ("8017", "check"), "gdti": ("253", "check+serial"),
-    "cpi": ("8010", "concat+8011"), "sgcn": ("255", "check+serial"), "ginc": ("401", "concat"),
-    "gsin": ("402", "check"), "itip": ("8006", "itip+21"), "upui": ("01", "gtin+235"),
-    "pgln": ("417", "check"),
-}
 #: Digital Link primary keys and the qualifiers the constrained form keeps, finest first
 _DL_QUALIFIERS = {"00": (), "01": ("21", "235", "10"), "253": (), "255": (), "401": (),
                   "402": (), "414": ("254",), "417": (), "8003": (), "8004": (),
@@ -73,47 +66,6 @@ _DL_SHORT = {"gtin": "01", "sscc": "00", "gln": "414", "ser": "21", "lot": "10",
              "giai": "8004", "grai": "8003", "gdti": "253", "gsrn": "8018", "gsrnp": "8017",
              "cpid": "8010", "cpsn": "8011", "gcn": "255", "ginc": "401", "gsin": "402",
              "itip": "8006", "upui": "235", "party": "417"}
-
-
-def _with_check(digits: str) -> str:
-    return digits + str(gs1_standard_check_digit(digits))
-
-
-def _epc_pairs(scheme: str, parts: list[str]) -> list[tuple[str, str]]:
-    """The (AI, value) pairs of an EPC URI's parts; an empty last part (a pattern's ``*``)
-    leaves its AI out."""
-    ai, layout = _EPC_SCHEMES[scheme]
-    cp, rest = parts[0], [unquote(p) for p in parts[1:]]
-    if layout.startswith("gtin") or layout.startswith("itip"):
-        ref = rest[0]
-        primary = _with_check(ref[:1] + cp + ref[1:])
-        if layout.startswith("itip"):
-            primary += rest[1] + rest[2]
-            rest = [rest[0], *rest[3:]]
-        out = [(ai, primary)]
-        if len(rest) > 1 and rest[1]:
-            out.append((layout.split("+")[1], rest[1]))
-        return out
-    if layout == "sscc":
-        ref = rest[0]
-        return [(ai, _with_check(ref[:1] + cp + ref[1:]))]
-    if layout == "gln+254":
-        out = [(ai, _with_check(cp + rest[0]))]
-        if len(rest) > 1 and rest[1] not in ("", "0"):
-            out.append(("254", rest[1]))
-        return out
-    if layout == "grai":
-        return [(ai, "0" + _with_check(cp + rest[0]) + (rest[1] if len(rest) > 1 else ""))]
-    if layout == "check":
-        return [(ai, _with_check(cp + rest[0]))]
-    if layout == "check+serial":
-        return [(ai, _with_check(cp + rest[0]) + (rest[1] if len(rest) > 1 else ""))]
-    if layout == "concat+8011":
-        out = [(ai, cp + rest[0])]
-        if len(rest) > 1 and rest[1]:
-            out.append(("8011", rest[1]))
-        return out
-    return [(ai, cp + rest[0])]  # concat
 
 
 def _dl(pairs: list[tuple[str, str]]) -> str:
@@ -138,17 +90,10 @@ def to_hash_digital_link(text: str) -> str | None:
     """An EPC URI or GS1 Digital Link as the constrained canonical Digital Link the event hash
     uses, or ``None`` when ``text`` is neither."""
     low = text.lower()
-    if low.startswith(("urn:epc:id:", "urn:epc:class:", "urn:epc:idpat:")):
-        _, _, _kind, scheme, body = text.split(":", 4)
-        scheme = scheme.lower()
-        if scheme not in _EPC_SCHEMES:
-            return None
-        parts = body.split(".")
-        if parts and parts[-1] == "*":
-            parts[-1] = ""
+    if low.startswith("urn:epc:"):
         try:
-            return _dl(_epc_pairs(scheme, parts))
-        except (IndexError, ValueError):
+            return _dl(epc_urn_pairs(text, patterns=True))
+        except GS1Error:
             return None
     if low.startswith(("http://", "https://")):
         segments = [unquote(s) for s in urlsplit(text).path.split("/")]

@@ -3,7 +3,8 @@ r"""GS1 identifiers for lookups and labels.
 One entry point, :func:`parse_identifier`, reads every form in which a GS1 key reaches the plant:
 a raw barcode scan (FNC1 as ``\x1d``, optionally behind a symbology identifier such as ``]C1``,
 ``]d2`` or ``]Q3``), a human-readable element string ``(01)…(10)…(21)…``, a GS1 Digital Link URI
-on any host, an EPC URN from EPCIS (SGTIN, LGTIN, SSCC, SGLN, GIAI), a bare GTIN-8/12/13/14 or a
+on any host, an EPC URN from EPCIS (SGTIN, LGTIN, SSCC, SGLN, GIAI; :func:`epc_urn_pairs` reads
+every Tag Data Standard scheme, for the EPCIS event hash), a bare GTIN-8/12/13/14 or a
 bare SSCC. It returns one normalised, fully validated :class:`GS1Key` or raises
 :class:`GS1Error`; it never returns a half-parsed key.
 
@@ -61,6 +62,7 @@ __all__ = [
     "GS1Error",
     "GS1Key",
     "SourceFormat",
+    "epc_urn_pairs",
     "is_gtin",
     "is_sscc",
     "parse_identifier",
@@ -161,7 +163,7 @@ _DL_SHORT_NAMES: Final = {
 # the other characters of set 82 appear literally.
 _EPC_ESCAPED: Final = frozenset('"%&/<>?')
 _EPC_LITERAL = re.compile(r"(?:[A-Za-z0-9!'()*+,\-.:;=_]|%[0-9A-Fa-f]{2})*")
-_EPC_HEADER = re.compile(r"urn:epc:(id|class):([a-z]+):", re.IGNORECASE)
+_EPC_HEADER = re.compile(r"urn:epc:(id|class|idpat):([a-z]+):", re.IGNORECASE)
 _NO_DATE_CHECK: Final = ParseConfig(gs1_element_strings_verify_date=False)
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -600,63 +602,111 @@ def _with_check_digit(digits: str) -> str:
     return digits + str(gs1_standard_check_digit(digits))
 
 
-def _parse_epc_urn(urn: str) -> GS1Key:
+#: EPC schemes of the Tag Data Standard: scheme → (primary AI, digits of company prefix +
+#: reference or None when the reference is free text, layout, attribute AI: "" when the serial
+#: is appended to the primary key, None when the scheme has no attribute)
+_EPC_TDS: Final[dict[str, tuple[str, int | None, str, str | None]]] = {
+    "sgtin": ("01", 13, "indicator", "21"), "lgtin": ("01", 13, "indicator", "10"),
+    "upui": ("01", 13, "indicator", "235"), "itip": ("8006", 13, "itip", "21"),
+    "sscc": ("00", 17, "indicator", None), "sgln": ("414", 12, "check", "254"),
+    "pgln": ("417", 12, "check", None), "gsrn": ("8018", 17, "check", None),
+    "gsrnp": ("8017", 17, "check", None), "gsin": ("402", 16, "check", None),
+    "grai": ("8003", 12, "check", ""), "gdti": ("253", 12, "check", ""),
+    "sgcn": ("255", 12, "check", ""), "giai": ("8004", None, "concat", None),
+    "ginc": ("401", None, "concat", None), "cpi": ("8010", None, "concat", "8011"),
+}
+_EPC_PART_NAMES: Final = {"01": "epc item reference", "00": "epc serial reference",
+                          "414": "epc location reference"}
+_EPC_SYNTAX: Final = {"sgtin": "CompanyPrefix.IndicatorItemRef.Serial",
+                      "lgtin": "CompanyPrefix.IndicatorItemRef.Lot",
+                      "upui": "CompanyPrefix.IndicatorItemRef.TPX",
+                      "itip": "CompanyPrefix.IndicatorItemRef.Piece.Total.Serial",
+                      "sscc": "CompanyPrefix.SerialRef",
+                      "sgln": "CompanyPrefix.LocationRef.Extension",
+                      "cpi": "CompanyPrefix.ComponentPartRef.Serial",
+                      "giai": "CompanyPrefix.AssetRef", "ginc": "CompanyPrefix.ConsignmentRef"}
+#: the schemes :func:`parse_identifier` reads into a :class:`GS1Key` (the others name keys
+#: GS1Key does not model; :func:`epc_urn_pairs` reads them all)
+_KEY_SCHEMES: Final = frozenset(get_args(EpcScheme))
+
+
+def _epc_header(urn: str, patterns: bool) -> tuple[str, str, str]:
     header = _EPC_HEADER.match(urn)
-    if header is None:
-        raise GS1Error(urn, "epc-urn", "EPC URN syntax", "expected urn:epc:id:… or urn:epc:class:…")
+    if header is None or (header[1].lower() == "idpat" and not patterns):
+        raise GS1Error(urn, "epc-urn", "EPC URN syntax",
+                       "expected urn:epc:id:… or urn:epc:class:…")
     kind, scheme = header[1].lower(), header[2].lower()
-    body = urn[header.end():]
-    pairs: list[tuple[str, str]]
-    if (kind, scheme) in (("id", "sgtin"), ("class", "lgtin")):
-        parts = body.split(".", 2)
-        if len(parts) != 3:
-            last = "Serial" if scheme == "sgtin" else "Lot"
-            raise GS1Error(urn, "epc-urn", "EPC URN syntax",
-                           f"{scheme} needs CompanyPrefix.IndicatorItemRef.{last}")
-        prefix = _epc_company_prefix(parts[0])
-        item = _epc_digits(parts[1], "epc item reference", "EPC partition")
-        if len(prefix) + len(item) != 13:
-            raise GS1Error(f"{prefix}.{item}", "epc item reference", "EPC partition",
-                           "company prefix and indicator/item reference must total 13 digits")
-        gtin = _with_check_digit(item[0] + prefix + item[1:])
-        attribute = "21" if scheme == "sgtin" else "10"
-        pairs = [("01", gtin), (attribute, _epc_decode(parts[2], attribute))]
-    elif (kind, scheme) == ("id", "sscc"):
-        parts = body.split(".")
-        if len(parts) != 2:
-            raise GS1Error(urn, "epc-urn", "EPC URN syntax", "sscc needs CompanyPrefix.SerialRef")
-        prefix = _epc_company_prefix(parts[0])
-        serial = _epc_digits(parts[1], "epc serial reference", "EPC partition")
-        if len(prefix) + len(serial) != 17:
-            raise GS1Error(body, "epc serial reference", "EPC partition",
-                           "company prefix and serial reference must total 17 digits")
-        pairs = [("00", _with_check_digit(serial[0] + prefix + serial[1:]))]
-    elif (kind, scheme) == ("id", "sgln"):
-        parts = body.split(".", 2)
-        if len(parts) != 3:
-            raise GS1Error(urn, "epc-urn", "EPC URN syntax",
-                           "sgln needs CompanyPrefix.LocationRef.Extension")
-        prefix = _epc_company_prefix(parts[0])
-        location = _epc_digits(parts[1], "epc location reference", "EPC partition") \
-            if parts[1] else ""
-        if len(prefix) + len(location) != 12:
-            raise GS1Error(body, "epc location reference", "EPC partition",
-                           "company prefix and location reference must total 12 digits")
-        pairs = [("414", _with_check_digit(prefix + location))]
-        extension = _epc_decode(parts[2], "254")
-        if extension != "0":
-            pairs.append(("254", extension))
-    elif (kind, scheme) == ("id", "giai"):
-        parts = body.split(".", 1)
-        if len(parts) != 2:
-            raise GS1Error(urn, "epc-urn", "EPC URN syntax", "giai needs CompanyPrefix.AssetRef")
-        prefix = _epc_company_prefix(parts[0])
-        pairs = [("8004", prefix + _epc_decode(parts[1], "8004"))]
-    else:
+    if scheme not in _EPC_TDS or (kind == "class") != (scheme == "lgtin"):
         raise GS1Error(urn, "epc-urn", "EPC scheme",
-                       f"urn:epc:{kind}:{scheme} is not a supported scheme "
-                       "(sgtin, lgtin, sscc, sgln, giai)")
-    return _key_from_pairs(pairs, "epc-urn")
+                       f"urn:epc:{kind}:{scheme} is not an EPC scheme of the Tag Data Standard")
+    return kind, scheme, urn[header.end():]
+
+
+def epc_urn_pairs(urn: str, *, patterns: bool = False) -> list[tuple[str, str]]:
+    """The validated (AI, value) pairs of an EPC URN of any Tag Data Standard scheme (SGTIN,
+    LGTIN, SSCC, SGLN, GRAI, GIAI, GSRN, GSRNP, GDTI, CPI, SGCN, GINC, GSIN, ITIP, UPUI, PGLN):
+    partition and character rules checked, check digits computed, every value validated as its
+    AI. With ``patterns``, also ``urn:epc:idpat:…`` whose last part is ``*``: that part's AI
+    (or appended serial) is left out. An SGLN extension ``0`` means none.
+
+    >>> epc_urn_pairs("urn:epc:id:grai:9506000.01234.5")
+    [('8003', '095060000123465')]
+    >>> epc_urn_pairs("urn:epc:idpat:sgtin:9506000.013435.*", patterns=True)
+    [('01', '09506000134352')]
+    """
+    kind, scheme, body = _epc_header(urn, patterns)
+    ai, digits, layout, attribute = _EPC_TDS[scheme]
+    count = 2 + (attribute is not None) + 2 * (layout == "itip")
+    parts = body.split(".", count - 1)
+    if len(parts) != count:
+        shape = _EPC_SYNTAX.get(scheme) or (
+            "CompanyPrefix.Reference" + (".Serial" if attribute is not None else ""))
+        raise GS1Error(urn, "epc-urn", "EPC URN syntax", f"{scheme} needs {shape}")
+    wild = kind == "idpat"
+    if wild and (parts[-1] != "*" or attribute is None or "*" in parts[:-1]):
+        raise GS1Error(urn, "epc-urn", "EPC pattern",
+                       "only the last part (serial, lot or extension) may be *")
+    if wild:
+        parts = parts[:-1]
+    prefix = _epc_company_prefix(parts[0])
+    if digits is None:
+        value = prefix + _epc_decode(parts[1], ai)
+    else:
+        field = _EPC_PART_NAMES.get(ai, "epc reference")
+        ref = _epc_digits(parts[1], field, "EPC partition") if parts[1] else ""
+        if len(prefix) + len(ref) != digits:
+            shown = f"{prefix}.{ref}" if ai == "01" else body
+            raise GS1Error(shown, field, "EPC partition",
+                           f"company prefix and reference must total {digits} digits")
+        value = _with_check_digit(ref[:1] + prefix + ref[1:] if layout != "check"
+                                  else prefix + ref)
+    if layout == "itip":
+        for name, part in (("piece", parts[2]), ("total", parts[3])):
+            if len(_epc_digits(part, f"epc {name}", "EPC partition")) != 2:
+                raise GS1Error(part, f"epc {name}", "EPC partition", "expected two digits")
+        value += parts[2] + parts[3]
+        parts = [parts[0], parts[1], *parts[4:]]
+    if ai == "8003":
+        value = "0" + value
+    pairs = [(ai, value)]
+    if len(parts) > 2 and attribute is not None:
+        extra = _epc_decode(parts[2], attribute or ai)
+        if attribute == "":
+            pairs = [(ai, value + extra)]
+        elif not (attribute == "254" and extra == "0"):
+            pairs.append((attribute, extra))
+    for pair_ai, pair_value in pairs:
+        _validate_pair(pair_ai, pair_value)
+    return pairs
+
+
+def _parse_epc_urn(urn: str) -> GS1Key:
+    _, scheme, _ = _epc_header(urn, patterns=False)
+    if scheme not in _KEY_SCHEMES:
+        raise GS1Error(urn, "epc-urn", "EPC scheme",
+                       f"urn:epc:id:{scheme} names a key GS1Key does not model "
+                       f"(supported: {', '.join(sorted(_KEY_SCHEMES))})")
+    return _key_from_pairs(epc_urn_pairs(urn), "epc-urn")
 
 
 # --- writing ------------------------------------------------------------------------------------

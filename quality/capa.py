@@ -321,8 +321,11 @@ def close_capa(rt: Runtime, capa: str, username: str, password: str, reason: str
 
 def overdue_actions(rt: Runtime, today: date, capas: Sequence[str] = (),
                     owners: Sequence[str] = ()) -> list[OverdueAction]:
-    """Actions past their due date and not done, of the given CAPAs and/or owners."""
+    """Actions past their due date and not done, of the given CAPAs and/or owners; of the
+    whole plant when neither is given."""
     actions: dict[str, NodeRecord] = {}
+    if not capas and not owners:
+        actions = {a.iri: a for a in rt.store.nodes_of_class(C.CAPAAction)}
     for c in capas:
         actions.update({a.iri: a for a in actions_of(rt.store, resolve(rt, C.CAPA, c).iri)})
     for o in owners:

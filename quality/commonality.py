@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from graph.context import as_built
+from graph.fitness import calibrations_of
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from ontology.terms import C, P, R
-from quality.workflow import linked_from, resolve
+from quality.workflow import resolve
 
 if TYPE_CHECKING:
     from tracegraph.runtime import Runtime
@@ -72,10 +73,7 @@ def batch_factors(store: GraphStore, batches: Sequence[str]) -> dict[str, set[tu
             out[by_exec[e.src]].add((kinds[e.type], e.dst))
     tools = sorted({t for e in ctx.edges if e.type in (R.ON_EQUIPMENT, R.USED_FIXTURE)
                     for t in [e.dst]})
-    cals = linked_from(store, tools, R.CALIBRATES, C.Calibration)
-    cal_of: dict[str, list[NodeRecord]] = {}
-    for e in store.links(sorted(cals), [R.CALIBRATES]) if cals else []:
-        cal_of.setdefault(e.dst, []).append(cals[e.src])
+    cal_of = calibrations_of(store, tools)
     for b, xs in runs.items():
         for x in xs:
             start = str(x.props.get(P.startedAtTime, ""))

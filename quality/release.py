@@ -25,6 +25,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from graph.errors import Problem
+from graph.fitness import (
+    calibrated_during,
+    calibrations_of,
+    in_window,
+    training_windows,
+    usage_life,
+)
 from graph.model import Direction, EdgeRecord, NodeRecord
 from graph.port import GraphStore
 from graph.write import NodeUpsert
@@ -49,7 +56,6 @@ if TYPE_CHECKING:
 __all__ = ["ReleaseReport", "release_batch", "release_report"]
 
 QA_APPROVED = RequiresSignatures({"qa": {"approved"}})
-_CALIBRATION_PASS = ("pass", "passAfterAdjustment")
 
 
 @dataclass
@@ -166,10 +172,7 @@ def release_report(rt: Runtime, batch: str) -> ReleaseReport:
 
     # equipment calibrated and fixtures in life at time of use
     tools = st.get_many(sorted({t for ts in equip_of.values() for t in ts}))
-    cals = _by_src(EdgeRecord(e.dst, e.type, e.src) for e in
-                    st.links(sorted(tools), [R.CALIBRATES], Direction.DOWNSTREAM)) \
-        if tools else {}
-    cal_nodes = st.get_many(sorted({c for cs in cals.values() for c in cs}))
+    cals = calibrations_of(st, sorted(tools))
     for x, ts in sorted(equip_of.items()):
         run = executions[x]
         start = str(run.props.get(P.startedAtTime, ""))
@@ -178,37 +181,27 @@ def release_report(rt: Runtime, batch: str) -> ReleaseReport:
             tool = tools.get(t)
             if tool is None:
                 continue
-            if tool.props.get(P.requiresCalibration) is True:
-                ok = any(str(c.props.get(P.performedAt, "")) <= start
-                         and str(c.props.get(P.calibrationDue, "")) >= end
-                         and c.props.get(P.calibrationResult, "pass") in _CALIBRATION_PASS
-                         for c in (cal_nodes[k] for k in cals.get(t, []) if k in cal_nodes))
-                if not ok:
-                    add("equipment-not-calibrated", t, "calibrationDue", tool.key,
-                        f"{tool.key} had no passing calibration in force during {run.key}")
-            limit, used = tool.props.get(P.usageLimit), tool.props.get(P.usageCount)
-            if isinstance(limit, int) and isinstance(used, int) and used > limit:
-                add("fixture-out-of-life", t, "usageCount", used,
-                    f"fixture {tool.key} used {used} cycles, beyond its life of {limit}")
+            if tool.props.get(P.requiresCalibration) is True and \
+                    not calibrated_during(cals.get(t, []), start, end):
+                add("equipment-not-calibrated", t, "calibrationDue", tool.key,
+                    f"{tool.key} had no passing calibration in force during {run.key}")
+            life = usage_life(tool)
+            if life is not None and life.exceeded:
+                add("fixture-out-of-life", t, "usageCount", life.count,
+                    f"fixture {tool.key} used {life.count} cycles, beyond its life of "
+                    f"{life.limit}")
 
     # operators qualified at time of use
     quals = _by_src(st.links(sorted(routing_ops), [R.REQUIRES_QUALIFICATION])) \
         if routing_ops else {}
     people = sorted({p for ps in people_of.values() for p in ps})
-    trainings = linked_from(st, people, R.TRAINEE, C.TrainingRecord)
-    tlinks = _by_src(st.links(sorted(trainings), [R.TRAINEE, R.GRANTS_QUALIFICATION])) \
-        if trainings else {}
+    windows = training_windows(st, people)
     for x, ps in sorted(people_of.items()):
         run = executions[x]
         start = str(run.props.get(P.startedAtTime, ""))
         for q in quals.get(op_of.get(x, ""), []):
             for p in ps:
-                ok = any(p in tl and q in tl
-                         and str(trainings[t].props.get(P.effectiveFrom, "")) <= start
-                         and (not trainings[t].props.get(P.effectiveTo)
-                              or start < str(trainings[t].props.get(P.effectiveTo)))
-                         for t, tl in tlinks.items())
-                if not ok:
+                if not in_window(windows.get((p, q), []), start):
                     add("operator-not-qualified", x, "wasAssociatedWith", p,
                         f"{p.rsplit('/', 1)[-1]} held no training in force for "
                         f"{q.rsplit('/', 1)[-1]} when executing {run.key}")

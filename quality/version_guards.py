@@ -8,7 +8,10 @@
   elements it owns (routing, operations, parameter specs, BOM lines, inspection plans and
   characteristics) are never edited: a change is a new version through change control.
 - **operational checks**: an operation execution cannot start on equipment out of calibration,
-  with a fixture past its usage life, or by an operator without the required qualification.
+  with a fixture past its usage life, or by an operator without the required qualification
+  (facts from :mod:`graph.fitness`), nor for a batch whose pinned process version was not
+  Effective at its start time (:func:`graph.versions.effective_at`); a batch is pinned only to
+  a released version.
 
 A version created directly in a released status is accepted (loading existing records from a
 legacy system); every later transition is checked.
@@ -16,16 +19,19 @@ legacy system); every later transition is checked.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from graph.errors import Problem
-from graph.model import EdgeRecord, NodeRecord
+from graph.fitness import calibration_lapse, in_window, training_windows, usage_life
+from graph.model import Direction, EdgeRecord, NodeRecord
 from graph.versions import (
     CHILD_EDGES,
     FROZEN,
     LIFECYCLE,
     LIFECYCLE_PROPS,
     OWNED_CLASSES,
+    RELEASED,
+    effective_at,
     owning_versions,
 )
 from graph.write import PRIOR_VERSION, Guard, PendingWrite
@@ -36,11 +42,10 @@ __all__ = ["version_guards"]
 _BOOKKEEPING = frozenset({"versionNumber"})
 #: child → parent edges: adding a child edits the parent (routing/version links edit the source)
 _CHILD = frozenset({R.CHARACTERISTIC_OF, *CHILD_EDGES})
-_OUT_OF_CALIBRATION = frozenset({"Overdue", "OutOfTolerance"})
 
 
 def version_guards() -> list[Guard]:
-    return [version_lifecycle, frozen_definitions, operation_start]
+    return [version_lifecycle, frozen_definitions, operation_start, version_pinned]
 
 
 def _changed(old: NodeRecord, new: NodeRecord) -> set[str]:
@@ -156,21 +161,17 @@ def _equipment_problems(p: PendingWrite, execution: str, eq: str, at: str) -> li
     if node is None:
         return []
     out: list[Problem] = []
-    status = node.props.get("calibrationStatus")
-    due = node.props.get("calibrationDue")
-    if node.props.get("requiresCalibration") is not False and (
-            status in _OUT_OF_CALIBRATION or (due is not None and str(due) < at)):
-        why = f"calibration {status}" if status in _OUT_OF_CALIBRATION else f"calibration " \
-              f"was due {due}"
+    why = calibration_lapse(node, at)
+    if why is not None:
         out.append(Problem(
             rule="equipment-calibrated", field="onEquipment", value=node.key, focus=execution,
             message=f"cannot start at {at} on {node.label} {node.key}: {why}"))
-    limit, count = node.props.get("usageLimit"), node.props.get("usageCount")
-    if isinstance(limit, int) and isinstance(count, int) and count >= limit:
+    life = usage_life(node)
+    if life is not None and life.exhausted:
         out.append(Problem(
             rule="fixture-usage-life", field="usedFixture", value=node.key, focus=execution,
             message=f"cannot start: fixture {node.key} has reached its usage life "
-                    f"({count} of {limit} cycles)"))
+                    f"({life.count} of {life.limit} cycles)"))
     return out
 
 
@@ -188,7 +189,7 @@ def _qualification_problems(p: PendingWrite, starts: dict[str, NodeRecord],
     held: dict[str, set[str]] = {}
     for e in _links(p, people, [R.HAS_QUALIFICATION]):
         held.setdefault(e.src, set()).add(e.dst)
-    windows = _training_windows(p, people)
+    windows = training_windows(p.store, people)
     problems: list[Problem] = []
     for iri, links in sorted(by_exec.items()):
         at = str(starts[iri].props.get("startedAtTime") or p.tx.at)
@@ -196,8 +197,7 @@ def _qualification_problems(p: PendingWrite, starts: dict[str, NodeRecord],
         for person in links.get(R.WAS_ASSOCIATED_WITH, ()):
             for q in sorted(needs):
                 spans = windows.get((person, q))
-                ok = q in held.get(person, set()) and (
-                    spans is None or any(a <= at and (not b or at < b) for a, b in spans))
+                ok = q in held.get(person, set()) and (spans is None or in_window(spans, at))
                 if not ok:
                     problems.append(Problem(
                         rule="operator-qualified", field="wasAssociatedWith", value=person,
@@ -206,21 +206,68 @@ def _qualification_problems(p: PendingWrite, starts: dict[str, NodeRecord],
     return problems
 
 
-def _training_windows(p: PendingWrite, people: Iterable[str]
-                      ) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    """(person, qualification) → validity windows from the training records, where any."""
-    from graph.model import Direction
 
-    records = [e.src for e in p.store.links(sorted(people), [R.TRAINEE], Direction.DOWNSTREAM)]
-    if not records:
-        return {}
-    trainee = {e.src: e.dst for e in p.store.links(records, [R.TRAINEE])}
-    nodes = p.store.get_many(records)
-    out: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for e in p.store.links(records, [R.GRANTS_QUALIFICATION]):
-        n = nodes.get(e.src)
-        if n is None or e.src not in trainee:
+def version_pinned(p: PendingWrite) -> list[Problem]:
+    """A batch is pinned only to a released process version, and a new operation execution of
+    a batch starts only while the batch's pinned version is Effective (its effectivity window)."""
+    pins = [e for e in p.new_edges if e.type == R.RUNS_PROCESS_VERSION]
+    starts = sorted(i for i, n in p.after.items()
+                    if n.label == "OperationExecution" and i not in p.before)
+    batch_of = {e.src: e.dst for e in _links(p, starts, [R.FOR_BATCH])} if starts else {}
+    batches = sorted(set(batch_of.values()) - {e.src for e in pins})
+    pinned = {e.src: e.dst for e in p.store.links(batches, [R.RUNS_PROCESS_VERSION])} \
+        if batches else {}
+    pinned.update({e.src: e.dst for e in pins})
+    wanted = sorted(set(pinned.values()) - set(p.after))
+    stored = p.store.get_many(wanted) if wanted else {}
+
+    def version(iri: str) -> NodeRecord | None:
+        return p.current(iri) or stored.get(iri)
+
+    problems: list[Problem] = []
+    for e in pins:
+        v = version(e.dst)
+        status = v.props.get("versionStatus") if v is not None else None
+        if v is not None and status not in RELEASED:
+            problems.append(Problem(
+                rule="version-effective", field="runsProcessVersion", value=v.key, focus=e.src,
+                message=f"a batch cannot be pinned to process version {v.key}: it is {status}, "
+                        "not released (Effective)"))
+    begun = _batch_starts(p, batch_of)
+    for x in starts:
+        batch = batch_of.get(x, "")
+        v = version(pinned.get(batch, ""))
+        if v is None:
             continue
-        out.setdefault((trainee[e.src], e.dst), []).append(
-            (str(n.props.get("effectiveFrom", "")), str(n.props.get("effectiveTo", "") or "")))
+        at = str(p.after[x].props.get("startedAtTime") or p.tx.at)
+        first = begun.get(batch, at)
+        if not effective_at(v, first):
+            frm, to = v.props.get("effectiveFrom"), v.props.get("effectiveTo")
+            window = f"effective from {frm}" + (f" to {to}" if to else "") \
+                if frm and v.props.get("versionStatus") in RELEASED \
+                else f"{v.props.get('versionStatus')}, never effective"
+            problems.append(Problem(
+                rule="version-effective", field="startedAtTime", value=at, focus=x,
+                message=f"cannot start at {at}: the batch, begun at {first}, runs process "
+                        f"version {v.key} ({window}), which was not Effective when the batch "
+                        "began"))
+    return problems
+
+
+def _batch_starts(p: PendingWrite, batch_of: dict[str, str]) -> dict[str, str]:
+    """When each batch began: the earliest start of its operation executions (stored or new);
+    WIP batches keep running the version pinned when they began."""
+    batches = sorted(set(batch_of.values()))
+    if not batches:
+        return {}
+    links = p.store.links(batches, [R.FOR_BATCH], Direction.DOWNSTREAM)
+    stored = p.store.get_many(sorted({e.src for e in links}))
+    out: dict[str, str] = {}
+    for run, batch in [*((e.src, e.dst) for e in links), *batch_of.items()]:
+        n = p.after.get(run) or stored.get(run)
+        if n is None or n.label != "OperationExecution":
+            continue
+        at = str(n.props.get("startedAtTime") or p.tx.at)
+        if batch not in out or at < out[batch]:
+            out[batch] = at
     return out

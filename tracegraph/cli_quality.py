@@ -85,7 +85,7 @@ def edhr_cmd(ident: Annotated[str, typer.Argument(help="batch or serial (IRI or 
 def overdue_cmd(capa: Annotated[list[str] | None, typer.Option(help="CAPA key(s)")] = None,
                 owner: Annotated[list[str] | None, typer.Option(help="owner username(s)")] = None,
                 today: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None) -> None:
-    """CAPA actions past their due date and not done."""
+    """CAPA actions past their due date and not done (plant-wide without --capa/--owner)."""
     rt = _rt()
     try:
         found = overdue_actions(rt, date.fromisoformat(today) if today else date.today(),

@@ -10,10 +10,12 @@ from __future__ import annotations
 from graph.write import Guard
 from quality.deviation_guard import capa_closure, deviation_lifecycle
 from quality.holds import held_material_guard
+from quality.spec_guards import spec_units
 from quality.version_guards import version_guards
 
 __all__ = ["default_guards"]
 
 
 def default_guards() -> list[Guard]:
-    return [*version_guards(), deviation_lifecycle, capa_closure, held_material_guard]
+    return [*version_guards(), deviation_lifecycle, capa_closure, held_material_guard,
+            spec_units]

@@ -96,3 +96,33 @@ def test_the_edhr_prints_to_pdf(client: Client) -> None:
     r = c.get("/api/edhr/B-ASSY", params={"format": "pdf"}, headers=h["qa"])
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     assert r.content.startswith(b"%PDF-") and b"/Type /Page" in r.content
+
+
+def test_overdue_capa_actions_plant_wide_or_filtered(client: Client, runtime: Runtime) -> None:
+    from quality import capa as capa_mod
+    from quality.deviations import open_deviation
+
+    c, h = client
+    rt = runtime
+    open_deviation(rt, "DEV-OD-1", "Kinked tubing", "kinks at final inspection", "major",
+                   "q.clark", "final inspection",
+                   concerns=[rt.vocab.mint_iri("Batch", "B-ASSY")])
+    due = {("CAPA-OD-1", "A1", "q.adams"): "2026-05-01", ("CAPA-OD-1", "A2", "q.clark"):
+           "2026-07-01", ("CAPA-OD-2", "A1", "q.clark"): "2026-05-21"}
+    for capa in ("CAPA-OD-1", "CAPA-OD-2"):
+        capa_mod.open_capa(rt, "DEV-OD-1", capa, "Tubing kinks", "kinks", "2026-08-01",
+                           "q.adams", "deviation needs CAPA")
+    for (capa, action, owner), day in due.items():
+        capa_mod.add_action(rt, capa, f"{capa}-{action}", "corrective", owner, day,
+                            "fix the spool tension", "q.adams", "plan")
+    query = """query($capas: [String!], $owners: [String!]) { overdueCapaActions(
+        today: "2026-06-01", capas: $capas, owners: $owners) { key capa owner daysOverdue } }"""
+    every = gql(c, h["qa"], query)["overdueCapaActions"]
+    assert [(a["key"], a["daysOverdue"]) for a in every] == [
+        ("CAPA-OD-1-A1", 31), ("CAPA-OD-2-A1", 11)]  # A2 is not due yet
+    assert {a["capa"] for a in every} == {rt.vocab.mint_iri("CAPA", k)
+                                         for k in ("CAPA-OD-1", "CAPA-OD-2")}
+    of_one = gql(c, h["qa"], query, capas=["CAPA-OD-2"])["overdueCapaActions"]
+    assert [a["key"] for a in of_one] == ["CAPA-OD-2-A1"]
+    of_adams = gql(c, h["qa"], query, owners=["q.adams"])["overdueCapaActions"]
+    assert [a["key"] for a in of_adams] == ["CAPA-OD-1-A1"]

@@ -204,6 +204,62 @@ def test_operation_start_checks(runtime: Runtime) -> None:
     refused(rt, "equipment-calibrated", execution("X-5", "P-ANN", "2026-03-03T08:00:00Z"))
 
 
+def run_of(key: str, batch: str, start: str) -> Json:
+    return node("OperationExecution", key, {"startedAtTime": start, "executionStatus": "Started"},
+                {"executesOperation": "Operation/BOND/v1/OP10", "forBatch": f"Batch/{batch}",
+                 "onEquipment": "Equipment/UVB-01", "wasAssociatedWith": "Person/P-ANN"})
+
+
+def batch(key: str, version: str) -> Json:
+    return node("Batch", key, {"batchStatus": "InProcess"},
+                {"ofProduct": "Product/CATH", "runsProcessVersion": f"ProcessVersion/{version}"})
+
+
+def test_batch_runs_a_version_effective_when_it_began(runtime: Runtime) -> None:
+    rt = runtime
+    setup(rt)
+    rt.capture(doc({"eventId": "draft", "nodes": version_nodes("v2", "Draft", 3000.0)}))
+    [p] = refused(rt, "version-effective", batch("B-2", "BOND/v2"))
+    assert (p.field, p.value, p.focus) == ("runsProcessVersion", "BOND/v2", iri(rt, "Batch", "B-2"))
+    assert "Draft" in p.message
+    # v1 is effective from 2026-01-01: a batch cannot begin under it before
+    [p] = refused(rt, "version-effective", batch("B-3", "BOND/v1"),
+                  run_of("Y-1", "B-3", "2025-12-01T08:00:00Z"))
+    assert p.focus == iri(rt, "OperationExecution", "Y-1") and "BOND/v1" in p.message
+    rt.capture(doc({"eventId": "wip", "nodes": [run_of("Y-2", "B-1", "2026-03-01T08:00:00Z")]}))
+    rt.capture(doc({"eventId": "sup", "reason": "superseded", "nodes": [
+        node("ProcessVersion", "BOND/v1", {"versionStatus": "Superseded",
+                                           "effectiveTo": "2026-04-01T00:00:00Z"})]}))
+    # B-1 began under v1: it finishes under v1 after v1 is superseded
+    rt.capture(doc({"eventId": "wip2", "nodes": [run_of("Y-3", "B-1", "2026-05-01T08:00:00Z")]}))
+    # a batch beginning after v1's effectivity ended is refused, and nothing of it is written
+    [p] = refused(rt, "version-effective", batch("B-4", "BOND/v1"),
+                  run_of("Y-4", "B-4", "2026-05-01T09:00:00Z"))
+    assert "2026-04-01" in p.message
+    assert rt.store.get(iri(rt, "Batch", "B-4")) is None
+
+
+def test_parameter_spec_units_and_limits(runtime: Runtime) -> None:
+    rt = runtime
+    setup(rt)  # v1's spec in mJ/cm2 (UCUM) was accepted
+    spec = "BOND/v2/OP10/UV-DOSE"
+    rt.capture(doc({"eventId": "draft", "nodes": version_nodes("v2", "Draft", 3000.0)}))
+    [p] = refused(rt, "unit-code", node("ParameterSpec", spec, {"unitCode": "mJ/cm2.xyz"}))
+    assert (p.field, p.value, p.focus) == ("unitCode", "mJ/cm2.xyz",
+                                           iri(rt, "ParameterSpec", spec))
+    [p] = refused(rt, "unit-code", node("ParameterSpec", spec, {"unitCode": "[foo]"}))
+    assert "[foo]" in p.message
+    rt.capture(doc({"eventId": "unit", "reason": "psi", "nodes": [
+        node("ParameterSpec", spec, {"unitCode": "[psi]", "setpoint": 30.0, "lsl": 20.0,
+                                     "usl": 40.0, "alertLow": 25.0, "alertHigh": 35.0})]}))
+    assert rt.store.get(iri(rt, "ParameterSpec", spec)).props["unitCode"] == "[psi]"  # type: ignore[union-attr]
+    with pytest.raises(WriteRejectedError) as e:  # setpoint outside the alert limits
+        rt.capture(doc({"eventId": "limits", "reason": "edit", "nodes": [
+            node("ParameterSpec", spec, {"setpoint": 36.0})]}))
+    assert ("setpoint", "36.0") in {(p.field, str(p.value)) for p in e.value.problems}
+    assert rt.store.get(iri(rt, "ParameterSpec", spec)).props["setpoint"] == 30.0  # type: ignore[union-attr]
+
+
 def test_change_control_over_graphql(runtime: Runtime) -> None:
     from fastapi.testclient import TestClient
 

@@ -31,6 +31,7 @@ from ingest.gs1 import (
     REQUIRED_ASSOCIATIONS,
     GS1Error,
     GS1Key,
+    epc_urn_pairs,
     is_gtin,
     is_sscc,
     parse_identifier,
@@ -672,3 +673,39 @@ def test_validators_reject_non_ascii_and_wrong_lengths() -> None:
     assert not is_gtin(" 09506000134352")
     assert not is_sscc(SSCC[:-1])
     assert is_sscc(SSCC)
+
+
+@pytest.mark.parametrize(("urn", "pairs"), [
+    ("urn:epc:id:grai:4012345.66666.87", [("8003", "04012345666663" + "87")]),
+    ("urn:epc:id:gdti:4012345.55555.98", [("253", "4012345555554" + "98")]),
+    ("urn:epc:id:sgcn:4012345.99999.44", [("255", "4012345999990" + "44")]),
+    ("urn:epc:id:gsrn:4012345.9876540000", [("8018", "401234598765400000")]),
+    ("urn:epc:id:gsrnp:4012345.0000098765", [("8017", "401234500000987658")]),
+    ("urn:epc:id:gsin:4012345.999987654", [("402", "40123459999876541")]),
+    ("urn:epc:id:pgln:4012345.00011", [("417", "4012345000115")]),
+    ("urn:epc:id:ginc:4012345.333", [("401", "4012345333")]),
+    ("urn:epc:id:cpi:4012345.ABC.123", [("8010", "4012345ABC"), ("8011", "123")]),
+    ("urn:epc:id:itip:4012345.012345.01.02.999",
+     [("8006", "040123451234560102"), ("21", "999")]),
+    ("urn:epc:id:upui:4012345.012345.AB12", [("01", "04012345123456"), ("235", "AB12")]),
+    ("urn:epc:id:sgln:4012345.00011.0", [("414", "4012345000115")]),
+])
+def test_epc_urn_pairs_of_every_tds_scheme(urn: str, pairs: list[tuple[str, str]]) -> None:
+    assert epc_urn_pairs(urn) == pairs
+    # every key the parser computes passes the element-string validation (check digits)
+    parse_identifier("".join(f"({ai}){value}" for ai, value in pairs))
+
+
+def test_epc_urn_pairs_patterns_and_refusals() -> None:
+    assert epc_urn_pairs("urn:epc:idpat:grai:4012345.66666.*", patterns=True) == [
+        ("8003", "04012345666663")]
+    for urn, rule in (("urn:epc:idpat:grai:4012345.66666.*", "EPC URN syntax"),
+                      ("urn:epc:id:gsrn:4012345.987654000", "EPC partition"),
+                      ("urn:epc:id:itip:4012345.012345.1.02.9", "EPC partition"),
+                      ("urn:epc:class:grai:4012345.66666.87", "EPC scheme"),
+                      ("urn:epc:id:gdti:4012345.55555", "EPC URN syntax")):
+        with pytest.raises(GS1Error) as caught:
+            epc_urn_pairs(urn)
+        assert caught.value.rule == rule, urn
+    with pytest.raises(GS1Error, match="EPC pattern"):
+        epc_urn_pairs("urn:epc:idpat:sgtin:4012345.*.*", patterns=True)
