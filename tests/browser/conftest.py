@@ -76,8 +76,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory, explorer_built: None) -> Iter
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """One Chromium for the browser tests, closed when they are done: Playwright's sync API
+    keeps an asyncio loop running in this thread, so it must not outlive tests/browser (the
+    OPC UA and MQTT tests after it run their own loops)."""
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         _need_service(f"Chromium at {CHROMIUM} (apt-get install chromium; make system-deps)")
     from playwright.sync_api import sync_playwright
