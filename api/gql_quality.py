@@ -36,6 +36,7 @@ from graph.model import NodeRecord
 from ontology.terms import C, P, R
 from quality import capa as capa_mod
 from quality import deviations as dev_mod
+from quality.capa import Evaluation, OverdueAction
 from quality.commonality import commonality
 from quality.dispositions import Rework, dispose
 from quality.edhr import batch_dhr, unit_dhr
@@ -88,27 +89,9 @@ class Impact:
     recall: Recall
 
 
-@strawberry.type
-class Evaluation:
-    check: str
-    key: str
-    criterion: str
-    result: str
-    message: str
-    batches: list[str]
-    value: float | None
-    findings: list[str]
-
-
-@strawberry.type
-class OverdueAction:
-    action: str
-    key: str
-    capa: str
-    owner: str
-    due: str
-    state: str
-    days_overdue: int
+# the domain records themselves are the GraphQL types (one definition)
+strawberry.type(Evaluation)
+strawberry.type(OverdueAction)
 
 
 @strawberry.type
@@ -178,11 +161,6 @@ def _deviation(rt: Any, n: NodeRecord) -> Deviation:
                      concerns=sorted(e.dst for e in rt.store.links([n.iri], [R.CONCERNS])))
 
 
-def _evaluation(e: capa_mod.Evaluation) -> Evaluation:
-    return Evaluation(check=e.check, key=e.key, criterion=e.criterion, result=e.result,
-                      message=e.message, batches=e.batches, value=e.value, findings=e.findings)
-
-
 def _run(step: Callable[[], NodeRecord | None], state: str | None = None) -> QualityResult:
     """Run a workflow step; a refusal becomes ``ok: false`` with its problems."""
     try:
@@ -230,7 +208,7 @@ class QualityQuery:
     @strawberry.field(description="Evaluate an effectiveness check's criterion on the graph.")
     def effectiveness(self, info: Info[Any, None], check: str) -> Evaluation | None:
         try:
-            return _evaluation(capa_mod.evaluate(_rt(info), check))
+            return capa_mod.evaluate(_rt(info), check)
         except WorkflowRefused:
             return None
 
@@ -240,11 +218,9 @@ class QualityQuery:
                              capas: list[str] | None = None,
                              owners: list[str] | None = None) -> list[OverdueAction]:
         try:
-            found = capa_mod.overdue_actions(_rt(info), today, capas or [], owners or [])
+            return capa_mod.overdue_actions(_rt(info), today, capas or [], owners or [])
         except WorkflowRefused as e:
             raise bad_input(e.field, e.value, str(e)) from None
-        return [OverdueAction(action=a.action, key=a.key, capa=a.capa, owner=a.owner, due=a.due,
-                              state=a.state, days_overdue=a.days_overdue) for a in found]
 
     @strawberry.field(description="Review by exception: the batch's exceptions against the "
                                   "release rules (empty = releasable).")

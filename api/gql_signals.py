@@ -58,28 +58,8 @@ class SignalWindow:
     samples: list[Sample]
 
 
-@strawberry.type
-class QcNotification:
-    kind: str
-    role: str
-    equipment: str
-    parameter: str
-    batch: str
-    execution: str
-    level: str
-    peak: float
-    detected_at: str
-    excursion: str
-    alarm: str
-    deviation: str | None
-    hold: str | None
-    grade: str | None
-    held: list[str]
-    rules: list[str]
-
-    @classmethod
-    def of(cls, n: Notification) -> QcNotification:
-        return cls(**n.as_dict())
+# the notification record itself is the GraphQL type (one definition)
+strawberry.type(Notification, name="QcNotification")
 
 
 def excursion_of(rt: Any, node: NodeRecord) -> NodeRecord | None:
@@ -174,9 +154,9 @@ class SignalSubscription:
                                          "with its holds, excursion alarms, SPC warnings), "
                                          "sent after commit.")
     async def qc_notifications(self, info: Info[Any, None]
-                               ) -> AsyncGenerator[QcNotification, None]:
+                               ) -> AsyncGenerator[Notification, None]:
         from api.auth import authorize
 
         authorize("Subscription.qcNotifications", info.context.get("user"))
         async for n in hub.subscribe():
-            yield QcNotification.of(n)
+            yield n

@@ -26,7 +26,7 @@ from graph.massbalance import mass_balance
 from graph.model import Direction as StoreDirection
 from graph.model import EdgeRecord, NodeRecord
 from graph.recall import Affected as AffectedRecord
-from graph.recall import AffectedCustomer as CustomerRecord
+from graph.recall import AffectedCustomer
 from graph.write import PRIOR_VERSION
 from ingest.identify import identify, identify_or_explain
 from ontology.vocab import vocabulary
@@ -224,22 +224,8 @@ class Affected:
                    properties=_json(a.properties))
 
 
-@strawberry.type
-class AffectedCustomer:
-    iri: str
-    key: str
-    name: str
-    address: str
-    country: str
-    shipments: list[str]
-    first_shipped: str | None
-    last_shipped: str | None
-
-    @classmethod
-    def of(cls, c: CustomerRecord) -> AffectedCustomer:
-        return cls(iri=c.iri, key=c.key, name=c.name, address=c.address, country=c.country,
-                   shipments=c.shipments, first_shipped=c.first_shipped,
-                   last_shipped=c.last_shipped)
+# the recall's customer record itself is the GraphQL type (one definition)
+strawberry.type(AffectedCustomer)
 
 
 @strawberry.type
@@ -542,7 +528,7 @@ def _recall(a: Any) -> Recall:
         units=[Affected.of(x) for x in a.units],
         packages=[Affected.of(x) for x in a.packages],
         shipments=[Affected.of(x) for x in a.shipments],
-        customers=[AffectedCustomer.of(c) for c in a.customers])
+        customers=a.customers)
 
 
 def _problem(p: Any) -> Problem:
