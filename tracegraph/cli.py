@@ -188,9 +188,9 @@ def export_rdf(seed: Annotated[str, typer.Option(help="lot, serial, IRI or any i
                out: Annotated[Path | None, typer.Option(help="file (default: stdout)")] = None
                ) -> None:
     """Export a trace as RDF in the tracegraph ontology (validates against the shapes)."""
+    from graph.identifiers.identify import identify_or_explain
     from graph.model import Direction
     from graph.rdf_export import export_trace, serialize
-    from ingest.identify import identify_or_explain
 
     rt = Runtime.open()
     try:

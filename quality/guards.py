@@ -1,6 +1,7 @@
-"""The business rules every write passes (see :data:`graph.write.Guard`).
+"""The business rules every write passes (see :data:`graph.write.Guard`), registered here.
 
-Each feature keeps its rules in its own module and lists them here; :meth:`Runtime.open` hands
+Each feature keeps its rules in its own module of :mod:`quality` and lists them in
+:func:`default_guards`; the composition root (:meth:`tracegraph.runtime.Runtime.open`) hands
 them to the one write path, so a capture, a GraphQL mutation, an EPCIS event or a signal all
 meet the same rules.
 """
@@ -17,5 +18,6 @@ __all__ = ["default_guards"]
 
 
 def default_guards() -> list[Guard]:
+    """Every write guard, in the order the write path runs them."""
     return [*version_guards(), deviation_lifecycle, capa_closure, held_material_guard,
             spec_units]
