@@ -1,10 +1,11 @@
 """What domain code receives: a :class:`Session` (store, vocabulary, writer, clock).
 
 The quality loops (:mod:`quality`) and the ingest adapters (:mod:`ingest`) take a session, never
-the composition root: :class:`tracegraph.runtime.Runtime` satisfies the protocol structurally,
-and a test can hand in any object with the four attributes (an in-memory store, a writer over
-it, a clock it moves by hand). Domain functions name their session parameter ``rt`` by
-convention.
+the composition root: ``Runtime`` (in the ``tracegraph`` package, above ``ingest``) satisfies
+the protocol structurally, and a test can hand in any object with the four attributes (an
+in-memory store, a writer over it, a clock it moves by hand). Domain functions name their
+session parameter ``rt`` by convention; a ``clock`` parameter they take defaults to the
+session's clock.
 
 :func:`write_nodes` is the shared shape of a domain write: node upserts as one audited event
 through the session's one write path (:class:`graph.write.Writer`).

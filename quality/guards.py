@@ -1,9 +1,9 @@
 """The business rules every write passes (see :data:`graph.write.Guard`), registered here.
 
 Each feature keeps its rules in its own module of :mod:`quality` and lists them in
-:func:`default_guards`; the composition root (:meth:`tracegraph.runtime.Runtime.open`) hands
-them to the one write path, so a capture, a GraphQL mutation, an EPCIS event or a signal all
-meet the same rules.
+:func:`default_guards`; the composition root (``Runtime.open`` in the ``tracegraph`` package,
+two layers up) hands them to the one write path, so a capture, a GraphQL mutation, an EPCIS
+event or a signal all meet the same rules.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Process-version commands: ``tracegraph diff FROM TO`` and ``tracegraph impact ELEMENT``.
 
-Registered on the main command line by :mod:`tracegraph.cli` (``register(app)``). Elements and
-versions are named by business key, any identifier or IRI.
+Registered on the main command line by :mod:`tracegraph.cli.main` (``register(app)``). Elements
+and versions are named by business key, any identifier or IRI.
 """
 
 from __future__ import annotations
