@@ -1,5 +1,6 @@
 """From observations to committed records: raw store → contextualisation → detection → the
 exception loop → QC notifications. Every adapter (MQTT, OPC UA, CSV) feeds :meth:`process`.
+The pipeline works on a :class:`graph.session.Session` (``rt``: the runtime, or any session).
 
 Guarantees the adapters build on:
 
