@@ -16,7 +16,8 @@ from typing import Any
 import jwt
 from graphql import GraphQLError
 
-from quality.accounts import AuthError, User, get_user, utc_now
+from ontology.datatypes import utc_now
+from quality.accounts import AuthError, User, get_user
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.auth import Unauthorized, authorize, user_from_token
-from ingest.identify import identify
+from graph.identifiers.identify import identify
 from ontology.terms import C
 from quality.edhr import PdfUnavailable, batch_dhr, render_html, render_pdf, unit_dhr
 from tracegraph.runtime import Runtime

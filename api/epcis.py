@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import Unauthorized, authorize, user_from_token
 from graph.errors import WriteRejectedError
+from graph.identifiers.identify import identify_or_explain
 from ingest.epcis import capture_epcis
 from ingest.epcis_query import (
     QueryError,
@@ -25,7 +26,6 @@ from ingest.epcis_query import (
     query_document,
     query_events,
 )
-from ingest.identify import identify_or_explain
 from ontology.datatypes import now_utc_text
 from tracegraph.runtime import Runtime
 

@@ -31,7 +31,7 @@ from api.schema import (
 )
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
-from ingest.signals.model import ms_to_text
+from ontology.datatypes import ms_to_text
 from ontology.vocab import rel_type_of
 from quality import signatures, spc
 from tracegraph.runtime import Runtime

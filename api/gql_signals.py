@@ -13,8 +13,9 @@ from strawberry.types import Info
 
 from api.schema import _rt, bad_input
 from graph.model import NodeRecord
-from ingest.signals.model import Observation, ms_to_text, text_to_ms
+from ingest.signals.model import Observation, text_to_ms
 from ingest.signals.rawstore import RawStore
+from ontology.datatypes import ms_to_text
 from ontology.terms import C, P, R
 from quality.detection import SpecLimits
 from quality.notify import Notification, hub

@@ -22,13 +22,13 @@ from strawberry.types import Info
 
 from graph.context import as_built
 from graph.errors import WriteRejectedError
+from graph.identifiers.identify import identify, identify_or_explain
 from graph.massbalance import mass_balance
 from graph.model import Direction as StoreDirection
 from graph.model import EdgeRecord, NodeRecord
 from graph.recall import Affected as AffectedRecord
 from graph.recall import AffectedCustomer
 from graph.write import PRIOR_VERSION
-from ingest.identify import identify, identify_or_explain
 from ontology.vocab import vocabulary
 from quality import accounts, signatures
 from tracegraph.runtime import Runtime

@@ -130,7 +130,7 @@ class PendingWrite:
 
 
 #: a business rule over a pending write (held material, immutable versions, lifecycle
-#: transitions …): the problems it finds refuse the whole batch. Wired in tracegraph.guards.
+#: transitions …): the problems it finds refuse the whole batch. Registered in quality.guards.
 Guard = Callable[[PendingWrite], list[Problem]]
 
 

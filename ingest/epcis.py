@@ -28,12 +28,12 @@ from jsonschema import Draft7Validator, FormatChecker  # type: ignore[import-unt
 from referencing import Registry, Resource
 
 from graph.errors import Problem, WriteRejectedError
+from graph.identifiers.gs1 import GS1Error, parse_identifier, to_digital_link
+from graph.identifiers.identify import identify
 from graph.port import GraphStore
 from graph.write import Writer, WriteResult
 from ingest.capture import parse_document, to_write_events
 from ingest.epcis_hash import event_hash, namespaces_of
-from ingest.gs1 import GS1Error, parse_identifier, to_digital_link
-from ingest.identify import identify
 from ontology.datatypes import now_utc_text
 from ontology.vocab import Vocabulary
 

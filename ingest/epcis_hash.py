@@ -9,9 +9,9 @@ user extensions. Normalisations: values trimmed; times in UTC at millisecond pre
 ``Z``; numbers without trailing zeros; ``urn:epcglobal:cbv:…`` and bare CBV words (bizStep,
 disposition, business-transaction / source / destination types) as ``https://ref.gs1.org/cbv/``
 web URIs; CURIEs expanded (``gs1:``, ``cbv:``, ``epcis:`` and the document's own prefixes);
-EPC URIs (``urn:epc:id|class|idpat``, read by :func:`ingest.gs1.epc_urn_pairs`) and any GS1
-Digital Link as the constrained canonical Digital Link on ``https://id.gs1.org`` (no query
-string, only the finest key and qualifier).
+EPC URIs (``urn:epc:id|class|idpat``, read by :func:`graph.identifiers.gs1.epc_urn_pairs`)
+and any GS1 Digital Link as the constrained canonical Digital Link on ``https://id.gs1.org``
+(no query string, only the finest key and qualifier).
 ``eventID``, ``recordTime``, ``errorDeclaration`` and ``certificationInfo`` are not part of it,
 so an error declaration or a re-sent event keeps the hash of the event it is about.
 """
@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from ingest.gs1 import GS1Error, epc_urn_pairs
+from graph.identifiers.gs1 import GS1Error, epc_urn_pairs
 
 __all__ = ["event_hash", "hash_value", "namespaces_of", "prehash", "to_hash_digital_link"]
 

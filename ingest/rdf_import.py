@@ -1,5 +1,6 @@
 """Import RDF in the tracegraph ontology (as :mod:`graph.rdf_export` writes it) as one
-``tracegraph.capture/1`` document, written through :meth:`Runtime.capture` like any capture.
+``tracegraph.capture/1`` document, written through the session's ``capture`` (a
+:class:`CapturingSession`: the runtime's one capture path) like any capture.
 
 - A *node* is a subject typed with a stored ``tg:`` class that carries its class's business key
   (the value of the class's ``tg:keyProperty``); a typed subject without a key is only a reference
@@ -19,7 +20,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from rdflib import PROV, RDF, Graph, Literal, URIRef
@@ -28,11 +29,12 @@ from rdflib.term import Node
 from graph.errors import Problem, WriteRejectedError
 from graph.model import Direction
 from graph.schema import DERIVATION, NODE_SYSTEM_PROPS
+from graph.session import Session
 from graph.write import WriteResult
 from ingest.capture import FORMAT
 from ontology.vocab import TG, PropertyDef, Vocabulary, vocabulary
 
-__all__ = ["import_graph", "to_capture_document"]
+__all__ = ["CapturingSession", "import_graph", "to_capture_document"]
 
 REASON = "RDF import"
 _DERIVATION_FIELDS = {"quantity": "quantity", "unitCode": "unit", "atTime": "time",
@@ -285,7 +287,14 @@ def to_capture_document(graph: Graph, vocab: Vocabulary | None = None,
     return {"format": FORMAT, "source": "rdf", "events": events}
 
 
-def import_graph(runtime: Any, graph: Graph, event_prefix: str = "rdf",
+class CapturingSession(Session, Protocol):
+    """A session that also captures documents (the runtime parses, validates and writes them
+    with its configured default actor)."""
+
+    def capture(self, document: dict[str, Any], actor: str | None = None) -> WriteResult: ...
+
+
+def import_graph(runtime: CapturingSession, graph: Graph, event_prefix: str = "rdf",
                  actor: str | None = None) -> WriteResult:
     """Capture ``graph`` into ``runtime``'s store (one transaction).
 
@@ -305,8 +314,7 @@ def import_graph(runtime: Any, graph: Graph, event_prefix: str = "rdf",
                 continue
             keep.append(ev)
         doc["events"] = keep
-    result: WriteResult = runtime.capture(doc, actor=actor)
-    return result
+    return runtime.capture(doc, actor=actor)
 
 
 def _held(store: Any, vocab: Vocabulary, ev: dict[str, Any]) -> bool:

@@ -1,4 +1,4 @@
-"""Typed values: turning input into the one stored form of each XSD range.
+"""Typed values: turning input into the one stored form of each XSD range, and the clock.
 
 Both engines store the same scalars: ``str``, ``bool``, ``int``, ``float``, and timestamps as
 fixed-width UTC strings (``2026-01-05T08:00:00.000000Z``) that compare correctly as text in SQLite
@@ -6,6 +6,10 @@ and in Neo4j alike.
 
 >>> to_utc_text("2026-01-05T09:00:00+01:00")
 '2026-01-05T08:00:00.000000Z'
+
+The time helpers every layer shares live here, at the bottom: :data:`Clock` and its default
+:func:`utc_now` (a :class:`graph.session.Session` carries one), and :func:`ms_to_text`, the
+stored text of a signal's epoch milliseconds.
 """
 
 from __future__ import annotations
@@ -21,7 +25,11 @@ from rdflib import XSD, URIRef
 Scalar = str | bool | int | float
 StoredValue = Scalar | list[Scalar]
 
-__all__ = ["Scalar", "StoredValue", "TypeRuleError", "coerce", "now_utc_text", "to_utc_text"]
+__all__ = ["Clock", "Scalar", "StoredValue", "TypeRuleError", "coerce", "ms_to_text",
+           "now_utc_text", "to_utc_text", "utc_now"]
+
+#: A source of the current time (timezone-aware); tests pass one they move by hand.
+Clock = Callable[[], datetime]
 
 
 class TypeRuleError(ValueError):
@@ -31,7 +39,6 @@ class TypeRuleError(ValueError):
         super().__init__(f"{value!r} is not {rule}")
         self.value = value
         self.rule = rule
-
 
 
 _UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d{1,6}))?Z")
@@ -69,6 +76,21 @@ def _fmt(dt: datetime) -> str:
 
 def now_utc_text() -> str:
     return _fmt(datetime.now(UTC))
+
+
+def utc_now() -> datetime:
+    """The default clock: now, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def ms_to_text(ms: int) -> str:
+    """UTC text as the store keeps it (``…T…Z``, millisecond precision).
+
+    >>> ms_to_text(1767600000123)
+    '2026-01-05T08:00:00.123000Z'
+    """
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}000Z"
 
 
 def _number(value: object, rule: str) -> float:

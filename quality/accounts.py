@@ -15,14 +15,12 @@ right password, for :data:`LOCKOUT`; the first attempt after the window starts a
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any
 
-import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -30,12 +28,10 @@ from graph.audit import SECRET_FIELDS
 from graph.errors import EventConflictError, RefusedError
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
-from graph.write import NodeUpsert, WriteEvent, WriteResult
-from ontology.datatypes import StoredValue, to_utc_text
+from graph.session import Session, write_nodes
+from graph.write import NodeUpsert
+from ontology.datatypes import Clock, StoredValue, to_utc_text
 from ontology.terms import C, P, R
-
-if TYPE_CHECKING:
-    from tracegraph.runtime import Runtime
 
 __all__ = [
     "AUTH_ACTOR",
@@ -44,7 +40,6 @@ __all__ = [
     "MIN_PASSWORD_LENGTH",
     "ROLE_NAMES",
     "AuthError",
-    "Clock",
     "User",
     "admin_exists",
     "authenticate",
@@ -58,8 +53,6 @@ __all__ = [
     "set_password",
     "unlock_user",
     "users_by_iri",
-    "utc_now",
-    "write_nodes",
 ]
 
 #: The roles of the system (code list tg:RoleNameScheme) and the name each role node carries.
@@ -74,14 +67,8 @@ LOCKOUT = timedelta(minutes=15)
 #: the record and the reason, never trusted as the actor).
 AUTH_ACTOR = "system:authentication"
 
-Clock = Callable[[], datetime]
 _HASHER = PasswordHasher()  # argon2id, RFC 9106 low-memory profile (t=3, m=64 MiB, p=4)
 _DUMMY: list[str] = []  # a hash to verify against for unknown users (same timing as known ones)
-
-
-def utc_now() -> datetime:
-    """The default clock: now, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 class AuthError(RefusedError):
@@ -152,20 +139,7 @@ def check_password_policy(password: str, username: str) -> None:
 
 
 # -- writing ---------------------------------------------------------------------------------
-def write_nodes(rt: Runtime, nodes: Sequence[NodeUpsert], actor: str, reason: str,
-                event_id: str | None = None) -> WriteResult:
-    """Write node upserts as one audited event through the one write path (names given as
-    :mod:`ontology.terms` constants become plain strings, as the stores expect)."""
-    nodes = [NodeUpsert(str(n.cls), str(n.key), n.iri, {str(k): v for k, v in n.props.items()},
-                        {str(k): list(v) for k, v in n.links.items()}) for n in nodes]
-    body = orjson.dumps([[[n.cls, n.key, n.props, n.links] for n in nodes], actor, reason],
-                        option=orjson.OPT_SORT_KEYS)
-    eid = event_id or f"{nodes[0].cls.lower()}:{uuid.uuid4().hex}"
-    event = WriteEvent(eid, hashlib.sha256(body).hexdigest(), actor, reason, list(nodes))
-    return rt.writer.apply([event])
-
-
-def _update(rt: Runtime, user: User, props: dict[str, StoredValue], actor: str,
+def _update(rt: Session, user: User, props: dict[str, StoredValue], actor: str,
             reason: str) -> None:
     write_nodes(rt, [NodeUpsert(C.User, user.username, user.iri, props)], actor, reason,
                 f"account:{user.username}:{uuid.uuid4().hex}")
@@ -198,20 +172,20 @@ def _users(store: GraphStore, found: Mapping[str, NodeRecord]) -> dict[str, User
     return out
 
 
-def get_user(rt: Runtime, username: str) -> User | None:
+def get_user(rt: Session, username: str) -> User | None:
     """The account named ``username``, or ``None``."""
     iri = rt.vocab.mint_iri(C.User, username)
     return users_by_iri(rt.store, [iri]).get(iri)
 
 
-def _require(rt: Runtime, username: str) -> User:
+def _require(rt: Session, username: str) -> User:
     user = get_user(rt, username)
     if user is None:
         raise AuthError("no-such-user", "no account has this username", value=username)
     return user
 
 
-def admin_exists(rt: Runtime) -> bool:
+def admin_exists(rt: Session) -> bool:
     """Whether some account holds the admin role."""
     admin = rt.vocab.mint_iri(C.Role, "admin")
     return bool(rt.store.links([admin], [R.HAS_ROLE], Direction.DOWNSTREAM))
@@ -233,7 +207,7 @@ def _need_reason(reason: str) -> None:
                         value=reason)
 
 
-def create_user(rt: Runtime, username: str, password: str, roles: Iterable[str],
+def create_user(rt: Session, username: str, password: str, roles: Iterable[str],
                 printed_name: str, actor: str, reason: str,
                 employee_code: str | None = None) -> User:
     """Create an account with an argon2id password hash and its roles (role nodes are created
@@ -262,7 +236,7 @@ def create_user(rt: Runtime, username: str, password: str, roles: Iterable[str],
     return _require(rt, username)
 
 
-def create_first_admin(rt: Runtime, username: str, password: str, printed_name: str,
+def create_first_admin(rt: Session, username: str, password: str, printed_name: str,
                        actor: str = "system", reason: str = "first administrator account"
                        ) -> User:
     """Create the first administrator; refused once any account holds the admin role."""
@@ -289,7 +263,7 @@ def _verify(stored: str | None, password: str) -> tuple[bool, bool]:
     return True, _HASHER.check_needs_rehash(stored)
 
 
-def authenticate(rt: Runtime, username: str, password: str, clock: Clock = utc_now,
+def authenticate(rt: Session, username: str, password: str, clock: Clock | None = None,
                  purpose: str = "login") -> User:
     """The account if ``password`` is right and the account may authenticate now.
 
@@ -298,6 +272,7 @@ def authenticate(rt: Runtime, username: str, password: str, clock: Clock = utc_n
     failure on an existing account increments its failure counter through the write path; the
     :data:`MAX_FAILURES`-th sets ``lockedUntil`` = now + :data:`LOCKOUT`.
     """
+    clock = rt.clock if clock is None else clock
     now = clock()
     iri = rt.vocab.mint_iri(C.User, username)
     node = rt.store.get(iri)
@@ -348,9 +323,10 @@ def authenticate(rt: Runtime, username: str, password: str, clock: Clock = utc_n
 
 
 # -- administering ---------------------------------------------------------------------------
-def unlock_user(rt: Runtime, username: str, actor: str, reason: str,
-                clock: Clock = utc_now) -> User:
+def unlock_user(rt: Session, username: str, actor: str, reason: str,
+                clock: Clock | None = None) -> User:
     """End a lockout now (and an administrator's lock): counter to 0, status active."""
+    clock = rt.clock if clock is None else clock
     _need_reason(reason)
     user = _require(rt, username)
     props: dict[str, StoredValue] = {P.failedAttempts: 0, P.accountStatus: "active"}
@@ -360,7 +336,7 @@ def unlock_user(rt: Runtime, username: str, actor: str, reason: str,
     return _require(rt, username)
 
 
-def set_account_status(rt: Runtime, username: str, status: str, actor: str,
+def set_account_status(rt: Session, username: str, status: str, actor: str,
                        reason: str) -> User:
     """Set an account active, locked (until an administrator unlocks it) or disabled."""
     _need_reason(reason)
@@ -373,7 +349,7 @@ def set_account_status(rt: Runtime, username: str, status: str, actor: str,
     return _require(rt, username)
 
 
-def set_password(rt: Runtime, username: str, new_password: str, actor: str,
+def set_password(rt: Session, username: str, new_password: str, actor: str,
                  reason: str) -> User:
     """Replace an account's password (policy checked; the audit trail keeps a digest only)."""
     _need_reason(reason)

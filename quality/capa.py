@@ -19,19 +19,16 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
 
 from graph.model import NodeRecord
 from graph.port import GraphStore
+from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
-from ontology.datatypes import StoredValue, to_utc_text
+from ontology.datatypes import Clock, StoredValue, to_utc_text
 from ontology.terms import C, P, R
-from quality.accounts import Clock, authenticate, utc_now, write_nodes
+from quality.accounts import authenticate
 from quality.signatures import sign
 from quality.workflow import WorkflowRefused, linked_from, require_user, resolve
-
-if TYPE_CHECKING:
-    from tracegraph.runtime import Runtime
 
 __all__ = ["Evaluation", "OverdueAction", "add_action", "capas_of", "checks_of",
            "close_capa", "complete_action", "define_check", "evaluate", "evaluate_store",
@@ -69,18 +66,19 @@ class OverdueAction:
     days_overdue: int
 
 
-def _write(rt: Runtime, nodes: Sequence[NodeUpsert], actor: str, reason: str) -> None:
+def _write(rt: Session, nodes: Sequence[NodeUpsert], actor: str, reason: str) -> None:
     write_nodes(rt, nodes, actor, reason, f"quality:{nodes[0].key}:{uuid.uuid4().hex}")
 
 
-def _iri(rt: Runtime, cls: str, key: str) -> str:
+def _iri(rt: Session, cls: str, key: str) -> str:
     return rt.vocab.mint_iri(cls, key)
 
 
 # -- records -----------------------------------------------------------------------------------
-def open_capa(rt: Runtime, raised_by: str, key: str, title: str, description: str, due: str,
-              actor: str, reason: str, clock: Clock = utc_now) -> NodeRecord:
+def open_capa(rt: Session, raised_by: str, key: str, title: str, description: str, due: str,
+              actor: str, reason: str, clock: Clock | None = None) -> NodeRecord:
     """Open a CAPA raised by a deviation (or another record, given by IRI or Deviation key)."""
+    clock = rt.clock if clock is None else clock
     source = resolve(rt, C.Record, raised_by) if "://" in raised_by else \
         resolve(rt, C.Deviation, raised_by)
     iri = _iri(rt, C.CAPA, key)
@@ -91,7 +89,7 @@ def open_capa(rt: Runtime, raised_by: str, key: str, title: str, description: st
     return resolve(rt, C.CAPA, iri)
 
 
-def add_action(rt: Runtime, capa: str, key: str, action_type: str, owner: str, due: str,
+def add_action(rt: Session, capa: str, key: str, action_type: str, owner: str, due: str,
                description: str, actor: str, reason: str) -> NodeRecord:
     """Add an action (correction, corrective, preventive) with its owner (a username or person
     key) and due date."""
@@ -105,15 +103,16 @@ def add_action(rt: Runtime, capa: str, key: str, action_type: str, owner: str, d
     return resolve(rt, C.CAPAAction, iri)
 
 
-def complete_action(rt: Runtime, action: str, actor: str, reason: str,
-                    clock: Clock = utc_now) -> NodeRecord:
+def complete_action(rt: Session, action: str, actor: str, reason: str,
+                    clock: Clock | None = None) -> NodeRecord:
+    clock = rt.clock if clock is None else clock
     a = resolve(rt, C.CAPAAction, action)
     _write(rt, [NodeUpsert(C.CAPAAction, a.key, a.iri, {
         P.actionState: "Completed", P.completedAt: to_utc_text(clock())})], actor, reason)
     return resolve(rt, C.CAPAAction, a.iri)
 
 
-def define_check(rt: Runtime, capa: str, key: str, criterion: str, scope: str, batches: int,
+def define_check(rt: Session, capa: str, key: str, criterion: str, scope: str, batches: int,
                  description: str, actor: str, reason: str, threshold: float | None = None,
                  due: str | None = None) -> NodeRecord:
     """Define the effectiveness check of a CAPA: criterion, scope (IRI or key of equipment,
@@ -134,7 +133,7 @@ def define_check(rt: Runtime, capa: str, key: str, criterion: str, scope: str, b
     return resolve(rt, C.EffectivenessCheck, iri)
 
 
-def _scope(rt: Runtime, ref: str) -> NodeRecord:
+def _scope(rt: Session, ref: str) -> NodeRecord:
     for cls in (C.Equipment, C.Fixture, C.ParameterSpec):
         try:
             return resolve(rt, cls, ref)
@@ -161,7 +160,7 @@ def actions_of(store: GraphStore, capa: str) -> list[NodeRecord]:
 
 
 # -- effectiveness -------------------------------------------------------------------------------
-def evaluate(rt: Runtime, check: str) -> Evaluation:
+def evaluate(rt: Session, check: str) -> Evaluation:
     """Evaluate an effectiveness check's criterion on the graph as it is now."""
     return evaluate_store(rt.store, resolve(rt, C.EffectivenessCheck, check))
 
@@ -256,10 +255,11 @@ def _cpk(store: GraphStore, spec_iri: str, since: str, need: int, threshold: flo
                batches=batches, value=round(cpk, 4))
 
 
-def verify_check(rt: Runtime, check: str, username: str, password: str, reason: str,
-                 clock: Clock = utc_now) -> Evaluation:
+def verify_check(rt: Session, check: str, username: str, password: str, reason: str,
+                 clock: Clock | None = None) -> Evaluation:
     """Record an effectiveness check's result, evaluated from the graph, signed 'verified' by
     QA. An unproven criterion is refused: there is nothing to record yet."""
+    clock = rt.clock if clock is None else clock
     require_user(rt, username, ("qa",), "verifying an effectiveness check")
     ev = evaluate(rt, check)
     if ev.result == "unproven":
@@ -298,10 +298,11 @@ def closure_problems(store: GraphStore, capa: NodeRecord) -> list[WorkflowRefuse
     return out
 
 
-def close_capa(rt: Runtime, capa: str, username: str, password: str, reason: str,
-               clock: Clock = utc_now) -> NodeRecord:
+def close_capa(rt: Session, capa: str, username: str, password: str, reason: str,
+               clock: Clock | None = None) -> NodeRecord:
     """Close a CAPA: every action done and every effectiveness check met (evaluated from the
     graph now) and verified; QA signs the closed record 'approved'."""
+    clock = rt.clock if clock is None else clock
     require_user(rt, username, ("qa",), "closing a CAPA")
     c = resolve(rt, C.CAPA, capa)
     if c.props.get(P.capaState) in ("Closed", "Cancelled"):
@@ -319,7 +320,7 @@ def close_capa(rt: Runtime, capa: str, username: str, password: str, reason: str
     return resolve(rt, C.CAPA, c.iri)
 
 
-def overdue_actions(rt: Runtime, today: date, capas: Sequence[str] = (),
+def overdue_actions(rt: Session, today: date, capas: Sequence[str] = (),
                     owners: Sequence[str] = ()) -> list[OverdueAction]:
     """Actions past their due date and not done, of the given CAPAs and/or owners; of the
     whole plant when neither is given."""
@@ -345,11 +346,12 @@ def overdue_actions(rt: Runtime, today: date, capas: Sequence[str] = (),
     return sorted(out, key=lambda x: (-x.days_overdue, x.key))
 
 
-def raise_change_request(rt: Runtime, capa: str, key: str, title: str, description: str,
+def raise_change_request(rt: Session, capa: str, key: str, title: str, description: str,
                          change_type: str, affects: Sequence[str], actor: str, reason: str,
-                         clock: Clock = utc_now) -> NodeRecord:
+                         clock: Clock | None = None) -> NodeRecord:
     """A CAPA raises a change request (Draft) on the records it must change; change control
     (impact, approvals, implementation) takes it from there."""
+    clock = rt.clock if clock is None else clock
     c = resolve(rt, C.CAPA, capa)
     targets = [resolve(rt, C.Record, a).iri for a in affects]
     if not targets:

@@ -19,22 +19,19 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from graph.change_impact import ChangeImpact, change_impact
 from graph.errors import Problem, RefusedError
 from graph.model import Direction, EdgeRecord
 from graph.port import GraphStore
+from graph.session import Session, write_nodes
 from graph.versions import Change, diff_report, diff_versions, fingerprint, load_tree
 from graph.write import NodeUpsert
 from ontology.datatypes import to_utc_text
 from ontology.terms import C, P, R
-from quality.accounts import authenticate, utc_now, write_nodes
+from quality.accounts import authenticate
 from quality.rules import RequiresSignatures
 from quality.signatures import sign
-
-if TYPE_CHECKING:
-    from tracegraph.runtime import Runtime
 
 __all__ = ["APPROVERS", "Assessment", "ChangeControlError", "approve", "assess",
            "effectivity_problems", "make_effective", "propose"]
@@ -69,7 +66,7 @@ def _one(store: GraphStore, iri: str, rel: str, direction: Direction = Direction
     return sorted({e.src if direction == Direction.DOWNSTREAM else e.dst for e in es})
 
 
-def _request(rt: Runtime, cr: str) -> tuple[str, str]:
+def _request(rt: Session, cr: str) -> tuple[str, str]:
     """(base version, proposed version) of a change request."""
     node = rt.store.get(cr)
     if node is None or node.label != C.ChangeRequest:
@@ -85,7 +82,7 @@ def _request(rt: Runtime, cr: str) -> tuple[str, str]:
     return bases[0], proposed[0]
 
 
-def propose(rt: Runtime, number: str, title: str, reason: str, base: str, proposed: str,
+def propose(rt: Session, number: str, title: str, reason: str, base: str, proposed: str,
             actor: str, change_type: str = "process") -> str:
     """Open a change request for ``proposed`` (a Draft version) replacing ``base``."""
     nodes = rt.store.get_many([base, proposed])
@@ -99,13 +96,13 @@ def propose(rt: Runtime, number: str, title: str, reason: str, base: str, propos
         NodeUpsert(C.ChangeRequest, number, iri, {
             P.recordNumber: number, "title": title, "description": reason,
             P.changeType: change_type, P.changeState: "Submitted",
-            P.openedAt: to_utc_text(utc_now())}, {P.affects: [base]}),
+            P.openedAt: to_utc_text(rt.clock())}, {P.affects: [base]}),
         NodeUpsert(C.ProcessVersion, nodes[proposed].key, proposed, {},
                    {P.introducedBy: [iri]})], actor, reason, f"change:{number}:propose")
     return iri
 
 
-def assess(rt: Runtime, cr: str, actor: str) -> Assessment:
+def assess(rt: Session, cr: str, actor: str) -> Assessment:
     """Compute the impact (semantic diff + impact of every changed element of the base version),
     record it as the request's ImpactAssessment and put the proposal in review."""
     base, proposed = _request(rt, cr)
@@ -132,14 +129,14 @@ def assess(rt: Runtime, cr: str, actor: str) -> Assessment:
     write_nodes(rt, [
         NodeUpsert(C.ImpactAssessment, number, ia, {
             P.recordNumber: number, P.impactLevel: level, P.affectedCount: len(batches) + units,
-            "description": report, P.performedAt: to_utc_text(utc_now())}, {P.assesses: [cr]}),
+            "description": report, P.performedAt: to_utc_text(rt.clock())}, {P.assesses: [cr]}),
         NodeUpsert(C.ChangeRequest, cr_key, cr, {P.changeState: "ImpactAssessed"}),
         NodeUpsert(C.ProcessVersion, new.version.key, proposed, {P.versionStatus: "InReview"})],
         actor, "change impact assessed", f"change:{cr_key}:assess:{uuid.uuid4().hex[:8]}")
     return Assessment(ia, changes, report, impacts, level, len(batches) + units)
 
 
-def approve(rt: Runtime, cr: str, username: str, password: str, role: str, reason: str,
+def approve(rt: Session, cr: str, username: str, password: str, role: str, reason: str,
             decision: str = "approved") -> str:
     """Record ``username``'s approval (or rejection) of the change in ``role`` and sign it."""
     _base, proposed = _request(rt, cr)
@@ -159,7 +156,7 @@ def approve(rt: Runtime, cr: str, username: str, password: str, role: str, reaso
     iri = rt.vocab.mint_iri(C.Approval, number)
     write_nodes(rt, [NodeUpsert(C.Approval, number, iri, {
         P.recordNumber: number, P.approvalDecision: decision,
-        P.decidedAt: to_utc_text(utc_now()),
+        P.decidedAt: to_utc_text(rt.clock()),
         "description": f"{decision} in role {role}: {cr_key}, proposed version "
                        f"{rt.store.get(proposed).key} definition sha256 {fp}"},  # type: ignore
         {P.approves: [cr], P.inRole: in_role[:1], P.wasAssociatedWith: [user[0].iri]})],
@@ -212,7 +209,7 @@ def effectivity_problems(store: GraphStore, version: str,
     return problems
 
 
-def make_effective(rt: Runtime, cr: str, actor: str, at: str | None = None) -> str:
+def make_effective(rt: Session, cr: str, actor: str, at: str | None = None) -> str:
     """Approve and make the proposed version Effective from ``at`` (default now), superseding
     the base version; refused (nothing written) without the required signed approvals."""
     base, proposed = _request(rt, cr)
@@ -220,7 +217,7 @@ def make_effective(rt: Runtime, cr: str, actor: str, at: str | None = None) -> s
     if problems:
         raise ChangeControlError("requires-signature", "; ".join(p.message for p in problems),
                                  "changeRequest", cr, problems)
-    when = to_utc_text(at or utc_now())
+    when = to_utc_text(at or rt.clock())
     nodes = rt.store.get_many([cr, base, proposed])
     key = nodes[cr].key
     write_nodes(rt, [

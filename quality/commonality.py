@@ -13,17 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from graph.context import as_built
 from graph.fitness import calibrations_of
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
+from graph.session import Session
 from ontology.terms import C, P, R
 from quality.workflow import resolve
-
-if TYPE_CHECKING:
-    from tracegraph.runtime import Runtime
 
 __all__ = ["Factor", "batch_factors", "commonality", "shift_of"]
 
@@ -92,7 +89,7 @@ def batch_factors(store: GraphStore, batches: Sequence[str]) -> dict[str, set[tu
     return out
 
 
-def commonality(rt: Runtime, deviating: Sequence[str], good: Sequence[str],
+def commonality(rt: Session, deviating: Sequence[str], good: Sequence[str],
                 limit: int = 20, min_deviating: int = 2) -> list[Factor]:
     """Factors ranked by smoothed lift (then by how many deviating batches share them)."""
     dev = [resolve(rt, C.TraceableEntity, b).iri for b in deviating]

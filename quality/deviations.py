@@ -15,24 +15,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graph.errors import Problem
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from graph.recall import RecallAnswer, recall
+from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
-from ontology.datatypes import StoredValue, to_utc_text
+from ontology.datatypes import Clock, StoredValue, to_utc_text
 from ontology.terms import C, P, R
 from ontology.vocab import vocabulary
-from quality.accounts import Clock, authenticate, utc_now, write_nodes
+from quality.accounts import authenticate
 from quality.capa import capas_of, checks_of, evaluate_store
 from quality.rules import RequiresSignatures
 from quality.signatures import sign, signatures_of
 from quality.workflow import WorkflowRefused, linked_from, require_user, resolve
-
-if TYPE_CHECKING:
-    from tracegraph.runtime import Runtime
 
 __all__ = [
     "STATES",
@@ -151,7 +149,7 @@ class Impact:
         return {"level": self.level, **self.answer.summary()}
 
 
-def compute_impact(rt: Runtime, deviation: str, unit_limit: int = 1000) -> Impact:
+def compute_impact(rt: Session, deviation: str, unit_limit: int = 1000) -> Impact:
     """Affected lots, units, shipments and customers downstream of what the deviation
     concerns, each with its witness path (the recall traversal, one walk)."""
     dev = resolve(rt, C.Deviation, deviation)
@@ -161,9 +159,10 @@ def compute_impact(rt: Runtime, deviation: str, unit_limit: int = 1000) -> Impac
     return Impact(dev.iri, concerns, recall(rt.store, walk, watermark, unit_limit))
 
 
-def assess_impact(rt: Runtime, deviation: str, actor: str, reason: str,
-                  clock: Clock = utc_now) -> Impact:
+def assess_impact(rt: Session, deviation: str, actor: str, reason: str,
+                  clock: Clock | None = None) -> Impact:
     """Compute the impact and record it as the deviation's ImpactAssessment."""
+    clock = rt.clock if clock is None else clock
     imp = compute_impact(rt, deviation)
     dev = resolve(rt, C.Deviation, imp.deviation)
     s = imp.answer.summary()
@@ -180,7 +179,7 @@ def assess_impact(rt: Runtime, deviation: str, actor: str, reason: str,
     return imp
 
 
-def record_root_cause(rt: Runtime, deviation: str, key: str, category: str,
+def record_root_cause(rt: Session, deviation: str, key: str, category: str,
                       whys: Sequence[str], actor: str, reason: str) -> NodeRecord:
     """Record a root cause: its 6M (fishbone) category and the 5-why chain."""
     dev = resolve(rt, C.Deviation, deviation)
@@ -195,10 +194,11 @@ def record_root_cause(rt: Runtime, deviation: str, key: str, category: str,
     return resolve(rt, C.RootCause, iri)
 
 
-def open_deviation(rt: Runtime, key: str, title: str, description: str, grade: str,
+def open_deviation(rt: Session, key: str, title: str, description: str, grade: str,
                    actor: str, reason: str, concerns: Sequence[str] = (),
-                   raised_by: str | None = None, clock: Clock = utc_now) -> NodeRecord:
+                   raised_by: str | None = None, clock: Clock | None = None) -> NodeRecord:
     """Open a deviation by hand or from a failed inspection (``raised_by`` = its IRI)."""
+    clock = rt.clock if clock is None else clock
     links: dict[str, list[str]] = {P.concerns: list(concerns)}
     if raised_by:
         links[P.raisedBy] = [raised_by]
@@ -262,8 +262,8 @@ def step_problems(store: GraphStore, dev: NodeRecord, step: Step) -> list[Proble
     return out
 
 
-def advance(rt: Runtime, deviation: str, target: str, username: str, password: str,
-            reason: str, grade: str | None = None, clock: Clock = utc_now) -> TransitionResult:
+def advance(rt: Session, deviation: str, target: str, username: str, password: str,
+            reason: str, grade: str | None = None, clock: Clock | None = None) -> TransitionResult:
     """Move a deviation to ``target`` as ``username``.
 
     When the transition needs signatures for the deviation's grade, the user signs the
@@ -272,6 +272,7 @@ def advance(rt: Runtime, deviation: str, target: str, username: str, password: s
     what is still needed). Refusals raise :class:`WorkflowRefused` and write nothing.
     Triage sets the grade (``grade``).
     """
+    clock = rt.clock if clock is None else clock
     dev = resolve(rt, C.Deviation, deviation)
     state = str(dev.props.get(P.deviationState, "Open"))
     step = TRANSITIONS.get((state, target))
@@ -324,7 +325,7 @@ def advance(rt: Runtime, deviation: str, target: str, username: str, password: s
     return TransitionResult(dev.iri, target, True, [])
 
 
-def _approval(rt: Runtime, dev: NodeRecord, target: str, role: str, user_iri: str,
+def _approval(rt: Session, dev: NodeRecord, target: str, role: str, user_iri: str,
               actor: str, reason: str, clock: Clock) -> str:
     key = approval_key(dev.key, target, role)
     iri = rt.vocab.mint_iri(C.Approval, key)

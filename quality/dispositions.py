@@ -11,18 +11,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from graph.model import Direction, NodeRecord
+from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
-from ontology.datatypes import StoredValue, to_utc_text
+from ontology.datatypes import Clock, StoredValue, to_utc_text
 from ontology.terms import C, P, R
-from quality.accounts import Clock, authenticate, utc_now, write_nodes
+from quality.accounts import authenticate
 from quality.signatures import sign
 from quality.workflow import WorkflowRefused, require_user, resolve
-
-if TYPE_CHECKING:
-    from tracegraph.runtime import Runtime
 
 __all__ = ["DISPOSITION_TYPES", "Rework", "dispose"]
 
@@ -45,12 +42,13 @@ class Rework:
     operator: str | None = None
 
 
-def dispose(rt: Runtime, hold: str, kind: str, username: str, password: str,
+def dispose(rt: Session, hold: str, kind: str, username: str, password: str,
             justification: str, items: Sequence[str] = (), rework: Rework | None = None,
-            clock: Clock = utc_now) -> NodeRecord:
+            clock: Clock | None = None) -> NodeRecord:
     """Decide on held material (all of the hold's items, or ``items``), signed 'approved' by
     QA. The hold becomes Released (kind ``release``) or Dispositioned once every item is
     decided."""
+    clock = rt.clock if clock is None else clock
     require_user(rt, username, ("qa",), "a disposition")
     if kind not in DISPOSITION_TYPES:
         raise WorkflowRefused("disposition-type", f"must be one of {', '.join(DISPOSITION_TYPES)}"
@@ -106,7 +104,7 @@ def dispose(rt: Runtime, hold: str, kind: str, username: str, password: str,
     return resolve(rt, C.Disposition, iri)
 
 
-def _rework(rt: Runtime, disposition: str, batches: list[NodeRecord], rw: Rework, actor: str,
+def _rework(rt: Session, disposition: str, batches: list[NodeRecord], rw: Rework, actor: str,
             reason: str) -> None:
     op = resolve(rt, C.Operation, rw.operation)
     writes = []

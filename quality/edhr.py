@@ -14,18 +14,16 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graph.context import as_built
 from graph.model import Direction, NodeRecord
 from graph.schema import DERIVATION
+from graph.session import Session
 from ontology.terms import C, P, R
 from quality.release import release_report
 from quality.signatures import manifestation, signatures_by_record
 from quality.workflow import linked_from, resolve
-
-if TYPE_CHECKING:
-    from tracegraph.runtime import Runtime
 
 __all__ = ["FORMAT", "PdfUnavailable", "batch_dhr", "render_html", "render_pdf", "udi_of",
            "unit_dhr"]
@@ -59,7 +57,7 @@ def _props(n: NodeRecord, *names: str) -> Json:
     return {str(k): n.props.get(k) for k in names}
 
 
-def batch_dhr(rt: Runtime, batch: str, unit_limit: int = 100) -> Json:
+def batch_dhr(rt: Session, batch: str, unit_limit: int = 100) -> Json:
     """The device history record of a batch as JSON-ready data."""
     st = rt.store
     b = resolve(rt, C.TraceableEntity, batch)
@@ -216,7 +214,7 @@ def batch_dhr(rt: Runtime, batch: str, unit_limit: int = 100) -> Json:
     }
 
 
-def unit_dhr(rt: Runtime, serial: str) -> Json:
+def unit_dhr(rt: Session, serial: str) -> Json:
     """The device history record of one serialized unit: its batch's record plus the unit and
     its own UDI (with the serial)."""
     u = resolve(rt, C.SerializedUnit, serial)

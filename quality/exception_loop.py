@@ -16,15 +16,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from graph.impact import executions_in_window
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from graph.schema import DERIVATION
+from graph.session import Session, write_nodes
 from graph.write import NodeUpsert, WriteResult
-from ingest.signals.model import ms_to_text
+from ontology.datatypes import ms_to_text
 from ontology.terms import C, P, R
-from quality.accounts import write_nodes
 from quality.detection import LEVELS, Finding, SpecLimits
-from tracegraph.runtime import Runtime
 
 __all__ = ["Context", "Recorded", "affected_material", "contextualise", "grade",
            "record_cleared", "record_finding"]
@@ -62,8 +62,6 @@ def contextualise(store: GraphStore, equipment_iri: str, parameter: str, at: str
                   ) -> Context | None:
     """The execution on ``equipment_iri`` at ``at`` (the latest started, if several overlap),
     its batch and the spec of ``parameter`` in the batch's pinned process version."""
-    from graph.impact import executions_in_window
-
     equipment = store.get(equipment_iri)
     if equipment is None:
         return None
@@ -130,7 +128,7 @@ class Recorded:
         return self.result is not None and self.result.events_written > 0
 
 
-def _role(rt: Runtime) -> tuple[str, NodeUpsert | None]:
+def _role(rt: Session) -> tuple[str, NodeUpsert | None]:
     for key in (QC_ROLE, "ROLE-QC"):
         iri = rt.vocab.mint_iri(C.Role, key)
         if rt.store.get(iri) is not None:
@@ -149,7 +147,7 @@ def _identity(ctx: Context, stamp: int, level: str) -> tuple[str, str]:
     return ident, number
 
 
-def record_cleared(rt: Runtime, ctx: Context, f: Finding) -> WriteResult | None:
+def record_cleared(rt: Session, ctx: Context, f: Finding) -> WriteResult | None:
     """The episode is over: its excursions get ``clearedAt`` and their alarms are cleared (the
     deviation and the hold stay open: they close through the quality workflow)."""
     v = rt.vocab
@@ -175,7 +173,7 @@ def record_cleared(rt: Runtime, ctx: Context, f: Finding) -> WriteResult | None:
 _HOLD_STATUS: dict[str, str] = {C.Batch: P.batchStatus, C.MaterialLot: P.materialLotStatus}
 
 
-def _on_hold_status(rt: Runtime, held: list[str]) -> list[NodeUpsert]:
+def _on_hold_status(rt: Session, held: list[str]) -> list[NodeUpsert]:
     """Batches and lots under the hold get the status ``OnHold`` (in the same write)."""
     out = []
     for n in rt.store.get_many(held).values():
@@ -185,7 +183,7 @@ def _on_hold_status(rt: Runtime, held: list[str]) -> list[NodeUpsert]:
     return out
 
 
-def record_finding(rt: Runtime, ctx: Context, f: Finding) -> Recorded | None:
+def record_finding(rt: Session, ctx: Context, f: Finding) -> Recorded | None:
     """Write one excursion level reached, or an SPC warning, in one transaction (a cleared
     episode is recorded by :func:`record_cleared`). Idempotent by a deterministic event id."""
     if f.kind == "cleared":

@@ -22,7 +22,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from graph.errors import Problem
 from graph.fitness import (
@@ -34,10 +33,11 @@ from graph.fitness import (
 )
 from graph.model import Direction, EdgeRecord, NodeRecord
 from graph.port import GraphStore
+from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
-from ontology.datatypes import to_utc_text
+from ontology.datatypes import Clock, to_utc_text
 from ontology.terms import C, P, R
-from quality.accounts import Clock, authenticate, utc_now, write_nodes
+from quality.accounts import authenticate
 from quality.rules import RequiresSignatures
 from quality.signatures import sign
 from quality.workflow import (
@@ -49,9 +49,6 @@ from quality.workflow import (
     require_user,
     resolve,
 )
-
-if TYPE_CHECKING:
-    from tracegraph.runtime import Runtime
 
 __all__ = ["ReleaseReport", "release_batch", "release_report"]
 
@@ -77,7 +74,7 @@ def _by_src(edges: Iterable[EdgeRecord]) -> dict[str, list[str]]:
     return out
 
 
-def release_report(rt: Runtime, batch: str) -> ReleaseReport:
+def release_report(rt: Session, batch: str) -> ReleaseReport:
     """The review-by-exception report of one batch (or sublot)."""
     b = resolve(rt, C.TraceableEntity, batch)
     st = rt.store
@@ -245,10 +242,11 @@ def _covered(st: GraphStore, findings: list[str]) -> set[str]:
     return out
 
 
-def release_batch(rt: Runtime, batch: str, username: str, password: str, reason: str,
-                  clock: Clock = utc_now) -> NodeRecord:
+def release_batch(rt: Session, batch: str, username: str, password: str, reason: str,
+                  clock: Clock | None = None) -> NodeRecord:
     """Release a batch: refused with the exception list unless it is empty; else a
     ReleaseDecision (released, 0 exceptions) signed 'released' by QA, and the batch Released."""
+    clock = rt.clock if clock is None else clock
     require_user(rt, username, ("qa",), "batch release")
     report = release_report(rt, batch)
     if report.exceptions:

@@ -11,17 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from graph.errors import Problem
 from graph.port import GraphStore
+from graph.session import Session
 from ontology.terms import P
 from ontology.vocab import vocabulary
 from quality.accounts import ROLE_NAMES, User, users_by_iri
 from quality.signatures import Signature, signatures_by_record
-
-if TYPE_CHECKING:
-    from tracegraph.runtime import Runtime
 
 __all__ = ["RequiresSignatures"]
 
@@ -60,7 +57,7 @@ class RequiresSignatures:
         return "; ".join(f"a valid {m!r} signature by a user with role {r}"
                          for r, m in self._needs())
 
-    def check(self, rt: Runtime, record_iri: str) -> list[Problem]:
+    def check(self, rt: Session, record_iri: str) -> list[Problem]:
         """What is missing on ``record_iri``; empty when the rule is satisfied."""
         return self.check_many(rt.store, [record_iri])[record_iri]
 

@@ -17,7 +17,7 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
@@ -25,21 +25,11 @@ from graph.errors import RefusedError
 from graph.model import Direction, EdgeRecord, NodeRecord
 from graph.port import GraphStore
 from graph.schema import EDGE_SYSTEM_PROPS, NODE_SYSTEM_PROPS
+from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
-from ontology.datatypes import StoredValue, to_utc_text
+from ontology.datatypes import Clock, StoredValue, to_utc_text
 from ontology.terms import C, P, R
-from quality.accounts import (
-    AuthError,
-    Clock,
-    authenticate,
-    public_props,
-    users_by_iri,
-    utc_now,
-    write_nodes,
-)
-
-if TYPE_CHECKING:
-    from tracegraph.runtime import Runtime
+from quality.accounts import AuthError, authenticate, public_props, users_by_iri
 
 __all__ = [
     "SIGNED_CONTENT_FORMAT",
@@ -126,8 +116,8 @@ def _hashes(store: GraphStore, iris: Sequence[str]) -> dict[str, str]:
     return {i: content_hash(n, by_src.get(i, [])) for i, n in nodes.items()}
 
 
-def sign(rt: Runtime, record_iri: str, username: str, password: str, meaning: str,
-         reason: str, clock: Clock = utc_now, expected_hash: str | None = None) -> Signature:
+def sign(rt: Session, record_iri: str, username: str, password: str, meaning: str,
+         reason: str, clock: Clock | None = None, expected_hash: str | None = None) -> Signature:
     """Apply an electronic signature of ``username`` with ``meaning`` to a record.
 
     Re-authenticates with ``password`` (``AuthError`` on failure, counted toward lockout);
@@ -135,6 +125,7 @@ def sign(rt: Runtime, record_iri: str, username: str, password: str, meaning: st
     is the hash of the content the signer was shown: if the record changed since, nothing is
     signed (``SignatureError`` code ``content-changed``).
     """
+    clock = rt.clock if clock is None else clock
     meanings = rt.vocab.prop(P.signatureMeaning).code_list or ()
     if meaning not in meanings:
         raise SignatureError("signature-meaning", f"must be one of {', '.join(meanings)} (code "
@@ -199,7 +190,7 @@ def signatures_by_record(store: GraphStore, records: Sequence[str]) -> dict[str,
     return out
 
 
-def signatures_of(rt: Runtime, record_iri: str) -> list[Signature]:
+def signatures_of(rt: Session, record_iri: str) -> list[Signature]:
     """The signatures of one record, oldest first, with ``valid`` = the record's current
     content still hashes to the signed hash."""
     return signatures_by_record(rt.store, [record_iri])[record_iri]
@@ -220,7 +211,7 @@ def _show(value: Any) -> str:
     return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-def render_record(rt: Runtime, iri: str) -> str:
+def render_record(rt: Session, iri: str) -> str:
     """A record as text for people: class, key, properties, links, and always its signatures
     (invalidated ones marked), with the content hash they are checked against."""
     node = rt.store.get(iri)

@@ -36,6 +36,7 @@ from graph.versions import (
 )
 from graph.write import PRIOR_VERSION, Guard, PendingWrite
 from ontology.terms import R
+from quality.change_control import effectivity_problems
 
 __all__ = ["version_guards"]
 
@@ -56,8 +57,6 @@ def _changed(old: NodeRecord, new: NodeRecord) -> set[str]:
 def version_lifecycle(p: PendingWrite) -> list[Problem]:
     """Status transitions of stored process versions follow the lifecycle; Effective needs the
     change request's required signed approvals."""
-    from quality.change_control import effectivity_problems
-
     problems: list[Problem] = []
     for iri, new in p.after.items():
         old = p.before.get(iri)

@@ -6,16 +6,13 @@ workflows ask (records linked to a record, open deviations and active holds on e
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
 from graph.errors import Problem, RefusedError
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
+from graph.session import Session
 from ontology.terms import C, P, R
 from quality.accounts import User, get_user
-
-if TYPE_CHECKING:
-    from tracegraph.runtime import Runtime
 
 __all__ = ["CLOSED_DEVIATION_STATES", "WorkflowRefused", "active_holds", "linked_from",
            "open_deviations", "require_user", "resolve"]
@@ -35,7 +32,7 @@ class WorkflowRefused(RefusedError):
                                                    value=value)]
 
 
-def resolve(rt: Runtime, cls: str, ref: str) -> NodeRecord:
+def resolve(rt: Session, cls: str, ref: str) -> NodeRecord:
     """The record of class ``cls`` named by IRI or business key; refused if there is none."""
     node = rt.store.get(ref) if "://" in ref else None
     if node is None:
@@ -48,7 +45,7 @@ def resolve(rt: Runtime, cls: str, ref: str) -> NodeRecord:
     return node
 
 
-def require_user(rt: Runtime, username: str, roles: Iterable[str], step: str) -> User:
+def require_user(rt: Session, username: str, roles: Iterable[str], step: str) -> User:
     """The account acting, refused unless it holds one of ``roles``."""
     allowed = frozenset(roles)
     user = get_user(rt, username)

@@ -1,4 +1,10 @@
-"""Wiring: the configured store, the vocabulary, the compiled shapes and the one write path."""
+"""The composition root: the configured store, the vocabulary, the compiled shapes, the one
+write path with the guards of :func:`quality.guards.default_guards`, and the clock.
+
+:class:`Runtime` satisfies :class:`graph.session.Session` structurally, so ``api/``, the CLI,
+``bench/`` and the tests hand a runtime to the domain functions of :mod:`quality` and
+:mod:`ingest`, which never import this module (tests/unit/test_layers.py checks the layers).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph import open_store
+from graph.identifiers.identify import identify
 from graph.impact import Exposure, executions_in_window
 from graph.model import Direction
 from graph.port import GraphStore
 from graph.recall import RecallAnswer, recall, resolve_seeds
 from graph.write import Writer, WriteResult, paused_gc
 from ingest.capture import parse_document, to_write_events
-from ingest.identify import identify
-from ontology.datatypes import to_utc_text
+from ontology.datatypes import Clock, to_utc_text, utc_now
 from ontology.vocab import Vocabulary, vocabulary
+from quality.guards import default_guards
 from shapes.validator import ShapesValidator, validator
-from tracegraph.guards import default_guards
 from tracegraph.settings import Settings, settings
 
 __all__ = ["Runtime"]
@@ -25,13 +31,15 @@ __all__ = ["Runtime"]
 
 @dataclass
 class Runtime:
-    """Everything a request or a command needs, built once per process."""
+    """Everything a request or a command needs, built once per process (a
+    :class:`graph.session.Session`)."""
 
     settings: Settings
     store: GraphStore
     vocab: Vocabulary
     shapes: ShapesValidator
     writer: Writer
+    clock: Clock = utc_now
 
     @classmethod
     def open(cls, cfg: Settings | None = None, store: GraphStore | None = None,

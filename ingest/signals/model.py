@@ -3,7 +3,8 @@
 An :class:`Observation` is one sample of one tag: which equipment and tag, the value and its
 unit, when the source measured it (UTC milliseconds), when we received it, the source's quality
 and the source's sequence number. A :class:`TagMap` (validated at start) says which equipment
-and which process parameter each source address feeds.
+and which process parameter each source address feeds. The inverse of :func:`text_to_ms`,
+``ms_to_text``, lives in :mod:`ontology.datatypes` (quality and the API use it too).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["Observation", "Quality", "TagBinding", "TagMap", "ms_to_text", "text_to_ms"]
+__all__ = ["Observation", "Quality", "TagBinding", "TagMap", "text_to_ms"]
 
 Quality = Literal["good", "uncertain", "bad"]
 
@@ -39,12 +40,6 @@ class Observation:
     def content(self) -> tuple[str, str, float, str, int, str]:
         """What the sample says, independent of how it travelled (contract comparisons)."""
         return (self.equipment, self.tag, self.value, self.unit, self.source_ms, self.quality)
-
-
-def ms_to_text(ms: int) -> str:
-    """UTC text as the store keeps it (``…T…Z``, millisecond precision)."""
-    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}000Z"
 
 
 def text_to_ms(text: str) -> int:

@@ -1,5 +1,6 @@
 """From observations to committed records: raw store → contextualisation → detection → the
 exception loop → QC notifications. Every adapter (MQTT, OPC UA, CSV) feeds :meth:`process`.
+The pipeline works on a :class:`graph.session.Session` (``rt``: the runtime, or any session).
 
 Guarantees the adapters build on:
 
@@ -22,16 +23,16 @@ from dataclasses import dataclass, field
 
 from graph.errors import Problem, WriteRejectedError
 from graph.model import Direction
+from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
-from ingest.signals.model import Observation, TagBinding, TagMap, ms_to_text, now_ms, text_to_ms
+from ingest.signals.model import Observation, TagBinding, TagMap, now_ms, text_to_ms
 from ingest.signals.rawstore import RawStore
+from ontology.datatypes import ms_to_text
 from ontology.terms import C, P, R
-from quality.accounts import write_nodes
 from quality.detection import Detector, Finding
 from quality.exception_loop import Context, Recorded, contextualise, record_finding
 from quality.notify import Notification, hub
 from quality.spc import Limits, limits_from_summary
-from tracegraph.runtime import Runtime
 
 __all__ = ["SignalPipeline", "check_tag_map"]
 
@@ -40,7 +41,7 @@ _FOREVER = 2**62  # a running execution stays the context until the graph change
 WARM_UP = 200
 
 
-def check_tag_map(rt: Runtime, tags: TagMap) -> None:
+def check_tag_map(rt: Session, tags: TagMap) -> None:
     """Refuse a mapping that names equipment the graph does not know (all problems at once)."""
     problems = [Problem(rule="tag-map-equipment", field=f"tags.{i}.equipment", value=t.equipment,
                         message=f"no Equipment with tag {t.equipment!r}")
@@ -62,7 +63,7 @@ class _Stream:
 
 @dataclass
 class SignalPipeline:
-    rt: Runtime
+    rt: Session
     tags: TagMap
     raw: RawStore
     publishers: Sequence[Callable[[Notification], None]] = (hub.publish,)

@@ -26,7 +26,7 @@ from quality.accounts import (
     set_password,
     unlock_user,
 )
-from tracegraph.cli_admin import user_app
+from tracegraph.cli.admin import user_app
 from tracegraph.runtime import Runtime
 
 PASSWORD = "anna-s3cret-passphrase"

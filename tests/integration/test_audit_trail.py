@@ -33,7 +33,7 @@ from graph.errors import WriteRejectedError
 from graph.port import GraphStore
 from graph.sqlite_store import SQLiteStore
 from tests import plantlet
-from tracegraph.cli_admin import audit_app
+from tracegraph.cli.admin import audit_app
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 

@@ -17,11 +17,12 @@ from asyncua.server.server import Server
 
 from bench.signal_plant import HELD, TAGS, TOPIC, plant, signal
 from ingest.signals.csv import replay_csv
-from ingest.signals.model import TagMap, ms_to_text
+from ingest.signals.model import TagMap
 from ingest.signals.mqtt import MqttConsumer
 from ingest.signals.opcua import OpcUaConsumer
 from ingest.signals.pipeline import SignalPipeline
 from ingest.signals.rawstore import RawStore
+from ontology.datatypes import ms_to_text
 from quality.notify import Notification
 from tests import signal_services
 from tests.signal_services import Broker, Publisher, free_port, wait_for

@@ -1,4 +1,5 @@
-"""GS1 identifier parsing (ingest.gs1), driven by the real GS1 artefacts in shared/.
+"""GS1 identifier parsing (graph.identifiers.gs1 and its parts), driven by the real GS1
+artefacts in shared/.
 
 The artefacts are read in place: the GS1 Barcode Syntax Dictionary (AI table with formats,
 linters, FNC1 flags and Digital Link attributes) and the EPC URNs and Digital Links that appear
@@ -21,8 +22,11 @@ from biip.gs1_application_identifiers import GS1ApplicationIdentifier
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-import ingest.gs1
-from ingest.gs1 import (
+import graph.identifiers.gs1
+import graph.identifiers.gs1_epc
+import graph.identifiers.gs1_key
+import graph.identifiers.gs1_write
+from graph.identifiers.gs1 import (
     CHECK_DIGIT_SPANS,
     DATE_COMPONENTS,
     DIGITAL_LINK_QUALIFIERS,
@@ -588,9 +592,11 @@ def test_dates_outside_the_two_digit_year_window_cannot_be_written() -> None:
 
 
 def test_module_doctests_run() -> None:
-    result = doctest.testmod(ingest.gs1, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 20
-    assert result.failed == 0
+    results = [doctest.testmod(m, optionflags=doctest.ELLIPSIS)
+               for m in (graph.identifiers.gs1, graph.identifiers.gs1_key,
+                         graph.identifiers.gs1_epc, graph.identifiers.gs1_write)]
+    assert sum(r.attempted for r in results) >= 20
+    assert sum(r.failed for r in results) == 0
 
 
 # --- properties ---------------------------------------------------------------------------------

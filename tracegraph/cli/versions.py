@@ -1,7 +1,7 @@
 """Process-version commands: ``tracegraph diff FROM TO`` and ``tracegraph impact ELEMENT``.
 
-Registered on the main command line by :mod:`tracegraph.cli` (``register(app)``). Elements and
-versions are named by business key, any identifier or IRI.
+Registered on the main command line by :mod:`tracegraph.cli.main` (``register(app)``). Elements
+and versions are named by business key, any identifier or IRI.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from graph.change_impact import change_impact
+from graph.identifiers.identify import identify
 from graph.model import NodeRecord
 from graph.versions import diff_report, diff_versions, load_tree
-from ingest.identify import identify
 from tracegraph.runtime import Runtime
 
 __all__ = ["register"]

@@ -1,4 +1,7 @@
-"""The ``tracegraph`` command line: load, validate, generate, serve, demo, info."""
+"""The main ``tracegraph`` command line (:data:`app`): load, validate, generate, serve, demo,
+info; it mounts the sub-apps of :mod:`tracegraph.cli.admin` (``user``, ``audit``),
+:mod:`tracegraph.cli.quality`, :mod:`tracegraph.cli.signals` and registers
+:mod:`tracegraph.cli.versions` (``diff``, ``impact``)."""
 
 from __future__ import annotations
 
@@ -14,10 +17,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from graph.errors import Problem, WriteRejectedError
-from tracegraph.cli_admin import audit_app, user_app
-from tracegraph.cli_quality import quality_app
-from tracegraph.cli_signals import signals_app
-from tracegraph.cli_versions import register as register_versions
+from tracegraph.cli.admin import audit_app, user_app
+from tracegraph.cli.quality import quality_app
+from tracegraph.cli.signals import signals_app
+from tracegraph.cli.versions import register as register_versions
 from tracegraph.runtime import Runtime
 from tracegraph.settings import settings
 
@@ -188,9 +191,9 @@ def export_rdf(seed: Annotated[str, typer.Option(help="lot, serial, IRI or any i
                out: Annotated[Path | None, typer.Option(help="file (default: stdout)")] = None
                ) -> None:
     """Export a trace as RDF in the tracegraph ontology (validates against the shapes)."""
+    from graph.identifiers.identify import identify_or_explain
     from graph.model import Direction
     from graph.rdf_export import export_trace, serialize
-    from ingest.identify import identify_or_explain
 
     rt = Runtime.open()
     try:
@@ -309,6 +312,3 @@ app.add_typer(audit_app, name="audit")
 register_versions(app)
 app.add_typer(quality_app, name="quality")
 
-
-if __name__ == "__main__":
-    app()

@@ -8,9 +8,9 @@ GS1 resolves to nothing (and :func:`identify_or_explain` says why).
 
 from __future__ import annotations
 
+from graph.identifiers.gs1 import GS1Error, GS1Key, is_gtin, is_sscc, parse_identifier
 from graph.model import NodeRecord
 from graph.port import GraphStore
-from ingest.gs1 import GS1Error, GS1Key, is_gtin, is_sscc, parse_identifier
 
 __all__ = ["identify", "identify_or_explain"]
 

@@ -1,0 +1,23 @@
+"""The business rules every write passes (see :data:`graph.write.Guard`), registered here.
+
+Each feature keeps its rules in its own module of :mod:`quality` and lists them in
+:func:`default_guards`; the composition root (``Runtime.open`` in the ``tracegraph`` package,
+two layers up) hands them to the one write path, so a capture, a GraphQL mutation, an EPCIS
+event or a signal all meet the same rules.
+"""
+
+from __future__ import annotations
+
+from graph.write import Guard
+from quality.deviation_guard import capa_closure, deviation_lifecycle
+from quality.holds import held_material_guard
+from quality.spec_guards import spec_units
+from quality.version_guards import version_guards
+
+__all__ = ["default_guards"]
+
+
+def default_guards() -> list[Guard]:
+    """Every write guard, in the order the write path runs them."""
+    return [*version_guards(), deviation_lifecycle, capa_closure, held_material_guard,
+            spec_units]
