@@ -35,3 +35,27 @@ def test_deviation_lifecycle_uses_exactly_the_code_list() -> None:
                    "closed; phase 2 of issue 13 makes it use ontology.codes")
 def test_explorer_overlay_agrees_with_release() -> None:
     assert gql_explorer.CLOSED_DEVIATION == codes.CLOSED_DEVIATION_STATES
+
+
+def test_the_explorer_serves_the_generated_code_lists_and_imports_only_what_they_export() -> None:
+    import re
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from api.explorer_app import STATIC, mount_explorer
+    from ontology.codegen import CODES_JS_PATH
+
+    app = FastAPI()
+    mount_explorer(app)
+    r = TestClient(app).get("/explorer/js/codes.js")
+    assert r.status_code == 200 and "javascript" in r.headers["content-type"]
+    assert r.text == CODES_JS_PATH.read_text()
+    exported = set(re.findall(r"^export (?:const|function) (\w+)", r.text, re.M))
+    assert {"OPEN_DEVIATION_STATES", "ACTIVE_HOLD_STATES", "LABELS", "label"} <= exported
+    users = 0
+    for js in sorted((STATIC / "js").glob("*.js")):
+        for names in re.findall(r'import \{([^}]*)\} from "\./codes\.js"', js.read_text()):
+            users += 1
+            assert {n.strip() for n in names.split(",")} <= exported, js.name
+    assert users >= 3  # deviation, trace and the shell use the code lists
