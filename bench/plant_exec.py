@@ -40,6 +40,7 @@ from bench.plant_stock import (
     fixture_park,
     ts,
 )
+from ontology.codes import RoleName
 
 __all__ = ["Production", "initial_calibrations"]
 
@@ -97,8 +98,8 @@ class Production:
         self.planner = Planner(size, seed)
         people = self.planner.staff
         self.user = {p.key: p.username for p in people}
-        self.qc = [p.username for p in people if p.role == "qc"]
-        self.qa = [p.username for p in people if p.role == "qa"]
+        self.qc = [p.username for p in people if p.role == RoleName.QC]
+        self.qa = [p.username for p in people if p.role == RoleName.QA]
         self.metrologist = next(p.username for p in people if p.title.startswith("Metrology"))
         self.mechanic = next(p.username for p in people if p.title.startswith("Maintenance"))
         self.calibration_event, self.cal_due = initial_calibrations(size, seed, self.metrologist)

@@ -25,6 +25,7 @@ from bench.plant_catalog import (
 from bench.plant_gs1 import COMPANY_PREFIX, gs1_check_digit
 from bench.plant_people import QUALIFICATIONS, customers, staff
 from bench.plant_stock import DAY, HOUR, equipment_park, fixture_of, fixture_park, ts
+from ontology.codes import RoleName, label
 
 __all__ = ["ADMIN", "SITE", "event", "master_events", "node", "op_key", "room_of", "version_day"]
 
@@ -57,6 +58,13 @@ def node(cls: str, key: str, props: Json | None = None, links: Json | None = Non
     if links:
         n["links"] = {k: v for k, v in links.items() if v}
     return n
+
+
+def role_ref(role: str) -> str:
+    """Capture reference of the role record of ``role``: keyed by its code, as
+    :func:`quality.accounts.create_user` keys it, so the plant and the accounts share one role
+    catalogue (tg:RoleNameScheme)."""
+    return f"Role/{RoleName(role).value}"
 
 
 def event(eid: str, at: int, nodes: list[Json] | None = None,
@@ -121,15 +129,15 @@ def master_events(size: PlantSize, seed: int) -> Iterator[Json]:
              for m, (name, std) in CHARACTERISTICS.items()]
     yield event("md/documents", t + HOUR, docs, actor=ADMIN, reason="document control")
 
-    roles = ("operator", "engineer", "qc", "qa", "auditor", "admin")
-    nodes = [node("Role", f"ROLE-{r.upper()}", {"name": r.title(), "roleName": r}) for r in roles]
+    nodes = [node("Role", r.value, {"name": label(r).capitalize(), "roleName": r.value})
+             for r in RoleName]
     nodes += [node("Qualification", q, {"name": name, "validityDays": 365},)
               for q, (name, _doc) in QUALIFICATIONS.items()]
     for p in people:
         nodes.append(node("User", p.username,
                           {"code": p.key, "name": p.name, "description": p.title,
                            "accountStatus": "active"},
-                          {"hasRole": f"Role/ROLE-{p.role.upper()}",
+                          {"hasRole": role_ref(p.role),
                            "hasQualification": [f"Qualification/{q}" for q in p.qualifications]}))
         for q in p.qualifications:
             start = -rng.randint(30, 300) * DAY
@@ -139,7 +147,8 @@ def master_events(size: PlantSize, seed: int) -> Iterator[Json]:
                               {"trainee": f"User/{p.username}",
                                "grantsQualification": f"Qualification/{q}"}))
     nodes.append(node("User", ADMIN, {"code": "E9001", "name": "System Administrator",
-                                      "accountStatus": "active"}, {"hasRole": "Role/ROLE-ADMIN"}))
+                                      "accountStatus": "active"},
+                      {"hasRole": role_ref(RoleName.ADMIN)}))
     yield event("md/people", t + 2 * HOUR, nodes, actor=ADMIN, reason="user and training records")
 
     nodes = [node("Supplier", k, {"name": n, "address": a, "country": c,
@@ -300,6 +309,6 @@ def _change_request(size: PlantSize, people: list[Any]) -> Json:
         nodes.append(node("Approval", f"{cr}-A{i + 1}", {
             "approvalDecision": "approved", "decidedAt": ts(opened + (10 + 3 * i) * DAY)},
             {"approves": f"ChangeRequest/{cr}", "wasAssociatedWith": f"User/{user}",
-             "inRole": f"Role/ROLE-{role.upper()}"}))
+             "inRole": role_ref(role)}))
     return event(f"md/change/{cr}", opened, nodes, actor=by_role["engineer"][1],
                  reason="change control")

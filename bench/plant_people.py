@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass
 
 from bench.plant_catalog import PlantSize
+from ontology.codes import RoleName
 
 __all__ = ["QUALIFICATIONS", "Customer", "StaffMember", "customers", "staff"]
 
@@ -40,7 +41,7 @@ _LAST = ("Murphy", "Kelly", "O'Sullivan", "Walsh", "Byrne", "Nowak", "Sharma", "
 class StaffMember:
     key: str                 #: employee number
     name: str
-    role: str                #: operator | engineer | qc | qa | auditor | admin
+    role: RoleName
     title: str
     qualifications: tuple[str, ...]
 
@@ -67,23 +68,23 @@ def staff(size: PlantSize, seed: int) -> list[StaffMember]:
         k = len(_OPERATOR_QUALS)
         quals = ("Q-CLEANROOM", *sorted({_OPERATOR_QUALS[i % k], _OPERATOR_QUALS[(i + 2) % k],
                                          _OPERATOR_QUALS[(i + 4) % k]}))
-        out.append(StaffMember(f"E{1001 + i}", names[i], "operator", "Production operator",
+        out.append(StaffMember(f"E{1001 + i}", names[i], RoleName.OPERATOR, "Production operator",
                                quals))
     others = (
-        ("engineer", "Process engineer, moulding", ("Q-IMM", "Q-EXT")),
-        ("engineer", "Process engineer, assembly", ("Q-CLEANROOM", "Q-UVB", "Q-LEAK")),
-        ("engineer", "Sterilisation engineer", ("Q-EO",)),
-        ("engineer", "Metrology technician", ("Q-CAL",)),
-        ("engineer", "Maintenance technician", ("Q-CAL",)),
-        ("qc", "QC inspector", ("Q-CLEANROOM", "Q-QC")),
-        ("qc", "QC inspector", ("Q-CLEANROOM", "Q-QC")),
-        ("qc", "QC inspector", ("Q-CLEANROOM", "Q-QC")),
-        ("qc", "QC laboratory lead", ("Q-QC",)),
-        ("qa", "QA release specialist", ("Q-QA-REL",)),
-        ("qa", "QA manager", ("Q-QA-REL",)),
-        ("engineer", "Production manager", ("Q-CLEANROOM",)),
-        ("auditor", "Internal auditor", ()),
-        ("admin", "IT/OT system administrator", ()),
+        (RoleName.ENGINEER, "Process engineer, moulding", ("Q-IMM", "Q-EXT")),
+        (RoleName.ENGINEER, "Process engineer, assembly", ("Q-CLEANROOM", "Q-UVB", "Q-LEAK")),
+        (RoleName.ENGINEER, "Sterilisation engineer", ("Q-EO",)),
+        (RoleName.ENGINEER, "Metrology technician", ("Q-CAL",)),
+        (RoleName.ENGINEER, "Maintenance technician", ("Q-CAL",)),
+        (RoleName.QC, "QC inspector", ("Q-CLEANROOM", "Q-QC")),
+        (RoleName.QC, "QC inspector", ("Q-CLEANROOM", "Q-QC")),
+        (RoleName.QC, "QC inspector", ("Q-CLEANROOM", "Q-QC")),
+        (RoleName.QC, "QC laboratory lead", ("Q-QC",)),
+        (RoleName.QA, "QA release specialist", ("Q-QA-REL",)),
+        (RoleName.QA, "QA manager", ("Q-QA-REL",)),
+        (RoleName.ENGINEER, "Production manager", ("Q-CLEANROOM",)),
+        (RoleName.AUDITOR, "Internal auditor", ()),
+        (RoleName.ADMIN, "IT/OT system administrator", ()),
     )
     for j, (role, title, quals) in enumerate(others):
         out.append(StaffMember(f"E{2001 + j}", names[size.operators + j], role, title, quals))

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from bench.plant_exec import Production
-from bench.plant_master import event, node
+from bench.plant_master import event, node, role_ref
 from bench.plant_stock import DAY, HOUR, date_of, ts
+from ontology.codes import RoleName
 
 __all__ = ["quality_events"]
 
@@ -51,7 +52,7 @@ def _excursion_records(prod: Production, n: str, batch: str, qc_lead: str,
                                    "openedAt": ts(at), "acknowledgedAt": ts(at + 6 * 60),
                                    "closedAt": ts(at + 22 * 60)},
              {"raisedBy": f"Excursion/EXC-{n}", "acknowledgedBy": f"User/{qc_lead}",
-              "notifiesRole": "Role/ROLE-QC"}),
+              "notifiesRole": role_ref(RoleName.QC)}),
         node("Deviation", dev, {
             "title": f"Hub-bond UV dose below LSL on {station}, batch {batch}",
             "description": "CPP excursion (OP20 UV dose) detected by the bonding station "

@@ -47,6 +47,7 @@ from bench.plant_stock import (
     fixture_of,
     yymmdd,
 )
+from ontology.codes import RoleName
 
 __all__ = ["Planner"]
 
@@ -66,7 +67,7 @@ class Planner:
         self.staff = staff(size, seed)
         self.operators: dict[str, list[str]] = {}
         for person in self.staff:
-            if person.role in ("operator", "qc"):
+            if person.role in (RoleName.OPERATOR, RoleName.QC):
                 for q in person.qualifications:
                     self.operators.setdefault(q, []).append(person.key)
         self.stock: dict[str, Stock] = {m.code: Stock(m.code, m.unit) for m in MATERIALS.values()}

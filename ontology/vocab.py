@@ -27,6 +27,9 @@ from rdflib import Literal as RDFLiteral
 __all__ = [
     "TG",
     "ClassDef",
+    "Code",
+    "CodeList",
+    "CodeSet",
     "PropertyDef",
     "UnknownTermError",
     "Vocabulary",
@@ -128,6 +131,41 @@ class ClassDef:
         return prop in self.data_properties or prop in self.object_properties
 
 
+@dataclass(frozen=True)
+class Code:
+    """One SKOS concept of a code list: ``notation`` is the string the stores hold."""
+
+    name: str          #: local name after the scheme prefix (``DeviationState-Open`` → ``Open``)
+    notation: str
+    label_en: str
+    label_zh: str
+    definition: str
+
+
+@dataclass(frozen=True)
+class CodeList:
+    """One SKOS concept scheme, its concepts (sorted by notation) and the properties holding it."""
+
+    name: str          #: scheme local name without ``Scheme`` (``DeviationStateScheme`` → …)
+    scheme: str        #: scheme local name
+    label_en: str
+    label_zh: str
+    comment: str
+    properties: tuple[str, ...]
+    codes: tuple[Code, ...]
+
+
+@dataclass(frozen=True)
+class CodeSet:
+    """A ``skos:Collection`` of concepts of one scheme (``tg:OpenDeviationStates``)."""
+
+    name: str          #: collection local name
+    code_list: str     #: :attr:`CodeList.name` of the scheme its members belong to
+    label_en: str
+    comment: str
+    notations: tuple[str, ...]
+
+
 class Vocabulary:
     """Closed vocabulary of tracegraph: classes, properties and relationship types."""
 
@@ -187,6 +225,42 @@ class Vocabulary:
     @functools.cached_property
     def stored_classes(self) -> tuple[ClassDef, ...]:
         return tuple(c for c in self.classes.values() if not c.abstract)
+
+    @functools.cached_property
+    def code_lists(self) -> tuple[CodeList, ...]:
+        """Every SKOS concept scheme with its concepts, sorted by name."""
+        g = self.graph
+        out = []
+        for scheme in sorted(s for s in g.subjects(RDF.type, SKOS.ConceptScheme)
+                             if isinstance(s, URIRef)):
+            codes = sorted((self._code(c) for c in set(g.subjects(SKOS.inScheme, scheme))
+                            if isinstance(c, URIRef)), key=lambda c: c.notation)
+            props = sorted(p.name for p in self.properties.values()
+                           if g.value(p.iri, TG.codeList) == scheme)
+            name = local_name(scheme)
+            out.append(CodeList(name.removesuffix("Scheme"), name, self._label(scheme),
+                                self._text(scheme, RDFS.label, "zh"),
+                                self._text(scheme, RDFS.comment), tuple(props), tuple(codes)))
+        return tuple(out)
+
+    @functools.cached_property
+    def code_sets(self) -> tuple[CodeSet, ...]:
+        """Every ``skos:Collection`` of concepts, sorted by name; its members must all belong to
+        one scheme (else :class:`ValueError`)."""
+        g = self.graph
+        scheme_of = {str(s): local_name(str(s)).removesuffix("Scheme")
+                     for s in g.subjects(RDF.type, SKOS.ConceptScheme)}
+        out = []
+        for coll in sorted(c for c in g.subjects(RDF.type, SKOS.Collection)
+                           if isinstance(c, URIRef)):
+            members = [m for m in g.objects(coll, SKOS.member) if isinstance(m, URIRef)]
+            lists = {scheme_of.get(str(g.value(m, SKOS.inScheme))) for m in members}
+            if len(lists) != 1 or None in lists:
+                raise ValueError(f"{coll}: members must be concepts of one scheme, got {lists}")
+            out.append(CodeSet(local_name(coll), str(lists.pop()), self._label(coll),
+                               self._text(coll, RDFS.comment),
+                               tuple(sorted(str(g.value(m, SKOS.notation)) for m in members))))
+        return tuple(out)
 
     def edge_properties(self, rel_type: str) -> Mapping[str, PropertyDef]:
         """Datatype properties that may sit on a relationship of this type."""
@@ -249,6 +323,17 @@ class Vocabulary:
             if isinstance(lab, RDFLiteral) and lab.language in (None, "en"):
                 return str(lab)
         return local_name(s)
+
+    def _text(self, s: URIRef, p: URIRef, lang: str = "en") -> str:
+        """The ``lang`` literal of ``s p``, or ``""``."""
+        return next((str(x) for x in self.graph.objects(s, p)
+                     if isinstance(x, RDFLiteral) and x.language == lang), "")
+
+    def _code(self, concept: URIRef) -> Code:
+        return Code(local_name(concept).split("-", 1)[-1],
+                    str(self.graph.value(concept, SKOS.notation)),
+                    self._text(concept, SKOS.prefLabel), self._text(concept, SKOS.prefLabel, "zh"),
+                    self._text(concept, SKOS.definition))
 
     def _derive(self) -> None:
         g = self.graph

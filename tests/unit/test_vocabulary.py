@@ -12,7 +12,7 @@ from graph.schema import (
     identifier_properties,
     neo4j_schema_statements,
 )
-from ontology import codegen
+from ontology import codegen, codes
 from ontology.terms import C, P, R
 from ontology.vocab import UnknownTermError, Vocabulary
 
@@ -23,6 +23,50 @@ def test_generated_terms_match_the_ontology(vocab: Vocabulary) -> None:
     assert {c.value for c in C} == set(vocab.classes)
     assert {r.value for r in R} == set(vocab.relationship_types)
     assert {p.value for p in P} == set(vocab.properties)
+
+
+def test_generated_code_lists_match_the_ontology(vocab: Vocabulary) -> None:
+    assert codegen.CODES_PATH.read_text() == codegen.render_codes(vocab), \
+        "ontology/codes.py is stale: run `python -m ontology.codegen`"
+    assert codegen.CODES_JS_PATH.read_text() == codegen.render_codes_js(vocab), \
+        "api/explorer/js/codes.js is stale: run `python -m ontology.codegen`"
+
+
+def test_every_scheme_has_an_enum_and_every_concept_a_member(vocab: Vocabulary) -> None:
+    from rdflib import RDF, SKOS
+
+    g = vocab.graph
+    schemes = {str(s).rsplit("#", 1)[-1] for s in g.subjects(RDF.type, SKOS.ConceptScheme)}
+    assert set(codes.SCHEMES) == schemes and len(schemes) >= 39
+    concepts = 0
+    for s in g.subjects(RDF.type, SKOS.ConceptScheme):
+        enum = codes.SCHEMES[str(s).rsplit("#", 1)[-1]]
+        notations = {str(n) for c in g.subjects(SKOS.inScheme, s)
+                     for n in g.objects(c, SKOS.notation)}
+        assert {m.value for m in enum} == notations, enum
+        assert set(codes.LABELS[enum]) == notations, enum
+        assert enum.__name__ in codes.__all__ and enum.__doc__, enum
+        concepts += len(notations)
+    assert concepts == len(set(g.subjects(RDF.type, SKOS.Concept))) >= 182
+    # every property holding a code names its enum, with the stores' values
+    for p in vocab.properties.values():
+        if p.code_list is not None:
+            assert tuple(sorted(m.value for m in codes.CODE_LISTS[p.name])) == p.code_list
+    assert set(codes.CODE_LISTS) == {p.name for p in vocab.properties.values()
+                                     if p.code_list is not None}
+    assert codes.label(codes.DeviationState.EFFECTIVENESS_VERIFIED) == "effectiveness verified"
+    assert codes.label(codes.RoleName.QA, "zh") == "质量保证"
+
+
+def test_code_sets_come_from_the_ontologys_collections(vocab: Vocabulary) -> None:
+    assert {codegen.upper_snake(s.name) for s in vocab.code_sets} <= set(codes.__all__)
+    for s in vocab.code_sets:
+        assert getattr(codes, codegen.upper_snake(s.name)) == frozenset(s.notations), s.name
+    everything = frozenset(codes.DeviationState)
+    assert everything == codes.OPEN_DEVIATION_STATES | codes.CLOSED_DEVIATION_STATES
+    assert not codes.OPEN_DEVIATION_STATES & codes.CLOSED_DEVIATION_STATES
+    assert codes.DeviationState.EFFECTIVENESS_VERIFIED in codes.OPEN_DEVIATION_STATES
+    assert codes.RELEASED_BATCH_STATUSES <= codes.CLOSED_BATCH_STATUSES
 
 
 def test_typed_constants_are_closed() -> None:

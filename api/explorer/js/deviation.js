@@ -1,6 +1,7 @@
 // Deviation view: the excursion's signal around the event with its limits, the computed impact,
 // the holds, the lifecycle state and signatures.
 import { gql, el, kvTable, status } from "./api.js";
+import { ACTIVE_HOLD_STATES, OPEN_DEVIATION_STATES, label } from "./codes.js";
 import { linePlot, timeLabel } from "./plot.js";
 
 const NODE = "iri class key properties";
@@ -20,6 +21,9 @@ export function init() {
   });
 }
 
+// a code as stored, with its English and Chinese label (ontology code lists) as the tooltip
+const code = (prop, value, attrs = {}) => el("span", { ...attrs, title: value ? `${label(prop, value)} / ${label(prop, value, "zh")}` : null }, value || "?");
+
 const nodeLink = (n) => el("a", { href: `#/trace/${encodeURIComponent(n.key)}/DOWNSTREAM` }, `${n.class} ${n.key}`);
 
 export async function open(id) {
@@ -34,8 +38,9 @@ export async function open(id) {
   out.replaceChildren(
     el("div", { class: "card" },
       el("h2", {}, `${v.deviation.key}: ${d.title || ""}`),
-      el("p", {}, el("span", { class: "badge dev", id: "deviation-state" }, v.state || "?"), " ",
-        el("span", { class: "badge" }, `grade ${v.grade || "?"}`), " opened ", d.openedAt || "", d.dueDate ? `, due ${d.dueDate}` : ""),
+      el("p", {}, code("deviationState", v.state, { id: "deviation-state", "data-open": String(OPEN_DEVIATION_STATES.includes(v.state)),
+          class: OPEN_DEVIATION_STATES.includes(v.state) ? "badge dev" : "badge" }), " ",
+        el("span", { class: "badge" }, "grade ", code("deviationGrade", v.grade)), " opened ", d.openedAt || "", d.dueDate ? `, due ${d.dueDate}` : ""),
       el("p", {}, d.description || "")),
     signalCard(v),
     el("div", { class: "card" }, el("h3", {}, "Impact"),
@@ -43,11 +48,12 @@ export async function open(id) {
       v.impact.length ? v.impact.map((i) => kvTable(i.properties)) : el("p", { class: "muted" }, "no impact assessment yet"),
       el("h4", {}, "Concerns"), el("ul", {}, v.concerns.map((n) => el("li", {}, nodeLink(n))))),
     el("div", { class: "card" }, el("h3", {}, `Holds (${v.holds.length})`),
-      el("ul", {}, v.holds.map((h) => el("li", {}, `${h.key} — ${h.properties.holdState}: ${h.properties.description || ""}`))),
+      el("ul", {}, v.holds.map((h) => el("li", { "data-active": String(ACTIVE_HOLD_STATES.includes(h.properties.holdState)) },
+        `${h.key} — `, code("holdState", h.properties.holdState), `: ${h.properties.description || ""}`))),
       el("h4", {}, `Held records (${v.held.length})`), el("ul", { id: "held" }, v.held.map((n) => el("li", {}, nodeLink(n))))),
     el("div", { class: "card" }, el("h3", {}, "Investigation"),
-      ...v.rootCauses.map((r) => el("p", {}, `Root cause (${r.properties.causeCategory}): ${r.properties.description}`)),
-      ...v.capas.map((c) => el("p", {}, `${c.key} [${c.properties.capaState}] ${c.properties.title}`)),
+      ...v.rootCauses.map((r) => el("p", {}, "Root cause (", code("causeCategory", r.properties.causeCategory), `): ${r.properties.description}`)),
+      ...v.capas.map((c) => el("p", {}, `${c.key} [`, code("capaState", c.properties.capaState), `] ${c.properties.title}`)),
       el("h4", {}, `Signatures (${v.signatures.length})`),
       v.signatures.length ? el("ul", {}, v.signatures.map((s) => el("li", {}, `${s.manifestation}${s.valid ? "" : " — INVALID"}`)))
         : el("p", { class: "muted" }, "not signed yet")));

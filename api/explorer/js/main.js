@@ -1,6 +1,7 @@
 // The explorer's shell: sign-in, tabs and hash routes (#/trace/<id>/<direction>,
 // #/recall, #/deviation/<id>, #/spc/<spec>).
 import { session, signIn, signOut } from "./api.js";
+import { label } from "./codes.js";
 import * as trace from "./trace.js";
 import * as recall from "./recall.js";
 import * as deviation from "./deviation.js";
@@ -16,7 +17,9 @@ function show(name) {
 
 function route() {
   const s = session();
-  document.getElementById("who-name").textContent = s ? `${s.username} (${s.roles.join(", ")})` : "";
+  const who = document.getElementById("who-name");
+  who.textContent = s ? `${s.username} (${s.roles.join(", ")})` : "";
+  who.title = s ? s.roles.map((r) => `${label("roleName", r)} / ${label("roleName", r, "zh")}`).join(", ") : "";
   document.getElementById("sign-out").hidden = !s;
   document.getElementById("tabs").hidden = !s;
   if (!s) { show("signin"); return; }

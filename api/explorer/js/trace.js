@@ -4,6 +4,7 @@
 import cytoscape from "../vendor/cytoscape.js";
 import dagre from "../vendor/cytoscape-dagre.js";
 import { gql, el, kvTable, status } from "./api.js";
+import { CODE_LISTS, label } from "./codes.js";
 
 cytoscape.use(dagre);
 
@@ -197,19 +198,26 @@ function renderList() {
   body.replaceChildren(...rows.map((n) => el("tr", { "data-iri": n.iri, "data-key": n.key,
       class: n.iri === state.selected ? "selected" : "", onclick: () => select(n.iri) },
     el("td", {}, n.class), el("td", {}, n.key), el("td", {}, n.depth ?? ""),
-    el("td", {}, badges(state.status.get(n.iri))))));
+    el("td", {}, badges(state.status.get(n.iri), n)))));
   const g = document.getElementById("graph");
   g.dataset.nodeCount = String(cy.nodes().length);
   g.dataset.edgeCount = String(cy.edges().length);
 }
 
-function badges(s) {
+// the record's own status code, titled with its English and Chinese label: the code list is the
+// one of the property of the node that holds the code
+function statusCode(s, n) {
+  const prop = Object.keys(CODE_LISTS).find((p) => n?.properties?.[p] === s.status);
+  return el("span", { class: "muted", title: prop ? `${label(prop, s.status)} / ${label(prop, s.status, "zh")}` : null }, s.status);
+}
+
+function badges(s, n) {
   if (!s) return "";
   return el("span", {}, s.onHold ? el("span", { class: "badge hold" }, "on hold") : null,
     s.openDeviations.length ? el("span", { class: "badge dev" }, `deviation open`) : null,
     s.released ? el("span", { class: "badge rel" }, "released") : null,
     s.recalled ? el("span", { class: "badge rec" }, "recalled") : null,
-    s.status && !s.released && !s.onHold ? el("span", { class: "muted" }, s.status) : null);
+    s.status && !s.released && !s.onHold ? statusCode(s, n) : null);
 }
 
 async function expand(iri) {
@@ -277,7 +285,7 @@ async function select(iri) {
   const s = state.status.get(iri);
   const dir = state.dir;
   panel.replaceChildren(
-    el("h3", {}, `${n.class} ${n.key}`), badges(s),
+    el("h3", {}, `${n.class} ${n.key}`), badges(s, n),
     el("div", { class: "actions" },
       el("button", { type: "button", id: "expand", onclick: () => expand(iri) }, "Expand"),
       el("button", { type: "button", id: "collapse", onclick: () => collapse(iri) }, "Collapse"),
