@@ -1,45 +1,26 @@
-"""The FastAPI application: GraphQL at /graphql, the recall export, health at /health."""
+"""The FastAPI application, assembled: the runtime's lifespan, GraphQL at /graphql
+(:mod:`api.graphql`), the REST routes (:mod:`api.routes`) and the explorer page."""
 
 from __future__ import annotations
 
-import io
-import tempfile
-import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import Response
-from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, Field
+from fastapi import FastAPI
 from starlette.requests import HTTPConnection
 from strawberry.fastapi import GraphQLRouter
 
-from api.auth import (
-    Unauthorized,
-    auth_error_status,
-    authorize,
-    issue_token,
-    server_secret,
-    user_from_token,
-)
-from api.edhr_routes import router as edhr_router
-from api.epcis import router as epcis_router
-from api.explorer_app import mount_explorer
+from api.auth import server_secret
+from api.deps import CurrentUser, RuntimeDep
 from api.graphql import build_schema
-from api.schema import MAX_SEEDS, context_for
-from graph.recall import write_export
-from quality.accounts import AuthError, User, authenticate
+from api.graphql.types import context_for
+from api.routes import auth, edhr, epcis, health, recall
+from api.routes.explorer import mount_explorer
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings, settings
 
 __all__ = ["create_app"]
-
-
-class RecallRequest(BaseModel):
-    seeds: list[str] = Field(min_length=1, max_length=MAX_SEEDS)
 
 
 def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -67,61 +48,18 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
                   docs_url=None if production else "/docs",
                   openapi_url=None if production else "/openapi.json")
 
-    def current_user(request: HTTPConnection) -> User | None:
-        return user_from_token(request.app.state.runtime, request.app.state.secret,
-                               request.headers.get("authorization"))
+    async def context(request: HTTPConnection, rt: RuntimeDep,
+                      user: CurrentUser) -> dict[str, Any]:  # HTTP and websockets
+        return {**context_for(rt), "request": request, "user": user}
 
-    async def context(request: HTTPConnection) -> dict[str, Any]:  # HTTP and websockets
-        return {**context_for(request.app.state.runtime), "request": request,
-                "user": current_user(request)}
-
-    @app.post("/auth/token")
-    def token(request: Request,
-              form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict[str, Any]:
-        """OAuth2 password flow: a bearer token for the account (failures count to lockout)."""
-        try:
-            user = authenticate(request.app.state.runtime, form.username, form.password)
-        except AuthError as e:
-            raise HTTPException(auth_error_status(e), {"code": e.code, "field": e.field,
-                                                       "message": str(e)},
-                                headers={"WWW-Authenticate": "Bearer"}) from None
-        return issue_token(user, request.app.state.secret)
-
+    app.include_router(auth.router)
     app.include_router(
         GraphQLRouter(build_schema(production), context_getter=context,
                       graphql_ide=None if production else "graphiql"),
         prefix="/graphql")
-
-    app.include_router(epcis_router)
-    app.include_router(edhr_router)
-
-    @app.get("/health")
-    def health(request: Request) -> dict[str, Any]:
-        rt: Runtime = request.app.state.runtime
-        return {"status": "ok", "store": rt.store.engine, "watermark": rt.store.watermark()}
-
-    @app.post("/api/recall", responses={200: {"content": {"application/zip": {}}}})
-    def recall_export(body: RecallRequest, request: Request) -> Response:
-        """The recall files (CSV per list + recall.json) for the seeds, as one zip."""
-        try:
-            authorize("POST /api/recall", current_user(request))
-        except Unauthorized as e:
-            raise HTTPException(401 if e.code == "UNAUTHENTICATED" else 403,
-                                {"code": e.code, "message": e.message}) from None
-        rt: Runtime = request.app.state.runtime
-        answer = rt.recall(body.seeds, unit_limit=0)
-        if not answer.seeds:
-            raise HTTPException(404, {"code": "NOT_FOUND", "field": "seeds",
-                                      "message": "no seed matched a node",
-                                      "unknownSeeds": answer.unknown_seeds})
-        buf = io.BytesIO()
-        with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(buf, "w",
-                                                                   zipfile.ZIP_DEFLATED) as z:
-            for path in write_export(answer, Path(tmp)).values():
-                z.write(path, path.name)
-        name = f"recall-w{answer.watermark}.zip"
-        return Response(buf.getvalue(), media_type="application/zip",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
+    app.include_router(epcis.router)
+    app.include_router(edhr.router)
+    app.include_router(health.router)
+    app.include_router(recall.router)
     mount_explorer(app)
     return app

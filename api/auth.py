@@ -38,7 +38,7 @@ RULES: dict[str, frozenset[str]] = {
     "Query.recall": READERS, "Query.equipmentImpact": READERS, "Query.me": READERS,
     "Query.auditTrail": READERS,
     "Query.signatures": READERS,
-    # explorer page (api/gql_explorer.py)
+    # explorer page (api/graphql/explorer.py)
     "Query.recordStatus": READERS, "Query.deviationView": READERS, "Query.spcChart": READERS,
     "Query.signalWindow": READERS,
     # subscriptions
@@ -47,7 +47,7 @@ RULES: dict[str, frozenset[str]] = {
     "Mutation.capture": WRITERS,
     "Mutation.sign": SIGNERS,
     "Mutation.createUser": frozenset({"admin"}),
-    # process versions and change control (api/gql_versions.py)
+    # process versions and change control (api/graphql/versions.py)
     "Query.processVersions": READERS, "Query.effectiveVersion": READERS,
     "Query.versionDiff": READERS, "Query.changeImpact": READERS, "Query.changeRequest": READERS,
     "Mutation.proposeChange": frozenset({"engineer", "qa"}),

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.explorer_app import VENDOR
+from api.routes.explorer import VENDOR
 from tests.conftest import ROOT, _need_service
 from tests.integration.test_demo import free_port
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from api import gql_explorer
+from api.graphql import explorer as gql_explorer
 from graph import change_impact
 from ontology import codes
 from quality import capa, deviations, workflow
@@ -31,7 +31,7 @@ def test_deviation_lifecycle_uses_exactly_the_code_list() -> None:
     assert closing == {codes.DeviationState.CLOSED}
 
 
-@pytest.mark.xfail(strict=True, reason="api/gql_explorer.py counts EffectivenessVerified as "
+@pytest.mark.xfail(strict=True, reason="api/graphql/explorer.py counts EffectivenessVerified as "
                    "closed; phase 2 of issue 13 makes it use ontology.codes")
 def test_explorer_overlay_agrees_with_release() -> None:
     assert gql_explorer.CLOSED_DEVIATION == codes.CLOSED_DEVIATION_STATES
@@ -43,7 +43,7 @@ def test_the_explorer_serves_the_generated_code_lists_and_imports_only_what_they
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from api.explorer_app import STATIC, mount_explorer
+    from api.routes.explorer import STATIC, mount_explorer
     from ontology.codegen import CODES_JS_PATH
 
     app = FastAPI()

@@ -1,4 +1,3 @@
-# mypy: disallow-untyped-decorators=False
 """GraphQL root fields of the closed quality loop: deviations (lifecycle, computed impact,
 root cause, commonality), CAPA (actions, effectiveness checks, overdue report), dispositions of
 holds, release by exception and the eDHR.
@@ -18,33 +17,26 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.schema import (
-    Node,
-    Problem,
-    Recall,
-    Signature,
-    _problem,
-    _recall,
-    _rt,
-    _signature,
-    _user,
-    bad_input,
-)
+from api.graphql.recall import Recall
+from api.graphql.types import Node, Problem, Signature, bad_input, runtime_of, user_of
 from graph.errors import Problem as ProblemRecord
 from graph.errors import RefusedError, WriteRejectedError
 from graph.model import NodeRecord
+from graph.port import GraphStore
 from ontology.terms import C, P, R
 from quality import capa as capa_mod
 from quality import deviations as dev_mod
 from quality.capa import Evaluation, OverdueAction
-from quality.commonality import commonality
+from quality.commonality import Factor, commonality
 from quality.dispositions import Rework, dispose
 from quality.edhr import batch_dhr, unit_dhr
+from quality.release import ReleaseReport as ReleaseRecord
 from quality.release import release_batch, release_report
 from quality.signatures import signatures_by_record
 from quality.workflow import WorkflowRefused, linked_from, resolve
 
-__all__ = ["QualityMutation", "QualityQuery"]
+__all__ = ["Approval", "Deviation", "Impact", "Mutation", "QualityResult", "Query",
+           "ReleaseReport", "Transition"]
 
 
 @strawberry.type
@@ -71,18 +63,6 @@ class Approval:
 
 
 @strawberry.type
-class Factor:
-    kind: str
-    iri: str
-    key: str
-    deviating: int
-    total: int
-    lift: float
-    score: float
-    coverage: float
-
-
-@strawberry.type
 class Impact:
     level: str
     concerns: list[str]
@@ -92,6 +72,7 @@ class Impact:
 # the domain records themselves are the GraphQL types (one definition)
 strawberry.type(Evaluation)
 strawberry.type(OverdueAction)
+strawberry.type(Factor)
 
 
 @strawberry.type
@@ -100,6 +81,11 @@ class ReleaseReport:
     releasable: bool
     exceptions: list[Problem]
 
+    @classmethod
+    def of(cls, r: ReleaseRecord) -> ReleaseReport:
+        return cls(batch=r.batch, releasable=r.releasable,
+                   exceptions=[Problem.of(p) for p in r.exceptions])
+
 
 @strawberry.type
 class Deviation:
@@ -107,6 +93,13 @@ class Deviation:
     state: str
     grade: str | None
     concerns: list[str]
+
+    @classmethod
+    def of(cls, n: NodeRecord, store: GraphStore) -> Deviation:
+        return cls(record=Node.of(n), state=str(n.props.get(P.deviationState, "")),
+                   grade=(str(n.props[P.deviationGrade]) if P.deviationGrade in n.props
+                          else None),
+                   concerns=sorted(e.dst for e in store.links([n.iri], [R.CONCERNS])))
 
     @strawberry.field(description="Where the deviation may move next and what each step needs.")
     def next_steps(self) -> list[Transition]:
@@ -117,16 +110,16 @@ class Deviation:
 
     @strawberry.field(description="Signed approvals of its transitions.")
     def approvals(self, info: Info[Any, None], first: int = 20) -> list[Approval]:
-        st = _rt(info).store
+        st = runtime_of(info).store
         found = linked_from(st, [self.record.iri], R.APPROVES, C.Approval)
         sigs = signatures_by_record(st, sorted(found))
         return [Approval(key=n.key, record=Node.of(n),
-                         signatures=[_signature(s) for s in sigs.get(i, [])])
+                         signatures=[Signature.of(s) for s in sigs.get(i, [])])
                 for i, n in sorted(found.items(), key=lambda x: x[1].key)][:max(first, 0)]
 
     @strawberry.field(description="Impact assessments, root causes and CAPAs linked to it.")
     def records(self, info: Info[Any, None], first: int = 50) -> list[Node]:
-        st = _rt(info).store
+        st = runtime_of(info).store
         out: dict[str, NodeRecord] = {}
         out.update(linked_from(st, [self.record.iri], R.ASSESSES, C.ImpactAssessment))
         out.update(linked_from(st, [self.record.iri], R.CAUSE_OF, C.RootCause))
@@ -147,18 +140,9 @@ def _factors(info: Info[Any, None], deviating: list[str], good: list[str],
     if len(deviating) + len(good) > 2000:
         raise bad_input("good", len(good), "at most 2000 batches per analysis")
     try:
-        ranked = commonality(_rt(info), deviating, good, limit=limit)
+        return commonality(runtime_of(info), deviating, good, limit=limit)
     except RefusedError as e:
         raise bad_input(e.field, e.value, str(e)) from None
-    return [Factor(kind=f.kind, iri=f.iri, key=f.key, deviating=f.deviating, total=f.total,
-                   lift=f.lift, score=f.score, coverage=f.coverage) for f in ranked]
-
-
-def _deviation(rt: Any, n: NodeRecord) -> Deviation:
-    return Deviation(record=Node.of(n), state=str(n.props.get(P.deviationState, "")),
-                     grade=(str(n.props[P.deviationGrade]) if P.deviationGrade in n.props
-                            else None),
-                     concerns=sorted(e.dst for e in rt.store.links([n.iri], [R.CONCERNS])))
 
 
 def _run(step: Callable[[], NodeRecord | None], state: str | None = None) -> QualityResult:
@@ -166,26 +150,26 @@ def _run(step: Callable[[], NodeRecord | None], state: str | None = None) -> Qua
     try:
         n = step()
     except WorkflowRefused as e:
-        return QualityResult(ok=False, problems=[_problem(p) for p in e.problems])
+        return QualityResult(ok=False, problems=[Problem.of(p) for p in e.problems])
     except RefusedError as e:
-        return QualityResult(ok=False, problems=[_problem(e.problem())])
+        return QualityResult(ok=False, problems=[Problem.of(e.problem())])
     except WriteRejectedError as e:
-        return QualityResult(ok=False, problems=[_problem(p) for p in e.problems])
+        return QualityResult(ok=False, problems=[Problem.of(p) for p in e.problems])
     return QualityResult(ok=True, record=Node.of(n) if n else None, state=state)
 
 
 def _missing(problems: list[ProblemRecord]) -> list[Problem]:
-    return [_problem(p) for p in problems]
+    return [Problem.of(p) for p in problems]
 
 
 @strawberry.type
-class QualityQuery:
+class Query:
     @strawberry.field(description="A deviation with its lifecycle state, next steps, signed "
                                   "approvals and linked records.")
     def deviation(self, info: Info[Any, None], id: str) -> Deviation | None:
-        rt = _rt(info)
+        rt = runtime_of(info)
         try:
-            return _deviation(rt, resolve(rt, C.Deviation, id))
+            return Deviation.of(resolve(rt, C.Deviation, id), rt.store)
         except WorkflowRefused:
             return None
 
@@ -193,12 +177,12 @@ class QualityQuery:
                                   "affected lots, units, shipments and customers with paths.")
     def deviation_impact(self, info: Info[Any, None], id: str,
                          unit_limit: int = 100) -> Impact | None:
-        rt = _rt(info)
+        rt = runtime_of(info)
         try:
             imp = dev_mod.compute_impact(rt, id, unit_limit=max(0, min(unit_limit, 5000)))
         except WorkflowRefused:
             return None
-        return Impact(level=imp.level, concerns=imp.concerns, recall=_recall(imp.answer))
+        return Impact(level=imp.level, concerns=imp.concerns, recall=Recall.of(imp.answer))
 
     @strawberry.field(description="Commonality analysis of deviating vs good batches.")
     def commonality(self, info: Info[Any, None], deviating: list[str], good: list[str],
@@ -208,7 +192,7 @@ class QualityQuery:
     @strawberry.field(description="Evaluate an effectiveness check's criterion on the graph.")
     def effectiveness(self, info: Info[Any, None], check: str) -> Evaluation | None:
         try:
-            return capa_mod.evaluate(_rt(info), check)
+            return capa_mod.evaluate(runtime_of(info), check)
         except WorkflowRefused:
             return None
 
@@ -218,7 +202,7 @@ class QualityQuery:
                              capas: list[str] | None = None,
                              owners: list[str] | None = None) -> list[OverdueAction]:
         try:
-            return capa_mod.overdue_actions(_rt(info), today, capas or [], owners or [])
+            return capa_mod.overdue_actions(runtime_of(info), today, capas or [], owners or [])
         except WorkflowRefused as e:
             raise bad_input(e.field, e.value, str(e)) from None
 
@@ -226,17 +210,16 @@ class QualityQuery:
                                   "release rules (empty = releasable).")
     def release_report(self, info: Info[Any, None], batch: str) -> ReleaseReport | None:
         try:
-            r = release_report(_rt(info), batch)
+            r = release_report(runtime_of(info), batch)
         except WorkflowRefused:
             return None
-        return ReleaseReport(batch=r.batch, releasable=r.releasable,
-                             exceptions=[_problem(p) for p in r.exceptions])
+        return ReleaseReport.of(r)
 
     @strawberry.field(description="Device history record (21 CFR 820.184) of a batch or of a "
                                   "serialized unit, as JSON (HTML: GET /api/edhr/{id}.html).")
     def edhr(self, info: Info[Any, None], batch: str | None = None,
              unit: str | None = None) -> JSON | None:
-        rt = _rt(info)
+        rt = runtime_of(info)
         if (batch is None) == (unit is None):
             raise bad_input("batch/unit", None, "give exactly one of batch or unit")
         try:
@@ -247,20 +230,20 @@ class QualityQuery:
 
 
 @strawberry.type
-class QualityMutation:
+class Mutation:
     @strawberry.mutation(description="Raise a deviation (by hand or from a failed inspection: "
                                      "raisedBy = its IRI); it starts Open.")
     def open_deviation(self, info: Info[Any, None], title: str, description: str, grade: str,
                        reason: str, concerns: list[str] | None = None,
                        raised_by: str | None = None, key: str | None = None) -> QualityResult:
-        rt = _rt(info)
+        rt = runtime_of(info)
 
         def step() -> NodeRecord:
             refs = [resolve(rt, C.TraceableEntity, c).iri for c in concerns or []]
             source = resolve(rt, C.Record, raised_by).iri if raised_by else None
             k = key or f"DEV-{uuid.uuid4().hex[:12].upper()}"
             return dev_mod.open_deviation(rt, k, title, description, grade,
-                                          _user(info).username, reason, refs, source)
+                                          user_of(info).username, reason, refs, source)
         return _run(step, state="Open")
 
     @strawberry.mutation(description="Move a deviation along its lifecycle; signs the step's "
@@ -268,9 +251,9 @@ class QualityMutation:
     def advance_deviation(self, info: Info[Any, None], deviation: str, target: str,
                           password: str, reason: str,
                           grade: str | None = None) -> QualityResult:
-        rt = _rt(info)
+        rt = runtime_of(info)
         try:
-            r = dev_mod.advance(rt, deviation, target, _user(info).username, password, reason,
+            r = dev_mod.advance(rt, deviation, target, user_of(info).username, password, reason,
                                 grade)
         except RefusedError as e:
             problems = e.problems if isinstance(e, WorkflowRefused) else [e.problem()]
@@ -284,44 +267,44 @@ class QualityMutation:
                                      "record it as an impact assessment.")
     def assess_impact(self, info: Info[Any, None], deviation: str,
                       reason: str) -> QualityResult:
-        rt = _rt(info)
+        rt = runtime_of(info)
 
         def step() -> NodeRecord:
-            imp = dev_mod.assess_impact(rt, deviation, _user(info).username, reason)
+            imp = dev_mod.assess_impact(rt, deviation, user_of(info).username, reason)
             return resolve(rt, C.Deviation, imp.deviation)
         return _run(step)
 
     @strawberry.mutation(description="Record a root cause: 6M category and the 5-why chain.")
     def record_root_cause(self, info: Info[Any, None], deviation: str, category: str,
                           whys: list[str], reason: str, key: str | None = None) -> QualityResult:
-        rt = _rt(info)
+        rt = runtime_of(info)
         return _run(lambda: dev_mod.record_root_cause(
             rt, deviation, key or f"RC-{uuid.uuid4().hex[:12].upper()}", category, whys,
-            _user(info).username, reason))
+            user_of(info).username, reason))
 
     @strawberry.mutation(description="Open a CAPA raised by a deviation.")
     def open_capa(self, info: Info[Any, None], deviation: str, title: str, description: str,
                   due: date, reason: str, key: str | None = None) -> QualityResult:
-        rt = _rt(info)
+        rt = runtime_of(info)
         return _run(lambda: capa_mod.open_capa(
             rt, deviation, key or f"CAPA-{uuid.uuid4().hex[:12].upper()}", title, description,
-            due.isoformat(), _user(info).username, reason))
+            due.isoformat(), user_of(info).username, reason))
 
     @strawberry.mutation(description="Add an action (correction/corrective/preventive) with "
                                      "owner and due date to a CAPA.")
     def add_capa_action(self, info: Info[Any, None], capa: str, action_type: str, owner: str,
                         due: date, description: str, reason: str,
                         key: str | None = None) -> QualityResult:
-        rt = _rt(info)
+        rt = runtime_of(info)
         return _run(lambda: capa_mod.add_action(
             rt, capa, key or f"ACT-{uuid.uuid4().hex[:12].upper()}", action_type, owner,
-            due.isoformat(), description, _user(info).username, reason))
+            due.isoformat(), description, user_of(info).username, reason))
 
     @strawberry.mutation(description="Mark a CAPA action completed (now).")
     def complete_capa_action(self, info: Info[Any, None], action: str,
                              reason: str) -> QualityResult:
-        rt = _rt(info)
-        return _run(lambda: capa_mod.complete_action(rt, action, _user(info).username, reason),
+        rt = runtime_of(info)
+        return _run(lambda: capa_mod.complete_action(rt, action, user_of(info).username, reason),
                     state="-")
 
     @strawberry.mutation(description="Define a CAPA's effectiveness check: criterion "
@@ -331,19 +314,19 @@ class QualityMutation:
                                    scope: str, batches: int, description: str, reason: str,
                                    threshold: float | None = None,
                                    key: str | None = None) -> QualityResult:
-        rt = _rt(info)
+        rt = runtime_of(info)
         return _run(lambda: capa_mod.define_check(
             rt, capa, key or f"EC-{uuid.uuid4().hex[:12].upper()}", criterion, scope, batches,
-            description, _user(info).username, reason, threshold))
+            description, user_of(info).username, reason, threshold))
 
     @strawberry.mutation(description="Evaluate and record an effectiveness check, signed "
                                      "'verified' (QA).")
     def verify_effectiveness_check(self, info: Info[Any, None], check: str, password: str,
                                    reason: str) -> QualityResult:
-        rt = _rt(info)
+        rt = runtime_of(info)
 
         def step() -> NodeRecord:
-            ev = capa_mod.verify_check(rt, check, _user(info).username, password, reason)
+            ev = capa_mod.verify_check(rt, check, user_of(info).username, password, reason)
             return resolve(rt, C.EffectivenessCheck, ev.check)
         return _run(step)
 
@@ -351,8 +334,8 @@ class QualityMutation:
                                      "verified; signed 'approved' (QA).")
     def close_capa(self, info: Info[Any, None], capa: str, password: str,
                    reason: str) -> QualityResult:
-        rt = _rt(info)
-        return _run(lambda: capa_mod.close_capa(rt, capa, _user(info).username, password,
+        rt = runtime_of(info)
+        return _run(lambda: capa_mod.close_capa(rt, capa, user_of(info).username, password,
                                                 reason), state="Closed")
 
     @strawberry.mutation(description="Disposition of held material (release, rework, scrap, "
@@ -361,16 +344,16 @@ class QualityMutation:
                 justification: str, items: list[str] | None = None,
                 rework_operation: str | None = None, rework_started: str | None = None,
                 rework_ended: str | None = None) -> QualityResult:
-        rt = _rt(info)
+        rt = runtime_of(info)
         rework = Rework(rework_operation, rework_started or "", rework_ended or "") \
             if rework_operation else None
-        return _run(lambda: dispose(rt, hold, kind, _user(info).username, password,
+        return _run(lambda: dispose(rt, hold, kind, user_of(info).username, password,
                                     justification, items or [], rework), state=kind)
 
     @strawberry.mutation(description="Release a batch: refused with the exception list unless "
                                      "it is empty; signed 'released' (QA).")
     def release_batch(self, info: Info[Any, None], batch: str, password: str,
                       reason: str) -> QualityResult:
-        rt = _rt(info)
-        return _run(lambda: release_batch(rt, batch, _user(info).username, password, reason),
+        rt = runtime_of(info)
+        return _run(lambda: release_batch(rt, batch, user_of(info).username, password, reason),
                     state="released")

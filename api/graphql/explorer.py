@@ -3,7 +3,7 @@ of a trace, a deviation's view (excursion, signal around the event with limits, 
 lifecycle, signatures) and an SPC individuals chart for a parameter spec.
 
 The signal plot shows the raw samples of the stream around the event when the deviation came
-from a signal excursion and the append-only raw store holds them (:func:`api.gql_signals.
+from a signal excursion and the append-only raw store holds them (:func:`api.graphql.signals.
 raw_window`), else the ``ParameterObservation`` aggregates (min/mean/max per operation
 execution) around it. The SPC numbers (limits, Nelson
 rules, Cpk/Ppk) come from :func:`quality.spc.control_chart`.
@@ -19,16 +19,8 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from api.gql_signals import MAX_WINDOW_S, Sample, excursion_of, raw_window
-from api.schema import (
-    MAX_PAGE,
-    Node,
-    Signature,
-    _resolve_one,
-    _rt,
-    _signature,
-    bad_input,
-)
+from api.graphql.signals import MAX_WINDOW_S, Sample, excursion_of, raw_window
+from api.graphql.types import MAX_PAGE, Node, Signature, bad_input, resolve_one, runtime_of
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from ontology.datatypes import ms_to_text
@@ -36,7 +28,8 @@ from ontology.vocab import rel_type_of
 from quality import signatures, spc
 from tracegraph.runtime import Runtime
 
-__all__ = ["Query"]
+__all__ = ["DeviationSignal", "DeviationView", "Limits", "Query", "RecordStatus", "SignalPoint",
+           "SpcChart", "SpcViolation"]
 
 #: lifecycle states in which a deviation no longer counts as open
 CLOSED_DEVIATION = frozenset({"Closed", "Archived", "EffectivenessVerified"})
@@ -72,6 +65,16 @@ class SignalPoint:
     samples: int | None
     execution: str | None
 
+    @classmethod
+    def of(cls, o: NodeRecord, execution: str | None) -> SignalPoint:
+        """A parameter observation's aggregates, with the key of its execution."""
+        p = o.props
+        t = p.get("windowStart") or p.get("resultTime") or ""
+        n = p.get("sampleCount")
+        return cls(time=str(t), mean=_num(p.get("meanValue")), min=_num(p.get("minValue")),
+                   max=_num(p.get("maxValue")), samples=int(n) if isinstance(n, int) else None,
+                   execution=execution)
+
 
 @strawberry.type
 class Limits:
@@ -83,6 +86,16 @@ class Limits:
     action_low: float | None
     action_high: float | None
     unit: str | None
+
+    @classmethod
+    def of(cls, spec: NodeRecord) -> Limits:
+        """The limits a parameter spec's properties give."""
+        p = spec.props
+        return cls(setpoint=_num(p.get("setpoint")), lsl=_num(p.get("lsl")),
+                   usl=_num(p.get("usl")), alert_low=_num(p.get("alertLow")),
+                   alert_high=_num(p.get("alertHigh")), action_low=_num(p.get("actionLow")),
+                   action_high=_num(p.get("actionHigh")),
+                   unit=str(p["unitCode"]) if "unitCode" in p else None)
 
 
 @strawberry.type
@@ -121,6 +134,10 @@ class SpcViolation:
     rule: str
     description: str
 
+    @classmethod
+    def of(cls, v: spc.Violation) -> SpcViolation:
+        return cls(index=v.index, rule=v.rule, description=v.description)
+
 
 @strawberry.type
 class SpcChart:
@@ -148,24 +165,6 @@ def _num(v: object) -> float | None:
         return float(str(v))
     except ValueError:
         return None
-
-
-def _limits(spec: NodeRecord) -> Limits:
-    p = spec.props
-    return Limits(setpoint=_num(p.get("setpoint")), lsl=_num(p.get("lsl")),
-                  usl=_num(p.get("usl")), alert_low=_num(p.get("alertLow")),
-                  alert_high=_num(p.get("alertHigh")), action_low=_num(p.get("actionLow")),
-                  action_high=_num(p.get("actionHigh")),
-                  unit=str(p["unitCode"]) if "unitCode" in p else None)
-
-
-def _point(o: NodeRecord, execution: str | None) -> SignalPoint:
-    p = o.props
-    t = p.get("windowStart") or p.get("resultTime") or ""
-    n = p.get("sampleCount")
-    return SignalPoint(time=str(t), mean=_num(p.get("meanValue")), min=_num(p.get("minValue")),
-                       max=_num(p.get("maxValue")), samples=int(n) if isinstance(n, int) else None,
-                       execution=execution)
 
 
 def _observations(store: GraphStore, spec_iri: str) -> list[tuple[NodeRecord, str | None]]:
@@ -211,16 +210,15 @@ def _signal(rt: Runtime, excursion: NodeRecord, hours: float,
     raw = raw_window(rt, excursion, seconds, seconds)
     if raw is not None and raw.samples:
         return DeviationSignal(
-            spec=Node.of(spec), limits=_limits(spec), event_time=at,
+            spec=Node.of(spec), limits=Limits.of(spec), event_time=at,
             window_start=ms_to_text(raw.start_ms), window_end=ms_to_text(raw.end_ms),
             source="raw", points=[],
-            samples=[Sample(time=ms_to_text(o.source_ms), value=o.value, quality=o.quality)
-                     for o in raw.samples])
+            samples=[Sample.of(o) for o in raw.samples])
     t = _when(at)
     lo, hi = t - timedelta(hours=hours), t + timedelta(hours=hours)
-    points = [_point(o, ex) for o, ex in _observations(store, spec.iri)
+    points = [SignalPoint.of(o, ex) for o, ex in _observations(store, spec.iri)
               if o.props.get("windowStart") and lo <= _when(str(o.props["windowStart"])) <= hi]
-    return DeviationSignal(spec=Node.of(spec), limits=_limits(spec), event_time=at,
+    return DeviationSignal(spec=Node.of(spec), limits=Limits.of(spec), event_time=at,
                            window_start=_utc(lo), window_end=_utc(hi), source="aggregates",
                            points=points, samples=[])
 
@@ -242,7 +240,7 @@ class Query:
     def record_status(self, info: Info[Any, None], records: list[str]) -> list[RecordStatus]:
         if len(records) > MAX_PAGE:
             raise bad_input("records", len(records), f"at most {MAX_PAGE} records")
-        store = _rt(info).store
+        store = runtime_of(info).store
         nodes = store.get_many(records)
         incoming = store.links(list(nodes), [HOLDS, CONCERNS], Direction.DOWNSTREAM)
         by_iri = store.get_many({e.src for e in incoming})
@@ -266,12 +264,12 @@ class Query:
                                   "has the id.")
     def deviation_view(self, info: Info[Any, None], id: str, window_hours: float = 72.0,
                        raw_seconds: int = 300) -> DeviationView | None:
-        rt = _rt(info)
+        rt = runtime_of(info)
         if not 0 < window_hours <= 24 * 31:
             raise bad_input("windowHours", window_hours, "between 0 and 744 hours")
         if not 0 < raw_seconds <= MAX_WINDOW_S:
             raise bad_input("rawSeconds", raw_seconds, f"between 1 and {MAX_WINDOW_S} seconds")
-        dev = _resolve_one(rt, id)
+        dev = resolve_one(rt, id)
         if dev is None:
             return None
         if dev.label != "Deviation":
@@ -294,17 +292,17 @@ class Query:
             impact=[Node.of(n) for n in raised if n.label == "ImpactAssessment"],
             root_causes=[Node.of(n) for n in raised if n.label == "RootCause"],
             capas=[Node.of(n) for n in raised if n.label == "CAPA"],
-            signatures=[_signature(s) for s in signatures.signatures_of(rt, dev.iri)])
+            signatures=[Signature.of(s) for s in signatures.signatures_of(rt, dev.iri)])
 
     @strawberry.field(description="SPC individuals chart of a parameter spec over its last "
                                   "observations (means per execution): control and spec "
                                   "limits, rule violations, Cpk and Ppk; null when no record has "
                                   "the id.")
     def spc_chart(self, info: Info[Any, None], spec: str, last: int = 100) -> SpcChart | None:
-        rt = _rt(info)
+        rt = runtime_of(info)
         if not 2 <= last <= MAX_PAGE:
             raise bad_input("last", last, f"between 2 and {MAX_PAGE}")
-        node = _resolve_one(rt, spec)
+        node = resolve_one(rt, spec)
         if node is None:
             return None
         if node.label == "ParameterObservation":  # a reading names its spec
@@ -312,9 +310,9 @@ class Query:
             node = specs[0] if specs else node
         if node.label != "ParameterSpec":
             raise bad_input("spec", spec, f"names a {node.label}, not a ParameterSpec")
-        points = [p for p in (_point(o, ex) for o, ex in _observations(rt.store, node.iri))
+        points = [p for p in (SignalPoint.of(o, ex) for o, ex in _observations(rt.store, node.iri))
                   if p.mean is not None][-last:]
-        limits = _limits(node)
+        limits = Limits.of(node)
         values = [p.mean for p in points if p.mean is not None]  # all of them
         if len(values) < 2:
             return SpcChart(spec=Node.of(node), limits=limits, points=points, center=None,
@@ -323,9 +321,7 @@ class Query:
         return SpcChart(spec=Node.of(node), limits=limits, points=points,
                         center=c.limits.center, ucl=c.limits.ucl, lcl=c.limits.lcl,
                         sigma=c.limits.sigma, cpk=_finite(c.cpk), ppk=_finite(c.ppk),
-                        violations=[SpcViolation(index=v.index, rule=v.rule,
-                                                 description=v.description)
-                                    for v in c.violations])
+                        violations=[SpcViolation.of(v) for v in c.violations])
 
 
 def _str(v: object) -> str | None:

@@ -11,7 +11,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from api.schema import _rt, bad_input
+from api.graphql.types import bad_input, runtime_of
 from graph.model import NodeRecord
 from ingest.signals.model import Observation, text_to_ms
 from ingest.signals.rawstore import RawStore
@@ -20,7 +20,8 @@ from ontology.terms import C, P, R
 from quality.detection import SpecLimits
 from quality.notify import Notification, hub
 
-__all__ = ["RawWindow", "SignalQuery", "SignalSubscription", "excursion_of", "raw_window"]
+__all__ = ["MAX_SAMPLES", "MAX_WINDOW_S", "Query", "RawWindow", "Sample", "SignalWindow",
+           "SpecLimitsView", "Subscription", "excursion_of", "raw_window"]
 
 MAX_WINDOW_S = 6 * 3600
 MAX_SAMPLES = 20_000
@@ -31,6 +32,10 @@ class Sample:
     time: str
     value: float
     quality: str
+
+    @classmethod
+    def of(cls, o: Observation) -> Sample:
+        return cls(time=ms_to_text(o.source_ms), value=o.value, quality=o.quality)
 
 
 @strawberry.type
@@ -43,6 +48,12 @@ class SpecLimitsView:
     action_high: float | None
     usl: float | None
     is_cpp: bool
+
+    @classmethod
+    def of(cls, lim: SpecLimits) -> SpecLimitsView:
+        return cls(lsl=lim.lsl, action_low=lim.action_low, alert_low=lim.alert_low,
+                   setpoint=lim.setpoint, alert_high=lim.alert_high,
+                   action_high=lim.action_high, usl=lim.usl, is_cpp=lim.is_cpp)
 
 
 @strawberry.type
@@ -120,14 +131,14 @@ def raw_window(rt: Any, exc: NodeRecord, before: int, after: int,
 
 
 @strawberry.type
-class SignalQuery:
+class Query:
     @strawberry.field(description="Raw samples around a deviation or excursion (seconds before "
                                   "and after its detection) with the spec limits, for the chart.")
     def signal_window(self, info: Info[Any, None], record: str, before: int = 300,
                       after: int = 300) -> SignalWindow | None:
         if not (0 <= before <= MAX_WINDOW_S and 0 <= after <= MAX_WINDOW_S):
             raise bad_input("before/after", (before, after), f"0 to {MAX_WINDOW_S} seconds")
-        rt = _rt(info)
+        rt = runtime_of(info)
         hits = rt.store.find(record)
         node = rt.store.get(record) or (hits[0] if hits else None)
         exc = excursion_of(rt, node) if node is not None else None
@@ -136,21 +147,16 @@ class SignalQuery:
         w = raw_window(rt, exc, before, after)
         if w is None:
             return None
-        lim = SpecLimits.of(w.spec.props)
         return SignalWindow(
             record=node.iri, excursion=exc.iri, equipment=w.equipment.key,
             parameter=w.parameter, execution=w.execution.key, detected_at=ms_to_text(w.at_ms),
             start=ms_to_text(w.start_ms), end=ms_to_text(w.end_ms),
-            limits=SpecLimitsView(lsl=lim.lsl, action_low=lim.action_low,
-                                  alert_low=lim.alert_low, setpoint=lim.setpoint,
-                                  alert_high=lim.alert_high, action_high=lim.action_high,
-                                  usl=lim.usl, is_cpp=lim.is_cpp),
-            samples=[Sample(time=ms_to_text(s.source_ms), value=s.value, quality=s.quality)
-                     for s in w.samples])
+            limits=SpecLimitsView.of(SpecLimits.of(w.spec.props)),
+            samples=[Sample.of(s) for s in w.samples])
 
 
 @strawberry.type
-class SignalSubscription:
+class Subscription:
     @strawberry.subscription(description="QC notifications from the exception loop (deviation "
                                          "with its holds, excursion alarms, SPC warnings), "
                                          "sent after commit.")

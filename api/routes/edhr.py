@@ -4,14 +4,13 @@ identifier)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.auth import Unauthorized, authorize, user_from_token
+from api.deps import CurrentUser, RuntimeDep, require
 from graph.identifiers.identify import identify
 from ontology.terms import C
 from quality.edhr import PdfUnavailable, batch_dhr, render_html, render_pdf, unit_dhr
-from tracegraph.runtime import Runtime
 
 __all__ = ["router"]
 
@@ -20,15 +19,9 @@ router = APIRouter()
 
 @router.get("/api/edhr/{ident}", responses={200: {"content": {"text/html": {},
                                                                  "application/pdf": {}}}})
-def edhr(ident: str, request: Request, format: str = "html") -> Response:
+def edhr(ident: str, rt: RuntimeDep, user: CurrentUser, format: str = "html") -> Response:
     """The eDHR of a batch or unit as HTML, PDF or JSON."""
-    rt: Runtime = request.app.state.runtime
-    user = user_from_token(rt, request.app.state.secret, request.headers.get("authorization"))
-    try:
-        authorize("GET /api/edhr", user)
-    except Unauthorized as e:
-        raise HTTPException(401 if e.code == "UNAUTHENTICATED" else 403,
-                            {"code": e.code, "message": e.message}) from None
+    require("GET /api/edhr", user)
     if format not in ("html", "pdf", "json"):
         raise HTTPException(400, {"code": "BAD_INPUT", "field": "format", "value": format,
                                   "message": "format is html, pdf or json"})

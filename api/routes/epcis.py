@@ -15,7 +15,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.auth import Unauthorized, authorize, user_from_token
+from api.deps import AccessRefused, CurrentUser, RuntimeDep, require
 from graph.errors import WriteRejectedError
 from graph.identifiers.identify import identify_or_explain
 from ingest.epcis import capture_epcis
@@ -27,6 +27,7 @@ from ingest.epcis_query import (
     query_events,
 )
 from ontology.datatypes import now_utc_text
+from quality.accounts import User
 from tracegraph.runtime import Runtime
 
 __all__ = ["router"]
@@ -45,23 +46,19 @@ def _problem(status: int, kind: str, title: str, detail: str,
     return JSONResponse(body, status, media_type="application/problem+json")
 
 
-def _auth(request: Request, operation: str) -> JSONResponse | str:
-    user = user_from_token(request.app.state.runtime, request.app.state.secret,
-                           request.headers.get("authorization"))
+def _auth(operation: str, user: User | None) -> JSONResponse | str:
+    """The user's name if they may perform ``operation``, else the refusal as a problem."""
     try:
-        authorize(operation, user)
-    except Unauthorized as e:
-        status = 401 if e.code == "UNAUTHENTICATED" else 403
-        return _problem(status, "SecurityException", e.code, e.message)
-    assert user is not None
-    return user.username
+        return require(operation, user).username
+    except AccessRefused as e:
+        return _problem(e.status_code, "SecurityException", e.code, e.message)
 
 
-async def _capture(request: Request, operation: str, single_event: bool) -> JSONResponse:
-    who = _auth(request, operation)
+async def _capture(request: Request, rt: Runtime, user: User | None, operation: str,
+                   single_event: bool) -> JSONResponse:
+    who = _auth(operation, user)
     if isinstance(who, JSONResponse):
         return who
-    rt: Runtime = request.app.state.runtime
     what = "event" if single_event else "document"
     try:
         hashes, result = capture_epcis(rt.writer, rt.store, rt.vocab, await request.body(), who,
@@ -82,25 +79,24 @@ async def _capture(request: Request, operation: str, single_event: bool) -> JSON
 
 
 @router.post("/capture", status_code=201)
-async def capture(request: Request) -> JSONResponse:
+async def capture(request: Request, rt: RuntimeDep, user: CurrentUser) -> JSONResponse:
     """Capture an EPCISDocument synchronously: 201 with the events' hash IDs, or 400."""
-    return await _capture(request, "POST /capture", single_event=False)
+    return await _capture(request, rt, user, "POST /capture", single_event=False)
 
 
 @router.post("/events", status_code=201)
-async def capture_event(request: Request) -> JSONResponse:
+async def capture_event(request: Request, rt: RuntimeDep, user: CurrentUser) -> JSONResponse:
     """Capture one EPCIS event (the REST binding's single-event capture): 201 with its hash
     ID and a ``Location``, or 400 naming field, value and rule; nothing written on a 400."""
-    return await _capture(request, "POST /events", single_event=True)
+    return await _capture(request, rt, user, "POST /events", single_event=True)
 
 
 @router.get("/events")
-def events(request: Request) -> JSONResponse:
+def events(request: Request, rt: RuntimeDep, user: CurrentUser) -> JSONResponse:
     """SimpleEventQuery over the captured events, as an EPCISQueryDocument."""
-    who = _auth(request, "GET /events")
+    who = _auth("GET /events", user)
     if isinstance(who, JSONResponse):
         return who
-    rt: Runtime = request.app.state.runtime
     params: dict[str, list[str]] = {}
     for k, v in request.query_params.multi_items():
         params.setdefault(k, []).append(v)
@@ -114,13 +110,12 @@ def events(request: Request) -> JSONResponse:
 
 
 @router.get("/events/{event_id:path}")
-def event(request: Request, event_id: str) -> JSONResponse:
+def event(event_id: str, rt: RuntimeDep, user: CurrentUser) -> JSONResponse:
     """One captured event by its hash ID (the ``Location`` of a single-event capture) or the
     eventID it was captured with; an event declared in error shows its errorDeclaration."""
-    who = _auth(request, "GET /events/{eventID}")
+    who = _auth("GET /events/{eventID}", user)
     if isinstance(who, JSONResponse):
         return who
-    rt: Runtime = request.app.state.runtime
     found = event_by_id(rt.store, event_id)
     if found is None:
         return _problem(404, "NoSuchResourceException", "Unknown event",
@@ -130,14 +125,13 @@ def event(request: Request, event_id: str) -> JSONResponse:
 
 
 @router.get("/epcis/genealogy")
-def genealogy(request: Request, of: str, maxDepth: int = 50,
+def genealogy(rt: RuntimeDep, user: CurrentUser, of: str, maxDepth: int = 50,
               declaredInError: bool = True) -> JSONResponse:
     """Every captured EPCIS event on the genealogy (both ways) of a lot or unit; events
     declared in error carry their ``errorDeclaration`` (``declaredInError=false``: left out)."""
-    who = _auth(request, "GET /epcis/genealogy")
+    who = _auth("GET /epcis/genealogy", user)
     if isinstance(who, JSONResponse):
         return who
-    rt: Runtime = request.app.state.runtime
     nodes, why = identify_or_explain(rt.store, of)
     if len(nodes) != 1:
         return _problem(404, "NoSuchResourceException", "Unknown identifier",

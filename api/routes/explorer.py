@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 __all__ = ["STATIC", "VENDOR", "mount_explorer"]
 
-STATIC = Path(__file__).resolve().parent / "explorer"
+STATIC = Path(__file__).resolve().parent.parent / "explorer"
 VENDOR = STATIC / "vendor"
 
 

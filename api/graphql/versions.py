@@ -12,24 +12,24 @@ from graphql import GraphQLError
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.schema import (
+from api.graphql.recall import Recall
+from api.graphql.types import (
     Node,
     Problem,
-    Recall,
     Stat,
-    _json,
-    _problem,
-    _recall,
-    _resolve_one,
-    _rt,
-    _user,
+    as_json,
     bad_input,
     not_found,
+    resolve_one,
+    runtime_of,
+    user_of,
 )
+from graph.change_impact import ImpactItem as ImpactRecord
 from graph.change_impact import change_impact
 from graph.errors import RefusedError, WriteRejectedError
 from graph.model import Direction
 from graph.versions import (
+    Change,
     diff_report,
     diff_versions,
     effective_version,
@@ -43,11 +43,12 @@ from quality import change_control as cc
 from quality.signatures import signatures_by_record
 from tracegraph.runtime import Runtime
 
-__all__ = ["Mutation", "Query"]
+__all__ = ["ChangeApproval", "ChangeImpact", "ChangeRecord", "ImpactItem", "Mutation", "Query",
+           "VersionChange", "VersionDiff"]
 
 
 def _node_of(rt: Runtime, field: str, ident: str, cls: str | None = None) -> Any:
-    n = _resolve_one(rt, ident)
+    n = resolve_one(rt, ident)
     if n is None and cls is not None:
         n = rt.store.get(rt.vocab.mint_iri(cls, ident))
     if n is None:
@@ -72,6 +73,11 @@ class VersionChange:
     old: JSON | None
     new: JSON | None
 
+    @classmethod
+    def of(cls, c: Change) -> VersionChange:
+        return cls(change=c.change, kind=c.kind, path=c.path, field=c.field, old=as_json(c.old),
+                   new=as_json(c.new))
+
 
 @strawberry.type
 class VersionDiff:
@@ -88,8 +94,7 @@ def _diff(rt: Runtime, a: str, b: str) -> VersionDiff:
     changes = diff_versions(old, new)
     return VersionDiff(
         from_version=Node.of(old.version), to_version=Node.of(new.version),
-        changes=[VersionChange(change=c.change, kind=c.kind, path=c.path, field=c.field,
-                               old=_json(c.old), new=_json(c.new)) for c in changes],
+        changes=[VersionChange.of(c) for c in changes],
         report=diff_report(old, new, changes), from_fingerprint=fingerprint(old),
         to_fingerprint=fingerprint(new))
 
@@ -103,6 +108,11 @@ class ImpactItem:
     note: str
     path: list[str] = strawberry.field(description="IRIs from the changed element to this "
                                                    "item: why it is affected.")
+
+    @classmethod
+    def of(cls, i: ImpactRecord) -> ImpactItem:
+        return cls(category=i.category, iri=i.iri, class_name=i.cls, key=i.key, note=i.note,
+                   path=list(i.path))
 
 
 @strawberry.type
@@ -159,7 +169,7 @@ def _record(rt: Runtime, cr: str) -> ChangeRecord:
             signed=any(x.valid and x.meaning == "approved" for x in sigs.get(a, [])))
             for a in approvals],
         diff=_diff(rt, base.iri, proposed.iri) if base and proposed else None,
-        effectivity_problems=[_problem(p) for p in cc.effectivity_problems(s, proposed.iri)]
+        effectivity_problems=[Problem.of(p) for p in cc.effectivity_problems(s, proposed.iri)]
         if proposed and proposed.props.get("versionStatus") not in ("Effective", "Superseded")
         else [])
 
@@ -169,14 +179,14 @@ class Query:
     @strawberry.field(description="The versions of a process definition (by code or IRI), "
                                   "ordered by effectivity.")
     def process_versions(self, info: Info[Any, None], process: str) -> list[Node]:
-        rt = _rt(info)
+        rt = runtime_of(info)
         pd = _node_of(rt, "process", process, "ProcessDefinition")
         return [Node.of(v) for v in versions_of(rt.store, pd.iri)]
 
     @strawberry.field(description="The version of a process that governed production at a "
                                   "time (UTC); null if none was effective then.")
     def effective_version(self, info: Info[Any, None], process: str, at: str) -> Node | None:
-        rt = _rt(info)
+        rt = runtime_of(info)
         pd = _node_of(rt, "process", process, "ProcessDefinition")
         try:
             when = to_utc_text(at)
@@ -190,7 +200,7 @@ class Query:
                                   "inspection changed (old → new), as data and as a report.")
     def version_diff(self, info: Info[Any, None],
                      from_version: str, to_version: str) -> VersionDiff:
-        rt = _rt(info)
+        rt = runtime_of(info)
         a = _node_of(rt, "fromVersion", from_version, "ProcessVersion")
         b = _node_of(rt, "toVersion", to_version, "ProcessVersion")
         return _diff(rt, a.iri, b.iri)
@@ -201,7 +211,7 @@ class Query:
                                   "item with the path that explains it.")
     def change_impact(self, info: Info[Any, None], element: str,
                       base_version: str | None = None, unit_limit: int = 100) -> ChangeImpact:
-        rt = _rt(info)
+        rt = runtime_of(info)
         n = _node_of(rt, "element", element)
         base = _node_of(rt, "baseVersion", base_version, "ProcessVersion").iri \
             if base_version else None
@@ -212,15 +222,14 @@ class Query:
         return ChangeImpact(
             element=Node.of(ci.element),
             counts=[Stat(label=k, count=v) for k, v in sorted(ci.counts().items())],
-            items=[ImpactItem(category=i.category, iri=i.iri, class_name=i.cls, key=i.key,
-                              note=i.note, path=list(i.path)) for i in ci.items],
-            released=_recall(ci.released) if ci.released else None)
+            items=[ImpactItem.of(i) for i in ci.items],
+            released=Recall.of(ci.released) if ci.released else None)
 
     @strawberry.field(description="A change request (by record number) with its base and "
                                   "proposed versions, diff, impact assessments, approvals and "
                                   "what still blocks effectivity; null if there is none.")
     def change_request(self, info: Info[Any, None], number: str) -> ChangeRecord | None:
-        rt = _rt(info)
+        rt = runtime_of(info)
         found = [n for n in rt.store.find(number, label="ChangeRequest")]
         return _record(rt, found[0].iri) if len(found) == 1 else None
 
@@ -250,34 +259,34 @@ class Mutation:
                                      "replace a base version.")
     def propose_change(self, info: Info[Any, None], number: str, title: str, reason: str,
                        base_version: str, proposed_version: str) -> ChangeRecord | None:
-        rt = _rt(info)
+        rt = runtime_of(info)
         base = _node_of(rt, "baseVersion", base_version, "ProcessVersion")
         new = _node_of(rt, "proposedVersion", proposed_version, "ProcessVersion")
         cr = rt.vocab.mint_iri("ChangeRequest", number)
         return _step(rt, cr, lambda: cc.propose(rt, number, title, reason, base.iri, new.iri,
-                                                _user(info).username))
+                                                user_of(info).username))
 
     @strawberry.mutation(description="Compute and record the change's impact assessment (diff "
                                      "and impact of every changed element); puts the proposed "
                                      "version in review.")
     def assess_change(self, info: Info[Any, None], number: str) -> ChangeRecord | None:
-        rt = _rt(info)
+        rt = runtime_of(info)
         cr = _request(rt, number)
-        return _step(rt, cr, lambda: cc.assess(rt, cr, _user(info).username))
+        return _step(rt, cr, lambda: cc.assess(rt, cr, user_of(info).username))
 
     @strawberry.mutation(description="Approve (or reject) the change in one of your roles and "
                                      "sign the approval (re-enter your password).")
     def approve_change(self, info: Info[Any, None], number: str, role: str, password: str,
                        reason: str, decision: str = "approved") -> ChangeRecord | None:
-        rt = _rt(info)
+        rt = runtime_of(info)
         cr = _request(rt, number)
-        return _step(rt, cr, lambda: cc.approve(rt, cr, _user(info).username, password, role,
+        return _step(rt, cr, lambda: cc.approve(rt, cr, user_of(info).username, password, role,
                                                 reason, decision))
 
     @strawberry.mutation(description="Make the proposed version Effective (superseding the base "
                                      "version); refused without the required signed approvals.")
     def make_change_effective(self, info: Info[Any, None], number: str,
                               at: str | None = None) -> ChangeRecord | None:
-        rt = _rt(info)
+        rt = runtime_of(info)
         cr = _request(rt, number)
-        return _step(rt, cr, lambda: cc.make_effective(rt, cr, _user(info).username, at))
+        return _step(rt, cr, lambda: cc.make_effective(rt, cr, user_of(info).username, at))

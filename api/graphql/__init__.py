@@ -1,0 +1,60 @@
+"""The whole GraphQL schema: each domain's root types merged into one ``Query``, ``Mutation``
+and ``Subscription``.
+
+One module per domain, all built on the shared types and helpers of :mod:`api.graphql.types`:
+
+- :mod:`~api.graphql.accounts`: the signed-in account, audit trail, e-signatures, accounts
+- :mod:`~api.graphql.genealogy`: lookups, genealogy (as-built context, witness paths), mass
+  balance
+- :mod:`~api.graphql.recall`: recall and equipment-window impact
+- :mod:`~api.graphql.capture`: the capture mutation
+- :mod:`~api.graphql.explorer`: what the explorer page needs (status overlays, deviation view,
+  SPC chart)
+- :mod:`~api.graphql.versions`: process versions and change control
+- :mod:`~api.graphql.quality`: the closed quality loop (deviations, CAPA, dispositions, release)
+- :mod:`~api.graphql.signals`: raw signal windows and the QC notification subscription
+
+:mod:`~api.graphql.limits` holds the per-request limits and the authorization extension. A
+domain adds its ``Query``/``Mutation``/``Subscription`` classes to the tuples below (their order
+is the order of the root fields) and an authorization rule per root field to
+:data:`api.auth.RULES`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.tools import merge_types
+
+from api.graphql import (
+    accounts,
+    capture,
+    explorer,
+    genealogy,
+    quality,
+    recall,
+    signals,
+    versions,
+)
+from api.graphql.limits import extensions
+
+__all__ = ["build_schema", "schema"]
+
+QUERIES: tuple[type, ...] = (accounts.Query, genealogy.Query, recall.Query, explorer.Query,
+                             versions.Query, quality.Query, signals.Query)
+MUTATIONS: tuple[type, ...] = (capture.Mutation, accounts.Mutation, versions.Mutation,
+                               quality.Mutation)
+SUBSCRIPTIONS: tuple[type, ...] = (signals.Subscription,)
+
+
+def build_schema(production: bool) -> strawberry.Schema:
+    kwargs: dict[str, Any] = {}
+    if SUBSCRIPTIONS:
+        kwargs["subscription"] = merge_types("Subscription", SUBSCRIPTIONS)
+    return strawberry.Schema(query=merge_types("Query", QUERIES),
+                             mutation=merge_types("Mutation", MUTATIONS),
+                             extensions=extensions(production), **kwargs)
+
+
+schema = build_schema(production=False)
