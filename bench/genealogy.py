@@ -58,9 +58,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.neo4j_copy import neo4j_counts, open_readonly, sqlite_counts
+from graph.engines.sqlite import SQLiteStore
 from graph.model import Direction
 from graph.schema import DERIVATION
-from graph.sqlite_store import SQLiteStore
 
 __all__ = ["QUESTIONS", "CSRRoofline", "main"]
 
@@ -203,7 +203,7 @@ class Bench:
         if any(e.startswith("neo4j") for e in self.engines):
             if not neo4j_uri:
                 raise SystemExit("a neo4j engine was asked for but no --neo4j-uri / NEO4J_URI")
-            from graph.neo4j_store import Neo4jStore
+            from graph.engines.neo4j import Neo4jStore
 
             self.neo = Neo4jStore(neo4j_uri, user, password)
         self.csr: CSRRoofline | None = None
@@ -345,7 +345,7 @@ def _compare(ref: Answer, ans: Answer) -> str:
 
 def profile(bench: Bench, q: Question, seed: int, top: int) -> None:
     """cProfile one run of ``q`` per engine; for Neo4j also time each BFS round trip."""
-    import graph.neo4j_store as ns
+    import graph.engines.neo4j.store as ns
 
     ids = bench.seeds(q, seed, "profile")
     for e in bench.engines_for(q, 10**9):

@@ -1,6 +1,6 @@
 """Copy an embedded (SQLite) store into Neo4j, for benchmarking the two engines on one graph.
 
-The copy holds what :class:`graph.neo4j_store.Neo4jStore` itself writes: every node as
+The copy holds what :class:`graph.engines.neo4j.Neo4jStore` itself writes: every node as
 ``Record`` plus its class labels (``vocabulary().cls(label).labels``) with its properties and
 ``iri``, ``key``, ``recordedAt``, ``updatedAt``, ``txId``; every edge with its properties and
 ``edgeId``, ``recordedAt``, ``txId``; and the ``GraphWatermark {code: 'main', lastTx}`` node. The
@@ -45,10 +45,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from graph import neo4j_queries as NQ
-from graph.neo4j_store import Neo4jStore
+from graph.engines.neo4j import Neo4jStore
+from graph.engines.neo4j import queries as NQ
+from graph.engines.sqlite import SQLiteStore
 from graph.schema import ROOT_LABEL
-from graph.sqlite_store import SQLiteStore
 from ontology.vocab import Vocabulary, vocabulary
 
 __all__ = ["CopyReport", "copy_store", "main", "open_readonly", "sqlite_counts"]

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.plant import generate_plant
+from graph.engines.sqlite import SQLiteStore
 from graph.port import GraphStore
-from graph.sqlite_store import SQLiteStore
 from quality.commonality import commonality
 from quality.deviations import compute_impact
 from quality.edhr import batch_dhr, render_html
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="tg-bench-quality-"))
     store: GraphStore
     if a.neo4j:
-        from graph.neo4j_store import Neo4jStore
+        from graph.engines.neo4j import Neo4jStore
 
         store = Neo4jStore(a.neo4j, "neo4j", "")
         store.wipe()

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from bench.plant import generate_plant
 from graph.change_impact import change_impact
+from graph.engines.sqlite import SQLiteStore
 from graph.port import GraphStore
-from graph.sqlite_store import SQLiteStore
 from graph.versions import diff_versions, effective_version, load_tree
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
@@ -64,7 +64,7 @@ def main() -> None:
         store.close()
         uri = os.environ.get("NEO4J_URI")
         if uri:
-            from graph.neo4j_store import Neo4jStore
+            from graph.engines.neo4j import Neo4jStore
 
             neo = Neo4jStore(uri, os.environ.get("NEO4J_USER", "neo4j"),
                              os.environ.get("NEO4J_PASSWORD", ""))

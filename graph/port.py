@@ -1,22 +1,57 @@
 """The store port: what tracegraph needs from a graph store, whichever engine runs it.
 
-Two adapters implement it, :class:`graph.sqlite_store.SQLiteStore` (embedded default) and
-:class:`graph.neo4j_store.Neo4jStore`; one contract suite
-(``tests/integration/test_store_contract.py``) runs against both.
-The write-side logic (merging, validation, audit entries, idempotency) lives once, in
-:mod:`graph.write`; adapters only provide the transactional primitives below.
+The port owns its types: the records of :mod:`graph.model` and the :class:`Walk` a traversal
+returns. Two engines implement it, :class:`graph.engines.sqlite.SQLiteStore` (embedded default)
+and :class:`graph.engines.neo4j.Neo4jStore`, on the reads they share
+(:mod:`graph.engines.common`); one contract suite (``tests/integration/test_store_contract.py``)
+runs against both. The write-side logic (merging, validation, audit entries, idempotency) lives
+once, in :mod:`graph.write`; engines only provide the transactional primitives below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
 from graph.model import AuditEntry, CapturedEvent, Direction, EdgeRecord, Genealogy, NodeRecord
-from graph.recall import Walk
 
-__all__ = ["GraphStore", "StoreTx"]
+__all__ = ["GraphStore", "StoreTx", "UnitRow", "Walk"]
+
+#: serial, GTIN, IRI, the thing it was made from (its batch), depth, the seed it traces to
+UnitRow = tuple[str, str, str, str, int, str]
+
+
+class Walk(Protocol):
+    """A breadth-first tree from the seeds, as an engine computed it (handles are the engine's
+    node references: integer ids for SQLite, IRIs for Neo4j)."""
+
+    seeds: dict[str, Hashable]
+    unknown: list[str]
+
+    def __len__(self) -> int: ...
+
+    def by_label(self) -> Mapping[str, Sequence[Hashable]]: ...
+
+    def depth_of(self, h: Hashable) -> int: ...
+
+    def witness(self, h: Hashable) -> list[Hashable]: ...
+
+    def iris(self, handles: Sequence[Hashable]) -> dict[Hashable, str]: ...
+
+    def records(self, handles: Sequence[Hashable]) -> dict[Hashable, NodeRecord]: ...
+
+    def keys(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
+        """Business keys only (cheaper than records, for ordering large lists)."""
+        ...
+
+    def first_by_key(self, handles: Sequence[Hashable], n: int) -> list[Hashable]:
+        """The ``n`` handles with the smallest (key, IRI), all of one class."""
+        ...
+
+    def unit_rows(self, handles: Sequence[Hashable]) -> Iterator[UnitRow]:
+        """Export rows of many units at once: the recall file's longest list."""
+        ...
 
 
 class StoreTx(Protocol):

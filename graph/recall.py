@@ -9,7 +9,7 @@ files. It is engine-independent: both engines give the same answer for the same 
 from __future__ import annotations
 
 import csv
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,9 +17,10 @@ from typing import Any, Protocol
 import orjson
 
 from graph.model import NodeRecord
+from graph.port import UnitRow, Walk
 
-__all__ = ["Affected", "AffectedCustomer", "DictWalk", "RecallAnswer", "Walk", "recall",
-           "resolve_seeds", "write_export"]
+__all__ = ["Affected", "AffectedCustomer", "RecallAnswer", "recall", "resolve_seeds",
+           "write_export"]
 
 #: classes a recall lists, in the order a recall file presents them
 BATCH_CLASSES = ("Batch", "Sublot", "MaterialLot")
@@ -27,102 +28,6 @@ UNIT_CLASS = "SerializedUnit"
 PACK_CLASS = "PackagingAggregation"
 SHIPMENT_CLASS = "Shipment"
 SHIPPED_TO = "SHIPPED_TO"
-
-
-class Walk(Protocol):
-    """A breadth-first tree from the seeds, as an engine computed it (handles are the engine's
-    node references: integer ids for SQLite, IRIs for Neo4j)."""
-
-    seeds: dict[str, Hashable]
-    unknown: list[str]
-
-    def __len__(self) -> int: ...
-
-    def by_label(self) -> Mapping[str, Sequence[Hashable]]: ...
-
-    def depth_of(self, h: Hashable) -> int: ...
-
-    def witness(self, h: Hashable) -> list[Hashable]: ...
-
-    def iris(self, handles: Sequence[Hashable]) -> dict[Hashable, str]: ...
-
-    def records(self, handles: Sequence[Hashable]) -> dict[Hashable, NodeRecord]: ...
-
-    def keys(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
-        """Business keys only (cheaper than records, for ordering large lists)."""
-        ...
-
-    def first_by_key(self, handles: Sequence[Hashable], n: int) -> list[Hashable]:
-        """The ``n`` handles with the smallest (key, IRI), all of one class."""
-        ...
-
-    def unit_rows(self, handles: Sequence[Hashable]) -> Iterator[UnitRow]:
-        """Export rows of many units at once: the recall file's longest list."""
-        ...
-
-
-#: serial, GTIN, IRI, the thing it was made from (its batch), depth, the seed it traces to
-UnitRow = tuple[str, str, str, str, int, str]
-
-
-class DictWalk:
-    """A walk held in dicts, with IRIs as handles (any engine; Neo4j uses it)."""
-
-    def __init__(self, seeds: dict[str, Hashable], unknown: list[str], depth: dict[str, int],
-                 parent: Mapping[str, str | None],
-                 fetch: Any) -> None:
-        self.seeds = seeds
-        self.unknown = unknown
-        self.depth = depth
-        self.parent = parent
-        self._fetch = fetch
-        self._records: dict[str, NodeRecord] | None = None
-
-    def __len__(self) -> int:
-        return len(self.depth)
-
-    def _all(self) -> dict[str, NodeRecord]:
-        if self._records is None:
-            self._records = self._fetch(list(self.depth))
-        return self._records
-
-    def by_label(self) -> dict[str, list[Hashable]]:
-        out: dict[str, list[Hashable]] = {}
-        for iri, rec in self._all().items():
-            out.setdefault(rec.label, []).append(iri)
-        return out
-
-    def depth_of(self, h: Hashable) -> int:
-        return self.depth[str(h)]
-
-    def witness(self, h: Hashable) -> list[Hashable]:
-        path: list[Hashable] = [h]
-        while (p := self.parent.get(str(path[-1]))) is not None:
-            path.append(p)
-        return path[::-1]
-
-    def iris(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
-        return {h: str(h) for h in handles}
-
-    def records(self, handles: Sequence[Hashable]) -> dict[Hashable, NodeRecord]:
-        recs = self._all()
-        return {h: recs[str(h)] for h in handles}
-
-    def keys(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
-        recs = self._all()
-        return {h: recs[str(h)].key for h in handles}
-
-    def first_by_key(self, handles: Sequence[Hashable], n: int) -> list[Hashable]:
-        recs = self._all()
-        return sorted(handles, key=lambda h: (recs[str(h)].key, str(h)))[:n]
-
-    def unit_rows(self, handles: Sequence[Hashable]) -> Iterator[UnitRow]:
-        recs = self._all()
-        for h in handles:
-            path = self.witness(h)
-            rec = recs[str(h)]
-            yield (rec.key, str(rec.props.get("gtin", "")), rec.iri,
-                   str(path[-2]) if len(path) > 1 else "", self.depth_of(h), str(path[0]))
 
 
 class _Store(Protocol):

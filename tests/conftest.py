@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from graph.engines.sqlite import SQLiteStore
 from graph.port import GraphStore
-from graph.sqlite_store import SQLiteStore
 from ontology.vocab import Vocabulary, vocabulary
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
@@ -47,7 +47,7 @@ def _neo4j_store() -> Iterator[GraphStore]:
     uri = neo4j_uri()
     if uri is None:
         _need_service("Neo4j (set NEO4J_URI or run tools/neo4j-test-server start)")
-    from graph.neo4j_store import Neo4jStore
+    from graph.engines.neo4j import Neo4jStore
 
     try:
         store = Neo4jStore(uri, os.environ.get("NEO4J_USER", "neo4j"),

@@ -45,7 +45,9 @@ class Runtime:
     def open(cls, cfg: Settings | None = None, store: GraphStore | None = None,
              on_commit: Callable[[WriteResult], None] | None = None) -> Runtime:
         s = cfg or settings()
-        st = store or open_store(s)
+        st = store or open_store(s.store, sqlite_path=s.sqlite_path, neo4j_uri=s.neo4j_uri,
+                                 neo4j_user=s.neo4j_user, neo4j_password=s.neo4j_password,
+                                 neo4j_database=s.neo4j_database)
         vocab = vocabulary()
         shapes = validator()
         return cls(s, st, vocab, shapes, Writer(st, vocab, shapes, on_commit, default_guards()))

@@ -56,7 +56,7 @@ def identify_or_explain(store: GraphStore, text: str) -> tuple[list[NodeRecord],
 def identify(store: GraphStore, text: str) -> list[NodeRecord]:
     """Every node the text identifies (usually one).
 
-    >>> from graph.sqlite_store import SQLiteStore
+    >>> from graph.engines.sqlite import SQLiteStore
     >>> identify(SQLiteStore(":memory:"), "(01)09506000134352(21)SN-1")
     []
     """

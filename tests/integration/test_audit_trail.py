@@ -29,9 +29,9 @@ from graph.audit import (
     verify_checkpoint,
     verify_store,
 )
+from graph.engines.sqlite import SQLiteStore
 from graph.errors import WriteRejectedError
 from graph.port import GraphStore
-from graph.sqlite_store import SQLiteStore
 from tests import plantlet
 from tracegraph.cli.admin import audit_app
 from tracegraph.runtime import Runtime

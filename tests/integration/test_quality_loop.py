@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from bench.plant import generate_plant
+from graph.engines.sqlite import SQLiteStore
 from graph.errors import WriteRejectedError
 from graph.model import Direction
 from graph.port import GraphStore
 from graph.schema import DERIVATION
-from graph.sqlite_store import SQLiteStore
 from ontology.terms import C, P, R
 from quality import capa as capa_mod
 from quality.deviations import advance, approval_key, assess_impact, record_root_cause

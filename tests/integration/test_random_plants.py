@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from graph.engines.sqlite import SQLiteStore
 from graph.massbalance import mass_balance
 from graph.model import Direction
 from graph.port import GraphStore
-from graph.sqlite_store import SQLiteStore
 from tests import plantlet
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings

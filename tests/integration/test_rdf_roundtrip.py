@@ -10,11 +10,11 @@ import pytest
 from rdflib import Graph
 
 from bench.plant import generate_plant
+from graph.engines.sqlite import SQLiteStore
 from graph.model import Direction
 from graph.port import GraphStore
 from graph.rdf_export import export_graph, export_trace, serialize
 from graph.schema import DERIVATION
-from graph.sqlite_store import SQLiteStore
 from ingest.rdf_import import import_graph, to_capture_document
 from shapes.validator import reference_validate
 from tests import plantlet

@@ -12,9 +12,9 @@ import orjson
 import pytest
 
 from bench.plant import generate_plant
+from graph.engines.sqlite import SQLiteStore
 from graph.port import GraphStore
 from graph.recall import write_export
-from graph.sqlite_store import SQLiteStore
 from tests import plantlet
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings

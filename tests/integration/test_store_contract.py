@@ -10,11 +10,11 @@ import networkx as nx
 import pytest
 
 from graph.audit import verify_chain
+from graph.engines.sqlite import SQLiteStore
 from graph.errors import EventConflictError, WriteRejectedError
 from graph.model import Direction, EdgeRecord, NodeRecord
 from graph.port import GraphStore
 from graph.schema import DERIVATION, EDGE_SYSTEM_PROPS, NODE_SYSTEM_PROPS
-from graph.sqlite_store import SQLiteStore
 from ontology.vocab import Vocabulary
 from tests import plantlet
 from tracegraph.runtime import Runtime

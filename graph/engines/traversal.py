@@ -1,7 +1,10 @@
-"""Engine-independent traversal: level-synchronous breadth-first search over derivation edges.
+"""The reference traversal: level-synchronous breadth-first search over derivation edges.
 
-Each engine supplies one primitive, ``expand(frontier) -> [(from, to, edge)]``; the search itself,
-its depth semantics and its de-duplication live here once, so both engines answer identically.
+The caller supplies one primitive, ``expand(frontier) -> [(from, to, edge)]``; the search itself,
+its depth semantics and its de-duplication live here. The Neo4j engine runs it as is (one Cypher
+round trip per level); the embedded engine's CSR walk
+(:meth:`graph.engines.sqlite.adjacency.DerivationIndex.walk`) is a vectorised implementation of
+the same semantics; the contract suite holds both engines to the same answers.
 """
 
 from __future__ import annotations

@@ -127,9 +127,6 @@ _EDGE_SELECT = """
 SELECT s.iri, e.type, d.iri, e.eid, e.props, e.recorded_at, e.tx
 FROM edges e JOIN nodes s ON s.id = e.src JOIN nodes d ON d.id = e.dst
 """
-OUT_EDGES_OF_IRIS = _EDGE_SELECT + """
-WHERE e.src IN (SELECT id FROM nodes WHERE iri IN (SELECT value FROM json_each(?)))
-"""
 
 #: derivation edges committed after a transaction (to keep the in-memory index in step)
 DERIVATIONS_SINCE = "SELECT src, dst, kind, recorded_at, tx FROM edges WHERE type = ? AND tx > ?"
@@ -157,6 +154,7 @@ WHERE id IN (SELECT value FROM json_each(?))
 """
 #: nodes of one class in (key, iri) order, streamed to pick the first page of a large list
 IDS_BY_LABEL_IN_KEY_ORDER = "SELECT id FROM nodes WHERE label = ? ORDER BY key, iri"
+COUNT_OF_LABEL = "SELECT count(*) FROM nodes WHERE label = ?"
 KEYS_BY_IDS = "SELECT id, key FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 NODES_BY_IDS = f"SELECT id, {_NODE_COLS} FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 

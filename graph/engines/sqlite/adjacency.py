@@ -152,7 +152,7 @@ class DerivationIndex:
              ) -> WalkResult:
         """Depth of every node reachable from ``seeds`` and the indices of the edges walked.
 
-        The same semantics as :func:`graph.traversal.bfs`: an edge is walked from each node
+        The same semantics as :func:`graph.engines.traversal.bfs`: an edge is walked from each node
         closer than ``max_depth``; a node's depth is its fewest hops from a seed.
         """
         allowed: npt.NDArray[np.bool_] | None = None

@@ -1,0 +1,365 @@
+"""The embedded engine: one SQLite file in WAL mode (``synchronous=FULL``).
+
+What it really does:
+
+* **Tables.** Nodes and edges are two tables (node properties as JSON text; edges keyed by
+  integer node ids, with a reverse index ``(dst, type, src)`` and a ``(type, tx)`` index). Every
+  value of each ``tg:identifier`` property is also written to an ``identifiers`` table, so lookups
+  by lot, serial, GTIN or tag are index seeks, and a write pays only for the identifiers a node
+  actually has. The audit table refuses updates and deletes (triggers).
+* **Writes.** One writer at a time per process (a lock) and per file (``BEGIN IMMEDIATE``); the
+  transaction id is a counter in the ``meta`` table.
+* **Traversal.** Not SQL (no recursive CTE, no query per level): the derivation edges are held
+  in memory as compressed sparse rows in both directions (numpy,
+  :mod:`graph.engines.sqlite.adjacency`), and a walk is a vectorised level-synchronous
+  breadth-first search over them, with the semantics of :func:`graph.engines.traversal.bfs`.
+  Before each traversal the index folds in the derivation edges committed since it was last
+  brought up to the watermark (another process may have written to the file); a large catch-up is
+  persisted next to the file (``<file>.derivations.npz``) for the next process to start from.
+  :meth:`SQLiteStore.walk` hands back the arrays as they are
+  (:class:`graph.engines.sqlite.walk.ArrayWalk`); :meth:`SQLiteStore.genealogy` reads the
+  reached nodes and the walked edges back from the tables.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from abc import abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from graph.engines.common import (
+    ChunkedReads,
+    EngineStore,
+    EngineTx,
+    chunks,
+    directions,
+    merge_depths,
+    seeds_as_of,
+    unknown_seeds,
+)
+from graph.engines.sqlite import queries as Q
+from graph.engines.sqlite.adjacency import DerivationIndex
+from graph.engines.sqlite.rows import (
+    CHUNK,
+    as_json,
+    audit_of,
+    edge_of,
+    ids_of,
+    iris_of,
+    node_of,
+)
+from graph.engines.sqlite.walk import ArrayWalk, LabelIndex
+from graph.model import (
+    AuditEntry,
+    CapturedEvent,
+    Direction,
+    EdgeRecord,
+    Genealogy,
+    NodeRecord,
+)
+from graph.schema import DERIVATION, EDGE_SYSTEM_PROPS, KIND_PROPERTY, NODE_SYSTEM_PROPS
+from ontology.datatypes import now_utc_text
+from ontology.vocab import Vocabulary
+
+__all__ = ["SQLiteStore"]
+
+_SNAPSHOT_AT = 100_000  # derivation edges read in one catch-up that make a snapshot worth it
+
+
+def _distinct_ints(a: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    if a.size == 0:
+        return a
+    s = np.sort(a)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))]
+
+
+def _micros(texts: Iterable[str]) -> npt.NDArray[np.int64]:
+    """Stored UTC timestamps as microseconds since the epoch."""
+    return np.array([t.rstrip("Z") for t in texts], dtype="datetime64[us]").astype(np.int64)
+
+
+def _scalars(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+class _SQLiteReads(ChunkedReads):
+    """The chunked reads over one connection (the store's per thread, or a transaction's)."""
+
+    chunk_size = CHUNK
+
+    @abstractmethod
+    def _conn(self) -> sqlite3.Connection: ...
+
+    def _nodes_chunk(self, iris: list[str]) -> Iterator[NodeRecord]:
+        return (node_of(r) for r in self._conn().execute(Q.NODES_BY_IRIS, (as_json(iris),)))
+
+    def _links_chunk(self, iris: list[str], outgoing: bool) -> Iterator[EdgeRecord]:
+        sql = Q.LINKS_OUT if outgoing else Q.LINKS_IN
+        return (edge_of(r) for r in self._conn().execute(sql, (as_json(iris),)))
+
+    def _events_chunk(self, event_ids: list[str]) -> Iterator[CapturedEvent]:
+        return (CapturedEvent(eid, h, tx, rec) for eid, h, tx, rec
+                in self._conn().execute(Q.EVENTS_BY_IDS, (as_json(event_ids),)))
+
+
+class _SQLiteTx(_SQLiteReads, EngineTx):
+    def __init__(self, conn: sqlite3.Connection, tx_id: int, at: str,
+                 identifiers: frozenset[str]) -> None:
+        self.conn = conn
+        self.tx_id = tx_id
+        self.at = at
+        self.identifiers = identifiers
+
+    def _conn(self) -> sqlite3.Connection:
+        return self.conn
+
+    def _last_audit(self) -> tuple[int, str] | None:
+        row = self.conn.execute(Q.AUDIT_HEAD).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def write(self, nodes: Sequence[NodeRecord], edges: Sequence[EdgeRecord],
+              audit: Sequence[AuditEntry], events: Sequence[CapturedEvent]) -> None:
+        c = self.conn
+        c.executemany(Q.UPSERT_NODE, (
+            (n.iri, n.label, n.key, orjson.dumps(n.props).decode(), n.recorded_at,
+             n.updated_at, n.tx) for n in nodes))
+        ids = ids_of(c, {n.iri for n in nodes} | {e.src for e in edges} | {e.dst for e in edges})
+        if nodes:
+            written = [ids[n.iri] for n in nodes]
+            for chunk in chunks(written, CHUNK):
+                c.execute(Q.DELETE_IDENTIFIERS, (as_json(chunk),))
+            c.executemany(Q.INSERT_IDENTIFIER, (
+                (v, p, ids[n.iri]) for n in nodes for p in self.identifiers & n.props.keys()
+                for v in _scalars(n.props[p])))
+        if edges:
+            c.executemany(Q.INSERT_EDGE, (
+                (ids[e.src], e.type, ids[e.dst], e.eid, orjson.dumps(e.props).decode(),
+                 e.recorded_at, e.tx) for e in edges))
+        c.executemany(Q.INSERT_AUDIT, (
+            (a.seq, a.tx, a.at, a.actor, a.action, a.record, a.record_class, a.field,
+             orjson.dumps(a.old).decode(), orjson.dumps(a.new).decode(), a.reason, a.event_id,
+             a.prev_hash, a.hash) for a in audit))
+        c.executemany(Q.INSERT_EVENT, (
+            (e.event_id, e.content_hash, e.tx, e.recorded_at) for e in events))
+
+
+class SQLiteStore(_SQLiteReads, EngineStore):
+    """:class:`graph.port.GraphStore` on one SQLite file (see the module docstring)."""
+
+    engine = "embedded"
+
+    def __init__(self, path: Path | str, vocab: Vocabulary | None = None) -> None:
+        super().__init__(vocab)
+        self._identifier_set = frozenset(self.identifiers)
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._index = DerivationIndex(self.vocab.prop(KIND_PROPERTY).code_list or ())
+        self._index_lock = threading.Lock()
+        self._labels = LabelIndex(list(self.vocab.classes))
+        self._snapshot_tried = False
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._migrate()
+
+    # -- connections ----------------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=60)
+            for pragma in Q.PRAGMAS:
+                conn.execute(pragma)
+            self._local.conn = conn
+        return conn
+
+    def _migrate(self) -> None:
+        c = self._conn()
+        c.executescript(Q.SCHEMA)
+        c.execute(Q.SET_STORE_ID, (uuid.uuid4().hex,))
+        self.store_id = str(c.execute(Q.STORE_ID).fetchone()[0])
+        row = c.execute(Q.GET_SCHEMA_VERSION).fetchone()
+        if row is None or int(row[0]) < Q.SCHEMA_VERSION:
+            c.execute("BEGIN IMMEDIATE")
+            c.execute(Q.REINDEX_IDENTIFIERS, (as_json(sorted(self.identifiers)),))
+            c.execute(Q.SET_SCHEMA_VERSION, (str(Q.SCHEMA_VERSION),))
+            c.execute("COMMIT")
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SQLiteTx]:
+        c = self._conn()
+        with self._write_lock:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                tx_id = int(c.execute(Q.LAST_TX).fetchone()[0]) + 1
+                c.execute(Q.SET_LAST_TX, (str(tx_id),))
+                yield _SQLiteTx(c, tx_id, now_utc_text(), self._identifier_set)
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            else:
+                c.execute("COMMIT")
+
+    # -- reads ----------------------------------------------------------------------------------
+    def _find(self, value: str, prop: str | None) -> list[NodeRecord]:
+        sql = Q.FIND_ANY if prop is None else Q.FIND_BY_PROPERTY
+        return [node_of(r) for r in self._conn().execute(sql, {"v": value, "p": prop})]
+
+    def _nodes_of_class(self, label: str) -> list[NodeRecord]:
+        return [node_of(r) for r in self._conn().execute(Q.NODES_OF_LABEL, (label,))]
+
+    def _derivations(self) -> DerivationIndex:
+        """The in-memory derivation index, brought up to the current watermark.
+
+        It starts from the snapshot persisted next to the database file when that snapshot
+        belongs to this store (same store id, not ahead of it), then folds in the edges
+        committed since; a large catch-up is persisted again, so a new process (the CLI) does
+        not re-read millions of edges.
+        """
+        conn = self._conn()
+        with self._index_lock:
+            idx = self._index
+            if not self._snapshot_tried:
+                self._snapshot_tried = True
+                self._load_snapshot(idx)
+            if idx.tx < self.watermark():
+                sql = Q.ALL_DERIVATIONS if idx.tx == 0 else Q.DERIVATIONS_SINCE
+                rows = conn.execute(sql, (DERIVATION, idx.tx)).fetchall()
+                if rows:
+                    src, dst, kind, rec, tx = zip(*rows, strict=True)
+                    idx.extend(src, dst, (idx.kind_code(k) for k in kind),
+                               _micros(rec), tx)
+                if len(rows) >= _SNAPSHOT_AT:
+                    self._save_snapshot(idx)
+            return idx
+
+    @property
+    def _snapshot_path(self) -> Path | None:
+        return None if self.path == ":memory:" else Path(f"{self.path}.derivations.npz")
+
+    def _load_snapshot(self, idx: DerivationIndex) -> None:
+        path = self._snapshot_path
+        if path is None or not path.exists():
+            return
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                state = {k: z[k] for k in z.files}
+            kinds = [str(k) for k in state.pop("kinds")]
+            store_id = str(state.pop("store_id")[0])
+        except (OSError, ValueError, KeyError):
+            return  # unreadable: rebuild from the store
+        if (store_id == self.store_id and kinds == list(idx.kinds)
+                and int(state["tx"][0]) <= self.watermark()):
+            idx.restore(state)
+
+    def _save_snapshot(self, idx: DerivationIndex) -> None:
+        path = self._snapshot_path
+        if path is None:
+            return
+        tmp = path.with_suffix(".tmp.npz")
+        arrays: dict[str, Any] = {**idx.state(), "kinds": np.array(list(idx.kinds)),
+                                  "store_id": np.array([self.store_id])}
+        np.savez(tmp, allow_pickle=False, **arrays)
+        tmp.replace(path)
+
+    def _seed_ids(self, seeds: Sequence[str], as_of: str | None) -> dict[str, int]:
+        """Node id of each seed the traversal starts from (see :func:`seeds_as_of`)."""
+        ids = ids_of(self._conn(), seeds)
+        if as_of is None:
+            return ids
+        live = set(seeds_as_of(ids, self.get_many(ids), as_of))
+        return {i: n for i, n in ids.items() if i in live}
+
+    def _walk(self, seeds: Sequence[str], upstream: bool, max_depth: int,
+              kinds: Sequence[str] | None, as_of: str | None) -> ArrayWalk:
+        idx = self._derivations()
+        with self._index_lock:
+            self._labels.refresh(self._conn())
+        seed_ids = self._seed_ids(seeds, as_of)
+        as_of_us = None if as_of is None else int(_micros([as_of])[0])
+        result = idx.walk(list(seed_ids.values()), upstream, max_depth, kinds, as_of_us)
+        return ArrayWalk(self._conn, dict(seed_ids), unknown_seeds(seeds, seed_ids), result,
+                         self._labels)
+
+    def reach(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
+              kinds: Sequence[str] | None = None, as_of: str | None = None
+              ) -> tuple[dict[int, int], list[tuple[int, int]], dict[str, int]]:
+        """Node ids reachable from ``seeds`` with their depth, and the ``(src, dst)`` id pairs
+        of the edges walked — the traversal without loading any record."""
+        idx = self._derivations()
+        seed_ids = self._seed_ids(seeds, as_of)
+        as_of_us = None if as_of is None else int(_micros([as_of])[0])
+        depth: dict[int, int] = {}
+        pairs: set[tuple[int, int]] = set()
+        for up in directions(direction):
+            w = idx.walk(list(seed_ids.values()), up, max_depth, kinds, as_of_us)
+            merge_depths(depth, w.depths())
+            src, dst = idx.endpoints(w.edges)
+            key = src * (idx.max_id + 1) + dst  # one int per (src, dst): dedupe in numpy
+            uniq = _distinct_ints(key)
+            pairs.update(zip((uniq // (idx.max_id + 1)).tolist(),
+                             (uniq % (idx.max_id + 1)).tolist(), strict=True))
+        return depth, list(pairs), seed_ids
+
+    def genealogy(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
+                  kinds: Sequence[str] | None = None, as_of: str | None = None) -> Genealogy:
+        conn = self._conn()
+        watermark = self.watermark()
+        depth, pairs, _ = self.reach(seeds, direction, max_depth, kinds, as_of)
+        names = iris_of(conn, depth)
+        nodes = self.get_many(names.values())
+        wanted = set(pairs)
+        kind_set = None if kinds is None else set(kinds)
+        edges: list[EdgeRecord] = []
+        for chunk in chunks(sorted({s for s, _ in pairs}), CHUNK):
+            for s, t, d, eid, p, rec, tx in conn.execute(Q.EDGES_OF_SOURCES,
+                                                         (as_json(chunk), DERIVATION)):
+                if (s, d) not in wanted or (as_of is not None and rec > as_of):
+                    continue
+                props = orjson.loads(p)
+                if kind_set is None or props.get(KIND_PROPERTY) in kind_set:
+                    edges.append(EdgeRecord(names[s], t, names[d], eid, props, rec, tx))
+        return Genealogy(seeds=list(seeds), nodes=nodes,
+                         depth={names[k]: v for k, v in depth.items()}, edges=edges,
+                         watermark=watermark)
+
+    def audit_entries(self, record: str | None = None, actor: str | None = None,
+                      since: str | None = None, until: str | None = None,
+                      after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]:
+        sql, params = Q.audit_query(record=record, actor=actor, since=since, until=until,
+                                    after_seq=after_seq, limit=limit)
+        return [audit_of(r) for r in self._conn().execute(sql, params)]
+
+    def counts(self) -> dict[str, int]:
+        c = self._conn()
+        out = dict(c.execute(Q.COUNT_NODES).fetchall())
+        out.update(c.execute(Q.COUNT_EDGES).fetchall())
+        return out
+
+    def watermark(self) -> int:
+        return int(self._conn().execute(Q.LAST_TX).fetchone()[0])
+
+    def schema_terms(self) -> tuple[set[str], set[str], set[str], set[str]]:
+        c = self._conn()
+
+        def col(sql: str) -> set[str]:
+            return {r[0] for r in c.execute(sql)}
+
+        return (col(Q.DISTINCT_LABELS), col(Q.DISTINCT_TYPES),
+                col(Q.DISTINCT_NODE_KEYS) | set(NODE_SYSTEM_PROPS),
+                col(Q.DISTINCT_EDGE_KEYS) | set(EDGE_SYSTEM_PROPS))
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

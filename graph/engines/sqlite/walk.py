@@ -1,0 +1,151 @@
+"""The embedded engine's walk: the CSR walk's numpy arrays, read back as a :class:`graph.port.Walk`.
+
+Handles are integer node ids. Nothing is loaded until asked for: classes come from an in-memory
+label index (one int16 code per node id), IRIs, keys and records from SQLite in chunks.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Hashable, Iterator, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from graph.engines.common import chunks
+from graph.engines.sqlite import queries as Q
+from graph.engines.sqlite.adjacency import WalkResult
+from graph.engines.sqlite.rows import CHUNK, as_json, iris_of, node_of
+from graph.model import NodeRecord
+from graph.port import UnitRow
+
+__all__ = ["ArrayWalk", "LabelIndex"]
+
+
+class LabelIndex:
+    """Class of every node by id (int16 codes), extended as nodes are created."""
+
+    def __init__(self, classes: Sequence[str]) -> None:
+        self.names = list(classes)
+        self.codes = {c: i for i, c in enumerate(self.names)}
+        self.by_id: npt.NDArray[np.int16] = np.full(1, -1, dtype=np.int16)
+        self.max_id = 0
+
+    def refresh(self, conn: sqlite3.Connection) -> None:
+        rows = conn.execute(Q.LABELS_AFTER, (self.max_id,)).fetchall()
+        if not rows:
+            return
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        codes = np.fromiter((self.codes[r[1]] for r in rows), dtype=np.int16, count=len(rows))
+        self.max_id = int(ids[-1])
+        if self.by_id.size <= self.max_id:
+            grown = np.full(self.max_id + 1 + self.max_id // 4, -1, dtype=np.int16)
+            grown[:self.by_id.size] = self.by_id
+            self.by_id = grown
+        self.by_id[ids] = codes
+
+
+class ArrayWalk:
+    """A walk of the embedded engine: numpy arrays indexed by node id.
+
+    ``conn`` gives the calling thread's connection to the store (the walk may be read on
+    another thread than the one that made it).
+    """
+
+    def __init__(self, conn: Callable[[], sqlite3.Connection], seeds: dict[str, Hashable],
+                 unknown: list[str], result: WalkResult, labels: LabelIndex) -> None:
+        self._conn = conn
+        self.seeds = seeds
+        self.unknown = unknown
+        self.result = result
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return int(self.result.ids.size)
+
+    def by_label(self) -> dict[str, list[Hashable]]:
+        ids = self.result.ids
+        codes = self.labels.by_id[np.minimum(ids, self.labels.by_id.size - 1)]
+        order = np.argsort(codes, kind="stable")
+        ids, codes = ids[order], codes[order]
+        bounds = np.flatnonzero(np.diff(codes)) + 1
+        out: dict[str, list[Hashable]] = {}
+        for part_ids, part_codes in zip(np.split(ids, bounds), np.split(codes, bounds),
+                                        strict=True):
+            if part_ids.size:
+                out[self.labels.names[int(part_codes[0])]] = part_ids.tolist()
+        return out
+
+    def depth_of(self, h: Hashable) -> int:
+        return self.result.depth_of(int(h))  # type: ignore[call-overload]
+
+    def witness(self, h: Hashable) -> list[Hashable]:
+        return list(self.result.witness(int(h)))  # type: ignore[call-overload]
+
+    def iris(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
+        return dict(iris_of(self._conn(), handles))  # type: ignore[arg-type]
+
+    def unit_rows(self, handles: Sequence[Hashable]) -> Iterator[UnitRow]:
+        ids = np.asarray(list(handles), dtype=np.int64)
+        if ids.size == 0:
+            return
+        walk = self.result
+        root = ids.copy()
+        while True:  # climb the breadth-first tree to each unit's seed, all units at once
+            up = walk.parents_of(root)
+            more = up >= 0
+            if not more.any():
+                break
+            root[more] = up[more]
+        first = walk.parents_of(ids)
+        names = dict(iris_of(self._conn(), np.unique(np.concatenate(
+            [first[first >= 0], root])).tolist()))
+        conn = self._conn()
+        depth = walk.depth[walk.position(ids)]
+        for lo in range(0, ids.size, 50_000):
+            part = ids[lo:lo + 50_000]
+            rows = {r[0]: r[1:] for r in conn.execute(Q.UNIT_ROWS_BY_IDS,
+                                                      (as_json(part.tolist()),))}
+            for i, p, r, d in zip(part.tolist(), first[lo:lo + 50_000].tolist(),
+                                  root[lo:lo + 50_000].tolist(),
+                                  depth[lo:lo + 50_000].tolist(), strict=True):
+                key, gtin, iri = rows[i]
+                yield (key, gtin, iri, names.get(p, ""), d, names[r])
+
+    def first_by_key(self, handles: Sequence[Hashable], n: int) -> list[Hashable]:
+        ids = np.asarray(list(handles), dtype=np.int64)
+        if ids.size == 0 or n <= 0:
+            return []
+        label = self.labels.names[int(self.labels.by_id[int(ids[0])])]
+        ids.sort()
+        conn = self._conn()
+        total = conn.execute(Q.COUNT_OF_LABEL, (label,)).fetchone()
+        if ids.size * 4 < int(total[0]):  # a sparse subset: order its own keys
+            keys = self.keys(ids.tolist())
+            return sorted(keys, key=lambda h: (keys[h], str(h)))[:n]
+        out: list[Hashable] = []  # most of the class: walk the (label, key) index in order
+        cur = conn.execute(Q.IDS_BY_LABEL_IN_KEY_ORDER, (label,))
+        while len(out) < n:
+            rows = cur.fetchmany(4096)
+            if not rows:
+                break
+            batch = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            pos = np.searchsorted(ids, batch)
+            hit = (pos < ids.size) & (ids[np.minimum(pos, ids.size - 1)] == batch)
+            out.extend(batch[hit].tolist()[: n - len(out)])
+        return out
+
+    def keys(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
+        out: dict[Hashable, str] = {}
+        conn = self._conn()
+        for chunk in chunks(handles, 100_000):
+            out.update(conn.execute(Q.KEYS_BY_IDS, (as_json(chunk),)).fetchall())
+        return out
+
+    def records(self, handles: Sequence[Hashable]) -> dict[Hashable, NodeRecord]:
+        out: dict[Hashable, NodeRecord] = {}
+        conn = self._conn()
+        for chunk in chunks(handles, CHUNK):
+            for row in conn.execute(Q.NODES_BY_IDS, (as_json(chunk),)):
+                out[row[0]] = node_of(row[1:])
+        return out
