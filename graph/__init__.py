@@ -3,7 +3,7 @@ the one write path (:mod:`graph.write`) and the engine-independent queries on to
 recall, impact, audit, versions …).
 
 This layer knows nothing of settings: :func:`open_store` takes the engine and its connection
-values as arguments; :mod:`tracegraph.runtime` passes the configured ones.
+values as arguments; the composition root (the runtime) passes the configured ones.
 """
 
 from __future__ import annotations

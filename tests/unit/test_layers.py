@@ -30,10 +30,7 @@ RANKS = {"ontology": 0, "shapes": 1, "graph": 2, "quality": 3, "ingest": 4, "tra
          "api": 6, "tracegraph.cli": 7, "bench": 7, "tests": 8}
 #: Top-level packages an import may name that are ranked but not read (they import anything).
 UNCHECKED = ["bench", "tests"]
-#: Known upward edges (importing module, imported module) that another branch of issue 13
-#: removes. graph/__init__.py's open_store reads tracegraph.settings until the engines branch
-#: is merged (open_store then takes explicit arguments): this entry is removed at merge.
-ALLOWED_UPWARD: set[tuple[str, str]] = {("graph", "tracegraph.settings")}
+
 
 
 @dataclass(frozen=True)
@@ -140,15 +137,8 @@ def test_every_package_is_read() -> None:
 
 
 def test_imports_point_only_downward() -> None:
-    upward = [e for e in EDGES if _rank(e.dst) > _rank(e.src)
-              and (e.src, e.dst) not in ALLOWED_UPWARD]
+    upward = [e for e in EDGES if _rank(e.dst) > _rank(e.src)]
     assert not upward, "imports of a higher layer:\n" + "\n".join(map(str, upward))
-
-
-def test_allowed_upward_imports_still_exist() -> None:
-    """An allow-list entry that no longer matches an import is stale: remove it."""
-    found = {(e.src, e.dst) for e in EDGES}
-    assert found >= ALLOWED_UPWARD, f"stale entries: {ALLOWED_UPWARD - found}"
 
 
 def test_no_import_cycles() -> None:
