@@ -38,7 +38,7 @@ from tests.unit.records import (
 )
 from tests.unit.session import UnitSession
 
-Exception_ = tuple[str, str | None, str, object]
+Row = tuple[str, str | None, str, object]  # rule, focus, field, value
 
 
 @dataclass
@@ -60,7 +60,7 @@ def made(s: UnitSession, status: ExecutionStatus = ExecutionStatus.COMPLETED) ->
     return Made(b, lot, x)
 
 
-def exceptions(s: UnitSession, b: str) -> list[Exception_]:
+def exceptions(s: UnitSession, b: str) -> list[Row]:
     return sorted(((p.rule, p.focus, p.field, p.value) for p in release_report(s, b).exceptions),
                   key=str)
 
