@@ -83,7 +83,7 @@ class UnitSession:
 
 def open_session(clock: SteppingClock | None = None) -> UnitSession:
     """A fresh, empty session on an in-memory embedded store."""
-    from graph.sqlite_store import SQLiteStore  # the one import of a store engine
+    from graph.engines.sqlite import SQLiteStore  # the one import of a store engine
 
     vocab = vocabulary()
     store = SQLiteStore(":memory:", vocab)
