@@ -26,6 +26,10 @@ Every run's reached node sets (and depths, where an engine gives them) are check
 ``embedded.genealogy``; mismatches are reported, and make the command exit 1. Timings are
 printed, never asserted.
 
+This module runs the benchmark (:class:`Bench`, profiling, the command line); the questions,
+engines and answers are in :mod:`bench.genealogy_model`, the roofline in
+:mod:`bench.genealogy_csr`, the JSON figures and printed tables in :mod:`bench.genealogy_report`.
+
     .venv/bin/python -m bench.genealogy --sqlite data/bench-load/tracegraph.sqlite \\
         --neo4j-uri bolt://127.0.0.1:7687 --runs 20 --recall-runs 5
 """
@@ -37,7 +41,6 @@ import cProfile
 import datetime as dt
 import gc
 import io
-import math
 import os
 import platform
 import pstats
@@ -47,137 +50,32 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import orjson
-from rich.console import Console
 from rich.table import Table
 
+from bench.genealogy_csr import CSRRoofline
+from bench.genealogy_model import (
+    DEFAULT_ENGINES,
+    ENGINES,
+    QUESTIONS,
+    REFERENCE,
+    Answer,
+    Cell,
+    Question,
+    compare,
+    console,
+)
+from bench.genealogy_report import merge_json, report, to_json
 from bench.neo4j_copy import neo4j_counts, open_readonly, sqlite_counts
 from graph.model import Direction
 from graph.schema import DERIVATION
 from graph.sqlite_store import SQLiteStore
 
 __all__ = ["QUESTIONS", "CSRRoofline", "main"]
-
-IntArray = npt.NDArray[np.int64]
-
-console = Console(width=int(os.environ.get("BENCH_WIDTH", "160")))
-
-
-# -- questions ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Question:
-    name: str
-    text: str
-    direction: Direction
-    pool: str  # "lots" | "units"
-    k: int  # seeds per run
-    target: str = ""  # the DESIGN / issue target, as printed
-
-
-QUESTIONS: tuple[Question, ...] = (
-    Question("forward", "DOWNSTREAM from 1 supplier lot", Direction.DOWNSTREAM, "lots", 1,
-             "p99 ≤ 50 ms"),
-    Question("backward", "UPSTREAM from 1 serialised unit", Direction.UPSTREAM, "units", 1,
-             "p99 ≤ 10 ms"),
-    Question("recall-10", "DOWNSTREAM from 10 lots", Direction.DOWNSTREAM, "lots", 10),
-    Question("recall-100", "DOWNSTREAM from 100 lots", Direction.DOWNSTREAM, "lots", 100),
-    Question("recall-1000", "DOWNSTREAM from 1,000 lots", Direction.DOWNSTREAM, "lots", 1000,
-             "≤ 2 s"),
-)
-TARGET_MS = {"forward": 50.0, "backward": 10.0, "recall-1000": 2000.0}
-
-ENGINES = ("embedded.reach", "embedded.walk", "embedded.genealogy", "neo4j.genealogy",
-           "neo4j.cypher", "csr")
-DEFAULT_ENGINES = ("embedded.reach", "embedded.genealogy", "neo4j.genealogy", "csr")
-REFERENCE = "embedded.genealogy"
-
-
-# -- the CSR roofline --------------------------------------------------------------------------
-
-class CSRRoofline:
-    """Derivation edges ``src -> dst`` as compressed sparse rows in both directions (int32
-    neighbour ids), and a level-synchronous BFS that touches only the frontier's rows.
-
-    >>> r = CSRRoofline(np.array([2, 3, 4]), np.array([1, 1, 2]))
-    >>> ids, depth, walked = r.walk([1], upstream=False, max_depth=5)
-    >>> dict(zip(ids.tolist(), depth.tolist())), walked
-    ({1: 0, 2: 1, 3: 1, 4: 2}, 3)
-    """
-
-    def __init__(self, src: IntArray, dst: IntArray) -> None:
-        self.n = int(max(src.max(initial=0), dst.max(initial=0))) + 2
-        self.up = self._csr(src, dst)  # a node's sources
-        self.down = self._csr(dst, src)  # what was derived from a node
-        self.depth = np.full(self.n, -1, dtype=np.int32)
-        self.stamp = np.zeros(self.n, dtype=np.int64)
-
-    def _csr(self, rows: IntArray, cols: IntArray) -> tuple[IntArray, npt.NDArray[np.int32]]:
-        order = np.argsort(rows, kind="stable")
-        indptr = np.zeros(self.n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=self.n), out=indptr[1:])
-        return indptr, cols[order].astype(np.int32)
-
-    def walk(self, seeds: Sequence[int], upstream: bool, max_depth: int
-             ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], int]:
-        """Reached ids, their depths, and the number of edges walked."""
-        indptr, cols = self.up if upstream else self.down
-        depth, stamp = self.depth, self.stamp
-        frontier = np.unique(np.asarray(seeds, dtype=np.int32))
-        depth[frontier] = 0
-        levels = [frontier]
-        walked = 0
-        level = 0
-        while frontier.size and level < max_depth:
-            level += 1
-            starts = indptr[frontier]
-            counts = indptr[frontier + 1] - starts
-            total = int(counts.sum())
-            walked += total
-            if not total:
-                break
-            offsets = np.repeat(starts - (np.cumsum(counts) - counts), counts)
-            targets = cols[np.arange(total, dtype=np.int64) + offsets]
-            targets = targets[depth[targets] < 0]
-            pos = np.arange(targets.size, dtype=np.int64)
-            stamp[targets] = pos  # keep one occurrence of each id, without sorting
-            frontier = targets[stamp[targets] == pos]
-            depth[frontier] = level
-            levels.append(frontier)
-        ids = np.concatenate(levels)
-        out = depth[ids].copy()
-        depth[ids] = -1  # ready for the next walk
-        return ids, out, walked
-
-
-# -- answers -----------------------------------------------------------------------------------
-
-@dataclass
-class Answer:
-    """An engine's answer reduced to what the engines can be compared on."""
-
-    depth: dict[str, int] | None  # iri -> depth (None: the engine gives no depths)
-    nodes: set[str]
-    edges: int  # edges walked (distinct id pairs for embedded.reach)
-
-
-@dataclass
-class Cell:
-    """Timings and answer sizes of one engine on one question."""
-
-    seconds: list[float] = field(default_factory=list)
-    reached: list[int] = field(default_factory=list)
-    edges: list[int] = field(default_factory=list)
-    mismatches: list[str] = field(default_factory=list)
-
-    def pct(self, q: float) -> float:
-        return float(np.percentile(np.array(self.seconds) * 1000, q)) if self.seconds else math.nan
 
 
 class Bench:
@@ -309,7 +207,7 @@ class Bench:
                     answers[e] = ans
                 ref = answers.get(REFERENCE) or next(iter(answers.values()))
                 for e, ans in answers.items():
-                    problem = _compare(ref, ans)
+                    problem = compare(ref, ans)
                     if problem:
                         row[e].mismatches.append(f"run {i} seeds {ids[:3]}…: {problem}")
                 del answers, ref
@@ -326,19 +224,6 @@ class Bench:
         self.store.close()
         self.ro.close()
 
-
-def _compare(ref: Answer, ans: Answer) -> str:
-    if ans is ref:
-        return ""
-    out = []
-    if ans.nodes != ref.nodes:
-        missing, extra = ref.nodes - ans.nodes, ans.nodes - ref.nodes
-        out.append(f"{len(missing)} nodes missing (e.g. {sorted(missing)[:2]}), "
-                   f"{len(extra)} extra (e.g. {sorted(extra)[:2]})")
-    elif ans.depth is not None and ref.depth is not None and ans.depth != ref.depth:
-        diff = [k for k in ref.depth if ref.depth[k] != ans.depth.get(k)]
-        out.append(f"{len(diff)} nodes at another depth (e.g. {diff[:2]})")
-    return "; ".join(out)
 
 
 # -- profiling ---------------------------------------------------------------------------------
@@ -360,7 +245,7 @@ def profile(bench: Bench, q: Question, seed: int, top: int) -> None:
                 rows = list(orig(tx, frontier, *a))
                 trips.append((len(frontier), len(rows), time.perf_counter() - t0))
                 yield from rows
-            ns._expand = timed  # type: ignore[assignment]
+            ns._expand = timed  # type: ignore[assignment]  # profiling wraps the engine's private BFS step
         prof = cProfile.Profile()
         gc.collect()
         t0 = time.perf_counter()
@@ -384,28 +269,7 @@ def profile(bench: Bench, q: Question, seed: int, top: int) -> None:
             console.print(t)
 
 
-# -- report ------------------------------------------------------------------------------------
-
-def _ms(x: float) -> str:
-    if math.isnan(x):
-        return "-"
-    return f"{x:,.2f}" if x < 10 else f"{x:,.1f}" if x < 100 else f"{x:,.0f}"
-
-
-def _ratio(a: float, b: float) -> str:
-    if math.isnan(a) or math.isnan(b) or b == 0:
-        return "-"
-    return f"{a / b:,.2f}x" if a / b < 100 else f"{a / b:,.0f}x"
-
-
-def _sizes(xs: list[int]) -> str:
-    if not xs or xs[0] < 0:
-        return "-"
-    a = np.array(xs)
-    if a.min() == a.max():
-        return f"{a.min():,}"
-    return f"{int(np.median(a)):,}\n[{a.min():,}-{a.max():,}]"
-
+# -- the run's note ----------------------------------------------------------------------------
 
 def machine_note(bench: Bench) -> dict[str, str]:
     cpu = "?"
@@ -444,127 +308,7 @@ def machine_note(bench: Bench) -> dict[str, str]:
     return note
 
 
-def to_json(cells: dict[str, dict[str, Cell]], graph: dict[str, int], note: dict[str, str],
-            timings: dict[str, float], settings: dict[str, Any]) -> dict[str, Any]:
-    return {"note": note, "graph": graph, "timings": timings, "settings": settings,
-            "cells": {q: {e: {"p50_ms": c.pct(50), "p99_ms": c.pct(99), "seconds": c.seconds,
-                              "reached": c.reached, "edges": c.edges,
-                              "mismatches": c.mismatches} for e, c in row.items()}
-                      for q, row in cells.items()}}
-
-
-def merge_json(paths: Sequence[Path]) -> dict[str, Any]:
-    """Several runs' figures (e.g. runs 0-2 and 3-4 of one question) as one."""
-    docs = [orjson.loads(p.read_bytes()) for p in paths]
-    out: dict[str, Any] = {"note": dict(docs[0]["note"]), "graph": docs[0]["graph"],
-                           "timings": {}, "settings": docs[0]["settings"], "cells": {}}
-    if len(docs) > 1:
-        out["note"]["load average (1/5/15 min)"] = "; ".join(
-            d["note"]["load average (1/5/15 min)"] for d in docs)
-        out["note"]["date"] = " … ".join(sorted({docs[0]["note"]["date"],
-                                                 docs[-1]["note"]["date"]}))
-    for d in docs:
-        if d["graph"] != out["graph"]:
-            raise SystemExit(f"the figures are of different graphs: {paths}")
-        out["timings"].update(d["timings"])
-        for q, row in d["cells"].items():
-            mrow = out["cells"].setdefault(q, {})
-            for e, c in row.items():
-                m = mrow.setdefault(e, {"seconds": [], "reached": [], "edges": [],
-                                        "mismatches": []})
-                for k in ("seconds", "reached", "edges", "mismatches"):
-                    m[k].extend(c[k])
-    return out
-
-
-def cells_of(doc: dict[str, Any]) -> dict[str, dict[str, Cell]]:
-    order = {q.name: i for i, q in enumerate(QUESTIONS)}
-    return {q: {e: Cell(c["seconds"], c["reached"], c["edges"], c["mismatches"])
-                for e, c in row.items()}
-            for q, row in sorted(doc["cells"].items(), key=lambda kv: order[kv[0]])}
-
-
-def report(doc: dict[str, Any]) -> int:
-    """Print the figures of :func:`to_json` / :func:`merge_json`; 1 if answers mismatched."""
-    cells = cells_of(doc)
-    head = Table(title="Genealogy benchmark — setup", show_header=False)
-    for k, v in {**doc["note"], **{k: f"{v:,}" for k, v in doc["graph"].items()},
-                 **{k: f"{v:.2f}" for k, v in doc["timings"].items()}}.items():
-        head.add_row(k, str(v))
-    console.print(head)
-
-    st = doc["settings"]
-    t = Table(title=f"Genealogy: p50 / p99 in ms over the timed runs ({st['warmup']} warm-up "
-                    f"run(s) first; seeds drawn with seed {st['seed']}; max depth "
-                    f"{st['max_depth']})")
-    for col, j in (("question", "left"), ("engine", "left"), ("runs", "right"),
-                   ("p50 ms", "right"),
-                   ("p99 ms", "right"), ("reached nodes\nmedian [min-max]", "right"),
-                   ("edges walked\n(median)", "right"), ("p50 ÷\nneo4j.gen.", "right"),
-                   ("p50 ÷\ncsr", "right"), ("target", "left"), ("checks", "left")):
-        t.add_column(col, justify=j, no_wrap=col in ("engine", "p50 ms", "p99 ms"))  # type: ignore[arg-type]
-    bad = 0
-    qs = {q.name: q for q in QUESTIONS}
-    for qname, row in cells.items():
-        q = qs[qname]
-        neo = row["neo4j.genealogy"].pct(50) if "neo4j.genealogy" in row else math.nan
-        csr = row["csr"].pct(50) if "csr" in row else math.nan
-        for i, (e, c) in enumerate(row.items()):
-            p50, p99 = c.pct(50), c.pct(99)
-            target = ""
-            if q.target and e.startswith("embedded") and qname in TARGET_MS:
-                ok = p99 <= TARGET_MS[qname]
-                target = f"{q.target}: " + ("[green]met[/]" if ok else "[red]missed[/]")
-            bad += len(c.mismatches)
-            check = "ok" if not c.mismatches else f"[red]{len(c.mismatches)} mismatching runs[/]"
-            if e == REFERENCE:
-                check = "reference"
-            med_edges = str(f"{int(np.median(c.edges)):,}") if c.edges and c.edges[0] >= 0 \
-                else "-"
-            t.add_row(f"{qname}\n[dim]{q.text}[/]" if i == 0 else "", e, str(len(c.seconds)),
-                      _ms(p50), _ms(p99),
-                      _sizes(c.reached), med_edges,
-                      _ratio(p50, neo) if e != "neo4j.genealogy" else "",
-                      _ratio(p50, csr) if e != "csr" else "", target, check,
-                      end_section=i == len(row) - 1)
-    console.print(t)
-
-    g = Table(title="Targets (DESIGN.md §5 / issue) — embedded engine")
-    for col in ("target", "embedded.reach", "embedded.genealogy", "neo4j.genealogy"):
-        g.add_column(col)
-    for qname, lim in TARGET_MS.items():
-        if qname not in cells:
-            continue
-        row = cells[qname]
-        vals = []
-        for e in ("embedded.reach", "embedded.genealogy", "neo4j.genealogy"):
-            if e not in row:
-                vals.append("-")
-                continue
-            p99 = row[e].pct(99)
-            vals.append(f"p99 {_ms(p99)} ms " + ("[green]≤[/]" if p99 <= lim else "[red]>[/]")
-                        + f" {lim:,.0f}")
-        g.add_row(f"{qname} p99 ≤ {lim:,.0f} ms", *vals)
-    for qname, row in cells.items():
-        if "neo4j.genealogy" not in row:
-            continue
-        neo = row["neo4j.genealogy"].pct(50)
-        vals = []
-        for e in ("embedded.reach", "embedded.genealogy"):
-            if e in row:
-                r = row[e].pct(50) / neo
-                vals.append(f"{_ratio(row[e].pct(50), neo)} " +
-                            ("[green]no slower[/]" if r <= 1 else "[red]slower[/]"))
-            else:
-                vals.append("-")
-        g.add_row(f"{qname}: embedded no slower than Neo4j (p50)", *vals, "1.00x")
-    console.print(g)
-    for qname, row in cells.items():
-        for e, c in row.items():
-            for m in c.mismatches[:5]:
-                console.print(f"[red]MISMATCH[/] {qname} {e}: {m}", highlight=False)
-    return 1 if bad else 0
-
+# -- command line ------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.genealogy", description=__doc__,
