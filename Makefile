@@ -4,6 +4,8 @@ VENV ?= .venv
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# our packages (pyproject.toml): their docstring examples run with the tests (--doctest-modules)
+PACKAGES := ontology shapes graph quality ingest tracegraph api bench
 
 .PHONY: help system-deps install explorer demo test test-fast lint neo4j-launcher neo4j-start neo4j-stop bench-load clean
 
@@ -36,15 +38,16 @@ neo4j-start: neo4j-launcher ## start a local Neo4j test server (URI in .cache/ne
 neo4j-stop: ## stop the local Neo4j test server
 	tools/neo4j-test-server stop
 
-lint: install ## ruff and mypy --strict on our packages
+lint: install ## ruff (lint and format check) and mypy --strict on our packages
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 test: system-deps install explorer neo4j-launcher lint ## install everything and run the whole suite on both engines
 	tools/run-tests
 
-test-fast: install ## unit tests only, no services
-	$(BIN)/pytest tests/unit -q
+test-fast: install ## unit tests and the packages' docstring examples, no services
+	$(BIN)/pytest -q tests/unit $(PACKAGES)
 
 bench-load: install ## generate MD-S and time `tracegraph load` into a fresh SQLite store
 	bench/load.sh
