@@ -4,8 +4,10 @@ VENV ?= .venv
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# our packages (pyproject.toml): their docstring examples run with the tests (--doctest-modules)
+PACKAGES := ontology shapes graph quality ingest tracegraph api bench
 
-.PHONY: help system-deps install explorer demo test test-fast lint neo4j-launcher neo4j-start neo4j-stop bench-load clean
+.PHONY: format-check help system-deps install explorer demo test test-fast lint neo4j-launcher neo4j-start neo4j-stop bench-load clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -40,11 +42,14 @@ lint: install ## ruff and mypy --strict on our packages
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+format-check: install ## ruff format --check (not yet part of lint: the tree is not formatted yet)
+	$(BIN)/ruff format --check .
+
 test: system-deps install explorer neo4j-launcher lint ## install everything and run the whole suite on both engines
 	tools/run-tests
 
-test-fast: install ## unit tests only, no services
-	$(BIN)/pytest tests/unit -q
+test-fast: install ## unit tests and the packages' docstring examples, no services
+	$(BIN)/pytest -q tests/unit $(PACKAGES)
 
 bench-load: install ## generate MD-S and time `tracegraph load` into a fresh SQLite store
 	bench/load.sh

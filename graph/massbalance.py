@@ -57,7 +57,7 @@ def _share(edge: EdgeRecord, source_qty: object, source_unit: object) -> tuple[f
     unit = edge.props.get("unitCode")
     if unit is not None and source_unit is not None and unit != source_unit:
         return None, f"quantity in {unit} but the source is counted in {source_unit}"
-    return float(q) / float(source_qty), ""  # type: ignore[arg-type]
+    return float(q) / float(source_qty), ""  # type: ignore[arg-type]  # q is a stored quantity (xsd:decimal), typed as any property value
 
 
 def mass_balance(g: Genealogy) -> MassBalance:
@@ -90,7 +90,7 @@ def mass_balance(g: Genealogy) -> MassBalance:
                 total = None
                 notes[n] = why or notes.get(e.dst, "exposure of a source is unknown")
                 break
-            total += held * share  # type: ignore[operator]
+            total += held * share  # type: ignore[operator]  # total is a float here: it is set to None only just before break
         exposure[n] = total
     consumed = 0.0
     for e in g.edges:

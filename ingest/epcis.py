@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from jsonschema import Draft7Validator, FormatChecker  # type: ignore[import-untyped]
+from jsonschema import Draft7Validator, FormatChecker  # type: ignore[import-untyped]  # jsonschema ships no type hints (no stubs pinned)
 from referencing import Registry, Resource
 
 from graph.errors import Problem, WriteRejectedError

@@ -191,7 +191,7 @@ class _Reader:
                     eid = str(o)
                 elif pd.name == "quantity":
                     try:
-                        d["quantity"] = float(value)  # type: ignore[arg-type]
+                        d["quantity"] = float(value)  # type: ignore[arg-type]  # any literal may come in; float() failing is handled below
                     except (TypeError, ValueError):
                         self.problems.append(_problem(
                             "datatype:xsd:decimal", q, "quantity must be a number", str(p),

@@ -51,7 +51,7 @@ class UnitError(ValueError):
 
 
 @cache
-def registry() -> pint.UnitRegistry:  # type: ignore[type-arg]
+def registry() -> pint.UnitRegistry:  # type: ignore[type-arg]  # pint's UnitRegistry is generic over the magnitude type; this one serves all
     return pint.UnitRegistry()
 
 

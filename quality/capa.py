@@ -167,10 +167,10 @@ def evaluate(rt: Session, check: str) -> Evaluation:
 
 def evaluate_store(store: GraphStore, chk: NodeRecord) -> Evaluation:
     criterion = str(chk.props.get(P.effectivenessCriterion, ""))
-    need = int(chk.props.get(P.criterionBatches, 1) or 1)  # type: ignore[arg-type]
+    need = int(chk.props.get(P.criterionBatches, 1) or 1)  # type: ignore[arg-type]  # tg:criterionBatches is an xsd:integer property
 
     def out(result: str, message: str, **kw: object) -> Evaluation:
-        return Evaluation(chk.iri, chk.key, criterion, result, message, **kw)  # type: ignore[arg-type]
+        return Evaluation(chk.iri, chk.key, criterion, result, message, **kw)  # type: ignore[arg-type]  # kw carries only Evaluation's optional fields
 
     links = store.links([chk.iri], [R.CHECK_OF, R.CRITERION_SCOPE])
     capa = next((e.dst for e in links if e.type == R.CHECK_OF), None)
@@ -242,8 +242,8 @@ def _cpk(store: GraphStore, spec_iri: str, since: str, need: int, threshold: flo
     if len(obs) < need:
         return out("unproven", f"{len(obs)} of {need} observations of the spec since the "
                                f"actions were completed ({since})")
-    means = [float(o.props.get(P.meanValue, 0.0)) for o in obs]  # type: ignore[arg-type]
-    sds = [float(o.props.get(P.stdDev, 0.0)) for o in obs]  # type: ignore[arg-type]
+    means = [float(o.props.get(P.meanValue, 0.0)) for o in obs]  # type: ignore[arg-type]  # tg:meanValue is an xsd:decimal property
+    sds = [float(o.props.get(P.stdDev, 0.0)) for o in obs]  # type: ignore[arg-type]  # tg:stdDev is an xsd:decimal property
     mu = sum(means) / len(means)
     var = sum(s * s for s in sds) / len(sds) + sum((m - mu) ** 2 for m in means) / len(means)
     sigma = math.sqrt(var)

@@ -123,9 +123,9 @@ def assess(rt: Session, cr: str, actor: str) -> Assessment:
     report = diff_report(old, new, changes) + "\n" + "\n".join(
         f"Impact of changing {ci.element.key}: " + ", ".join(
             f"{k} {v}" for k, v in sorted(ci.counts().items())) for ci in impacts)
-    number = f"IA-{rt.store.get(cr).key}"  # type: ignore[union-attr]
+    number = f"IA-{rt.store.get(cr).key}"  # type: ignore[union-attr]  # _request() found the change request, so get() returns it
     ia = rt.vocab.mint_iri(C.ImpactAssessment, number)
-    cr_key = rt.store.get(cr).key  # type: ignore[union-attr]
+    cr_key = rt.store.get(cr).key  # type: ignore[union-attr]  # _request() found the change request, so get() returns it
     write_nodes(rt, [
         NodeUpsert(C.ImpactAssessment, number, ia, {
             P.recordNumber: number, P.impactLevel: level, P.affectedCount: len(batches) + units,
@@ -148,7 +148,7 @@ def approve(rt: Session, cr: str, username: str, password: str, role: str, reaso
     if not in_role:
         raise ChangeControlError("not-permitted", f"{username} does not hold role {role}",
                                  "role", role)
-    cr_key = rt.store.get(cr).key  # type: ignore[union-attr]
+    cr_key = rt.store.get(cr).key  # type: ignore[union-attr]  # _request() found the change request, so get() returns it
     # re-authenticate before anything is written: a wrong password leaves no approval behind
     authenticate(rt, username, password, purpose=f"approval of {cr_key}")
     fp = fingerprint(load_tree(rt.store, proposed))
@@ -158,7 +158,7 @@ def approve(rt: Session, cr: str, username: str, password: str, role: str, reaso
         P.recordNumber: number, P.approvalDecision: decision,
         P.decidedAt: to_utc_text(rt.clock()),
         "description": f"{decision} in role {role}: {cr_key}, proposed version "
-                       f"{rt.store.get(proposed).key} definition sha256 {fp}"},  # type: ignore
+                       f"{rt.store.get(proposed).key} definition sha256 {fp}"},  # type: ignore[union-attr]  # _request() found the proposed version
         {P.approves: [cr], P.inRole: in_role[:1], P.wasAssociatedWith: [user[0].iri]})],
         username, reason, f"change:{cr_key}:approval:{number}")
     sign(rt, iri, username, password, "approved" if decision == "approved" else "reviewed",

@@ -208,7 +208,7 @@ def record_finding(rt: Session, ctx: Context, f: Finding) -> Recorded | None:
     if f.limit is not None:
         exc_props[P.limitValue] = float(f.limit)
     role_iri, role_node = _role(rt)
-    nodes = [NodeUpsert(C.Excursion, f"EXC-{number}", exc_iri, exc_props,  # type: ignore[arg-type]
+    nodes = [NodeUpsert(C.Excursion, f"EXC-{number}", exc_iri, exc_props,  # type: ignore[arg-type]  # exc_props holds only str and float values
                         {P.violatesSpec: [ctx.spec.iri], P.duringExecution: [ctx.execution.iri]}),
              NodeUpsert(C.Alarm, f"ALM-{number}", alarm_iri,
                         {P.recordNumber: f"ALM-{number}", P.alarmPriority: PRIORITY[f.level],

@@ -264,7 +264,7 @@ class ShapesValidator:
         msg = g.value(s, SH.message)
         checks: list[_Check] = []
         for pred, o in g.predicate_objects(s):
-            component = _COMPONENTS.get(pred)  # type: ignore[call-overload]
+            component = _COMPONENTS.get(pred)  # type: ignore[call-overload]  # rdflib types predicates as Node; a non-URIRef key just misses
             if component is None:
                 continue
             arg: object
@@ -274,7 +274,7 @@ class ShapesValidator:
                 declared = prop.datatype if prop.kind == "data" else None
                 same = declared == o or (declared is None and prop.kind == "data"
                                          and o == XSD.string)
-                arg = _PY_TYPES.get(o) if same else None  # type: ignore[call-overload]
+                arg = _PY_TYPES.get(o) if same else None  # type: ignore[call-overload]  # rdflib types objects as Node; a non-URIRef key just misses
             elif pred == SH["class"]:
                 arg = self.vocab.cls(local_name(str(o))).name
             elif pred == SH.nodeKind:

@@ -90,7 +90,7 @@ def make_user(rt: Runtime, username: str, roles: list[str]) -> str:
 
 def bearer(client: object, username: str, password: str = PASSWORD) -> dict[str, str]:
     """Sign in over HTTP (OAuth2 password flow) and return the Authorization header."""
-    r = client.post("/auth/token", data={"username": username,  # type: ignore[attr-defined]
+    r = client.post("/auth/token", data={"username": username,  # type: ignore[attr-defined]  # client is a TestClient
                                          "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}

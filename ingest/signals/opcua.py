@@ -86,7 +86,7 @@ class OpcUaConsumer:
                     self._track(int(result.NotificationMessage.SequenceNumber))
                 await inner(result)
 
-            sub.publish_callback = tracked  # type: ignore[method-assign,assignment]
+            sub.publish_callback = tracked  # type: ignore[method-assign,assignment]  # wraps asyncua's callback to track sequence numbers
             assert sub.subscription_id is not None
             client.uaclient._subscription_callbacks[sub.subscription_id] = tracked
             nodes = []

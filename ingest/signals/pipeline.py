@@ -94,7 +94,7 @@ class SignalPipeline:
             q = "bad"  # wrong unit or not a number: kept raw, never detected on
         return Observation(b.equipment, b.parameter, float(value), b.unit, int(source_ms),
                            received_ms if received_ms is not None else now_ms(),
-                           q, int(sequence))  # type: ignore[arg-type]
+                           q, int(sequence))  # type: ignore[arg-type]  # q is one of the Quality literals, checked just above
 
     def process(self, batch: Sequence[Observation]) -> list[Recorded]:
         """Store, detect and record one batch; everything is committed when this returns."""
@@ -197,7 +197,7 @@ class SignalPipeline:
         rows = [(n.props.get(P.meanValue), n.props.get(P.stdDev), n.props.get(P.sampleCount))
                 for n in obs.values()
                 if not n.key.startswith(f"{ctx.execution.key}/")]
-        ok = [(float(m), float(s), int(c)) for m, s, c in rows  # type: ignore[arg-type]
+        ok = [(float(m), float(s), int(c)) for m, s, c in rows  # type: ignore[arg-type]  # mean, sd and count are numeric properties, None filtered out
               if m is not None and s is not None and c is not None]
         if not ok:
             return None

@@ -26,7 +26,7 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
 def gql(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:
     r = client.post("/graphql", json={"query": query, "variables": variables})
     assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return r.json()  # type: ignore[no-any-return]  # JSON body of a GraphQL answer
 
 
 CAPTURE = """mutation($doc: JSON!) { capture(document: $doc) {

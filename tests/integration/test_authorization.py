@@ -110,7 +110,7 @@ def root_operations() -> set[str]:
     gql = schema._schema
     subs = gql.subscription_type
     return ({f"Query.{f}" for f in gql.query_type.fields}
-            | {f"Mutation.{f}" for f in gql.mutation_type.fields}  # type: ignore[union-attr]
+            | {f"Mutation.{f}" for f in gql.mutation_type.fields}  # type: ignore[union-attr]  # the schema has mutations
             | ({f"Subscription.{f}" for f in subs.fields} if subs else set()))
 
 

@@ -47,7 +47,7 @@ def test_demo_serves_the_loaded_plant(tmp_path: Path) -> None:
         assert counts["SerializedUnit"] > 1000 and counts["Shipment"] > 0
         # the README's query answers on the demo plant: a unit's upstream reaches supplier lots
         readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-        query = re.search(r"```graphql\n(.*?)```", readme, re.S).group(1)  # type: ignore[union-attr]
+        query = re.search(r"```graphql\n(.*?)```", readme, re.S).group(1)  # type: ignore[union-attr]  # the README has a graphql block
         g = httpx.post(f"{url}/graphql", headers=auth,
                        json={"query": query}).json()["data"]["genealogy"]
         classes = {n["node"]["class"] for n in g["nodes"]}

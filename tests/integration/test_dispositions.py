@@ -58,9 +58,9 @@ def test_rework_and_scrap_keep_genealogy(runtime: Runtime) -> None:
     assert [n.props[P.executionStatus] for n in runs.values()] == ["Completed"]
     (run,) = runs
     assert {e.type for e in rt.store.links([run])} >= {R.EXECUTES_OPERATION, R.FOR_BATCH}
-    assert rt.store.get(b_assy).props[P.batchStatus] == "InProcess"  # type: ignore[union-attr]
+    assert rt.store.get(b_assy).props[P.batchStatus] == "InProcess"  # type: ignore[union-attr]  # the batch exists
     s = dispose(rt, "HLD-B-MOULD", "scrap", "q.adams", PASSWORD, "short shots", clock=clock)
-    assert rt.store.get(b_mould).props[P.batchStatus] == "Rejected"  # type: ignore[union-attr]
+    assert rt.store.get(b_mould).props[P.batchStatus] == "Rejected"  # type: ignore[union-attr]  # the batch exists
     for hold in ("HLD-B-ASSY", "HLD-B-MOULD"):
         h = rt.store.get(rt.vocab.mint_iri(C.Hold, hold))
         assert h is not None and h.props[P.holdState] == "Dispositioned"

@@ -165,7 +165,7 @@ def test_rest_capture_query_and_genealogy_export(client: TestClient) -> None:
         r = client.get("/events", params=params, headers=aud)
         assert r.status_code == 200, r.text
         assert r.json()["type"] == "EPCISQueryDocument"
-        return r.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]  # type: ignore
+        return r.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]  # type: ignore[no-any-return]  # JSON body of an EPCIS query answer
 
     assert len(query()) == len(events)
     for etype in {e["type"] for e in events}:
@@ -193,7 +193,7 @@ EVENTS = sorted((CAPTURE / "Events").glob("*.json"))
 def _events(client: TestClient, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
     r = client.get("/events", params=params, headers=headers)
     assert r.status_code == 200, r.text
-    return r.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]  # type: ignore
+    return r.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]  # type: ignore[no-any-return]  # JSON body of an EPCIS query answer
 
 
 def test_single_event_capture_post_events(client: TestClient, runtime: Runtime) -> None:
@@ -251,7 +251,7 @@ def test_events_declared_in_error_are_marked_in_queries_and_the_genealogy_export
     def exported(**params: Any) -> list[dict[str, Any]]:
         r = client.get("/epcis/genealogy", params={"of": out, **params}, headers=aud)
         assert r.status_code == 200, r.text
-        return r.json()["epcisBody"]["eventList"]  # type: ignore[no-any-return]
+        return r.json()["epcisBody"]["eventList"]  # type: ignore[no-any-return]  # JSON body of an EPCIS query answer
 
     assert [e for e in exported() if "errorDeclaration" in e] == []
     assert _events(client, aud, EXISTS_errorDeclaration="") == []

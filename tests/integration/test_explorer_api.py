@@ -81,7 +81,7 @@ def client(runtime: Runtime) -> Iterator[tuple[TestClient, dict[str, str]]]:
 def gql(c: tuple[TestClient, dict[str, str]], query: str) -> dict[str, Any]:
     body = c[0].post("/graphql", json={"query": query}, headers=c[1]).json()
     assert not body.get("errors"), body
-    return body["data"]  # type: ignore[no-any-return]
+    return body["data"]  # type: ignore[no-any-return]  # JSON body of a GraphQL answer
 
 
 def test_status_overlay_marks_held_records_with_open_deviations(

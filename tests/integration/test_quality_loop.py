@@ -47,7 +47,7 @@ def demo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]:
         store = SQLiteStore(tmp_path / "s.sqlite")
     else:
         store = request.getfixturevalue("_neo4j_store")
-        store.wipe()  # type: ignore[attr-defined]
+        store.wipe()  # type: ignore[attr-defined]  # a Neo4jStore: wipe() is not on the port
     rt = Runtime.open(Settings(data_dir=tmp_path), store=store)
     for d in generate_plant(size="demo", seed=7):
         rt.capture(d)
@@ -119,7 +119,7 @@ def test_deviation_capa_release_loop_on_the_demo_plant(demo: Runtime) -> None:
     exc = iri(rt, C.Excursion, "EXC-2026-0001")
     dev2 = iri(rt, C.Deviation, "DEV-2026-0002")  # the supplier-lot deviation, also upstream
     hold1, hold2 = iri(rt, C.Hold, "HLD-2026-0001"), iri(rt, C.Hold, "HLD-2026-0002")
-    assert rt.store.get(dev).props[P.deviationState] == "Open"  # type: ignore[union-attr]
+    assert rt.store.get(dev).props[P.deviationState] == "Open"  # type: ignore[union-attr]  # the node was just written
 
     # release refused, and the exception list is exactly what blocks it
     before = {("excursion", exc), ("parameter-out-of-spec", obs), ("open-deviation", dev),
@@ -162,7 +162,7 @@ def test_deviation_capa_release_loop_on_the_demo_plant(demo: Runtime) -> None:
     # investigation: impact computed from the graph, with paths; 5-why root cause
     impact = assess_impact(rt, dev, "q.clark", "impact of the excursion", clock)
     made = {e.src for e in rt.store.links([batch], [DERIVATION], Direction.DOWNSTREAM)
-            if rt.store.get(e.src).label == C.SerializedUnit}  # type: ignore[union-attr]
+            if rt.store.get(e.src).label == C.SerializedUnit}  # type: ignore[union-attr]  # the edge's end exists
     assert impact.answer.units_total == len(made) > 0
     assert all(u.witness[0] == batch and u.witness[-1] == u.iri for u in impact.answer.units)
     assert {u.iri for u in impact.answer.units} == made
@@ -232,9 +232,9 @@ def test_deviation_capa_release_loop_on_the_demo_plant(demo: Runtime) -> None:
         dispose(rt, hold1, "release", "q.clark", PASSWORD, "100% pull test passed")
     d1 = dispose(rt, hold1, "release", "q.adams", PASSWORD, "100% hub pull test passed",
                  clock=clock)
-    assert rt.store.get(hold1).props[P.holdState] == "Released"  # type: ignore[union-attr]
+    assert rt.store.get(hold1).props[P.holdState] == "Released"  # type: ignore[union-attr]  # the node was just written
     assert advance(rt, dev, "Archived", "q.adams", PASSWORD, "archive", clock=clock).moved
-    assert rt.store.get(dev).props[P.deviationState] == "Archived"  # type: ignore[union-attr]
+    assert rt.store.get(dev).props[P.deviationState] == "Archived"  # type: ignore[union-attr]  # the node was just written
 
     # every transition's approval still carries valid signatures of the right roles
     expected = {("Triaged", "qc"): {("q.clark", "reviewed")},
@@ -258,13 +258,13 @@ def test_deviation_capa_release_loop_on_the_demo_plant(demo: Runtime) -> None:
     assert advance(rt, dev2, "Closed", "q.adams", PASSWORD, "bond strength retested OK",
                    clock=clock).moved
     lot = next(e.dst for e in rt.store.links([hold2], [R.HOLDS])
-               if rt.store.get(e.dst).label == C.MaterialLot)  # type: ignore[union-attr]
+               if rt.store.get(e.dst).label == C.MaterialLot)  # type: ignore[union-attr]  # the edge's end exists
     dispose(rt, hold2, "returnToSupplier", "q.adams", PASSWORD, "lot returned", [lot], clock=clock)
-    assert rt.store.get(hold2).props[P.holdState] == "Active"  # type: ignore[union-attr]
+    assert rt.store.get(hold2).props[P.holdState] == "Active"  # type: ignore[union-attr]  # the node was just written
     dispose(rt, hold2, "useAsIs", "q.adams", PASSWORD, "concession: pull tests passed",
             clock=clock)
-    assert rt.store.get(hold2).props[P.holdState] == "Dispositioned"  # type: ignore[union-attr]
-    assert rt.store.get(lot).props[P.materialLotStatus] == "Rejected"  # type: ignore[union-attr]
+    assert rt.store.get(hold2).props[P.holdState] == "Dispositioned"  # type: ignore[union-attr]  # the node was just written
+    assert rt.store.get(lot).props[P.materialLotStatus] == "Rejected"  # type: ignore[union-attr]  # the node was just written
     # genealogy intact: the batch still derives from the returned lot
     up = rt.store.genealogy([batch], Direction.UPSTREAM)
     assert lot in up.nodes
@@ -277,7 +277,7 @@ def test_deviation_capa_release_loop_on_the_demo_plant(demo: Runtime) -> None:
     assert decision.props[P.releaseOutcome] == "released"
     (sig,) = signatures_of(rt, decision.iri)
     assert sig.meaning == "released" and sig.valid and sig.username == "q.adams"
-    assert rt.store.get(batch).props[P.batchStatus] == "Released"  # type: ignore[union-attr]
+    assert rt.store.get(batch).props[P.batchStatus] == "Released"  # type: ignore[union-attr]  # the node was just written
     assert signatures_of(rt, d1.iri)[0].meaning == "approved"
 
     check_edhr(rt, batch, sorted(made)[0])
@@ -362,7 +362,7 @@ def check_edhr(rt: Runtime, batch: str, unit: str) -> None:
 
     # per unit: the same record plus the unit's UDI with its serial
     u = unit_dhr(rt, unit)
-    serial = st.get(unit).key  # type: ignore[union-attr]
+    serial = st.get(unit).key  # type: ignore[union-attr]  # the unit exists
     assert u["unit"]["serial"] == serial and u["udi"]["humanReadable"].endswith(f"(21){serial}")
 
     # the HTML document carries every item
@@ -472,13 +472,13 @@ def test_cpk_effectiveness_criterion_equals_the_observations(demo: Runtime) -> N
     obs = rt.store.get_many([e.src for e in rt.store.links([spec], [R.OBSERVES],
                                                            Direction.DOWNSTREAM)])
     first = sorted(obs.values(), key=lambda o: (str(o.props[P.windowStart]), o.iri))[:5]
-    means = [float(o.props[P.meanValue]) for o in first]  # type: ignore[arg-type]
-    sds = [float(o.props[P.stdDev]) for o in first]  # type: ignore[arg-type]
+    means = [float(o.props[P.meanValue]) for o in first]  # type: ignore[arg-type]  # tg:meanValue is numeric
+    sds = [float(o.props[P.stdDev]) for o in first]  # type: ignore[arg-type]  # tg:stdDev is numeric
     mu = sum(means) / 5
     sigma = math.sqrt(sum(s * s for s in sds) / 5 + sum((m - mu) ** 2 for m in means) / 5)
     s = rt.store.get(spec)
     assert s is not None
-    want = min(float(s.props[P.usl]) - mu, mu - float(s.props[P.lsl])) / (3 * sigma)  # type: ignore[arg-type]
+    want = min(float(s.props[P.usl]) - mu, mu - float(s.props[P.lsl])) / (3 * sigma)  # type: ignore[arg-type]  # tg:usl and tg:lsl are numeric
     low, high = capa_mod.evaluate(rt, "EC-CPK-LOW"), capa_mod.evaluate(rt, "EC-CPK-HIGH")
     assert low.value == high.value == pytest.approx(want, abs=1e-3)
     assert (low.result, high.result) == ("effective", "notEffective")

@@ -138,7 +138,7 @@ def fresh(request: pytest.FixtureRequest) -> Iterator[Callable[[], Runtime]]:
             store = SQLiteStore(tmp / f"s{len(made)}.sqlite")
         else:
             store = request.getfixturevalue("_neo4j_store")
-            store.wipe()  # type: ignore[attr-defined]
+            store.wipe()  # type: ignore[attr-defined]  # a Neo4jStore: wipe() is not on the port
         made.append(store)
         rt = Runtime.open(Settings(data_dir=tmp), store=store)
         rt.capture(plantlet.master_data())
@@ -176,7 +176,7 @@ def test_random_plant_answers_equal_the_oracle(fresh: Callable[[], Runtime],
         expected = path_sum_exposure(g, qty, seed)
         assert set(mb.exposure) == set(expected)
         for n, v in expected.items():
-            assert mb.exposure[n] is not None and math.isclose(mb.exposure[n], v,  # type: ignore[arg-type]
+            assert mb.exposure[n] is not None and math.isclose(mb.exposure[n], v,  # type: ignore[arg-type]  # checked not None on the left of the and
                                                                rel_tol=1e-9), n
         used = sum(d["quantity"] for d in doc["events"][0]["derivations"]
                    if rt.vocab.mint_iri(*d["input"].split("/", 1)) == seed)

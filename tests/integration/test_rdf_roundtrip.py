@@ -128,8 +128,8 @@ def test_export_shape(runtime: Runtime) -> None:
                 "?q prov:entity ?src ; tg:quantity ?qty ; tg:derivationKind 'consumption' }",
                 initNs={"prov": "http://www.w3.org/ns/prov#",
                         "tg": "https://w3id.org/tracegraph#"})
-    assert {(str(r[0]), float(r[1])) for r in q} >= {  # type: ignore[index, arg-type]
-        (e.dst, float(e.props["quantity"])) for e in edges  # type: ignore[arg-type]
+    assert {(str(r[0]), float(r[1])) for r in q} >= {  # type: ignore[index, arg-type]  # SELECT rows: an IRI and a decimal
+        (e.dst, float(e.props["quantity"])) for e in edges  # type: ignore[arg-type]  # quantity is numeric
     }
     with pytest.raises(ValueError):
         serialize(g, "xml")

@@ -84,7 +84,7 @@ def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         store = SQLiteStore(tmp / "s.sqlite")
     else:
         store = request.getfixturevalue("_neo4j_store")
-        store.wipe()  # type: ignore[attr-defined]
+        store.wipe()  # type: ignore[attr-defined]  # a Neo4jStore: wipe() is not on the port
     rt = Runtime.open(Settings(data_dir=tmp), store=store)
     for d in docs:
         rt.capture(d)

@@ -164,7 +164,7 @@ def test_a_consumer_process_notifies_the_api_servers_subscribers(
     pub = Publisher(broker)
     try:
         with TestClient(create_app(cfg, rt)) as client:
-            assert client.app.state.notification_bridge.ready.wait(10)  # type: ignore[attr-defined]
+            assert client.app.state.notification_bridge.ready.wait(10)  # type: ignore[attr-defined]  # TestClient.app is the FastAPI app
             with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"],
                                           headers=bearer(client, "qc.lead")) as ws:
                 ws.send_json({"type": "connection_init"})

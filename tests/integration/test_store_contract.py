@@ -100,7 +100,7 @@ def test_reads_by_every_identifier(runtime: Runtime) -> None:
     load_plantlet(runtime)
     s = runtime.store
     lot = iri(runtime, "MaterialLot/RL-PP")
-    assert s.get(lot) is not None and s.get(lot).label == "MaterialLot"  # type: ignore[union-attr]
+    assert s.get(lot) is not None and s.get(lot).label == "MaterialLot"  # type: ignore[union-attr]  # checked not None on the left of the and
     assert [n.iri for n in s.find("RL-PP")] == [lot]
     assert [n.iri for n in s.find("RL-PP", "lotNumber")] == [lot]
     assert [n.iri for n in s.find("PA-778", "supplierLotNumber")] == [lot]
@@ -291,8 +291,8 @@ def test_embedded_index_snapshot_is_reused_only_by_its_own_store(tmp_path: Path)
     load_plantlet(first)
     seed = [iri(first, "MaterialLot/RL-PP")]
     want = first.store.genealogy(seed, Direction.DOWNSTREAM).depth
-    idx = first.store._derivations()  # type: ignore[attr-defined]
-    first.store._save_snapshot(idx)  # type: ignore[attr-defined]
+    idx = first.store._derivations()  # type: ignore[attr-defined]  # SQLite-only test of the engine's snapshot
+    first.store._save_snapshot(idx)  # type: ignore[attr-defined]  # SQLite-only test of the engine's snapshot
     snap = Path(f"{path}.derivations.npz")
     assert snap.exists()
     # a new process on the same file starts from the snapshot and agrees

@@ -137,7 +137,7 @@ def test_change_request_needs_the_required_signatures(runtime: Runtime) -> None:
         ("OP10/parameter/UV-DOSE", "usl", 3200.0, 3000.0)]
     assert a.impact_level == "high"  # a CPP, with a WIP batch running the base version
     assert "usl 3200.0 → 3000.0" in a.report
-    assert rt.store.get(v2).props["versionStatus"] == "InReview"  # type: ignore[union-attr]
+    assert rt.store.get(v2).props["versionStatus"] == "InReview"  # type: ignore[union-attr]  # the version exists
 
     cc.approve(rt, cr, eng, PASSWORD, "engineer", "process engineering review")
     with pytest.raises(cc.ChangeControlError) as e:
@@ -153,10 +153,10 @@ def test_change_request_needs_the_required_signatures(runtime: Runtime) -> None:
         rt, "ProcessDefinition", "BOND"))}
     assert got == {"BOND/v1": "Superseded", "BOND/v2": "Effective"}
     pd = iri(rt, "ProcessDefinition", "BOND")
-    assert effective_version(rt.store, pd, "2026-03-31T23:59:59.000000Z").key == "BOND/v1"  # type: ignore[union-attr]
-    assert effective_version(rt.store, pd, "2026-04-01T00:00:00.000000Z").key == "BOND/v2"  # type: ignore[union-attr]
+    assert effective_version(rt.store, pd, "2026-03-31T23:59:59.000000Z").key == "BOND/v1"  # type: ignore[union-attr]  # a version is effective at both times
+    assert effective_version(rt.store, pd, "2026-04-01T00:00:00.000000Z").key == "BOND/v2"  # type: ignore[union-attr]  # a version is effective at both times
     assert effective_version(rt.store, pd, "2025-12-31T00:00:00.000000Z") is None
-    assert rt.store.get(cr).props["changeState"] == "Implemented"  # type: ignore[union-attr]
+    assert rt.store.get(cr).props["changeState"] == "Implemented"  # type: ignore[union-attr]  # the change request exists
     # the diff of the two versions is what the change record assessed
     assert diff_versions(load_tree(rt.store, v1), load_tree(rt.store, v2)) == a.changes
 
@@ -173,7 +173,7 @@ def test_approval_of_an_edited_proposal_is_stale(runtime: Runtime) -> None:
     with pytest.raises(cc.ChangeControlError) as e:
         cc.make_effective(rt, cr, eng)
     assert sorted(p.value for p in e.value.problems) == ["engineer", "qa"]
-    assert rt.store.get(v2).props["versionStatus"] == "InReview"  # type: ignore[union-attr]
+    assert rt.store.get(v2).props["versionStatus"] == "InReview"  # type: ignore[union-attr]  # the version exists
 
 
 def execution(key: str, who: str, start: str, fixture: bool = False) -> Json:
@@ -252,12 +252,12 @@ def test_parameter_spec_units_and_limits(runtime: Runtime) -> None:
     rt.capture(doc({"eventId": "unit", "reason": "psi", "nodes": [
         node("ParameterSpec", spec, {"unitCode": "[psi]", "setpoint": 30.0, "lsl": 20.0,
                                      "usl": 40.0, "alertLow": 25.0, "alertHigh": 35.0})]}))
-    assert rt.store.get(iri(rt, "ParameterSpec", spec)).props["unitCode"] == "[psi]"  # type: ignore[union-attr]
+    assert rt.store.get(iri(rt, "ParameterSpec", spec)).props["unitCode"] == "[psi]"  # type: ignore[union-attr]  # the spec exists
     with pytest.raises(WriteRejectedError) as e:  # setpoint outside the alert limits
         rt.capture(doc({"eventId": "limits", "reason": "edit", "nodes": [
             node("ParameterSpec", spec, {"setpoint": 36.0})]}))
     assert ("setpoint", "36.0") in {(p.field, str(p.value)) for p in e.value.problems}
-    assert rt.store.get(iri(rt, "ParameterSpec", spec)).props["setpoint"] == 30.0  # type: ignore[union-attr]
+    assert rt.store.get(iri(rt, "ParameterSpec", spec)).props["setpoint"] == 30.0  # type: ignore[union-attr]  # the spec exists
 
 
 def test_change_control_over_graphql(runtime: Runtime) -> None:
@@ -297,7 +297,7 @@ def test_change_control_over_graphql(runtime: Runtime) -> None:
         assert r["data"]["makeChangeEffective"] is None
         assert r["errors"][0]["extensions"]["code"] == "REQUIRES_SIGNATURE"
         assert rt.store.get(iri(rt, "ProcessVersion", "BOND/v2")
-                            ).props["versionStatus"] == "InReview"  # type: ignore[union-attr]
+                            ).props["versionStatus"] == "InReview"  # type: ignore[union-attr]  # the version exists
         wrong = call(approve, qa, p="wrong password", role="qa")
         assert wrong["data"]["approveChange"] is None
         assert wrong["errors"][0]["extensions"]["code"] == "INVALID_CREDENTIALS"

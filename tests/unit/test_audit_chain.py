@@ -7,7 +7,7 @@ import dataclasses
 from graph.audit import GENESIS, AuditDraft, chain, verify_chain
 
 
-def entries(n: int = 5) -> list:  # type: ignore[type-arg]
+def entries(n: int = 5) -> list:  # type: ignore[type-arg]  # a list of AuditEntry
     drafts = [AuditDraft("update", f"urn:x:{i}", "Batch", "quantity", i, i + 1) for i in range(n)]
     return chain(drafts, (0, GENESIS), tx=1, at="2026-01-01T00:00:00.000000Z", actor="qa",
                  reason="count", event_id="e1")
@@ -25,7 +25,7 @@ def test_altering_removing_or_reordering_breaks_the_chain_at_that_entry() -> Non
     es = entries()
     altered = list(es)
     altered[2] = dataclasses.replace(es[2], new=999)
-    assert verify_chain(altered)[1].seq == 3  # type: ignore[union-attr]
+    assert verify_chain(altered)[1].seq == 3  # type: ignore[union-attr]  # the chain is broken, so verify_chain returns the break
     removed = es[:2] + es[3:]
     assert verify_chain(removed)[1] is not None
     swapped = [es[0], es[2], es[1], *es[3:]]

@@ -32,7 +32,7 @@ def test_stored_timestamps_compare_as_text_like_the_instants(a: datetime, b: dat
 ])
 def test_values_are_coerced_to_one_stored_form(datatype: object, value: object,
                                                stored: object) -> None:
-    assert coerce(datatype, value) == stored  # type: ignore[arg-type]
+    assert coerce(datatype, value) == stored  # type: ignore[arg-type]  # parametrised with URIRefs, typed object
 
 
 @pytest.mark.parametrize(("datatype", "value"), [
@@ -41,5 +41,5 @@ def test_values_are_coerced_to_one_stored_form(datatype: object, value: object,
 ])
 def test_bad_values_name_the_rule(datatype: object, value: object) -> None:
     with pytest.raises(TypeRuleError) as e:
-        coerce(datatype, value)  # type: ignore[arg-type]
+        coerce(datatype, value)  # type: ignore[arg-type]  # parametrised with URIRefs, typed object
     assert e.value.value == value and e.value.rule

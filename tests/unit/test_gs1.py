@@ -545,7 +545,7 @@ def test_keys_are_validated_on_construction() -> None:
     with pytest.raises(GS1Error, match="modelled AI in other"):
         GS1Key(gtin=GTIN, other=(("10", "L"),), source_format="gtin")
     with pytest.raises(GS1Error, match="source format"):
-        GS1Key(gtin=GTIN, source_format="barcode")  # type: ignore[arg-type]
+        GS1Key(gtin=GTIN, source_format="barcode")  # type: ignore[arg-type]  # a bad source format, on purpose
     key = GS1Key(gtin=GTIN, other=(("8012", "1"), ("30", "2")), source_format="gtin")
     assert key.other == (("30", "2"), ("8012", "1"))
 

@@ -302,7 +302,7 @@ def test_code_lists_are_skos_schemes_of_notations() -> None:
     g = graph()
     for p, scheme in g.subject_objects(TG.codeList):
         assert (scheme, RDF.type, SKOS.ConceptScheme) in g, scheme
-        assert ranges(p) == [XSD.string], p  # type: ignore[arg-type]
+        assert ranges(p) == [XSD.string], p  # type: ignore[arg-type]  # tg:codeList subjects are property IRIs
         values = notations(scheme)
         assert values and len(values) == len(set(values)), scheme
         for c in g.subjects(SKOS.inScheme, scheme):

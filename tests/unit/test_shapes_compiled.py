@@ -42,7 +42,7 @@ def views_of(g: Graph, vocab: Vocabulary) -> list[NodeView]:
                 except TypeRuleError:
                     v = str(o)
                 old = props.get(name)
-                props[name] = v if old is None else [*(old if isinstance(old, list) else [old]), v]  # type: ignore[list-item]
+                props[name] = v if old is None else [*(old if isinstance(old, list) else [old]), v]  # type: ignore[list-item]  # a repeated property's values
             else:
                 links.setdefault(name, []).append((str(o), labels.get(str(o))))
         views.append(NodeView(s, label, props, links))

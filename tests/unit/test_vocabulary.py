@@ -71,7 +71,7 @@ def test_code_sets_come_from_the_ontologys_collections(vocab: Vocabulary) -> Non
 
 def test_typed_constants_are_closed() -> None:
     with pytest.raises(AttributeError):
-        C.MaterialLott  # type: ignore[attr-defined]  # noqa: B018
+        C.MaterialLott  # type: ignore[attr-defined]  # a misspelt term, on purpose  # noqa: B018
 
 
 def test_unknown_terms_raise(vocab: Vocabulary) -> None:

@@ -30,7 +30,7 @@ def _pipeline(rt: Runtime, tags: Path, webhook: str | None) -> SignalPipeline:
     if webhook:
         publishers.append(WebhookSender(webhook).publish)
     p = SignalPipeline(rt, TagMap.load(tags), RawStore(rt.settings.data_dir / "signals"),
-                       publishers=publishers)  # type: ignore[arg-type]
+                       publishers=publishers)  # type: ignore[arg-type]  # both publishers take a Notification
     for rec in p.warm_up():
         console.print(f"warm-up: {rec.kind} {rec.level} {rec.excursion}")
     return p

@@ -233,7 +233,7 @@ class Neo4jStore(_Neo4jReads, EngineStore):
                                  default_access_mode="READ") as s, s.begin_transaction() as tx:
             for up in directions(direction):
                 d, e = bfs(start,
-                           lambda f, up=up: _expand(tx, f, DERIVATION, up, kinds, as_of),  # type: ignore[misc]
+                           lambda f, up=up: _expand(tx, f, DERIVATION, up, kinds, as_of),  # type: ignore[misc]  # mypy cannot infer a lambda with a default
                            max_depth)
                 merge_depths(depth, d)
                 edges.extend(e)

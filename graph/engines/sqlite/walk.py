@@ -77,13 +77,13 @@ class ArrayWalk:
         return out
 
     def depth_of(self, h: Hashable) -> int:
-        return self.result.depth_of(int(h))  # type: ignore[call-overload]
+        return self.result.depth_of(int(h))  # type: ignore[call-overload]  # handles are the engine's int node ids (Hashable on the port)
 
     def witness(self, h: Hashable) -> list[Hashable]:
-        return list(self.result.witness(int(h)))  # type: ignore[call-overload]
+        return list(self.result.witness(int(h)))  # type: ignore[call-overload]  # int node ids
 
     def iris(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
-        return dict(iris_of(self._conn(), handles))  # type: ignore[arg-type]
+        return dict(iris_of(self._conn(), handles))  # type: ignore[arg-type]  # handles are int node ids
 
     def unit_rows(self, handles: Sequence[Hashable]) -> Iterator[UnitRow]:
         ids = np.asarray(list(handles), dtype=np.int64)
