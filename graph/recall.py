@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import orjson
 
 from graph.model import NodeRecord
+from ontology.terms import R
 
 __all__ = ["Affected", "AffectedCustomer", "DictWalk", "RecallAnswer", "Walk", "recall",
            "resolve_seeds", "write_export"]
@@ -26,7 +27,7 @@ BATCH_CLASSES = ("Batch", "Sublot", "MaterialLot")
 UNIT_CLASS = "SerializedUnit"
 PACK_CLASS = "PackagingAggregation"
 SHIPMENT_CLASS = "Shipment"
-SHIPPED_TO = "SHIPPED_TO"
+SHIPPED_TO = R.SHIPPED_TO
 
 
 class Walk(Protocol):

@@ -23,22 +23,23 @@ from api.graphql.signals import MAX_WINDOW_S, Sample, excursion_of, raw_window
 from api.graphql.types import MAX_PAGE, Node, Signature, bad_input, resolve_one, runtime_of
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
+from graph.status import is_active_hold, is_open_deviation, is_released
+from ontology.codes import BatchStatus, MaterialLotStatus
 from ontology.datatypes import ms_to_text
-from ontology.vocab import rel_type_of
+from ontology.terms import P, R
 from quality import signatures, spc
 from tracegraph.runtime import Runtime
 
 __all__ = ["DeviationSignal", "DeviationView", "Limits", "Query", "RecordStatus", "SignalPoint",
-           "SpcChart", "SpcViolation"]
+           "SpcChart", "SpcViolation", "status_overlay"]
 
-#: lifecycle states in which a deviation no longer counts as open
-CLOSED_DEVIATION = frozenset({"Closed", "Archived", "EffectivenessVerified"})
-STATUS_PROPS = ("batchStatus", "materialLotStatus", "unitStatus", "status")
-OBSERVES, DURING_EXECUTION = rel_type_of("observes"), rel_type_of("duringExecution")
-RAISED_BY, ASSESSES, CAUSE_OF = rel_type_of("raisedBy"), rel_type_of("assesses"), \
-    rel_type_of("causeOf")
-VIOLATES_SPEC, CONCERNS, HOLDS = rel_type_of("violatesSpec"), rel_type_of("concerns"), \
-    rel_type_of("holds")
+#: properties holding a record's own status, the first one present is shown
+STATUS_PROPS = (P.batchStatus, P.materialLotStatus, "unitStatus", "status")
+#: the status of a batch or material lot an active hold holds
+ON_HOLD = frozenset({BatchStatus.ON_HOLD, MaterialLotStatus.ON_HOLD})
+OBSERVES, DURING_EXECUTION = R.OBSERVES, R.DURING_EXECUTION
+RAISED_BY, ASSESSES, CAUSE_OF = R.RAISED_BY, R.ASSESSES, R.CAUSE_OF
+VIOLATES_SPEC, CONCERNS, HOLDS = R.VIOLATES_SPEC, R.CONCERNS, R.HOLDS
 
 
 @strawberry.type
@@ -223,14 +224,17 @@ def _signal(rt: Runtime, excursion: NodeRecord, hours: float,
                            points=points, samples=[])
 
 
-def _status(n: NodeRecord, holds: list[NodeRecord], devs: list[NodeRecord]) -> RecordStatus:
+def status_overlay(n: NodeRecord, holds: list[NodeRecord], devs: list[NodeRecord]
+                   ) -> RecordStatus:
+    """The explorer's overlay of a record from the holds on it and the deviations concerning
+    it: open deviation, active hold and released mean what they mean for release
+    (:mod:`graph.status`)."""
     own = next((str(n.props[p]) for p in STATUS_PROPS if p in n.props), None)
     return RecordStatus(
         iri=n.iri, status=own,
-        on_hold=own == "OnHold" or any(h.props.get("holdState") == "Active" for h in holds),
-        open_deviations=sorted(d.key for d in devs
-                               if str(d.props.get("deviationState")) not in CLOSED_DEVIATION),
-        released=own == "Released", recalled=own == "Recalled")
+        on_hold=own in ON_HOLD or any(is_active_hold(h) for h in holds),
+        open_deviations=sorted(d.key for d in devs if is_open_deviation(d)),
+        released=is_released(n), recalled=own == "Recalled")
 
 
 @strawberry.type
@@ -254,7 +258,7 @@ class Query:
                 holds[e.dst].append(src)
             elif e.type == CONCERNS and src.label == "Deviation":
                 devs[e.dst].append(src)
-        return [_status(nodes[i], holds[i], devs[i]) for i in records if i in nodes]
+        return [status_overlay(nodes[i], holds[i], devs[i]) for i in records if i in nodes]
 
     @strawberry.field(description="A deviation with its excursion, the signal around the event "
                                   "with limits (raw samples within ±rawSeconds when the raw "
