@@ -23,6 +23,7 @@ from graph.errors import Problem as ProblemRecord
 from graph.errors import RefusedError, WriteRejectedError
 from graph.model import NodeRecord
 from graph.port import GraphStore
+from ontology.codes import CAPAState, DeviationState, ReleaseOutcome
 from ontology.terms import C, P, R
 from quality import capa as capa_mod
 from quality import deviations as dev_mod
@@ -244,7 +245,7 @@ class Mutation:
             k = key or f"DEV-{uuid.uuid4().hex[:12].upper()}"
             return dev_mod.open_deviation(rt, k, title, description, grade,
                                           user_of(info).username, reason, refs, source)
-        return _run(step, state="Open")
+        return _run(step, state=DeviationState.OPEN)
 
     @strawberry.mutation(description="Move a deviation along its lifecycle; signs the step's "
                                      "approval when the grade requires it (re-enter password).")
@@ -336,7 +337,7 @@ class Mutation:
                    reason: str) -> QualityResult:
         rt = runtime_of(info)
         return _run(lambda: capa_mod.close_capa(rt, capa, user_of(info).username, password,
-                                                reason), state="Closed")
+                                                reason), state=CAPAState.CLOSED)
 
     @strawberry.mutation(description="Disposition of held material (release, rework, scrap, "
                                      "useAsIs, returnToSupplier), signed 'approved' (QA).")
@@ -356,4 +357,4 @@ class Mutation:
                       reason: str) -> QualityResult:
         rt = runtime_of(info)
         return _run(lambda: release_batch(rt, batch, user_of(info).username, password, reason),
-                    state="released")
+                    state=ReleaseOutcome.RELEASED)

@@ -37,6 +37,7 @@ from graph.versions import (
     load_tree,
     versions_of,
 )
+from ontology.codes import ProcessVersionStatus, SignatureMeaning
 from ontology.datatypes import TypeRuleError, to_utc_text
 from ontology.terms import R
 from quality import change_control as cc
@@ -166,11 +167,13 @@ def _record(rt: Runtime, cr: str) -> ChangeRecord:
             approval=Node.of(nodes[a]),
             role=str(role_nodes[roles[a]].props.get("roleName", role_nodes[roles[a]].key))
             if roles.get(a) in role_nodes else "",
-            signed=any(x.valid and x.meaning == "approved" for x in sigs.get(a, [])))
+            signed=any(x.valid and x.meaning == SignatureMeaning.APPROVED
+                       for x in sigs.get(a, [])))
             for a in approvals],
         diff=_diff(rt, base.iri, proposed.iri) if base and proposed else None,
         effectivity_problems=[Problem.of(p) for p in cc.effectivity_problems(s, proposed.iri)]
-        if proposed and proposed.props.get("versionStatus") not in ("Effective", "Superseded")
+        if proposed and proposed.props.get("versionStatus") not in (
+            ProcessVersionStatus.EFFECTIVE, ProcessVersionStatus.SUPERSEDED)
         else [])
 
 
