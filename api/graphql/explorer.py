@@ -14,11 +14,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
 
+from api.graphql.enums import DeviationGrade, DeviationState
 from api.graphql.signals import MAX_WINDOW_S, Sample, excursion_of, raw_window
 from api.graphql.types import MAX_PAGE, Node, Signature, bad_input, resolve_one, runtime_of
 from graph.model import Direction, NodeRecord
@@ -37,6 +39,7 @@ __all__ = ["DeviationSignal", "DeviationView", "Limits", "Query", "RecordStatus"
 STATUS_PROPS = (P.batchStatus, P.materialLotStatus, "unitStatus", "status")
 #: the status of a batch or material lot an active hold holds
 ON_HOLD = frozenset({BatchStatus.ON_HOLD, MaterialLotStatus.ON_HOLD})
+_E = TypeVar("_E", bound=StrEnum)
 OBSERVES, DURING_EXECUTION = R.OBSERVES, R.DURING_EXECUTION
 RAISED_BY, ASSESSES, CAUSE_OF = R.RAISED_BY, R.ASSESSES, R.CAUSE_OF
 VIOLATES_SPEC, CONCERNS, HOLDS = R.VIOLATES_SPEC, R.CONCERNS, R.HOLDS
@@ -116,8 +119,8 @@ class DeviationSignal:
 @strawberry.type
 class DeviationView:
     deviation: Node
-    state: str | None
-    grade: str | None
+    state: DeviationState | None
+    grade: DeviationGrade | None
     excursion: Node | None
     signal: DeviationSignal | None
     concerns: list[Node]
@@ -284,8 +287,8 @@ class Query:
                          Direction.DOWNSTREAM)
         holds = [n for n in raised if n.label == "Hold"]
         return DeviationView(
-            deviation=Node.of(dev), state=_str(dev.props.get("deviationState")),
-            grade=_str(dev.props.get("deviationGrade")),
+            deviation=Node.of(dev), state=_code(DeviationState, dev.props.get(P.deviationState)),
+            grade=_code(DeviationGrade, dev.props.get(P.deviationGrade)),
             excursion=None if exc is None else Node.of(exc),
             signal=None if exc is None else _signal(rt, exc, window_hours, raw_seconds),
             concerns=[Node.of(n) for n in _linked(st, [dev.iri], [CONCERNS],
@@ -328,8 +331,8 @@ class Query:
                         violations=[SpcViolation.of(v) for v in c.violations])
 
 
-def _str(v: object) -> str | None:
-    return None if v is None else str(v)
+def _code(code_list: type[_E], v: object) -> _E | None:
+    return None if v is None else code_list(str(v))
 
 
 def _finite(v: float | None) -> float | None:

@@ -12,6 +12,7 @@ from graphql import GraphQLError
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from api.graphql.enums import ApprovalDecision, RoleName
 from api.graphql.recall import Recall
 from api.graphql.types import (
     Node,
@@ -279,8 +280,9 @@ class Mutation:
 
     @strawberry.mutation(description="Approve (or reject) the change in one of your roles and "
                                      "sign the approval (re-enter your password).")
-    def approve_change(self, info: Info[Any, None], number: str, role: str, password: str,
-                       reason: str, decision: str = "approved") -> ChangeRecord | None:
+    def approve_change(self, info: Info[Any, None], number: str, role: RoleName, password: str,
+                       reason: str, decision: ApprovalDecision = ApprovalDecision.APPROVED
+                       ) -> ChangeRecord | None:
         rt = runtime_of(info)
         cr = _request(rt, number)
         return _step(rt, cr, lambda: cc.approve(rt, cr, user_of(info).username, password, role,
