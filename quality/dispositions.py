@@ -75,7 +75,7 @@ def dispose(rt: Session, hold: str, kind: str, username: str, password: str,
     h = resolve(rt, C.Hold, hold)
     if not is_active_hold(h):
         raise WorkflowRefused("hold-state", f"the hold is {h.props.get(P.holdState)}, not "
-                              "Active", "holdState", h.props.get(P.holdState))
+                              f"{HoldState.ACTIVE}", "holdState", h.props.get(P.holdState))
     held = sorted(e.dst for e in rt.store.links([h.iri], [R.HOLDS]))
     earlier = sorted({e.src for e in rt.store.links([h.iri], [R.RESOLVES_HOLD],
                                                     Direction.DOWNSTREAM)})
