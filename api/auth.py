@@ -16,6 +16,7 @@ from typing import Any
 import jwt
 from graphql import GraphQLError
 
+from ontology.codes import AccountStatus, RoleName
 from ontology.datatypes import utc_now
 from quality.accounts import AuthError, User, get_user
 from tracegraph.runtime import Runtime
@@ -23,12 +24,18 @@ from tracegraph.settings import Settings
 
 __all__ = ["ALL_ROLES", "RULES", "Unauthorized", "authorize", "issue_token", "user_from_token"]
 
-ALL_ROLES = frozenset({"operator", "engineer", "qc", "qa", "auditor", "admin"})
+#: every role of the system: the code list tg:RoleNameScheme
+ALL_ROLES: frozenset[str] = frozenset(RoleName)
 READERS = ALL_ROLES
-WRITERS = frozenset({"operator", "engineer", "qc", "qa"})  # GMP data: not auditors, not admins
-SIGNERS = ALL_ROLES - {"auditor"}
-QUALITY = frozenset({"engineer", "qc", "qa"})  # deviation investigation and CAPA work
-QA = frozenset({"qa"})  # verification, closure, dispositions, release
+#: GMP data: not auditors, not admins
+WRITERS: frozenset[str] = frozenset({RoleName.OPERATOR, RoleName.ENGINEER, RoleName.QC,
+                                     RoleName.QA})
+SIGNERS = ALL_ROLES - {RoleName.AUDITOR}
+#: deviation investigation and CAPA work
+QUALITY: frozenset[str] = frozenset({RoleName.ENGINEER, RoleName.QC, RoleName.QA})
+QA: frozenset[str] = frozenset({RoleName.QA})  # verification, closure, dispositions, release
+ADMIN: frozenset[str] = frozenset({RoleName.ADMIN})
+CHANGE: frozenset[str] = frozenset({RoleName.ENGINEER, RoleName.QA})  # change control
 
 #: operation (GraphQL root field, or an HTTP route) → roles allowed; nothing is open by default
 RULES: dict[str, frozenset[str]] = {
@@ -46,14 +53,12 @@ RULES: dict[str, frozenset[str]] = {
     # writes
     "Mutation.capture": WRITERS,
     "Mutation.sign": SIGNERS,
-    "Mutation.createUser": frozenset({"admin"}),
+    "Mutation.createUser": ADMIN,
     # process versions and change control (api/graphql/versions.py)
     "Query.processVersions": READERS, "Query.effectiveVersion": READERS,
     "Query.versionDiff": READERS, "Query.changeImpact": READERS, "Query.changeRequest": READERS,
-    "Mutation.proposeChange": frozenset({"engineer", "qa"}),
-    "Mutation.assessChange": frozenset({"engineer", "qa"}),
-    "Mutation.approveChange": frozenset({"engineer", "qa"}),
-    "Mutation.makeChangeEffective": frozenset({"qa"}),
+    "Mutation.proposeChange": CHANGE, "Mutation.assessChange": CHANGE,
+    "Mutation.approveChange": CHANGE, "Mutation.makeChangeEffective": QA,
     # closed-loop quality (issue 7)
     "Query.deviation": READERS, "Query.deviationImpact": READERS, "Query.commonality": READERS,
     "Query.effectiveness": READERS, "Query.overdueCapaActions": READERS,
@@ -117,7 +122,7 @@ def user_from_token(rt: Runtime, secret: str, authorization: str | None) -> User
     except jwt.PyJWTError:
         return None
     user = get_user(rt, str(claims.get("sub", "")))
-    if user is None or user.status != "active" or user.locked_at(utc_now()):
+    if user is None or user.status != AccountStatus.ACTIVE or user.locked_at(utc_now()):
         return None
     return user
 

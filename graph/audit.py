@@ -27,6 +27,7 @@ import orjson
 
 from graph.errors import Problem
 from graph.model import AuditEntry
+from ontology.codes import AuditAction
 from ontology.vocab import vocabulary
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ def redact(d: AuditDraft) -> AuditDraft:
     """
     if d.field in SECRET_FIELDS:
         return replace(d, old=_mask(d.old), new=_mask(d.new))
-    if d.action == "create" and isinstance(d.new, dict):
+    if d.action == AuditAction.CREATE and isinstance(d.new, dict):
         props = d.new.get("props")
         if isinstance(props, dict) and SECRET_FIELDS & props.keys():
             masked = {k: _mask(v) if k in SECRET_FIELDS else v for k, v in props.items()}

@@ -27,14 +27,12 @@ from graph.fitness import calibrations_of, last_pass_before
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from graph.recall import RecallAnswer, recall
+from graph.status import is_released
 from graph.versions import CHILD_EDGES
+from ontology.codes import CLOSED_BATCH_STATUSES, OPEN_WORK_ORDER_STATUSES
 from ontology.terms import R
 
 __all__ = ["ChangeImpact", "ImpactItem", "calibration_window", "change_impact", "edges_of"]
-
-RELEASED_BATCH = frozenset({"Released"})
-CLOSED_BATCH = frozenset({"Released", "Rejected"})
-OPEN_WORK_ORDER = frozenset({"Planned", "Released", "InProgress"})
 
 
 @dataclass(frozen=True)
@@ -128,18 +126,18 @@ def change_impact(store: GraphStore, element: str, base_version: str | None = No
     for b in batches:
         n = bnodes[b]
         status = str(n.props.get("batchStatus", ""))
-        if status in RELEASED_BATCH:
+        if is_released(n):
             released.append(b)
             out.items.append(ImpactItem("released-batch", b, n.label, n.key, paths.path(b),
                                         status))
-        elif status not in CLOSED_BATCH:
+        elif status not in CLOSED_BATCH_STATUSES:
             out.items.append(ImpactItem("wip-batch", b, n.label, n.key, paths.path(b),
                                         f"{status} at {steps.get(b, 'no step yet')}"))
     wip = [i.iri for i in out.of("wip-batch")]
     orders = _step(store, paths, wip, [R.FOR_WORK_ORDER])
     for w, n in sorted(store.get_many(orders).items()):
         status = str(n.props.get("workOrderStatus", ""))
-        if status in OPEN_WORK_ORDER:
+        if status in OPEN_WORK_ORDER_STATUSES:
             out.items.append(ImpactItem("open-work-order", w, n.label, n.key, paths.path(w),
                                         status))
 

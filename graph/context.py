@@ -13,17 +13,17 @@ from dataclasses import dataclass
 
 from graph.model import Direction, EdgeRecord, NodeRecord
 from graph.port import GraphStore
-from ontology.vocab import rel_type_of
+from ontology.terms import R
 
 __all__ = ["AsBuilt", "as_built"]
 
 #: what a batch points to: its product, its pinned process version, its work order
-BATCH_LINKS = [rel_type_of(p) for p in ("ofProduct", "runsProcessVersion", "forWorkOrder")]
+BATCH_LINKS = [R.OF_PRODUCT, R.RUNS_PROCESS_VERSION, R.FOR_WORK_ORDER]
 #: what an execution points to: the operation, equipment, fixture, operator, room
-EXECUTION_LINKS = [rel_type_of(p) for p in ("executesOperation", "onEquipment", "usedFixture",
-                                            "wasAssociatedWith", "performedIn")]
-FOR_BATCH = rel_type_of("forBatch")
-DURING_EXECUTION = rel_type_of("duringExecution")
+EXECUTION_LINKS = [R.EXECUTES_OPERATION, R.ON_EQUIPMENT, R.USED_FIXTURE, R.WAS_ASSOCIATED_WITH,
+                   R.PERFORMED_IN]
+FOR_BATCH = R.FOR_BATCH
+DURING_EXECUTION = R.DURING_EXECUTION
 
 
 @dataclass

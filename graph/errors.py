@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import Enum
 from typing import Any
 
 __all__ = ["EventConflictError", "Problem", "RefusedError", "WriteRejectedError"]
+
+
+def _shown(value: Any) -> Any:
+    """A value as messages show it: a code (a member of an ``ontology.codes`` enum) as the
+    string the stores hold."""
+    return value.value if isinstance(value, Enum) else value
 
 
 @dataclass(frozen=True)
@@ -27,7 +34,7 @@ class Problem:
         where = " ".join(x for x in (self.event_id and f"event {self.event_id}",
                                      self.focus and f"node {self.focus}",
                                      self.field and f"field {self.field}") if x)
-        return f"{where}: {self.message} [{self.rule}] (value: {self.value!r})"
+        return f"{where}: {self.message} [{self.rule}] (value: {_shown(self.value)!r})"
 
 
 class WriteRejectedError(ValueError):
@@ -49,7 +56,7 @@ class RefusedError(Exception):
     field, the value and the rule."""
 
     def __init__(self, code: str, message: str, field: str, value: Any = None) -> None:
-        super().__init__(f"{field} {value!r}: {message} [{code}]")
+        super().__init__(f"{field} {_shown(value)!r}: {message} [{code}]")
         self.code = code
         self.field = field
         self.value = value

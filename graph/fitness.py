@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
+from ontology.codes import CalibrationResult, CalibrationStatus
 from ontology.terms import C, P, R
 
 __all__ = [
@@ -38,9 +39,9 @@ __all__ = [
 ]
 
 #: calibration results that put (or keep) the equipment in calibration
-CALIBRATION_PASS = frozenset({"pass", "passAfterAdjustment"})
+CALIBRATION_PASS = frozenset({CalibrationResult.PASS, CalibrationResult.PASS_AFTER_ADJUSTMENT})
 #: equipment calibration states that forbid use
-OUT_OF_CALIBRATION = frozenset({"Overdue", "OutOfTolerance"})
+OUT_OF_CALIBRATION = frozenset({CalibrationStatus.OVERDUE, CalibrationStatus.OUT_OF_TOLERANCE})
 
 Window = tuple[str, str]  # (from, to); an empty ``to`` is open-ended
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
-from ontology.vocab import rel_type_of
+from ontology.terms import R
 
 __all__ = ["Exposure", "executions_in_window"]
 
-ON_EQUIPMENT = rel_type_of("onEquipment")
-USED_FIXTURE = rel_type_of("usedFixture")
-FOR_BATCH = rel_type_of("forBatch")
+ON_EQUIPMENT = R.ON_EQUIPMENT
+USED_FIXTURE = R.USED_FIXTURE
+FOR_BATCH = R.FOR_BATCH
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 
 from graph.model import EdgeRecord, Genealogy
+from ontology.codes import DerivationKind
 
 __all__ = ["MassBalance", "mass_balance"]
 
@@ -49,7 +50,8 @@ class MassBalance:
 def _share(edge: EdgeRecord, source_qty: object, source_unit: object) -> tuple[float | None, str]:
     q = edge.props.get("quantity")
     if q is None:
-        if edge.props.get("derivationKind") in ("aggregation", "shipment"):
+        if edge.props.get("derivationKind") in (DerivationKind.AGGREGATION,
+                                                DerivationKind.SHIPMENT):
             return 1.0, ""
         return None, "derivation without a quantity"
     if not isinstance(source_qty, (int, float)) or source_qty <= 0:
@@ -95,7 +97,7 @@ def mass_balance(g: Genealogy) -> MassBalance:
     consumed = 0.0
     for e in g.edges:
         q = e.props.get("quantity")
-        if e.dst == seed and e.props.get("derivationKind") == "consumption" and \
+        if e.dst == seed and e.props.get("derivationKind") == DerivationKind.CONSUMPTION and \
                 isinstance(q, (int, float)):
             consumed += float(q)
     on_hand = float(received) - consumed if isinstance(received, (int, float)) else None

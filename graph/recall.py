@@ -18,6 +18,7 @@ import orjson
 
 from graph.model import NodeRecord
 from graph.port import UnitRow, Walk
+from ontology.terms import R
 
 __all__ = ["Affected", "AffectedCustomer", "RecallAnswer", "recall", "resolve_seeds",
            "write_export"]
@@ -27,7 +28,7 @@ BATCH_CLASSES = ("Batch", "Sublot", "MaterialLot")
 UNIT_CLASS = "SerializedUnit"
 PACK_CLASS = "PackagingAggregation"
 SHIPMENT_CLASS = "Shipment"
-SHIPPED_TO = "SHIPPED_TO"
+SHIPPED_TO = R.SHIPPED_TO
 
 
 class _Store(Protocol):

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from graph.model import NodeRecord
-from ontology.vocab import Vocabulary, rel_type_of, vocabulary
+from ontology.terms import R
+from ontology.vocab import Vocabulary, vocabulary
 
 __all__ = [
     "DERIVATION",
@@ -20,7 +21,7 @@ __all__ = [
 ]
 
 #: Relationship type of materialised genealogy edges (``prov:wasDerivedFrom``).
-DERIVATION = rel_type_of("wasDerivedFrom")
+DERIVATION = R.WAS_DERIVED_FROM
 #: Edge property telling consumption, production, aggregation … apart.
 KIND_PROPERTY = "derivationKind"
 #: Label every stored node carries in Neo4j (the ontology's root class).

@@ -24,25 +24,27 @@ import orjson
 from graph.model import Direction, EdgeRecord, NodeRecord
 from graph.port import GraphStore
 from graph.schema import NODE_SYSTEM_PROPS
+from ontology.codes import ProcessVersionStatus
 from ontology.terms import R
 
 __all__ = ["FROZEN", "LIFECYCLE", "Change", "Element", "VersionTree", "diff_report",
            "diff_versions", "effective_at", "effective_version", "fingerprint", "load_tree",
            "owning_versions", "versions_of"]
 
+_V = ProcessVersionStatus
 #: allowed lifecycle transitions of a process version (old status → new statuses)
 LIFECYCLE: Mapping[str, frozenset[str]] = {
-    "Draft": frozenset({"InReview", "Obsolete"}),
-    "InReview": frozenset({"Draft", "Approved", "Obsolete"}),
-    "Approved": frozenset({"Effective", "Obsolete"}),
-    "Effective": frozenset({"Superseded", "Obsolete"}),
-    "Superseded": frozenset({"Obsolete"}),
-    "Obsolete": frozenset(),
+    _V.DRAFT: frozenset({_V.IN_REVIEW, _V.OBSOLETE}),
+    _V.IN_REVIEW: frozenset({_V.DRAFT, _V.APPROVED, _V.OBSOLETE}),
+    _V.APPROVED: frozenset({_V.EFFECTIVE, _V.OBSOLETE}),
+    _V.EFFECTIVE: frozenset({_V.SUPERSEDED, _V.OBSOLETE}),
+    _V.SUPERSEDED: frozenset({_V.OBSOLETE}),
+    _V.OBSOLETE: frozenset(),
 }
 #: statuses whose definition is frozen: approved content never changes
-FROZEN = frozenset({"Approved", "Effective", "Superseded", "Obsolete"})
+FROZEN = frozenset({_V.APPROVED, _V.EFFECTIVE, _V.SUPERSEDED, _V.OBSOLETE})
 #: statuses a version can have had while it governed production
-RELEASED = frozenset({"Effective", "Superseded", "Obsolete"})
+RELEASED = frozenset({_V.EFFECTIVE, _V.SUPERSEDED, _V.OBSOLETE})
 #: lifecycle properties of a version (set by transitions, not by editing the definition)
 LIFECYCLE_PROPS = frozenset({"versionStatus", "effectiveFrom", "effectiveTo"})
 IGNORED_PROPS = frozenset({*NODE_SYSTEM_PROPS, "versionNumber", "code"})

@@ -31,16 +31,18 @@ from graph.errors import EventConflictError, Problem, WriteRejectedError
 from graph.model import AuditEntry, CapturedEvent, EdgeRecord, NodeRecord
 from graph.port import GraphStore, StoreTx
 from graph.schema import DERIVATION
+from ontology.codes import AuditAction, DerivationKind
 from ontology.datatypes import StoredValue
-from ontology.vocab import Vocabulary, rel_type_of
+from ontology.terms import R
+from ontology.vocab import Vocabulary
 from shapes.validator import NodeView, ShapeResult, ShapesValidator
 
 __all__ = ["Derivation", "Guard", "NodeUpsert", "PendingWrite", "WriteEvent", "WriteResult",
            "Writer", "paused_gc"]
 
-CONSUMPTION = "consumption"
+CONSUMPTION = DerivationKind.CONSUMPTION
 VERSION = "versionNumber"
-PRIOR_VERSION = rel_type_of("priorVersion")
+PRIOR_VERSION = R.PRIOR_VERSION
 
 
 @dataclass
@@ -204,7 +206,7 @@ class Writer:
                 if old is None:
                     rec = NodeRecord(up.iri, up.cls, up.key, dict(up.props), tx.at, tx.at, tx.tx_id)
                     created_now[up.iri] = {"props": dict(up.props), "links": {}}
-                    drafts.append(AuditDraft("create", up.iri, up.cls, None, None,
+                    drafts.append(AuditDraft(AuditAction.CREATE, up.iri, up.cls, None, None,
                                              created_now[up.iri]))
                 else:
                     props = dict(old.props)
@@ -213,7 +215,7 @@ class Writer:
                     rec = NodeRecord(up.iri, up.cls, old.key, props, old.recorded_at, tx.at,
                                      tx.tx_id)
                     for k, v in changed.items():
-                        drafts.append(AuditDraft("update", up.iri, up.cls, k,
+                        drafts.append(AuditDraft(AuditAction.UPDATE, up.iri, up.cls, k,
                                                  old.props.get(k), v))
                     no_reason = reason_problem(self.vocab, up.cls, up.iri, changed, ev.reason,
                                                ev.event_id)
@@ -224,11 +226,12 @@ class Writer:
                     elif changed and up.iri not in state and self._versioned(old):
                         version = self._prior_version(old, tx.at, tx.tx_id)
                         rec.props[VERSION] = _version(old) + 1
-                        drafts.append(AuditDraft("update", up.iri, up.cls, VERSION,
+                        drafts.append(AuditDraft(AuditAction.UPDATE, up.iri, up.cls, VERSION,
                                                  old.props.get(VERSION, 1), rec.props[VERSION]))
                         state[version.iri] = version
                         focus.add(version.iri)
-                        drafts.append(AuditDraft("create", version.iri, version.label, None, None,
+                        drafts.append(AuditDraft(AuditAction.CREATE, version.iri, version.label,
+                                                 None, None,
                                                  {"props": version.props, "links": {}}))
                         self._add_edge(EdgeRecord(up.iri, PRIOR_VERSION, version.iri, "", {},
                                                   tx.at, tx.tx_id),

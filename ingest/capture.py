@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from graph.errors import Problem, WriteRejectedError
 from graph.schema import NODE_SYSTEM_PROPS
 from graph.write import Derivation, NodeUpsert, WriteEvent
+from ontology.codes import DerivationKind
 from ontology.datatypes import StoredValue, TypeRuleError, coerce, to_utc_text
 from ontology.vocab import UnknownTermError, Vocabulary
 
@@ -251,7 +252,7 @@ def _events(events: Iterable[CaptureEvent], vocab: Vocabulary, actor: str,
                                         value=d.quantity, event_id=eid,
                                         message="a derived quantity cannot be negative"))
             we.derivations.append(Derivation(d.kind, output, inp, d.quantity, d.unit, at, via))
-            if d.kind == "consumption" and out_cls == "Batch":
+            if d.kind == DerivationKind.CONSUMPTION and out_cls == "Batch":
                 key = _consumption_key(eid, di)
                 given: dict[str, StoredValue | None] = {
                     "quantity": d.quantity, "unitCode": d.unit, "atTime": at}

@@ -34,6 +34,7 @@ from graph.port import GraphStore
 from graph.write import Writer, WriteResult
 from ingest.capture import parse_document, to_write_events
 from ingest.epcis_hash import event_hash, namespaces_of
+from ontology.codes import DerivationKind
 from ontology.datatypes import now_utc_text
 from ontology.vocab import Vocabulary
 
@@ -242,11 +243,11 @@ def _derivations(ev: dict[str, Any], things: _Things, when: str) -> list[dict[st
     if etype == "AggregationEvent" and action in ("ADD", "OBSERVE") and "parentID" in ev:
         parent = things.iri(ev["parentID"])
         for c in _ids(ev, "childEPCs"):
-            out.append({"kind": "aggregation", "output": parent, "input": things.iri(c),
-                        "time": when})
+            out.append({"kind": DerivationKind.AGGREGATION, "output": parent,
+                        "input": things.iri(c), "time": when})
         for c, q, uom in _quantities(ev, "childQuantityList"):
-            out.append({"kind": "aggregation", "output": parent, "input": things.iri(c),
-                        "quantity": q, "unit": uom, "time": when})
+            out.append({"kind": DerivationKind.AGGREGATION, "output": parent,
+                        "input": things.iri(c), "quantity": q, "unit": uom, "time": when})
     elif etype == "TransformationEvent":
         inputs: list[tuple[str, float | None, str | None]] = [
             (things.iri(i), None, None) for i in _ids(ev, "inputEPCList")]
@@ -256,8 +257,8 @@ def _derivations(ev: dict[str, Any], things: _Things, when: str) -> list[dict[st
         for o in dict.fromkeys(outputs):
             for i, q, u in inputs:
                 if i != o:
-                    out.append({"kind": "consumption", "output": o, "input": i, "quantity": q,
-                                "unit": u, "time": when})
+                    out.append({"kind": DerivationKind.CONSUMPTION, "output": o, "input": i,
+                                "quantity": q, "unit": u, "time": when})
     return [{k: v for k, v in d.items() if v is not None} for d in out]
 
 

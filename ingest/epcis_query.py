@@ -12,6 +12,7 @@ from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from ingest.epcis import _cbv, canonical_id
 from ontology.datatypes import to_utc_text
+from ontology.terms import R
 
 __all__ = ["CONTEXT", "PARAMETERS", "QueryError", "event_by_id", "genealogy_document",
            "query_events"]
@@ -137,7 +138,7 @@ def genealogy_document(store: GraphStore, seed: str, created: str,
     write path keeps history and a correction never overwrites."""
     g = store.genealogy([seed], direction, max_depth)
     iris = list(dict.fromkeys([seed, *g.nodes]))
-    events = {e.src: e for e in store.links(iris, ["EPCIS_OBJECT"], Direction.DOWNSTREAM)}
+    events = {e.src: e for e in store.links(iris, [R.EPCIS_OBJECT], Direction.DOWNSTREAM)}
     nodes = store.get_many(list(events))
     evs = sorted((e for e in (_event(n) for n in nodes.values() if n.label == "EPCISEvent")
                   if declared_in_error or "errorDeclaration" not in e),

@@ -30,6 +30,7 @@ from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
+from ontology.codes import AccountStatus, RoleName, label
 from ontology.datatypes import Clock, StoredValue, to_utc_text
 from ontology.terms import C, P, R
 
@@ -55,10 +56,9 @@ __all__ = [
     "users_by_iri",
 ]
 
-#: The roles of the system (code list tg:RoleNameScheme) and the name each role node carries.
-ROLE_NAMES: Mapping[str, str] = {
-    "operator": "Operator", "engineer": "Engineer", "qc": "Quality control",
-    "qa": "Quality assurance", "auditor": "Auditor", "admin": "Administrator"}
+#: The roles of the system (code list tg:RoleNameScheme) and the name each role node carries
+#: (the role's English label in the ontology, capitalised).
+ROLE_NAMES: Mapping[str, str] = {r: label(r).capitalize() for r in RoleName}
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # bounds the hashing work one request can ask for
 MAX_FAILURES = 5
@@ -98,7 +98,7 @@ class User:
 
     def locked_at(self, now: datetime) -> bool:
         """Whether the account refuses authentication at ``now``."""
-        if self.status == "locked":
+        if self.status == AccountStatus.LOCKED:
             return True
         return self.locked_until is not None and _parse(self.locked_until) > now
 
@@ -166,7 +166,7 @@ def _users(store: GraphStore, found: Mapping[str, NodeRecord]) -> dict[str, User
         until = p.get(P.lockedUntil)
         failed = p.get(P.failedAttempts, 0)
         out[iri] = User(iri, n.key, str(p.get(P.name, n.key)), frozenset(roles.get(iri, ())),
-                        str(p.get(P.accountStatus, "active")),
+                        str(p.get(P.accountStatus, AccountStatus.ACTIVE)),
                         failed if isinstance(failed, int) else 0,
                         None if until is None else str(until), bool(p.get(P.passwordHash)))
     return out
@@ -187,7 +187,7 @@ def _require(rt: Session, username: str) -> User:
 
 def admin_exists(rt: Session) -> bool:
     """Whether some account holds the admin role."""
-    admin = rt.vocab.mint_iri(C.Role, "admin")
+    admin = rt.vocab.mint_iri(C.Role, RoleName.ADMIN)
     return bool(rt.store.links([admin], [R.HAS_ROLE], Direction.DOWNSTREAM))
 
 
@@ -225,7 +225,7 @@ def create_user(rt: Session, username: str, password: str, roles: Iterable[str],
              for r, i in role_iris.items() if i not in stored_roles]
     props: dict[str, StoredValue] = {
         P.username: username, P.code: employee_code or username.replace("@", "."),
-        P.name: printed_name, P.accountStatus: "active",
+        P.name: printed_name, P.accountStatus: AccountStatus.ACTIVE,
         P.passwordHash: _HASHER.hash(password), P.failedAttempts: 0}
     nodes.append(NodeUpsert(C.User, username, iri, props, {P.hasRole: list(role_iris.values())}))
     try:  # the event id makes a concurrent second creation of the same username a conflict
@@ -243,7 +243,7 @@ def create_first_admin(rt: Session, username: str, password: str, printed_name: 
     if admin_exists(rt):
         raise AuthError("admin-exists", "an administrator exists already; further accounts are "
                         "created by an administrator", value=username)
-    return create_user(rt, username, password, ["admin"], printed_name, actor, reason)
+    return create_user(rt, username, password, [RoleName.ADMIN], printed_name, actor, reason)
 
 
 # -- authenticating --------------------------------------------------------------------------
@@ -281,10 +281,10 @@ def authenticate(rt: Session, username: str, password: str, clock: Clock | None 
         _verify(None, password)
         raise AuthError("invalid-credentials", "wrong username or password", value=username)
     stored_hash = node.props.get(P.passwordHash)
-    if user.status == "disabled":
+    if user.status == AccountStatus.DISABLED:
         raise AuthError("disabled", "the account is disabled", value=username)
     if user.locked_at(now):
-        until = user.locked_until if user.status != "locked" else None
+        until = user.locked_until if user.status != AccountStatus.LOCKED else None
         _update(rt, user, {P.failedAttempts: user.failed_attempts + 1}, AUTH_ACTOR,
                 f"{purpose} refused for {username}: account locked"
                 + (f" until {until}" if until else " by an administrator"))
@@ -329,7 +329,7 @@ def unlock_user(rt: Session, username: str, actor: str, reason: str,
     clock = rt.clock if clock is None else clock
     _need_reason(reason)
     user = _require(rt, username)
-    props: dict[str, StoredValue] = {P.failedAttempts: 0, P.accountStatus: "active"}
+    props: dict[str, StoredValue] = {P.failedAttempts: 0, P.accountStatus: AccountStatus.ACTIVE}
     if user.locked_at(clock()) and user.locked_until is not None:
         props[P.lockedUntil] = to_utc_text(clock())
     _update(rt, user, props, actor, reason)
@@ -340,9 +340,8 @@ def set_account_status(rt: Session, username: str, status: str, actor: str,
                        reason: str) -> User:
     """Set an account active, locked (until an administrator unlocks it) or disabled."""
     _need_reason(reason)
-    allowed = rt.vocab.prop(P.accountStatus).code_list or ()
-    if status not in allowed:
-        raise AuthError("account-status", f"must be one of {', '.join(allowed)} (code list "
+    if status not in set(AccountStatus):
+        raise AuthError("account-status", f"must be one of {', '.join(AccountStatus)} (code list "
                         "tg:AccountStatusScheme)", field="accountStatus", value=status)
     user = _require(rt, username)
     _update(rt, user, {P.accountStatus: status}, actor, reason)

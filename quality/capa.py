@@ -24,6 +24,17 @@ from graph.model import NodeRecord
 from graph.port import GraphStore
 from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
+from ontology.codes import (
+    CLOSED_CAPA_STATES,
+    DONE_ACTION_STATES,
+    ActionState,
+    CAPAState,
+    ChangeState,
+    EffectivenessCriterion,
+    EffectivenessResult,
+    RoleName,
+    SignatureMeaning,
+)
 from ontology.datatypes import Clock, StoredValue, to_utc_text
 from ontology.terms import C, P, R
 from quality.accounts import authenticate
@@ -34,8 +45,9 @@ __all__ = ["Evaluation", "OverdueAction", "add_action", "capas_of", "checks_of",
            "close_capa", "complete_action", "define_check", "evaluate", "evaluate_store",
            "open_capa", "overdue_actions", "raise_change_request", "verify_check"]
 
-QUALITY_ROLES = ("qc", "qa", "engineer")
-DONE_ACTIONS = frozenset({"Completed", "Cancelled"})
+QUALITY_ROLES = (RoleName.QC, RoleName.QA, RoleName.ENGINEER)
+#: an effectiveness check's result while its criterion can be neither met nor failed yet
+UNPROVEN = "unproven"
 
 
 @dataclass
@@ -83,8 +95,9 @@ def open_capa(rt: Session, raised_by: str, key: str, title: str, description: st
         resolve(rt, C.Deviation, raised_by)
     iri = _iri(rt, C.CAPA, key)
     _write(rt, [NodeUpsert(C.CAPA, key, iri, {
-        P.recordNumber: key, P.title_: title, P.description: description, P.capaState: "Open",
-        P.openedAt: to_utc_text(clock()), P.dueDate: due}, {P.raisedBy: [source.iri]})],
+        P.recordNumber: key, P.title_: title, P.description: description,
+        P.capaState: CAPAState.OPEN, P.openedAt: to_utc_text(clock()), P.dueDate: due},
+        {P.raisedBy: [source.iri]})],
         actor, reason)
     return resolve(rt, C.CAPA, iri)
 
@@ -97,7 +110,7 @@ def add_action(rt: Session, capa: str, key: str, action_type: str, owner: str, d
     person = resolve(rt, C.Person, owner)
     iri = _iri(rt, C.CAPAAction, key)
     _write(rt, [NodeUpsert(C.CAPAAction, key, iri, {
-        P.recordNumber: key, P.actionType: action_type, P.actionState: "Planned",
+        P.recordNumber: key, P.actionType: action_type, P.actionState: ActionState.PLANNED,
         P.dueDate: due, P.description: description},
         {P.actionOf: [c.iri], P.assignedTo: [person.iri]})], actor, reason)
     return resolve(rt, C.CAPAAction, iri)
@@ -108,7 +121,7 @@ def complete_action(rt: Session, action: str, actor: str, reason: str,
     clock = rt.clock if clock is None else clock
     a = resolve(rt, C.CAPAAction, action)
     _write(rt, [NodeUpsert(C.CAPAAction, a.key, a.iri, {
-        P.actionState: "Completed", P.completedAt: to_utc_text(clock())})], actor, reason)
+        P.actionState: ActionState.COMPLETED, P.completedAt: to_utc_text(clock())})], actor, reason)
     return resolve(rt, C.CAPAAction, a.iri)
 
 
@@ -176,22 +189,22 @@ def evaluate_store(store: GraphStore, chk: NodeRecord) -> Evaluation:
     capa = next((e.dst for e in links if e.type == R.CHECK_OF), None)
     scope = next((e.dst for e in links if e.type == R.CRITERION_SCOPE), None)
     if capa is None or scope is None or not criterion:
-        return out("unproven", "the check names no CAPA, scope or criterion")
+        return out(UNPROVEN, "the check names no CAPA, scope or criterion")
     actions = actions_of(store, capa)
     if not actions:
-        return out("unproven", "the CAPA has no actions yet")
-    open_ = [a.key for a in actions if a.props.get(P.actionState) not in DONE_ACTIONS]
+        return out(UNPROVEN, "the CAPA has no actions yet")
+    open_ = [a.key for a in actions if a.props.get(P.actionState) not in DONE_ACTION_STATES]
     if open_:
-        return out("unproven", f"actions not completed: {', '.join(open_)}")
+        return out(UNPROVEN, f"actions not completed: {', '.join(open_)}")
     since = max(str(a.props.get(P.completedAt, "")) for a in actions)
-    if criterion == "noRecurrence":
+    if criterion == EffectivenessCriterion.NO_RECURRENCE:
         return _no_recurrence(store, scope, since, need, out)
-    if criterion == "cpkAtLeast":
+    if criterion == EffectivenessCriterion.CPK_AT_LEAST:
         threshold = chk.props.get(P.criterionThreshold)
         if not isinstance(threshold, (int, float)):
-            return out("unproven", "a cpkAtLeast criterion needs a threshold")
+            return out(UNPROVEN, "a cpkAtLeast criterion needs a threshold")
         return _cpk(store, scope, since, need, float(threshold), out)
-    return out("unproven", f"unknown criterion {criterion!r}")
+    return out(UNPROVEN, f"unknown criterion {criterion!r}")
 
 
 def _later_executions(store: GraphStore, scope: str, since: str) -> list[NodeRecord]:
@@ -216,15 +229,15 @@ def _no_recurrence(store: GraphStore, scope: str, since: str, need: int,
         batches += new
         used.append(x.iri)
     if len(batches) < need:
-        return out("unproven", f"{len(batches)} of {need} batches made on the scope since the "
+        return out(UNPROVEN, f"{len(batches)} of {need} batches made on the scope since the "
                                f"actions were completed ({since})", batches=batches)
     excursions = linked_from(store, used, R.DURING_EXECUTION, C.Excursion)
     if excursions:
-        return out("notEffective", f"{len(excursions)} excursion(s) recurred in the next {need} "
-                                   "batches", batches=batches,
+        return out(EffectivenessResult.NOT_EFFECTIVE, f"{len(excursions)} excursion(s) recurred "
+                   f"in the next {need} batches", batches=batches,
                    findings=sorted(n.iri for n in excursions.values()))
-    return out("effective", f"no excursion in the next {need} batches made on the scope",
-               batches=batches)
+    return out(EffectivenessResult.EFFECTIVE, f"no excursion in the next {need} batches made on "
+               "the scope", batches=batches)
 
 
 def _cpk(store: GraphStore, spec_iri: str, since: str, need: int, threshold: float,
@@ -233,14 +246,14 @@ def _cpk(store: GraphStore, spec_iri: str, since: str, need: int, threshold: flo
     lsl = spec.props.get(P.lsl) if spec else None
     usl = spec.props.get(P.usl) if spec else None
     if not isinstance(lsl, (int, float)) or not isinstance(usl, (int, float)):
-        return out("unproven", "the scoped spec has no LSL and USL")
+        return out(UNPROVEN, "the scoped spec has no LSL and USL")
     obs = [o for o in linked_from(store, [spec_iri], R.OBSERVES,
                                   C.ParameterObservation).values()
            if str(o.props.get(P.windowStart, "")) > since]
     obs.sort(key=lambda o: (str(o.props.get(P.windowStart)), o.iri))
     obs = obs[:need]
     if len(obs) < need:
-        return out("unproven", f"{len(obs)} of {need} observations of the spec since the "
+        return out(UNPROVEN, f"{len(obs)} of {need} observations of the spec since the "
                                f"actions were completed ({since})")
     means = [float(o.props.get(P.meanValue, 0.0)) for o in obs]  # type: ignore[arg-type]  # tg:meanValue is an xsd:decimal property
     sds = [float(o.props.get(P.stdDev, 0.0)) for o in obs]  # type: ignore[arg-type]  # tg:stdDev is an xsd:decimal property
@@ -250,7 +263,8 @@ def _cpk(store: GraphStore, spec_iri: str, since: str, need: int, threshold: flo
     cpk = math.inf if sigma == 0 else min(float(usl) - mu, mu - float(lsl)) / (3 * sigma)
     execs = [e.dst for e in store.links([o.iri for o in obs], [R.DURING_EXECUTION])]
     batches = sorted({e.dst for e in store.links(execs, [R.FOR_BATCH])}) if execs else []
-    result = "effective" if cpk >= threshold else "notEffective"
+    result = EffectivenessResult.EFFECTIVE if cpk >= threshold else \
+        EffectivenessResult.NOT_EFFECTIVE
     return out(result, f"Cpk {cpk:.2f} over {need} observations (threshold {threshold})",
                batches=batches, value=round(cpk, 4))
 
@@ -260,16 +274,16 @@ def verify_check(rt: Session, check: str, username: str, password: str, reason: 
     """Record an effectiveness check's result, evaluated from the graph, signed 'verified' by
     QA. An unproven criterion is refused: there is nothing to record yet."""
     clock = rt.clock if clock is None else clock
-    require_user(rt, username, ("qa",), "verifying an effectiveness check")
+    require_user(rt, username, (RoleName.QA,), "verifying an effectiveness check")
     ev = evaluate(rt, check)
-    if ev.result == "unproven":
+    if ev.result == UNPROVEN:
         raise WorkflowRefused("effectiveness-unproven", ev.message, "effectivenessCriterion",
                               ev.key)
     authenticate(rt, username, password, clock, purpose=f"effectiveness check {ev.key}")
     _write(rt, [NodeUpsert(C.EffectivenessCheck, ev.key, ev.check, {
         P.effectivenessResult: ev.result, P.performedAt: to_utc_text(clock())})],
         username, reason)
-    sign(rt, ev.check, username, password, "verified", reason, clock)
+    sign(rt, ev.check, username, password, SignatureMeaning.VERIFIED, reason, clock)
     return ev
 
 
@@ -277,7 +291,7 @@ def closure_problems(store: GraphStore, capa: NodeRecord) -> list[WorkflowRefuse
     """Why a CAPA cannot close now (empty: it can)."""
     out: list[WorkflowRefused] = []
     open_ = [a.key for a in actions_of(store, capa.iri)
-             if a.props.get(P.actionState) not in DONE_ACTIONS]
+             if a.props.get(P.actionState) not in DONE_ACTION_STATES]
     if open_:
         out.append(WorkflowRefused("actions-open", f"actions not completed: {', '.join(open_)}",
                                    "actionState", open_))
@@ -287,11 +301,11 @@ def closure_problems(store: GraphStore, capa: NodeRecord) -> list[WorkflowRefuse
                                    "effectiveness check", "checkOf", capa.key))
     for chk in checks:
         ev = evaluate_store(store, chk)
-        if ev.result != "effective":
-            code = "effectiveness-unproven" if ev.result == "unproven" else "not-effective"
+        if ev.result != EffectivenessResult.EFFECTIVE:
+            code = "effectiveness-unproven" if ev.result == UNPROVEN else "not-effective"
             out.append(WorkflowRefused(code, f"effectiveness check {chk.key}: {ev.message}",
                                        "effectivenessCriterion", chk.key))
-        elif chk.props.get(P.effectivenessResult) != "effective":
+        elif chk.props.get(P.effectivenessResult) != EffectivenessResult.EFFECTIVE:
             out.append(WorkflowRefused("effectiveness-not-verified", f"effectiveness check "
                                        f"{chk.key} is met but not yet verified by QA",
                                        "effectivenessResult", chk.key))
@@ -303,9 +317,9 @@ def close_capa(rt: Session, capa: str, username: str, password: str, reason: str
     """Close a CAPA: every action done and every effectiveness check met (evaluated from the
     graph now) and verified; QA signs the closed record 'approved'."""
     clock = rt.clock if clock is None else clock
-    require_user(rt, username, ("qa",), "closing a CAPA")
+    require_user(rt, username, (RoleName.QA,), "closing a CAPA")
     c = resolve(rt, C.CAPA, capa)
-    if c.props.get(P.capaState) in ("Closed", "Cancelled"):
+    if c.props.get(P.capaState) in CLOSED_CAPA_STATES:
         raise WorkflowRefused("capa-state", f"the CAPA is {c.props.get(P.capaState)}",
                               "capaState", c.props.get(P.capaState))
     problems = closure_problems(rt.store, c)
@@ -313,10 +327,10 @@ def close_capa(rt: Session, capa: str, username: str, password: str, reason: str
         raise WorkflowRefused("capa-closure-refused", "; ".join(str(p) for p in problems),
                               "capaState", c.key, [p.problem() for p in problems])
     authenticate(rt, username, password, clock, purpose=f"closure of {c.key}")
-    _write(rt, [NodeUpsert(C.CAPA, c.key, c.iri, {P.capaState: "Closed",
+    _write(rt, [NodeUpsert(C.CAPA, c.key, c.iri, {P.capaState: CAPAState.CLOSED,
                                                   P.closedAt: to_utc_text(clock())})],
            username, reason)
-    sign(rt, c.iri, username, password, "approved", reason, clock)
+    sign(rt, c.iri, username, password, SignatureMeaning.APPROVED, reason, clock)
     return resolve(rt, C.CAPA, c.iri)
 
 
@@ -339,7 +353,7 @@ def overdue_actions(rt: Session, today: date, capas: Sequence[str] = (),
     for a in actions.values():
         due = str(a.props.get(P.dueDate, ""))
         state = str(a.props.get(P.actionState, ""))
-        if not due or state in DONE_ACTIONS or date.fromisoformat(due) >= today:
+        if not due or state in DONE_ACTION_STATES or date.fromisoformat(due) >= today:
             continue
         out.append(OverdueAction(a.iri, a.key, capa_of.get(a.iri, ""), owner_of.get(a.iri, ""),
                                  due, state, (today - date.fromisoformat(due)).days))
@@ -360,6 +374,7 @@ def raise_change_request(rt: Session, capa: str, key: str, title: str, descripti
     iri = _iri(rt, C.ChangeRequest, key)
     _write(rt, [NodeUpsert(C.ChangeRequest, key, iri, {
         P.recordNumber: key, P.title_: title, P.description: description,
-        P.changeType: change_type, P.changeState: "Draft", P.openedAt: to_utc_text(clock())},
+        P.changeType: change_type, P.changeState: ChangeState.DRAFT,
+        P.openedAt: to_utc_text(clock())},
         {P.raisedBy: [c.iri], P.affects: targets})], actor, reason)
     return resolve(rt, C.ChangeRequest, iri)

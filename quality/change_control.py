@@ -27,6 +27,15 @@ from graph.port import GraphStore
 from graph.session import Session, write_nodes
 from graph.versions import Change, diff_report, diff_versions, fingerprint, load_tree
 from graph.write import NodeUpsert
+from ontology.codes import (
+    ApprovalDecision,
+    ChangeState,
+    ChangeType,
+    ImpactLevel,
+    ProcessVersionStatus,
+    RoleName,
+    SignatureMeaning,
+)
 from ontology.datatypes import to_utc_text
 from ontology.terms import C, P, R
 from quality.accounts import authenticate
@@ -37,7 +46,8 @@ __all__ = ["APPROVERS", "Assessment", "ChangeControlError", "approve", "assess",
            "effectivity_problems", "make_effective", "propose"]
 
 #: who must approve a process change, with which signature meaning
-APPROVERS: Mapping[str, str] = {"engineer": "approved", "qa": "approved"}
+APPROVERS: Mapping[str, str] = {RoleName.ENGINEER: SignatureMeaning.APPROVED,
+                                 RoleName.QA: SignatureMeaning.APPROVED}
 _FP = re.compile(r"definition sha256 ([0-9a-f]{64})")
 
 
@@ -83,10 +93,11 @@ def _request(rt: Session, cr: str) -> tuple[str, str]:
 
 
 def propose(rt: Session, number: str, title: str, reason: str, base: str, proposed: str,
-            actor: str, change_type: str = "process") -> str:
+            actor: str, change_type: str = ChangeType.PROCESS) -> str:
     """Open a change request for ``proposed`` (a Draft version) replacing ``base``."""
     nodes = rt.store.get_many([base, proposed])
-    if proposed not in nodes or nodes[proposed].props.get(P.versionStatus) != "Draft":
+    if proposed not in nodes or nodes[proposed].props.get(P.versionStatus) != \
+            ProcessVersionStatus.DRAFT:
         raise ChangeControlError("version-not-draft", "the proposed version must exist and be "
                                  "a Draft", "proposed", proposed)
     if base not in nodes:
@@ -95,7 +106,7 @@ def propose(rt: Session, number: str, title: str, reason: str, base: str, propos
     write_nodes(rt, [
         NodeUpsert(C.ChangeRequest, number, iri, {
             P.recordNumber: number, "title": title, "description": reason,
-            P.changeType: change_type, P.changeState: "Submitted",
+            P.changeType: change_type, P.changeState: ChangeState.SUBMITTED,
             P.openedAt: to_utc_text(rt.clock())}, {P.affects: [base]}),
         NodeUpsert(C.ProcessVersion, nodes[proposed].key, proposed, {},
                    {P.introducedBy: [iri]})], actor, reason, f"change:{number}:propose")
@@ -118,8 +129,9 @@ def assess(rt: Session, cr: str, actor: str) -> Assessment:
                    .props.get(P.isCPP) for c in changes) or any(
         c.kind == "characteristic" and (old.elements.get(c.path) or new.elements[c.path])
         .props.get(P.isCTQ) for c in changes)
-    level = "high" if critical and batches else "medium" if critical or batches else \
-        "low" if changes else "none"
+    level = ImpactLevel.HIGH if critical and batches else \
+        ImpactLevel.MEDIUM if critical or batches else \
+        ImpactLevel.LOW if changes else ImpactLevel.NONE
     report = diff_report(old, new, changes) + "\n" + "\n".join(
         f"Impact of changing {ci.element.key}: " + ", ".join(
             f"{k} {v}" for k, v in sorted(ci.counts().items())) for ci in impacts)
@@ -130,14 +142,15 @@ def assess(rt: Session, cr: str, actor: str) -> Assessment:
         NodeUpsert(C.ImpactAssessment, number, ia, {
             P.recordNumber: number, P.impactLevel: level, P.affectedCount: len(batches) + units,
             "description": report, P.performedAt: to_utc_text(rt.clock())}, {P.assesses: [cr]}),
-        NodeUpsert(C.ChangeRequest, cr_key, cr, {P.changeState: "ImpactAssessed"}),
-        NodeUpsert(C.ProcessVersion, new.version.key, proposed, {P.versionStatus: "InReview"})],
+        NodeUpsert(C.ChangeRequest, cr_key, cr, {P.changeState: ChangeState.IMPACT_ASSESSED}),
+        NodeUpsert(C.ProcessVersion, new.version.key, proposed,
+                   {P.versionStatus: ProcessVersionStatus.IN_REVIEW})],
         actor, "change impact assessed", f"change:{cr_key}:assess:{uuid.uuid4().hex[:8]}")
     return Assessment(ia, changes, report, impacts, level, len(batches) + units)
 
 
 def approve(rt: Session, cr: str, username: str, password: str, role: str, reason: str,
-            decision: str = "approved") -> str:
+            decision: str = ApprovalDecision.APPROVED) -> str:
     """Record ``username``'s approval (or rejection) of the change in ``role`` and sign it."""
     _base, proposed = _request(rt, cr)
     user = rt.store.find(username, label=C.User)
@@ -161,8 +174,8 @@ def approve(rt: Session, cr: str, username: str, password: str, role: str, reaso
                        f"{rt.store.get(proposed).key} definition sha256 {fp}"},  # type: ignore[union-attr]  # _request() found the proposed version
         {P.approves: [cr], P.inRole: in_role[:1], P.wasAssociatedWith: [user[0].iri]})],
         username, reason, f"change:{cr_key}:approval:{number}")
-    sign(rt, iri, username, password, "approved" if decision == "approved" else "reviewed",
-         reason)
+    sign(rt, iri, username, password, SignatureMeaning.APPROVED
+         if decision == ApprovalDecision.APPROVED else SignatureMeaning.REVIEWED, reason)
     return iri
 
 
@@ -187,13 +200,13 @@ def effectivity_problems(store: GraphStore, version: str,
             r = role_nodes.get(e.dst)
             role_of[e.src] = str(r.props.get(P.roleName, r.key)) if r else ""
         for n in nodes.values():
-            if n.props.get(P.approvalDecision) == "rejected":
+            if n.props.get(P.approvalDecision) == ApprovalDecision.REJECTED:
                 problems.append(Problem(rule="change-rejected", field="approvalDecision",
                                         value=n.key, focus=cr,
                                         message=f"{n.key} rejected the change"))
         for role, meaning in sorted(APPROVERS.items()):
             fresh = [a for a, n in nodes.items() if role_of.get(a) == role
-                     and n.props.get(P.approvalDecision) == "approved"
+                     and n.props.get(P.approvalDecision) == ApprovalDecision.APPROVED
                      and (m := _FP.search(str(n.props.get("description", ""))))
                      and m.group(1) == fp]
             rule = RequiresSignatures({role: {meaning}})
@@ -204,7 +217,7 @@ def effectivity_problems(store: GraphStore, version: str,
             problems.append(Problem(
                 rule="requires-signature", field="approval", value=role, focus=cr,
                 message=f"needs an approval in role {role} of the current definition, signed "
-                        f"{meaning!r} by a user holding {role}"
+                        f"'{meaning}' by a user holding {role}"
                         + (f" ({detail})" if detail else " (none recorded)")))
     return problems
 
@@ -221,15 +234,17 @@ def make_effective(rt: Session, cr: str, actor: str, at: str | None = None) -> s
     nodes = rt.store.get_many([cr, base, proposed])
     key = nodes[cr].key
     write_nodes(rt, [
-        NodeUpsert(C.ProcessVersion, nodes[proposed].key, proposed, {P.versionStatus: "Approved"}),
-        NodeUpsert(C.ChangeRequest, key, cr, {P.changeState: "Approved"})],
+        NodeUpsert(C.ProcessVersion, nodes[proposed].key, proposed,
+                   {P.versionStatus: ProcessVersionStatus.APPROVED}),
+        NodeUpsert(C.ChangeRequest, key, cr, {P.changeState: ChangeState.APPROVED})],
         actor, "change approved", f"change:{key}:approved")
     ups = [NodeUpsert(C.ProcessVersion, nodes[proposed].key, proposed,
-                      {P.versionStatus: "Effective", P.effectiveFrom: when}),
-           NodeUpsert(C.ChangeRequest, key, cr, {P.changeState: "Implemented"})]
-    if nodes[base].props.get(P.versionStatus) == "Effective":
+                      {P.versionStatus: ProcessVersionStatus.EFFECTIVE, P.effectiveFrom: when}),
+           NodeUpsert(C.ChangeRequest, key, cr, {P.changeState: ChangeState.IMPLEMENTED})]
+    if nodes[base].props.get(P.versionStatus) == ProcessVersionStatus.EFFECTIVE:
         ups.append(NodeUpsert(C.ProcessVersion, nodes[base].key, base,
-                              {P.versionStatus: "Superseded", P.effectiveTo: when}))
+                              {P.versionStatus: ProcessVersionStatus.SUPERSEDED,
+                               P.effectiveTo: when}))
     write_nodes(rt, ups, actor, "change implemented: new version effective",
                 f"change:{key}:effective")
     return proposed

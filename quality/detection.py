@@ -21,11 +21,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ontology.codes import ExcursionLevel
 from quality.spc import SPAN, Limits, limits_from, rules_on_z
 
 __all__ = ["DEFAULT_SPC_RULES", "LEVELS", "Detector", "Finding", "SpecLimits"]
 
-LEVELS = ("ok", "alert", "action", "outOfSpec")
+#: "ok" (no limit crossed), then the excursion levels of tg:ExcursionLevelScheme in severity order
+LEVELS = ("ok", ExcursionLevel.ALERT, ExcursionLevel.ACTION, ExcursionLevel.OUT_OF_SPEC)
 DEFAULT_SPC_RULES = frozenset({"nelson2", "nelson3", "nelson5", "nelson6"})
 
 
@@ -187,4 +189,4 @@ class Detector:
         if not broken:
             return []
         self._quiet = self.spc_cooldown
-        return [Finding("spc", "spcRule", t_ms, t_ms, x, None, broken)]
+        return [Finding("spc", ExcursionLevel.SPC_RULE, t_ms, t_ms, x, None, broken)]

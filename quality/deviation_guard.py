@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from graph.errors import Problem
 from graph.write import PendingWrite
+from ontology.codes import CAPAState, DeviationState
 from ontology.terms import C, P
 from quality.capa import closure_problems
 from quality.deviations import TRANSITIONS, missing_signatures, step_problems
@@ -29,10 +30,10 @@ def deviation_lifecycle(pending: PendingWrite) -> list[Problem]:
         new = str(after.props.get(P.deviationState, ""))
         if before is None:  # raised (Open), or migrated from a legacy QMS in its state
             continue
-        old = str(before.props.get(P.deviationState, "Open"))
-        new = new or "Open"
+        old = str(before.props.get(P.deviationState, DeviationState.OPEN))
+        new = new or DeviationState.OPEN
         grade = after.props.get(P.deviationGrade)
-        if old != "Open" and grade != before.props.get(P.deviationGrade):
+        if old != DeviationState.OPEN and grade != before.props.get(P.deviationGrade):
             problems.append(Problem(
                 rule="deviation-grade-frozen", field="deviationGrade", value=grade, focus=iri,
                 message=f"the grade is set at triage; a {old} deviation keeps grade "
@@ -59,10 +60,10 @@ def capa_closure(pending: PendingWrite) -> list[Problem]:
     (the same check as :func:`quality.capa.close_capa`), whatever the write path."""
     problems: list[Problem] = []
     for iri, after in pending.after.items():
-        if after.label != C.CAPA or after.props.get(P.capaState) != "Closed":
+        if after.label != C.CAPA or after.props.get(P.capaState) != CAPAState.CLOSED:
             continue
         before = pending.before.get(iri)
-        if before is not None and before.props.get(P.capaState) == "Closed":
+        if before is not None and before.props.get(P.capaState) == CAPAState.CLOSED:
             continue
         for refusal in closure_problems(pending.store, after):
             p = refusal.problem()

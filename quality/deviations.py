@@ -22,12 +22,23 @@ from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from graph.recall import RecallAnswer, recall
 from graph.session import Session, write_nodes
+from graph.status import is_active_hold
 from graph.write import NodeUpsert
+from ontology.codes import (
+    CLOSED_CAPA_STATES,
+    ApprovalDecision,
+    DeviationGrade,
+    DeviationState,
+    EffectivenessResult,
+    ImpactLevel,
+    RoleName,
+    SignatureMeaning,
+)
 from ontology.datatypes import Clock, StoredValue, to_utc_text
 from ontology.terms import C, P, R
 from ontology.vocab import vocabulary
 from quality.accounts import authenticate
-from quality.capa import capas_of, checks_of, evaluate_store
+from quality.capa import UNPROVEN, capas_of, checks_of, evaluate_store
 from quality.rules import RequiresSignatures
 from quality.signatures import sign, signatures_of
 from quality.workflow import WorkflowRefused, linked_from, require_user, resolve
@@ -48,11 +59,14 @@ __all__ = [
     "step_problems",
 ]
 
-STATES = ("Open", "Triaged", "Investigation", "CAPALinked", "EffectivenessVerified", "Closed",
-          "Archived")
-GRADES = ("minor", "major", "critical")
-_SHORT = {"Triaged": "TRI", "Investigation": "INV", "CAPALinked": "CAPA",
-          "EffectivenessVerified": "EFF", "Closed": "CLO", "Archived": "ARC"}
+S, G = DeviationState, DeviationGrade
+#: the states of the code list tg:DeviationStateScheme, in lifecycle order
+STATES = (S.OPEN, S.TRIAGED, S.INVESTIGATION, S.CAPA_LINKED, S.EFFECTIVENESS_VERIFIED, S.CLOSED,
+          S.ARCHIVED)
+#: the grades of the code list tg:DeviationGradeScheme, in severity order
+GRADES = (G.MINOR, G.MAJOR, G.CRITICAL)
+_SHORT: dict[str, str] = {S.TRIAGED: "TRI", S.INVESTIGATION: "INV", S.CAPA_LINKED: "CAPA",
+          S.EFFECTIVENESS_VERIFIED: "EFF", S.CLOSED: "CLO", S.ARCHIVED: "ARC"}
 
 
 @dataclass(frozen=True)
@@ -70,26 +84,25 @@ class Step:
         return self.signatures.get(grade)
 
 
-def _sig(**needs: set[str]) -> RequiresSignatures:
-    return RequiresSignatures(needs)
-
-
-_QA_APPROVED = _sig(qa={"approved"})
+_QA, _QC, _ENGINEER = RoleName.QA, RoleName.QC, RoleName.ENGINEER
+_APPROVED, _REVIEWED = SignatureMeaning.APPROVED, SignatureMeaning.REVIEWED
+_QA_APPROVED = RequiresSignatures({_QA: {_APPROVED}})
+_QA_REVIEWED = RequiresSignatures({_QA: {_REVIEWED}})
 _STEPS = (
-    Step("Open", "Triaged", frozenset({"qc", "qa"}),
-         {g: _sig(qc={"reviewed"}) for g in GRADES}),
-    Step("Triaged", "Investigation", frozenset({"qc", "qa", "engineer"}),
-         {"critical": _sig(qa={"reviewed"})}),
-    Step("Investigation", "CAPALinked", frozenset({"qc", "qa"}),
-         {"major": _sig(qa={"reviewed"}), "critical": _sig(qa={"reviewed"})}),
-    Step("Investigation", "Closed", frozenset({"qa"}), {"minor": _QA_APPROVED},
-         grades=frozenset({"minor"})),
-    Step("CAPALinked", "EffectivenessVerified", frozenset({"qa"}),
-         {g: _sig(qa={"verified"}) for g in GRADES}),
-    Step("EffectivenessVerified", "Closed", frozenset({"qa"}),
-         {"minor": _QA_APPROVED, "major": _QA_APPROVED,
-          "critical": _sig(qa={"approved"}, qc={"reviewed"})}),
-    Step("Closed", "Archived", frozenset({"qa"})),
+    Step(S.OPEN, S.TRIAGED, frozenset({_QC, _QA}),
+         {g: RequiresSignatures({_QC: {_REVIEWED}}) for g in GRADES}),
+    Step(S.TRIAGED, S.INVESTIGATION, frozenset({_QC, _QA, _ENGINEER}),
+         {G.CRITICAL: _QA_REVIEWED}),
+    Step(S.INVESTIGATION, S.CAPA_LINKED, frozenset({_QC, _QA}),
+         {G.MAJOR: _QA_REVIEWED, G.CRITICAL: _QA_REVIEWED}),
+    Step(S.INVESTIGATION, S.CLOSED, frozenset({_QA}), {G.MINOR: _QA_APPROVED},
+         grades=frozenset({G.MINOR})),
+    Step(S.CAPA_LINKED, S.EFFECTIVENESS_VERIFIED, frozenset({_QA}),
+         {g: RequiresSignatures({_QA: {SignatureMeaning.VERIFIED}}) for g in GRADES}),
+    Step(S.EFFECTIVENESS_VERIFIED, S.CLOSED, frozenset({_QA}),
+         {G.MINOR: _QA_APPROVED, G.MAJOR: _QA_APPROVED,
+          G.CRITICAL: RequiresSignatures({_QA: {_APPROVED}, _QC: {_REVIEWED}})}),
+    Step(S.CLOSED, S.ARCHIVED, frozenset({_QA})),
 )
 TRANSITIONS: dict[tuple[str, str], Step] = {(s.source, s.target): s for s in _STEPS}
 
@@ -140,10 +153,10 @@ class Impact:
     def level(self) -> str:
         a = self.answer
         if a.customers or a.shipments:
-            return "high"
+            return ImpactLevel.HIGH
         if a.units_total or len(a.batches) > len(self.concerns):
-            return "medium"
-        return "low"
+            return ImpactLevel.MEDIUM
+        return ImpactLevel.LOW
 
     def summary(self) -> dict[str, Any]:
         return {"level": self.level, **self.answer.summary()}
@@ -205,7 +218,7 @@ def open_deviation(rt: Session, key: str, title: str, description: str, grade: s
     iri = rt.vocab.mint_iri(C.Deviation, key)
     write_nodes(rt, [NodeUpsert(C.Deviation, key, iri, {
         P.recordNumber: key, P.title_: title, P.description: description,
-        P.deviationGrade: grade, P.deviationState: "Open", P.openedAt: to_utc_text(clock())},
+        P.deviationGrade: grade, P.deviationState: S.OPEN, P.openedAt: to_utc_text(clock())},
         links)], actor, reason, f"quality:{key}:open")
     return resolve(rt, C.Deviation, iri)
 
@@ -224,19 +237,19 @@ def step_problems(store: GraphStore, dev: NodeRecord, step: Step) -> list[Proble
     if grade not in step.grades:
         no("deviation-grade", "deviationGrade", grade, f"{step.source} → {step.target} is "
            f"only for {', '.join(sorted(step.grades))} deviations")
-    if step.target == "Triaged" and grade not in GRADES:
+    if step.target == S.TRIAGED and grade not in GRADES:
         no("deviation-grade", "deviationGrade", grade, "triage grades the deviation "
            "(minor, major or critical)")
-    if step.target in ("CAPALinked", "Closed") and step.source == "Investigation":
+    if step.target in (S.CAPA_LINKED, S.CLOSED) and step.source == S.INVESTIGATION:
         if not linked_from(store, [dev.iri], R.ASSESSES, C.ImpactAssessment):
             no("impact-assessment-missing", "assesses", dev.key, "the investigation needs an "
                "impact assessment (computed from the graph)")
         if not linked_from(store, [dev.iri], R.CAUSE_OF, C.RootCause):
             no("root-cause-missing", "causeOf", dev.key, "the investigation needs a root cause")
     capas = capas_of(store, dev.iri)
-    if step.target == "CAPALinked" and not capas:
+    if step.target == S.CAPA_LINKED and not capas:
         no("capa-missing", "raisedBy", dev.key, f"a {grade} deviation needs a CAPA raised by it")
-    if step.target == "EffectivenessVerified":
+    if step.target == S.EFFECTIVENESS_VERIFIED:
         for c in capas:
             checks = checks_of(store, c.iri)
             if not checks:
@@ -244,19 +257,19 @@ def step_problems(store: GraphStore, dev: NodeRecord, step: Step) -> list[Proble
                    f"CAPA {c.key} has no effectiveness check")
             for chk in checks:
                 ev = evaluate_store(store, chk)
-                if ev.result != "effective":
-                    no("effectiveness-unproven" if ev.result == "unproven" else "not-effective",
+                if ev.result != EffectivenessResult.EFFECTIVE:
+                    no("effectiveness-unproven" if ev.result == UNPROVEN else "not-effective",
                        "effectivenessCriterion", chk.key,
                        f"effectiveness check {chk.key} of CAPA {c.key}: {ev.message}")
-    if step.target == "Closed":
+    if step.target == S.CLOSED:
         for c in capas:
-            if c.props.get(P.capaState) not in ("Closed", "Cancelled"):
+            if c.props.get(P.capaState) not in CLOSED_CAPA_STATES:
                 no("capa-open", "capaState", c.key, f"CAPA {c.key} is "
                    f"{c.props.get(P.capaState)}; close it (effectiveness proven) first")
-    if step.target == "Archived":
+    if step.target == S.ARCHIVED:
         holds = linked_from(store, [dev.iri], R.RAISED_BY, C.Hold)
         for h in holds.values():
-            if h.props.get(P.holdState, "Active") == "Active":
+            if is_active_hold(h):
                 no("hold-active", "holdState", h.key, f"hold {h.key} raised by the deviation "
                    "is still active; release or disposition it first")
     return out
@@ -274,7 +287,7 @@ def advance(rt: Session, deviation: str, target: str, username: str, password: s
     """
     clock = rt.clock if clock is None else clock
     dev = resolve(rt, C.Deviation, deviation)
-    state = str(dev.props.get(P.deviationState, "Open"))
+    state = str(dev.props.get(P.deviationState, S.OPEN))
     step = TRANSITIONS.get((state, target))
     if step is None:
         allowed = sorted(t for (s, t) in TRANSITIONS if s == state)
@@ -286,7 +299,7 @@ def advance(rt: Session, deviation: str, target: str, username: str, password: s
                               reason)
     updates: dict[str, StoredValue] = {P.deviationState: target}
     if grade is not None:
-        if state != "Open":
+        if state != S.OPEN:
             raise WorkflowRefused("deviation-grade", "the grade is set at triage",
                                   "deviationGrade", grade)
         if grade not in GRADES:
@@ -318,7 +331,7 @@ def advance(rt: Session, deviation: str, target: str, username: str, password: s
         if missing:
             return TransitionResult(dev.iri, state, False, missing)
     now = to_utc_text(clock())
-    if target == "Closed":
+    if target == S.CLOSED:
         updates[P.closedAt] = now
     write_nodes(rt, [NodeUpsert(C.Deviation, dev.key, dev.iri, updates)], username, reason,
                 f"quality:{dev.key}:{target}:{uuid.uuid4().hex}")
@@ -337,6 +350,6 @@ def _approval(rt: Session, dev: NodeRecord, target: str, role: str, user_iri: st
         if role_iri:
             links[P.inRole] = [role_iri]
         write_nodes(rt, [NodeUpsert(C.Approval, key, iri, {
-            P.recordNumber: key, P.approvalDecision: "approved",
+            P.recordNumber: key, P.approvalDecision: ApprovalDecision.APPROVED,
             P.decidedAt: to_utc_text(clock())}, links)], actor, reason, f"quality:{key}")
     return iri

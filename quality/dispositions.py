@@ -14,7 +14,17 @@ from dataclasses import dataclass
 
 from graph.model import Direction, NodeRecord
 from graph.session import Session, write_nodes
+from graph.status import is_active_hold
 from graph.write import NodeUpsert
+from ontology.codes import (
+    BatchStatus,
+    DispositionType,
+    ExecutionStatus,
+    HoldState,
+    MaterialLotStatus,
+    RoleName,
+    SignatureMeaning,
+)
 from ontology.datatypes import Clock, StoredValue, to_utc_text
 from ontology.terms import C, P, R
 from quality.accounts import authenticate
@@ -23,12 +33,18 @@ from quality.workflow import WorkflowRefused, require_user, resolve
 
 __all__ = ["DISPOSITION_TYPES", "Rework", "dispose"]
 
-DISPOSITION_TYPES = ("release", "rework", "scrap", "useAsIs", "returnToSupplier")
+_D = DispositionType
+#: the disposition kinds (code list tg:DispositionTypeScheme), in the order refusals list them
+DISPOSITION_TYPES = (_D.RELEASE, _D.REWORK, _D.SCRAP, _D.USE_AS_IS, _D.RETURN_TO_SUPPLIER)
 #: new status of a held batch / material lot after each kind of disposition
-_BATCH_STATUS = {"release": "Completed", "useAsIs": "Completed", "rework": "InProcess",
-                 "scrap": "Rejected", "returnToSupplier": "Rejected"}
-_LOT_STATUS = {"release": "Approved", "useAsIs": "Approved", "rework": "Quarantine",
-               "scrap": "Rejected", "returnToSupplier": "Rejected"}
+_BATCH_STATUS: dict[str, str] = {
+    _D.RELEASE: BatchStatus.COMPLETED, _D.USE_AS_IS: BatchStatus.COMPLETED,
+    _D.REWORK: BatchStatus.IN_PROCESS, _D.SCRAP: BatchStatus.REJECTED,
+    _D.RETURN_TO_SUPPLIER: BatchStatus.REJECTED}
+_LOT_STATUS: dict[str, str] = {
+    _D.RELEASE: MaterialLotStatus.APPROVED, _D.USE_AS_IS: MaterialLotStatus.APPROVED,
+    _D.REWORK: MaterialLotStatus.QUARANTINE, _D.SCRAP: MaterialLotStatus.REJECTED,
+    _D.RETURN_TO_SUPPLIER: MaterialLotStatus.REJECTED}
 
 
 @dataclass(frozen=True)
@@ -49,7 +65,7 @@ def dispose(rt: Session, hold: str, kind: str, username: str, password: str,
     QA. The hold becomes Released (kind ``release``) or Dispositioned once every item is
     decided."""
     clock = rt.clock if clock is None else clock
-    require_user(rt, username, ("qa",), "a disposition")
+    require_user(rt, username, (RoleName.QA,), "a disposition")
     if kind not in DISPOSITION_TYPES:
         raise WorkflowRefused("disposition-type", f"must be one of {', '.join(DISPOSITION_TYPES)}"
                               " (code list tg:DispositionTypeScheme)", "dispositionType", kind)
@@ -57,9 +73,9 @@ def dispose(rt: Session, hold: str, kind: str, username: str, password: str,
         raise WorkflowRefused("reason-required", "a disposition needs its justification",
                               "justification", justification)
     h = resolve(rt, C.Hold, hold)
-    if h.props.get(P.holdState, "Active") != "Active":
+    if not is_active_hold(h):
         raise WorkflowRefused("hold-state", f"the hold is {h.props.get(P.holdState)}, not "
-                              "Active", "holdState", h.props.get(P.holdState))
+                              f"{HoldState.ACTIVE}", "holdState", h.props.get(P.holdState))
     held = sorted(e.dst for e in rt.store.links([h.iri], [R.HOLDS]))
     earlier = sorted({e.src for e in rt.store.links([h.iri], [R.RESOLVES_HOLD],
                                                     Direction.DOWNSTREAM)})
@@ -71,10 +87,10 @@ def dispose(rt: Session, hold: str, kind: str, username: str, password: str,
         raise WorkflowRefused("not-held", "these items are not (or no longer) under this hold",
                               "items", stray)
     nodes = rt.store.get_many(chosen)
-    if kind == "returnToSupplier" and any(n.label != C.MaterialLot for n in nodes.values()):
+    if kind == _D.RETURN_TO_SUPPLIER and any(n.label != C.MaterialLot for n in nodes.values()):
         raise WorkflowRefused("disposition-type", "only supplier material lots are returned to "
                               "the supplier", "dispositionType", kind)
-    if kind == "rework" and (rework is None or
+    if kind == _D.REWORK and (rework is None or
                              any(n.label != C.Batch for n in nodes.values())):
         raise WorkflowRefused("rework-operation", "a rework names the rework operation and "
                               "applies to batches", "rework", kind)
@@ -88,7 +104,8 @@ def dispose(rt: Session, hold: str, kind: str, username: str, password: str,
         P.description: justification}, {P.resolvesHold: [h.iri], P.disposes: chosen})]
     if decided | set(chosen) >= set(held):
         hold_props: dict[str, StoredValue] = {
-            P.holdState: "Released" if kind == "release" else "Dispositioned", P.closedAt: now}
+            P.holdState: HoldState.RELEASED if kind == _D.RELEASE else HoldState.DISPOSITIONED,
+            P.closedAt: now}
         writes.append(NodeUpsert(C.Hold, h.key, h.iri, hold_props))
     for i in chosen:
         node = nodes[i]
@@ -100,7 +117,7 @@ def dispose(rt: Session, hold: str, kind: str, username: str, password: str,
     write_nodes(rt, writes, username, justification, f"quality:{key}:{uuid.uuid4().hex}")
     if rework is not None:
         _rework(rt, key, [nodes[i] for i in chosen], rework, username, justification)
-    sign(rt, iri, username, password, "approved", justification, clock)
+    sign(rt, iri, username, password, SignatureMeaning.APPROVED, justification, clock)
     return resolve(rt, C.Disposition, iri)
 
 
@@ -118,6 +135,7 @@ def _rework(rt: Session, disposition: str, batches: list[NodeRecord], rw: Rework
         writes.append(NodeUpsert(C.OperationExecution, key,
                                  rt.vocab.mint_iri(C.OperationExecution, key), {
             P.code: key, P.startedAtTime: to_utc_text(rw.started),
-            P.endedAtTime: to_utc_text(rw.ended), P.executionStatus: "Completed"}, links))
+            P.endedAtTime: to_utc_text(rw.ended), P.executionStatus: ExecutionStatus.COMPLETED},
+            links))
     write_nodes(rt, writes, actor, f"rework per {disposition}: {reason}",
                 f"quality:{disposition}:rework")

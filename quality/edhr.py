@@ -20,6 +20,7 @@ from graph.context import as_built
 from graph.model import Direction, NodeRecord
 from graph.schema import DERIVATION
 from graph.session import Session
+from graph.status import is_released
 from ontology.terms import C, P, R
 from quality.release import release_report
 from quality.signatures import manifestation, signatures_by_record
@@ -163,7 +164,7 @@ def batch_dhr(rt: Session, batch: str, unit_limit: int = 100) -> Json:
     releases = linked_from(st, [b.iri], R.RELEASE_OF, C.ReleaseDecision)
     approvals = linked_from(st, sorted(devs), R.APPROVES, C.Approval)
     units = linked_from(st, [b.iri], DERIVATION, C.SerializedUnit)
-    released_units = len(units) if b.props.get(P.batchStatus) == "Released" else 0
+    released_units = len(units) if is_released(b) else 0
     signed = {**devs, **disps, **releases, **approvals}
     sigs = signatures_by_record(st, sorted(signed))
     return {

@@ -22,16 +22,30 @@ from graph.port import GraphStore
 from graph.schema import DERIVATION
 from graph.session import Session, write_nodes
 from graph.write import NodeUpsert, WriteResult
+from ontology.codes import (
+    AlarmPriority,
+    AlarmState,
+    BatchStatus,
+    DeviationGrade,
+    DeviationState,
+    ExcursionLevel,
+    HoldState,
+    MaterialLotStatus,
+    RoleName,
+)
 from ontology.datatypes import ms_to_text
 from ontology.terms import C, P, R
+from quality.accounts import ROLE_NAMES
 from quality.detection import LEVELS, Finding, SpecLimits
 
 __all__ = ["Context", "Recorded", "affected_material", "contextualise", "grade",
            "record_cleared", "record_finding"]
 
 SIGNAL_ACTOR = "signals"
-QC_ROLE = "qc"
-PRIORITY = {"alert": "low", "action": "medium", "outOfSpec": "high", "spcRule": "low"}
+QC_ROLE = RoleName.QC
+PRIORITY: dict[str, str] = {
+    ExcursionLevel.ALERT: AlarmPriority.LOW, ExcursionLevel.ACTION: AlarmPriority.MEDIUM,
+    ExcursionLevel.OUT_OF_SPEC: AlarmPriority.HIGH, ExcursionLevel.SPC_RULE: AlarmPriority.LOW}
 
 
 @dataclass(frozen=True)
@@ -103,8 +117,8 @@ def grade(limits: SpecLimits, peak: float, limit: float | None) -> str:
     width = limits.width or 1.0
     magnitude = abs(peak - limit) / width if limit is not None else 0.0
     if limits.is_cpp:
-        return "critical" if magnitude > 0.1 else "major"
-    return "major" if magnitude > 0.1 else "minor"
+        return DeviationGrade.CRITICAL if magnitude > 0.1 else DeviationGrade.MAJOR
+    return DeviationGrade.MAJOR if magnitude > 0.1 else DeviationGrade.MINOR
 
 
 @dataclass
@@ -129,12 +143,10 @@ class Recorded:
 
 
 def _role(rt: Session) -> tuple[str, NodeUpsert | None]:
-    for key in (QC_ROLE, "ROLE-QC"):
-        iri = rt.vocab.mint_iri(C.Role, key)
-        if rt.store.get(iri) is not None:
-            return iri, None
     iri = rt.vocab.mint_iri(C.Role, QC_ROLE)
-    return iri, NodeUpsert(C.Role, QC_ROLE, iri, {P.code: QC_ROLE, P.name: "Quality control",
+    if rt.store.get(iri) is not None:
+        return iri, None
+    return iri, NodeUpsert(C.Role, QC_ROLE, iri, {P.code: QC_ROLE, P.name: ROLE_NAMES[QC_ROLE],
                                                   P.roleName: QC_ROLE})
 
 
@@ -160,7 +172,7 @@ def record_cleared(rt: Session, ctx: Context, f: Finding) -> WriteResult | None:
             continue  # the episode jumped over this level
         nodes += [NodeUpsert(C.Excursion, f"EXC-{number}", exc, {P.clearedAt: cleared}),
                   NodeUpsert(C.Alarm, f"ALM-{number}", v.mint_iri(C.Alarm, f"ALM-{number}"),
-                             {P.alarmState: "Cleared", P.closedAt: cleared})]
+                             {P.alarmState: AlarmState.CLEARED, P.closedAt: cleared})]
     if not nodes:
         return None
     ident, _ = _identity(ctx, f.episode_ms, f.level)
@@ -169,17 +181,19 @@ def record_cleared(rt: Session, ctx: Context, f: Finding) -> WriteResult | None:
                        f"signals:{ident}/cleared")
 
 
-#: the status property (and its held value) of the classes that have one
-_HOLD_STATUS: dict[str, str] = {C.Batch: P.batchStatus, C.MaterialLot: P.materialLotStatus}
+#: the status property and its held value, of the classes that have one
+_HOLD_STATUS: dict[str, tuple[str, str]] = {
+    C.Batch: (P.batchStatus, BatchStatus.ON_HOLD),
+    C.MaterialLot: (P.materialLotStatus, MaterialLotStatus.ON_HOLD)}
 
 
 def _on_hold_status(rt: Session, held: list[str]) -> list[NodeUpsert]:
     """Batches and lots under the hold get the status ``OnHold`` (in the same write)."""
     out = []
     for n in rt.store.get_many(held).values():
-        prop = _HOLD_STATUS.get(n.label)
-        if prop is not None and n.props.get(prop) != "OnHold":
-            out.append(NodeUpsert(n.label, n.key, n.iri, {prop: "OnHold"}))
+        status = _HOLD_STATUS.get(n.label)
+        if status is not None and n.props.get(status[0]) != status[1]:
+            out.append(NodeUpsert(n.label, n.key, n.iri, {status[0]: status[1]}))
     return out
 
 
@@ -212,11 +226,11 @@ def record_finding(rt: Session, ctx: Context, f: Finding) -> Recorded | None:
                         {P.violatesSpec: [ctx.spec.iri], P.duringExecution: [ctx.execution.iri]}),
              NodeUpsert(C.Alarm, f"ALM-{number}", alarm_iri,
                         {P.recordNumber: f"ALM-{number}", P.alarmPriority: PRIORITY[f.level],
-                         P.alarmState: "Active", P.openedAt: detected},
+                         P.alarmState: AlarmState.ACTIVE, P.openedAt: detected},
                         {P.raisedBy: [exc_iri], P.notifiesRole: [role_iri]})]
     if role_node is not None:
         nodes.insert(0, role_node)
-    if f.kind == "excursion" and f.level == "outOfSpec":
+    if f.kind == "excursion" and f.level == ExcursionLevel.OUT_OF_SPEC:
         limits = ctx.limits
         rec.grade = grade(limits, f.peak, f.limit)
         rec.deviation = v.mint_iri(C.Deviation, f"DEV-{number}")
@@ -227,12 +241,13 @@ def record_finding(rt: Session, ctx: Context, f: Finding) -> Recorded | None:
                 P.recordNumber: f"DEV-{number}",
                 "title": f"{ctx.parameter} out of specification on {ctx.equipment.key}, "
                          f"batch {ctx.batch.key}",
-                P.description: desc, P.deviationState: "Open", P.deviationGrade: rec.grade,
+                P.description: desc, P.deviationState: DeviationState.OPEN,
+                P.deviationGrade: rec.grade,
                 P.openedAt: detected},
                 {P.raisedBy: [exc_iri], P.concerns: [ctx.batch.iri]}),
             NodeUpsert(C.Hold, f"HLD-{number}", rec.hold, {
                 P.recordNumber: f"HLD-{number}",
-                P.holdState: "Active", P.openedAt: detected,
+                P.holdState: HoldState.ACTIVE, P.openedAt: detected,
                 P.description: f"automatic hold: {len(rec.held)} item(s) affected by "
                                f"{ctx.parameter} excursion on {ctx.equipment.key}"},
                 {P.holds: rec.held, P.raisedBy: [rec.deviation]}),

@@ -18,7 +18,9 @@ from graph.errors import Problem
 from graph.model import Direction, EdgeRecord, NodeRecord
 from graph.port import GraphStore
 from graph.schema import DERIVATION
+from graph.status import is_active_hold
 from graph.write import PendingWrite
+from ontology.codes import DerivationKind
 from ontology.terms import C, P, R
 
 __all__ = ["active_holds", "held_material_guard"]
@@ -35,7 +37,7 @@ def _active(store: GraphStore, iris: set[str], new_edges: list[EdgeRecord],
     out: dict[str, list[tuple[str, str]]] = {}
     for e in edges:
         h = pending.get(e.src) or stored.get(e.src)
-        if h is not None and h.label == C.Hold and h.props.get(P.holdState) == "Active":
+        if h is not None and h.label == C.Hold and is_active_hold(h):
             out.setdefault(e.dst, []).append((h.key, str(h.props.get(P.openedAt, ""))))
     return out
 
@@ -47,7 +49,9 @@ def active_holds(store: GraphStore, iris: list[str]) -> dict[str, list[str]]:
 
 
 #: derivation kinds that use their input up or send it out
-USE_KINDS = frozenset({"consumption", "merge", "aggregation", "rework", "shipment"})
+USE_KINDS = frozenset({DerivationKind.CONSUMPTION, DerivationKind.MERGE,
+                       DerivationKind.AGGREGATION, DerivationKind.REWORK,
+                       DerivationKind.SHIPMENT})
 
 
 def held_material_guard(w: PendingWrite) -> list[Problem]:
@@ -62,7 +66,7 @@ def held_material_guard(w: PendingWrite) -> list[Problem]:
         blocking = _blocking(held.get(e.dst, ()), e)
         if blocking:
             problems.append(_problem(w, e, e.dst, blocking))
-    shipped = [e for e in uses if e.props.get("derivationKind") == "shipment"
+    shipped = [e for e in uses if e.props.get("derivationKind") == DerivationKind.SHIPMENT
                and not held.get(e.dst)]
     if shipped:  # anything held upstream of what is shipped?
         problems += _held_upstream(w, shipped)
@@ -76,7 +80,9 @@ def _blocking(holds: Iterable[tuple[str, str]], e: EdgeRecord) -> list[str]:
 
 def _problem(w: PendingWrite, e: EdgeRecord, held_iri: str, blocking: list[str]) -> Problem:
     kind = str(e.props.get("derivationKind", "derivation"))
-    verb = {"shipment": "shipped", "consumption": "consumed"}.get(kind, f"used ({kind})")
+    verbs: dict[str, str] = {DerivationKind.SHIPMENT: "shipped",
+                             DerivationKind.CONSUMPTION: "consumed"}
+    verb = verbs.get(kind, f"used ({kind})")
     node = w.current(held_iri) or w.store.get(held_iri)
     what = f"{node.label} {node.key}" if node else held_iri
     where = "" if held_iri == e.dst else f" (upstream of {e.dst})"

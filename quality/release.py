@@ -34,14 +34,23 @@ from graph.fitness import (
 from graph.model import Direction, EdgeRecord, NodeRecord
 from graph.port import GraphStore
 from graph.session import Session, write_nodes
+from graph.status import is_open_deviation
 from graph.write import NodeUpsert
+from ontology.codes import (
+    BatchStatus,
+    ExecutionStatus,
+    HoldState,
+    InspectionOutcome,
+    ReleaseOutcome,
+    RoleName,
+    SignatureMeaning,
+)
 from ontology.datatypes import Clock, to_utc_text
 from ontology.terms import C, P, R
 from quality.accounts import authenticate
 from quality.rules import RequiresSignatures
 from quality.signatures import sign
 from quality.workflow import (
-    CLOSED_DEVIATION_STATES,
     WorkflowRefused,
     active_holds,
     linked_from,
@@ -52,7 +61,7 @@ from quality.workflow import (
 
 __all__ = ["ReleaseReport", "release_batch", "release_report"]
 
-QA_APPROVED = RequiresSignatures({"qa": {"approved"}})
+QA_APPROVED = RequiresSignatures({RoleName.QA: {SignatureMeaning.APPROVED}})
 
 
 @dataclass
@@ -109,7 +118,7 @@ def release_report(rt: Session, batch: str) -> ReleaseReport:
                 f"operation {o.key} ({o.props.get(P.name, '')}) of the pinned version was "
                 "not executed")
     for xn in executions.values():
-        if xn.props.get(P.executionStatus) != "Completed":
+        if xn.props.get(P.executionStatus) != ExecutionStatus.COMPLETED:
             add("execution-incomplete", xn.iri, "executionStatus",
                 xn.props.get(P.executionStatus), f"execution {xn.key} is not completed")
         xop = op_of.get(xn.iri)
@@ -141,8 +150,10 @@ def release_report(rt: Session, batch: str) -> ReleaseReport:
     covered_specs = {s for i, ss in exc_specs.items() if i in covered for s in ss}
     for i, n in sorted(findings.items()):
         if n.label == C.InspectionResult and \
-                n.props.get(P.inspectionOutcome) == "nonconforming" and i not in covered:
-            add("inspection-nonconforming", i, "inspectionOutcome", "nonconforming",
+                n.props.get(P.inspectionOutcome) == InspectionOutcome.NONCONFORMING and \
+                i not in covered:
+            add("inspection-nonconforming", i, "inspectionOutcome",
+                InspectionOutcome.NONCONFORMING,
                 f"inspection {n.key} is nonconforming")
         elif n.label == C.Excursion and i not in covered:
             add("excursion", i, "excursionLevel", n.props.get(P.excursionLevel),
@@ -212,7 +223,7 @@ def release_report(rt: Session, batch: str) -> ReleaseReport:
             f"deviation {d.key} ({d.props.get(P.deviationState)}) concerns the batch or its "
             "inputs")
     for h in active_holds(st, upstream):
-        add("active-hold", h.iri, "holdState", "Active",
+        add("active-hold", h.iri, "holdState", HoldState.ACTIVE,
             f"hold {h.key} is active on the batch or its inputs")
     holds = linked_from(st, upstream, R.HOLDS, C.Hold)
     disps = linked_from(st, sorted(holds), R.RESOLVES_HOLD, C.Disposition)
@@ -225,7 +236,8 @@ def release_report(rt: Session, batch: str) -> ReleaseReport:
 
 
 def _covered(st: GraphStore, findings: list[str]) -> set[str]:
-    """Findings explained by a closed deviation raised by them (directly or via an alarm)."""
+    """Findings explained by a closed (not open) deviation raised by them (directly or via an
+    alarm)."""
     if not findings:
         return set()
     raised = st.links(findings, [R.RAISED_BY], Direction.DOWNSTREAM)
@@ -236,8 +248,7 @@ def _covered(st: GraphStore, findings: list[str]) -> set[str]:
     out = set()
     for e in [*raised, *by_alarm]:
         dev = nodes.get(e.src)
-        if dev is not None and dev.label == C.Deviation and \
-                dev.props.get(P.deviationState) in CLOSED_DEVIATION_STATES:
+        if dev is not None and dev.label == C.Deviation and not is_open_deviation(dev):
             out.add(origin.get(e.dst, e.dst))
     return out
 
@@ -247,7 +258,7 @@ def release_batch(rt: Session, batch: str, username: str, password: str, reason:
     """Release a batch: refused with the exception list unless it is empty; else a
     ReleaseDecision (released, 0 exceptions) signed 'released' by QA, and the batch Released."""
     clock = rt.clock if clock is None else clock
-    require_user(rt, username, ("qa",), "batch release")
+    require_user(rt, username, (RoleName.QA,), "batch release")
     report = release_report(rt, batch)
     if report.exceptions:
         raise WorkflowRefused("release-exceptions", f"{len(report.exceptions)} exception(s) "
@@ -261,11 +272,11 @@ def release_batch(rt: Session, batch: str, username: str, password: str, reason:
     b = resolve(rt, C.TraceableEntity, report.batch)
     write_nodes(rt, [
         NodeUpsert(C.ReleaseDecision, key, iri, {
-            P.recordNumber: key, P.releaseOutcome: "released", P.exceptionCount: 0,
+            P.recordNumber: key, P.releaseOutcome: ReleaseOutcome.RELEASED, P.exceptionCount: 0,
             P.decidedAt: to_utc_text(clock()), P.description: reason},
             {P.releaseOf: [b.iri]}),
-        NodeUpsert(b.label, b.key, b.iri, {P.batchStatus: "Released"}
+        NodeUpsert(b.label, b.key, b.iri, {P.batchStatus: BatchStatus.RELEASED}
                    if b.label == C.Batch else {})],
         username, reason, f"quality:{key}:{uuid.uuid4().hex}")
-    sign(rt, iri, username, password, "released", reason, clock)
+    sign(rt, iri, username, password, SignatureMeaning.RELEASED, reason, clock)
     return resolve(rt, C.ReleaseDecision, iri)

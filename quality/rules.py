@@ -1,7 +1,8 @@
 """Reusable workflow rules that state transitions attach (deviation close, change approval,
 batch release …).
 
->>> rule = RequiresSignatures({"qa": {"approved"}})
+>>> from ontology.codes import RoleName, SignatureMeaning
+>>> rule = RequiresSignatures({RoleName.QA: {SignatureMeaning.APPROVED}})
 >>> rule.describe()
 "a valid 'approved' signature by a user with role qa"
 """
@@ -15,9 +16,8 @@ from dataclasses import dataclass
 from graph.errors import Problem
 from graph.port import GraphStore
 from graph.session import Session
-from ontology.terms import P
-from ontology.vocab import vocabulary
-from quality.accounts import ROLE_NAMES, User, users_by_iri
+from ontology.codes import RoleName, SignatureMeaning
+from quality.accounts import User, users_by_iri
 from quality.signatures import Signature, signatures_by_record
 
 __all__ = ["RequiresSignatures"]
@@ -35,16 +35,16 @@ class RequiresSignatures:
     meanings_by_role: Mapping[str, AbstractSet[str]]
 
     def __post_init__(self) -> None:
-        roles = {r: frozenset(m) for r, m in self.meanings_by_role.items()}
-        meanings = vocabulary().prop(P.signatureMeaning).code_list or ()
-        unknown_roles = sorted(r for r in roles if r not in ROLE_NAMES)
+        # codes as the plain strings the stores hold (members of ontology.codes or strings)
+        roles = {str(r): frozenset(str(x) for x in m) for r, m in self.meanings_by_role.items()}
+        unknown_roles = sorted(r for r in roles if r not in set(RoleName))
         if unknown_roles:
             raise ValueError(f"roles {unknown_roles}: not roles of the system (code list "
-                             f"tg:RoleNameScheme: {', '.join(ROLE_NAMES)})")
-        unknown = sorted({m for ms in roles.values() for m in ms} - set(meanings))
+                             f"tg:RoleNameScheme: {', '.join(RoleName)})")
+        unknown = sorted({m for ms in roles.values() for m in ms} - set(SignatureMeaning))
         if unknown:
             raise ValueError(f"signature meanings {unknown}: not in the code list "
-                             f"tg:SignatureMeaningScheme ({', '.join(meanings)})")
+                             f"tg:SignatureMeaningScheme ({', '.join(SignatureMeaning)})")
         if not any(roles.values()):
             raise ValueError("meanings_by_role: require at least one meaning of one role")
         object.__setattr__(self, "meanings_by_role", roles)

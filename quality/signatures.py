@@ -27,6 +27,7 @@ from graph.port import GraphStore
 from graph.schema import EDGE_SYSTEM_PROPS, NODE_SYSTEM_PROPS
 from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
+from ontology.codes import RoleName, SignatureMeaning
 from ontology.datatypes import Clock, StoredValue, to_utc_text
 from ontology.terms import C, P, R
 from quality.accounts import AuthError, authenticate, public_props, users_by_iri
@@ -126,10 +127,10 @@ def sign(rt: Session, record_iri: str, username: str, password: str, meaning: st
     signed (``SignatureError`` code ``content-changed``).
     """
     clock = rt.clock if clock is None else clock
-    meanings = rt.vocab.prop(P.signatureMeaning).code_list or ()
-    if meaning not in meanings:
-        raise SignatureError("signature-meaning", f"must be one of {', '.join(meanings)} (code "
-                             "list tg:SignatureMeaningScheme)", "signatureMeaning", meaning)
+    if meaning not in set(SignatureMeaning):
+        raise SignatureError("signature-meaning", f"must be one of "
+                             f"{', '.join(SignatureMeaning)} (code list "
+                             "tg:SignatureMeaningScheme)", "signatureMeaning", meaning)
     if not reason or not reason.strip():
         raise SignatureError("reason-required", "a signature needs a reason", "reason", reason)
     node = rt.store.get(record_iri)
@@ -140,7 +141,7 @@ def sign(rt: Session, record_iri: str, username: str, password: str, meaning: st
                              record_iri)
     user = authenticate(rt, username, password, clock,
                         purpose=f"signature ({meaning}) of {record_iri}")
-    if not user.roles - {"auditor"}:
+    if not user.roles - {RoleName.AUDITOR}:
         raise AuthError("not-permitted", "the auditor role reads and never signs",
                         value=username)
     signed = current_hash(rt.store, record_iri)

@@ -35,6 +35,7 @@ from graph.versions import (
     owning_versions,
 )
 from graph.write import PRIOR_VERSION, Guard, PendingWrite
+from ontology.codes import ProcessVersionStatus
 from ontology.terms import R
 from quality.change_control import effectivity_problems
 
@@ -71,7 +72,7 @@ def version_lifecycle(p: PendingWrite) -> list[Problem]:
                 rule="version-lifecycle", field="versionStatus", value=now, focus=iri,
                 message=f"a {was} process version cannot become {now}; from {was} it can "
                         f"become {', '.join(sorted(allowed)) or 'nothing (final)'}"))
-        elif now == "Effective":
+        elif now == ProcessVersionStatus.EFFECTIVE:
             problems.extend(effectivity_problems(p.store, iri, p.new_edges))
     return problems
 

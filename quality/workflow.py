@@ -1,6 +1,8 @@
 """Helpers the quality workflows share: resolving a record by IRI or business key, refusing
 with a list of problems, checking the acting user's role, and the graph facts several
 workflows ask (records linked to a record, open deviations and active holds on entities).
+What "open deviation" and "active hold" mean is :mod:`graph.status` (one definition for
+release, the guards, GraphQL and the explorer).
 """
 
 from __future__ import annotations
@@ -11,14 +13,12 @@ from graph.errors import Problem, RefusedError
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from graph.session import Session
-from ontology.terms import C, P, R
+from graph.status import is_active_hold, is_open_deviation
+from ontology.terms import C, R
 from quality.accounts import User, get_user
 
-__all__ = ["CLOSED_DEVIATION_STATES", "WorkflowRefused", "active_holds", "linked_from",
-           "open_deviations", "require_user", "resolve"]
-
-#: deviation states in which a deviation no longer blocks anything
-CLOSED_DEVIATION_STATES = frozenset({"Closed", "Archived"})
+__all__ = ["WorkflowRefused", "active_holds", "linked_from", "open_deviations", "require_user",
+           "resolve"]
 
 
 class WorkflowRefused(RefusedError):
@@ -70,15 +70,13 @@ def linked_from(store: GraphStore, targets: Sequence[str], rel: str,
 
 
 def open_deviations(store: GraphStore, entities: Sequence[str]) -> list[NodeRecord]:
-    """Deviations concerning any of ``entities`` that are not closed."""
+    """Deviations concerning any of ``entities`` that are open (:func:`graph.status.
+    is_open_deviation`)."""
     devs = linked_from(store, entities, R.CONCERNS, C.Deviation).values()
-    return sorted((d for d in devs
-                   if str(d.props.get(P.deviationState, "Open")) not in CLOSED_DEVIATION_STATES),
-                  key=lambda d: d.key)
+    return sorted((d for d in devs if is_open_deviation(d)), key=lambda d: d.key)
 
 
 def active_holds(store: GraphStore, entities: Sequence[str]) -> list[NodeRecord]:
-    """Holds on any of ``entities`` still active."""
+    """Holds on any of ``entities`` still active (:func:`graph.status.is_active_hold`)."""
     holds = linked_from(store, entities, R.HOLDS, C.Hold).values()
-    return sorted((h for h in holds if h.props.get(P.holdState, "Active") == "Active"),
-                  key=lambda h: h.key)
+    return sorted((h for h in holds if is_active_hold(h)), key=lambda h: h.key)

@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from api.graphql.enums import AuditAction, RoleName, SignatureMeaning
 from api.graphql.types import (
     Signature,
     as_json,
@@ -42,7 +43,7 @@ class AuditEntry:
     tx: int
     at: str
     actor: str
-    action: str
+    action: AuditAction
     record: str
     record_class: str
     field: str | None
@@ -54,7 +55,7 @@ class AuditEntry:
 
     @classmethod
     def of(cls, e: model.AuditEntry) -> AuditEntry:
-        return cls(seq=e.seq, tx=e.tx, at=e.at, actor=e.actor, action=e.action,
+        return cls(seq=e.seq, tx=e.tx, at=e.at, actor=e.actor, action=AuditAction(e.action),
                    record=e.record, record_class=e.record_class, field=e.field,
                    old=as_json(e.old), new=as_json(e.new), reason=e.reason,
                    event_id=e.event_id, hash=e.hash)
@@ -97,7 +98,7 @@ class Mutation:
     @strawberry.mutation(description="Electronically sign a record (21 CFR 11.50/11.200): "
                                      "re-enter your password; the signature binds to the "
                                      "record's current content.")
-    def sign(self, info: Info[Any, None], record: str, meaning: str, password: str,
+    def sign(self, info: Info[Any, None], record: str, meaning: SignatureMeaning, password: str,
              reason: str, expected_hash: str | None = None) -> Signature:
         rt = runtime_of(info)
         node = resolve_one(rt, record)
@@ -112,7 +113,7 @@ class Mutation:
 
     @strawberry.mutation(description="Create a user account (admin).")
     def create_user(self, info: Info[Any, None], username: str, password: str,
-                    roles: list[str], printed_name: str, reason: str) -> Me:
+                    roles: list[RoleName], printed_name: str, reason: str) -> Me:
         rt = runtime_of(info)
         try:
             u = accounts.create_user(rt, username, password, roles, printed_name,

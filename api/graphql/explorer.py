@@ -14,31 +14,35 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
 
+from api.graphql.enums import DeviationGrade, DeviationState
 from api.graphql.signals import MAX_WINDOW_S, Sample, excursion_of, raw_window
 from api.graphql.types import MAX_PAGE, Node, Signature, bad_input, resolve_one, runtime_of
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
+from graph.status import is_active_hold, is_open_deviation, is_released
+from ontology.codes import BatchStatus, MaterialLotStatus
 from ontology.datatypes import ms_to_text
-from ontology.vocab import rel_type_of
+from ontology.terms import P, R
 from quality import signatures, spc
 from tracegraph.runtime import Runtime
 
 __all__ = ["DeviationSignal", "DeviationView", "Limits", "Query", "RecordStatus", "SignalPoint",
-           "SpcChart", "SpcViolation"]
+           "SpcChart", "SpcViolation", "status_overlay"]
 
-#: lifecycle states in which a deviation no longer counts as open
-CLOSED_DEVIATION = frozenset({"Closed", "Archived", "EffectivenessVerified"})
-STATUS_PROPS = ("batchStatus", "materialLotStatus", "unitStatus", "status")
-OBSERVES, DURING_EXECUTION = rel_type_of("observes"), rel_type_of("duringExecution")
-RAISED_BY, ASSESSES, CAUSE_OF = rel_type_of("raisedBy"), rel_type_of("assesses"), \
-    rel_type_of("causeOf")
-VIOLATES_SPEC, CONCERNS, HOLDS = rel_type_of("violatesSpec"), rel_type_of("concerns"), \
-    rel_type_of("holds")
+#: properties holding a record's own status, the first one present is shown
+STATUS_PROPS = (P.batchStatus, P.materialLotStatus, "unitStatus", "status")
+#: the status of a batch or material lot an active hold holds
+ON_HOLD = frozenset({BatchStatus.ON_HOLD, MaterialLotStatus.ON_HOLD})
+_E = TypeVar("_E", bound=StrEnum)
+OBSERVES, DURING_EXECUTION = R.OBSERVES, R.DURING_EXECUTION
+RAISED_BY, ASSESSES, CAUSE_OF = R.RAISED_BY, R.ASSESSES, R.CAUSE_OF
+VIOLATES_SPEC, CONCERNS, HOLDS = R.VIOLATES_SPEC, R.CONCERNS, R.HOLDS
 
 
 @strawberry.type
@@ -115,8 +119,8 @@ class DeviationSignal:
 @strawberry.type
 class DeviationView:
     deviation: Node
-    state: str | None
-    grade: str | None
+    state: DeviationState | None
+    grade: DeviationGrade | None
     excursion: Node | None
     signal: DeviationSignal | None
     concerns: list[Node]
@@ -223,14 +227,17 @@ def _signal(rt: Runtime, excursion: NodeRecord, hours: float,
                            points=points, samples=[])
 
 
-def _status(n: NodeRecord, holds: list[NodeRecord], devs: list[NodeRecord]) -> RecordStatus:
+def status_overlay(n: NodeRecord, holds: list[NodeRecord], devs: list[NodeRecord]
+                   ) -> RecordStatus:
+    """The explorer's overlay of a record from the holds on it and the deviations concerning
+    it: open deviation, active hold and released mean what they mean for release
+    (:mod:`graph.status`)."""
     own = next((str(n.props[p]) for p in STATUS_PROPS if p in n.props), None)
     return RecordStatus(
         iri=n.iri, status=own,
-        on_hold=own == "OnHold" or any(h.props.get("holdState") == "Active" for h in holds),
-        open_deviations=sorted(d.key for d in devs
-                               if str(d.props.get("deviationState")) not in CLOSED_DEVIATION),
-        released=own == "Released", recalled=own == "Recalled")
+        on_hold=own in ON_HOLD or any(is_active_hold(h) for h in holds),
+        open_deviations=sorted(d.key for d in devs if is_open_deviation(d)),
+        released=is_released(n), recalled=own == "Recalled")
 
 
 @strawberry.type
@@ -254,7 +261,7 @@ class Query:
                 holds[e.dst].append(src)
             elif e.type == CONCERNS and src.label == "Deviation":
                 devs[e.dst].append(src)
-        return [_status(nodes[i], holds[i], devs[i]) for i in records if i in nodes]
+        return [status_overlay(nodes[i], holds[i], devs[i]) for i in records if i in nodes]
 
     @strawberry.field(description="A deviation with its excursion, the signal around the event "
                                   "with limits (raw samples within ±rawSeconds when the raw "
@@ -280,8 +287,8 @@ class Query:
                          Direction.DOWNSTREAM)
         holds = [n for n in raised if n.label == "Hold"]
         return DeviationView(
-            deviation=Node.of(dev), state=_str(dev.props.get("deviationState")),
-            grade=_str(dev.props.get("deviationGrade")),
+            deviation=Node.of(dev), state=_code(DeviationState, dev.props.get(P.deviationState)),
+            grade=_code(DeviationGrade, dev.props.get(P.deviationGrade)),
             excursion=None if exc is None else Node.of(exc),
             signal=None if exc is None else _signal(rt, exc, window_hours, raw_seconds),
             concerns=[Node.of(n) for n in _linked(st, [dev.iri], [CONCERNS],
@@ -324,8 +331,8 @@ class Query:
                         violations=[SpcViolation.of(v) for v in c.violations])
 
 
-def _str(v: object) -> str | None:
-    return None if v is None else str(v)
+def _code(code_list: type[_E], v: object) -> _E | None:
+    return None if v is None else code_list(str(v))
 
 
 def _finite(v: float | None) -> float | None:

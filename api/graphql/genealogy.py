@@ -14,6 +14,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
+from api.graphql.enums import DerivationKind
 from api.graphql.types import (
     MAX_DEPTH,
     Direction,
@@ -162,15 +163,12 @@ class Query:
                                   "paged list of nodes (by depth) and edges.")
     def genealogy(self, info: Info[Any, None], of: str,
                   direction: Direction = Direction.UPSTREAM, max_depth: int = 20,
-                  edge_kinds: list[str] | None = None, as_of: str | None = None,
+                  edge_kinds: list[DerivationKind] | None = None, as_of: str | None = None,
                   first: int = 1000, offset: int = 0) -> Genealogy:
         rt = runtime_of(info)
         if not 1 <= max_depth <= MAX_DEPTH:
             raise bad_input("maxDepth", max_depth, f"between 1 and {MAX_DEPTH}")
-        kinds = rt.vocab.prop("derivationKind").code_list or ()
-        for k in edge_kinds or ():
-            if k not in kinds:
-                raise bad_input("edgeKinds", k, f"one of {', '.join(kinds)}")
+        kinds = None if edge_kinds is None else [k.value for k in edge_kinds]
         seed = resolve_one(rt, of)
         if seed is None:
             raise not_found("of", of)
@@ -181,8 +179,8 @@ class Query:
             except TypeRuleError as e:
                 raise bad_input("asOf", as_of, e.rule) from None
         page("first", first)
-        g = rt.store.genealogy([seed.iri], StoreDirection(direction.value), max_depth,
-                               edge_kinds, as_of)
+        g = rt.store.genealogy([seed.iri], StoreDirection(direction.value), max_depth, kinds,
+                               as_of)
         ordered = sorted(g.depth.items(), key=lambda x: (x[1], x[0]))
         edges = sorted(g.edges, key=lambda e: (e.src, e.dst, e.eid))
         everything = [GenealogyNode(node=Node.of(g.nodes[i]), depth=d) for i, d in ordered]
@@ -191,7 +189,7 @@ class Query:
             node_count=len(ordered), edge_count=len(edges),
             nodes=everything[offset:offset + first],
             edges=[Edge.of(e) for e in edges[offset:offset + first]],
-            _all=everything, _max_depth=max_depth, _kinds=edge_kinds, _as_of=as_of)
+            _all=everything, _max_depth=max_depth, _kinds=kinds, _as_of=as_of)
 
     @strawberry.field(description="How much of a seed lot reached each downstream node "
                                   "(exposure along consumption edges), with the seed's "

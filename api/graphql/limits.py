@@ -2,7 +2,8 @@
 
 Depth, aliases (counted through fragment expansion), tokens and an estimated cost are checked
 before execution; introspection is off and unexpected errors are masked in production. Each
-refusal is a GraphQL error with ``extensions.code`` so clients can tell limits from bugs.
+refusal is a GraphQL error with ``extensions.code`` so clients can tell limits from bugs (a code
+outside its code list is ``BAD_INPUT``: :class:`api.graphql.enums.CodeListErrors`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+
+from api.graphql.enums import CodeListErrors
 
 __all__ = ["Limits", "extensions"]
 
@@ -157,6 +160,7 @@ def extensions(production: bool, limits: Limits = Limits()
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: AddValidationRules([_cost_rule(limits)]),
+        CodeListErrors,
         Authorization,
     ]
     if production:

@@ -17,12 +17,23 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from api.graphql.enums import (
+    CAPAActionType,
+    CauseCategory,
+    DeviationGrade,
+    DeviationState,
+    DispositionType,
+    EffectivenessCriterion,
+    ImpactLevel,
+    RoleName,
+)
 from api.graphql.recall import Recall
 from api.graphql.types import Node, Problem, Signature, bad_input, runtime_of, user_of
 from graph.errors import Problem as ProblemRecord
 from graph.errors import RefusedError, WriteRejectedError
 from graph.model import NodeRecord
 from graph.port import GraphStore
+from ontology.codes import CAPAState, ReleaseOutcome
 from ontology.terms import C, P, R
 from quality import capa as capa_mod
 from quality import deviations as dev_mod
@@ -49,8 +60,8 @@ class QualityResult:
 
 @strawberry.type
 class Transition:
-    target: str
-    roles: list[str]
+    target: DeviationState
+    roles: list[RoleName]
     signatures: str = strawberry.field(description="The signatures the deviation's grade "
                                                    "requires for this step, in words.")
 
@@ -64,7 +75,7 @@ class Approval:
 
 @strawberry.type
 class Impact:
-    level: str
+    level: ImpactLevel
     concerns: list[str]
     recall: Recall
 
@@ -90,20 +101,23 @@ class ReleaseReport:
 @strawberry.type
 class Deviation:
     record: Node
-    state: str
-    grade: str | None
+    state: DeviationState = strawberry.field(description="Its lifecycle state (Open when the "
+                                                         "record has none).")
+    grade: DeviationGrade | None
     concerns: list[str]
 
     @classmethod
     def of(cls, n: NodeRecord, store: GraphStore) -> Deviation:
-        return cls(record=Node.of(n), state=str(n.props.get(P.deviationState, "")),
-                   grade=(str(n.props[P.deviationGrade]) if P.deviationGrade in n.props
-                          else None),
+        return cls(record=Node.of(n),
+                   state=DeviationState(str(n.props.get(P.deviationState,
+                                                        DeviationState.OPEN))),
+                   grade=(DeviationGrade(str(n.props[P.deviationGrade]))
+                          if P.deviationGrade in n.props else None),
                    concerns=sorted(e.dst for e in store.links([n.iri], [R.CONCERNS])))
 
     @strawberry.field(description="Where the deviation may move next and what each step needs.")
     def next_steps(self) -> list[Transition]:
-        return [Transition(target=t, roles=sorted(s.roles),
+        return [Transition(target=DeviationState(t), roles=[RoleName(r) for r in sorted(s.roles)],
                            signatures=(r.describe() if (r := s.rule(self.grade or "")) else
                                        "none"))
                 for (src, t), s in dev_mod.TRANSITIONS.items() if src == self.state]
@@ -182,7 +196,8 @@ class Query:
             imp = dev_mod.compute_impact(rt, id, unit_limit=max(0, min(unit_limit, 5000)))
         except WorkflowRefused:
             return None
-        return Impact(level=imp.level, concerns=imp.concerns, recall=Recall.of(imp.answer))
+        return Impact(level=ImpactLevel(imp.level), concerns=imp.concerns,
+                      recall=Recall.of(imp.answer))
 
     @strawberry.field(description="Commonality analysis of deviating vs good batches.")
     def commonality(self, info: Info[Any, None], deviating: list[str], good: list[str],
@@ -233,7 +248,8 @@ class Query:
 class Mutation:
     @strawberry.mutation(description="Raise a deviation (by hand or from a failed inspection: "
                                      "raisedBy = its IRI); it starts Open.")
-    def open_deviation(self, info: Info[Any, None], title: str, description: str, grade: str,
+    def open_deviation(self, info: Info[Any, None], title: str, description: str,
+                       grade: DeviationGrade,
                        reason: str, concerns: list[str] | None = None,
                        raised_by: str | None = None, key: str | None = None) -> QualityResult:
         rt = runtime_of(info)
@@ -244,13 +260,13 @@ class Mutation:
             k = key or f"DEV-{uuid.uuid4().hex[:12].upper()}"
             return dev_mod.open_deviation(rt, k, title, description, grade,
                                           user_of(info).username, reason, refs, source)
-        return _run(step, state="Open")
+        return _run(step, state=DeviationState.OPEN)
 
     @strawberry.mutation(description="Move a deviation along its lifecycle; signs the step's "
                                      "approval when the grade requires it (re-enter password).")
-    def advance_deviation(self, info: Info[Any, None], deviation: str, target: str,
+    def advance_deviation(self, info: Info[Any, None], deviation: str, target: DeviationState,
                           password: str, reason: str,
-                          grade: str | None = None) -> QualityResult:
+                          grade: DeviationGrade | None = None) -> QualityResult:
         rt = runtime_of(info)
         try:
             r = dev_mod.advance(rt, deviation, target, user_of(info).username, password, reason,
@@ -275,7 +291,7 @@ class Mutation:
         return _run(step)
 
     @strawberry.mutation(description="Record a root cause: 6M category and the 5-why chain.")
-    def record_root_cause(self, info: Info[Any, None], deviation: str, category: str,
+    def record_root_cause(self, info: Info[Any, None], deviation: str, category: CauseCategory,
                           whys: list[str], reason: str, key: str | None = None) -> QualityResult:
         rt = runtime_of(info)
         return _run(lambda: dev_mod.record_root_cause(
@@ -292,7 +308,8 @@ class Mutation:
 
     @strawberry.mutation(description="Add an action (correction/corrective/preventive) with "
                                      "owner and due date to a CAPA.")
-    def add_capa_action(self, info: Info[Any, None], capa: str, action_type: str, owner: str,
+    def add_capa_action(self, info: Info[Any, None], capa: str, action_type: CAPAActionType,
+                        owner: str,
                         due: date, description: str, reason: str,
                         key: str | None = None) -> QualityResult:
         rt = runtime_of(info)
@@ -310,7 +327,8 @@ class Mutation:
     @strawberry.mutation(description="Define a CAPA's effectiveness check: criterion "
                                      "(noRecurrence | cpkAtLeast), scope, later batches, "
                                      "threshold.")
-    def define_effectiveness_check(self, info: Info[Any, None], capa: str, criterion: str,
+    def define_effectiveness_check(self, info: Info[Any, None], capa: str,
+                                   criterion: EffectivenessCriterion,
                                    scope: str, batches: int, description: str, reason: str,
                                    threshold: float | None = None,
                                    key: str | None = None) -> QualityResult:
@@ -336,11 +354,11 @@ class Mutation:
                    reason: str) -> QualityResult:
         rt = runtime_of(info)
         return _run(lambda: capa_mod.close_capa(rt, capa, user_of(info).username, password,
-                                                reason), state="Closed")
+                                                reason), state=CAPAState.CLOSED)
 
     @strawberry.mutation(description="Disposition of held material (release, rework, scrap, "
                                      "useAsIs, returnToSupplier), signed 'approved' (QA).")
-    def dispose(self, info: Info[Any, None], hold: str, kind: str, password: str,
+    def dispose(self, info: Info[Any, None], hold: str, kind: DispositionType, password: str,
                 justification: str, items: list[str] | None = None,
                 rework_operation: str | None = None, rework_started: str | None = None,
                 rework_ended: str | None = None) -> QualityResult:
@@ -356,4 +374,4 @@ class Mutation:
                       reason: str) -> QualityResult:
         rt = runtime_of(info)
         return _run(lambda: release_batch(rt, batch, user_of(info).username, password, reason),
-                    state="released")
+                    state=ReleaseOutcome.RELEASED)

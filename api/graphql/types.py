@@ -29,6 +29,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from api.graphql.enums import SignatureMeaning
 from graph.errors import Problem as ProblemRecord
 from graph.identifiers.identify import identify
 from graph.model import Direction as StoreDirection
@@ -211,7 +212,7 @@ class Signature:
     username: str
     printed_name: str
     signed_at: str
-    meaning: str
+    meaning: SignatureMeaning
     content_hash: str
     valid: bool
     manifestation: str
@@ -219,7 +220,8 @@ class Signature:
     @classmethod
     def of(cls, s: signatures.Signature) -> Signature:
         return cls(iri=s.iri, record=s.record, username=s.username,
-                   printed_name=s.printed_name, signed_at=s.signed_at, meaning=s.meaning,
+                   printed_name=s.printed_name, signed_at=s.signed_at,
+                   meaning=SignatureMeaning(s.meaning),
                    content_hash=s.content_hash, valid=s.valid,
                    manifestation=signatures.manifestation(s))
 

@@ -12,6 +12,7 @@ from graphql import GraphQLError
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from api.graphql.enums import ApprovalDecision, RoleName
 from api.graphql.recall import Recall
 from api.graphql.types import (
     Node,
@@ -37,6 +38,7 @@ from graph.versions import (
     load_tree,
     versions_of,
 )
+from ontology.codes import ProcessVersionStatus, SignatureMeaning
 from ontology.datatypes import TypeRuleError, to_utc_text
 from ontology.terms import R
 from quality import change_control as cc
@@ -166,11 +168,13 @@ def _record(rt: Runtime, cr: str) -> ChangeRecord:
             approval=Node.of(nodes[a]),
             role=str(role_nodes[roles[a]].props.get("roleName", role_nodes[roles[a]].key))
             if roles.get(a) in role_nodes else "",
-            signed=any(x.valid and x.meaning == "approved" for x in sigs.get(a, [])))
+            signed=any(x.valid and x.meaning == SignatureMeaning.APPROVED
+                       for x in sigs.get(a, [])))
             for a in approvals],
         diff=_diff(rt, base.iri, proposed.iri) if base and proposed else None,
         effectivity_problems=[Problem.of(p) for p in cc.effectivity_problems(s, proposed.iri)]
-        if proposed and proposed.props.get("versionStatus") not in ("Effective", "Superseded")
+        if proposed and proposed.props.get("versionStatus") not in (
+            ProcessVersionStatus.EFFECTIVE, ProcessVersionStatus.SUPERSEDED)
         else [])
 
 
@@ -276,8 +280,9 @@ class Mutation:
 
     @strawberry.mutation(description="Approve (or reject) the change in one of your roles and "
                                      "sign the approval (re-enter your password).")
-    def approve_change(self, info: Info[Any, None], number: str, role: str, password: str,
-                       reason: str, decision: str = "approved") -> ChangeRecord | None:
+    def approve_change(self, info: Info[Any, None], number: str, role: RoleName, password: str,
+                       reason: str, decision: ApprovalDecision = ApprovalDecision.APPROVED
+                       ) -> ChangeRecord | None:
         rt = runtime_of(info)
         cr = _request(rt, number)
         return _step(rt, cr, lambda: cc.approve(rt, cr, user_of(info).username, password, role,

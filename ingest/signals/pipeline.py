@@ -30,7 +30,7 @@ from ingest.signals.rawstore import RawStore
 from ontology.datatypes import ms_to_text
 from ontology.terms import C, P, R
 from quality.detection import Detector, Finding
-from quality.exception_loop import Context, Recorded, contextualise, record_finding
+from quality.exception_loop import QC_ROLE, Context, Recorded, contextualise, record_finding
 from quality.notify import Notification, hub
 from quality.spc import Limits, limits_from_summary
 
@@ -233,7 +233,7 @@ class SignalPipeline:
         assert ctx is not None and f is not None
         kind = ("spcWarning" if rec.kind == "spc" else
                 "deviation" if rec.deviation else "excursion")
-        n = Notification(kind, "qc", ctx.equipment.key, ctx.parameter, ctx.batch.key,
+        n = Notification(kind, QC_ROLE, ctx.equipment.key, ctx.parameter, ctx.batch.key,
                          ctx.execution.key, rec.level, f.peak, ms_to_text(f.at_ms),
                          rec.excursion, rec.alarm, rec.deviation, rec.hold, rec.grade,
                          list(rec.held), list(f.rules))

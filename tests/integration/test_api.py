@@ -79,7 +79,7 @@ def load(client: TestClient) -> None:
 def test_genealogy_paths_kinds_paging_and_relations(client: TestClient) -> None:
     load(client)
     q = """query($of: String!, $to: [String!]!) {
-      genealogy(of: $of, direction: DOWNSTREAM, edgeKinds: ["consumption", "production"],
+      genealogy(of: $of, direction: DOWNSTREAM, edgeKinds: [consumption, production],
                 first: 2) {
         nodeCount edgeCount nodes { depth node { key } } paths(to: $to)
         edges { type targetNode { key links(direction: DOWNSTREAM) { sourceNode { key } } } }
@@ -150,7 +150,7 @@ def test_batched_operations_are_refused(client: TestClient) -> None:
 def test_bad_arguments_are_structured_errors_not_500(client: TestClient) -> None:
     load(client)
     for q, field in (('{ genealogy(of: "SN-1", maxDepth: 500) { nodeCount } }', "maxDepth"),
-                     ('{ genealogy(of: "SN-1", edgeKinds: ["teleport"]) { nodeCount } }',
+                     ('{ genealogy(of: "SN-1", edgeKinds: [teleport]) { nodeCount } }',
                       "edgeKinds"),
                      ('{ genealogy(of: "SN-1", asOf: "yesterday") { nodeCount } }', "asOf"),
                      ('{ find(value: "x", property: "colour") { key } }', "property")):
@@ -158,6 +158,34 @@ def test_bad_arguments_are_structured_errors_not_500(client: TestClient) -> None
         assert r.status_code == 200
         [err] = r.json()["errors"]
         assert err["extensions"]["code"] == "BAD_INPUT" and err["extensions"]["field"] == field
+
+
+def test_a_code_outside_its_code_list_is_bad_input_naming_the_allowed_codes(
+        client: TestClient) -> None:
+    """edgeKinds is the GraphQL enum DerivationKind: GraphQL validation (a literal) or variable
+    coercion (JSON) refuses a wrong code before anything runs, and the error says so the way
+    every BAD_INPUT does: the argument, the value and the allowed codes."""
+    load(client)
+    allowed = "one of aggregation, consumption, merge, production, rework, shipment, split"
+    for q, variables in (('{ genealogy(of: "SN-1", edgeKinds: [teleport]) { nodeCount } }', {}),
+                         ('query($k: [DerivationKind!]) { genealogy(of: "SN-1", edgeKinds: $k)'
+                          ' { nodeCount } }', {"k": ["consumption", "teleport"]})):
+        r = client.post("/graphql", json={"query": q, "variables": variables})
+        assert r.status_code == 200 and r.json()["data"] is None
+        [err] = r.json()["errors"]
+        assert err["extensions"] == {"code": "BAD_INPUT", "field": "edgeKinds",
+                                     "rule": f"{allowed} (code list DerivationKind)"}
+        assert err["message"].startswith("edgeKinds='teleport': one of aggregation")
+    # a right code written as a quoted string is refused too (GraphQL enums are unquoted)
+    r = client.post("/graphql", json={
+        "query": '{ genealogy(of: "SN-1", edgeKinds: ["consumption"]) { nodeCount } }'})
+    [err] = r.json()["errors"]
+    assert err["extensions"]["field"] == "edgeKinds" and "without quotes" in err["message"]
+    # JSON variables carry the codes as strings, as before
+    r = client.post("/graphql", json={
+        "query": 'query($k: [DerivationKind!]) { genealogy(of: "SN-1", edgeKinds: $k) '
+                 '{ nodeCount } }', "variables": {"k": ["consumption", "production"]}})
+    assert "errors" not in r.json() and r.json()["data"]["genealogy"]["nodeCount"] >= 1
 
 
 def test_production_hides_introspection_and_masks_unexpected_errors(runtime: Runtime) -> None:

@@ -40,11 +40,11 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "Query.signalWindow": ('{ signalWindow(record: "B-ASSY") { parameter } }', {}),
     "Mutation.capture": ("mutation($d: JSON!) { capture(document: $d) { ok } }",
                          {"d": "CAPTURE"}),
-    "Mutation.sign": ('mutation($p: String!) { sign(record: "B-ASSY", meaning: "reviewed", '
+    "Mutation.sign": ('mutation($p: String!) { sign(record: "B-ASSY", meaning: reviewed, '
                       'password: $p, reason: "batch record review") { valid } }',
                       {"p": PASSWORD}),
     "Mutation.createUser": ('mutation($u: String!) { createUser(username: $u, password: '
-                            '"a long enough password 1", roles: ["operator"], printedName: '
+                            '"a long enough password 1", roles: [operator], printedName: '
                             '"New Person", reason: "hired") { username } }', {"u": "NEW"}),
     "Query.processVersions": ('{ processVersions(process: "CATH-ASSY") { key } }', {}),
     "Query.effectiveVersion": ('{ effectiveVersion(process: "CATH-ASSY", '
@@ -59,7 +59,7 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "Mutation.assessChange": ('mutation { assessChange(number: "CR-NONE") { request { key } } }',
                               {}),
     "Mutation.approveChange": ('mutation($p: String!) { approveChange(number: "CR-NONE", '
-                               'role: "qa", password: $p, reason: "ok") { request { key } } }',
+                               'role: qa, password: $p, reason: "ok") { request { key } } }',
                                {"p": PASSWORD}),
     "Mutation.makeChangeEffective": ('mutation { makeChangeEffective(number: "CR-NONE") '
                                      '{ request { key } } }', {}),
@@ -73,24 +73,24 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "Query.releaseReport": ('{ releaseReport(batch: "B-ASSY") { releasable } }', {}),
     "Query.edhr": ('{ edhr(batch: "B-ASSY") }', {}),
     "Mutation.openDeviation": ('mutation { openDeviation(title: "Scratch on hub", description: '
-                               '"scratch found at inspection", grade: "minor", reason: "found", '
+                               '"scratch found at inspection", grade: minor, reason: "found", '
                                'concerns: ["B-ASSY"]) { ok } }', {}),
     "Mutation.advanceDeviation": ('mutation($p: String!) { advanceDeviation(deviation: "NO-DEV",'
-                                  ' target: "Triaged", password: $p, reason: "triage") { ok } }',
+                                  ' target: Triaged, password: $p, reason: "triage") { ok } }',
                                   {"p": PASSWORD}),
     "Mutation.assessImpact": ('mutation { assessImpact(deviation: "NO-DEV", reason: "impact") '
                               '{ ok } }', {}),
     "Mutation.recordRootCause": ('mutation { recordRootCause(deviation: "NO-DEV", category: '
-                                 '"machine", whys: ["worn"], reason: "5-why") { ok } }', {}),
+                                 'machine, whys: ["worn"], reason: "5-why") { ok } }', {}),
     "Mutation.openCapa": ('mutation { openCapa(deviation: "NO-DEV", title: "t", description: '
                           '"d", due: "2026-05-01", reason: "r") { ok } }', {}),
     "Mutation.addCapaAction": ('mutation { addCapaAction(capa: "NO-CAPA", actionType: '
-                               '"corrective", owner: "nobody", due: "2026-05-01", description: '
+                               'corrective, owner: "nobody", due: "2026-05-01", description: '
                                '"d", reason: "r") { ok } }', {}),
     "Mutation.completeCapaAction": ('mutation { completeCapaAction(action: "NO-ACT", reason: '
                                     '"done") { ok } }', {}),
     "Mutation.defineEffectivenessCheck": ('mutation { defineEffectivenessCheck(capa: "NO-CAPA",'
-                                          ' criterion: "noRecurrence", scope: "IMM-01", '
+                                          ' criterion: noRecurrence, scope: "IMM-01", '
                                           'batches: 3, description: "d", reason: "r") { ok } }',
                                           {}),
     "Mutation.verifyEffectivenessCheck": ('mutation($p: String!) { verifyEffectivenessCheck('
@@ -98,7 +98,7 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
                                           {"p": PASSWORD}),
     "Mutation.closeCapa": ('mutation($p: String!) { closeCapa(capa: "NO-CAPA", password: $p, '
                            'reason: "r") { ok } }', {"p": PASSWORD}),
-    "Mutation.dispose": ('mutation($p: String!) { dispose(hold: "NO-HOLD", kind: "scrap", '
+    "Mutation.dispose": ('mutation($p: String!) { dispose(hold: "NO-HOLD", kind: scrap, '
                          'password: $p, justification: "j") { ok } }', {"p": PASSWORD}),
     "Mutation.releaseBatch": ('mutation($p: String!) { releaseBatch(batch: "B-ASSY", '
                               'password: $p, reason: "review by exception") { ok } }',

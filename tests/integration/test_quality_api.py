@@ -38,16 +38,16 @@ def gql(c: TestClient, headers: dict[str, str], query: str, **variables: Any) ->
 def test_deviation_release_and_edhr_over_http(client: Client) -> None:
     c, h = client
     opened = gql(c, h["qc"], """mutation { openDeviation(key: "DEV-API-1", title: "Kinked tubing",
-        description: "kinks found at final inspection", grade: "major",
+        description: "kinks found at final inspection", grade: major,
         reason: "final inspection", concerns: ["B-ASSY"]) { ok state record { key } } }""")
     assert opened["openDeviation"] == {"ok": True, "state": "Open",
                                        "record": {"key": "DEV-API-1"}}
     moved = gql(c, h["qc"], """mutation($p: String!) { advanceDeviation(deviation: "DEV-API-1",
-        target: "Triaged", grade: "minor", password: $p, reason: "cosmetic only")
+        target: Triaged, grade: minor, password: $p, reason: "cosmetic only")
         { ok state problems { rule } } }""", p=PASSWORD)["advanceDeviation"]
     assert moved == {"ok": True, "state": "Triaged", "problems": []}
     wrong = gql(c, h["qc"], """mutation($p: String!) { advanceDeviation(deviation: "DEV-API-1",
-        target: "Closed", password: $p, reason: "close") { ok problems { rule field value } }
+        target: Closed, password: $p, reason: "close") { ok problems { rule field value } }
         }""", p=PASSWORD)["advanceDeviation"]
     assert wrong == {"ok": False, "problems": [{"rule": "deviation-transition",
                                                 "field": "deviationState", "value": "Closed"}]}

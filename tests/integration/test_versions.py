@@ -285,7 +285,7 @@ def test_change_control_over_graphql(runtime: Runtime) -> None:
         assert r["data"]["proposeChange"]["request"]["properties"]["changeState"] == "Submitted"
         r = call(f'mutation {{ assessChange(number: "CR-9") {record} }}', eng)
         assert "usl 3200.0 → 3000.0" in r["data"]["assessChange"]["diff"]["report"]
-        approve = ('mutation($p: String!, $role: String!) { approveChange(number: "CR-9", '
+        approve = ('mutation($p: String!, $role: RoleName!) { approveChange(number: "CR-9", '
                    f'role: $role, password: $p, reason: "review") {record} }}')
         r = call(approve, eng, p=PASSWORD, role="engineer")
         assert r["data"]["approveChange"]["approvals"] == [{"role": "engineer", "signed": True}]

@@ -1,24 +1,38 @@
 """The named code sets of the ontology (``ontology/codes.py``, from its ``skos:Collection`` s)
-agree with what the workflows decide today: a deviation is open until Closed or Archived, a hold
-is in force while Active, a batch is released when Released. Where code still types a set by hand
-it must equal the generated one; the explorer's overlay is the known drift (issue 13)."""
+are what the workflows decide with: a deviation is open until Closed or Archived, a hold is in
+force while Active, a batch is released when Released. One definition of each
+(:mod:`graph.status`) serves release, the guards, GraphQL and the explorer's overlay, so the
+explorer no longer counts an EffectivenessVerified deviation as closed (the drift of issue 13)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+from typing import cast
 
 import pytest
 
 from api.graphql import explorer as gql_explorer
-from graph import change_impact
+from graph import fitness, status, versions
+from graph.model import Direction, EdgeRecord, NodeRecord
+from graph.port import GraphStore
 from ontology import codes
-from quality import capa, deviations, workflow
+from ontology.terms import R
+from quality import deviations, dispositions, workflow
 
 
-def test_workflow_sets_equal_the_generated_ones() -> None:
-    assert workflow.CLOSED_DEVIATION_STATES == codes.CLOSED_DEVIATION_STATES
-    assert capa.DONE_ACTIONS == codes.DONE_ACTION_STATES
-    assert change_impact.RELEASED_BATCH == codes.RELEASED_BATCH_STATUSES
-    assert change_impact.CLOSED_BATCH == codes.CLOSED_BATCH_STATUSES
-    assert change_impact.OPEN_WORK_ORDER == codes.OPEN_WORK_ORDER_STATUSES
+def test_hand_kept_orders_and_policies_are_made_of_code_list_members() -> None:
+    assert set(dispositions.DISPOSITION_TYPES) == set(codes.DispositionType)
+    assert set(versions.LIFECYCLE) == set(codes.ProcessVersionStatus)
+    kept: list[tuple[Iterable[object], type[StrEnum]]] = [
+        (dispositions.DISPOSITION_TYPES, codes.DispositionType),
+        (deviations.STATES, codes.DeviationState), (deviations.GRADES, codes.DeviationGrade),
+        (versions.FROZEN, codes.ProcessVersionStatus),
+        (versions.RELEASED, codes.ProcessVersionStatus),
+        (fitness.CALIBRATION_PASS, codes.CalibrationResult),
+        (fitness.OUT_OF_CALIBRATION, codes.CalibrationStatus)]
+    for values, code_list in kept:
+        assert all(isinstance(v, code_list) for v in values), code_list
 
 
 def test_deviation_lifecycle_uses_exactly_the_code_list() -> None:
@@ -31,10 +45,53 @@ def test_deviation_lifecycle_uses_exactly_the_code_list() -> None:
     assert closing == {codes.DeviationState.CLOSED}
 
 
-@pytest.mark.xfail(strict=True, reason="api/graphql/explorer.py counts EffectivenessVerified as "
-                   "closed; phase 2 of issue 13 makes it use ontology.codes")
-def test_explorer_overlay_agrees_with_release() -> None:
-    assert gql_explorer.CLOSED_DEVIATION == codes.CLOSED_DEVIATION_STATES
+class _Links:
+    """The two reads :func:`quality.workflow.open_deviations` makes, over fixed records."""
+
+    def __init__(self, nodes: Sequence[NodeRecord], edges: Sequence[EdgeRecord]) -> None:
+        self.nodes = {n.iri: n for n in nodes}
+        self.edges = list(edges)
+
+    def links(self, iris: Sequence[str], types: Sequence[str],
+              direction: Direction = Direction.UPSTREAM) -> list[EdgeRecord]:
+        assert direction == Direction.DOWNSTREAM
+        return [e for e in self.edges if e.dst in iris and e.type in types]
+
+    def get_many(self, iris: Sequence[str]) -> dict[str, NodeRecord]:
+        return {i: self.nodes[i] for i in iris if i in self.nodes}
+
+
+@pytest.mark.parametrize("state", [*codes.DeviationState, None])
+def test_explorer_overlay_agrees_with_release(state: codes.DeviationState | None) -> None:
+    batch = NodeRecord("urn:tg:b", "Batch", "B-1", {"batchStatus": "InProcess"})
+    dev = NodeRecord("urn:tg:d", "Deviation", "DEV-1",
+                     {} if state is None else {"deviationState": state})
+    store = cast(GraphStore, _Links([batch, dev], [EdgeRecord(dev.iri, R.CONCERNS, batch.iri,
+                                                              "e1", {})]))
+    blocks_release = [d.key for d in workflow.open_deviations(store, [batch.iri])]
+    overlay = gql_explorer.status_overlay(batch, [], [dev]).open_deviations
+    assert overlay == blocks_release
+    assert bool(overlay) == status.is_open_deviation(dev)
+    assert bool(overlay) == (state is None or state in codes.OPEN_DEVIATION_STATES)
+    if state == codes.DeviationState.EFFECTIVENESS_VERIFIED:
+        assert overlay == ["DEV-1"]  # the drift the explorer had: open until QA closes it
+
+
+@pytest.mark.parametrize("state", [*codes.HoldState, None])
+def test_one_definition_of_an_active_hold(state: codes.HoldState | None) -> None:
+    lot = NodeRecord("urn:tg:l", "MaterialLot", "L-1", {"materialLotStatus": "Approved"})
+    hold = NodeRecord("urn:tg:h", "Hold", "H-1", {} if state is None else {"holdState": state})
+    active = status.is_active_hold(hold)
+    assert active == (state is None or state in codes.ACTIVE_HOLD_STATES)
+    assert gql_explorer.status_overlay(lot, [hold], []).on_hold == active
+
+
+@pytest.mark.parametrize("value", [*codes.BatchStatus, None])
+def test_one_definition_of_released(value: codes.BatchStatus | None) -> None:
+    batch = NodeRecord("urn:tg:b", "Batch", "B-1", {} if value is None else {"batchStatus": value})
+    released = status.is_released(batch)
+    assert released == (value in codes.RELEASED_BATCH_STATUSES)
+    assert gql_explorer.status_overlay(batch, [], []).released == released
 
 
 def test_the_explorer_serves_the_generated_code_lists_and_imports_only_what_they_export() -> None:

@@ -35,6 +35,7 @@ from graph.audit import (
     verify_store,
 )
 from graph.model import AuditEntry
+from ontology.codes import AuditAction
 from ontology.datatypes import TypeRuleError, to_utc_text
 from quality.accounts import AuthError, create_first_admin
 from tracegraph.runtime import Runtime
@@ -191,7 +192,7 @@ def _table(entries: list[AuditEntry], title: str) -> Table:
         t.add_column(col, overflow="fold")
     for e in entries:
         record = f"{e.record_class} {unquote(e.record.rsplit('/', 1)[-1])}"
-        change = (_short(e.new) if e.action != "update"
+        change = (_short(e.new) if e.action != AuditAction.UPDATE
                   else f"{_short(e.old, 22)} → {_short(e.new, 22)}")
         cells = (str(e.seq), e.at[:19].replace("T", " "), e.actor, e.action, record,
                  e.field or "", change, e.reason or "")

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from graph.errors import Problem, WriteRejectedError
+from ontology.codes import RoleName
 from tracegraph.cli.admin import audit_app, user_app
 from tracegraph.cli.quality import quality_app
 from tracegraph.cli.signals import signals_app
@@ -265,7 +266,7 @@ def _demo_accounts(rt: Runtime) -> str:
     from quality.accounts import create_user
 
     password = os.environ.get("TRACEGRAPH_DEMO_PASSWORD") or secrets.token_urlsafe(12)
-    for role in ("operator", "engineer", "qc", "qa", "auditor", "admin"):
+    for role in RoleName:
         create_user(rt, f"demo.{role}", password, [role], printed_name=f"Demo {role.title()}",
                     actor="system:demo", reason="demo accounts")
     return password
@@ -294,9 +295,9 @@ def demo(port: Annotated[int | None, typer.Option()] = None,
     password = _demo_accounts(rt)
     rt.close()
     console.print(f"demo plant loaded in {time.perf_counter() - t0:.1f} s: {counts}")
-    console.print("sign in (POST /auth/token) as demo.operator, demo.engineer, "
-                  f"demo.qc, demo.qa, demo.auditor or demo.admin with the password {password!r}",
-                  soft_wrap=True)
+    *others, last = (f"demo.{role}" for role in RoleName)
+    console.print(f"sign in (POST /auth/token) as {', '.join(others)} or {last} with the "
+                  f"password {password!r}", soft_wrap=True)
     if serve_api:
         p = port or s.port
         url = f"http://{s.host}:{p}/graphql"
