@@ -41,6 +41,7 @@ class Notification:
     grade: str | None = None
     held: list[str] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
+    id: str = ""  # the alarm's record number: one per alarm, whatever the re-deliveries
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
