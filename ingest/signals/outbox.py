@@ -110,6 +110,8 @@ class QcOutbox:
         if self._rescan:
             self.recover()
         sent = 0
+        for alarm in self.state.delivered(self.pending):  # re-found by a re-evaluation
+            del self.pending[alarm]
         for alarm in list(self.pending):
             n = notification_of(self.store, alarm)
             if n is None:  # not (yet) committed: stays pending, found again at restart
