@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import http.server
 import os
 import signal
@@ -132,7 +133,7 @@ class _Edge:
                         clean_session=False, protocol=mqtt.MQTTv311)
         c.max_inflight_messages_set(20)
         c.max_queued_messages_set(0)
-        c.reconnect_delay_set(0.2, 1)
+        c.reconnect_delay_set(1, 2)
         first = [True]
 
         def on_connect(*_: Any) -> None:
@@ -201,7 +202,7 @@ class _Edge:
 def _acked(info: mqtt.MQTTMessageInfo) -> bool:
     """PUBACK received (a message published while disconnected has rc NO_CONN but is queued
     by paho and sent on reconnect; ``is_published`` raises for it)."""
-    return bool(info._published)  # noqa: SLF001
+    return bool(info._published)
 
 
 def _stored(raw: Path) -> set[tuple[int, int]]:
@@ -231,7 +232,7 @@ def _rss_mb(pid: int) -> float | None:
 
 def run(root: Path, streams: int = 4, samples: int = 1500, period: int = 400,
         rate: float = 600.0, kills: int = 3, broker_restarts: int = 2,
-        log: Any = None) -> Figures:
+        log: Any = None, settle: float = 300) -> Figures:
     """One fault run in ``root``; returns the figures (see the module)."""
     binary = mosquitto_binary()
     if binary is None:
@@ -259,6 +260,12 @@ def run(root: Path, streams: int = 4, samples: int = 1500, period: int = 400,
     fig = Figures()
     proc = consumer()
     t0 = time.monotonic()
+
+    def sample_rss() -> None:
+        mb = _rss_mb(proc.pid)
+        if mb:  # (not while a restarted consumer is still starting)
+            fig.rss_mb.append((time.monotonic() - t0, mb))
+
     try:
         _wait(lambda: (root / "data" / "signals" / "loop-state.db").exists(), 60)
         time.sleep(1.0)  # subscribed (persistent session from here on)
@@ -272,8 +279,7 @@ def run(root: Path, streams: int = 4, samples: int = 1500, period: int = 400,
         total = len(edge.order())
         for n, fault in enumerate(spread, start=1):
             _wait(lambda n=n: edge.progress >= total * n / (len(spread) + 1), 600,
-                  sample=lambda: fig.rss_mb.append((time.monotonic() - t0, _rss_mb(proc.pid)
-                                                    or 0.0)))
+                  sample=sample_rss)
             if fault == "kill":
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(10)
@@ -289,13 +295,13 @@ def run(root: Path, streams: int = 4, samples: int = 1500, period: int = 400,
                 broker.start()
             if log:
                 log(f"  fault {n}/{len(spread)}: {fault} at {edge.progress}/{total}")
-        _wait(edge.done.is_set, 900, sample=lambda: fig.rss_mb.append(
-            (time.monotonic() - t0, _rss_mb(proc.pid) or 0.0)))
+        _wait(edge.done.is_set, 900, sample=sample_rss)
         acked = edge.acknowledged()
         raw = data / "signals"
-        _wait(lambda: acked <= _stored(raw), 300)
+        with contextlib.suppress(TimeoutError):  # reported below as not stored
+            _wait(lambda: acked <= _stored(raw), settle)
         time.sleep(1.0)
-        fig.rss_mb.append((time.monotonic() - t0, _rss_mb(proc.pid) or 0.0))
+        sample_rss()
         edge.c.disconnect()
         edge.c.loop_stop()
     finally:
@@ -341,6 +347,8 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=6000, help="per stream")
     ap.add_argument("--period", type=int, default=400, help="samples between excursions")
     ap.add_argument("--rate", type=float, default=1000, help="paced samples/s (all streams)")
+    ap.add_argument("--settle", type=float, default=900,
+                    help="seconds to wait for the consumer to store every acknowledged sample")
     ap.add_argument("--kills", type=int, default=20, help="consumer kill -9s")
     ap.add_argument("--broker-restarts", type=int, default=10,
                     help="broker restarts (alternately graceful and kill -9)")
@@ -348,7 +356,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="tg-faults-") as tmp:
         t = time.monotonic()
         fig = run(Path(tmp), a.streams, a.samples, a.period, a.rate, a.kills,
-                  a.broker_restarts, log=print)
+                  a.broker_restarts, log=print, settle=a.settle)
         print(f"{a.streams} streams x {a.samples} samples at {a.rate:g}/s paced, "
               f"{time.monotonic() - t:.0f} s")
         for line in fig.lines():
