@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from ontology.codes import ExcursionLevel
 from quality.spc import SPAN, Limits, limits_from, rules_on_z
@@ -124,6 +124,29 @@ class Detector:
     def __post_init__(self) -> None:
         self._span = max((SPAN[r] for r in self.spc_rules), default=1)
 
+    def state(self) -> dict[str, object]:
+        """Everything that evolves as samples are fed (JSON-able): with the same spec and
+        settings, :meth:`resume` continues exactly where this detector stopped."""
+        lim = self.spc_limits
+        return {"spc": None if lim is None else [lim.center, lim.sigma],
+                "last_ms": self.last_ms, "level": self.level, "episode_ms": self.episode_ms,
+                "peak": self.peak, "runs": self._runs, "run_start": self._run_start,
+                "inside": self._inside, "window": self._window[-self._span:],
+                "baseline": self._baseline, "quiet": self._quiet}
+
+    @classmethod
+    def resume(cls, spec: SpecLimits, state: Mapping[str, object], debounce: int = 3,
+               deadband: float = 0.02) -> Detector:
+        """A detector in the state :meth:`state` returned."""
+        s: dict[str, Any] = dict(state)
+        spc = s["spc"]
+        d = cls(spec, debounce, deadband, Limits(*spc) if spc is not None else None)
+        d.last_ms, d.level, d.episode_ms = int(s["last_ms"]), int(s["level"]), int(s["episode_ms"])
+        d.peak, d._inside, d._quiet = float(s["peak"]), int(s["inside"]), int(s["quiet"])
+        d._runs, d._run_start = list(s["runs"]), list(s["run_start"])
+        d._window, d._baseline = list(s["window"]), list(s["baseline"])
+        return d
+
     def feed(self, t_ms: int, x: float) -> list[Finding]:
         """Process one sample; samples not newer than the last one are ignored (duplicates
         and out-of-order re-deliveries) and return nothing."""
@@ -178,10 +201,10 @@ class Detector:
             return []
         lim = self.spc_limits
         self._window.append((x - lim.center) / lim.sigma if lim.sigma > 0 else 0.0)
+        if len(self._window) > 2 * self._span:  # bounded, also through a long excursion
+            del self._window[:-self._span]
         if self.level or self._runs[1]:
             return []  # beyond a limit: limit detection owns it; SPC warns while inside
-        if len(self._window) > 2 * self._span:
-            del self._window[:-self._span]
         broken = tuple(rules_on_z(self._window, self.spc_rules))
         if self._quiet > 0:  # latched: re-armed after spc_cooldown samples without a violation
             self._quiet = self.spc_cooldown if broken else self._quiet - 1

@@ -173,12 +173,13 @@ def record_cleared(rt: Session, ctx: Context, f: Finding) -> WriteResult | None:
         nodes += [NodeUpsert(C.Excursion, f"EXC-{number}", exc, {P.clearedAt: cleared}),
                   NodeUpsert(C.Alarm, f"ALM-{number}", v.mint_iri(C.Alarm, f"ALM-{number}"),
                              {P.alarmState: AlarmState.CLEARED, P.closedAt: cleared})]
-    if not nodes:
-        return None
     ident, _ = _identity(ctx, f.episode_ms, f.level)
+    event_id = f"signals:{ident}/cleared"
+    if not nodes or rt.store.events([event_id]):
+        return None  # an episode is cleared once (a re-evaluation may clear it elsewhere)
     return write_nodes(rt, nodes, SIGNAL_ACTOR,
                        f"automatic: {ctx.parameter} back within limits on {ctx.equipment.key}",
-                       f"signals:{ident}/cleared")
+                       event_id)
 
 
 #: the status property and its held value, of the classes that have one

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 __all__ = ["QC_TOPIC", "MqttNotifier", "Notification", "NotificationBridge", "NotificationHub",
-           "WebhookSender", "hub"]
+           "Seen", "WebhookSender", "hub"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class Notification:
     grade: str | None = None
     held: list[str] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
+    id: str = ""  # the alarm's record number: one per alarm, whatever the re-deliveries
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,6 +99,15 @@ class WebhookSender:
     def publish(self, n: Notification) -> None:
         self._q.put(n)
 
+    def deliver(self, n: Notification, timeout: float = 5) -> None:
+        """POST one notification now; raises unless the receiver accepted it (2xx), so an
+        outbox marks it delivered only then."""
+        req = urllib.request.Request(self.url, orjson.dumps(n.as_dict()), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            if r.status >= 300:
+                raise OSError(f"QC webhook answered {r.status}")
+
     def _run(self) -> None:
         while (n := self._q.get()) is not None:
             body = orjson.dumps(n.as_dict())
@@ -116,6 +126,27 @@ class WebhookSender:
     def close(self, timeout: float = 10) -> None:
         self._q.put(None)
         self._t.join(timeout)
+
+
+class Seen:
+    """The receiving side of at-least-once delivery: remembers the last ``size`` ids."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self.size = size
+        self._ids: dict[str, None] = {}
+        self._lock = threading.Lock()
+
+    def first(self, nid: str) -> bool:
+        """True the first time an id is seen (an empty id is always new)."""
+        if not nid:
+            return True
+        with self._lock:
+            if nid in self._ids:
+                return False
+            self._ids[nid] = None
+            if len(self._ids) > self.size:
+                del self._ids[next(iter(self._ids))]
+            return True
 
 
 #: the process-wide hub the GraphQL subscription reads
@@ -141,7 +172,11 @@ class MqttNotifier:
         self.client.loop_start()
 
     def publish(self, n: Notification) -> None:
-        self.client.publish(self.topic, orjson.dumps(n.as_dict()), qos=1)
+        """Returns once the broker acknowledged it (QoS 1); raises otherwise."""
+        info = self.client.publish(self.topic, orjson.dumps(n.as_dict()), qos=1)
+        info.wait_for_publish(5)
+        if not info.is_published():
+            raise OSError(f"QC notification {n.id} not acknowledged by the broker")
 
     def close(self) -> None:
         self.client.disconnect()
@@ -159,6 +194,7 @@ class NotificationBridge:
 
         self.target = target
         self.topic = topic
+        self.seen = Seen()  # at-least-once delivery: each notification id passed on once
         self.ready = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
 
@@ -174,7 +210,9 @@ class NotificationBridge:
 
     def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
         with contextlib.suppress(TypeError, orjson.JSONDecodeError):  # not one: ignored
-            self.target.publish(Notification(**orjson.loads(msg.payload)))
+            n = Notification(**orjson.loads(msg.payload))
+            if self.seen.first(n.id):
+                self.target.publish(n)
 
     def close(self) -> None:
         self.client.disconnect()

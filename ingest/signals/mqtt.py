@@ -113,6 +113,8 @@ class MqttConsumer:
                 batch = self._next_batch()
                 if batch:
                     self._handle(batch)
+                else:
+                    self.pipeline.outbox.dispatch()  # QC notifications still pending (retry)
                 if time.monotonic() - last_flush > self.flush_every:
                     self.pipeline.flush()
                     last_flush = time.monotonic()

@@ -2,35 +2,43 @@
 exception loop → QC notifications. Every adapter (MQTT, OPC UA, CSV) feeds :meth:`process`.
 The pipeline works on a :class:`graph.session.Session` (``rt``: the runtime, or any session).
 
-Guarantees the adapters build on:
+Guarantees the adapters build on (issue 17: exactly one record per exception, whatever fails):
 
 - when :meth:`process` returns, the batch's raw samples and every record they caused are
   committed (an adapter acknowledges only then);
-- a sample seen again (same stream and source time, or older than the newest of its stream)
-  changes nothing, and every record has a deterministic event id, so re-delivery writes nothing
-  twice;
-- after a restart :meth:`warm_up` replays the newest raw samples of each stream through
-  detection, restoring debounce/hysteresis/SPC state (re-found records are already committed
-  and are skipped).
+- every stored sample is evaluated in source-time order, exactly once in effect: a sample
+  already stored (same stream and source time) changes nothing; a late or out-of-order one is
+  stored and its stream re-evaluated from the checkpoint before it (:mod:`ingest.signals.state`);
+- the detector state is checkpointed after the batch's findings are committed, and a pipeline
+  resumes each stream from its checkpoint, re-evaluating every raw sample after it, so a crash
+  between the raw commit and the findings commit loses nothing, and a restart doubles nothing:
+  every record's identity is its stream and the start of its episode (or the SPC pattern's
+  time), written with a deterministic event id;
+- QC notifications come from the committed alarms (:mod:`ingest.signals.outbox`): at least
+  once, one id per alarm;
+- memory per stream is bounded (the last ``keep_records`` records are kept for callers).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 from graph.errors import Problem, WriteRejectedError
 from graph.model import Direction
 from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
 from ingest.signals.model import Observation, TagBinding, TagMap, now_ms, text_to_ms
+from ingest.signals.outbox import QcOutbox
 from ingest.signals.rawstore import RawStore
+from ingest.signals.state import Checkpoint, LoopState
 from ontology.datatypes import ms_to_text
 from ontology.terms import C, P, R
 from quality.detection import Detector, Finding
-from quality.exception_loop import QC_ROLE, Context, Recorded, contextualise, record_finding
+from quality.exception_loop import Context, Recorded, contextualise, record_finding
 from quality.notify import Notification, hub
 from quality.spc import Limits, limits_from_summary
 
@@ -38,7 +46,7 @@ __all__ = ["SignalPipeline", "check_tag_map"]
 
 log = logging.getLogger("tracegraph.signals")
 _FOREVER = 2**62  # a running execution stays the context until the graph changes
-WARM_UP = 200
+CHUNK = 20_000  # raw samples read per step when re-evaluating
 
 
 def check_tag_map(rt: Session, tags: TagMap) -> None:
@@ -53,12 +61,14 @@ def check_tag_map(rt: Session, tags: TagMap) -> None:
 
 @dataclass
 class _Stream:
+    key: tuple[str, str]
     equipment_iri: str
     ctx: Context | None = None
     valid_from: int = 0
     valid_to: int = -1
     detector: Detector | None = None
-    last_ms: int = -1
+    run: str | None = None  # the execution the detector belongs to
+    last_ms: int = -1  # evaluated up to: every stored sample at or before it has been fed
 
 
 @dataclass
@@ -69,17 +79,24 @@ class SignalPipeline:
     publishers: Sequence[Callable[[Notification], None]] = (hub.publish,)
     debounce: int = 3
     deadband: float = 0.02
+    keep_records: int = 1000
     streams: dict[tuple[str, str], _Stream] = field(default_factory=dict)
-    records: list[Recorded] = field(default_factory=list)
+    records: deque[Recorded] = field(default_factory=deque)
     samples_in: int = 0
     duplicates: int = 0
+    late: int = 0
     uncontextualised: int = 0
-    failed: list[tuple[Finding, str]] = field(default_factory=list)
+    failures: int = 0
+    failed: deque[tuple[Finding, str]] = field(default_factory=lambda: deque(maxlen=100))
 
     def __post_init__(self) -> None:
         self._watermark = -1
         check_tag_map(self.rt, self.tags)
         self.by_address: dict[str, TagBinding] = self.tags.by_address()
+        self.records = deque(self.records, maxlen=self.keep_records)
+        self.state = LoopState(self.raw.root)
+        self.outbox = QcOutbox(self.rt.store, self.state, lambda: self.publishers)
+        self._found: list[Recorded] = []
 
     # -- adapters call these ------------------------------------------------------------------
     def observation(self, address: str, value: float, source_ms: int, quality: str = "good",
@@ -98,39 +115,34 @@ class SignalPipeline:
 
     def process(self, batch: Sequence[Observation]) -> list[Recorded]:
         """Store, detect and record one batch; everything is committed when this returns."""
-        fresh: list[Observation] = []
-        for o in sorted(batch, key=lambda o: o.source_ms):
-            st = self._stream(o)
-            if o.source_ms <= st.last_ms:
-                self.duplicates += 1
-                continue
-            st.last_ms = o.source_ms
-            fresh.append(o)
+        ordered = sorted(batch, key=lambda o: o.source_ms)
+        for key in dict.fromkeys(o.stream for o in ordered):
+            self._stream(key)  # resumed (and caught up) before this batch is stored
+        fresh = self.raw.append_new(ordered)
         self.samples_in += len(fresh)
-        self.raw.append(fresh)
+        self.duplicates += len(ordered) - len(fresh)
         self._revalidate()
-        return self._detect(fresh)
+        by_stream: dict[tuple[str, str], list[Observation]] = {}
+        for o in fresh:
+            by_stream.setdefault(o.stream, []).append(o)
+        for key, xs in by_stream.items():
+            st = self._stream(key)
+            if xs[0].source_ms <= st.last_ms:  # late or out of order: re-evaluate in time order
+                self.late += sum(1 for o in xs if o.source_ms <= st.last_ms)
+                self._reevaluate(st, xs[0].source_ms)
+            else:
+                self._detect(st, xs)
+        return self._commit(by_stream)
 
-    def _revalidate(self) -> None:
-        """Contexts stay valid until the graph changes (one watermark read per batch)."""
-        wm = self.rt.store.watermark()
-        if wm != self._watermark:
-            self._watermark = wm
-            for st in self.streams.values():
-                st.valid_to = -1
-
-    def warm_up(self, n: int = WARM_UP) -> list[Recorded]:
-        """Replay the newest raw samples of each stream (after a restart)."""
+    def warm_up(self) -> list[Recorded]:
+        """After a restart: resume every stream from its checkpoint, evaluating the raw samples
+        committed after it, and queue every QC notification not yet delivered."""
         self._revalidate()
-        out: list[Recorded] = []
-        for eq, tag in self.raw.streams():
-            samples = self.raw.last(eq, tag, n)
-            if not samples:
-                continue
-            st = self._stream(samples[0])
-            out += self._detect([s for s in samples if s.source_ms > st.last_ms])
-            st.last_ms = max(st.last_ms, samples[-1].source_ms)
-        return out
+        self.outbox.recover()
+        keys = self.raw.streams()
+        for key in keys:
+            self._stream(key)
+        return self._commit(dict.fromkeys(keys))
 
     def flush(self) -> None:
         """Write the per-operation aggregates of every stream's current execution."""
@@ -139,37 +151,138 @@ class SignalPipeline:
                 self._aggregate(eq, tag, st.ctx)
 
     # -- inside -----------------------------------------------------------------------------
-    def _stream(self, o: Observation) -> _Stream:
-        st = self.streams.get(o.stream)
+    def _revalidate(self) -> None:
+        """Contexts stay valid until the graph changes (one watermark read per batch)."""
+        wm = self.rt.store.watermark()
+        if wm != self._watermark:
+            self._watermark = wm
+            for st in self.streams.values():
+                st.valid_to = -1
+
+    def _commit(self, touched: Iterable[tuple[str, str]]) -> list[Recorded]:
+        """The batch's findings are committed: checkpoint the touched streams, notify QC."""
+        self.state.save((k, self._checkpoint(self.streams[k])) for k in touched
+                        if k in self.streams)
+        out, self._found = self._found, []
+        self.records.extend(out)
+        self.outbox.dispatch()
+        return out
+
+    @staticmethod
+    def _checkpoint(st: _Stream) -> Checkpoint:
+        return (st.last_ms, st.run, st.detector.state() if st.detector is not None else None)
+
+    def _stream(self, key: tuple[str, str]) -> _Stream:
+        st = self.streams.get(key)
         if st is None:
-            st = self.streams[o.stream] = _Stream(self.rt.vocab.mint_iri(C.Equipment,
-                                                                          o.equipment))
+            st = self.streams[key] = _Stream(key, self.rt.vocab.mint_iri(C.Equipment, key[0]))
+            cp = self.state.before(key)
+            self._restore(st, cp)
+            self._catch_up(st, st.last_ms + 1 if cp is not None else self._first(key))
         return st
 
-    def _detect(self, samples: Sequence[Observation]) -> list[Recorded]:
-        out: list[Recorded] = []
+    def _first(self, key: tuple[str, str]) -> int:
+        """Where a stream without a checkpoint starts: the beginning of the execution running
+        at its newest raw sample (older runs' findings are committed, or were never found)."""
+        latest = self.raw.last(*key, 1)
+        if not latest:
+            return _FOREVER
+        ctx = contextualise(self.rt.store, self.rt.vocab.mint_iri(C.Equipment, key[0]), key[1],
+                            ms_to_text(latest[-1].source_ms))
+        return _ms(ctx.start_text) if ctx is not None else latest[-1].source_ms
+
+    def _restore(self, st: _Stream, cp: Checkpoint | None) -> None:
+        st.ctx, st.valid_to, st.detector, st.run, st.last_ms = None, -1, None, None, -1
+        if cp is None:
+            return
+        st.last_ms, st.run, state = cp
+        if st.run is not None and state is not None:
+            ctx = self._context_at(st.run, st.key[1])
+            if ctx is not None:
+                st.detector = Detector.resume(ctx.limits, state, self.debounce, self.deadband)
+
+    def _context_at(self, run: str, tag: str) -> Context | None:
+        ex = self.rt.store.get(run)
+        eq = [e.dst for e in self.rt.store.links([run], [R.ON_EQUIPMENT])]
+        if ex is None or not eq:
+            return None
+        return contextualise(self.rt.store, eq[0], tag, str(ex.props.get(P.startedAtTime, "")))
+
+    def _reevaluate(self, st: _Stream, t_ms: int) -> None:
+        """A sample at ``t_ms`` arrived after later ones were evaluated: resume from the newest
+        checkpoint before it (or the start of its execution) and evaluate forward again."""
+        cp = self.state.before(st.key, t_ms)
+        self.state.drop_from(st.key, t_ms)
+        self._restore(st, cp)
+        self._catch_up(st, st.last_ms + 1 if cp is not None else self._first_at(st, t_ms))
+
+    def _first_at(self, st: _Stream, t_ms: int) -> int:
+        ctx = contextualise(self.rt.store, st.equipment_iri, st.key[1], ms_to_text(t_ms))
+        return _ms(ctx.start_text) if ctx is not None else t_ms
+
+    def _catch_up(self, st: _Stream, start: int) -> None:
+        """Evaluate the stored samples of a stream from ``start`` on, oldest first."""
+        end = self.raw.latest_ms()
+        while end is not None and start <= end:
+            xs = self.raw.window(*st.key, start, end, limit=CHUNK)
+            if not xs:
+                break
+            self._detect(st, xs)
+            start = xs[-1].source_ms + 1
+
+    def _detect(self, st: _Stream, samples: Sequence[Observation]) -> None:
         for o in samples:
+            st.last_ms = max(st.last_ms, o.source_ms)
             if o.quality != "good":
                 continue
-            st = self.streams[o.stream]
             ctx = self._context(st, o)
             if ctx is None or st.detector is None:
                 self.uncontextualised += 1
                 continue
             for f in st.detector.feed(o.source_ms, o.value):
-                try:
-                    rec = record_finding(self.rt, ctx, f)
-                except WriteRejectedError as e:  # never silently: logged and counted; the
-                    self.failed.append((f, str(e)))  # raw samples stay for a replay
-                    log.error("finding on %s/%s not recorded: %s", o.equipment, o.tag, e)
-                    continue
-                if rec is None:
-                    continue
-                out.append(rec)
-                if rec.written:
-                    self._notify(rec)
-        self.records += out
-        return out
+                self._record(st, ctx, f)
+
+    def _record(self, st: _Stream, ctx: Context, f: Finding) -> None:
+        run = ctx.execution.iri
+        if f.kind in ("excursion", "cleared"):  # one identity per episode (see _episode)
+            f = replace(f, episode_ms=self._episode(st, ctx, f))
+        try:
+            rec = record_finding(self.rt, ctx, f)
+        except WriteRejectedError as e:  # never silently: logged and counted; the raw
+            self.failures += 1  # samples stay for a replay
+            self.failed.append((f, str(e)))
+            log.error("finding on %s/%s not recorded: %s", *st.key, e)
+            return
+        if f.kind == "cleared":
+            self.state.close_episode(st.key, run, f.episode_ms, f.at_ms)
+        if rec is None:
+            return
+        self._found.append(rec)
+        self.outbox.add(rec.alarm)
+
+    def _episode(self, st: _Stream, ctx: Context, f: Finding) -> int:
+        """The start that identifies a finding's episode: the recorded one it overlaps, or
+        the recorded one it runs into (late samples just before an episode already recorded
+        extend it backwards), else its own (recorded now)."""
+        run = ctx.execution.iri
+        known = self.state.episode(st.key, run, f.episode_ms, f.at_ms)
+        if known is None:
+            nxt = self.state.next_episode(st.key, run, f.at_ms)
+            if nxt is not None and self._continuous(st, ctx, f.at_ms, nxt):
+                known = nxt
+        if known is None and f.kind == "excursion":
+            self.state.open_episode(st.key, run, f.episode_ms)
+        return f.episode_ms if known is None else known
+
+    def _continuous(self, st: _Stream, ctx: Context, from_ms: int, to_ms: int) -> bool:
+        """No ``debounce`` consecutive in-band samples between two times (the episode did
+        not end in between)."""
+        inside = 0
+        for o in self.raw.window(*st.key, from_ms, to_ms, limit=CHUNK):
+            inside = inside + 1 if ctx.limits.level_of(o.value) == 0 else 0
+            if inside >= self.debounce:
+                return False
+        return True
 
     def _context(self, st: _Stream, o: Observation) -> Context | None:
         t = o.source_ms
@@ -179,11 +292,13 @@ class SignalPipeline:
         if st.ctx is not None and (ctx is None or ctx.execution.iri != st.ctx.execution.iri):
             self._aggregate(o.equipment, o.tag, st.ctx)  # the previous run has ended
         if ctx is None:
-            st.ctx, st.detector, st.valid_from, st.valid_to = None, None, t, _FOREVER
+            st.ctx, st.detector, st.run, st.valid_from, st.valid_to = None, None, None, t, \
+                _FOREVER
             return None
-        if st.ctx is None or st.ctx.execution.iri != ctx.execution.iri:
+        if st.run != ctx.execution.iri or st.detector is None:
             st.detector = Detector(ctx.limits, self.debounce, self.deadband,
                                    spc_limits=self._history(ctx))
+            st.run = ctx.execution.iri
         st.ctx = ctx
         st.valid_from = t
         end = ctx.end_text
@@ -191,13 +306,25 @@ class SignalPipeline:
         return ctx
 
     def _history(self, ctx: Context) -> Limits | None:
-        """SPC limits from the aggregates of earlier runs against the same spec."""
-        obs = self.rt.store.get_many(e.src for e in self.rt.store.links(
+        """SPC limits from the aggregates of earlier runs against the same spec: only runs
+        that had ended when this one started (complete, and the same whenever they are read)
+        and that raised no excursion (in control)."""
+        store = self.rt.store
+        obs = store.get_many(e.src for e in store.links(
             [ctx.spec.iri], [R.OBSERVES], Direction.DOWNSTREAM))
+        run_of = {e.src: e.dst for e in store.links(list(obs), [R.DURING_EXECUTION])}
+        runs = store.get_many(set(run_of.values()))
+        start = ctx.start_text
+        done = {iri for iri, r in runs.items()
+                if r.props.get(P.endedAtTime) and str(r.props[P.endedAtTime]) <= start}
+        into = store.links(list(done), [R.DURING_EXECUTION], Direction.DOWNSTREAM)
+        excursions = {e.src for e in store.links([e.src for e in into if e.src not in obs],
+                                                 [R.VIOLATES_SPEC])}
+        flagged = {e.dst for e in into if e.src in excursions}
         rows = [(n.props.get(P.meanValue), n.props.get(P.stdDev), n.props.get(P.sampleCount))
-                for n in obs.values()
-                if not n.key.startswith(f"{ctx.execution.key}/")]
-        ok = [(float(m), float(s), int(c)) for m, s, c in rows  # type: ignore[arg-type]  # mean, sd and count are numeric properties, None filtered out
+                for iri, n in obs.items()
+                if run_of.get(iri) in done and run_of.get(iri) not in flagged]
+        ok = [(float(m), float(s), int(c)) for m, s, c in rows  # type: ignore[arg-type]  # numeric properties, None filtered out
               if m is not None and s is not None and c is not None]
         if not ok:
             return None
@@ -227,21 +354,6 @@ class SignalPipeline:
                         f"signals:agg:{key}:{len(vals)}:{xs[-1].source_ms}")
         except WriteRejectedError as e:  # an aggregate never blocks detection
             log.warning("aggregate %s not written: %s", key, e)
-
-    def _notify(self, rec: Recorded) -> None:
-        ctx, f = rec.context, rec.finding
-        assert ctx is not None and f is not None
-        kind = ("spcWarning" if rec.kind == "spc" else
-                "deviation" if rec.deviation else "excursion")
-        n = Notification(kind, QC_ROLE, ctx.equipment.key, ctx.parameter, ctx.batch.key,
-                         ctx.execution.key, rec.level, f.peak, ms_to_text(f.at_ms),
-                         rec.excursion, rec.alarm, rec.deviation, rec.hold, rec.grade,
-                         list(rec.held), list(f.rules))
-        for publish in self.publishers:
-            try:
-                publish(n)
-            except Exception:  # a broken receiver must not stop the loop
-                log.exception("notification publisher failed")
 
 
 def _ms(text: str) -> int:

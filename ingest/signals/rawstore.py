@@ -60,20 +60,24 @@ class RawStore:
 
     def append(self, samples: Sequence[Observation]) -> int:
         """Store samples durably (committed when this returns); returns how many were new."""
-        by_day: dict[str, list[tuple[object, ...]]] = {}
+        return len(self.append_new(samples))
+
+    def append_new(self, samples: Sequence[Observation]) -> list[Observation]:
+        """Store samples durably (committed when this returns); returns those that were new
+        (not already stored with the same stream and source time), in the given order."""
+        by_day: dict[str, list[Observation]] = {}
         for s in samples:
-            by_day.setdefault(_day(s.source_ms), []).append(
-                (s.equipment, s.tag, s.source_ms, s.value, s.unit, s.quality, s.sequence,
-                 s.received_ms))
-        new = 0
+            by_day.setdefault(_day(s.source_ms), []).append(s)
+        new: list[Observation] = []
+        sql = "INSERT OR IGNORE INTO samples VALUES (?,?,?,?,?,?,?,?)"
         with self._lock:
             for day, rows in by_day.items():
                 con = self._con(day)
-                before = con.total_changes
                 with con:
-                    con.executemany("INSERT OR IGNORE INTO samples VALUES (?,?,?,?,?,?,?,?)",
-                                    rows)
-                new += con.total_changes - before
+                    for s in rows:
+                        if con.execute(sql, (s.equipment, s.tag, s.source_ms, s.value, s.unit,
+                                             s.quality, s.sequence, s.received_ms)).rowcount:
+                            new.append(s)
         return new
 
     def record_gap(self, source: str, first_missing: int, last_missing: int, at_ms: int,

@@ -25,14 +25,17 @@ TagsOpt = Annotated[Path, typer.Option("--tags", help="tag map JSON (validated a
 WebhookOpt = Annotated[str | None, typer.Option("--webhook", help="QC webhook URL")]
 
 
-def _pipeline(rt: Runtime, tags: Path, webhook: str | None) -> SignalPipeline:
-    publishers: list[object] = [hub.publish]
+def _pipeline(rt: Runtime, tags: Path, webhook: str | None,
+              extra: tuple[object, ...] = ()) -> SignalPipeline:
+    publishers: list[object] = [hub.publish, *extra]
     if webhook:
-        publishers.append(WebhookSender(webhook).publish)
+        publishers.append(WebhookSender(webhook).deliver)  # marked delivered on 2xx
     p = SignalPipeline(rt, TagMap.load(tags), RawStore(rt.settings.data_dir / "signals"),
                        publishers=publishers)  # type: ignore[arg-type]  # both publishers take a Notification
     for rec in p.warm_up():
         console.print(f"warm-up: {rec.kind} {rec.level} {rec.excursion}")
+    if p.outbox.pending:
+        console.print(f"warm-up: {len(p.outbox.pending)} QC notification(s) still to deliver")
     return p
 
 
@@ -53,9 +56,8 @@ def mqtt(tags: TagsOpt, host: str = "127.0.0.1", port: int = 1883,
     from quality.notify import MqttNotifier
 
     rt = Runtime.open()
-    p = _pipeline(rt, tags, webhook)
     notifier = MqttNotifier(host, port, client_id=f"{client_id}-qc")
-    p.publishers = [*p.publishers, notifier.publish]  # to `tracegraph serve` (mqtt_host)
+    p = _pipeline(rt, tags, webhook, (notifier.publish,))  # to `tracegraph serve` (mqtt_host)
     c = MqttConsumer(p, host, port, client_id, topic or ["#"])
     signal.signal(signal.SIGTERM, lambda *_: c.stop.set())
     try:
