@@ -9,12 +9,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from starlette.requests import HTTPConnection
-from strawberry.fastapi import GraphQLRouter
 
 from api.auth import server_secret
+from api.bodies import BodyLimits
 from api.deps import CurrentUser, RuntimeDep
 from api.graphql import build_schema
 from api.graphql.types import context_for
+from api.graphql.view import GraphQLView
 from api.routes import auth, edhr, epcis, health, recall
 from api.routes.explorer import mount_explorer
 from tracegraph.runtime import Runtime
@@ -54,7 +55,7 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
 
     app.include_router(auth.router)
     app.include_router(
-        GraphQLRouter(build_schema(production), context_getter=context,
+        GraphQLView(build_schema(production), context_getter=context,
                       graphql_ide=None if production else "graphiql"),
         prefix="/graphql")
     app.include_router(epcis.router)
@@ -62,4 +63,6 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
     app.include_router(health.router)
     app.include_router(recall.router)
     mount_explorer(app)
+    app.add_middleware(BodyLimits, max_request_bytes=s.max_request_bytes,
+                       max_upload_bytes=s.max_upload_bytes, max_json_depth=s.max_json_depth)
     return app

@@ -82,6 +82,9 @@ RULES: dict[str, frozenset[str]] = {
 
 TOKEN_TTL = timedelta(hours=8)
 ALGORITHM = "HS256"
+#: a token without these is refused, even if signed with the server's key (no ``exp``: it
+#: would never expire)
+REQUIRED_CLAIMS = ("exp", "iat", "sub")
 
 
 class Unauthorized(GraphQLError):
@@ -118,7 +121,8 @@ def user_from_token(rt: Runtime, secret: str, authorization: str | None) -> User
     if not authorization or not authorization.lower().startswith("bearer "):
         return None
     try:
-        claims = jwt.decode(authorization[7:].strip(), secret, algorithms=[ALGORITHM])
+        claims = jwt.decode(authorization[7:].strip(), secret, algorithms=[ALGORITHM],
+                            options={"require": list(REQUIRED_CLAIMS)})
     except jwt.PyJWTError:
         return None
     user = get_user(rt, str(claims.get("sub", "")))

@@ -25,7 +25,7 @@ from graph.write import NodeUpsert, WriteEvent, Writer, WriteResult
 from ontology.datatypes import Clock
 from ontology.vocab import Vocabulary
 
-__all__ = ["Session", "write_nodes"]
+__all__ = ["Session", "node_event", "write_nodes"]
 
 
 class Session(Protocol):
@@ -44,15 +44,22 @@ class Session(Protocol):
     def clock(self) -> Clock: ...
 
 
-def write_nodes(session: Session, nodes: Sequence[NodeUpsert], actor: str, reason: str,
-                event_id: str | None = None) -> WriteResult:
-    """Write node upserts as one audited event through the one write path (names given as
-    :mod:`ontology.terms` constants become plain strings, as the stores expect). The event id
-    defaults to ``<class>:<random hex>``; pass one to make a retry idempotent."""
+def node_event(nodes: Sequence[NodeUpsert], actor: str, reason: str,
+               event_id: str | None = None) -> WriteEvent:
+    """Node upserts as one audited event (names given as :mod:`ontology.terms` constants become
+    plain strings, as the stores expect). The event id defaults to ``<class>:<random hex>``;
+    pass one to make a retry idempotent."""
     nodes = [NodeUpsert(str(n.cls), str(n.key), n.iri, {str(k): v for k, v in n.props.items()},
                         {str(k): list(v) for k, v in n.links.items()}) for n in nodes]
     body = orjson.dumps([[[n.cls, n.key, n.props, n.links] for n in nodes], actor, reason],
                         option=orjson.OPT_SORT_KEYS)
     eid = event_id or f"{nodes[0].cls.lower()}:{uuid.uuid4().hex}"
-    event = WriteEvent(eid, hashlib.sha256(body).hexdigest(), actor, reason, list(nodes))
-    return session.writer.apply([event])
+    return WriteEvent(eid, hashlib.sha256(body).hexdigest(), actor, reason, list(nodes))
+
+
+def write_nodes(session: Session, nodes: Sequence[NodeUpsert], actor: str, reason: str,
+                event_id: str | None = None) -> WriteResult:
+    """Write node upserts as one audited event (:func:`node_event`) through the one write
+    path. A read-modify-write (a counter) instead hands the writer a function of the
+    transaction that builds its events from the state it reads there (``Writer.apply``)."""
+    return session.writer.apply([node_event(nodes, actor, reason, event_id)])

@@ -148,11 +148,14 @@ class Writer:
         self.on_commit = on_commit
         self.guards = tuple(guards)
 
-    def apply(self, events: Sequence[WriteEvent], dry_run: bool = False) -> WriteResult:
-        """Write ``events`` atomically; with ``dry_run`` validate everything and write nothing."""
+    def apply(self, events: Sequence[WriteEvent] | Callable[[StoreTx], Sequence[WriteEvent]],
+              dry_run: bool = False) -> WriteResult:
+        """Write ``events`` atomically; with ``dry_run`` validate everything and write nothing.
+        ``events`` may be a function of the open transaction: a read-modify-write (a counter)
+        that reads the stored state there, so concurrent writers cannot interleave."""
         try:
             with paused_gc(), self.store.transaction() as tx:
-                result = self._apply(tx, events)
+                result = self._apply(tx, events(tx) if callable(events) else events)
                 if dry_run or result.events_written == 0:
                     raise _DryRun(result)  # roll back: not even the watermark moves
         except _DryRun as d:

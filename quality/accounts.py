@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,9 +27,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from graph.audit import SECRET_FIELDS
 from graph.errors import EventConflictError, RefusedError
 from graph.model import Direction, NodeRecord
-from graph.port import GraphStore
-from graph.session import Session, write_nodes
-from graph.write import NodeUpsert
+from graph.port import GraphStore, StoreTx
+from graph.session import Session, node_event, write_nodes
+from graph.write import NodeUpsert, WriteEvent
 from ontology.codes import AccountStatus, RoleName, label
 from ontology.datatypes import Clock, StoredValue, to_utc_text
 from ontology.terms import C, P, R
@@ -142,7 +142,7 @@ def check_password_policy(password: str, username: str) -> None:
 def _update(rt: Session, user: User, props: dict[str, StoredValue], actor: str,
             reason: str) -> None:
     write_nodes(rt, [NodeUpsert(C.User, user.username, user.iri, props)], actor, reason,
-                f"account:{user.username}:{uuid.uuid4().hex}")
+                _event_id(user.username))
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -160,16 +160,20 @@ def _users(store: GraphStore, found: Mapping[str, NodeRecord]) -> dict[str, User
         role = role_nodes.get(e.dst)
         if role is not None:
             roles.setdefault(e.src, set()).add(str(role.props.get(P.roleName, role.key)))
-    out: dict[str, User] = {}
-    for iri, n in nodes.items():
-        p = n.props
-        until = p.get(P.lockedUntil)
-        failed = p.get(P.failedAttempts, 0)
-        out[iri] = User(iri, n.key, str(p.get(P.name, n.key)), frozenset(roles.get(iri, ())),
-                        str(p.get(P.accountStatus, AccountStatus.ACTIVE)),
-                        failed if isinstance(failed, int) else 0,
-                        None if until is None else str(until), bool(p.get(P.passwordHash)))
-    return out
+    return {iri: _with_stored(User(iri, n.key, str(n.props.get(P.name, n.key)),
+                                   frozenset(roles.get(iri, ())), AccountStatus.ACTIVE), n)
+            for iri, n in nodes.items()}
+
+
+def _with_stored(user: User, node: NodeRecord) -> User:
+    """``user`` with the status, failure counter, lock and password flag of ``node``."""
+    p = node.props
+    until = p.get(P.lockedUntil)
+    failed = p.get(P.failedAttempts, 0)
+    return replace(user, status=str(p.get(P.accountStatus, AccountStatus.ACTIVE)),
+                   failed_attempts=failed if isinstance(failed, int) else 0,
+                   locked_until=None if until is None else str(until),
+                   has_password=bool(p.get(P.passwordHash)))
 
 
 def get_user(rt: Session, username: str) -> User | None:
@@ -270,7 +274,9 @@ def authenticate(rt: Session, username: str, password: str, clock: Clock | None 
     Raises ``AuthError``: ``invalid-credentials`` (unknown user or wrong password, not told
     apart), ``locked`` (lockout window, even with the right password), ``disabled``. Each
     failure on an existing account increments its failure counter through the write path; the
-    :data:`MAX_FAILURES`-th sets ``lockedUntil`` = now + :data:`LOCKOUT`.
+    :data:`MAX_FAILURES`-th sets ``lockedUntil`` = now + :data:`LOCKOUT`. The counter and the
+    lock are read inside the write transaction that changes them, so parallel attempts are
+    each counted and none slips past a lockout another attempt has just set.
     """
     clock = rt.clock if clock is None else clock
     now = clock()
@@ -284,42 +290,88 @@ def authenticate(rt: Session, username: str, password: str, clock: Clock | None 
     if user.status == AccountStatus.DISABLED:
         raise AuthError("disabled", "the account is disabled", value=username)
     if user.locked_at(now):
-        until = user.locked_until if user.status != AccountStatus.LOCKED else None
-        _update(rt, user, {P.failedAttempts: user.failed_attempts + 1}, AUTH_ACTOR,
-                f"{purpose} refused for {username}: account locked"
-                + (f" until {until}" if until else " by an administrator"))
-        raise AuthError("locked", "the account is locked" + (f" until {until}" if until else "")
-                        + f" after {MAX_FAILURES} consecutive failed authentications",
-                        value=username, locked_until=until)
+        raise _count_failure(rt, user, now, purpose)
     ok, rehash = _verify(None if stored_hash is None else str(stored_hash), password)
     if not ok:
+        raise _count_failure(rt, user, now, purpose, wrong_password=True)
+    if not user.failed_attempts and not rehash:
+        return user
+    new_hash = _HASHER.hash(password) if rehash else None
+    refused: list[AuthError] = []
+
+    def reset(tx: StoreTx) -> list[WriteEvent]:
+        stored = tx.fetch_nodes([iri]).get(iri)
+        current = user if stored is None else _with_stored(user, stored)
+        if current.locked_at(now):  # a parallel failure locked the account meanwhile
+            return _failure_event(current, now, purpose, False, refused)
+        fresh: dict[str, StoredValue] = {P.failedAttempts: 0}
+        if new_hash is not None:
+            fresh[P.passwordHash] = new_hash
+        return [node_event([NodeUpsert(C.User, username, iri, fresh)], AUTH_ACTOR,
+                           f"{purpose} succeeded for {username}: failure counter reset"
+                           + (", password re-hashed with current parameters"
+                              if rehash else ""), _event_id(username))]
+
+    rt.writer.apply(reset)
+    if refused:
+        raise refused[-1]
+    return _require(rt, username)
+
+
+def _event_id(username: str) -> str:
+    return f"account:{username}:{uuid.uuid4().hex}"
+
+
+def _count_failure(rt: Session, user: User, now: datetime, purpose: str,
+                   wrong_password: bool = False) -> AuthError:
+    """Record a failed authentication, reading the counter and the lock inside the write
+    transaction; the refusal to raise."""
+    refused: list[AuthError] = []
+
+    def count(tx: StoreTx) -> list[WriteEvent]:
+        stored = tx.fetch_nodes([user.iri]).get(user.iri)
+        current = user if stored is None else _with_stored(user, stored)
+        return _failure_event(current, now, purpose, wrong_password, refused)
+
+    rt.writer.apply(count)
+    return refused[-1]
+
+
+def _failure_event(user: User, now: datetime, purpose: str, wrong_password: bool,
+                   refused: list[AuthError]) -> list[WriteEvent]:
+    """The audited counter update of one failed authentication of ``user`` (its stored state);
+    the refusal is appended to ``refused``."""
+    name = user.username
+    if user.locked_at(now) or not wrong_password:
+        until = user.locked_until if user.status != AccountStatus.LOCKED else None
+        props: dict[str, StoredValue] = {P.failedAttempts: user.failed_attempts + 1}
+        reason = (f"{purpose} refused for {name}: account locked"
+                  + (f" until {until}" if until else " by an administrator"))
+        refused.append(AuthError(
+            "locked", "the account is locked" + (f" until {until}" if until else "")
+            + f" after {MAX_FAILURES} consecutive failed authentications", value=name,
+            locked_until=until))
+    else:
         # at or over the limit but not locked: the lockout has ended, counting starts afresh
         expired = user.failed_attempts >= MAX_FAILURES
         failures = (0 if expired else user.failed_attempts) + 1
-        props: dict[str, StoredValue] = {P.failedAttempts: failures}
+        props = {P.failedAttempts: failures}
         if failures >= MAX_FAILURES:
             until = to_utc_text(now + LOCKOUT)
             props[P.lockedUntil] = until
-            _update(rt, user, props, AUTH_ACTOR,
-                    f"{purpose} failed for {username}: wrong password; account locked until "
-                    f"{until} after {failures} consecutive failed authentications")
-            raise AuthError("locked", f"wrong password; the account is now locked until {until} "
-                            f"after {failures} consecutive failed authentications",
-                            value=username, locked_until=until)
-        _update(rt, user, props, AUTH_ACTOR,
-                f"{purpose} failed for {username}: wrong password ({failures} of "
-                f"{MAX_FAILURES} consecutive failures before lockout)")
-        raise AuthError("invalid-credentials", "wrong username or password", value=username)
-    fresh: dict[str, StoredValue] = {}
-    if user.failed_attempts:
-        fresh[P.failedAttempts] = 0
-    if rehash:
-        fresh[P.passwordHash] = _HASHER.hash(password)
-    if fresh:
-        _update(rt, user, fresh, AUTH_ACTOR, f"{purpose} succeeded for {username}: failure "
-                "counter reset" + (", password re-hashed with current parameters"
-                                    if rehash else ""))
-    return _require(rt, username) if fresh else user
+            reason = (f"{purpose} failed for {name}: wrong password; account locked until "
+                      f"{until} after {failures} consecutive failed authentications")
+            refused.append(AuthError(
+                "locked", f"wrong password; the account is now locked until {until} after "
+                f"{failures} consecutive failed authentications", value=name,
+                locked_until=until))
+        else:
+            reason = (f"{purpose} failed for {name}: wrong password ({failures} of "
+                      f"{MAX_FAILURES} consecutive failures before lockout)")
+            refused.append(AuthError("invalid-credentials", "wrong username or password",
+                                     value=name))
+    return [node_event([NodeUpsert(C.User, name, user.iri, props)], AUTH_ACTOR, reason,
+                       _event_id(name))]
 
 
 # -- administering ---------------------------------------------------------------------------

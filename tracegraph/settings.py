@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     neo4j_user: str = Field(default="neo4j", validation_alias="NEO4J_USER")
     neo4j_password: str = Field(default="", validation_alias="NEO4J_PASSWORD")
     neo4j_database: str | None = Field(default=None, validation_alias="NEO4J_DATABASE")
+    # request limits (api.bodies): bodies over them get 413 before parsing; JSON deeper than
+    # max_json_depth gets 400
+    max_request_bytes: int = 10_000_000  # GraphQL and every other route
+    max_upload_bytes: int = 200_000_000  # EPCIS capture (/capture, /events), /api/recall
+    max_json_depth: int = 64
     # equipment signals: the broker the serve process listens on for QC notifications
     mqtt_host: str | None = None
     mqtt_port: int = 1883

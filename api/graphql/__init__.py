@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from api.graphql import (
@@ -37,7 +38,7 @@ from api.graphql import (
     signals,
     versions,
 )
-from api.graphql.limits import extensions
+from api.graphql.limits import Schema, extensions
 
 __all__ = ["build_schema", "schema"]
 
@@ -49,12 +50,14 @@ SUBSCRIPTIONS: tuple[type, ...] = (signals.Subscription,)
 
 
 def build_schema(production: bool) -> strawberry.Schema:
+    """The schema; in production without field suggestions ("Did you mean …?")."""
     kwargs: dict[str, Any] = {}
     if SUBSCRIPTIONS:
         kwargs["subscription"] = merge_types("Subscription", SUBSCRIPTIONS)
-    return strawberry.Schema(query=merge_types("Query", QUERIES),
-                             mutation=merge_types("Mutation", MUTATIONS),
-                             extensions=extensions(production), **kwargs)
+    return Schema(query=merge_types("Query", QUERIES),
+                  mutation=merge_types("Mutation", MUTATIONS),
+                  extensions=extensions(production),
+                  config=StrawberryConfig(disable_field_suggestions=production), **kwargs)
 
 
 schema = build_schema(production=False)

@@ -1,17 +1,20 @@
 """Limits that keep one GraphQL request from exhausting the service.
 
-Depth, aliases (counted through fragment expansion), tokens and an estimated cost are checked
-before execution; introspection is off and unexpected errors are masked in production. Each
-refusal is a GraphQL error with ``extensions.code`` so clients can tell limits from bugs (a code
-outside its code list is ``BAD_INPUT``: :class:`api.graphql.enums.CodeListErrors`).
+Tokens are counted while parsing; depth, aliases (counted through fragment expansion) and an
+estimated cost are measured before execution in one pass that measures each fragment once.
+Introspection is off and unexpected errors are masked in production. Each refusal is a GraphQL
+error with ``extensions.code`` so clients can tell limits from bugs. A code outside its code list is
+``BAD_INPUT``: :class:`api.graphql.enums.CodeListErrors`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import traceback
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import strawberry
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -34,15 +37,19 @@ from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.types import ExecutionContext
+from strawberry.utils.logging import StrawberryLogger
 
 from api.graphql.enums import CodeListErrors
+from ingest.strict_json import clip
 
-__all__ = ["Limits", "extensions"]
+__all__ = ["LOGGED_CHARS", "Limits", "Measure", "OneOperation", "Schema", "extensions"]
+
+#: an error is logged with at most this many characters per line (message, traceback lines)
+LOGGED_CHARS = 1000
 
 #: arguments that bound how many items a list field returns
 PAGE_ARGS = ("first", "limit", "unitLimit")
@@ -69,66 +76,126 @@ def _page(node: FieldNode, variables: Mapping[str, Any], default: int) -> int:
     return default
 
 
-def query_cost(schema: GraphQLSchema, op: OperationDefinitionNode,
-               fragments: Mapping[str, FragmentDefinitionNode], variables: Mapping[str, Any],
-               default_page: int) -> int:
-    """Estimated number of values a query resolves: each field costs 1, times the page size of
-    every list field above it (fragments expanded, cycles cut)."""
-    root = schema.get_root_type(op.operation)
+@dataclass(frozen=True)
+class Measure:
+    """What a selection asks for: nesting depth (fields with sub-selections), aliases and the
+    estimated number of values it resolves (each field 1, times the page size of every list
+    field above it), fragments expanded."""
 
-    def named(t: Any) -> Any:
-        while isinstance(t, (GraphQLNonNull, GraphQLList)):
-            t = t.of_type
-        return t
+    depth: int = 0
+    aliases: int = 0
+    cost: int = 0
 
-    def is_list(t: Any) -> bool:
-        while isinstance(t, GraphQLNonNull):
-            t = t.of_type
-        return isinstance(t, GraphQLList)
+    def __add__(self, o: Measure) -> Measure:
+        return Measure(max(self.depth, o.depth), self.aliases + o.aliases, self.cost + o.cost)
 
-    def cost(sel: SelectionSetNode | None, parent: GraphQLNamedType | None,
-             seen: frozenset[str]) -> int:
-        if sel is None or not isinstance(parent, GraphQLObjectType):
-            return 0
-        total = 0
-        for s in sel.selections:
+
+def _named(t: Any) -> Any:
+    while isinstance(t, (GraphQLNonNull, GraphQLList)):
+        t = t.of_type
+    return t
+
+
+def _is_list(t: Any) -> bool:
+    while isinstance(t, GraphQLNonNull):
+        t = t.of_type
+    return isinstance(t, GraphQLList)
+
+
+class _Measurer:
+    """Measures selections, each fragment once: a spread costs a lookup, not a re-expansion,
+    so a document of fragments that each spread the previous one twice is measured in time
+    linear in its length (cycles are cut; the spec rules refuse them)."""
+
+    def __init__(self, schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode],
+                 variables: Mapping[str, Any], default_page: int) -> None:
+        self.schema, self.fragments = schema, fragments
+        self.variables, self.default_page = variables, default_page
+        self.memo: dict[str, Measure] = {}
+        self.busy: set[str] = set()
+
+    def fragment(self, name: str) -> Measure:
+        done = self.memo.get(name)
+        if done is not None:
+            return done
+        frag = self.fragments.get(name)
+        if frag is None or name in self.busy:
+            return Measure()
+        self.busy.add(name)
+        m = self.selections(frag.selection_set,
+                            self.schema.get_type(frag.type_condition.name.value))
+        self.busy.discard(name)
+        self.memo[name] = m
+        return m
+
+    def selections(self, sel: SelectionSetNode | None, parent: GraphQLNamedType | None
+                   ) -> Measure:
+        total = Measure()
+        for s in sel.selections if sel is not None else ():
             if isinstance(s, FieldNode):
-                fdef = parent.fields.get(s.name.value)
-                if fdef is None:
-                    continue
-                mult = _page(s, variables, default_page) if is_list(fdef.type) else 1
-                total += mult * (1 + cost(s.selection_set, named(fdef.type), seen))
+                fdef = (parent.fields.get(s.name.value)
+                        if isinstance(parent, GraphQLObjectType) else None)
+                child = (self.selections(s.selection_set, _named(fdef.type) if fdef else None)
+                         if s.selection_set else Measure())
+                depth = (1 + child.depth if s.selection_set
+                         and not s.name.value.startswith("__") else 0)
+                cost = 0
+                if fdef is not None and isinstance(parent, GraphQLObjectType):
+                    mult = (_page(s, self.variables, self.default_page) if _is_list(fdef.type)
+                            else 1)
+                    cost = mult * (1 + child.cost)
+                total += Measure(depth, child.aliases + (1 if s.alias else 0), cost)
             elif isinstance(s, InlineFragmentNode):
-                cond = (schema.get_type(s.type_condition.name.value) if s.type_condition
+                cond = (self.schema.get_type(s.type_condition.name.value) if s.type_condition
                         else parent)
-                total += cost(s.selection_set, cond, seen)
-            elif isinstance(s, FragmentSpreadNode) and s.name.value not in seen:
-                frag = fragments.get(s.name.value)
-                if frag is not None:
-                    total += cost(frag.selection_set,
-                                  schema.get_type(frag.type_condition.name.value),
-                                  seen | {s.name.value})
+                total += self.selections(s.selection_set, cond)
+            elif isinstance(s, FragmentSpreadNode):
+                total += self.fragment(s.name.value)
         return total
 
-    return cost(op.selection_set, root, frozenset())
 
-
-def _cost_rule(limits: Limits) -> type[ValidationRule]:
-    class MaxCost(ValidationRule):
+def _limits_rule(limits: Limits) -> type[ValidationRule]:
+    class RequestLimits(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
             doc = context.document
             fragments = {d.name.value: d for d in doc.definitions
                          if isinstance(d, FragmentDefinitionNode)}
+            measurer = _Measurer(context.schema, fragments, {}, limits.default_page)
+            aliases = 0
             for op in doc.definitions:
-                if isinstance(op, OperationDefinitionNode):
-                    c = query_cost(context.schema, op, fragments, {}, limits.default_page)
-                    if c > limits.max_cost:
-                        context.report_error(GraphQLError(
-                            f"query cost {c} exceeds the limit of {limits.max_cost}; ask for "
-                            "smaller pages or use the export", extensions={"code": "COST_LIMIT"}))
+                if not isinstance(op, OperationDefinitionNode):
+                    continue
+                try:
+                    m = measurer.selections(op.selection_set,
+                                            context.schema.get_root_type(op.operation))
+                except RecursionError:
+                    context.report_error(GraphQLError(
+                        "fragments nest too deeply to measure", extensions={
+                            "code": "DEPTH_LIMIT"}))
+                    return
+                aliases += m.aliases
+                name = op.name.value if op.name else "anonymous"
+                if m.depth > limits.max_depth:
+                    context.report_error(GraphQLError(
+                        f"'{name}' exceeds maximum operation depth of {limits.max_depth}",
+                        [op], extensions={"code": "DEPTH_LIMIT"}))
+                if m.cost > limits.max_cost:
+                    context.report_error(GraphQLError(
+                        f"query cost {_size(m.cost)} exceeds the limit of {limits.max_cost}; "
+                        "ask for smaller pages or use the export",
+                        extensions={"code": "COST_LIMIT"}))
+            if aliases > limits.max_aliases:
+                context.report_error(GraphQLError(
+                    f"{_size(aliases)} aliases found. Allowed: {limits.max_aliases}",
+                    extensions={"code": "ALIAS_LIMIT"}))
 
-    return MaxCost
+    return RequestLimits
+
+
+def _size(n: int) -> str:
+    """A count for a message (a doubling document's counts have hundreds of digits)."""
+    return str(n) if n < 10**15 else f"{n:.3g}"
 
 
 def _masked(error: GraphQLError) -> bool:
@@ -137,6 +204,37 @@ def _masked(error: GraphQLError) -> bool:
     if original is None:
         return False
     return not (isinstance(original, GraphQLError) or getattr(original, "code", None))
+
+
+class OneOperation(SchemaExtension):
+    """A document with several operations must name the one to run: graphql-core would ask
+    for ``operationName``, but strawberry runs the first one; this refuses before validation
+    (one error, not one per anonymous operation)."""
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        doc = ctx.graphql_document
+        ops = [d for d in doc.definitions
+               if isinstance(d, OperationDefinitionNode)] if doc is not None else []
+        # the name the client sent (strawberry's operation_name falls back to the first one)
+        if len(ops) > 1 and getattr(ctx, "_provided_operation_name", None) is None:
+            ctx.pre_execution_errors = [GraphQLError(
+                f"the document has {len(ops)} operations and no operationName: send one "
+                "operation, or name the one to run", extensions={
+                    "code": "BAD_INPUT", "field": "operationName", "rule": "one-operation"})]
+        yield
+
+
+class Schema(strawberry.Schema):
+    """The schema, logging each error bounded (a 10 MB argument is not written to the log)."""
+
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        for e in errors:
+            trace = (traceback.format_exception(e.original_error) if e.original_error
+                     else [])
+            StrawberryLogger.logger.error("%s", "".join(
+                clip(line, LOGGED_CHARS) for line in [str(e) + "\n", *trace]).rstrip())
 
 
 class Authorization(SchemaExtension):
@@ -156,10 +254,9 @@ def extensions(production: bool, limits: Limits = Limits()
                ) -> list[Callable[[], SchemaExtension]]:
     """Extension factories (strawberry builds fresh instances per request)."""
     out: list[Callable[[], SchemaExtension]] = [
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: AddValidationRules([_cost_rule(limits)]),
+        lambda: AddValidationRules([_limits_rule(limits)]),
+        OneOperation,
         CodeListErrors,
         Authorization,
     ]

@@ -29,6 +29,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from api.bodies import clip
 from api.graphql.enums import SignatureMeaning
 from graph.errors import Problem as ProblemRecord
 from graph.identifiers.identify import identify
@@ -69,12 +70,15 @@ def user_of(info: Info[Any, None]) -> accounts.User:
 
 
 def not_found(field: str, value: str) -> GraphQLError:
-    return GraphQLError(f"not found: no node has IRI or identifier {value!r}",
-                        extensions={"code": "NOT_FOUND", "field": field, "value": value})
+    """``NOT_FOUND`` naming the field and the value (clipped: echoes are bounded)."""
+    shown = clip(value)
+    return GraphQLError(f"not found: no node has IRI or identifier {shown!r}",
+                        extensions={"code": "NOT_FOUND", "field": field, "value": shown})
 
 
 def bad_input(field: str, value: object, rule: str) -> GraphQLError:
-    return GraphQLError(f"{field}={value!r}: {rule}",
+    """``BAD_INPUT`` naming the field, the value (clipped) and the rule."""
+    return GraphQLError(f"{field}={clip(value)!r}: {rule}",
                         extensions={"code": "BAD_INPUT", "field": field, "rule": rule})
 
 
@@ -195,14 +199,15 @@ class Problem:
     @classmethod
     def of(cls, p: ProblemRecord) -> Problem:
         """A refusal reason of the write path or a workflow rule."""
-        return cls(rule=p.rule, message=p.message, field=p.field, value=p.value, focus=p.focus,
-                   event_id=p.event_id, severity=p.severity)
+        return cls(rule=p.rule, message=p.message, field=p.field, value=clip(p.value),
+                   focus=p.focus, event_id=p.event_id, severity=p.severity)
 
     @classmethod
     def of_warning(cls, w: ShapeResult) -> Problem:
         """A SHACL result below Violation that did not stop the write."""
         return cls(rule=f"sh:{w.component}", message=w.message, field=w.path,
-                   value=as_json(w.value), focus=w.focus, event_id=None, severity=w.severity)
+                   value=as_json(clip(w.value)), focus=w.focus, event_id=None,
+                   severity=w.severity)
 
 
 @strawberry.type

@@ -13,8 +13,10 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from api.bodies import ECHO_ITEMS, clip
 from api.deps import AccessRefused, CurrentUser, RuntimeDep, require
 from graph.errors import WriteRejectedError
 from graph.identifiers.identify import identify_or_explain
@@ -60,16 +62,17 @@ async def _capture(request: Request, rt: Runtime, user: User | None, operation: 
     if isinstance(who, JSONResponse):
         return who
     what = "event" if single_event else "document"
-    try:
-        hashes, result = capture_epcis(rt.writer, rt.store, rt.vocab, await request.body(), who,
-                                       single_event=single_event)
+    body = await request.body()
+    try:  # validating and writing is CPU work: off the event loop
+        hashes, result = await run_in_threadpool(capture_epcis, rt.writer, rt.store, rt.vocab,
+                                                 body, who, single_event=single_event)
     except WriteRejectedError as e:
         n = len(e.problems)
         first = e.problems[0]
         return _problem(400, "ValidationException", f"The EPCIS {what} was not captured",
-                        f"{n} problem(s); first: {first.field or '(document)'}={first.value!r} "
-                        f"breaks {first.rule}: {first.message}",
-                        [p.as_dict() for p in e.problems])
+                        f"{n} problem(s); first: {first.field or '(document)'}="
+                        f"{clip(first.value)!r} breaks {first.rule}: {clip(first.message)}",
+                        [clip(p.as_dict()) for p in e.problems[:ECHO_ITEMS]])
     headers = {"GS1-EPCIS-Version": "2.0.0"}
     if single_event:
         headers["Location"] = "/events/" + quote(hashes[0], safe="")
@@ -119,8 +122,9 @@ def event(event_id: str, rt: RuntimeDep, user: CurrentUser) -> JSONResponse:
     found = event_by_id(rt.store, event_id)
     if found is None:
         return _problem(404, "NoSuchResourceException", "Unknown event",
-                        f"no captured event has the ID {event_id!r}",
-                        [{"field": "eventID", "value": event_id, "rule": "captured event"}])
+                        f"no captured event has the ID {clip(event_id)!r}",
+                        [{"field": "eventID", "value": clip(event_id),
+                          "rule": "captured event"}])
     return JSONResponse(found, media_type=_LD, headers={"GS1-EPCIS-Version": "2.0.0"})
 
 
@@ -135,8 +139,8 @@ def genealogy(rt: RuntimeDep, user: CurrentUser, of: str, maxDepth: int = 50,
     nodes, why = identify_or_explain(rt.store, of)
     if len(nodes) != 1:
         return _problem(404, "NoSuchResourceException", "Unknown identifier",
-                        why or f"{of!r} names {len(nodes)} nodes; give the IRI",
-                        [{"field": "of", "value": of, "rule": "identify"}])
+                        clip(why or f"{of!r} names {len(nodes)} nodes; give the IRI", 400),
+                        [{"field": "of", "value": clip(of), "rule": "identify"}])
     return JSONResponse(genealogy_document(rt.store, nodes[0].iri, now_utc_text(),
                                            max_depth=min(maxDepth, 50),
                                            declared_in_error=declaredInError),

@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from api.bodies import clip
 from api.deps import CurrentUser, RuntimeDep, require
 from api.graphql.types import MAX_SEEDS
 from graph.recall import write_export
@@ -34,7 +35,7 @@ def recall_export(body: RecallRequest, rt: RuntimeDep, user: CurrentUser) -> Res
     if not answer.seeds:
         raise HTTPException(404, {"code": "NOT_FOUND", "field": "seeds",
                                   "message": "no seed matched a node",
-                                  "unknownSeeds": answer.unknown_seeds})
+                                  "unknownSeeds": clip(answer.unknown_seeds)})
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(buf, "w",
                                                                zipfile.ZIP_DEFLATED) as z:
