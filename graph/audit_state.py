@@ -104,10 +104,16 @@ class _Node:
     edges: dict[EdgeKey, tuple[dict[str, Any], str, int, int]] = field(default_factory=dict)
 
 
+_REL_TYPES: dict[str, str] = {}
+
+
 def _link(n: _Node, prop: str, link: dict[str, Any], e: AuditEntry) -> None:
-    props = {k: v for k, v in link.items() if k not in ("target", "edgeId")}
-    n.edges[(rel_type_of(prop), str(link.get("target")), str(link.get("edgeId", "")))] = (
-        props, e.at, e.tx, e.seq)
+    rel = _REL_TYPES.get(prop)
+    if rel is None:
+        rel = _REL_TYPES[prop] = rel_type_of(prop)
+    props = dict(link)
+    target, eid = props.pop("target", None), props.pop("edgeId", "")
+    n.edges[(rel, str(target), str(eid))] = (props, e.at, e.tx, e.seq)
 
 
 def _replay(entries: Iterable[AuditEntry]) -> _Node:
@@ -171,6 +177,13 @@ def _node_diffs(iri: str, stored: NodeRecord | None, a: _Node) -> Iterator[State
 
 def _edge_diffs(iri: str, stored: list[EdgeRecord], a: _Node) -> Iterator[StateDiff]:
     have = {(e.type, e.dst, e.eid): e for e in stored}
+    if len(have) == len(a.edges):  # the usual case, first: every edge as audited
+        for key, rec in have.items():
+            w = a.edges.get(key)
+            if w is None or rec.props != w[0] or rec.recorded_at != w[1] or rec.tx != w[2]:
+                break
+        else:
+            return
     for key in sorted(have.keys() | a.edges.keys()):
         name, e, want = _edge_name(iri, key), have.get(key), a.edges.get(key)
         if want is None:
