@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from graph.audit_state import SECRET_FIELDS, Progress, StateReport, mask_secret, verify_state
 from graph.errors import Problem
 from graph.model import AuditEntry
-from ontology.vocab import vocabulary
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
         Ed25519PublicKey,
     )
 
-    from graph.audit_state import StateReport
     from graph.port import GraphStore
     from ontology.vocab import Vocabulary
 
@@ -47,6 +46,7 @@ __all__ = [
     "AuditDraft",
     "ChainBreak",
     "CheckpointError",
+    "Progress",
     "VerifyReport",
     "chain",
     "checkpoint",
@@ -66,8 +66,7 @@ __all__ = [
 
 #: Properties whose values never enter the audit trail in clear: the entry keeps a digest that
 #: shows a change happened without revealing the value (the argon2 hash of a password).
-#: properties the ontology marks ``tg:secret``
-SECRET_FIELDS = vocabulary().secrets
+#: (:data:`SECRET_FIELDS`: the properties the ontology marks ``tg:secret``)
 #: A record of one of these classes (or a subclass) is a GMP record: changing it needs a reason.
 GMP_ROOTS = ("QualityRecord", "ComplianceRecord", "ExecutionRecord", "TraceableEntity")
 CHECKPOINT_FORMAT = "tracegraph.audit-checkpoint/1"
@@ -159,14 +158,6 @@ def paged(fetch: Callable[..., list[AuditEntry]], batch: int) -> Iterator[AuditE
 
 
 # -- secrets ---------------------------------------------------------------------------------
-def mask_secret(value: Any) -> Any:
-    """The digest a secret value is audited as (``None`` stays ``None``)."""
-    if value is None:
-        return None
-    digest = hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
-    return f"[redacted sha256:{digest[:16]}]"
-
-
 def redact(d: AuditDraft) -> AuditDraft:
     """The draft with every :data:`SECRET_FIELDS` value replaced by a short digest.
 
@@ -234,8 +225,6 @@ class VerifyReport:
 
 
 _UNREADABLE = (ValueError, KeyError, TypeError)
-#: ``progress(phase, done)``: entries of the chain checked, records of the state compared
-Progress = Callable[[str, int], None]
 #: bytes of each entry hash a checkpoint keeps, to name the first rewritten entry
 FINGERPRINT = 4
 
@@ -305,8 +294,6 @@ def _verify(store: GraphStore, batch: int, state: bool, progress: Progress | Non
     with store.snapshot() as watermark:
         report = _walk_chain(store, batch, progress, signed)
         if state and report.first_bad is None:  # (a broken trail is no replay to compare)
-            from graph.audit_state import verify_state
-
             st = verify_state(store, progress=progress, watermark=watermark)
             report = replace(report, state=st, seconds=time.perf_counter() - t0)
     return report

@@ -28,6 +28,7 @@ holds one record's entries at a time, never the graph.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,14 +36,29 @@ from itertools import groupby
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from graph.audit import SECRET_FIELDS, Progress, mask_secret
+import orjson
+
 from graph.model import AuditEntry, EdgeRecord, NodeRecord
-from ontology.vocab import rel_type_of
+from ontology.vocab import rel_type_of, vocabulary
 
 if TYPE_CHECKING:
     from graph.port import GraphStore
 
-__all__ = ["StateDiff", "StateReport", "compare_state", "verify_state"]
+__all__ = ["Progress", "StateDiff", "StateReport", "compare_state", "mask_secret",
+           "verify_state"]
+
+#: ``progress(phase, done)``: entries of the chain checked, records of the state compared
+Progress = Callable[[str, int], None]
+#: properties the ontology marks ``tg:secret``: audited (and compared) as digests only
+SECRET_FIELDS = vocabulary().secrets
+
+
+def mask_secret(value: Any) -> Any:
+    """The digest a secret value is audited as (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    digest = hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return f"[redacted sha256:{digest[:16]}]"
 
 EdgeKey = tuple[str, str, str]  # (type, target, edge id)
 
