@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from graph.audit_state import SECRET_FIELDS, Progress, StateReport, mask_secret, verify_state
 from graph.errors import Problem
 from graph.model import AuditEntry
 from ontology.codes import AuditAction
-from ontology.vocab import vocabulary
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -47,6 +47,7 @@ __all__ = [
     "AuditDraft",
     "ChainBreak",
     "CheckpointError",
+    "Progress",
     "VerifyReport",
     "chain",
     "checkpoint",
@@ -54,6 +55,7 @@ __all__ = [
     "is_gmp_class",
     "load_or_create_key",
     "load_public_key",
+    "mask_secret",
     "paged",
     "public_key_of",
     "reason_problem",
@@ -65,8 +67,7 @@ __all__ = [
 
 #: Properties whose values never enter the audit trail in clear: the entry keeps a digest that
 #: shows a change happened without revealing the value (the argon2 hash of a password).
-#: properties the ontology marks ``tg:secret``
-SECRET_FIELDS = vocabulary().secrets
+#: (:data:`SECRET_FIELDS`: the properties the ontology marks ``tg:secret``)
 #: A record of one of these classes (or a subclass) is a GMP record: changing it needs a reason.
 GMP_ROOTS = ("QualityRecord", "ComplianceRecord", "ExecutionRecord", "TraceableEntity")
 CHECKPOINT_FORMAT = "tracegraph.audit-checkpoint/1"
@@ -158,13 +159,6 @@ def paged(fetch: Callable[..., list[AuditEntry]], batch: int) -> Iterator[AuditE
 
 
 # -- secrets ---------------------------------------------------------------------------------
-def _mask(value: Any) -> Any:
-    if value is None:
-        return None
-    digest = hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
-    return f"[redacted sha256:{digest[:16]}]"
-
-
 def redact(d: AuditDraft) -> AuditDraft:
     """The draft with every :data:`SECRET_FIELDS` value replaced by a short digest.
 
@@ -172,11 +166,11 @@ def redact(d: AuditDraft) -> AuditDraft:
     '[redacted sha256:'
     """
     if d.field in SECRET_FIELDS:
-        return replace(d, old=_mask(d.old), new=_mask(d.new))
+        return replace(d, old=mask_secret(d.old), new=mask_secret(d.new))
     if d.action == AuditAction.CREATE and isinstance(d.new, dict):
         props = d.new.get("props")
         if isinstance(props, dict) and SECRET_FIELDS & props.keys():
-            masked = {k: _mask(v) if k in SECRET_FIELDS else v for k, v in props.items()}
+            masked = {k: mask_secret(v) if k in SECRET_FIELDS else v for k, v in props.items()}
             return replace(d, new={**d.new, "props": masked})
     return d
 
@@ -206,7 +200,8 @@ def reason_problem(vocab: Vocabulary, cls: str, iri: str, fields: Collection[str
 # -- end-to-end verification -----------------------------------------------------------------
 @dataclass(frozen=True)
 class VerifyReport:
-    """Outcome of verifying a store's audit trail from the first entry to the last."""
+    """Outcome of verifying a store's audit trail from the first entry to the last, and (when
+    asked) its stored state against the trail's replay (:mod:`graph.audit_state`)."""
 
     engine: str
     checked: int  # entries examined (up to and including the first bad one)
@@ -215,30 +210,39 @@ class VerifyReport:
     head_hash: str
     first_bad: ChainBreak | None
     checkpoint_seq: int | None = None  # the checkpoint's head, when one was verified too
+    state: StateReport | None = None  # the state check, when it ran
 
     @property
     def ok(self) -> bool:
-        return self.first_bad is None
+        return self.first_bad is None and (self.state is None or self.state.ok)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ok": self.ok}
+        out = {**asdict(self), "ok": self.ok}
+        if self.state is not None:
+            out["state"]["ok"] = self.state.ok
+            out["state"]["diffs"] = [{**asdict(d), "message": d.describe()}
+                                     for d in self.state.diffs]
+        return out
 
 
 _UNREADABLE = (ValueError, KeyError, TypeError)
+#: bytes of each entry hash a checkpoint keeps, to name the first rewritten entry
+FINGERPRINT = 4
 
 
-def verify_store(store: GraphStore, batch: int = 10_000) -> VerifyReport:
-    """Verify the whole audit trail of ``store`` and report the first bad entry.
+def _walk_chain(store: GraphStore, batch: int, progress: Progress | None,
+                signed: bytes | None = None, fingerprints: bytearray | None = None
+                ) -> VerifyReport:
+    """The chain pass: entries in sequence order, ``batch`` at a time, to the first bad one.
 
-    Entries are read in sequence order, ``batch`` at a time. An entry whose stored value no
-    longer decodes (a flipped byte in its JSON) is reported as altered, at the first entry
-    after the last one that verified. Hashes cover decoded values, so a byte change that
-    decodes to the very same value (``1.0`` written as ``1.00``) is not a change.
-    """
+    With ``signed`` (the fingerprints of a checkpoint) an entry whose hash is not the one the
+    checkpoint saw at its sequence number is the first bad one (rewritten); ``fingerprints``
+    collects the fingerprints of the entries walked (to sign a checkpoint)."""
     t0 = time.perf_counter()
     prev, expected, checked, after = GENESIS, 1, 0, 0
     broken: ChainBreak | None = None
     size = batch
+    n_signed = 0 if signed is None else len(signed) // FINGERPRINT
     while broken is None:
         try:
             page = store.audit_entries(after_seq=after, limit=size)
@@ -254,12 +258,46 @@ def verify_store(store: GraphStore, batch: int = 10_000) -> VerifyReport:
             break
         for e in page:
             checked += 1
+            if signed is not None and e.seq <= n_signed:
+                at = (e.seq - 1) * FINGERPRINT
+                if e.hash[:2 * FINGERPRINT] != signed[at:at + FINGERPRINT].hex():
+                    broken = ChainBreak(e.seq, f"rewritten: entry {e.seq} is not the entry the "
+                                               "checkpoint signed (its hash differs)")
+                    break
             broken = _check(e, expected, prev)
             if broken is not None:
                 break
+            if fingerprints is not None:
+                fingerprints += bytes.fromhex(e.hash[:2 * FINGERPRINT])
             prev, expected, after = e.hash, expected + 1, e.seq
+        if progress is not None:
+            progress("chain", checked)
     return VerifyReport(store.engine, checked, time.perf_counter() - t0, expected - 1, prev,
                         broken)
+
+
+def verify_store(store: GraphStore, batch: int = 10_000, state: bool = True,
+                 progress: Progress | None = None) -> VerifyReport:
+    """Verify the whole audit trail of ``store`` and report the first bad entry; with
+    ``state`` also compare the stored state with the trail's replay (one read snapshot).
+
+    Entries are read in sequence order, ``batch`` at a time. An entry whose stored value no
+    longer decodes (a flipped byte in its JSON) is reported as altered, at the first entry
+    after the last one that verified. Hashes cover decoded values, so a byte change that
+    decodes to the very same value (``1.0`` written as ``1.00``) is not a change.
+    """
+    return _verify(store, batch, state, progress, None)
+
+
+def _verify(store: GraphStore, batch: int, state: bool, progress: Progress | None,
+            signed: bytes | None) -> VerifyReport:
+    t0 = time.perf_counter()
+    with store.snapshot() as watermark:
+        report = _walk_chain(store, batch, progress, signed)
+        if state and report.first_bad is None:  # (a broken trail is no replay to compare)
+            st = verify_state(store, progress=progress, watermark=watermark)
+            report = replace(report, state=st, seconds=time.perf_counter() - t0)
+    return report
 
 
 # -- signed checkpoints (tree heads kept outside the system) ------------------------------------
@@ -281,13 +319,20 @@ def _raw_public(key: Ed25519PublicKey) -> str:
 
 def checkpoint(store: GraphStore, key: Ed25519PrivateKey,
                now: datetime | None = None) -> dict[str, Any]:
-    """A signed tree head of the audit trail: head seq and hash, entry count, UTC time, engine.
+    """A signed tree head of the audit trail: head seq and hash, entry count, UTC time, engine,
+    and the first :data:`FINGERPRINT` bytes of every entry's hash (4 bytes an entry: 4.6 MB
+    for 1.15M entries), so that a chain rewritten from entry k is reported at k, not at the
+    head. Detection rests on the full head hash and the signature; the fingerprints only
+    locate the rewrite (a forger grinding 2^32 hashes per entry could shift the reported
+    entry, never hide the rewrite).
 
     The trail is verified first; a broken trail gets no checkpoint (``CheckpointError``).
     Keep the result outside the system: :func:`verify_checkpoint` then detects entries cut off
     or rewritten after it.
     """
-    report = verify_store(store)
+    prints = bytearray()
+    with store.snapshot():
+        report = _walk_chain(store, 10_000, None, fingerprints=prints)
     if report.first_bad is not None:
         raise CheckpointError(
             f"the audit trail does not verify at entry {report.first_bad.seq} "
@@ -298,19 +343,21 @@ def checkpoint(store: GraphStore, key: Ed25519PrivateKey,
         "storeId": getattr(store, "store_id", None), "seq": report.head_seq,
         "hash": report.head_hash, "count": report.checked, "at": at,
         "publicKey": _raw_public(key.public_key()),
+        "fingerprints": base64.b64encode(bytes(prints)).decode(),
     }
     head["signature"] = base64.b64encode(key.sign(_signed_bytes(head))).decode()
     return head
 
 
-def verify_checkpoint(store: GraphStore, cp: dict[str, Any],
-                      public_key: Ed25519PublicKey) -> VerifyReport:
+def verify_checkpoint(store: GraphStore, cp: dict[str, Any], public_key: Ed25519PublicKey,
+                      batch: int = 10_000, state: bool = True,
+                      progress: Progress | None = None) -> VerifyReport:
     """Verify the trail end to end and against a checkpoint signed with ``public_key``.
 
     Raises ``CheckpointError`` when the checkpoint itself is malformed, belongs to another
     store or its signature does not verify. A trail that ends before the checkpoint's head
-    (truncated) or whose entry at that head has another hash (rewritten) is reported as the
-    first bad entry.
+    (truncated) or whose entries differ from the ones it signed (rewritten: reported at the
+    first entry whose fingerprint differs) is reported as the first bad entry.
     """
     from cryptography.exceptions import InvalidSignature
 
@@ -325,7 +372,11 @@ def verify_checkpoint(store: GraphStore, cp: dict[str, Any],
     mine = getattr(store, "store_id", None)
     if cp.get("storeId") and mine and cp["storeId"] != mine:
         raise CheckpointError(f"checkpoint belongs to store {cp['storeId']}, not {mine}")
-    report = verify_store(store)
+    try:
+        signed = base64.b64decode(cp["fingerprints"]) if "fingerprints" in cp else None
+    except ValueError:
+        raise CheckpointError("checkpoint fingerprints are not base64") from None
+    report = _verify(store, batch, state, progress, signed)
     seq, broken = int(cp["seq"]), report.first_bad
     if broken is None and report.head_seq < seq:
         broken = ChainBreak(report.head_seq + 1,

@@ -130,6 +130,27 @@ class GraphStore(Protocol):
 
     def events(self, event_ids: Iterable[str]) -> dict[str, CapturedEvent]: ...
 
+    def snapshot(self) -> AbstractContextManager[int]:
+        """One read transaction on the calling thread, yielding its watermark: every read
+        inside (traversals included) answers from the graph as of that watermark."""
+        ...
+
+    def audit_head(self) -> tuple[int, str]:
+        """``(seq, hash)`` of the last audit entry, ``(0, GENESIS)`` when empty."""
+        ...
+
+    def nodes_by_iri(self) -> Iterator[NodeRecord]:
+        """Every stored node, in IRI order (streamed: the audit's state check)."""
+        ...
+
+    def edges_by_source(self) -> Iterator[EdgeRecord]:
+        """Every stored edge, in the IRI order of its source (streamed)."""
+        ...
+
+    def audit_by_record(self) -> Iterator[AuditEntry]:
+        """Every audit entry, in (record IRI, seq) order (streamed)."""
+        ...
+
     def counts(self) -> dict[str, int]:
         """Number of nodes per class (most specific label) and of edges per type."""
         ...

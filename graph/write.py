@@ -208,7 +208,8 @@ class Writer:
                     continue
                 if old is None:
                     rec = NodeRecord(up.iri, up.cls, up.key, dict(up.props), tx.at, tx.at, tx.tx_id)
-                    created_now[up.iri] = {"props": dict(up.props), "links": {}}
+                    created_now[up.iri] = {"key": up.key, "props": dict(up.props),
+                                           "links": {}}
                     drafts.append(AuditDraft(AuditAction.CREATE, up.iri, up.cls, None, None,
                                              created_now[up.iri]))
                 else:
@@ -235,7 +236,8 @@ class Writer:
                         focus.add(version.iri)
                         drafts.append(AuditDraft(AuditAction.CREATE, version.iri, version.label,
                                                  None, None,
-                                                 {"props": version.props, "links": {}}))
+                                                 {"key": version.key, "props": version.props,
+                                                  "links": {}}))
                         self._add_edge(EdgeRecord(up.iri, PRIOR_VERSION, version.iri, "", {},
                                                   tx.at, tx.tx_id),
                                        up.cls, new_edges, existing_out, created_now, drafts,

@@ -63,21 +63,21 @@ class Runtime:
     def recall(self, seeds: Sequence[str], unit_limit: int = 1000,
                max_depth: int = 50) -> RecallAnswer:
         """One multi-seed downstream traversal, classified for a recall (see graph.recall)."""
-        watermark = self.store.watermark()
-        iris, unknown = resolve_seeds(self.store, seeds,
-                                      lambda v: identify(self.store, v))
-        walk = self.store.walk(iris, Direction.DOWNSTREAM, max_depth)
-        return recall(self.store, walk, watermark, unit_limit, unknown)
+        with self.store.snapshot() as watermark:  # the answer is the graph at its watermark
+            iris, unknown = resolve_seeds(self.store, seeds,
+                                          lambda v: identify(self.store, v))
+            walk = self.store.walk(iris, Direction.DOWNSTREAM, max_depth)
+            return recall(self.store, walk, watermark, unit_limit, unknown)
 
     def equipment_impact(self, equipment: str, start: str, end: str, unit_limit: int = 100
                          ) -> tuple[list[Exposure], RecallAnswer]:
         """Executions on the equipment during [start, end] and the recall of their batches."""
-        watermark = self.store.watermark()
-        exposures = executions_in_window(self.store, equipment, to_utc_text(start),
-                                         to_utc_text(end))
-        batches = sorted({b for x in exposures for b in x.batches})
-        walk = self.store.walk(batches, Direction.DOWNSTREAM)
-        return exposures, recall(self.store, walk, watermark, unit_limit)
+        with self.store.snapshot() as watermark:
+            exposures = executions_in_window(self.store, equipment, to_utc_text(start),
+                                             to_utc_text(end))
+            batches = sorted({b for x in exposures for b in x.batches})
+            walk = self.store.walk(batches, Direction.DOWNSTREAM)
+            return exposures, recall(self.store, walk, watermark, unit_limit)
 
     def close(self) -> None:
         self.store.close()

@@ -29,6 +29,7 @@ from graph.schema import identifier_properties, of_class
 from ontology.vocab import Vocabulary, vocabulary
 
 __all__ = [
+    "AuditHead",
     "ChunkedReads",
     "DictWalk",
     "EngineStore",
@@ -121,11 +122,8 @@ class ChunkedReads(ABC):
                 for e in self._events_chunk(chunk)}
 
 
-class EngineTx(ChunkedReads):
-    """The reads of a write transaction (:class:`graph.port.StoreTx`), on its own snapshot."""
-
-    tx_id: int
-    at: str
+class AuditHead(ABC):
+    """The head of the audit chain, from the engine's one-row query."""
 
     @abstractmethod
     def _last_audit(self) -> tuple[int, str] | None:
@@ -134,6 +132,13 @@ class EngineTx(ChunkedReads):
     def audit_head(self) -> tuple[int, str]:
         """``(seq, hash)`` of the last audit entry, ``(0, GENESIS)`` when empty."""
         return self._last_audit() or (0, GENESIS)
+
+
+class EngineTx(ChunkedReads, AuditHead):
+    """The reads of a write transaction (:class:`graph.port.StoreTx`), on its own snapshot."""
+
+    tx_id: int
+    at: str
 
     def fetch_nodes(self, iris: Iterable[str]) -> dict[str, NodeRecord]:
         return self.get_many(iris)
@@ -146,7 +151,7 @@ class EngineTx(ChunkedReads):
         return self.events(event_ids)
 
 
-class EngineStore(ChunkedReads):
+class EngineStore(ChunkedReads, AuditHead):
     """The engine-independent half of :class:`graph.port.GraphStore`."""
 
     engine: str

@@ -291,7 +291,7 @@ def test_embedded_index_snapshot_is_reused_only_by_its_own_store(tmp_path: Path)
     load_plantlet(first)
     seed = [iri(first, "MaterialLot/RL-PP")]
     want = first.store.genealogy(seed, Direction.DOWNSTREAM).depth
-    idx = first.store._derivations()  # type: ignore[attr-defined]  # SQLite-only test of the engine's snapshot
+    idx = first.store._derivations()[0]  # type: ignore[attr-defined]  # SQLite-only test of the engine's snapshot
     first.store._save_snapshot(idx)  # type: ignore[attr-defined]  # SQLite-only test of the engine's snapshot
     snap = Path(f"{path}.derivations.npz")
     assert snap.exists()
@@ -308,7 +308,7 @@ def test_embedded_index_snapshot_is_reused_only_by_its_own_store(tmp_path: Path)
     fresh = SQLiteStore(path)
     other = Runtime.open(Settings(data_dir=tmp_path), store=fresh)
     other.capture(plantlet.master_data())  # same tx numbers, no derivations at all
-    assert len(fresh._derivations()) == 0, "a snapshot of another database was used"
+    assert len(fresh._derivations()[0]) == 0, "a snapshot of another database was used"
 
 
 @pytest.mark.parametrize("prop", ["iri", "key", "recordedAt", "updatedAt", "txId"])

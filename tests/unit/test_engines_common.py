@@ -63,6 +63,9 @@ class _Toy(EngineStore):
                               None, "p", "h") for i in range(1, 6)]
         return [e for e in entries if e.seq > after_seq][:limit]
 
+    def _last_audit(self) -> tuple[int, str] | None:
+        return 5, "h"
+
 
 def _node(iri: str, recorded: str = "2026-01-01T00:00:00Z") -> NodeRecord:
     return NodeRecord(iri, "Batch", iri.rsplit("/", 1)[-1], {}, recorded, recorded, 1)

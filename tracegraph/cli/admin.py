@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +28,7 @@ from rich.table import Table
 
 from graph.audit import (
     CheckpointError,
+    Progress,
     VerifyReport,
     checkpoint,
     load_or_create_key,
@@ -90,17 +93,57 @@ def create_admin(
 def _print_report(r: VerifyReport, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(orjson.dumps(r.as_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
-    elif r.ok:
-        console.print(f"[green]audit trail verified[/green]: {r.checked:,} entries "
-                      f"({r.engine}) in {r.seconds:.2f} s; head seq {r.head_seq}, "
-                      f"hash {r.head_hash}"
-                      + (f"; checkpoint at seq {r.checkpoint_seq} confirmed"
-                         if r.checkpoint_seq is not None else ""))
-    else:
-        assert r.first_bad is not None
+        return
+    if r.first_bad is not None:
         err.print(f"[red]audit trail BROKEN[/red] at entry {r.first_bad.seq}: "
                   f"{escape(r.first_bad.reason)} ({r.checked:,} entries checked in "
                   f"{r.seconds:.2f} s; last good entry seq {r.head_seq})")
+        return
+    console.print(f"[green]audit trail verified[/green]: {r.checked:,} entries "
+                  f"({r.engine}); head seq {r.head_seq}, hash {r.head_hash}"
+                  + (f"; checkpoint at seq {r.checkpoint_seq} confirmed"
+                     if r.checkpoint_seq is not None else ""))
+    st = r.state
+    if st is None:
+        console.print(f"state not compared (--chain-only); {r.seconds:.2f} s")
+    elif st.ok:
+        console.print(f"[green]stored state matches the trail[/green]: {st.nodes:,} nodes, "
+                      f"{st.edges:,} edges replayed from {st.entries:,} entries; "
+                      f"{r.seconds:.2f} s in all")
+    else:
+        err.print(f"[red]stored state DIFFERS from the audit trail[/red]: {st.differences:,} "
+                  f"difference(s) in {st.nodes:,} nodes and {st.edges:,} edges; first:")
+        for d in st.diffs:
+            err.print(f"  {escape(d.describe())}")
+        if st.differences > len(st.diffs):
+            err.print(f"  … and {st.differences - len(st.diffs):,} more")
+
+
+@contextmanager
+def _progress(show: bool, totals: dict[str, int | None]) -> Iterator[Progress | None]:
+    """A rich progress bar per phase (chain entries, state records) on stderr."""
+    if not show:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.progress import (
+        Progress as Bar,
+    )
+
+    with Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+             TimeElapsedColumn(), console=err, transient=True) as bar:
+        tasks = {"chain": bar.add_task("hash chain", total=totals.get("chain")),
+                 "state": bar.add_task("stored state", total=totals.get("state"))}
+
+        def update(phase: str, done: int) -> None:
+            bar.update(tasks[phase], completed=done)
+
+        yield update
 
 
 @audit_app.command("verify")
@@ -109,24 +152,40 @@ def verify(
             "--checkpoint", help="also check against this signed checkpoint (detects "
                                  "truncation and rewrites)")] = None,
         public_key: Annotated[Path | None, typer.Option(
-            help="PEM public key the checkpoint must be signed with (default: the key "
-                 "the checkpoint names, with a warning)")] = None,
+            help="PEM public key the checkpoint must be signed with (required with "
+                 "--checkpoint)")] = None,
+        insecure_no_key: Annotated[bool, typer.Option(
+            "--insecure-no-key", help="trust the public key the checkpoint names itself "
+                                      "(anyone can forge such a checkpoint)")] = False,
+        chain_only: Annotated[bool, typer.Option(
+            "--chain-only", help="verify the hash chain only, not the stored state")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Verify the hash chain end to end; report the first bad entry (exit 1 if any)."""
+    """Verify the hash chain end to end and that every stored node and edge is what the trail
+    wrote; report the first bad entry or the first record that differs (exit 1 if any)."""
+    if checkpoint_file is not None and public_key is None and not insecure_no_key:
+        raise typer.BadParameter("a checkpoint is only evidence against a key you trust: pass "
+                                 "--public-key (or --insecure-no-key to trust the key the "
+                                 "checkpoint names itself)", param_hint="--public-key")
     rt, _ = _runtime()
     try:
-        if checkpoint_file is None:
-            report = verify_store(rt.store)
-        else:
-            cp = orjson.loads(checkpoint_file.read_bytes())
-            if public_key is None:
-                err.print("[yellow]warning[/yellow]: verifying against the public key named "
-                          "in the checkpoint itself; pass --public-key to pin the key")
-                key = public_key_of(cp)
+        totals: dict[str, int | None] = {"chain": None, "state": None}
+        if not as_json:
+            totals["chain"] = rt.store.audit_head()[0]
+            totals["state"] = None if chain_only else sum(rt.store.counts().values())
+        with _progress(not as_json, totals) as progress:
+            if checkpoint_file is None:
+                report = verify_store(rt.store, state=not chain_only, progress=progress)
             else:
-                key = load_public_key(public_key)
-            report = verify_checkpoint(rt.store, cp, key)
+                cp = orjson.loads(checkpoint_file.read_bytes())
+                if public_key is None:
+                    err.print("[bold red]INSECURE[/bold red]: verifying the checkpoint with the "
+                              "public key it names itself; a forged checkpoint passes this way")
+                    key = public_key_of(cp)
+                else:
+                    key = load_public_key(public_key)
+                report = verify_checkpoint(rt.store, cp, key, state=not chain_only,
+                                           progress=progress)
     except (CheckpointError, orjson.JSONDecodeError, OSError) as e:
         err.print(f"[red]checkpoint refused[/red]: {escape(str(e))}")
         raise typer.Exit(1) from None

@@ -82,6 +82,7 @@ def expand(rel_type: str, upstream: bool) -> str:
         f"UNWIND $frontier AS i MATCH {pattern} "
         "WHERE ($asOf IS NULL OR e.recordedAt <= $asOf) "
         "AND ($kinds IS NULL OR e.derivationKind IN $kinds) "
+        "AND ($maxTx IS NULL OR e.txId <= $maxTx) "
         "RETURN collect([f.iri, t.iri, startNode(e).iri, endNode(e).iri, properties(e)]) "
         "AS rows"
     )
@@ -99,6 +100,17 @@ def nodes_of_label(label: str) -> str:
     ones whose most specific class it is."""
     return f"MATCH (n:`{label}`) RETURN {_NODE_RETURN} ORDER BY n.iri"
 
+
+#: the whole state, streamed in IRI order for the audit's state check
+NODES_IN_IRI_ORDER = (f"MATCH (n:Record) WHERE n.iri IS NOT NULL RETURN {_NODE_RETURN} "
+                      "ORDER BY n.iri")
+EDGES_IN_SOURCE_ORDER = """
+MATCH (s:Record) WHERE s.iri IS NOT NULL WITH s ORDER BY s.iri
+MATCH (s)-[e]->(d:Record)
+RETURN s.iri AS src, type(e) AS type, d.iri AS dst, properties(e) AS props
+"""
+AUDIT_IN_RECORD_ORDER = ("MATCH (a:AuditEvent) RETURN a {.*} AS a "
+                         "ORDER BY a.targetIri, a.chainIndex")
 
 COUNT_NODES = "MATCH (n:Record) RETURN labels(n) AS labels, count(*) AS n"
 COUNT_EDGES = "MATCH ()-[e]->() RETURN type(e) AS type, count(*) AS n"

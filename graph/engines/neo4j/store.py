@@ -20,6 +20,7 @@ What it really does:
 
 from __future__ import annotations
 
+import threading
 from abc import abstractmethod
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -68,19 +69,21 @@ class _Converter:
         hit = self._specific.get(key)
         if hit is None:
             known = [self.vocab.classes[x] for x in key if x in self.vocab.classes]
-            hit = self._specific[key] = max(known, key=lambda c: len(c.ancestors)).name
+            hit = self._specific[key] = (max(known, key=lambda c: len(c.ancestors)).name
+                                         if known else ":".join(sorted(key)))
         return hit
 
     def node(self, props: dict[str, Any], labels: Iterable[str]) -> NodeRecord:
         p = dict(props)
-        iri, key = p.pop("iri"), p.pop("key")
-        recorded, updated, tx = p.pop("recordedAt"), p.pop("updatedAt"), p.pop("txId")
+        # (defaults only for a node written behind the store's back: the audit names it)
+        iri, key = p.pop("iri"), p.pop("key", "")
+        recorded, updated, tx = p.pop("recordedAt", ""), p.pop("updatedAt", ""), p.pop("txId", 0)
         return NodeRecord(iri, self.most_specific(labels), key, p, recorded, updated, tx)
 
     @staticmethod
     def edge(src: str, typ: str, dst: str, props: dict[str, Any]) -> EdgeRecord:
         p = dict(props)
-        eid, recorded, tx = p.pop("edgeId"), p.pop("recordedAt"), p.pop("txId")
+        eid, recorded, tx = p.pop("edgeId", ""), p.pop("recordedAt", ""), p.pop("txId", 0)
         return EdgeRecord(src, typ, dst, eid, p, recorded, tx)
 
     @staticmethod
@@ -164,13 +167,13 @@ class _Neo4jTx(_Neo4jReads, EngineTx):
 
 
 def _expand(tx: Transaction | ManagedTransaction, frontier: list[str], rel_type: str,
-            upstream: bool, kinds: Sequence[str] | None, as_of: str | None
-            ) -> Iterator[tuple[str, str, EdgeRecord]]:
+            upstream: bool, kinds: Sequence[str] | None, as_of: str | None,
+            max_tx: int | None = None) -> Iterator[tuple[str, str, EdgeRecord]]:
     """One breadth-first level: ``(from, to, edge)`` for each edge out of (``upstream``) or
-    into the frontier, one round trip per chunk of it."""
+    into the frontier (committed by ``max_tx``), one round trip per chunk of it."""
     query = Q.expand(rel_type, upstream)
     for batch in chunks(frontier, _BATCH):
-        rec = tx.run(query, frontier=batch, asOf=as_of,
+        rec = tx.run(query, frontier=batch, asOf=as_of, maxTx=max_tx,
                      kinds=None if kinds is None else list(kinds)).single()
         for f, t, src, dst, props in rec["rows"] if rec is not None else ():
             yield f, t, _Converter.edge(src, rel_type, dst, props)
@@ -189,6 +192,7 @@ class Neo4jStore(_Neo4jReads, EngineStore):
                                                    notifications_min_severity="OFF")
         self.database = database
         self.conv = _Converter(self.vocab)
+        self._local = threading.local()
         self.driver.verify_connectivity()
         with self.driver.session(database=self.database) as s:
             for stmt in neo4j_schema_statements(self.vocab):
@@ -196,9 +200,37 @@ class Neo4jStore(_Neo4jReads, EngineStore):
             s.run("CALL db.awaitIndexes(300)").consume()
 
     def _read(self, query: str, **params: Any) -> list[Any]:
+        snap: Transaction | None = getattr(self._local, "tx", None)
+        if snap is not None:
+            return list(snap.run(query, params))
         records, _, _ = self.driver.execute_query(query, params, database_=self.database,
                                                   routing_="r")
         return list(records)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[int]:
+        """One read transaction on this thread, its watermark read inside it: reads inside
+        run in it and traversals walk only the edges committed by that watermark (Neo4j reads
+        are read-committed, so a node's properties are those committed when it is read).
+        Nested uses share the outer one."""
+        if getattr(self._local, "tx", None) is not None:
+            yield self._local.watermark
+            return
+        with self.driver.session(database=self.database,
+                                 default_access_mode="READ") as s, s.begin_transaction() as tx:
+            rec = tx.run(Q.LAST_TX).single()
+            self._local.watermark = int(rec["tx"]) if rec is not None else 0
+            self._local.tx = tx
+            try:
+                yield self._local.watermark
+            finally:
+                self._local.tx = None
+
+    @contextmanager
+    def _read_tx(self) -> Iterator[tuple[Transaction, int]]:
+        """The snapshot's read transaction and watermark (one is opened when none is)."""
+        with self.snapshot() as watermark:
+            yield self._local.tx, watermark
 
     def _run(self, query: str, **params: Any) -> Iterable[Any]:
         return self._read(query, **params)
@@ -225,29 +257,28 @@ class Neo4jStore(_Neo4jReads, EngineStore):
 
     def genealogy(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
                   kinds: Sequence[str] | None = None, as_of: str | None = None) -> Genealogy:
-        watermark = self.watermark()
-        start = seeds_as_of(seeds, self.get_many(seeds), as_of)
         depth: dict[str, int] = {}
         edges: list[EdgeRecord] = []
-        with self.driver.session(database=self.database,
-                                 default_access_mode="READ") as s, s.begin_transaction() as tx:
+        with self._read_tx() as (tx, watermark):
+            start = seeds_as_of(seeds, self.get_many(seeds), as_of)
             for up in directions(direction):
                 d, e = bfs(start,
-                           lambda f, up=up: _expand(tx, f, DERIVATION, up, kinds, as_of),  # type: ignore[misc]  # mypy cannot infer a lambda with a default
+                           lambda f, up=up: _expand(tx, f, DERIVATION, up, kinds, as_of,  # type: ignore[misc]  # lambda default
+                                                    watermark),
                            max_depth)
                 merge_depths(depth, d)
                 edges.extend(e)
-        nodes = self.get_many(depth)
+            nodes = self.get_many(depth)
         return Genealogy(seeds=list(seeds), nodes=nodes, depth=depth, edges=edges,
                          watermark=watermark)
 
     def _walk(self, seeds: Sequence[str], upstream: bool, max_depth: int,
               kinds: Sequence[str] | None, as_of: str | None) -> DictWalk:
-        start = seeds_as_of(seeds, self.get_many(seeds), as_of)
-        with self.driver.session(database=self.database,
-                                 default_access_mode="READ") as s, s.begin_transaction() as tx:
+        with self._read_tx() as (tx, watermark):
+            start = seeds_as_of(seeds, self.get_many(seeds), as_of)
             depth, parent = bfs_tree(
-                start, lambda f: _expand(tx, f, DERIVATION, upstream, kinds, as_of), max_depth)
+                start, lambda f: _expand(tx, f, DERIVATION, upstream, kinds, as_of, watermark),
+                max_depth)
         return DictWalk({s: s for s in start}, unknown_seeds(seeds, start), depth, parent,
                         self.get_many)
 
@@ -260,6 +291,27 @@ class Neo4jStore(_Neo4jReads, EngineStore):
                           after=after_seq, limit=limit if limit is not None else 2**62)
         return [self.conv.audit(r["a"]) for r in rows]
 
+    def _last_audit(self) -> tuple[int, str] | None:
+        rows = self._read(Q.AUDIT_HEAD)
+        return (int(rows[0]["seq"]), str(rows[0]["hash"])) if rows else None
+
+    def _stream(self, query: str) -> Iterator[Any]:
+        """Records of ``query`` as the server streams them (own session: the state check
+        merges three such streams)."""
+        with self.driver.session(database=self.database, default_access_mode="READ") as s:
+            yield from s.run(query)
+
+    def nodes_by_iri(self) -> Iterator[NodeRecord]:
+        return (self.conv.node(r["props"], r["labels"])
+                for r in self._stream(Q.NODES_IN_IRI_ORDER))
+
+    def edges_by_source(self) -> Iterator[EdgeRecord]:
+        return (self.conv.edge(r["src"], r["type"], r["dst"], r["props"])
+                for r in self._stream(Q.EDGES_IN_SOURCE_ORDER))
+
+    def audit_by_record(self) -> Iterator[AuditEntry]:
+        return (self.conv.audit(r["a"]) for r in self._stream(Q.AUDIT_IN_RECORD_ORDER))
+
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for r in self._read(Q.COUNT_NODES):
@@ -270,6 +322,8 @@ class Neo4jStore(_Neo4jReads, EngineStore):
         return out
 
     def watermark(self) -> int:
+        if getattr(self._local, "tx", None) is not None:
+            return int(self._local.watermark)
         return int(self._read(Q.LAST_TX)[0]["tx"])
 
     def schema_terms(self) -> tuple[set[str], set[str], set[str], set[str]]:

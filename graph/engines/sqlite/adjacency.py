@@ -8,10 +8,12 @@ commits: every answer first checks the store's watermark and folds in the edges 
 another process wrote to the same file. A large backlog of new edges triggers a rebuild.
 
 >>> idx = DerivationIndex(["consumption", "production"])
->>> idx.extend([2, 3], [1, 1], [0, 1], [10, 11], [1, 1])
+>>> idx.extend([2, 3], [1, 1], [0, 1], [10, 11], [1, 2])
 >>> w = idx.walk([1], upstream=False, max_depth=5)
 >>> w.depths()
 {1: 0, 2: 1, 3: 1}
+>>> idx.walk([1], upstream=False, max_depth=5, max_tx=1).depths()  # as of transaction 1
+{1: 0, 2: 1}
 >>> w.witness(3)
 [1, 3]
 """
@@ -99,6 +101,7 @@ class DerivationIndex:
         self._dst: IntArray = np.zeros(0, dtype=np.int64)
         self._kind: IntArray = np.zeros(0, dtype=np.int64)
         self._rec: IntArray = np.zeros(0, dtype=np.int64)
+        self._etx: IntArray = np.zeros(0, dtype=np.int64)  # transaction of each edge
         self._pending: list[tuple[IntArray, IntArray, IntArray, IntArray]] = []
         self._n_pending = 0
         self._built = 0  # number of edges in the compressed rows
@@ -123,10 +126,12 @@ class DerivationIndex:
 
     def extend(self, src: Iterable[int], dst: Iterable[int], kind: Iterable[int],
                recorded_us: Iterable[int], tx: Iterable[int]) -> None:
-        """Add committed edges (``tx`` is only used to advance :attr:`tx`)."""
+        """Add committed edges, each with the transaction that wrote it."""
         arrays = tuple(np.fromiter(x, dtype=np.int64) for x in (src, dst, kind, recorded_us))
         s, d, k, r = arrays
         txs = np.fromiter(tx, dtype=np.int64)
+        if txs.size != s.size:
+            raise ValueError(f"{s.size} edges but {txs.size} transaction ids")
         if txs.size:
             self.tx = max(self.tx, int(txs.max()))
         if s.size == 0:
@@ -136,6 +141,7 @@ class DerivationIndex:
         self._dst = np.concatenate([self._dst, d])
         self._kind = np.concatenate([self._kind, k])
         self._rec = np.concatenate([self._rec, r])
+        self._etx = np.concatenate([self._etx, txs])
         self._n_pending += int(s.size)
         if self._built == 0 or self._n_pending >= _REBUILD_AT:
             self._rebuild()
@@ -148,20 +154,26 @@ class DerivationIndex:
         self._n_pending = 0
 
     def walk(self, seeds: Sequence[int], upstream: bool, max_depth: int,
-             kinds: Sequence[str] | None = None, as_of_us: int | None = None
-             ) -> WalkResult:
+             kinds: Sequence[str] | None = None, as_of_us: int | None = None,
+             max_tx: int | None = None) -> WalkResult:
         """Depth of every node reachable from ``seeds`` and the indices of the edges walked.
 
         The same semantics as :func:`graph.engines.traversal.bfs`: an edge is walked from each node
-        closer than ``max_depth``; a node's depth is its fewest hops from a seed.
+        closer than ``max_depth``; a node's depth is its fewest hops from a seed. With ``max_tx``
+        only edges committed by that transaction are walked: the graph as of a watermark (a
+        snapshot read whose index was brought further by another reader).
         """
         allowed: npt.NDArray[np.bool_] | None = None
-        if kinds is not None or as_of_us is not None:
+        if max_tx is not None and max_tx >= self.tx:
+            max_tx = None  # every edge folded in is old enough
+        if kinds is not None or as_of_us is not None or max_tx is not None:
             allowed = np.ones(self._src.size, dtype=bool)
             if kinds is not None:
                 allowed &= np.isin(self._kind, [self.kind_code(k) for k in kinds])
             if as_of_us is not None:
                 allowed &= self._rec <= as_of_us
+            if max_tx is not None:
+                allowed &= self._etx <= max_tx
         near, far = (self._src, self._dst) if upstream else (self._dst, self._src)
         indptr, order = self._up if upstream else self._down
         built = self._built
@@ -215,13 +227,13 @@ class DerivationIndex:
     def state(self) -> dict[str, npt.NDArray[np.int64]]:
         """The edges and watermark, to persist next to the store (see :meth:`restore`)."""
         return {"src": self._src, "dst": self._dst, "kind": self._kind, "rec": self._rec,
-                "tx": np.array([self.tx], dtype=np.int64)}
+                "etx": self._etx, "tx": np.array([self.tx], dtype=np.int64)}
 
     def restore(self, state: dict[str, npt.NDArray[np.int64]]) -> None:
         """Start from persisted edges instead of reading them all from the store."""
         self.tx = int(state["tx"][0])
         self._src, self._dst = state["src"], state["dst"]
-        self._kind, self._rec = state["kind"], state["rec"]
+        self._kind, self._rec, self._etx = state["kind"], state["rec"], state["etx"]
         self._max_id = int(max(self._src.max(initial=0), self._dst.max(initial=0)))
         self._n_pending = 0
         if self._src.size:

@@ -158,6 +158,17 @@ COUNT_OF_LABEL = "SELECT count(*) FROM nodes WHERE label = ?"
 KEYS_BY_IDS = "SELECT id, key FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 NODES_BY_IDS = f"SELECT id, {_NODE_COLS} FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 
+#: the whole state, streamed in IRI order for the audit's state check (index order, no sort)
+NODES_IN_IRI_ORDER = f"SELECT {_NODE_COLS} FROM nodes ORDER BY iri"
+EDGES_IN_SOURCE_ORDER = """
+SELECT s.iri, e.type, d.iri, e.eid, e.props, e.recorded_at, e.tx
+FROM nodes s JOIN edges e ON e.src = s.id JOIN nodes d ON d.id = e.dst ORDER BY s.iri
+"""
+AUDIT_IN_RECORD_ORDER = """
+SELECT seq, tx, at, actor, action, record, record_class, field, old, new, reason, event_id,
+       prev_hash, hash FROM audit ORDER BY record, seq
+"""
+
 COUNT_NODES = "SELECT label, count(*) FROM nodes GROUP BY label"
 COUNT_EDGES = "SELECT type, count(*) FROM edges GROUP BY type"
 

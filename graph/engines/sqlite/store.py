@@ -196,6 +196,9 @@ class SQLiteStore(_SQLiteReads, EngineStore):
 
     @contextmanager
     def transaction(self) -> Iterator[_SQLiteTx]:
+        if getattr(self._local, "snapshot", 0):
+            raise RuntimeError("a write transaction cannot start inside a snapshot read on the "
+                               "same thread")
         c = self._conn()
         with self._write_lock:
             c.execute("BEGIN IMMEDIATE")
@@ -209,6 +212,28 @@ class SQLiteStore(_SQLiteReads, EngineStore):
             else:
                 c.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[int]:
+        """One read transaction on this thread's connection: every read inside sees the store
+        as of the watermark it yields (WAL readers keep their snapshot while writers commit),
+        and traversals walk only the derivation edges committed by then. Nested uses share
+        the outer snapshot."""
+        if getattr(self._local, "snapshot", 0):
+            self._local.snapshot += 1
+            try:
+                yield self.watermark()
+            finally:
+                self._local.snapshot -= 1
+            return
+        c = self._conn()
+        c.execute("BEGIN")
+        self._local.snapshot = 1
+        try:
+            yield self.watermark()  # the first read fixes the snapshot
+        finally:
+            self._local.snapshot = 0
+            c.execute("COMMIT")
+
     # -- reads ----------------------------------------------------------------------------------
     def _find(self, value: str, prop: str | None) -> list[NodeRecord]:
         sql = Q.FIND_ANY if prop is None else Q.FIND_BY_PROPERTY
@@ -217,7 +242,7 @@ class SQLiteStore(_SQLiteReads, EngineStore):
     def _nodes_of_class(self, label: str) -> list[NodeRecord]:
         return [node_of(r) for r in self._conn().execute(Q.NODES_OF_LABEL, (label,))]
 
-    def _derivations(self) -> DerivationIndex:
+    def _derivations(self) -> tuple[DerivationIndex, int]:
         """The in-memory derivation index, brought up to the current watermark.
 
         It starts from the snapshot persisted next to the database file when that snapshot
@@ -231,7 +256,8 @@ class SQLiteStore(_SQLiteReads, EngineStore):
             if not self._snapshot_tried:
                 self._snapshot_tried = True
                 self._load_snapshot(idx)
-            if idx.tx < self.watermark():
+            watermark = self.watermark()  # inside a snapshot: the snapshot's
+            if idx.tx < watermark:
                 sql = Q.ALL_DERIVATIONS if idx.tx == 0 else Q.DERIVATIONS_SINCE
                 rows = conn.execute(sql, (DERIVATION, idx.tx)).fetchall()
                 if rows:
@@ -240,7 +266,7 @@ class SQLiteStore(_SQLiteReads, EngineStore):
                                _micros(rec), tx)
                 if len(rows) >= _SNAPSHOT_AT:
                     self._save_snapshot(idx)
-            return idx
+            return idx, watermark
 
     @property
     def _snapshot_path(self) -> Path | None:
@@ -257,7 +283,7 @@ class SQLiteStore(_SQLiteReads, EngineStore):
             store_id = str(state.pop("store_id")[0])
         except (OSError, ValueError, KeyError):
             return  # unreadable: rebuild from the store
-        if (store_id == self.store_id and kinds == list(idx.kinds)
+        if (store_id == self.store_id and kinds == list(idx.kinds) and "etx" in state
                 and int(state["tx"][0]) <= self.watermark()):
             idx.restore(state)
 
@@ -281,12 +307,13 @@ class SQLiteStore(_SQLiteReads, EngineStore):
 
     def _walk(self, seeds: Sequence[str], upstream: bool, max_depth: int,
               kinds: Sequence[str] | None, as_of: str | None) -> ArrayWalk:
-        idx = self._derivations()
+        idx, watermark = self._derivations()
         with self._index_lock:
             self._labels.refresh(self._conn())
         seed_ids = self._seed_ids(seeds, as_of)
         as_of_us = None if as_of is None else int(_micros([as_of])[0])
-        result = idx.walk(list(seed_ids.values()), upstream, max_depth, kinds, as_of_us)
+        result = idx.walk(list(seed_ids.values()), upstream, max_depth, kinds, as_of_us,
+                          watermark)
         return ArrayWalk(self._conn, dict(seed_ids), unknown_seeds(seeds, seed_ids), result,
                          self._labels)
 
@@ -295,13 +322,13 @@ class SQLiteStore(_SQLiteReads, EngineStore):
               ) -> tuple[dict[int, int], list[tuple[int, int]], dict[str, int]]:
         """Node ids reachable from ``seeds`` with their depth, and the ``(src, dst)`` id pairs
         of the edges walked — the traversal without loading any record."""
-        idx = self._derivations()
+        idx, watermark = self._derivations()
         seed_ids = self._seed_ids(seeds, as_of)
         as_of_us = None if as_of is None else int(_micros([as_of])[0])
         depth: dict[int, int] = {}
         pairs: set[tuple[int, int]] = set()
         for up in directions(direction):
-            w = idx.walk(list(seed_ids.values()), up, max_depth, kinds, as_of_us)
+            w = idx.walk(list(seed_ids.values()), up, max_depth, kinds, as_of_us, watermark)
             merge_depths(depth, w.depths())
             src, dst = idx.endpoints(w.edges)
             key = src * (idx.max_id + 1) + dst  # one int per (src, dst): dedupe in numpy
@@ -312,8 +339,12 @@ class SQLiteStore(_SQLiteReads, EngineStore):
 
     def genealogy(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
                   kinds: Sequence[str] | None = None, as_of: str | None = None) -> Genealogy:
+        with self.snapshot() as watermark:
+            return self._genealogy(seeds, direction, max_depth, kinds, as_of, watermark)
+
+    def _genealogy(self, seeds: Sequence[str], direction: Direction, max_depth: int,
+                   kinds: Sequence[str] | None, as_of: str | None, watermark: int) -> Genealogy:
         conn = self._conn()
-        watermark = self.watermark()
         depth, pairs, _ = self.reach(seeds, direction, max_depth, kinds, as_of)
         names = iris_of(conn, depth)
         nodes = self.get_many(names.values())
@@ -338,6 +369,19 @@ class SQLiteStore(_SQLiteReads, EngineStore):
         sql, params = Q.audit_query(record=record, actor=actor, since=since, until=until,
                                     after_seq=after_seq, limit=limit)
         return [audit_of(r) for r in self._conn().execute(sql, params)]
+
+    def _last_audit(self) -> tuple[int, str] | None:
+        row = self._conn().execute(Q.AUDIT_HEAD).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def nodes_by_iri(self) -> Iterator[NodeRecord]:
+        return map(node_of, self._conn().execute(Q.NODES_IN_IRI_ORDER))
+
+    def edges_by_source(self) -> Iterator[EdgeRecord]:
+        return map(edge_of, self._conn().execute(Q.EDGES_IN_SOURCE_ORDER))
+
+    def audit_by_record(self) -> Iterator[AuditEntry]:
+        return map(audit_of, self._conn().execute(Q.AUDIT_IN_RECORD_ORDER))
 
     def counts(self) -> dict[str, int]:
         c = self._conn()
