@@ -45,14 +45,18 @@ class Session(Protocol):
 
 
 def write_nodes(session: Session, nodes: Sequence[NodeUpsert], actor: str, reason: str,
-                event_id: str | None = None) -> WriteResult:
+                event_id: str | None = None, *, command: str) -> WriteResult:
     """Write node upserts as one audited event through the one write path (names given as
     :mod:`ontology.terms` constants become plain strings, as the stores expect). The event id
-    defaults to ``<class>:<random hex>``; pass one to make a retry idempotent."""
+    defaults to ``<class>:<random hex>``; pass one to make a retry idempotent. ``command`` names
+    the workflow command writing (an :class:`ontology.authority.Command` where the ontology
+    lists it): only the commands a workflow-managed property names may change it
+    (:mod:`graph.authority`)."""
     nodes = [NodeUpsert(str(n.cls), str(n.key), n.iri, {str(k): v for k, v in n.props.items()},
                         {str(k): list(v) for k, v in n.links.items()}) for n in nodes]
     body = orjson.dumps([[[n.cls, n.key, n.props, n.links] for n in nodes], actor, reason],
                         option=orjson.OPT_SORT_KEYS)
     eid = event_id or f"{nodes[0].cls.lower()}:{uuid.uuid4().hex}"
-    event = WriteEvent(eid, hashlib.sha256(body).hexdigest(), actor, reason, list(nodes))
+    event = WriteEvent(eid, hashlib.sha256(body).hexdigest(), actor, reason, list(nodes),
+                       command=str(command))
     return session.writer.apply([event])

@@ -96,7 +96,7 @@ ASSERTED_BY: Mapping[str, frozenset[RoleName]] = MappingProxyType(
         "PackagingAggregation": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
         "ParameterObservation": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
         "ParameterSpec": frozenset({RoleName.ENGINEER}),
-        "Person": frozenset({RoleName.ADMIN}),
+        "Person": frozenset({RoleName.ENGINEER, RoleName.QA}),
         "ProcessDefinition": frozenset({RoleName.ENGINEER}),
         "ProcessVersion": frozenset({RoleName.ENGINEER}),
         "Product": frozenset({RoleName.ENGINEER}),
@@ -193,6 +193,7 @@ CAPTURE_VALUES: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "batchStatus": frozenset({"Completed", "InProcess", "Planned"}),
         "materialLotStatus": frozenset({"Quarantine"}),
+        "supplierStatus": frozenset({"conditional"}),
         "versionStatus": frozenset({"Draft"}),
     }
 )

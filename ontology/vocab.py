@@ -251,12 +251,9 @@ class Vocabulary:
                 return frozenset(named)
             return frozenset() if self._bool(c, TG.commandOnly) else None
 
-        stated = {c.name: roles(c.iri) for c in self.classes.values()}
-        asserted = {}
-        for c in self.classes.values():
-            found = next((stated[x] for x in (c.name, *c.ancestors) if stated.get(x) is not None),
-                         frozenset())
-            asserted[c.name] = found
+        stated = {c.name: r for c in self.classes.values() if (r := roles(c.iri)) is not None}
+        asserted = {c.name: next((stated[x] for x in (c.name, *c.ancestors) if x in stated),
+                                 frozenset[str]()) for c in self.classes.values()}
 
         def texts(p: PropertyDef, ann: URIRef) -> frozenset[str]:
             return frozenset(str(x) for x in g.objects(p.iri, ann) if isinstance(x, RDFLiteral))

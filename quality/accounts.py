@@ -25,11 +25,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from graph.audit import SECRET_FIELDS
+from graph.authority import Migration
 from graph.errors import EventConflictError, RefusedError
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
+from ontology.authority import Command
 from ontology.datatypes import Clock, StoredValue, to_utc_text
 from ontology.terms import C, P, R
 
@@ -43,6 +45,7 @@ __all__ = [
     "User",
     "admin_exists",
     "authenticate",
+    "begin_migration",
     "check_password_policy",
     "create_first_admin",
     "create_user",
@@ -140,9 +143,9 @@ def check_password_policy(password: str, username: str) -> None:
 
 # -- writing ---------------------------------------------------------------------------------
 def _update(rt: Session, user: User, props: dict[str, StoredValue], actor: str,
-            reason: str) -> None:
+            reason: str, command: Command) -> None:
     write_nodes(rt, [NodeUpsert(C.User, user.username, user.iri, props)], actor, reason,
-                f"account:{user.username}:{uuid.uuid4().hex}")
+                f"account:{user.username}:{uuid.uuid4().hex}", command=command)
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -229,7 +232,8 @@ def create_user(rt: Session, username: str, password: str, roles: Iterable[str],
         P.passwordHash: _HASHER.hash(password), P.failedAttempts: 0}
     nodes.append(NodeUpsert(C.User, username, iri, props, {P.hasRole: list(role_iris.values())}))
     try:  # the event id makes a concurrent second creation of the same username a conflict
-        write_nodes(rt, nodes, actor, reason, f"account-create:{username}")
+        write_nodes(rt, nodes, actor, reason, f"account-create:{username}",
+                    command=Command.CREATE_USER)
     except EventConflictError:
         raise AuthError("user-exists", "an account with this username exists; usernames are "
                         "never reused", value=username) from None
@@ -287,7 +291,7 @@ def authenticate(rt: Session, username: str, password: str, clock: Clock | None 
         until = user.locked_until if user.status != "locked" else None
         _update(rt, user, {P.failedAttempts: user.failed_attempts + 1}, AUTH_ACTOR,
                 f"{purpose} refused for {username}: account locked"
-                + (f" until {until}" if until else " by an administrator"))
+                + (f" until {until}" if until else " by an administrator"), Command.AUTHENTICATE)
         raise AuthError("locked", "the account is locked" + (f" until {until}" if until else "")
                         + f" after {MAX_FAILURES} consecutive failed authentications",
                         value=username, locked_until=until)
@@ -302,13 +306,14 @@ def authenticate(rt: Session, username: str, password: str, clock: Clock | None 
             props[P.lockedUntil] = until
             _update(rt, user, props, AUTH_ACTOR,
                     f"{purpose} failed for {username}: wrong password; account locked until "
-                    f"{until} after {failures} consecutive failed authentications")
+                    f"{until} after {failures} consecutive failed authentications",
+                    Command.AUTHENTICATE)
             raise AuthError("locked", f"wrong password; the account is now locked until {until} "
                             f"after {failures} consecutive failed authentications",
                             value=username, locked_until=until)
         _update(rt, user, props, AUTH_ACTOR,
                 f"{purpose} failed for {username}: wrong password ({failures} of "
-                f"{MAX_FAILURES} consecutive failures before lockout)")
+                f"{MAX_FAILURES} consecutive failures before lockout)", Command.AUTHENTICATE)
         raise AuthError("invalid-credentials", "wrong username or password", value=username)
     fresh: dict[str, StoredValue] = {}
     if user.failed_attempts:
@@ -318,7 +323,7 @@ def authenticate(rt: Session, username: str, password: str, clock: Clock | None 
     if fresh:
         _update(rt, user, fresh, AUTH_ACTOR, f"{purpose} succeeded for {username}: failure "
                 "counter reset" + (", password re-hashed with current parameters"
-                                    if rehash else ""))
+                                    if rehash else ""), Command.AUTHENTICATE)
     return _require(rt, username) if fresh else user
 
 
@@ -332,7 +337,7 @@ def unlock_user(rt: Session, username: str, actor: str, reason: str,
     props: dict[str, StoredValue] = {P.failedAttempts: 0, P.accountStatus: "active"}
     if user.locked_at(clock()) and user.locked_until is not None:
         props[P.lockedUntil] = to_utc_text(clock())
-    _update(rt, user, props, actor, reason)
+    _update(rt, user, props, actor, reason, Command.UNLOCK_USER)
     return _require(rt, username)
 
 
@@ -345,8 +350,24 @@ def set_account_status(rt: Session, username: str, status: str, actor: str,
         raise AuthError("account-status", f"must be one of {', '.join(allowed)} (code list "
                         "tg:AccountStatusScheme)", field="accountStatus", value=status)
     user = _require(rt, username)
-    _update(rt, user, {P.accountStatus: status}, actor, reason)
+    _update(rt, user, {P.accountStatus: status}, actor, reason, Command.SET_ACCOUNT_STATUS)
     return _require(rt, username)
+
+
+def begin_migration(rt: Session, username: str, password: str, reason: str,
+                    clock: Clock | None = None) -> Migration:
+    """Open an admin-run migration (``tracegraph load --migration``): the administrator signs it
+    by re-authenticating, and gives the reason. Records captured with the returned
+    :class:`graph.authority.Migration` may arrive in any state (a released batch, an approved
+    change, a closed deviation); each is marked ``migrated`` and every audit entry names the
+    administrator and says migration."""
+    _need_reason(reason)
+    user = authenticate(rt, username, password, clock, purpose="migration")
+    if "admin" not in user.roles:
+        raise AuthError("role", "a migration is run by an administrator; "
+                        f"{username} has {', '.join(sorted(user.roles)) or 'no role'}",
+                        field="username", value=username)
+    return Migration(user.username, reason.strip())
 
 
 def set_password(rt: Session, username: str, new_password: str, actor: str,
@@ -356,5 +377,5 @@ def set_password(rt: Session, username: str, new_password: str, actor: str,
     check_password_policy(new_password, username)
     user = _require(rt, username)
     _update(rt, user, {P.passwordHash: _HASHER.hash(new_password), P.failedAttempts: 0},
-            actor, reason)
+            actor, reason, Command.SET_PASSWORD)
     return _require(rt, username)

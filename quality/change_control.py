@@ -27,6 +27,7 @@ from graph.port import GraphStore
 from graph.session import Session, write_nodes
 from graph.versions import Change, diff_report, diff_versions, fingerprint, load_tree
 from graph.write import NodeUpsert
+from ontology.authority import Command
 from ontology.datatypes import to_utc_text
 from ontology.terms import C, P, R
 from quality.accounts import authenticate
@@ -98,7 +99,8 @@ def propose(rt: Session, number: str, title: str, reason: str, base: str, propos
             P.changeType: change_type, P.changeState: "Submitted",
             P.openedAt: to_utc_text(rt.clock())}, {P.affects: [base]}),
         NodeUpsert(C.ProcessVersion, nodes[proposed].key, proposed, {},
-                   {P.introducedBy: [iri]})], actor, reason, f"change:{number}:propose")
+                   {P.introducedBy: [iri]})], actor, reason, f"change:{number}:propose",
+        command=Command.PROPOSE_CHANGE)
     return iri
 
 
@@ -132,7 +134,8 @@ def assess(rt: Session, cr: str, actor: str) -> Assessment:
             "description": report, P.performedAt: to_utc_text(rt.clock())}, {P.assesses: [cr]}),
         NodeUpsert(C.ChangeRequest, cr_key, cr, {P.changeState: "ImpactAssessed"}),
         NodeUpsert(C.ProcessVersion, new.version.key, proposed, {P.versionStatus: "InReview"})],
-        actor, "change impact assessed", f"change:{cr_key}:assess:{uuid.uuid4().hex[:8]}")
+        actor, "change impact assessed", f"change:{cr_key}:assess:{uuid.uuid4().hex[:8]}",
+        command=Command.ASSESS_CHANGE)
     return Assessment(ia, changes, report, impacts, level, len(batches) + units)
 
 
@@ -160,7 +163,7 @@ def approve(rt: Session, cr: str, username: str, password: str, role: str, reaso
         "description": f"{decision} in role {role}: {cr_key}, proposed version "
                        f"{rt.store.get(proposed).key} definition sha256 {fp}"},  # type: ignore
         {P.approves: [cr], P.inRole: in_role[:1], P.wasAssociatedWith: [user[0].iri]})],
-        username, reason, f"change:{cr_key}:approval:{number}")
+        username, reason, f"change:{cr_key}:approval:{number}", command=Command.APPROVE_CHANGE)
     sign(rt, iri, username, password, "approved" if decision == "approved" else "reviewed",
          reason)
     return iri
@@ -223,7 +226,8 @@ def make_effective(rt: Session, cr: str, actor: str, at: str | None = None) -> s
     write_nodes(rt, [
         NodeUpsert(C.ProcessVersion, nodes[proposed].key, proposed, {P.versionStatus: "Approved"}),
         NodeUpsert(C.ChangeRequest, key, cr, {P.changeState: "Approved"})],
-        actor, "change approved", f"change:{key}:approved")
+        actor, "change approved", f"change:{key}:approved",
+        command=Command.MAKE_CHANGE_EFFECTIVE)
     ups = [NodeUpsert(C.ProcessVersion, nodes[proposed].key, proposed,
                       {P.versionStatus: "Effective", P.effectiveFrom: when}),
            NodeUpsert(C.ChangeRequest, key, cr, {P.changeState: "Implemented"})]
@@ -231,5 +235,5 @@ def make_effective(rt: Session, cr: str, actor: str, at: str | None = None) -> s
         ups.append(NodeUpsert(C.ProcessVersion, nodes[base].key, base,
                               {P.versionStatus: "Superseded", P.effectiveTo: when}))
     write_nodes(rt, ups, actor, "change implemented: new version effective",
-                f"change:{key}:effective")
+                f"change:{key}:effective", command=Command.MAKE_CHANGE_EFFECTIVE)
     return proposed

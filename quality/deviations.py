@@ -23,6 +23,7 @@ from graph.port import GraphStore
 from graph.recall import RecallAnswer, recall
 from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
+from ontology.authority import Command
 from ontology.datatypes import Clock, StoredValue, to_utc_text
 from ontology.terms import C, P, R
 from ontology.vocab import vocabulary
@@ -175,7 +176,8 @@ def assess_impact(rt: Session, deviation: str, actor: str, reason: str,
         P.recordNumber: key, P.impactLevel: imp.level,
         P.affectedCount: s["batches"] + s["units"] + s["shipments"],
         P.performedAt: to_utc_text(clock()), P.description: text},
-        {P.assesses: [dev.iri]})], actor, reason, f"quality:{key}:{uuid.uuid4().hex}")
+        {P.assesses: [dev.iri]})], actor, reason, f"quality:{key}:{uuid.uuid4().hex}",
+        command="assessImpact")
     return imp
 
 
@@ -190,7 +192,8 @@ def record_root_cause(rt: Session, deviation: str, key: str, category: str,
     iri = rt.vocab.mint_iri(C.RootCause, key)
     write_nodes(rt, [NodeUpsert(C.RootCause, key, iri, {
         P.recordNumber: key, P.causeCategory: category, P.description: text},
-        {P.causeOf: [dev.iri]})], actor, reason, f"quality:{key}:{uuid.uuid4().hex}")
+        {P.causeOf: [dev.iri]})], actor, reason, f"quality:{key}:{uuid.uuid4().hex}",
+        command="recordRootCause")
     return resolve(rt, C.RootCause, iri)
 
 
@@ -206,7 +209,7 @@ def open_deviation(rt: Session, key: str, title: str, description: str, grade: s
     write_nodes(rt, [NodeUpsert(C.Deviation, key, iri, {
         P.recordNumber: key, P.title_: title, P.description: description,
         P.deviationGrade: grade, P.deviationState: "Open", P.openedAt: to_utc_text(clock())},
-        links)], actor, reason, f"quality:{key}:open")
+        links)], actor, reason, f"quality:{key}:open", command=Command.OPEN_DEVIATION)
     return resolve(rt, C.Deviation, iri)
 
 
@@ -321,7 +324,8 @@ def advance(rt: Session, deviation: str, target: str, username: str, password: s
     if target == "Closed":
         updates[P.closedAt] = now
     write_nodes(rt, [NodeUpsert(C.Deviation, dev.key, dev.iri, updates)], username, reason,
-                f"quality:{dev.key}:{target}:{uuid.uuid4().hex}")
+                f"quality:{dev.key}:{target}:{uuid.uuid4().hex}",
+                command=Command.ADVANCE_DEVIATION)
     return TransitionResult(dev.iri, target, True, [])
 
 
@@ -338,5 +342,6 @@ def _approval(rt: Session, dev: NodeRecord, target: str, role: str, user_iri: st
             links[P.inRole] = [role_iri]
         write_nodes(rt, [NodeUpsert(C.Approval, key, iri, {
             P.recordNumber: key, P.approvalDecision: "approved",
-            P.decidedAt: to_utc_text(clock())}, links)], actor, reason, f"quality:{key}")
+            P.decidedAt: to_utc_text(clock())}, links)], actor, reason, f"quality:{key}",
+            command=Command.ADVANCE_DEVIATION)
     return iri

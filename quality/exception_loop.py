@@ -22,6 +22,7 @@ from graph.port import GraphStore
 from graph.schema import DERIVATION
 from graph.session import Session, write_nodes
 from graph.write import NodeUpsert, WriteResult
+from ontology.authority import Command
 from ontology.datatypes import ms_to_text
 from ontology.terms import C, P, R
 from quality.detection import LEVELS, Finding, SpecLimits
@@ -166,7 +167,7 @@ def record_cleared(rt: Session, ctx: Context, f: Finding) -> WriteResult | None:
     ident, _ = _identity(ctx, f.episode_ms, f.level)
     return write_nodes(rt, nodes, SIGNAL_ACTOR,
                        f"automatic: {ctx.parameter} back within limits on {ctx.equipment.key}",
-                       f"signals:{ident}/cleared")
+                       f"signals:{ident}/cleared", command=Command.EXCEPTION_LOOP)
 
 
 #: the status property (and its held value) of the classes that have one
@@ -239,5 +240,6 @@ def record_finding(rt: Session, ctx: Context, f: Finding) -> Recorded | None:
             *_on_hold_status(rt, rec.held)]
     reason = (f"automatic: {what} on {ctx.equipment.key}" if f.kind == "excursion"
               else f"automatic SPC early warning: {what} on {ctx.equipment.key}")
-    rec.result = write_nodes(rt, nodes, SIGNAL_ACTOR, reason, event_id)
+    rec.result = write_nodes(rt, nodes, SIGNAL_ACTOR, reason, event_id,
+                             command=Command.EXCEPTION_LOOP)
     return rec

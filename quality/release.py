@@ -35,6 +35,7 @@ from graph.model import Direction, EdgeRecord, NodeRecord
 from graph.port import GraphStore
 from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
+from ontology.authority import Command
 from ontology.datatypes import Clock, to_utc_text
 from ontology.terms import C, P, R
 from quality.accounts import authenticate
@@ -266,6 +267,6 @@ def release_batch(rt: Session, batch: str, username: str, password: str, reason:
             {P.releaseOf: [b.iri]}),
         NodeUpsert(b.label, b.key, b.iri, {P.batchStatus: "Released"}
                    if b.label == C.Batch else {})],
-        username, reason, f"quality:{key}:{uuid.uuid4().hex}")
+        username, reason, f"quality:{key}:{uuid.uuid4().hex}", command=Command.RELEASE_BATCH)
     sign(rt, iri, username, password, "released", reason, clock)
     return resolve(rt, C.ReleaseDecision, iri)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from graph.authority import Migration
 from graph.port import GraphStore
 from graph.sqlite_store import SQLiteStore
 from ontology.vocab import Vocabulary, vocabulary
@@ -94,3 +95,15 @@ def bearer(client: object, username: str, password: str = PASSWORD) -> dict[str,
                                          "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+#: Test fixtures that hold records in later states (Effective versions, approved suppliers and
+#: lots, released batches …) load as a migration (graph.authority). In-process code may make a
+#: Migration directly; the CLI and API obtain one only through quality.accounts.begin_migration.
+FIXTURE_MIGRATION = Migration("system", "test fixture: records in later states")
+
+
+def migrate(rt: Runtime, *documents: dict[str, object]) -> None:
+    """Load capture documents as the fixture migration (records marked migrated)."""
+    for doc in documents:
+        rt.capture(doc, migration=FIXTURE_MIGRATION)

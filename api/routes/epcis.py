@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import AccessRefused, CurrentUser, RuntimeDep, require
+from graph.authority import Principal
 from graph.errors import WriteRejectedError
 from graph.identifiers.identify import identify_or_explain
 from ingest.epcis import capture_epcis
@@ -61,8 +62,9 @@ async def _capture(request: Request, rt: Runtime, user: User | None, operation: 
         return who
     what = "event" if single_event else "document"
     try:
+        principal = None if user is None else Principal(user.username, user.roles)
         hashes, result = capture_epcis(rt.writer, rt.store, rt.vocab, await request.body(), who,
-                                       single_event=single_event)
+                                       single_event=single_event, principal=principal)
     except WriteRejectedError as e:
         n = len(e.problems)
         first = e.problems[0]

@@ -14,7 +14,7 @@ from quality.dispositions import Rework, dispose
 from quality.signatures import signatures_of
 from quality.workflow import WorkflowRefused
 from tests import plantlet
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, make_user, migrate
 from tracegraph.runtime import Runtime
 
 
@@ -24,7 +24,7 @@ def clock() -> datetime:
 
 def test_rework_and_scrap_keep_genealogy(runtime: Runtime) -> None:
     rt = runtime
-    rt.capture(plantlet.master_data())
+    migrate(rt, plantlet.master_data())
     rt.capture(plantlet.execution())
     make_user(rt, "q.adams", ["qa"])
     rt.capture({"format": "tracegraph.capture/1", "events": [{

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from bench import signal_plant
 from tests import plantlet
-from tests.conftest import bearer, make_user
+from tests.conftest import bearer, make_user, migrate
 from tests.integration.test_signals_api import run_excursion
 from tracegraph.runtime import Runtime
 
@@ -70,7 +70,7 @@ def excursion_doc() -> dict[str, Any]:
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    runtime.capture(plantlet.master_data())
+    migrate(runtime, plantlet.master_data())
     runtime.capture(plantlet.execution())
     runtime.capture(excursion_doc())
     user = make_user(runtime, "user.qa", ["qa"])

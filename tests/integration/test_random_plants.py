@@ -20,6 +20,7 @@ from graph.model import Direction
 from graph.port import GraphStore
 from graph.sqlite_store import SQLiteStore
 from tests import plantlet
+from tests.conftest import migrate
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -141,7 +142,7 @@ def fresh(request: pytest.FixtureRequest) -> Iterator[Callable[[], Runtime]]:
             store.wipe()  # type: ignore[attr-defined]
         made.append(store)
         rt = Runtime.open(Settings(data_dir=tmp), store=store)
-        rt.capture(plantlet.master_data())
+        migrate(rt, plantlet.master_data())
         return rt
 
     yield make

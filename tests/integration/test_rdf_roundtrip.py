@@ -18,6 +18,7 @@ from graph.sqlite_store import SQLiteStore
 from ingest.rdf_import import import_graph, to_capture_document
 from shapes.validator import reference_validate
 from tests import plantlet
+from tests.conftest import migrate
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -114,7 +115,7 @@ def test_plantlet_roundtrip(runtime: Runtime, tmp_path: Path) -> None:
 
 
 def test_export_shape(runtime: Runtime) -> None:
-    runtime.capture(plantlet.master_data())
+    migrate(runtime, plantlet.master_data())
     runtime.capture(plantlet.execution())
     v = runtime.vocab
     unit = v.mint_iri("SerializedUnit", "SN-1")
