@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from graph.authority import MIGRATED
 from graph.errors import Problem
 from graph.fitness import (
     calibrated_during,
@@ -62,6 +63,9 @@ class ReleaseReport:
     key: str
     exceptions: list[Problem]
     upstream: list[str]
+    #: the batch and upstream records a signed migration wrote (tg:migrated): their states came
+    #: from a legacy system, not through the workflow commands — shown to the reviewer
+    migrated: list[str] = field(default_factory=list)
 
     @property
     def releasable(self) -> bool:
@@ -222,7 +226,8 @@ def release_report(rt: Session, batch: str) -> ReleaseReport:
             for m in missing:
                 add("signature-missing", d_iri, m.field, m.value,
                     f"disposition {disps[d_iri].key}: {m.message}")
-    return ReleaseReport(b.iri, b.key, ex, upstream)
+    moved = [n.iri for n in st.get_many(upstream).values() if n.props.get(MIGRATED) is True]
+    return ReleaseReport(b.iri, b.key, ex, upstream, sorted(moved))
 
 
 def _covered(st: GraphStore, findings: list[str]) -> set[str]:

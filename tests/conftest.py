@@ -16,6 +16,7 @@ import pytest
 from graph.authority import Migration
 from graph.port import GraphStore
 from graph.sqlite_store import SQLiteStore
+from graph.write import WriteResult
 from ontology.vocab import Vocabulary, vocabulary
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
@@ -103,7 +104,10 @@ def bearer(client: object, username: str, password: str = PASSWORD) -> dict[str,
 FIXTURE_MIGRATION = Migration("system", "test fixture: records in later states")
 
 
-def migrate(rt: Runtime, *documents: dict[str, object]) -> None:
-    """Load capture documents as the fixture migration (records marked migrated)."""
+def migrate(rt: Runtime, *documents: dict[str, object]) -> WriteResult | None:
+    """Load capture documents as the fixture migration (records marked migrated); the result
+    of the last."""
+    result = None
     for doc in documents:
-        rt.capture(doc, migration=FIXTURE_MIGRATION)
+        result = rt.capture(doc, migration=FIXTURE_MIGRATION)
+    return result

@@ -54,6 +54,9 @@ class RecordStatus:
                                                   "ontology has that status yet (and units and "
                                                   "shipments have no status), so this is "
                                                   "false until the ontology can mark a recall.")
+    migrated: bool = strawberry.field(default=False, description="It was written by an "
+                                      "admin-run, signed migration (tg:migrated): its state "
+                                      "did not come through the workflow commands.")
 
 
 @strawberry.type
@@ -230,7 +233,8 @@ def _status(n: NodeRecord, holds: list[NodeRecord], devs: list[NodeRecord]) -> R
         on_hold=own == "OnHold" or any(h.props.get("holdState") == "Active" for h in holds),
         open_deviations=sorted(d.key for d in devs
                                if str(d.props.get("deviationState")) not in CLOSED_DEVIATION),
-        released=own == "Released", recalled=own == "Recalled")
+        released=own == "Released", recalled=own == "Recalled",
+        migrated=n.props.get("migrated") is True)
 
 
 @strawberry.type

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bench.plant import generate_plant
+from bench.plant import PLANT_MIGRATION, generate_plant
 from graph.errors import WriteRejectedError
 from graph.model import Direction
 from graph.port import GraphStore
@@ -50,7 +50,7 @@ def demo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]:
         store.wipe()  # type: ignore[attr-defined]
     rt = Runtime.open(Settings(data_dir=tmp_path), store=store)
     for d in generate_plant(size="demo", seed=7):
-        rt.capture(d)
+        rt.capture(d, migration=PLANT_MIGRATION)
     for name, roles in (("q.clark", ["qc"]), ("q.adams", ["qa"]), ("o.ortiz", ["operator"])):
         make_user(rt, name, roles)
     yield rt

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rdflib import Graph
 
-from bench.plant import generate_plant
+from bench.plant import PLANT_MIGRATION, generate_plant
 from graph.model import Direction
 from graph.port import GraphStore
 from graph.rdf_export import export_graph, export_trace, serialize
@@ -102,8 +102,7 @@ def roundtrip(rt: Runtime, iris: list[str], tmp: Path, deep: bool = True) -> Non
 
 def test_plantlet_roundtrip(runtime: Runtime, tmp_path: Path) -> None:
     docs = [plantlet.master_data(), plantlet.execution()]
-    for d in docs:
-        runtime.capture(d)
+    migrate(runtime, *docs)
     iris = all_iris(runtime, docs)
     assert len(iris) == sum(v for k, v in runtime.store.counts().items() if not k.isupper())
     roundtrip(runtime, iris, tmp_path / "copy")
@@ -157,7 +156,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory
     docs = list(generate_plant(size="demo", seed=7))
     rt = fresh(tmp_path_factory.mktemp("rdf-demo"))
     for d in docs:
-        rt.capture(d)
+        rt.capture(d, migration=PLANT_MIGRATION)
     yield rt, docs
     rt.close()
 
