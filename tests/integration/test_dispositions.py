@@ -27,7 +27,7 @@ def test_rework_and_scrap_keep_genealogy(runtime: Runtime) -> None:
     migrate(rt, plantlet.master_data())
     rt.capture(plantlet.execution())
     make_user(rt, "q.adams", ["qa"])
-    rt.capture({"format": "tracegraph.capture/1", "events": [{
+    migrate(rt, {"format": "tracegraph.capture/1", "events": [{  # holds: command-only records
         "eventId": "holds", "reason": "deviation", "nodes": [
             {"class": "Operation", "key": "CATH-ASSY/v1/RW10",
              "properties": {"name": "Rework: re-bond hub", "sequence": 10}},

@@ -72,7 +72,7 @@ def excursion_doc() -> dict[str, Any]:
 def client(runtime: Runtime) -> Iterator[tuple[TestClient, dict[str, str]]]:
     migrate(runtime, plantlet.master_data())
     runtime.capture(plantlet.execution())
-    runtime.capture(excursion_doc())
+    migrate(runtime, excursion_doc())  # alarm, deviation, hold: command-only records
     user = make_user(runtime, "user.qa", ["qa"])
     with TestClient(create_app(runtime.settings, runtime)) as c:
         yield c, bearer(c, user)
@@ -117,7 +117,7 @@ def test_deviation_view_has_the_signal_window_limits_and_holds(
 
 
 def test_deviation_view_of_a_signal_excursion_has_the_raw_samples(runtime: Runtime) -> None:
-    runtime.capture(signal_plant.plant())
+    migrate(runtime, signal_plant.plant())
     run_excursion(runtime)  # raw samples under the data directory, as the service keeps them
     make_user(runtime, "user.qa", ["qa"])
     [dev] = runtime.store.nodes_of_class("Deviation")

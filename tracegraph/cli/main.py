@@ -140,14 +140,17 @@ def load(paths: Annotated[list[Path], typer.Argument(help="capture files (.json/
 
 
 @app.command()
-def validate(paths: Annotated[list[Path], typer.Argument(help="capture files or dirs")]) -> None:
+def validate(paths: Annotated[list[Path], typer.Argument(help="capture files or dirs")],
+             migration: Annotated[bool, typer.Option(help="check them as a migration would "
+                                                          "load them")] = False) -> None:
     """Check capture documents against the ontology, the shapes and the store; write nothing."""
     rt = Runtime.open()
     bad = 0
+    dry = Migration("validate", "dry run") if migration else None
     try:
         for path, doc in _documents(paths):
             try:
-                r = rt.capture(doc, dry_run=True)
+                r = rt.capture(doc, dry_run=True, migration=dry)
                 for w in r.warnings:
                     console.print(f"[yellow]{w.severity}[/yellow] {w.focus} {w.path}: {w.message}")
             except WriteRejectedError as e:
