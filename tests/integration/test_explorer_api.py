@@ -96,6 +96,18 @@ def test_status_overlay_marks_held_records_with_open_deviations(
     assert len(by) == 2  # unknown records are left out
 
 
+def test_status_overlay_marks_migrated_records(
+        client: tuple[TestClient, dict[str, str]]) -> None:
+    """Records a signed migration wrote (the plantlet's master data, the excursion's deviation)
+    are marked; records captured as facts (the batches) are not."""
+    d = gql(client, '{ a: node(id: "B-ASSY") { iri } v: node(id: "CATH-ASSY/v1") { iri } '
+                    'd: node(id: "DEV-1") { iri } }')
+    iris = ", ".join(f'"{d[k]["iri"]}"' for k in ("a", "v", "d"))
+    rows = gql(client, "{ recordStatus(records: [" + iris + "]) { iri migrated } }")
+    by = {r["iri"]: r["migrated"] for r in rows["recordStatus"]}
+    assert by == {d["a"]["iri"]: False, d["v"]["iri"]: True, d["d"]["iri"]: True}
+
+
 def test_deviation_view_has_the_signal_window_limits_and_holds(
         client: tuple[TestClient, dict[str, str]]) -> None:
     v = gql(client, '{ deviationView(id: "DEV-1") { state grade excursion { key } '

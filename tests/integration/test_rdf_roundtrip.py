@@ -18,7 +18,7 @@ from graph.sqlite_store import SQLiteStore
 from ingest.rdf_import import import_graph, to_capture_document
 from shapes.validator import reference_validate
 from tests import plantlet
-from tests.conftest import migrate
+from tests.conftest import FIXTURE_MIGRATION, migrate
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -85,7 +85,7 @@ def roundtrip(rt: Runtime, iris: list[str], tmp: Path, deep: bool = True) -> Non
     assert doc == to_capture_document(g_js, rt.vocab)  # deterministic, format-independent
 
     target = fresh(tmp)
-    res = target.capture(doc)
+    res = target.capture(doc, migration=FIXTURE_MIGRATION)  # states of another store
     kept = importable(rt, iris)
     assert res.events_written == len(doc["events"]) and res.nodes_created == len(kept)
     assert_same(rt, target.store, kept, deep)

@@ -252,7 +252,12 @@ def export_rdf(seed: Annotated[str, typer.Option(help="lot, serial, IRI or any i
 
 
 @app.command("import-rdf")
-def import_rdf(path: Annotated[Path, typer.Argument(help="Turtle or JSON-LD file")]) -> None:
+def import_rdf(path: Annotated[Path, typer.Argument(help="Turtle or JSON-LD file")],
+               user: Annotated[str | None, typer.Option(help="import as this account")] = None,
+               migration: Annotated[bool, typer.Option(help="admin-run, signed migration of "
+                                                            "records in later states")] = False,
+               reason: Annotated[str | None, typer.Option(help="why (with --migration)")] = None
+               ) -> None:
     """Import an RDF export through the one write path (idempotent)."""
     from rdflib import Graph
 
@@ -261,7 +266,8 @@ def import_rdf(path: Annotated[Path, typer.Argument(help="Turtle or JSON-LD file
     g = Graph().parse(path, format="json-ld" if path.suffix in (".json", ".jsonld") else None)
     rt = Runtime.open()
     try:
-        r = import_graph(rt, g)
+        principal, mig = _signed_in(rt, user, migration, reason)
+        r = import_graph(rt, g, principal=principal, migration=mig)
     except WriteRejectedError as e:
         print_problems(e.problems)
         raise typer.Exit(1) from None
