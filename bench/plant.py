@@ -43,13 +43,21 @@ from bench.plant_quality import quality_events
 from bench.plant_shipping import shipping_events
 from bench.plant_sim import Planner
 from bench.plant_stock import Receipt, ts
+from graph.authority import Migration
 
-__all__ = ["MAX_EVENTS", "MAX_ITEMS", "PHASES", "SIZES", "generate_plant", "write_plant"]
+__all__ = ["MAX_EVENTS", "MAX_ITEMS", "PHASES", "PLANT_MIGRATION", "SIZES", "generate_plant",
+           "write_plant"]
 
 Json = dict[str, Any]
 FORMAT = "tracegraph.capture/1"
 MAX_EVENTS = 2000
 MAX_ITEMS = 20000
+#: The plant's history holds records in later states written as plain records (approved lots and
+#: suppliers, Effective versions, released batches, an approved change request, closed
+#: deviations): in-process loaders (bench, tests) load it as this migration, so every record is
+#: marked migrated; ``tracegraph demo`` runs it as a signed migration of its admin account.
+PLANT_MIGRATION = Migration("system", "sample plant history (bench.plant): later states loaded "
+                                      "as records, not through the workflow commands")
 PHASES = ("00-master", "10-receipts", "20-production", "30-shipping", "40-quality")
 
 

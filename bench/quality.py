@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.plant import generate_plant
+from bench.plant import PLANT_MIGRATION, generate_plant
 from graph.engines.sqlite import SQLiteStore
 from graph.port import GraphStore
 from quality.commonality import commonality
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     keys: set[str] = set()
     t = time.perf_counter()
     for d in generate_plant(a.size, a.seed):
-        rt.capture(d)
+        rt.capture(d, migration=PLANT_MIGRATION)
         keys.update(n["key"] for ev in d["events"] for n in ev.get("nodes", ())
                     if n["class"] == "Batch")
     print(f"loaded plant {a.size} (seed {a.seed}) in {time.perf_counter() - t:.1f} s "

@@ -29,6 +29,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.mosquitto import Broker, mosquitto_binary
+from bench.plant import PLANT_MIGRATION
 from bench.signal_plant import T0_MS, plant, presses
 from ingest.signals.model import TagMap, text_to_ms
 from ingest.signals.mqtt import MqttConsumer
@@ -119,9 +120,9 @@ def main() -> int:
         broker.start()
         rt = Runtime.open(Settings(data_dir=root / "data"))
         try:
-            rt.capture(plant())
+            rt.capture(plant(), migration=PLANT_MIGRATION)  # Effective version, approved lots
             doc, tags = presses(a.streams)
-            rt.capture(doc)
+            rt.capture(doc, migration=PLANT_MIGRATION)
             committed: dict[str, float] = {}
 
             def on_commit(n: Notification) -> None:

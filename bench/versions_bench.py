@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.plant import generate_plant
+from bench.plant import PLANT_MIGRATION, generate_plant
 from graph.change_impact import change_impact
 from graph.engines.sqlite import SQLiteStore
 from graph.port import GraphStore
@@ -36,7 +36,7 @@ def run(store: GraphStore, tmp: Path, repeat: int) -> None:
     rt = Runtime.open(Settings(data_dir=tmp), store=store)
     t = time.perf_counter()
     for doc in generate_plant(size="demo", seed=7):
-        rt.capture(doc)
+        rt.capture(doc, migration=PLANT_MIGRATION)
     print(f"[{store.engine}] demo plant loaded with the guards in {time.perf_counter() - t:.1f} s")
     m = rt.vocab.mint_iri
     v1, v2 = m("ProcessVersion", "CATH-ASSY/v1"), m("ProcessVersion", "CATH-ASSY/v2")

@@ -45,21 +45,24 @@ class Session(Protocol):
 
 
 def node_event(nodes: Sequence[NodeUpsert], actor: str, reason: str,
-               event_id: str | None = None) -> WriteEvent:
+               event_id: str | None = None, *, command: str) -> WriteEvent:
     """Node upserts as one audited event (names given as :mod:`ontology.terms` constants become
     plain strings, as the stores expect). The event id defaults to ``<class>:<random hex>``;
-    pass one to make a retry idempotent."""
+    pass one to make a retry idempotent. ``command`` names the workflow command writing (an
+    :class:`ontology.authority.Command` where the ontology lists it): only the commands a
+    workflow-managed property names may change it (:mod:`graph.authority`)."""
     nodes = [NodeUpsert(str(n.cls), str(n.key), n.iri, {str(k): v for k, v in n.props.items()},
                         {str(k): list(v) for k, v in n.links.items()}) for n in nodes]
     body = orjson.dumps([[[n.cls, n.key, n.props, n.links] for n in nodes], actor, reason],
                         option=orjson.OPT_SORT_KEYS)
     eid = event_id or f"{nodes[0].cls.lower()}:{uuid.uuid4().hex}"
-    return WriteEvent(eid, hashlib.sha256(body).hexdigest(), actor, reason, list(nodes))
+    return WriteEvent(eid, hashlib.sha256(body).hexdigest(), actor, reason, list(nodes),
+                      command=str(command))
 
 
 def write_nodes(session: Session, nodes: Sequence[NodeUpsert], actor: str, reason: str,
-                event_id: str | None = None) -> WriteResult:
+                event_id: str | None = None, *, command: str) -> WriteResult:
     """Write node upserts as one audited event (:func:`node_event`) through the one write
     path. A read-modify-write (a counter) instead hands the writer a function of the
     transaction that builds its events from the state it reads there (``Writer.apply``)."""
-    return session.writer.apply([node_event(nodes, actor, reason, event_id)])
+    return session.writer.apply([node_event(nodes, actor, reason, event_id, command=command)])

@@ -21,12 +21,13 @@ import gc
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 
 from graph.audit import AuditDraft, chain, reason_problem
+from graph.authority import MIGRATED, event_problems
 from graph.errors import EventConflictError, Problem, WriteRejectedError
 from graph.model import AuditEntry, CapturedEvent, EdgeRecord, NodeRecord
 from graph.port import GraphStore, StoreTx
@@ -71,7 +72,9 @@ class Derivation:
 
 @dataclass
 class WriteEvent:
-    """One idempotent unit of input, with who sent it and why."""
+    """One idempotent unit of input, with who sent it and why: ``command`` names the workflow
+    command that issued it (``None``: a capture), ``roles`` the sender's roles (``None``: the
+    system loader), ``migration`` marks an admin-run, signed migration (see graph.authority)."""
 
     event_id: str
     content_hash: str
@@ -79,6 +82,9 @@ class WriteEvent:
     reason: str | None = None
     nodes: list[NodeUpsert] = field(default_factory=list)
     derivations: list[Derivation] = field(default_factory=list)
+    command: str | None = None
+    roles: frozenset[str] | None = None
+    migration: bool = False
 
 
 @dataclass
@@ -198,7 +204,10 @@ class Writer:
         for ev in fresh:
             drafts: list[AuditDraft] = []
             created_now: dict[str, dict[str, Any]] = {}
+            problems.extend(event_problems(self.vocab, ev, current))  # who may assert what
             for up in ev.nodes:
+                if ev.migration:
+                    up = replace(up, props={**up.props, MIGRATED: True})
                 old = current(up.iri)
                 if old is not None and old.label != up.cls:
                     problems.append(Problem(

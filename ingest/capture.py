@@ -29,6 +29,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from graph.authority import SYSTEM_LOADER, Migration, Principal
 from graph.errors import Problem, WriteRejectedError
 from graph.schema import NODE_SYSTEM_PROPS
 from graph.write import Derivation, NodeUpsert, WriteEvent
@@ -169,11 +170,34 @@ def _coerce_props(vocab: Vocabulary, cls: str, props: dict[str, Any], where: str
     return out
 
 
-def to_write_events(doc: CaptureDocument, vocab: Vocabulary,
-                    default_actor: str = "system") -> list[WriteEvent]:
-    """Translate a parsed document into write commands, collecting every problem first."""
+def to_write_events(doc: CaptureDocument, vocab: Vocabulary, default_actor: str = "system",
+                    principal: Principal | None = None,
+                    migration: Migration | None = None) -> list[WriteEvent]:
+    """Translate a parsed document into write commands, collecting every problem first.
+
+    Who writes (graph.authority): a signed-in ``principal`` is the actor of every event, and a
+    document or event naming another actor is refused (rule ``actor-mismatch``); without one
+    the system loader writes, as the document's actor or ``default_actor``. A ``migration``
+    writes as its administrator, with the legacy actor and the migration's reason in each
+    event's reason.
+    """
     problems: list[Problem] = []
+    if principal is not None and principal is not SYSTEM_LOADER:
+        claims = [("actor", doc.actor)] + [(f"events.{i}.actor", ev.actor)
+                                           for i, ev in enumerate(doc.events)]
+        problems += [Problem(rule="actor-mismatch", field=f, value=a,
+                             message=f"the actor of a capture is the signed-in user "
+                                     f"{principal.name}; a document may not claim another")
+                     for f, a in claims if a is not None and a != principal.name]
     out = list(_events(doc.events, vocab, doc.actor or default_actor, problems))
+    for we in out:
+        if migration is not None:
+            legacy = f"; legacy actor {we.actor}" if we.actor != migration.admin else ""
+            we.reason = f"migration ({migration.reason}){legacy}" + \
+                (f": {we.reason}" if we.reason else "")
+            we.actor, we.migration = migration.admin, True
+        elif principal is not None:
+            we.actor, we.roles = principal.name, principal.roles
     if problems:
         raise WriteRejectedError(problems)
     return out

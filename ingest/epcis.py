@@ -27,6 +27,7 @@ import orjson
 from jsonschema import Draft7Validator, FormatChecker  # type: ignore[import-untyped]  # jsonschema ships no type hints (no stubs pinned)
 from referencing import Registry, Resource
 
+from graph.authority import Principal
 from graph.errors import Problem, WriteRejectedError
 from graph.identifiers.gs1 import GS1Error, parse_identifier, to_digital_link
 from graph.identifiers.identify import identify
@@ -288,11 +289,13 @@ def epcis_single_event(data: bytes | str | dict[str, Any]) -> list[dict[str, Any
 
 def capture_epcis(writer: Writer, store: GraphStore, vocab: Vocabulary,
                   data: bytes | str | dict[str, Any], actor: str,
-                  dry_run: bool = False, single_event: bool = False
-                  ) -> tuple[list[str], WriteResult]:
+                  dry_run: bool = False, single_event: bool = False,
+                  principal: Principal | None = None) -> tuple[list[str], WriteResult]:
     """Validate and write one EPCIS document (or, with ``single_event``, one bare event)
-    atomically; the events' hash IDs and the result."""
+    atomically as ``principal`` (the signed-in user; none: the system loader as ``actor``);
+    the events' hash IDs and the result."""
     events = epcis_single_event(data) if single_event else epcis_events(data)
     doc = to_capture_document(events, store, vocab)
-    result = writer.apply(to_write_events(parse_document(doc), vocab, actor), dry_run=dry_run)
+    result = writer.apply(to_write_events(parse_document(doc), vocab, actor, principal),
+                          dry_run=dry_run)
     return [event_hash(e) for e in events], result

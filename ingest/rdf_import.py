@@ -26,6 +26,7 @@ import orjson
 from rdflib import PROV, RDF, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from graph.authority import Migration, Principal
 from graph.errors import Problem, WriteRejectedError
 from graph.model import Direction
 from graph.schema import DERIVATION, NODE_SYSTEM_PROPS
@@ -291,12 +292,16 @@ class CapturingSession(Session, Protocol):
     """A session that also captures documents (the runtime parses, validates and writes them
     with its configured default actor)."""
 
-    def capture(self, document: dict[str, Any], actor: str | None = None) -> WriteResult: ...
+    def capture(self, document: dict[str, Any], actor: str | None = None,
+                dry_run: bool = False, principal: Principal | None = None,
+                migration: Migration | None = None) -> WriteResult: ...
 
 
 def import_graph(runtime: CapturingSession, graph: Graph, event_prefix: str = "rdf",
-                 actor: str | None = None) -> WriteResult:
-    """Capture ``graph`` into ``runtime``'s store (one transaction).
+                 actor: str | None = None, principal: Principal | None = None,
+                 migration: Migration | None = None) -> WriteResult:
+    """Capture ``graph`` into ``runtime``'s store (one transaction), as ``principal`` or the
+    system loader; records in later states (an export of another store) need a ``migration``.
 
     Derivation events whose id the store already knows and whose edges it already holds (e.g.
     the graph was exported from this very store) are left out, so importing an export back into
@@ -314,7 +319,7 @@ def import_graph(runtime: CapturingSession, graph: Graph, event_prefix: str = "r
                 continue
             keep.append(ev)
         doc["events"] = keep
-    return runtime.capture(doc, actor=actor)
+    return runtime.capture(doc, actor=actor, principal=principal, migration=migration)
 
 
 def _held(store: Any, vocab: Vocabulary, ev: dict[str, Any]) -> bool:

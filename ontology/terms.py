@@ -217,6 +217,7 @@ class P(StrEnum):
     maxValue = 'maxValue'
     meanValue = 'meanValue'
     measuredValue = 'measuredValue'
+    migrated = 'migrated'
     minValue = 'minValue'
     name = 'name'
     newValue = 'newValue'

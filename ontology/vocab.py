@@ -33,6 +33,7 @@ __all__ = [
     "PropertyDef",
     "UnknownTermError",
     "Vocabulary",
+    "WriteAuthority",
     "load_vocabulary",
     "rel_type_of",
     "vocabulary",
@@ -166,6 +167,22 @@ class CodeSet:
     notations: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class WriteAuthority:
+    """Who may write what (``tg:assertedBy``, ``tg:commandOnly``, ``tg:changedBy``,
+    ``tg:captureValue``): the roles that may assert each class through capture (empty: command
+    only), the commands that alone may change each workflow-managed property, and the values of
+    such a property capture may still set."""
+
+    asserted_by: Mapping[str, frozenset[str]]
+    changed_by: Mapping[str, frozenset[str]]
+    capture_values: Mapping[str, frozenset[str]]
+
+    @property
+    def commands(self) -> frozenset[str]:
+        return frozenset(c for cs in self.changed_by.values() for c in cs)
+
+
 class Vocabulary:
     """Closed vocabulary of tracegraph: classes, properties and relationship types."""
 
@@ -221,6 +238,32 @@ class Vocabulary:
     def secrets(self) -> frozenset[str]:
         """Datatype properties marked ``tg:secret``: never returned, digested in the audit."""
         return frozenset(p.name for p in self.properties.values() if p.secret)
+
+    @functools.cached_property
+    def authority(self) -> WriteAuthority:
+        """The write-authority table (see :class:`WriteAuthority`); the nearest class of a
+        lineage stating ``tg:assertedBy`` or ``tg:commandOnly`` decides."""
+        g = self.graph
+
+        def roles(c: URIRef) -> frozenset[str] | None:
+            named = {str(g.value(r, SKOS.notation)) for r in g.objects(c, TG.assertedBy)}
+            if named:
+                return frozenset(named)
+            return frozenset() if self._bool(c, TG.commandOnly) else None
+
+        stated = {c.name: r for c in self.classes.values() if (r := roles(c.iri)) is not None}
+        asserted = {c.name: next((stated[x] for x in (c.name, *c.ancestors) if x in stated),
+                                 frozenset[str]()) for c in self.classes.values()}
+
+        def texts(p: PropertyDef, ann: URIRef) -> frozenset[str]:
+            return frozenset(str(x) for x in g.objects(p.iri, ann) if isinstance(x, RDFLiteral))
+
+        managed = {p.name: texts(p, TG.changedBy) for p in self.properties.values()}
+        managed = {k: v for k, v in managed.items() if v}
+        values = {p.name: texts(p, TG.captureValue) for p in self.properties.values()
+                  if p.name in managed}
+        return WriteAuthority(dict(sorted(asserted.items())), dict(sorted(managed.items())),
+                              {k: v for k, v in sorted(values.items()) if v})
 
     @functools.cached_property
     def stored_classes(self) -> tuple[ClassDef, ...]:

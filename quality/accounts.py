@@ -25,11 +25,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from graph.audit import SECRET_FIELDS
+from graph.authority import Migration
 from graph.errors import EventConflictError, RefusedError
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore, StoreTx
 from graph.session import Session, node_event, write_nodes
 from graph.write import NodeUpsert, WriteEvent
+from ontology.authority import Command
 from ontology.codes import AccountStatus, RoleName, label
 from ontology.datatypes import Clock, StoredValue, to_utc_text
 from ontology.terms import C, P, R
@@ -44,6 +46,7 @@ __all__ = [
     "User",
     "admin_exists",
     "authenticate",
+    "begin_migration",
     "check_password_policy",
     "create_first_admin",
     "create_user",
@@ -140,9 +143,9 @@ def check_password_policy(password: str, username: str) -> None:
 
 # -- writing ---------------------------------------------------------------------------------
 def _update(rt: Session, user: User, props: dict[str, StoredValue], actor: str,
-            reason: str) -> None:
+            reason: str, command: Command) -> None:
     write_nodes(rt, [NodeUpsert(C.User, user.username, user.iri, props)], actor, reason,
-                _event_id(user.username))
+                _event_id(user.username), command=command)
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -233,7 +236,8 @@ def create_user(rt: Session, username: str, password: str, roles: Iterable[str],
         P.passwordHash: _HASHER.hash(password), P.failedAttempts: 0}
     nodes.append(NodeUpsert(C.User, username, iri, props, {P.hasRole: list(role_iris.values())}))
     try:  # the event id makes a concurrent second creation of the same username a conflict
-        write_nodes(rt, nodes, actor, reason, f"account-create:{username}")
+        write_nodes(rt, nodes, actor, reason, f"account-create:{username}",
+                    command=Command.CREATE_USER)
     except EventConflictError:
         raise AuthError("user-exists", "an account with this username exists; usernames are "
                         "never reused", value=username) from None
@@ -310,7 +314,8 @@ def authenticate(rt: Session, username: str, password: str, clock: Clock | None 
         return [node_event([NodeUpsert(C.User, username, iri, fresh)], AUTH_ACTOR,
                            f"{purpose} succeeded for {username}: failure counter reset"
                            + (", password re-hashed with current parameters"
-                              if rehash else ""), _event_id(username))]
+                              if rehash else ""), _event_id(username),
+                           command=Command.AUTHENTICATE)]
 
     rt.writer.apply(reset)
     if refused:
@@ -371,7 +376,7 @@ def _failure_event(user: User, now: datetime, purpose: str, wrong_password: bool
             refused.append(AuthError("invalid-credentials", "wrong username or password",
                                      value=name))
     return [node_event([NodeUpsert(C.User, name, user.iri, props)], AUTH_ACTOR, reason,
-                       _event_id(name))]
+                       _event_id(name), command=Command.AUTHENTICATE)]
 
 
 # -- administering ---------------------------------------------------------------------------
@@ -384,7 +389,7 @@ def unlock_user(rt: Session, username: str, actor: str, reason: str,
     props: dict[str, StoredValue] = {P.failedAttempts: 0, P.accountStatus: AccountStatus.ACTIVE}
     if user.locked_at(clock()) and user.locked_until is not None:
         props[P.lockedUntil] = to_utc_text(clock())
-    _update(rt, user, props, actor, reason)
+    _update(rt, user, props, actor, reason, Command.UNLOCK_USER)
     return _require(rt, username)
 
 
@@ -396,8 +401,24 @@ def set_account_status(rt: Session, username: str, status: str, actor: str,
         raise AuthError("account-status", f"must be one of {', '.join(AccountStatus)} (code list "
                         "tg:AccountStatusScheme)", field="accountStatus", value=status)
     user = _require(rt, username)
-    _update(rt, user, {P.accountStatus: status}, actor, reason)
+    _update(rt, user, {P.accountStatus: status}, actor, reason, Command.SET_ACCOUNT_STATUS)
     return _require(rt, username)
+
+
+def begin_migration(rt: Session, username: str, password: str, reason: str,
+                    clock: Clock | None = None) -> Migration:
+    """Open an admin-run migration (``tracegraph load --migration``): the administrator signs it
+    by re-authenticating, and gives the reason. Records captured with the returned
+    :class:`graph.authority.Migration` may arrive in any state (a released batch, an approved
+    change, a closed deviation); each is marked ``migrated`` and every audit entry names the
+    administrator and says migration."""
+    _need_reason(reason)
+    user = authenticate(rt, username, password, clock, purpose="migration")
+    if "admin" not in user.roles:
+        raise AuthError("role", "a migration is run by an administrator; "
+                        f"{username} has {', '.join(sorted(user.roles)) or 'no role'}",
+                        field="username", value=username)
+    return Migration(user.username, reason.strip())
 
 
 def set_password(rt: Session, username: str, new_password: str, actor: str,
@@ -407,5 +428,5 @@ def set_password(rt: Session, username: str, new_password: str, actor: str,
     check_password_policy(new_password, username)
     user = _require(rt, username)
     _update(rt, user, {P.passwordHash: _HASHER.hash(new_password), P.failedAttempts: 0},
-            actor, reason)
+            actor, reason, Command.SET_PASSWORD)
     return _require(rt, username)

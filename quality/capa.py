@@ -24,6 +24,7 @@ from graph.model import NodeRecord
 from graph.port import GraphStore
 from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
+from ontology.authority import Command
 from ontology.codes import (
     CLOSED_CAPA_STATES,
     DONE_ACTION_STATES,
@@ -78,8 +79,10 @@ class OverdueAction:
     days_overdue: int
 
 
-def _write(rt: Session, nodes: Sequence[NodeUpsert], actor: str, reason: str) -> None:
-    write_nodes(rt, nodes, actor, reason, f"quality:{nodes[0].key}:{uuid.uuid4().hex}")
+def _write(rt: Session, nodes: Sequence[NodeUpsert], actor: str, reason: str,
+           command: str) -> None:
+    write_nodes(rt, nodes, actor, reason, f"quality:{nodes[0].key}:{uuid.uuid4().hex}",
+                command=command)
 
 
 def _iri(rt: Session, cls: str, key: str) -> str:
@@ -98,7 +101,7 @@ def open_capa(rt: Session, raised_by: str, key: str, title: str, description: st
         P.recordNumber: key, P.title_: title, P.description: description,
         P.capaState: CAPAState.OPEN, P.openedAt: to_utc_text(clock()), P.dueDate: due},
         {P.raisedBy: [source.iri]})],
-        actor, reason)
+        actor, reason, Command.OPEN_CAPA)
     return resolve(rt, C.CAPA, iri)
 
 
@@ -112,7 +115,7 @@ def add_action(rt: Session, capa: str, key: str, action_type: str, owner: str, d
     _write(rt, [NodeUpsert(C.CAPAAction, key, iri, {
         P.recordNumber: key, P.actionType: action_type, P.actionState: ActionState.PLANNED,
         P.dueDate: due, P.description: description},
-        {P.actionOf: [c.iri], P.assignedTo: [person.iri]})], actor, reason)
+        {P.actionOf: [c.iri], P.assignedTo: [person.iri]})], actor, reason, Command.ADD_CAPA_ACTION)
     return resolve(rt, C.CAPAAction, iri)
 
 
@@ -121,7 +124,8 @@ def complete_action(rt: Session, action: str, actor: str, reason: str,
     clock = rt.clock if clock is None else clock
     a = resolve(rt, C.CAPAAction, action)
     _write(rt, [NodeUpsert(C.CAPAAction, a.key, a.iri, {
-        P.actionState: ActionState.COMPLETED, P.completedAt: to_utc_text(clock())})], actor, reason)
+        P.actionState: ActionState.COMPLETED, P.completedAt: to_utc_text(clock())})], actor, reason,
+        Command.COMPLETE_CAPA_ACTION)
     return resolve(rt, C.CAPAAction, a.iri)
 
 
@@ -142,7 +146,7 @@ def define_check(rt: Session, capa: str, key: str, criterion: str, scope: str, b
     iri = _iri(rt, C.EffectivenessCheck, key)
     _write(rt, [NodeUpsert(C.EffectivenessCheck, key, iri, props,
                            {P.checkOf: [c.iri], P.criterionScope: [target.iri]})],
-           actor, reason)
+           actor, reason, "defineEffectivenessCheck")
     return resolve(rt, C.EffectivenessCheck, iri)
 
 
@@ -282,7 +286,7 @@ def verify_check(rt: Session, check: str, username: str, password: str, reason: 
     authenticate(rt, username, password, clock, purpose=f"effectiveness check {ev.key}")
     _write(rt, [NodeUpsert(C.EffectivenessCheck, ev.key, ev.check, {
         P.effectivenessResult: ev.result, P.performedAt: to_utc_text(clock())})],
-        username, reason)
+        username, reason, Command.VERIFY_EFFECTIVENESS_CHECK)
     sign(rt, ev.check, username, password, SignatureMeaning.VERIFIED, reason, clock)
     return ev
 
@@ -329,7 +333,7 @@ def close_capa(rt: Session, capa: str, username: str, password: str, reason: str
     authenticate(rt, username, password, clock, purpose=f"closure of {c.key}")
     _write(rt, [NodeUpsert(C.CAPA, c.key, c.iri, {P.capaState: CAPAState.CLOSED,
                                                   P.closedAt: to_utc_text(clock())})],
-           username, reason)
+           username, reason, Command.CLOSE_CAPA)
     sign(rt, c.iri, username, password, SignatureMeaning.APPROVED, reason, clock)
     return resolve(rt, C.CAPA, c.iri)
 
@@ -376,5 +380,5 @@ def raise_change_request(rt: Session, capa: str, key: str, title: str, descripti
         P.recordNumber: key, P.title_: title, P.description: description,
         P.changeType: change_type, P.changeState: ChangeState.DRAFT,
         P.openedAt: to_utc_text(clock())},
-        {P.raisedBy: [c.iri], P.affects: targets})], actor, reason)
+        {P.raisedBy: [c.iri], P.affects: targets})], actor, reason, Command.RAISE_CHANGE_REQUEST)
     return resolve(rt, C.ChangeRequest, iri)

@@ -27,6 +27,7 @@ from graph.port import GraphStore
 from graph.session import Session, write_nodes
 from graph.versions import Change, diff_report, diff_versions, fingerprint, load_tree
 from graph.write import NodeUpsert
+from ontology.authority import Command
 from ontology.codes import (
     ApprovalDecision,
     ChangeState,
@@ -109,7 +110,8 @@ def propose(rt: Session, number: str, title: str, reason: str, base: str, propos
             P.changeType: change_type, P.changeState: ChangeState.SUBMITTED,
             P.openedAt: to_utc_text(rt.clock())}, {P.affects: [base]}),
         NodeUpsert(C.ProcessVersion, nodes[proposed].key, proposed, {},
-                   {P.introducedBy: [iri]})], actor, reason, f"change:{number}:propose")
+                   {P.introducedBy: [iri]})], actor, reason, f"change:{number}:propose",
+        command=Command.PROPOSE_CHANGE)
     return iri
 
 
@@ -145,7 +147,8 @@ def assess(rt: Session, cr: str, actor: str) -> Assessment:
         NodeUpsert(C.ChangeRequest, cr_key, cr, {P.changeState: ChangeState.IMPACT_ASSESSED}),
         NodeUpsert(C.ProcessVersion, new.version.key, proposed,
                    {P.versionStatus: ProcessVersionStatus.IN_REVIEW})],
-        actor, "change impact assessed", f"change:{cr_key}:assess:{uuid.uuid4().hex[:8]}")
+        actor, "change impact assessed", f"change:{cr_key}:assess:{uuid.uuid4().hex[:8]}",
+        command=Command.ASSESS_CHANGE)
     return Assessment(ia, changes, report, impacts, level, len(batches) + units)
 
 
@@ -173,7 +176,7 @@ def approve(rt: Session, cr: str, username: str, password: str, role: str, reaso
         "description": f"{decision} in role {role}: {cr_key}, proposed version "
                        f"{rt.store.get(proposed).key} definition sha256 {fp}"},  # type: ignore[union-attr]  # _request() found the proposed version
         {P.approves: [cr], P.inRole: in_role[:1], P.wasAssociatedWith: [user[0].iri]})],
-        username, reason, f"change:{cr_key}:approval:{number}")
+        username, reason, f"change:{cr_key}:approval:{number}", command=Command.APPROVE_CHANGE)
     sign(rt, iri, username, password, SignatureMeaning.APPROVED
          if decision == ApprovalDecision.APPROVED else SignatureMeaning.REVIEWED, reason)
     return iri
@@ -237,7 +240,8 @@ def make_effective(rt: Session, cr: str, actor: str, at: str | None = None) -> s
         NodeUpsert(C.ProcessVersion, nodes[proposed].key, proposed,
                    {P.versionStatus: ProcessVersionStatus.APPROVED}),
         NodeUpsert(C.ChangeRequest, key, cr, {P.changeState: ChangeState.APPROVED})],
-        actor, "change approved", f"change:{key}:approved")
+        actor, "change approved", f"change:{key}:approved",
+        command=Command.MAKE_CHANGE_EFFECTIVE)
     ups = [NodeUpsert(C.ProcessVersion, nodes[proposed].key, proposed,
                       {P.versionStatus: ProcessVersionStatus.EFFECTIVE, P.effectiveFrom: when}),
            NodeUpsert(C.ChangeRequest, key, cr, {P.changeState: ChangeState.IMPLEMENTED})]
@@ -246,5 +250,5 @@ def make_effective(rt: Session, cr: str, actor: str, at: str | None = None) -> s
                               {P.versionStatus: ProcessVersionStatus.SUPERSEDED,
                                P.effectiveTo: when}))
     write_nodes(rt, ups, actor, "change implemented: new version effective",
-                f"change:{key}:effective")
+                f"change:{key}:effective", command=Command.MAKE_CHANGE_EFFECTIVE)
     return proposed

@@ -24,6 +24,7 @@ from graph.recall import RecallAnswer, recall
 from graph.session import Session, write_nodes
 from graph.status import is_active_hold
 from graph.write import NodeUpsert
+from ontology.authority import Command
 from ontology.codes import (
     CLOSED_CAPA_STATES,
     ApprovalDecision,
@@ -188,7 +189,8 @@ def assess_impact(rt: Session, deviation: str, actor: str, reason: str,
         P.recordNumber: key, P.impactLevel: imp.level,
         P.affectedCount: s["batches"] + s["units"] + s["shipments"],
         P.performedAt: to_utc_text(clock()), P.description: text},
-        {P.assesses: [dev.iri]})], actor, reason, f"quality:{key}:{uuid.uuid4().hex}")
+        {P.assesses: [dev.iri]})], actor, reason, f"quality:{key}:{uuid.uuid4().hex}",
+        command="assessImpact")
     return imp
 
 
@@ -203,7 +205,8 @@ def record_root_cause(rt: Session, deviation: str, key: str, category: str,
     iri = rt.vocab.mint_iri(C.RootCause, key)
     write_nodes(rt, [NodeUpsert(C.RootCause, key, iri, {
         P.recordNumber: key, P.causeCategory: category, P.description: text},
-        {P.causeOf: [dev.iri]})], actor, reason, f"quality:{key}:{uuid.uuid4().hex}")
+        {P.causeOf: [dev.iri]})], actor, reason, f"quality:{key}:{uuid.uuid4().hex}",
+        command="recordRootCause")
     return resolve(rt, C.RootCause, iri)
 
 
@@ -219,7 +222,7 @@ def open_deviation(rt: Session, key: str, title: str, description: str, grade: s
     write_nodes(rt, [NodeUpsert(C.Deviation, key, iri, {
         P.recordNumber: key, P.title_: title, P.description: description,
         P.deviationGrade: grade, P.deviationState: S.OPEN, P.openedAt: to_utc_text(clock())},
-        links)], actor, reason, f"quality:{key}:open")
+        links)], actor, reason, f"quality:{key}:open", command=Command.OPEN_DEVIATION)
     return resolve(rt, C.Deviation, iri)
 
 
@@ -334,7 +337,8 @@ def advance(rt: Session, deviation: str, target: str, username: str, password: s
     if target == S.CLOSED:
         updates[P.closedAt] = now
     write_nodes(rt, [NodeUpsert(C.Deviation, dev.key, dev.iri, updates)], username, reason,
-                f"quality:{dev.key}:{target}:{uuid.uuid4().hex}")
+                f"quality:{dev.key}:{target}:{uuid.uuid4().hex}",
+                command=Command.ADVANCE_DEVIATION)
     return TransitionResult(dev.iri, target, True, [])
 
 
@@ -351,5 +355,6 @@ def _approval(rt: Session, dev: NodeRecord, target: str, role: str, user_iri: st
             links[P.inRole] = [role_iri]
         write_nodes(rt, [NodeUpsert(C.Approval, key, iri, {
             P.recordNumber: key, P.approvalDecision: ApprovalDecision.APPROVED,
-            P.decidedAt: to_utc_text(clock())}, links)], actor, reason, f"quality:{key}")
+            P.decidedAt: to_utc_text(clock())}, links)], actor, reason, f"quality:{key}",
+            command=Command.ADVANCE_DEVIATION)
     return iri

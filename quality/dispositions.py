@@ -16,6 +16,7 @@ from graph.model import Direction, NodeRecord
 from graph.session import Session, write_nodes
 from graph.status import is_active_hold
 from graph.write import NodeUpsert
+from ontology.authority import Command
 from ontology.codes import (
     BatchStatus,
     DispositionType,
@@ -114,7 +115,8 @@ def dispose(rt: Session, hold: str, kind: str, username: str, password: str,
         elif node.label == C.MaterialLot:
             writes.append(NodeUpsert(C.MaterialLot, node.key, i,
                                      {P.materialLotStatus: _LOT_STATUS[kind]}))
-    write_nodes(rt, writes, username, justification, f"quality:{key}:{uuid.uuid4().hex}")
+    write_nodes(rt, writes, username, justification, f"quality:{key}:{uuid.uuid4().hex}",
+                command=Command.DISPOSE)
     if rework is not None:
         _rework(rt, key, [nodes[i] for i in chosen], rework, username, justification)
     sign(rt, iri, username, password, SignatureMeaning.APPROVED, justification, clock)
@@ -138,4 +140,4 @@ def _rework(rt: Session, disposition: str, batches: list[NodeRecord], rw: Rework
             P.endedAtTime: to_utc_text(rw.ended), P.executionStatus: ExecutionStatus.COMPLETED},
             links))
     write_nodes(rt, writes, actor, f"rework per {disposition}: {reason}",
-                f"quality:{disposition}:rework")
+                f"quality:{disposition}:rework", command="rework")

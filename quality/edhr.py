@@ -16,6 +16,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from graph.authority import MIGRATED
 from graph.context import as_built
 from graph.model import Direction, NodeRecord
 from graph.schema import DERIVATION
@@ -178,7 +179,10 @@ def batch_dhr(rt: Session, batch: str, unit_limit: int = 100) -> Json:
                   "expiryDate": b.props.get(P.expiryDate),
                   "startedAt": executions[0].props.get(P.startedAtTime) if executions else None,
                   "completedAt": executions[-1].props.get(P.endedAtTime) if executions else None,
-                  "workOrder": work_order.key if work_order else None},
+                  "workOrder": work_order.key if work_order else None,
+                  "migrated": b.props.get(MIGRATED) is True},
+        "migrated": sorted({*report.migrated, *(r for r in signed if signed[r].props.get(
+            MIGRATED) is True)}),
         "product": ({"key": product.key, **_props(product, P.name, P.gtin, P.udiDI)}
                     if product else None),
         "udi": udi_of(product, b.key, b.props.get(P.manufacturedAt),
@@ -276,6 +280,9 @@ def render_html(doc: Mapping[str, Any]) -> str:
              "<p>21 CFR 820.184 / ISO 13485 §7.5.1 — generated from the tracegraph record; "
              f"format {escape(str(doc['format']))}.</p>",
              _fields("Batch", b, "batch"),
+             ('<p class="migrated">Migrated records (their states came from a legacy system '
+              "through a signed migration, not through the workflow commands): "
+              + escape(", ".join(doc["migrated"])) + "</p>") if doc.get("migrated") else "",
              _fields("Unit", unit, "unit") if unit else "",
              _fields("UDI", doc["udi"], "udi"),
              _fields("Product", doc["product"], "product"),

@@ -22,6 +22,7 @@ from graph.port import GraphStore
 from graph.schema import DERIVATION
 from graph.session import Session, write_nodes
 from graph.write import NodeUpsert, WriteResult
+from ontology.authority import Command
 from ontology.codes import (
     AlarmPriority,
     AlarmState,
@@ -179,7 +180,7 @@ def record_cleared(rt: Session, ctx: Context, f: Finding) -> WriteResult | None:
         return None  # an episode is cleared once (a re-evaluation may clear it elsewhere)
     return write_nodes(rt, nodes, SIGNAL_ACTOR,
                        f"automatic: {ctx.parameter} back within limits on {ctx.equipment.key}",
-                       event_id)
+                       event_id, command=Command.EXCEPTION_LOOP)
 
 
 #: the status property and its held value, of the classes that have one
@@ -255,5 +256,6 @@ def record_finding(rt: Session, ctx: Context, f: Finding) -> Recorded | None:
             *_on_hold_status(rt, rec.held)]
     reason = (f"automatic: {what} on {ctx.equipment.key}" if f.kind == "excursion"
               else f"automatic SPC early warning: {what} on {ctx.equipment.key}")
-    rec.result = write_nodes(rt, nodes, SIGNAL_ACTOR, reason, event_id)
+    rec.result = write_nodes(rt, nodes, SIGNAL_ACTOR, reason, event_id,
+                             command=Command.EXCEPTION_LOOP)
     return rec

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from graph.authority import MIGRATED
 from graph.errors import Problem
 from graph.fitness import (
     calibrated_during,
@@ -36,6 +37,7 @@ from graph.port import GraphStore
 from graph.session import Session, write_nodes
 from graph.status import is_open_deviation
 from graph.write import NodeUpsert
+from ontology.authority import Command
 from ontology.codes import (
     BatchStatus,
     ExecutionStatus,
@@ -70,6 +72,9 @@ class ReleaseReport:
     key: str
     exceptions: list[Problem]
     upstream: list[str]
+    #: the batch and upstream records a signed migration wrote (tg:migrated): their states came
+    #: from a legacy system, not through the workflow commands — shown to the reviewer
+    migrated: list[str] = field(default_factory=list)
 
     @property
     def releasable(self) -> bool:
@@ -232,7 +237,8 @@ def release_report(rt: Session, batch: str) -> ReleaseReport:
             for m in missing:
                 add("signature-missing", d_iri, m.field, m.value,
                     f"disposition {disps[d_iri].key}: {m.message}")
-    return ReleaseReport(b.iri, b.key, ex, upstream)
+    moved = [n.iri for n in st.get_many(upstream).values() if n.props.get(MIGRATED) is True]
+    return ReleaseReport(b.iri, b.key, ex, upstream, sorted(moved))
 
 
 def _covered(st: GraphStore, findings: list[str]) -> set[str]:
@@ -277,6 +283,6 @@ def release_batch(rt: Session, batch: str, username: str, password: str, reason:
             {P.releaseOf: [b.iri]}),
         NodeUpsert(b.label, b.key, b.iri, {P.batchStatus: BatchStatus.RELEASED}
                    if b.label == C.Batch else {})],
-        username, reason, f"quality:{key}:{uuid.uuid4().hex}")
+        username, reason, f"quality:{key}:{uuid.uuid4().hex}", command=Command.RELEASE_BATCH)
     sign(rt, iri, username, password, SignatureMeaning.RELEASED, reason, clock)
     return resolve(rt, C.ReleaseDecision, iri)

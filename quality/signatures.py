@@ -27,6 +27,7 @@ from graph.port import GraphStore
 from graph.schema import EDGE_SYSTEM_PROPS, NODE_SYSTEM_PROPS
 from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
+from ontology.authority import Command
 from ontology.codes import RoleName, SignatureMeaning
 from ontology.datatypes import Clock, StoredValue, to_utc_text
 from ontology.terms import C, P, R
@@ -159,7 +160,7 @@ def sign(rt: Session, record_iri: str, username: str, password: str, meaning: st
         P.signatureMeaning: meaning, P.contentHash: signed}
     write_nodes(rt, [NodeUpsert(C.ElectronicSignature, number, iri, props,
                                 {P.signs: [record_iri], P.signedBy: [user.iri]})],
-                username, reason, f"signature:{number}")
+                username, reason, f"signature:{number}", command=Command.SIGN)
     return Signature(iri, number, record_iri, user.username, user.printed_name, at, meaning,
                      signed, True, user.iri)
 

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from graph.authority import Migration
 from graph.engines.sqlite import SQLiteStore
 from graph.port import GraphStore
+from graph.write import WriteResult
 from ontology.vocab import Vocabulary, vocabulary
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
@@ -94,3 +96,18 @@ def bearer(client: object, username: str, password: str = PASSWORD) -> dict[str,
                                          "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+#: Test fixtures that hold records in later states (Effective versions, approved suppliers and
+#: lots, released batches …) load as a migration (graph.authority). In-process code may make a
+#: Migration directly; the CLI and API obtain one only through quality.accounts.begin_migration.
+FIXTURE_MIGRATION = Migration("system", "test fixture: records in later states")
+
+
+def migrate(rt: Runtime, *documents: dict[str, object]) -> WriteResult | None:
+    """Load capture documents as the fixture migration (records marked migrated); the result
+    of the last."""
+    result = None
+    for doc in documents:
+        result = rt.capture(doc, migration=FIXTURE_MIGRATION)
+    return result

@@ -6,6 +6,10 @@ Genealogy (arrows point from the derived thing to its source)::
                      ↘ RL-PP (a diamond: the resin also goes straight into assembly)
                      ↘ RL-TUBE
     CASE (SSCC 095060001000000012) → SN-1, SN-2 ;  SHIP-1 → CASE, shipped to HOSP-1
+
+The master data holds records in later states (Effective process versions, approved suppliers):
+tests load it as a migration (``tests.conftest.migrate``). The execution is plain facts (lots
+received into quarantine, batches completed) that operators and engineers capture.
 """
 
 from __future__ import annotations
@@ -68,11 +72,11 @@ def execution() -> dict[str, Any]:
             {"eventId": "rcv-1", "nodes": [
                 {"class": "MaterialLot", "key": "RL-PP",
                  "properties": {"supplierLotNumber": "PA-778", "quantity": 500, "unitCode": "kg",
-                                "expiryDate": "2027-03-01", "materialLotStatus": "Approved"},
+                                "expiryDate": "2027-03-01", "materialLotStatus": "Quarantine"},
                  "links": {"ofMaterial": "Material/PP-H350", "suppliedBy": "Supplier/SUP-PP"}},
                 {"class": "MaterialLot", "key": "RL-TUBE",
                  "properties": {"supplierLotNumber": "TB-12", "quantity": 2000, "unitCode": "m",
-                                "expiryDate": "2027-06-01", "materialLotStatus": "Approved"},
+                                "expiryDate": "2027-06-01", "materialLotStatus": "Quarantine"},
                  "links": {"ofMaterial": "Material/PVC-TUBE", "suppliedBy": "Supplier/SUP-TUBE"}},
             ]},
             {"eventId": "b-mould", "nodes": [

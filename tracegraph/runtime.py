@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graph import open_store
+from graph.authority import Migration, Principal
 from graph.identifiers.identify import identify
 from graph.impact import Exposure, executions_in_window
 from graph.model import Direction
@@ -53,11 +54,18 @@ class Runtime:
         return cls(s, st, vocab, shapes, Writer(st, vocab, shapes, on_commit, default_guards()))
 
     def capture(self, document: bytes | str | dict[str, Any], actor: str | None = None,
-                dry_run: bool = False) -> WriteResult:
-        """Parse, validate and write one capture document atomically."""
+                dry_run: bool = False, principal: Principal | None = None,
+                migration: Migration | None = None) -> WriteResult:
+        """Parse, validate and write one capture document atomically.
+
+        ``principal`` is the signed-in account (its roles decide what it may assert, and it is
+        the actor); without one the system loader writes (see :mod:`graph.authority`) as
+        ``actor``. ``migration`` (from :func:`quality.accounts.begin_migration`) writes records
+        in any state, each marked migrated."""
         with paused_gc():
             doc = parse_document(document)
-            events = to_write_events(doc, self.vocab, actor or self.settings.default_actor)
+            events = to_write_events(doc, self.vocab, actor or self.settings.default_actor,
+                                     principal, migration)
             return self.writer.apply(events, dry_run=dry_run)
 
     def recall(self, seeds: Sequence[str], unit_limit: int = 1000,

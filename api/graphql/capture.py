@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.graphql.types import Problem, runtime_of, user_of
+from graph.authority import Principal
 from graph.errors import WriteRejectedError
 
 __all__ = ["CaptureResult", "Mutation"]
@@ -36,7 +37,9 @@ class Mutation:
     def capture(self, info: Info[Any, None], document: JSON) -> CaptureResult:
         rt = runtime_of(info)
         try:
-            r = rt.capture(cast(dict[str, Any], document), actor=user_of(info).username)
+            user = user_of(info)
+            r = rt.capture(cast(dict[str, Any], document),
+                           principal=Principal(user.username, user.roles))
         except WriteRejectedError as e:
             return CaptureResult(ok=False, problems=[Problem.of(p) for p in e.problems])
         return CaptureResult(

@@ -58,6 +58,9 @@ class RecordStatus:
                                                   "ontology has that status yet (and units and "
                                                   "shipments have no status), so this is "
                                                   "false until the ontology can mark a recall.")
+    migrated: bool = strawberry.field(default=False, description="It was written by an "
+                                      "admin-run, signed migration (tg:migrated): its state "
+                                      "did not come through the workflow commands.")
 
 
 @strawberry.type
@@ -237,7 +240,8 @@ def status_overlay(n: NodeRecord, holds: list[NodeRecord], devs: list[NodeRecord
         iri=n.iri, status=own,
         on_hold=own in ON_HOLD or any(is_active_hold(h) for h in holds),
         open_deviations=sorted(d.key for d in devs if is_open_deviation(d)),
-        released=is_released(n), recalled=own == "Recalled")
+        released=is_released(n), recalled=own == "Recalled",
+        migrated=n.props.get(P.migrated) is True)
 
 
 @strawberry.type

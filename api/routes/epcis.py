@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from api.bodies import ECHO_ITEMS, clip
 from api.deps import AccessRefused, CurrentUser, RuntimeDep, require
+from graph.authority import Principal
 from graph.errors import WriteRejectedError
 from graph.identifiers.identify import identify_or_explain
 from ingest.epcis import capture_epcis
@@ -62,10 +63,12 @@ async def _capture(request: Request, rt: Runtime, user: User | None, operation: 
     if isinstance(who, JSONResponse):
         return who
     what = "event" if single_event else "document"
+    principal = None if user is None else Principal(user.username, user.roles)
     body = await request.body()
     try:  # validating and writing is CPU work: off the event loop
         hashes, result = await run_in_threadpool(capture_epcis, rt.writer, rt.store, rt.vocab,
-                                                 body, who, single_event=single_event)
+                                                 body, who, single_event=single_event,
+                                                 principal=principal)
     except WriteRejectedError as e:
         n = len(e.problems)
         first = e.problems[0]

@@ -351,7 +351,8 @@ class SignalPipeline:
                           {P.observes: [ctx.spec.iri], P.duringExecution: [ctx.execution.iri]})
         try:
             write_nodes(self.rt, [node], "signals", f"signal aggregate of {tag} on {equipment}",
-                        f"signals:agg:{key}:{len(vals)}:{xs[-1].source_ms}")
+                        f"signals:agg:{key}:{len(vals)}:{xs[-1].source_ms}",
+                        command="signalAggregate")
         except WriteRejectedError as e:  # an aggregate never blocks detection
             log.warning("aggregate %s not written: %s", key, e)
 

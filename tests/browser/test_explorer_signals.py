@@ -14,7 +14,7 @@ import pytest
 
 from bench import signal_plant
 from tests.browser.conftest import shot, signed_in_page
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, make_user, migrate
 from tests.integration.test_signals_api import run_excursion
 from tests.serving import served
 from tracegraph.runtime import Runtime
@@ -27,7 +27,7 @@ RAW_SECONDS = 300  # the deviation view's default window either side of the even
 @pytest.fixture
 def app_url(runtime: Runtime, explorer_built: None) -> Iterator[str]:
     """The app over the runtime's store, after an excursion went through the signal loop."""
-    runtime.capture(signal_plant.plant())
+    migrate(runtime, signal_plant.plant())
     run_excursion(runtime)
     make_user(runtime, "qa.signals", ["qa"])
     with served(runtime) as url:

@@ -10,13 +10,15 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from tests import plantlet
-from tests.conftest import bearer, make_user
+from tests.conftest import bearer, make_user, migrate
 from tracegraph.runtime import Runtime
 
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[TestClient]:
-    """An HTTP client signed in as an engineer (reads and captures)."""
+    """An HTTP client signed in as an engineer (reads and captures), over the plantlet's master
+    data (migrated: it holds Effective versions and approved suppliers)."""
+    migrate(runtime, plantlet.master_data())
     make_user(runtime, "eng.ellis", ["engineer"])
     with TestClient(create_app(runtime.settings, runtime)) as c:
         c.headers.update(bearer(c, "eng.ellis"))
@@ -35,8 +37,7 @@ CAPTURE = """mutation($doc: JSON!) { capture(document: $doc) {
 
 
 def test_capture_then_genealogy_over_graphql(client: TestClient) -> None:
-    for doc in (plantlet.master_data(), plantlet.execution()):
-        assert gql(client, CAPTURE, doc=doc)["data"]["capture"]["ok"] is True
+    assert gql(client, CAPTURE, doc=plantlet.execution())["data"]["capture"]["ok"] is True
     again = gql(client, CAPTURE, doc=plantlet.execution())["data"]["capture"]
     assert again["ok"] and again["eventsWritten"] == 0 and again["eventsSkipped"] > 0
 
@@ -52,7 +53,6 @@ def test_capture_then_genealogy_over_graphql(client: TestClient) -> None:
 
 
 def test_lookup_by_identifier_and_a_clear_not_found(client: TestClient) -> None:
-    gql(client, CAPTURE, doc=plantlet.master_data())
     gql(client, CAPTURE, doc=plantlet.execution())
     n = gql(client, '{ node(id: "PA-778") { class key properties } }')["data"]["node"]
     assert (n["class"], n["key"]) == ("MaterialLot", "RL-PP")
@@ -63,6 +63,7 @@ def test_lookup_by_identifier_and_a_clear_not_found(client: TestClient) -> None:
 
 def test_a_rejected_capture_lists_problems_and_writes_nothing(client: TestClient) -> None:
     doc = plantlet.master_data()
+    doc["events"][0]["eventId"] = "md-again"
     doc["events"][0]["nodes"][4]["properties"]["gtin"] = "not-a-gtin"
     before = client.get("/health").json()["watermark"]
     res = gql(client, CAPTURE, doc=doc)["data"]["capture"]
@@ -72,8 +73,7 @@ def test_a_rejected_capture_lists_problems_and_writes_nothing(client: TestClient
 
 
 def load(client: TestClient) -> None:
-    for doc in (plantlet.master_data(), plantlet.execution()):
-        assert gql(client, CAPTURE, doc=doc)["data"]["capture"]["ok"] is True
+    assert gql(client, CAPTURE, doc=plantlet.execution())["data"]["capture"]["ok"] is True
 
 
 def test_genealogy_paths_kinds_paging_and_relations(client: TestClient) -> None:

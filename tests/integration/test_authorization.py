@@ -14,7 +14,7 @@ from api.app import create_app
 from api.auth import ALL_ROLES, RULES
 from api.graphql import schema
 from tests import plantlet
-from tests.conftest import PASSWORD, bearer, make_user
+from tests.conftest import PASSWORD, bearer, make_user, migrate
 from tracegraph.runtime import Runtime
 
 _fresh = itertools.count()
@@ -123,7 +123,7 @@ def test_every_root_field_and_mutation_has_a_rule_and_a_test() -> None:
 
 @pytest.fixture
 def app(runtime: Runtime) -> Iterator[tuple[TestClient, Runtime, dict[str, dict[str, str]]]]:
-    runtime.capture(plantlet.master_data())
+    migrate(runtime, plantlet.master_data())
     runtime.capture(plantlet.execution())
     users = {role: make_user(runtime, f"user.{role}", [role]) for role in sorted(ALL_ROLES)}
     with TestClient(create_app(runtime.settings, runtime)) as c:

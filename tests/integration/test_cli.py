@@ -14,10 +14,23 @@ from tests import plantlet
 EXE = str(Path(sys.executable).with_name("tracegraph"))
 
 
-def run(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+def run(tmp: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TRACEGRAPH_DATA_DIR": str(tmp / "store"),
-           "TRACEGRAPH_STORE": "embedded", "COLUMNS": "200"}
-    return subprocess.run([EXE, *args], env=env, capture_output=True, text=True, timeout=300)
+           "TRACEGRAPH_STORE": "embedded", "COLUMNS": "200", "TRACEGRAPH_PASSWORD": ADMIN_PASSWORD}
+    return subprocess.run([EXE, *args], env=env, capture_output=True, text=True, timeout=300,
+                          input=stdin)
+
+
+def migrate(tmp: Path, f: Path) -> subprocess.CompletedProcess[str]:
+    """``tracegraph load --migration`` signed by a first administrator (created on first use):
+    the plantlet holds records in later states (Effective versions, approved suppliers)."""
+    run(tmp, "user", "create-admin", "--username", "it.admin", "--name", "IT Admin",
+        "--password-stdin", stdin=ADMIN_PASSWORD + "\n")
+    return run(tmp, "load", "--migration", "--user", "it.admin", "--reason",
+               "legacy master data", str(f))
 
 
 def write_docs(tmp: Path, docs: list[dict[str, object]]) -> Path:
@@ -28,7 +41,9 @@ def write_docs(tmp: Path, docs: list[dict[str, object]]) -> Path:
 
 def test_load_prints_throughput_and_is_idempotent(tmp_path: Path) -> None:
     f = write_docs(tmp_path, [plantlet.master_data(), plantlet.execution()])
-    first = run(tmp_path, "load", str(f))
+    refused = run(tmp_path, "load", str(f))  # Effective versions: not by a plain load
+    assert refused.returncode == 1 and "workflow-managed" in refused.stderr
+    first = migrate(tmp_path, f)
     assert first.returncode == 0, first.stderr
     assert "edges/s" in first.stdout and "with validation" in first.stdout
     assert "0 already present" in first.stdout
@@ -44,7 +59,7 @@ def test_validate_reports_each_problem_and_writes_nothing(tmp_path: Path) -> Non
     doc["events"][0]["nodes"][4]["properties"]["gtin"] = "0950600013435"  # 13 digits
     doc["events"][0]["nodes"][0]["properties"]["supplierStatus"] = "preferred"
     f = write_docs(tmp_path, [doc])
-    out = run(tmp_path, "validate", str(f))
+    out = run(tmp_path, "validate", "--migration", str(f))
     assert out.returncode == 1
     assert "gtin" in out.stderr and "0950600013435" in out.stderr
     assert "supplierStatus" in out.stderr and "preferred" in out.stderr
@@ -53,7 +68,7 @@ def test_validate_reports_each_problem_and_writes_nothing(tmp_path: Path) -> Non
     assert loaded.returncode == 1
     assert "SerializedUnit" not in run(tmp_path, "info").stdout
     good = write_docs(tmp_path, [plantlet.master_data()])
-    assert run(tmp_path, "validate", str(good)).returncode == 0
+    assert run(tmp_path, "validate", "--migration", str(good)).returncode == 0
     assert "Supplier " not in run(tmp_path, "info").stdout  # validate wrote nothing
 
 
@@ -61,7 +76,7 @@ def test_export_a_trace_as_rdf(tmp_path: Path) -> None:
     from rdflib import Graph, URIRef
 
     f = write_docs(tmp_path, [plantlet.master_data(), plantlet.execution()])
-    assert run(tmp_path, "load", str(f)).returncode == 0
+    assert migrate(tmp_path, f).returncode == 0
     out = tmp_path / "sn1.ttl"
     r = run(tmp_path, "export", "--seed", "SN-1", "--out", str(out))
     assert r.returncode == 0, r.stderr

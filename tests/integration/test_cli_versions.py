@@ -7,12 +7,12 @@ from pathlib import Path
 import orjson
 
 from bench.plant import generate_plant
-from tests.integration.test_cli import run, write_docs
+from tests.integration.test_cli import migrate, run, write_docs
 
 
 def test_diff_and_impact_commands(tmp_path: Path) -> None:
     f = write_docs(tmp_path, list(generate_plant(size="demo", seed=7)))
-    assert run(tmp_path, "load", str(f)).returncode == 0
+    assert migrate(tmp_path, f).returncode == 0  # the plant's history: a signed migration
     d = run(tmp_path, "diff", "CATH-ASSY/v1", "CATH-ASSY/v2")
     assert d.returncode == 0, d.stderr
     assert "~ changed parameter OP20/parameter/UV-DOSE: lsl 1800.0 → 2000.0" in d.stdout

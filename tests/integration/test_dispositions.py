@@ -14,7 +14,7 @@ from quality.dispositions import Rework, dispose
 from quality.signatures import signatures_of
 from quality.workflow import WorkflowRefused
 from tests import plantlet
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, make_user, migrate
 from tracegraph.runtime import Runtime
 
 
@@ -24,10 +24,10 @@ def clock() -> datetime:
 
 def test_rework_and_scrap_keep_genealogy(runtime: Runtime) -> None:
     rt = runtime
-    rt.capture(plantlet.master_data())
+    migrate(rt, plantlet.master_data())
     rt.capture(plantlet.execution())
     make_user(rt, "q.adams", ["qa"])
-    rt.capture({"format": "tracegraph.capture/1", "events": [{
+    migrate(rt, {"format": "tracegraph.capture/1", "events": [{  # holds: command-only records
         "eventId": "holds", "reason": "deviation", "nodes": [
             {"class": "Operation", "key": "CATH-ASSY/v1/RW10",
              "properties": {"name": "Rework: re-bond hub", "sequence": 10}},

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from bench import signal_plant
 from tests import plantlet
-from tests.conftest import bearer, make_user
+from tests.conftest import bearer, make_user, migrate
 from tests.integration.test_signals_api import run_excursion
 from tracegraph.runtime import Runtime
 
@@ -70,9 +70,9 @@ def excursion_doc() -> dict[str, Any]:
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    runtime.capture(plantlet.master_data())
+    migrate(runtime, plantlet.master_data())
     runtime.capture(plantlet.execution())
-    runtime.capture(excursion_doc())
+    migrate(runtime, excursion_doc())  # alarm, deviation, hold: command-only records
     user = make_user(runtime, "user.qa", ["qa"])
     with TestClient(create_app(runtime.settings, runtime)) as c:
         yield c, bearer(c, user)
@@ -96,6 +96,18 @@ def test_status_overlay_marks_held_records_with_open_deviations(
     assert len(by) == 2  # unknown records are left out
 
 
+def test_status_overlay_marks_migrated_records(
+        client: tuple[TestClient, dict[str, str]]) -> None:
+    """Records a signed migration wrote (the plantlet's master data, the excursion's deviation)
+    are marked; records captured as facts (the batches) are not."""
+    d = gql(client, '{ a: node(id: "B-ASSY") { iri } v: node(id: "CATH-ASSY/v1") { iri } '
+                    'd: node(id: "DEV-1") { iri } }')
+    iris = ", ".join(f'"{d[k]["iri"]}"' for k in ("a", "v", "d"))
+    rows = gql(client, "{ recordStatus(records: [" + iris + "]) { iri migrated } }")
+    by = {r["iri"]: r["migrated"] for r in rows["recordStatus"]}
+    assert by == {d["a"]["iri"]: False, d["v"]["iri"]: True, d["d"]["iri"]: True}
+
+
 def test_deviation_view_has_the_signal_window_limits_and_holds(
         client: tuple[TestClient, dict[str, str]]) -> None:
     v = gql(client, '{ deviationView(id: "DEV-1") { state grade excursion { key } '
@@ -117,7 +129,7 @@ def test_deviation_view_has_the_signal_window_limits_and_holds(
 
 
 def test_deviation_view_of_a_signal_excursion_has_the_raw_samples(runtime: Runtime) -> None:
-    runtime.capture(signal_plant.plant())
+    migrate(runtime, signal_plant.plant())
     run_excursion(runtime)  # raw samples under the data directory, as the service keeps them
     make_user(runtime, "user.qa", ["qa"])
     [dev] = runtime.store.nodes_of_class("Deviation")

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from tests import plantlet
-from tests.conftest import PASSWORD, bearer, make_user
+from tests.conftest import PASSWORD, bearer, make_user, migrate
 from tracegraph.runtime import Runtime
 
 Client = tuple[TestClient, dict[str, dict[str, str]]]
@@ -20,7 +20,7 @@ Client = tuple[TestClient, dict[str, dict[str, str]]]
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[Client]:
-    runtime.capture(plantlet.master_data())
+    migrate(runtime, plantlet.master_data())
     runtime.capture(plantlet.execution())
     users = {"qc": make_user(runtime, "q.clark", ["qc"]),
              "qa": make_user(runtime, "q.adams", ["qa"])}

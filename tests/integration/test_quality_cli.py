@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 
 from tests import plantlet
-from tests.integration.test_cli import run, write_docs
+from tests.integration.test_cli import migrate, run, write_docs
 
 
 def test_release_report_and_edhr_from_the_command_line(tmp_path: Path) -> None:
@@ -19,17 +19,20 @@ def test_release_report_and_edhr_from_the_command_line(tmp_path: Path) -> None:
                                "deviationGrade": "minor", "deviationState": "Open",
                                "openedAt": "2026-03-04T08:00:00Z"},
                 "links": {"concerns": "Batch/B-MOULD"}}]}]}])
-    assert run(tmp_path, "load", str(f)).returncode == 0
+    assert migrate(tmp_path, f).returncode == 0
     blocked = run(tmp_path, "quality", "release-report", "B-ASSY")
     assert blocked.returncode == 1, blocked.stderr  # the deviation is upstream of B-ASSY
     assert "open-deviation" in blocked.stdout and "DEV-CLI-1" in blocked.stdout
+    assert "migrated record(s)" in blocked.stdout
     html = tmp_path / "edhr.html"
     done = run(tmp_path, "quality", "edhr", "SN-1", "--out", str(html))
     assert done.returncode == 0, done.stderr
     text = html.read_text()
     assert "(21)SN-1" in text and "DEV-CLI-1" in text and "RL-TUBE" in text
+    assert "Migrated records" in text  # the migration's mark shows in the eDHR
     js = tmp_path / "edhr.json"
     assert run(tmp_path, "quality", "edhr", "B-ASSY", "--out", str(js), "--format",
                "json").returncode == 0
-    assert orjson.loads(js.read_bytes())["batch"]["key"] == "B-ASSY"
+    dhr = orjson.loads(js.read_bytes())
+    assert dhr["batch"]["key"] == "B-ASSY" and dhr["batch"]["migrated"] is True
     assert run(tmp_path, "quality", "release-report", "NOPE").returncode == 2

@@ -20,6 +20,7 @@ from graph.massbalance import mass_balance
 from graph.model import Direction
 from graph.port import GraphStore
 from tests import plantlet
+from tests.conftest import migrate
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -141,7 +142,7 @@ def fresh(request: pytest.FixtureRequest) -> Iterator[Callable[[], Runtime]]:
             store.wipe()  # type: ignore[attr-defined]  # a Neo4jStore: wipe() is not on the port
         made.append(store)
         rt = Runtime.open(Settings(data_dir=tmp), store=store)
-        rt.capture(plantlet.master_data())
+        migrate(rt, plantlet.master_data())
         return rt
 
     yield make
@@ -156,7 +157,7 @@ def fresh(request: pytest.FixtureRequest) -> Iterator[Callable[[], Runtime]]:
 def test_random_plant_answers_equal_the_oracle(fresh: Callable[[], Runtime],
                                               doc: dict[str, Any], pick: Any) -> None:
     rt = fresh()
-    rt.capture(doc)
+    migrate(rt, doc)  # approved lots
     g, qty = oracle(doc, rt)
     simple = nx.DiGraph(g)
     nodes = sorted(simple.nodes)

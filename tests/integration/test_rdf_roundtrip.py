@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rdflib import Graph
 
-from bench.plant import generate_plant
+from bench.plant import PLANT_MIGRATION, generate_plant
 from graph.engines.sqlite import SQLiteStore
 from graph.model import Direction
 from graph.port import GraphStore
@@ -18,6 +18,7 @@ from graph.schema import DERIVATION
 from ingest.rdf_import import import_graph, to_capture_document
 from shapes.validator import reference_validate
 from tests import plantlet
+from tests.conftest import FIXTURE_MIGRATION, migrate
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -84,7 +85,7 @@ def roundtrip(rt: Runtime, iris: list[str], tmp: Path, deep: bool = True) -> Non
     assert doc == to_capture_document(g_js, rt.vocab)  # deterministic, format-independent
 
     target = fresh(tmp)
-    res = target.capture(doc)
+    res = target.capture(doc, migration=FIXTURE_MIGRATION)  # states of another store
     kept = importable(rt, iris)
     assert res.events_written == len(doc["events"]) and res.nodes_created == len(kept)
     assert_same(rt, target.store, kept, deep)
@@ -101,8 +102,7 @@ def roundtrip(rt: Runtime, iris: list[str], tmp: Path, deep: bool = True) -> Non
 
 def test_plantlet_roundtrip(runtime: Runtime, tmp_path: Path) -> None:
     docs = [plantlet.master_data(), plantlet.execution()]
-    for d in docs:
-        runtime.capture(d)
+    migrate(runtime, *docs)
     iris = all_iris(runtime, docs)
     assert len(iris) == sum(v for k, v in runtime.store.counts().items() if not k.isupper())
     roundtrip(runtime, iris, tmp_path / "copy")
@@ -114,7 +114,7 @@ def test_plantlet_roundtrip(runtime: Runtime, tmp_path: Path) -> None:
 
 
 def test_export_shape(runtime: Runtime) -> None:
-    runtime.capture(plantlet.master_data())
+    migrate(runtime, plantlet.master_data())
     runtime.capture(plantlet.execution())
     v = runtime.vocab
     unit = v.mint_iri("SerializedUnit", "SN-1")
@@ -156,7 +156,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory
     docs = list(generate_plant(size="demo", seed=7))
     rt = fresh(tmp_path_factory.mktemp("rdf-demo"))
     for d in docs:
-        rt.capture(d)
+        rt.capture(d, migration=PLANT_MIGRATION)
     yield rt, docs
     rt.close()
 

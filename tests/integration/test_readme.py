@@ -10,6 +10,7 @@ import pytest
 
 from graph.model import Direction
 from tests import plantlet
+from tests.conftest import migrate
 from tracegraph.runtime import Runtime
 
 README_PATH = Path(__file__).resolve().parents[2] / "README.md"
@@ -22,7 +23,7 @@ def block(lang: str, contains: str) -> str:
 
 
 def test_readme_capture_example_is_accepted_and_idempotent(runtime: Runtime) -> None:
-    runtime.capture(plantlet.master_data())
+    migrate(runtime, plantlet.master_data())
     runtime.capture(plantlet.execution())
     doc = orjson.loads(block("json", "tracegraph.capture/1"))
     first = runtime.capture(doc)

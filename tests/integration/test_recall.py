@@ -11,11 +11,12 @@ import networkx as nx
 import orjson
 import pytest
 
-from bench.plant import generate_plant
+from bench.plant import PLANT_MIGRATION, generate_plant
 from graph.engines.sqlite import SQLiteStore
 from graph.port import GraphStore
 from graph.recall import write_export
 from tests import plantlet
+from tests.conftest import migrate
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -41,8 +42,7 @@ def raw_graph(docs: list[dict[str, Any]], rt: Runtime) -> tuple[nx.DiGraph, dict
 
 def test_recall_of_a_supplier_lot(runtime: Runtime, tmp_path: Path) -> None:
     docs = [plantlet.master_data(), plantlet.execution()]
-    for d in docs:
-        runtime.capture(d)
+    migrate(runtime, *docs)
     ans = runtime.recall(["PA-778", "NO-SUCH-LOT"])
     assert ans.unknown_seeds == ["NO-SUCH-LOT"]
     assert {b.key for b in ans.batches} == {"RL-PP", "B-MOULD", "B-ASSY"}
@@ -87,7 +87,7 @@ def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         store.wipe()  # type: ignore[attr-defined]  # a Neo4jStore: wipe() is not on the port
     rt = Runtime.open(Settings(data_dir=tmp), store=store)
     for d in docs:
-        rt.capture(d)
+        rt.capture(d, migration=PLANT_MIGRATION)
     yield rt, docs
 
 

@@ -16,7 +16,7 @@ from ingest.signals.model import TagMap
 from ingest.signals.pipeline import SignalPipeline
 from ingest.signals.rawstore import RawStore
 from quality.notify import hub
-from tests.conftest import bearer, make_user
+from tests.conftest import bearer, make_user, migrate
 from tracegraph.runtime import Runtime
 
 SUBSCRIBE = ("subscription { qcNotifications { kind batch grade deviation hold held "
@@ -34,7 +34,7 @@ def run_excursion(rt: Runtime) -> SignalPipeline:
 
 def test_qc_subscriber_receives_the_deviation_and_reads_its_signal_window(
         runtime: Runtime, tmp_path: Path) -> None:
-    runtime.capture(plant())
+    migrate(runtime, plant())
     make_user(runtime, "qc.lead", ["qc"])
     with TestClient(create_app(runtime.settings, runtime)) as client:
         auth = bearer(client, "qc.lead")

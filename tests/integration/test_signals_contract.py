@@ -25,6 +25,7 @@ from ingest.signals.rawstore import RawStore
 from ontology.datatypes import ms_to_text
 from quality.notify import Notification
 from tests import signal_services
+from tests.conftest import migrate
 from tests.signal_services import Broker, Publisher, free_port, wait_for
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
@@ -35,7 +36,7 @@ NODE = "ns=2;s=IMM-01.MELT-TEMP"
 
 def _pipeline(tmp: Path) -> tuple[Runtime, SignalPipeline, list[Notification]]:
     rt = Runtime.open(Settings(data_dir=tmp))
-    rt.capture(plant())
+    migrate(rt, plant())
     sink: list[Notification] = []
     return rt, SignalPipeline(rt, TagMap.model_validate(TAGS), RawStore(tmp / "raw"),
                               publishers=[sink.append]), sink

@@ -15,11 +15,12 @@ from ingest.signals.model import Observation, TagMap
 from ingest.signals.pipeline import SignalPipeline
 from ingest.signals.rawstore import RawStore
 from quality.notify import Notification
+from tests.conftest import migrate
 from tracegraph.runtime import Runtime
 
 
 def _pipeline(rt: Runtime, tmp_path: Path, sink: list[Notification]) -> SignalPipeline:
-    rt.capture(plant())
+    migrate(rt, plant())
     return SignalPipeline(rt, TagMap.model_validate(TAGS), RawStore(tmp_path / "raw"),
                           publishers=[sink.append])
 
@@ -184,7 +185,7 @@ def test_aggregates_per_operation_land_in_the_graph(runtime: Runtime, tmp_path: 
 
 
 def test_tag_map_is_validated_at_start(runtime: Runtime, tmp_path: Path) -> None:
-    runtime.capture(plant())
+    migrate(runtime, plant())
     with pytest.raises(WriteRejectedError) as e:
         SignalPipeline(runtime, TagMap.model_validate({"tags": [
             {"address": "a/b", "equipment": "NOPE-1", "parameter": "X", "unit": "Cel"}]}),

@@ -24,7 +24,7 @@ from ingest.signals.pipeline import SignalPipeline
 from ingest.signals.rawstore import RawStore
 from quality.notify import Notification, WebhookSender
 from tests import signal_services
-from tests.conftest import ROOT
+from tests.conftest import ROOT, migrate
 from tests.signal_services import Broker, Publisher, Webhook, wait_for
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
@@ -35,7 +35,7 @@ broker = signal_services.broker  # the fixture
 
 def test_excursion_over_mqtt_makes_one_deviation_one_webhook_call(
         runtime: Runtime, broker: Broker, tmp_path: Path) -> None:
-    runtime.capture(plant())
+    migrate(runtime, plant())
     hook = Webhook()
     sender = WebhookSender(hook.url)
     sink: list[Notification] = []
@@ -99,7 +99,7 @@ def test_consumer_killed_and_broker_restarted_lose_and_duplicate_nothing(
         broker: Broker, tmp_path: Path) -> None:
     data = tmp_path / "data"
     rt = Runtime.open(Settings(data_dir=data))
-    rt.capture(plant())
+    migrate(rt, plant())
     rt.close()
     tags = tmp_path / "tags.json"
     tags.write_text(orjson.dumps(TAGS).decode())
@@ -155,7 +155,7 @@ def test_a_consumer_process_notifies_the_api_servers_subscribers(
     data = tmp_path / "data"
     cfg = Settings(data_dir=data, mqtt_host=broker.host, mqtt_port=broker.port)
     rt = Runtime.open(cfg)
-    rt.capture(plant())
+    migrate(rt, plant())
     make_user(rt, "qc.lead", ["qc"])
     tags = tmp_path / "tags.json"
     tags.write_text(orjson.dumps(TAGS).decode())

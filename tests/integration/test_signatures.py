@@ -23,6 +23,7 @@ from quality.signatures import (
     signatures_of,
 )
 from tests import plantlet
+from tests.conftest import migrate
 from tracegraph.runtime import Runtime
 
 QA_PW = "anna-s3cret-passphrase"
@@ -32,7 +33,7 @@ AUD_PW = "carla-auditor-passphrase"
 
 @pytest.fixture
 def plant(runtime: Runtime) -> Runtime:
-    runtime.capture(plantlet.master_data())
+    migrate(runtime, plantlet.master_data())
     runtime.capture(plantlet.execution())
     create_user(runtime, "aschmidt", QA_PW, ["qa"], "Anna Schmidt", "admin", "QA")
     create_user(runtime, "bchen", ENG_PW, ["engineer"], "Bo Chen", "admin", "engineer")
@@ -163,7 +164,7 @@ def test_requires_signatures_counts_only_valid_signatures_by_role_holders(
     assert "bchen" in missing.message and "qa" in missing.message
     sign(plant, record, "aschmidt", QA_PW, "approved", "QA approval")
     assert rule.check(plant, record) == []
-    edit(plant, "fix-status", {"batchStatus": "OnHold"}, "hold for investigation")
+    edit(plant, "fix-qty", {"quantity": 2}, "recount")
     problems = rule.check(plant, record)
     assert {p.value for p in problems} == {"approved", "reviewed"}
     assert all("invalid" in p.message for p in problems)

@@ -17,12 +17,13 @@ from graph.port import GraphStore
 from graph.schema import DERIVATION, EDGE_SYSTEM_PROPS, NODE_SYSTEM_PROPS
 from ontology.vocab import Vocabulary
 from tests import plantlet
+from tests.conftest import migrate
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
 
 def load_plantlet(rt: Runtime) -> None:
-    rt.capture(plantlet.master_data())
+    migrate(rt, plantlet.master_data())
     rt.capture(plantlet.execution())
 
 
@@ -117,7 +118,7 @@ def test_reads_by_every_identifier(runtime: Runtime) -> None:
 
 
 def test_a_document_with_one_bad_event_writes_nothing(runtime: Runtime) -> None:
-    runtime.capture(plantlet.master_data())
+    migrate(runtime, plantlet.master_data())
     before = (runtime.store.counts(), len(list(runtime.store.iter_audit())))
     doc = plantlet.execution()
     doc["events"][-1]["nodes"][0]["links"]["shippedTo"] = "Customer/NOBODY"
@@ -141,7 +142,7 @@ def test_a_transaction_failing_halfway_leaves_nothing(store: GraphStore) -> None
 
 
 def test_shape_violations_name_focus_path_value_and_message(runtime: Runtime) -> None:
-    runtime.capture(plantlet.master_data())
+    migrate(runtime, plantlet.master_data())
     doc = copy.deepcopy(plantlet.execution())
     batch = doc["events"][1]["nodes"][0]
     batch["properties"]["gtin"] = "12345"
@@ -184,7 +185,7 @@ def test_genealogy_carries_quantities_and_filters_by_kind(runtime: Runtime) -> N
 
 
 def test_genealogy_as_of_record_time(runtime: Runtime) -> None:
-    runtime.capture(plantlet.master_data())
+    migrate(runtime, plantlet.master_data())
     doc = plantlet.execution()
     first, rest = dict(doc, events=doc["events"][:3]), dict(doc, events=doc["events"][3:])
     runtime.capture(first)
@@ -248,7 +249,7 @@ def test_derivations_that_close_a_cycle_are_refused(runtime: Runtime,
 
 
 def test_a_cycle_among_new_things_is_refused(runtime: Runtime) -> None:
-    runtime.capture(plantlet.master_data())
+    migrate(runtime, plantlet.master_data())
     doc = plantlet.execution()
     doc["events"][2]["derivations"].append(
         {"kind": "rework", "output": "Batch/B-MOULD", "input": "Batch/B-ASSY"})
@@ -307,7 +308,7 @@ def test_embedded_index_snapshot_is_reused_only_by_its_own_store(tmp_path: Path)
     assert snap.exists()
     fresh = SQLiteStore(path)
     other = Runtime.open(Settings(data_dir=tmp_path), store=fresh)
-    other.capture(plantlet.master_data())  # same tx numbers, no derivations at all
+    migrate(other, plantlet.master_data())  # same tx numbers, no derivations at all
     assert len(fresh._derivations()[0]) == 0, "a snapshot of another database was used"
 
 

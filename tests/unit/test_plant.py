@@ -10,7 +10,15 @@ from typing import Any
 import orjson
 import pytest
 
-from bench.plant import MAX_EVENTS, MAX_ITEMS, PHASES, SIZES, generate_plant, write_plant
+from bench.plant import (
+    MAX_EVENTS,
+    MAX_ITEMS,
+    PHASES,
+    PLANT_MIGRATION,
+    SIZES,
+    generate_plant,
+    write_plant,
+)
 from bench.plant_gs1 import gs1_check_digit, gtin14, is_valid_gs1, sscc18
 from bench.plant_sim import Planner
 from ingest.capture import parse_document
@@ -196,7 +204,8 @@ def test_demo_loads_through_the_write_path_without_violations(tmp_path: Path,
         written = edges = 0
         warnings = Counter[str]()
         for doc in demo:
-            r = rt.capture(doc)  # raises WriteRejectedError on any violation
+            # raises WriteRejectedError on any violation
+            r = rt.capture(doc, migration=PLANT_MIGRATION)
             written += r.events_written
             edges += r.edges_created
             warnings.update(w.path for w in r.warnings)

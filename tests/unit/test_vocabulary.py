@@ -32,6 +32,37 @@ def test_generated_code_lists_match_the_ontology(vocab: Vocabulary) -> None:
         "api/explorer/js/codes.js is stale: run `python -m ontology.codegen`"
 
 
+def test_generated_write_authority_matches_the_ontology(vocab: Vocabulary) -> None:
+    """ontology/authority.py is the ontology's write-authority table, rendered fresh."""
+    from ontology import authority
+
+    assert codegen.AUTHORITY_PATH.read_text() == codegen.render_authority(vocab), \
+        "ontology/authority.py is stale: run `python -m ontology.codegen`"
+    a = vocab.authority
+    assert set(authority.ASSERTED_BY) == set(vocab.classes)
+    assert {k: set(v) for k, v in authority.CHANGED_BY.items()} == \
+        {k: set(v) for k, v in a.changed_by.items()}
+    # the attacks of issue 14 are closed by the table itself
+    assert authority.ASSERTED_BY["User"] == authority.ASSERTED_BY["Role"] == frozenset()
+    assert "operator" not in authority.ASSERTED_BY["Hold"] | authority.ASSERTED_BY["Deviation"]
+    assert "Released" not in authority.CAPTURE_VALUES["batchStatus"]
+    assert {"batchStatus", "holdState", "hasRole", "roleName", "accountStatus",
+            "changeState", "deviationState"} <= set(authority.CHANGED_BY)
+
+
+def test_readme_who_may_change_what_is_the_ontologys_table(vocab: Vocabulary) -> None:
+    """The README's "Who may change what" section is rendered from the write-authority table."""
+    text = codegen.README_PATH.read_text()
+    assert codegen.write_readme_section(vocab) == text, \
+        "README 'Who may change what' is stale: run `python -m ontology.codegen`"
+    section = text[text.index(codegen.README_BEGIN):text.index(codegen.README_END)]
+    for prop, cmds in vocab.authority.changed_by.items():
+        assert f"| `{prop}` | {', '.join(sorted(cmds))} |" in section
+    [command_only] = [r for r in section.splitlines() if r.startswith("| none: workflow")]
+    assert {"User", "Role", "Hold", "Deviation", "ReleaseDecision"} <= \
+        set(command_only.split("|")[2].replace(",", " ").split())
+
+
 def test_every_scheme_has_an_enum_and_every_concept_a_member(vocab: Vocabulary) -> None:
     from rdflib import RDF, SKOS
 

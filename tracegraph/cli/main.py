@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from graph.authority import Migration, Principal
 from graph.errors import Problem, WriteRejectedError
 from ontology.codes import RoleName
 from tracegraph.cli.admin import audit_app, user_app
@@ -66,11 +67,47 @@ def print_problems(problems: list[Problem]) -> None:
     err.print(t)
 
 
+def _signed_in(rt: Runtime, user: str | None, migration: bool, reason: str | None
+               ) -> tuple[Principal | None, Migration | None]:
+    """Who loads: the system loader (no ``--user``), an authenticated account (its roles decide
+    what it may assert), or an admin-run, signed migration (``--migration --reason``). The
+    password comes from TRACEGRAPH_PASSWORD or a prompt."""
+    import os
+
+    from quality.accounts import AuthError, authenticate, begin_migration
+
+    if user is None:
+        if migration:
+            raise typer.BadParameter("a migration is signed: give --user (an administrator)")
+        return None, None
+    password = os.environ.get("TRACEGRAPH_PASSWORD") or typer.prompt(
+        f"password of {user}", hide_input=True)
+    try:
+        if migration:
+            return None, begin_migration(rt, user, password, reason or "")
+        account = authenticate(rt, user, password, purpose="load")
+    except AuthError as e:
+        err.print(f"[red]refused[/red]: {e}")
+        raise typer.Exit(2) from None
+    return Principal(account.username, account.roles), None
+
+
 @app.command()
 def load(paths: Annotated[list[Path], typer.Argument(help="capture files (.json/.jsonl) or dirs")],
-         actor: Annotated[str, typer.Option(help="who is loading")] = "system") -> None:
+         actor: Annotated[str, typer.Option(help="who is loading (without --user)")] = "system",
+         user: Annotated[str | None, typer.Option(help="load as this account (password: "
+                                                      "TRACEGRAPH_PASSWORD or a prompt)")] = None,
+         migration: Annotated[bool, typer.Option(help="admin-run, signed migration of records "
+                                                      "in later states (marked migrated)")] = False,
+         reason: Annotated[str | None, typer.Option(help="why (required with --migration)")] = None
+         ) -> None:
     """Load capture documents through the one write path (validated, audited, idempotent)."""
     rt = Runtime.open()
+    try:
+        principal, mig = _signed_in(rt, user, migration, reason)
+    except BaseException:
+        rt.close()
+        raise
     total = _count(paths)
     nodes = edges = events = skipped = audit = 0
     t0 = time.perf_counter()
@@ -81,7 +118,7 @@ def load(paths: Annotated[list[Path], typer.Argument(help="capture files (.json/
             task = progress.add_task("load", total=total, rate="")
             for path, doc in _documents(paths):
                 try:
-                    r = rt.capture(doc, actor=actor)
+                    r = rt.capture(doc, actor=actor, principal=principal, migration=mig)
                 except WriteRejectedError as e:
                     err.print(f"[red]rejected[/red] a document of {path}")
                     print_problems(e.problems)
@@ -104,14 +141,17 @@ def load(paths: Annotated[list[Path], typer.Argument(help="capture files (.json/
 
 
 @app.command()
-def validate(paths: Annotated[list[Path], typer.Argument(help="capture files or dirs")]) -> None:
+def validate(paths: Annotated[list[Path], typer.Argument(help="capture files or dirs")],
+             migration: Annotated[bool, typer.Option(help="check them as a migration would "
+                                                          "load them")] = False) -> None:
     """Check capture documents against the ontology, the shapes and the store; write nothing."""
     rt = Runtime.open()
     bad = 0
+    dry = Migration("validate", "dry run") if migration else None
     try:
         for path, doc in _documents(paths):
             try:
-                r = rt.capture(doc, dry_run=True)
+                r = rt.capture(doc, dry_run=True, migration=dry)
                 for w in r.warnings:
                     console.print(f"[yellow]{w.severity}[/yellow] {w.focus} {w.path}: {w.message}")
             except WriteRejectedError as e:
@@ -213,7 +253,12 @@ def export_rdf(seed: Annotated[str, typer.Option(help="lot, serial, IRI or any i
 
 
 @app.command("import-rdf")
-def import_rdf(path: Annotated[Path, typer.Argument(help="Turtle or JSON-LD file")]) -> None:
+def import_rdf(path: Annotated[Path, typer.Argument(help="Turtle or JSON-LD file")],
+               user: Annotated[str | None, typer.Option(help="import as this account")] = None,
+               migration: Annotated[bool, typer.Option(help="admin-run, signed migration of "
+                                                            "records in later states")] = False,
+               reason: Annotated[str | None, typer.Option(help="why (with --migration)")] = None
+               ) -> None:
     """Import an RDF export through the one write path (idempotent)."""
     from rdflib import Graph
 
@@ -222,7 +267,8 @@ def import_rdf(path: Annotated[Path, typer.Argument(help="Turtle or JSON-LD file
     g = Graph().parse(path, format="json-ld" if path.suffix in (".json", ".jsonld") else None)
     rt = Runtime.open()
     try:
-        r = import_graph(rt, g)
+        principal, mig = _signed_in(rt, user, migration, reason)
+        r = import_graph(rt, g, principal=principal, migration=mig)
     except WriteRejectedError as e:
         print_problems(e.problems)
         raise typer.Exit(1) from None
@@ -259,7 +305,8 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
 
 
 def _demo_accounts(rt: Runtime) -> str:
-    """One demo account per role (TRACEGRAPH_DEMO_PASSWORD, or a random password)."""
+    """One demo account per role (TRACEGRAPH_DEMO_PASSWORD, or a random password), created
+    before the plant so its administrator signs the plant's migration."""
     import os
     import secrets
 
@@ -276,23 +323,28 @@ def _demo_accounts(rt: Runtime) -> str:
 def demo(port: Annotated[int | None, typer.Option()] = None,
          serve_api: Annotated[bool, typer.Option("--serve/--no-serve")] = True) -> None:
     """Generate the demo plant into a fresh embedded store, then serve it."""
-    from bench.plant import generate_plant
+    from bench.plant import PLANT_MIGRATION, generate_plant
 
     s = settings()
     if s.store != "embedded":
         raise typer.BadParameter("the demo runs on the embedded store (TRACEGRAPH_STORE=embedded)")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{s.sqlite_path}{suffix}").unlink(missing_ok=True)
+    from quality.accounts import begin_migration
+
     rt = Runtime.open()
     t0 = time.perf_counter()
     counts: dict[str, Any] = {"events": 0, "nodes": 0, "edges": 0}
+    password = _demo_accounts(rt)
+    # the plant's history holds records in later states (released batches, an approved change):
+    # for now it loads as a signed migration of demo.admin, every record marked migrated
+    mig = begin_migration(rt, "demo.admin", password, PLANT_MIGRATION.reason)
     with console.status("loading the demo plant …"):
         for doc in generate_plant(size="demo", seed=7):
-            r = rt.capture(orjson.dumps(doc))
+            r = rt.capture(orjson.dumps(doc), migration=mig)
             counts["events"] += r.events_written
             counts["nodes"] += r.nodes_created
             counts["edges"] += r.edges_created
-    password = _demo_accounts(rt)
     rt.close()
     console.print(f"demo plant loaded in {time.perf_counter() - t0:.1f} s: {counts}")
     *others, last = (f"demo.{role}" for role in RoleName)

@@ -46,6 +46,10 @@ def release_report_cmd(batch: Annotated[str, typer.Argument(help="batch IRI or k
         raise typer.Exit(2) from None
     finally:
         rt.close()
+    if r.migrated:
+        console.print(f"{r.key}: {len(r.migrated)} migrated record(s) (states from a legacy "
+                      "system, loaded by a signed migration): " + ", ".join(
+                          i.split("/id/", 1)[-1] for i in r.migrated[:20]))
     if r.releasable:
         console.print(f"{r.key}: no exceptions — releasable (QA signature required)")
         return
