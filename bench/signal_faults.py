@@ -7,8 +7,8 @@ stored samples, planted excursions vs deviations vs holds, QC notifications deli
 SPC warnings (the data are in control), consumer RSS over time.
 
 The publisher behaves like an edge gateway: QoS 1, a persistent session, and after every
-reconnect it re-sends its last ``RESEND`` acknowledged samples (a broker crash can lose the
-newest acknowledged messages, see :mod:`bench.mosquitto`).
+reconnect it re-sends the last ``RESEND`` samples it had sent before the connection dropped (a
+broker crash can lose the newest acknowledged messages, see :mod:`bench.mosquitto`).
 
     .venv/bin/python -m bench.signal_faults --kills 20 --broker-restarts 10 --samples 6000
 
@@ -135,13 +135,18 @@ class _Edge:
         c.max_queued_messages_set(0)
         c.reconnect_delay_set(1, 2)
         first = [True]
+        self.unsure: list[tuple[str, bytes]] = []  # sent just before the connection dropped
 
         def on_connect(*_: Any) -> None:
             if not first[0]:
                 self.reconnected.set()
             first[0] = False
 
+        def on_disconnect(*_: Any) -> None:
+            self.unsure = list(self.recent)
+
         c.on_connect = on_connect
+        c.on_disconnect = on_disconnect
         c.connect(broker.host, broker.port)
         c.loop_start()
         self.c = c
@@ -174,7 +179,7 @@ class _Edge:
                     time.sleep(ahead)
             if self.reconnected.is_set():
                 self.reconnected.clear()
-                for topic, body in list(self.recent):
+                for topic, body in self.unsure:
                     self.c.publish(topic, body, qos=1)
             for k in range(self.streams):
                 topic = f"plant/IMM-B{k}/MELT-TEMP"
