@@ -52,6 +52,8 @@ def plant(runtime: Runtime) -> Runtime:
         {"class": "Hold", "key": "HLD-1", "properties": {
             "holdState": "Active", "openedAt": "2026-03-04T08:05:00Z"},
          "links": {"holds": "Batch/B-MOULD", "raisedBy": "Deviation/DEV-1"}},
+        {"class": "Batch", "key": "B-HELD", "properties": {"batchStatus": "OnHold"},
+         "links": PINNED},
         eid="legacy-hold"))
     for role in ROLES:
         make_user(runtime, f"demo.{role}", [role])
@@ -100,8 +102,11 @@ ATTACKS = {
         "not-authorised"),
     "lot approved by capture": (
         _doc({"class": "MaterialLot", "key": "RL-PP", "properties": {
-            "materialLotStatus": "Quarantine"}}),  # out of Approved, a command-set state
+            "materialLotStatus": "Approved"}}),  # only QC's decideLot approves a lot
         "workflow-managed"),
+    "held batch moved back to a capture state": (
+        _doc({"class": "Batch", "key": "B-HELD", "properties": {"batchStatus": "Completed"}}),
+        "workflow-managed"),  # out of OnHold, a state the exception loop set
     "document claims another actor": (
         _doc({"class": "Batch", "key": "B-NEW", "properties": {"batchStatus": "Planned"},
               "links": PINNED}, actor="demo.qa"), "actor-mismatch"),
