@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import orjson
 
-from graph.session import write_nodes
+from graph.session import node_event
 from graph.write import Derivation, NodeUpsert, WriteEvent, WriteResult
 from ontology.codes import (
     ActionState,
@@ -67,8 +68,10 @@ def put(s: UnitSession, cls: str, key: str, props: Mapping[str, StoredValue] | N
     """Create or update one record (its business-key property set to ``key``, as a capture
     does); its IRI."""
     iri = s.iri(cls, key)
-    write_nodes(s, [NodeUpsert(cls, key, iri, _props(s, cls, key, props), _links(links))],
-                ACTOR, reason)
+    # fixture records arrive in any state: as a migration (issue 14), never a side door
+    event = node_event([NodeUpsert(cls, key, iri, _props(s, cls, key, props), _links(links))],
+                       ACTOR, reason, command="fixture")
+    s.writer.apply([replace(event, command=None, migration=True)])
     return iri
 
 
