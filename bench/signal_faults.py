@@ -39,6 +39,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.mosquitto import Broker, mosquitto_binary
+from bench.plant import PLANT_MIGRATION
 from bench.signal_plant import T0_MS, plant, presses
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
@@ -244,9 +245,9 @@ def run(root: Path, streams: int = 4, samples: int = 1500, period: int = 400,
         raise RuntimeError("mosquitto not installed (make system-deps)")
     data = root / "data"
     rt = Runtime.open(Settings(data_dir=data))
-    rt.capture(plant())
+    rt.capture(plant(), migration=PLANT_MIGRATION)
     doc, tags = presses(streams)
-    rt.capture(doc)
+    rt.capture(doc, migration=PLANT_MIGRATION)
     rt.close()
     (root / "tags.json").write_bytes(orjson.dumps(tags))
     broker = Broker(binary, root / "broker")

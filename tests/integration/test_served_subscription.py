@@ -16,7 +16,7 @@ import httpx
 from websockets.sync.client import connect
 
 from bench.signal_plant import HELD, plant
-from tests.conftest import PASSWORD, ROOT, make_user
+from tests.conftest import PASSWORD, ROOT, make_user, migrate
 from tests.integration.test_demo import free_port
 from tests.integration.test_signals_api import SUBSCRIBE
 from tracegraph.runtime import Runtime
@@ -26,7 +26,7 @@ from tracegraph.settings import Settings
 def test_a_served_process_notifies_a_websocket_subscriber_of_an_excursion(
         tmp_path: Path) -> None:
     rt = Runtime.open(Settings(data_dir=tmp_path, store="embedded"))
-    rt.capture(plant())
+    migrate(rt, plant())
     make_user(rt, "qc.lead", ["qc"])
     rt.close()
     port = free_port()

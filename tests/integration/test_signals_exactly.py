@@ -21,7 +21,7 @@ from ingest.signals.pipeline import SignalPipeline
 from ingest.signals.rawstore import RawStore
 from ontology.datatypes import ms_to_text
 from quality.notify import Notification
-from tests.conftest import ROOT
+from tests.conftest import ROOT, migrate
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -67,7 +67,7 @@ def _deviations(sink: list[Notification]) -> set[str]:
 
 @pytest.fixture
 def rt(runtime: Runtime) -> Runtime:
-    runtime.capture(plant())
+    migrate(runtime, plant())
     return runtime
 
 
@@ -179,7 +179,7 @@ def test_pipeline_memory_is_bounded(rt: Runtime, tmp_path: Path) -> None:
 def test_replaying_the_same_csv_three_times_gives_one_deviation(tmp_path: Path) -> None:
     data = tmp_path / "data"
     rt = Runtime.open(Settings(data_dir=data))
-    rt.capture(plant())
+    migrate(rt, plant())
     rt.close()
     tags = tmp_path / "tags.json"
     tags.write_text(orjson.dumps(TAGS).decode())

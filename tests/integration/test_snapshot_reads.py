@@ -21,6 +21,7 @@ from graph.model import Direction
 from graph.recall import BATCH_CLASSES, PACK_CLASS, SHIPMENT_CLASS, UNIT_CLASS, RecallAnswer
 from graph.schema import DERIVATION
 from tests import plantlet
+from tests.conftest import migrate
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -83,7 +84,7 @@ def listed(a: RecallAnswer) -> set[str]:
 def test_recall_during_writes_from_another_process_is_a_snapshot(tmp_path: Path) -> None:
     data = tmp_path / "data"
     rt = Runtime.open(Settings(data_dir=data))
-    rt.capture(plantlet.master_data())
+    migrate(rt, plantlet.master_data())
     rt.capture(plantlet.execution())
     assert isinstance(rt.store, SQLiteStore)
     db = Path(rt.store.path)

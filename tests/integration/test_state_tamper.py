@@ -33,7 +33,7 @@ from graph.port import GraphStore
 from graph.schema import DERIVATION
 from quality.signatures import content_hash, sign, signatures_of
 from tests import plantlet
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, make_user, migrate
 from tracegraph.cli.admin import audit_app
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
@@ -94,7 +94,7 @@ class Db:
 def plant(runtime: Runtime) -> Iterator[tuple[Runtime, Db]]:
     """The plantlet, a weighed-again lot, and the assembled batch signed 'released' by QA."""
     rt = runtime
-    rt.capture(plantlet.master_data())
+    migrate(rt, plantlet.master_data())
     rt.capture(plantlet.execution())
     rt.capture({"format": "tracegraph.capture/1", "events": [{
         "eventId": "fix", "reason": "weighed again",
@@ -232,7 +232,7 @@ def test_cli_names_the_difference_and_refuses_an_unpinned_checkpoint(tmp_path: P
     data = tmp_path / "data"
     env = {"TRACEGRAPH_DATA_DIR": str(data), "TRACEGRAPH_STORE": "embedded", "COLUMNS": "250"}
     rt = Runtime.open(Settings(data_dir=data))
-    rt.capture(plantlet.master_data())
+    migrate(rt, plantlet.master_data())
     rt.capture(plantlet.execution())
     lot = iri(rt, "MaterialLot", "RL-PP")
     rt.close()
