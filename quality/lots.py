@@ -14,7 +14,7 @@ from __future__ import annotations
 from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
 from ontology.authority import Command
-from ontology.codes import MaterialLotStatus, SupplierStatus
+from ontology.codes import MaterialLotStatus, RoleName, SupplierStatus
 from ontology.datatypes import Clock
 from ontology.terms import C, P
 from quality.accounts import authenticate
@@ -22,8 +22,8 @@ from quality.workflow import WorkflowRefused, require_user, resolve
 
 __all__ = ["decide_lot", "qualify_supplier"]
 
-LOT_DECIDERS = frozenset({"qc", "qa"})
-SUPPLIER_QUALIFIERS = frozenset({"qa"})
+LOT_DECIDERS = frozenset({RoleName.QC, RoleName.QA})
+SUPPLIER_QUALIFIERS = frozenset({RoleName.QA})
 _DECISIONS = frozenset({MaterialLotStatus.APPROVED, MaterialLotStatus.REJECTED})
 
 
