@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 from neo4j import Driver, GraphDatabase, ManagedTransaction, Transaction
 
+import graph.engines.neo4j.queries as Q
 from graph.engines.common import (
     ChunkedReads,
     DictWalk,
@@ -41,7 +42,6 @@ from graph.engines.common import (
     seeds_as_of,
     unknown_seeds,
 )
-from graph.engines.neo4j import queries as Q
 from graph.engines.traversal import bfs, bfs_tree
 from graph.model import (
     AuditEntry,

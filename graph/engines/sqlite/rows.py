@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
+import graph.engines.sqlite.queries as Q
 from graph.engines.common import chunks
-from graph.engines.sqlite import queries as Q
 from graph.model import AuditEntry, EdgeRecord, NodeRecord
 
 __all__ = ["CHUNK", "as_json", "audit_of", "edge_of", "ids_of", "iris_of", "node_of"]

@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+import graph.engines.sqlite.queries as Q
 from graph.engines.common import (
     ChunkedReads,
     EngineStore,
@@ -46,7 +47,6 @@ from graph.engines.common import (
     seeds_as_of,
     unknown_seeds,
 )
-from graph.engines.sqlite import queries as Q
 from graph.engines.sqlite.adjacency import DerivationIndex
 from graph.engines.sqlite.rows import (
     CHUNK,

@@ -12,8 +12,8 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 import numpy as np
 import numpy.typing as npt
 
+import graph.engines.sqlite.queries as Q
 from graph.engines.common import chunks
-from graph.engines.sqlite import queries as Q
 from graph.engines.sqlite.adjacency import WalkResult
 from graph.engines.sqlite.rows import CHUNK, as_json, iris_of, node_of
 from graph.model import NodeRecord
