@@ -4,7 +4,9 @@ so a capture, an EPCIS event, a GraphQL mutation or a CSV load all meet them.
 A ``consumption`` derivation (batch ← lot, sublot or intermediate batch) is refused when
 
 - **lot-approved**: the consumed material lot is not ``Approved`` (Quarantine, Rejected, OnHold,
-  Consumed, Expired) in its newest state;
+  Consumed, Expired) in its newest state. As for holds (:mod:`quality.holds`), a consumption
+  whose event time is before the lot was put ``OnHold`` (its last change) is a late record of
+  history and is accepted;
 - **lot-expired**: the consumed lot, sublot or batch is past its expiry date at the consumption's
   event time (``atTime``; without one, the time of the write) — usable through the expiry day;
 - **supplier-approved**: the lot's supplier is not on the approved supplier list (status
@@ -92,7 +94,8 @@ def _state_problems(p: PendingWrite, e: EdgeRecord, src: NodeRecord, supplied_by
     if src.label != C.MaterialLot:
         return out
     status = src.props.get(P.materialLotStatus)
-    if status != MaterialLotStatus.APPROVED:
+    late = status == MaterialLotStatus.ON_HOLD and bool(src.updated_at) and at < src.updated_at
+    if status != MaterialLotStatus.APPROVED and not late:
         out.append(_problem("lot-approved", e, P.materialLotStatus, status,
                             f"material lot {src.key} is {status or 'without a status'}; only "
                             f"{MaterialLotStatus.APPROVED} lots may be consumed"))

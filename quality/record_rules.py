@@ -2,8 +2,8 @@
 :data:`graph.write.Guard`), so every way in meets them — not only the capture document parser.
 
 - **gs1-check-digit**: every value written to a property the ontology marks ``tg:gs1Key``
-  (GTIN, SSCC, GLN) is that GS1 key, digits only, with a valid check digit (a GTIN-8/12/13 is
-  read in its 14-digit form);
+  (GTIN, SSCC, GLN) has a valid check digit (a GTIN in its stored 14-digit form); its
+  form (digits, length) is the shapes' ``sh:pattern`` and is reported by them;
 - on every new derivation (genealogy edge), whatever its kind:
 
   - **quantity-finite**: the quantity is a finite, non-negative number (NaN and infinities
@@ -34,16 +34,15 @@ from quality.pending_reads import nodes
 __all__ = ["derivation_rules", "gs1_identifiers"]
 
 _UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
-_GTIN_LENGTHS = (8, 12, 13, 14)
+#: digits of each key as stored (a GTIN in its 14-digit form)
+_LENGTHS = {"01": 14, "00": 18, "414": 13}
 
 
 def _gs1_problem(prop: str, ai: str, value: object) -> str | None:
     """Why ``value`` is not the GS1 key ``ai``, or None when it is."""
     text = str(value) if isinstance(value, str) else ""
-    if ai == "01" and text.isdigit() and len(text) in _GTIN_LENGTHS:
-        text = text.zfill(14)
-    if not text:
-        return f"{prop} must be a text of digits, not {value!r}"
+    if not (text.isascii() and text.isdigit() and len(text) == _LENGTHS.get(ai, len(text))):
+        return None  # the form (digits, length) is the shapes' sh:pattern; they report it
     try:
         validate_pair(ai, text)
     except GS1Error as exc:

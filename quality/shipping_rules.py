@@ -9,9 +9,13 @@ A ``shipment`` derivation is refused when
   (``batchStatus`` in :data:`ontology.codes.RELEASED_BATCH_STATUSES`, set only by the signed QA
   release), or a path ends without reaching any batch (nothing shows the material was released);
   a material lot reached before any batch is a return to the supplier and is not a product
-  release question. A sublot with its own release status counts as released by it;
+  release question. A sublot with its own release status counts as released by it. A batch
+  now OnHold or Rejected (states a released batch can reach) shipped at an event time before
+  that change is a late record of history and is accepted;
 - **shipment-on-hold**: anything upstream of what is shipped carries an on-hold status
-  (``batchStatus`` or ``materialLotStatus`` ``OnHold``), with or without a Hold record.
+  (``batchStatus`` or ``materialLotStatus`` ``OnHold``), with or without a Hold record; as for
+  holds, a shipment whose event time is before that record's last change is a late record of
+  history and is accepted.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from quality.pending_reads import links, nodes
 __all__ = ["shipping_rules"]
 
 _MAX_DEPTH = 20
+_AFTER_RELEASE = frozenset({BatchStatus.ON_HOLD, BatchStatus.REJECTED})
 _ON_HOLD = {P.batchStatus: BatchStatus.ON_HOLD, P.materialLotStatus: MaterialLotStatus.ON_HOLD}
 
 
@@ -50,7 +55,15 @@ def _stop(n: NodeRecord) -> bool:
         (n.label == C.Sublot and P.batchStatus in n.props)
 
 
+def _late(n: NodeRecord, at: str) -> bool:
+    """A late record of history: shipped before the batch was put on hold or rejected (states
+    a released batch can reach), so it was released then."""
+    return n.props.get(P.batchStatus) in _AFTER_RELEASE and bool(n.updated_at) and \
+        at < n.updated_at
+
+
 def _release_problems(p: PendingWrite, e: EdgeRecord) -> list[Problem]:
+    at = str(e.props.get(P.atTime) or p.tx.at)
     frontier, seen = [e.dst], {e.dst}
     bad: list[NodeRecord] = []
     dead_ends: list[NodeRecord] = []
@@ -69,7 +82,8 @@ def _release_problems(p: PendingWrite, e: EdgeRecord) -> list[Problem]:
                 continue
             if _stop(n):
                 if n.label != C.MaterialLot and \
-                        n.props.get(P.batchStatus) not in RELEASED_BATCH_STATUSES:
+                        n.props.get(P.batchStatus) not in RELEASED_BATCH_STATUSES and \
+                        not _late(n, at):
                     bad.append(n)
                 continue
             if not up.get(i):
@@ -96,7 +110,10 @@ def _status_hold_problems(p: PendingWrite, shipped: list[EdgeRecord]) -> list[Pr
     out: list[Problem] = []
     for e in shipped:
         upstream = nodes(p, ancestors(p, [e.dst]))
+        at = str(e.props.get(P.atTime) or p.tx.at)
         for _, n in sorted(upstream.items()):
+            if n.updated_at and at < n.updated_at:
+                continue  # a late record: shipped before the status last changed
             for prop, held in _ON_HOLD.items():
                 if n.props.get(prop) == held:
                     out.append(Problem(

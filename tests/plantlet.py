@@ -86,7 +86,7 @@ def execution() -> dict[str, Any]:
                               "time": T0}]},
             {"eventId": "b-assy", "nodes": [
                 {"class": "Batch", "key": "B-ASSY",
-                 "properties": {"gtin": "09506000134352", "batchStatus": "Completed",
+                 "properties": {"gtin": "09506000134352", "batchStatus": "Released",
                                 "quantity": 3, "unitCode": "{pc}"},
                  "links": {"ofProduct": "Product/CATH-14G",
                            "runsProcessVersion": "ProcessVersion/CATH-ASSY/v1"}}],

@@ -36,10 +36,13 @@ def capture(rt: Runtime, nodes: Sequence[Json] = (), derivations: Sequence[Json]
 
 
 def consume(lot: str, quantity: float = 10.0, unit: str = "kg", batch: str = "B-1",
-            time: str = T0, execution: str | None = "B-1/OP10", kind: str = "consumption",
-            input_cls: str = "MaterialLot") -> Json:
+            time: str | None = T0, execution: str | None = "B-1/OP10",
+            kind: str = "consumption", input_cls: str = "MaterialLot") -> Json:
+    """A consumption into ``batch`` at ``time`` (None: no event time, so now)."""
     d: Json = {"kind": kind, "output": f"Batch/{batch}", "input": f"{input_cls}/{lot}",
-               "quantity": quantity, "unit": unit, "time": time}
+               "quantity": quantity, "unit": unit}
+    if time is not None:
+        d["time"] = time
     if execution:
         d["execution"] = f"OperationExecution/{execution}"
     return d

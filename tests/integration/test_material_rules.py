@@ -36,8 +36,16 @@ def test_an_approved_lot_on_the_bom_is_consumed(rt: Runtime) -> None:
 @pytest.mark.parametrize("status", ["Quarantine", "Rejected", "OnHold", "Expired", "Consumed"])
 def test_only_approved_lots_are_consumed(rt: Runtime, status: str) -> None:
     lot(rt, "RL-X", status=status)
-    [p] = refused(rt, [consume("RL-X")], "lot-approved")
+    [p] = refused(rt, [consume("RL-X", time=None)], "lot-approved")  # consumed now
     assert (p.field, p.value) == ("materialLotStatus", status)
+
+
+def test_a_late_record_before_the_lot_was_put_on_hold_is_accepted(rt: Runtime) -> None:
+    # as for holds: the event time (T0, in the past) is before the lot was put OnHold (now)
+    lot(rt, "RL-X", status="OnHold")
+    capture(rt, [], [consume("RL-X")])
+    lot(rt, "RL-Q", status="Quarantine")  # never approved: no late record makes it usable
+    refused(rt, [consume("RL-Q")], "lot-approved")
 
 
 def test_an_expired_lot_is_refused_at_its_consumption_time(rt: Runtime) -> None:

@@ -35,7 +35,7 @@ def refused(rt: Runtime, rule: str, nodes: list[dict[str, Any]] = (),  # type: i
 @pytest.mark.parametrize(("cls", "key", "prop", "bad", "good"), [
     ("Product", "CATH", "gtin", "09506000134353", "09506000134352"),
     ("Customer", "HOSP", "gln", "9506000000007", "9506000000008"),
-    ("Supplier", "SUP-G", "gln", "950600000000X", "9506000000015"),
+    ("Supplier", "SUP-G", "gln", "9506000000016", "9506000000015"),
 ])
 def test_gs1_check_digits_are_validated(rt: Runtime, cls: str, key: str, prop: str, bad: str,
                                         good: str) -> None:

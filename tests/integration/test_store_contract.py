@@ -221,11 +221,11 @@ def test_edges_of_a_node(runtime: Runtime) -> None:
     assert all(isinstance(e, EdgeRecord) for e in out + into)
 
 
-def _derive(event_id: str, *pairs: tuple[str, str]) -> dict[str, Any]:
+def _derive(event_id: str, *pairs: tuple[str, str], unit: str = "{pc}") -> dict[str, Any]:
     return {"format": "tracegraph.capture/1", "events": [{
         "eventId": event_id,
         "derivations": [{"kind": "consumption", "output": o, "input": i, "quantity": 1,
-                         "unit": "{pc}"} for o, i in pairs]}]}
+                         "unit": unit} for o, i in pairs]}]}
 
 
 @pytest.mark.parametrize("pairs", [
@@ -262,7 +262,7 @@ def test_diamonds_and_merges_are_not_cycles(runtime: Runtime) -> None:
     # RL-TUBE also straight into the units' batch again (parallel edge) and into B-MOULD
     before = runtime.store.counts()[DERIVATION]
     runtime.capture(_derive("more", ("Batch/B-MOULD", "MaterialLot/RL-TUBE"),
-                            ("Batch/B-ASSY", "MaterialLot/RL-TUBE")))
+                            ("Batch/B-ASSY", "MaterialLot/RL-TUBE"), unit="m"))
     assert runtime.store.counts()[DERIVATION] == before + 2
 
 
