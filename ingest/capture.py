@@ -263,10 +263,15 @@ def _events(events: Iterable[CaptureEvent], vocab: Vocabulary, actor: str,
                                         message=f"kind must be one of {', '.join(kinds)}"))
                 continue
             try:
+                at = to_utc_text(d.time) if d.time is not None else None
+            except TypeRuleError as e:  # an empty or naive time is refused, never dropped
+                problems.append(Problem(rule="time-aware", field=f"{where}.time", value=d.time,
+                                        event_id=eid, message=str(e)))
+                continue
+            try:
                 output, out_cls = resolve.ref(d.output)
                 inp, _ = resolve.ref(d.input)
                 via = resolve.ref(d.execution)[0] if d.execution else None
-                at = to_utc_text(d.time) if d.time else None
             except (ValueError, UnknownTermError) as e:
                 problems.append(Problem(rule="reference", field=where, value=d.model_dump(),
                                         event_id=eid, message=str(e)))

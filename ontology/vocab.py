@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal
 from urllib.parse import quote
 
@@ -264,6 +265,31 @@ class Vocabulary:
                   if p.name in managed}
         return WriteAuthority(dict(sorted(asserted.items())), dict(sorted(managed.items())),
                               {k: v for k, v in sorted(values.items()) if v})
+
+    @functools.cached_property
+    def gs1_keys(self) -> Mapping[str, str]:
+        """Datatype property → the GS1 Application Identifier of the key its values are
+        (``tg:gs1Key``: gtin → 01, sscc → 00, gln → 414)."""
+        return MappingProxyType({p.name: str(v) for p in self.properties.values()
+                                 if (v := self.graph.value(p.iri, TG.gs1Key)) is not None})
+
+    @functools.cached_property
+    def derivation_joins(self) -> Mapping[str, tuple[frozenset[str], frozenset[str]]]:
+        """Derivation kind (notation) → (classes its derived thing may be, classes it may be
+        derived from), from ``tg:derivedClass`` / ``tg:sourceClass`` on the kind's concept;
+        subclasses of a listed class fit too."""
+        g = self.graph
+        out: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        for concept in g.subjects(SKOS.inScheme, TG.DerivationKindScheme):
+            notation = g.value(concept, SKOS.notation)
+            if notation is None:
+                continue
+            out[str(notation)] = (
+                frozenset(local_name(c) for c in g.objects(concept, TG.derivedClass)
+                          if isinstance(c, URIRef)),
+                frozenset(local_name(c) for c in g.objects(concept, TG.sourceClass)
+                          if isinstance(c, URIRef)))
+        return MappingProxyType(out)
 
     @functools.cached_property
     def stored_classes(self) -> tuple[ClassDef, ...]:

@@ -11,6 +11,9 @@ from __future__ import annotations
 from graph.write import Guard
 from quality.deviation_guard import capa_closure, deviation_lifecycle
 from quality.holds import held_material_guard
+from quality.material_rules import consumption_rules
+from quality.record_rules import derivation_rules, gs1_identifiers
+from quality.shipping_rules import shipping_rules
 from quality.spec_guards import spec_units
 from quality.version_guards import version_guards
 
@@ -20,4 +23,5 @@ __all__ = ["default_guards"]
 def default_guards() -> list[Guard]:
     """Every write guard, in the order the write path runs them."""
     return [*version_guards(), deviation_lifecycle, capa_closure, held_material_guard,
-            spec_units]
+            spec_units, gs1_identifiers, derivation_rules, consumption_rules,
+            shipping_rules]

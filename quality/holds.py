@@ -23,7 +23,7 @@ from graph.write import PendingWrite
 from ontology.codes import DerivationKind
 from ontology.terms import C, P, R
 
-__all__ = ["active_holds", "held_material_guard"]
+__all__ = ["active_holds", "ancestors", "held_material_guard"]
 
 
 def _active(store: GraphStore, iris: set[str], new_edges: list[EdgeRecord],
@@ -91,7 +91,7 @@ def _problem(w: PendingWrite, e: EdgeRecord, held_iri: str, blocking: list[str])
                            f"cannot be {verb}; release or disposition the hold first")
 
 
-def _ancestors(w: PendingWrite, starts: list[str]) -> set[str]:
+def ancestors(w: PendingWrite, starts: list[str]) -> set[str]:
     """Everything ``starts`` derive from: through this write's new edges, then stored ones."""
     new_up: dict[str, list[str]] = {}
     for e in w.new_edges:
@@ -107,13 +107,13 @@ def _ancestors(w: PendingWrite, starts: list[str]) -> set[str]:
 
 
 def _held_upstream(w: PendingWrite, shipped: list[EdgeRecord]) -> list[Problem]:
-    held = _active(w.store, _ancestors(w, [e.dst for e in shipped]), list(w.new_edges),
+    held = _active(w.store, ancestors(w, [e.dst for e in shipped]), list(w.new_edges),
                    w.after)
     if not held:
         return []  # the common case: one walk, one query
     problems: list[Problem] = []
     for e in shipped:  # rare: find which shipment carries which held material
-        for iri in sorted(_ancestors(w, [e.dst]) & held.keys()):
+        for iri in sorted(ancestors(w, [e.dst]) & held.keys()):
             blocking = _blocking(held[iri], e)
             if blocking:
                 problems.append(_problem(w, e, iri, blocking))

@@ -7,14 +7,23 @@ Genealogy (arrows point from the derived thing to its source)::
                      ↘ RL-TUBE
     CASE (SSCC 095060001000000012) → SN-1, SN-2 ;  SHIP-1 → CASE, shipped to HOSP-1
 
-The master data holds records in later states (Effective process versions, approved suppliers):
-tests load it as a migration (``tests.conftest.migrate``). The execution is plain facts (lots
-received into quarantine, batches completed) that operators and engineers capture.
+The master data (Effective process versions, approved suppliers, lots in stock and approved) and
+the shipping (a legacy release record of B-ASSY, then its shipment) hold records in later states:
+tests load them as a migration (``tests.conftest.migrate``), which the plant rules still check.
+The execution between them is plain facts (batches made and completed from the approved lots,
+units, a case) that operators and engineers capture. :func:`load` does all three. The workflow
+commands behind those states are tested with each command (``test_write_authority.py``,
+``test_quality_loop.py`` …).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from tests.conftest import migrate
+
+if TYPE_CHECKING:
+    from tracegraph.runtime import Runtime
 
 T0 = "2026-03-02T08:00:00Z"
 
@@ -60,6 +69,14 @@ def master_data() -> dict[str, Any]:
                  "properties": {"name": "Injection moulding machine"}},
                 {"class": "Equipment", "key": "IMM-01", "properties": {"name": "Moulding press 1"},
                  "links": {"ofEquipmentClass": "EquipmentClass/IMM"}},
+                {"class": "MaterialLot", "key": "RL-PP",
+                 "properties": {"supplierLotNumber": "PA-778", "quantity": 500, "unitCode": "kg",
+                                "expiryDate": "2027-03-01", "materialLotStatus": "Approved"},
+                 "links": {"ofMaterial": "Material/PP-H350", "suppliedBy": "Supplier/SUP-PP"}},
+                {"class": "MaterialLot", "key": "RL-TUBE",
+                 "properties": {"supplierLotNumber": "TB-12", "quantity": 2000, "unitCode": "m",
+                                "expiryDate": "2027-06-01", "materialLotStatus": "Approved"},
+                 "links": {"ofMaterial": "Material/PVC-TUBE", "suppliedBy": "Supplier/SUP-TUBE"}},
             ],
         }],
     }
@@ -69,16 +86,6 @@ def execution() -> dict[str, Any]:
     return {
         "format": "tracegraph.capture/1",
         "events": [
-            {"eventId": "rcv-1", "nodes": [
-                {"class": "MaterialLot", "key": "RL-PP",
-                 "properties": {"supplierLotNumber": "PA-778", "quantity": 500, "unitCode": "kg",
-                                "expiryDate": "2027-03-01", "materialLotStatus": "Quarantine"},
-                 "links": {"ofMaterial": "Material/PP-H350", "suppliedBy": "Supplier/SUP-PP"}},
-                {"class": "MaterialLot", "key": "RL-TUBE",
-                 "properties": {"supplierLotNumber": "TB-12", "quantity": 2000, "unitCode": "m",
-                                "expiryDate": "2027-06-01", "materialLotStatus": "Quarantine"},
-                 "links": {"ofMaterial": "Material/PVC-TUBE", "suppliedBy": "Supplier/SUP-TUBE"}},
-            ]},
             {"eventId": "b-mould", "nodes": [
                 {"class": "Batch", "key": "B-MOULD",
                  "properties": {"gtin": "09506000134369", "batchStatus": "Completed",
@@ -114,6 +121,18 @@ def execution() -> dict[str, Any]:
              "derivations": [
                  {"kind": "aggregation", "output": "PackagingAggregation/095060001000000012",
                   "input": f"SerializedUnit/SN-{i}"} for i in (1, 2)]},
+        ],
+    }
+
+
+def shipping() -> dict[str, Any]:
+    """B-ASSY released (a legacy release record) and the case shipped to HOSP-1: loaded as a
+    migration (the release itself is the ``releaseBatch`` command, tested with it)."""
+    return {
+        "format": "tracegraph.capture/1",
+        "events": [
+            {"eventId": "rel-assy", "reason": "legacy release record", "nodes": [
+                {"class": "Batch", "key": "B-ASSY", "properties": {"batchStatus": "Released"}}]},
             {"eventId": "ship", "nodes": [
                 {"class": "Shipment", "key": "SHIP-1",
                  "properties": {"shippedAt": "2026-03-05T10:00:00Z"},
@@ -122,6 +141,19 @@ def execution() -> dict[str, Any]:
                               "input": "PackagingAggregation/095060001000000012"}]},
         ],
     }
+
+
+def documents() -> list[dict[str, Any]]:
+    """The plantlet's three documents, for a file or an oracle (load them as a migration)."""
+    return [master_data(), execution(), shipping()]
+
+
+def load(rt: Runtime) -> None:
+    """Master data as a migration, the execution by plain capture, the legacy release and the
+    shipment as a migration."""
+    migrate(rt, master_data())
+    rt.capture(execution())
+    migrate(rt, shipping())
 
 
 #: The genealogy the documents above imply, as (derived key, source key) pairs.

@@ -73,7 +73,9 @@ def test_a_rejected_capture_lists_problems_and_writes_nothing(client: TestClient
 
 
 def load(client: TestClient) -> None:
+    """The plantlet's execution captured over GraphQL, then its legacy release and shipment."""
     assert gql(client, CAPTURE, doc=plantlet.execution())["data"]["capture"]["ok"] is True
+    migrate(client.app.state.runtime, plantlet.shipping())  # type: ignore[attr-defined]  # Starlette app state
 
 
 def test_genealogy_paths_kinds_paging_and_relations(client: TestClient) -> None:

@@ -46,8 +46,7 @@ def capture(rt: Runtime, events: list[dict[str, Any]]) -> None:
 
 
 def load(rt: Runtime) -> None:
-    migrate(rt, plantlet.master_data())
-    rt.capture(plantlet.execution())
+    plantlet.load(rt)
 
 
 # -- a reason on every change of a GMP record --------------------------------------------------

@@ -123,8 +123,7 @@ def test_every_root_field_and_mutation_has_a_rule_and_a_test() -> None:
 
 @pytest.fixture
 def app(runtime: Runtime) -> Iterator[tuple[TestClient, Runtime, dict[str, dict[str, str]]]]:
-    migrate(runtime, plantlet.master_data())
-    runtime.capture(plantlet.execution())
+    plantlet.load(runtime)
     users = {role: make_user(runtime, f"user.{role}", [role]) for role in sorted(ALL_ROLES)}
     with TestClient(create_app(runtime.settings, runtime)) as c:
         yield c, runtime, {role: bearer(c, u) for role, u in users.items()}

@@ -40,7 +40,7 @@ def write_docs(tmp: Path, docs: list[dict[str, object]]) -> Path:
 
 
 def test_load_prints_throughput_and_is_idempotent(tmp_path: Path) -> None:
-    f = write_docs(tmp_path, [plantlet.master_data(), plantlet.execution()])
+    f = write_docs(tmp_path, plantlet.documents())
     refused = run(tmp_path, "load", str(f))  # Effective versions: not by a plain load
     assert refused.returncode == 1 and "workflow-managed" in refused.stderr
     first = migrate(tmp_path, f)
@@ -75,7 +75,7 @@ def test_validate_reports_each_problem_and_writes_nothing(tmp_path: Path) -> Non
 def test_export_a_trace_as_rdf(tmp_path: Path) -> None:
     from rdflib import Graph, URIRef
 
-    f = write_docs(tmp_path, [plantlet.master_data(), plantlet.execution()])
+    f = write_docs(tmp_path, plantlet.documents())
     assert migrate(tmp_path, f).returncode == 0
     out = tmp_path / "sn1.ttl"
     r = run(tmp_path, "export", "--seed", "SN-1", "--out", str(out))

@@ -24,8 +24,7 @@ def clock() -> datetime:
 
 def test_rework_and_scrap_keep_genealogy(runtime: Runtime) -> None:
     rt = runtime
-    migrate(rt, plantlet.master_data())
-    rt.capture(plantlet.execution())
+    plantlet.load(rt)
     make_user(rt, "q.adams", ["qa"])
     migrate(rt, {"format": "tracegraph.capture/1", "events": [{  # holds: command-only records
         "eventId": "holds", "reason": "deviation", "nodes": [

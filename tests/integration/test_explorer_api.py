@@ -70,8 +70,7 @@ def excursion_doc() -> dict[str, Any]:
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    migrate(runtime, plantlet.master_data())
-    runtime.capture(plantlet.execution())
+    plantlet.load(runtime)
     migrate(runtime, excursion_doc())  # alarm, deviation, hold: command-only records
     user = make_user(runtime, "user.qa", ["qa"])
     with TestClient(create_app(runtime.settings, runtime)) as c:
@@ -99,8 +98,8 @@ def test_status_overlay_marks_held_records_with_open_deviations(
 def test_status_overlay_marks_migrated_records(
         client: tuple[TestClient, dict[str, str]]) -> None:
     """Records a signed migration wrote (the plantlet's master data, the excursion's deviation)
-    are marked; records captured as facts (the batches) are not."""
-    d = gql(client, '{ a: node(id: "B-ASSY") { iri } v: node(id: "CATH-ASSY/v1") { iri } '
+    are marked; records captured as facts (B-MOULD) are not."""
+    d = gql(client, '{ a: node(id: "B-MOULD") { iri } v: node(id: "CATH-ASSY/v1") { iri } '
                     'd: node(id: "DEV-1") { iri } }')
     iris = ", ".join(f'"{d[k]["iri"]}"' for k in ("a", "v", "d"))
     rows = gql(client, "{ recordStatus(records: [" + iris + "]) { iri migrated } }")

@@ -20,8 +20,7 @@ Client = tuple[TestClient, dict[str, dict[str, str]]]
 
 @pytest.fixture
 def client(runtime: Runtime) -> Iterator[Client]:
-    migrate(runtime, plantlet.master_data())
-    runtime.capture(plantlet.execution())
+    plantlet.load(runtime)
     users = {"qc": make_user(runtime, "q.clark", ["qc"]),
              "qa": make_user(runtime, "q.adams", ["qa"])}
     with TestClient(create_app(runtime.settings, runtime)) as c:

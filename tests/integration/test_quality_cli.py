@@ -11,7 +11,7 @@ from tests.integration.test_cli import migrate, run, write_docs
 
 
 def test_release_report_and_edhr_from_the_command_line(tmp_path: Path) -> None:
-    f = write_docs(tmp_path, [plantlet.master_data(), plantlet.execution(), {
+    f = write_docs(tmp_path, [*plantlet.documents(), {
         "format": "tracegraph.capture/1", "events": [{
             "eventId": "dev", "reason": "found at inspection", "nodes": [{
                 "class": "Deviation", "key": "DEV-CLI-1",

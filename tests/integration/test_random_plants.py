@@ -35,6 +35,7 @@ def plants(draw: st.DrawFn) -> dict[str, Any]:
     nodes: list[dict[str, Any]] = []
     derivations: list[dict[str, Any]] = []
     sources: list[tuple[str, float, str]] = []  # (ref, quantity, unit)
+    left: dict[str, float] = {}  # ref → quantity still on hand
     for i in range(n_lots):
         qty = float(draw(st.integers(10, 1000)))
         nodes.append({"class": "MaterialLot", "key": f"L{i}",
@@ -44,23 +45,28 @@ def plants(draw: st.DrawFn) -> dict[str, Any]:
                       "links": {"ofMaterial": "Material/PP-H350",
                                 "suppliedBy": "Supplier/SUP-PP"}})
         sources.append((f"MaterialLot/L{i}", qty, "kg"))
+        left[f"MaterialLot/L{i}"] = qty
     n_batches = draw(st.integers(1, 7))
     finals: list[tuple[str, float]] = []
     for b in range(n_batches):
         made = float(draw(st.integers(1, 20)))
         ref = f"Batch/B{b}"
         nodes.append({"class": "Batch", "key": f"B{b}",
-                      "properties": {"gtin": GTIN, "batchStatus": "Completed",
+                      "properties": {"gtin": GTIN, "batchStatus": "Released",
                                      "quantity": made, "unitCode": "{pc}"},
                       "links": {"ofProduct": "Product/CATH-14G",
                                 "runsProcessVersion": "ProcessVersion/CATH-ASSY/v1"}})
         picks = draw(st.lists(st.sampled_from(range(len(sources))), min_size=1, max_size=3))
         for p in picks:  # a repeated pick = two consumptions of one lot (parallel edges)
             src, qty, unit = sources[p]
-            used = draw(st.integers(1, max(1, int(qty // 2))))  # partial consumption
+            if left[src] < 1:
+                continue  # used up: never more than on hand (quality.material_rules)
+            used = draw(st.integers(1, max(1, int(left[src] // 2))))  # partial consumption
+            left[src] -= used
             derivations.append({"kind": "consumption", "output": ref, "input": src,
                                 "quantity": float(used), "unit": unit})
         sources.append((ref, made, "{pc}"))
+        left[ref] = made
         finals.append((ref, made))
     if draw(st.booleans()):  # split a batch into sublots
         ref, made = finals[0]

@@ -101,7 +101,7 @@ def roundtrip(rt: Runtime, iris: list[str], tmp: Path, deep: bool = True) -> Non
 
 
 def test_plantlet_roundtrip(runtime: Runtime, tmp_path: Path) -> None:
-    docs = [plantlet.master_data(), plantlet.execution()]
+    docs = plantlet.documents()
     migrate(runtime, *docs)
     iris = all_iris(runtime, docs)
     assert len(iris) == sum(v for k, v in runtime.store.counts().items() if not k.isupper())
@@ -114,8 +114,7 @@ def test_plantlet_roundtrip(runtime: Runtime, tmp_path: Path) -> None:
 
 
 def test_export_shape(runtime: Runtime) -> None:
-    migrate(runtime, plantlet.master_data())
-    runtime.capture(plantlet.execution())
+    plantlet.load(runtime)
     v = runtime.vocab
     unit = v.mint_iri("SerializedUnit", "SN-1")
     g = export_trace(runtime.store, unit, Direction.UPSTREAM, v)

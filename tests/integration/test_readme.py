@@ -8,9 +8,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from graph.errors import WriteRejectedError
 from graph.model import Direction
+from quality.lots import decide_lot
 from tests import plantlet
-from tests.conftest import migrate
+from tests.conftest import PASSWORD, make_user, migrate
 from tracegraph.runtime import Runtime
 
 README_PATH = Path(__file__).resolve().parents[2] / "README.md"
@@ -23,15 +25,25 @@ def block(lang: str, contains: str) -> str:
 
 
 def test_readme_capture_example_is_accepted_and_idempotent(runtime: Runtime) -> None:
-    migrate(runtime, plantlet.master_data())
-    runtime.capture(plantlet.execution())
+    plantlet.load(runtime)
     doc = orjson.loads(block("json", "tracegraph.capture/1"))
     first = runtime.capture(doc)
-    assert first.events_written == 2 and first.nodes_created >= 2
+    assert first.events_written == 2 and first.nodes_created >= 1
     assert runtime.capture(doc).events_written == 0
-    lot = runtime.store.find("PA-779", "supplierLotNumber")[0]
+    [lot] = runtime.store.find("PA-779", "supplierLotNumber")
+    assert lot.props["materialLotStatus"] == "Quarantine"
+    use = {"kind": "consumption", "output": "Batch/B-MOULD", "input": "MaterialLot/RL-PP-0002",
+           "quantity": 1.5, "unit": "kg"}
+    with pytest.raises(WriteRejectedError) as e:  # as the README says: not before QC approves
+        runtime.capture({"format": "tracegraph.capture/1", "events": [
+            {"eventId": "too-early", "derivations": [use]}]})
+    assert {p.rule for p in e.value.problems} == {"lot-approved"}
+    make_user(runtime, "qc.quinn", ["qc"])
+    decide_lot(runtime, "RL-PP-0002", "Approved", "qc.quinn", PASSWORD, "incoming inspection")
+    runtime.capture({"format": "tracegraph.capture/1", "events": [
+        {"eventId": "after-approval", "derivations": [use]}]})
     down = runtime.store.genealogy([lot.iri], Direction.DOWNSTREAM)
-    assert {n.key for n in down.nodes.values()} >= {"RL-PP-0002", "B-ASSY", "SN-1"}
+    assert {n.key for n in down.nodes.values()} >= {"RL-PP-0002", "B-MOULD", "B-ASSY", "SN-1"}
 
 
 def test_readme_graphql_example_names_fields_the_schema_has() -> None:

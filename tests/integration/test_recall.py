@@ -41,7 +41,7 @@ def raw_graph(docs: list[dict[str, Any]], rt: Runtime) -> tuple[nx.DiGraph, dict
 
 
 def test_recall_of_a_supplier_lot(runtime: Runtime, tmp_path: Path) -> None:
-    docs = [plantlet.master_data(), plantlet.execution()]
+    docs = plantlet.documents()
     migrate(runtime, *docs)
     ans = runtime.recall(["PA-778", "NO-SUCH-LOT"])
     assert ans.unknown_seeds == ["NO-SUCH-LOT"]

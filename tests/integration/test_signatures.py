@@ -33,8 +33,7 @@ AUD_PW = "carla-auditor-passphrase"
 
 @pytest.fixture
 def plant(runtime: Runtime) -> Runtime:
-    migrate(runtime, plantlet.master_data())
-    runtime.capture(plantlet.execution())
+    plantlet.load(runtime)
     create_user(runtime, "aschmidt", QA_PW, ["qa"], "Anna Schmidt", "admin", "QA")
     create_user(runtime, "bchen", ENG_PW, ["engineer"], "Bo Chen", "admin", "engineer")
     create_user(runtime, "cweber", AUD_PW, ["auditor"], "Carla Weber", "admin", "auditor")

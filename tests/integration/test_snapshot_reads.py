@@ -84,8 +84,7 @@ def listed(a: RecallAnswer) -> set[str]:
 def test_recall_during_writes_from_another_process_is_a_snapshot(tmp_path: Path) -> None:
     data = tmp_path / "data"
     rt = Runtime.open(Settings(data_dir=data))
-    migrate(rt, plantlet.master_data())
-    rt.capture(plantlet.execution())
+    plantlet.load(rt)
     assert isinstance(rt.store, SQLiteStore)
     db = Path(rt.store.path)
     seed = rt.vocab.mint_iri("MaterialLot", "RL-PP")

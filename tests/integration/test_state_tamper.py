@@ -94,8 +94,7 @@ class Db:
 def plant(runtime: Runtime) -> Iterator[tuple[Runtime, Db]]:
     """The plantlet, a weighed-again lot, and the assembled batch signed 'released' by QA."""
     rt = runtime
-    migrate(rt, plantlet.master_data())
-    rt.capture(plantlet.execution())
+    plantlet.load(rt)
     rt.capture({"format": "tracegraph.capture/1", "events": [{
         "eventId": "fix", "reason": "weighed again",
         "nodes": [{"class": "MaterialLot", "key": "RL-PP", "properties": {"quantity": 480}}]}]})
@@ -232,8 +231,7 @@ def test_cli_names_the_difference_and_refuses_an_unpinned_checkpoint(tmp_path: P
     data = tmp_path / "data"
     env = {"TRACEGRAPH_DATA_DIR": str(data), "TRACEGRAPH_STORE": "embedded", "COLUMNS": "250"}
     rt = Runtime.open(Settings(data_dir=data))
-    migrate(rt, plantlet.master_data())
-    rt.capture(plantlet.execution())
+    plantlet.load(rt)
     lot = iri(rt, "MaterialLot", "RL-PP")
     rt.close()
     cli = CliRunner()

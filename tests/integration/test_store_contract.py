@@ -23,8 +23,7 @@ from tracegraph.settings import Settings
 
 
 def load_plantlet(rt: Runtime) -> None:
-    migrate(rt, plantlet.master_data())
-    rt.capture(plantlet.execution())
+    plantlet.load(rt)
 
 
 def iri(rt: Runtime, ref: str) -> str:
@@ -117,18 +116,23 @@ def test_reads_by_every_identifier(runtime: Runtime) -> None:
     assert set(s.get_many([lot, "https://nowhere.example/x"])) == {lot}
 
 
+T_SHIP = "2026-03-05T10:00:00Z"
+
+
 def test_a_document_with_one_bad_event_writes_nothing(runtime: Runtime) -> None:
     migrate(runtime, plantlet.master_data())
     before = (runtime.store.counts(), len(list(runtime.store.iter_audit())))
     doc = plantlet.execution()
-    doc["events"][-1]["nodes"][0]["links"]["shippedTo"] = "Customer/NOBODY"
+    doc["events"].append({"eventId": "ship-x", "nodes": [
+        {"class": "Shipment", "key": "SHIP-X", "properties": {"shippedAt": T_SHIP},
+         "links": {"shippedTo": "Customer/NOBODY"}}]})
     with pytest.raises(WriteRejectedError) as e:
         runtime.capture(doc)
     [p] = e.value.problems
     assert (p.rule, p.field, p.value) == (
         "referential-integrity", "SHIPPED_TO", iri(runtime, "Customer/NOBODY"))
     assert (runtime.store.counts(), len(list(runtime.store.iter_audit()))) == before
-    assert runtime.store.events(["rcv-1"]) == {}
+    assert runtime.store.events(["b-mould"]) == {}
 
 
 def test_a_transaction_failing_halfway_leaves_nothing(store: GraphStore) -> None:
@@ -144,7 +148,7 @@ def test_a_transaction_failing_halfway_leaves_nothing(store: GraphStore) -> None
 def test_shape_violations_name_focus_path_value_and_message(runtime: Runtime) -> None:
     migrate(runtime, plantlet.master_data())
     doc = copy.deepcopy(plantlet.execution())
-    batch = doc["events"][1]["nodes"][0]
+    batch = doc["events"][0]["nodes"][0]
     batch["properties"]["gtin"] = "12345"
     del batch["links"]["runsProcessVersion"]
     with pytest.raises(WriteRejectedError) as e:
@@ -156,13 +160,13 @@ def test_shape_violations_name_focus_path_value_and_message(runtime: Runtime) ->
     assert all(p.message for p in e.value.problems)
     bad_gtin = next(p for p in e.value.problems if p.field == "gtin")
     assert bad_gtin.value == "12345"
-    assert runtime.store.counts().get("MaterialLot", 0) == 0
+    assert runtime.store.counts().get("Batch", 0) == 0
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3, 50])
 def test_genealogy_equals_networkx_oracle(runtime: Runtime, depth: int) -> None:
     load_plantlet(runtime)
-    g = oracle([plantlet.master_data(), plantlet.execution()], runtime)
+    g = oracle(plantlet.documents(), runtime)
     for seed in g.nodes:
         for direction, graph in ((Direction.UPSTREAM, g), (Direction.DOWNSTREAM, g.reverse())):
             got = runtime.store.genealogy([seed], direction, max_depth=depth)
@@ -187,11 +191,12 @@ def test_genealogy_carries_quantities_and_filters_by_kind(runtime: Runtime) -> N
 def test_genealogy_as_of_record_time(runtime: Runtime) -> None:
     migrate(runtime, plantlet.master_data())
     doc = plantlet.execution()
-    first, rest = dict(doc, events=doc["events"][:3]), dict(doc, events=doc["events"][3:])
+    first, rest = dict(doc, events=doc["events"][:2]), dict(doc, events=doc["events"][2:])
     runtime.capture(first)
     mark = max(e.recorded_at for e in runtime.store.edges(
         iri(runtime, "Batch/B-ASSY"), Direction.UPSTREAM))
     runtime.capture(rest)
+    migrate(runtime, plantlet.shipping())
     seed = [iri(runtime, "MaterialLot/RL-PP")]
     now = runtime.store.genealogy(seed, Direction.DOWNSTREAM)
     then = runtime.store.genealogy(seed, Direction.DOWNSTREAM, as_of=mark)
@@ -222,11 +227,11 @@ def test_edges_of_a_node(runtime: Runtime) -> None:
     assert all(isinstance(e, EdgeRecord) for e in out + into)
 
 
-def _derive(event_id: str, *pairs: tuple[str, str]) -> dict[str, Any]:
+def _derive(event_id: str, *pairs: tuple[str, str], unit: str = "{pc}") -> dict[str, Any]:
     return {"format": "tracegraph.capture/1", "events": [{
         "eventId": event_id,
         "derivations": [{"kind": "consumption", "output": o, "input": i, "quantity": 1,
-                         "unit": "{pc}"} for o, i in pairs]}]}
+                         "unit": unit} for o, i in pairs]}]}
 
 
 @pytest.mark.parametrize("pairs", [
@@ -263,7 +268,7 @@ def test_diamonds_and_merges_are_not_cycles(runtime: Runtime) -> None:
     # RL-TUBE also straight into the units' batch again (parallel edge) and into B-MOULD
     before = runtime.store.counts()[DERIVATION]
     runtime.capture(_derive("more", ("Batch/B-MOULD", "MaterialLot/RL-TUBE"),
-                            ("Batch/B-ASSY", "MaterialLot/RL-TUBE")))
+                            ("Batch/B-ASSY", "MaterialLot/RL-TUBE"), unit="m"))
     assert runtime.store.counts()[DERIVATION] == before + 2
 
 

@@ -45,7 +45,8 @@ def _doc(*nodes: dict[str, Any], actor: str | None = None, eid: str = "attack") 
 @pytest.fixture
 def plant(runtime: Runtime) -> Runtime:
     """The plantlet (migrated), a deviation with an active hold, one account per role."""
-    migrate(runtime, plantlet.master_data(), plantlet.execution(), _doc(
+    plantlet.load(runtime)
+    migrate(runtime, _doc(
         {"class": "Deviation", "key": "DEV-1", "properties": {
             "title": "UV dose low", "deviationGrade": "major", "deviationState": "Open",
             "openedAt": "2026-03-04T08:00:00Z"}, "links": {"concerns": "Batch/B-MOULD"}},
@@ -54,6 +55,9 @@ def plant(runtime: Runtime) -> Runtime:
          "links": {"holds": "Batch/B-MOULD", "raisedBy": "Deviation/DEV-1"}},
         {"class": "Batch", "key": "B-HELD", "properties": {"batchStatus": "OnHold"},
          "links": PINNED},
+        {"class": "MaterialLot", "key": "RL-QUAR", "properties": {
+            "quantity": 10, "unitCode": "kg", "materialLotStatus": "Quarantine"},
+         "links": {"ofMaterial": "Material/PP-H350", "suppliedBy": "Supplier/SUP-PP"}},
         eid="legacy-hold"))
     for role in ROLES:
         make_user(runtime, f"demo.{role}", [role])
@@ -101,7 +105,7 @@ ATTACKS = {
             "title": "x", "deviationGrade": "critical", "deviationState": "Archived"}}),
         "not-authorised"),
     "lot approved by capture": (
-        _doc({"class": "MaterialLot", "key": "RL-PP", "properties": {
+        _doc({"class": "MaterialLot", "key": "RL-QUAR", "properties": {
             "materialLotStatus": "Approved"}}),  # only QC's decideLot approves a lot
         "workflow-managed"),
     "held batch moved back to a capture state": (

@@ -1,0 +1,250 @@
+"""Plant rules on consuming material, run by the one write path (see :data:`graph.write.Guard`),
+so a capture, an EPCIS event, a GraphQL mutation or a CSV load all meet them.
+
+A ``consumption`` derivation (batch ← lot, sublot or intermediate batch) is refused when
+
+- **lot-approved**: the consumed material lot is not ``Approved`` (Quarantine, Rejected, OnHold,
+  Consumed, Expired) in its newest state. As for holds (:mod:`quality.holds`), a consumption
+  whose event time is before the lot was put ``OnHold`` (its last change) is a late record of
+  history and is accepted;
+- **lot-expired**: the consumed lot, sublot or batch is past its expiry date at the consumption's
+  event time (``atTime``; without one, the time of the write) — usable through the expiry day;
+- **supplier-approved**: the lot's supplier is not on the approved supplier list (status
+  ``approved`` or ``conditional``), or the lot names no supplier;
+- **on-hand**: the quantity is more than the source has on hand — its quantity received minus
+  every consumption from it so far (stored and in this write), in the source's unit (other
+  units are converted; one that cannot be converted is refused as ``unit-convertible``), the
+  same account as the mass balance of :mod:`graph.massbalance`;
+- **bom-line**: the material of a consumed lot (or of the lots a sublot was split or merged
+  from) is on no BOM line of the operation the consumption happened during (``viaActivity`` →
+  ``executesOperation``), or, without an execution, of any operation of the batch's pinned
+  process version. A version that defines no BOM line at all is not checked: there is nothing
+  to match against.
+
+The ontology models neither a BOM-line tolerance nor substitute materials, so neither is checked
+here; when it does, the tolerance belongs in :func:`_bom_problems`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from graph.errors import Problem
+from graph.model import Direction, EdgeRecord, NodeRecord
+from graph.schema import DERIVATION
+from graph.write import PendingWrite
+from ontology.codes import DerivationKind, MaterialLotStatus, SupplierStatus
+from ontology.terms import C, P, R
+from ontology.units import UnitError, parse_unit, registry
+from quality.pending_reads import links, nodes, targets
+
+__all__ = ["consumption_rules", "on_hand"]
+
+#: supplier statuses on the approved supplier list
+SUPPLIER_OK = frozenset({SupplierStatus.APPROVED, SupplierStatus.CONDITIONAL})
+#: derivation kinds that carry material from a lot into a sublot (for the sublot's material)
+_SPLITS = frozenset({DerivationKind.SPLIT, DerivationKind.MERGE})
+_EPS = 1e-9
+
+
+def _consumptions(p: PendingWrite) -> list[EdgeRecord]:
+    return [e for e in p.new_edges if e.type == DERIVATION
+            and e.props.get(P.derivationKind) == DerivationKind.CONSUMPTION]
+
+
+def _at(p: PendingWrite, e: EdgeRecord) -> str:
+    return str(e.props.get(P.atTime) or p.tx.at)
+
+
+def _problem(rule: str, e: EdgeRecord, field: str, value: object, message: str) -> Problem:
+    return Problem(rule=rule, field=field, value=value, focus=e.src,
+                   message=f"{e.src} cannot consume {e.dst}: {message}")
+
+
+def consumption_rules(p: PendingWrite) -> list[Problem]:
+    """Every new consumption: approved, unexpired lot from an approved supplier, on hand, on
+    the BOM (see the module docstring)."""
+    uses = _consumptions(p)
+    if not uses:
+        return []
+    sources = nodes(p, {e.dst for e in uses})
+    problems: list[Problem] = []
+    lots = sorted(i for i, n in sources.items() if n.label == C.MaterialLot)
+    supplier_of = targets(p, lots, R.SUPPLIED_BY)
+    suppliers = nodes(p, {s for ss in supplier_of.values() for s in ss})
+    for e in uses:
+        src = sources.get(e.dst)
+        if src is None:
+            continue  # referential integrity already refused it
+        problems += _state_problems(p, e, src, supplier_of.get(src.iri, []), suppliers)
+    problems += _on_hand_problems(uses, sources, _prior_use(p, sorted(sources)))
+    problems += _bom_problems(p, uses, sources)
+    return problems
+
+
+def _state_problems(p: PendingWrite, e: EdgeRecord, src: NodeRecord, supplied_by: list[str],
+                    suppliers: dict[str, NodeRecord]) -> list[Problem]:
+    out: list[Problem] = []
+    at = _at(p, e)
+    expiry = src.props.get(P.expiryDate)
+    if expiry is not None and at[:10] > str(expiry)[:10]:
+        out.append(_problem("lot-expired", e, P.expiryDate, expiry,
+                            f"{src.label} {src.key} expired on {expiry}, before {at}"))
+    if src.label != C.MaterialLot:
+        return out
+    status = src.props.get(P.materialLotStatus)
+    late = status == MaterialLotStatus.ON_HOLD and bool(src.updated_at) and at < src.updated_at
+    if status != MaterialLotStatus.APPROVED and not late:
+        out.append(_problem("lot-approved", e, P.materialLotStatus, status,
+                            f"material lot {src.key} is {status or 'without a status'}; only "
+                            f"{MaterialLotStatus.APPROVED} lots may be consumed"))
+    if not supplied_by:
+        out.append(_problem("supplier-approved", e, "suppliedBy", None,
+                            f"material lot {src.key} names no supplier, so its supplier's "
+                            "approval cannot be shown"))
+    for s in supplied_by:
+        sup = suppliers.get(s)
+        st = sup.props.get(P.supplierStatus) if sup is not None else None
+        if st not in SUPPLIER_OK:
+            out.append(_problem("supplier-approved", e, P.supplierStatus, st,
+                                f"material lot {src.key} comes from supplier "
+                                f"{sup.key if sup else s}, which is {st or 'without a status'}"
+                                f"; only {' or '.join(sorted(SUPPLIER_OK))} suppliers' lots may "
+                                "be consumed"))
+    return out
+
+
+def _prior_use(p: PendingWrite, sources: list[str]) -> dict[str, list[EdgeRecord]]:
+    """Committed consumptions from each source."""
+    out: dict[str, list[EdgeRecord]] = defaultdict(list)
+    for e in p.store.links(sources, [DERIVATION], Direction.DOWNSTREAM):
+        if e.props.get(P.derivationKind) == DerivationKind.CONSUMPTION:
+            out[e.dst].append(e)
+    return out
+
+
+def _in_unit(e: EdgeRecord, unit: str | None) -> float | None:
+    """The edge's quantity in ``unit``; None when it has none; ValueError if not convertible."""
+    q = e.props.get(P.quantity)
+    if not isinstance(q, (int, float)) or isinstance(q, bool):
+        return None
+    given = e.props.get(P.unitCode)
+    if unit is None or given is None or given == unit:
+        return float(q)
+    try:
+        return float(registry().Quantity(float(q), parse_unit(str(given))).to(
+            parse_unit(unit)).magnitude)
+    except (UnitError, Exception) as exc:  # pint raises DimensionalityError and kin
+        raise ValueError(f"{q} {given} cannot be expressed in {unit}: {exc}") from None
+
+
+def on_hand(source: NodeRecord, consumed: Iterable[EdgeRecord]) -> float | None:
+    """What ``source`` has left: its quantity minus the consumptions ``consumed`` (in its unit);
+    None when it records no quantity."""
+    received = source.props.get(P.quantity)
+    if not isinstance(received, (int, float)) or isinstance(received, bool):
+        return None
+    unit = source.props.get(P.unitCode)
+    used = sum(q for e in consumed
+               if (q := _in_unit(e, str(unit) if unit is not None else None)) is not None)
+    return float(received) - used
+
+
+def _on_hand_problems(uses: list[EdgeRecord], sources: dict[str, NodeRecord],
+                      prior: dict[str, list[EdgeRecord]]) -> list[Problem]:
+    out: list[Problem] = []
+    taken: dict[str, list[EdgeRecord]] = defaultdict(list)
+    for e in sorted(uses, key=lambda x: (x.dst, x.eid)):
+        src = sources.get(e.dst)
+        if src is None:
+            continue
+        unit = src.props.get(P.unitCode)
+        try:
+            left = on_hand(src, [*prior.get(e.dst, ()), *taken[e.dst]])
+            want = _in_unit(e, str(unit) if unit is not None else None)
+        except ValueError as exc:
+            out.append(_problem("unit-convertible", e, P.unitCode, e.props.get(P.unitCode),
+                                str(exc)))
+            continue
+        taken[e.dst].append(e)
+        if left is None or want is None:
+            continue
+        if want > left + _EPS * max(1.0, abs(left)):
+            out.append(_problem(
+                "on-hand", e, P.quantity, e.props.get(P.quantity),
+                f"{src.label} {src.key} has {max(left, 0.0):g} {unit or ''} on hand "
+                f"(received {src.props.get(P.quantity)}), less than the {want:g} "
+                f"{unit or ''} consumed".replace("  ", " ")))
+    return out
+
+
+def _materials(p: PendingWrite, sources: dict[str, NodeRecord]) -> dict[str, set[str]]:
+    """source → the materials it is made of: a lot's material; a sublot's, through the splits
+    and merges it came from (up to a few levels). Intermediate batches have none."""
+    out: dict[str, set[str]] = {}
+    origin = {i: {i} for i, n in sources.items() if n.label in (C.MaterialLot, C.Sublot)}
+    frontier = {i for i, n in sources.items() if n.label == C.Sublot}
+    for _ in range(4):
+        if not frontier:
+            break
+        up = [e for e in links(p, frontier, [DERIVATION])
+              if e.props.get(P.derivationKind) in _SPLITS]
+        reached: set[str] = set()
+        for e in up:
+            for found in origin.values():
+                if e.src in found:
+                    found.add(e.dst)
+            reached.add(e.dst)
+        frontier = reached
+    everything = {x for xs in origin.values() for x in xs}
+    kinds = nodes(p, everything)
+    lots = [i for i in everything if (n := kinds.get(i)) is not None and n.label == C.MaterialLot]
+    mat = targets(p, lots, R.OF_MATERIAL)
+    for s, found in origin.items():
+        ms = {m for x in found for m in mat.get(x, ())}
+        if ms:
+            out[s] = ms
+    return out
+
+
+def _bom_problems(p: PendingWrite, uses: list[EdgeRecord],
+                  sources: dict[str, NodeRecord]) -> list[Problem]:
+    materials = _materials(p, sources)
+    checked = [e for e in uses if e.dst in materials]
+    if not checked:
+        return []
+    via = {str(e.props[P.viaActivity]) for e in checked if e.props.get(P.viaActivity)}
+    op_of = targets(p, via, R.EXECUTES_OPERATION)
+    batches = {e.src for e in checked}
+    version = {b: vs[0] for b, vs in targets(p, batches, R.RUNS_PROCESS_VERSION).items()}
+    routing = targets(p, set(version.values()), R.HAS_ROUTING)
+    ops_of_routing = targets(p, {r for rs in routing.values() for r in rs}, R.HAS_OPERATION)
+    version_ops = {v: {o for r in routing.get(v, ()) for o in ops_of_routing.get(r, ())}
+                   for v in set(version.values())}
+    all_ops = {o for os_ in version_ops.values() for o in os_} | \
+        {o for os_ in op_of.values() for o in os_}
+    lines = [e.src for e in links(p, all_ops, [R.BOUND_TO_OPERATION], Direction.DOWNSTREAM)]
+    line_op = targets(p, lines, R.BOUND_TO_OPERATION)
+    line_mat = targets(p, lines, R.OF_MATERIAL)
+    bom: dict[str, set[str]] = defaultdict(set)  # operation → materials on its BOM lines
+    for ln, ops in line_op.items():
+        for o in ops:
+            bom[o].update(line_mat.get(ln, ()))
+    out: list[Problem] = []
+    for e in checked:
+        v = version.get(e.src)
+        vops = version_ops.get(v, set()) if v else set()
+        if not any(bom.get(o) for o in vops):
+            continue  # the version defines no BOM: nothing to match against
+        ops = op_of.get(str(e.props.get(P.viaActivity) or ""), [])
+        where = sorted(ops) if ops else sorted(vops)
+        allowed = {m for o in where for m in bom.get(o, ())}
+        if not materials[e.dst] & allowed:
+            scope = f"operation {', '.join(where)}" if ops else f"process version {v}"
+            out.append(_problem(
+                "bom-line", e, "ofMaterial",
+                sorted(materials[e.dst]),
+                f"its material {', '.join(sorted(materials[e.dst]))} is on no BOM line of "
+                f"{scope}"))
+    return out
