@@ -57,8 +57,10 @@ from ontology.codes import (
     DispositionType,
     EffectivenessCriterion,
     ImpactLevel,
+    MaterialLotStatus,
     RoleName,
     SignatureMeaning,
+    SupplierStatus,
 )
 
 __all__ = [
@@ -74,15 +76,17 @@ __all__ = [
     "DispositionType",
     "EffectivenessCriterion",
     "ImpactLevel",
+    "MaterialLotStatus",
     "RoleName",
     "SignatureMeaning",
+    "SupplierStatus",
 ]
 
 #: every GraphQL enum built from a code list
 CODE_ENUMS: tuple[type[StrEnum], ...] = (
     ApprovalDecision, AuditAction, CAPAActionType, CauseCategory, DerivationKind, DeviationGrade,
-    DeviationState, DispositionType, EffectivenessCriterion, ImpactLevel, RoleName,
-    SignatureMeaning)
+    DeviationState, DispositionType, EffectivenessCriterion, ImpactLevel, MaterialLotStatus,
+    RoleName, SignatureMeaning, SupplierStatus)
 
 
 def _code_list(cls: type[StrEnum]) -> None:

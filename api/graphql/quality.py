@@ -25,7 +25,9 @@ from api.graphql.enums import (
     DispositionType,
     EffectivenessCriterion,
     ImpactLevel,
+    MaterialLotStatus,
     RoleName,
+    SupplierStatus,
 )
 from api.graphql.recall import Recall
 from api.graphql.types import Node, Problem, Signature, bad_input, runtime_of, user_of
@@ -41,6 +43,7 @@ from quality.capa import Evaluation, OverdueAction
 from quality.commonality import Factor, commonality
 from quality.dispositions import Rework, dispose
 from quality.edhr import batch_dhr, unit_dhr
+from quality.lots import decide_lot, qualify_supplier
 from quality.release import ReleaseReport as ReleaseRecord
 from quality.release import release_batch, release_report
 from quality.signatures import signatures_by_record
@@ -375,3 +378,19 @@ class Mutation:
         rt = runtime_of(info)
         return _run(lambda: release_batch(rt, batch, user_of(info).username, password, reason),
                     state=ReleaseOutcome.RELEASED)
+
+    @strawberry.mutation(description="Approve or reject a material lot in quarantine after "
+                                     "incoming inspection (QC or QA, re-authenticated).")
+    def decide_lot(self, info: Info[Any, None], lot: str, decision: MaterialLotStatus,
+                   password: str, reason: str) -> QualityResult:
+        rt = runtime_of(info)
+        return _run(lambda: resolve(rt, C.MaterialLot, decide_lot(
+            rt, lot, decision, user_of(info).username, password, reason)), state=decision)
+
+    @strawberry.mutation(description="Set a supplier's qualification status: approved, "
+                                     "conditional or disqualified (QA, re-authenticated).")
+    def qualify_supplier(self, info: Info[Any, None], supplier: str, status: SupplierStatus,
+                         password: str, reason: str) -> QualityResult:
+        rt = runtime_of(info)
+        return _run(lambda: resolve(rt, C.Supplier, qualify_supplier(
+            rt, supplier, status, user_of(info).username, password, reason)), state=status)

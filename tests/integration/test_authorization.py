@@ -14,7 +14,7 @@ from api.app import create_app
 from api.auth import ALL_ROLES, RULES
 from api.graphql import schema
 from tests import plantlet
-from tests.conftest import PASSWORD, bearer, make_user, migrate
+from tests.conftest import PASSWORD, bearer, make_user
 from tracegraph.runtime import Runtime
 
 _fresh = itertools.count()
@@ -103,6 +103,11 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "Mutation.releaseBatch": ('mutation($p: String!) { releaseBatch(batch: "B-ASSY", '
                               'password: $p, reason: "review by exception") { ok } }',
                               {"p": PASSWORD}),
+    "Mutation.decideLot": ('mutation($p: String!) { decideLot(lot: "RL-PP", decision: Approved, '
+                           'password: $p, reason: "CoA reviewed") { ok } }', {"p": PASSWORD}),
+    "Mutation.qualifySupplier": ('mutation($p: String!) { qualifySupplier(supplier: "SUP-PP", '
+                                 'status: approved, password: $p, reason: "audit passed") '
+                                 '{ ok } }', {"p": PASSWORD}),
 }
 
 

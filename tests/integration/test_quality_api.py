@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from tests import plantlet
-from tests.conftest import PASSWORD, bearer, make_user, migrate
+from tests.conftest import PASSWORD, bearer, make_user
 from tracegraph.runtime import Runtime
 
 Client = tuple[TestClient, dict[str, dict[str, str]]]

@@ -12,7 +12,7 @@ from graph.errors import WriteRejectedError
 from graph.model import Direction
 from quality.lots import decide_lot
 from tests import plantlet
-from tests.conftest import PASSWORD, make_user, migrate
+from tests.conftest import PASSWORD, make_user
 from tracegraph.runtime import Runtime
 
 README_PATH = Path(__file__).resolve().parents[2] / "README.md"

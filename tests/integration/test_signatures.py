@@ -23,7 +23,6 @@ from quality.signatures import (
     signatures_of,
 )
 from tests import plantlet
-from tests.conftest import migrate
 from tracegraph.runtime import Runtime
 
 QA_PW = "anna-s3cret-passphrase"

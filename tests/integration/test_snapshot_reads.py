@@ -21,7 +21,6 @@ from graph.model import Direction
 from graph.recall import BATCH_CLASSES, PACK_CLASS, SHIPMENT_CLASS, UNIT_CLASS, RecallAnswer
 from graph.schema import DERIVATION
 from tests import plantlet
-from tests.conftest import migrate
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 

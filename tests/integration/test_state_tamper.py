@@ -33,7 +33,7 @@ from graph.port import GraphStore
 from graph.schema import DERIVATION
 from quality.signatures import content_hash, sign, signatures_of
 from tests import plantlet
-from tests.conftest import PASSWORD, make_user, migrate
+from tests.conftest import PASSWORD, make_user
 from tracegraph.cli.admin import audit_app
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings

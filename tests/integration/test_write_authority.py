@@ -265,6 +265,39 @@ def test_facts_by_their_owners_and_states_by_their_commands(plant: Runtime) -> N
     assert auditor is not None and auditor.status == "disabled"
 
 
+DECIDE = """mutation($lot: String!, $d: MaterialLotStatus!, $p: String!) {
+  decideLot(lot: $lot, decision: $d, password: $p, reason: "CoA reviewed, identity conforming")
+  { ok state problems { rule field value } record { key properties } } }"""
+
+
+def test_qc_approves_a_lot_over_http_and_only_then_it_is_consumed(
+        plant: Runtime, operator: TestClient) -> None:
+    """Receipt into quarantine (operator) → consumption refused → the operator may not decide
+    → a wrong decision is refused → QC approves over GraphQL → the consumption is accepted."""
+    use = {"format": FORMAT, "events": [{"eventId": "use-quar", "derivations": [
+        {"kind": "consumption", "output": "Batch/B-MOULD", "input": "MaterialLot/RL-QUAR",
+         "quantity": 2, "unit": "kg"}]}]}
+    r = operator.post("/graphql", json={"query": CAPTURE, "variables": {"doc": use}}).json()
+    assert {p["rule"] for p in r["data"]["capture"]["problems"]} == {"lot-approved"}
+    asked = {"lot": "RL-QUAR", "d": "Approved", "p": PASSWORD}
+    r = operator.post("/graphql", json={"query": DECIDE, "variables": asked}).json()
+    assert r["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    with TestClient(create_app(plant.settings, plant)) as qc:
+        qc.headers.update(bearer(qc, "demo.qc"))
+        wrong = qc.post("/graphql", json={"query": DECIDE, "variables": {**asked, "d": "OnHold"}})
+        assert wrong.json()["data"]["decideLot"]["problems"] == [
+            {"rule": "lot-decision", "field": "decision", "value": "OnHold"}]
+        bad = qc.post("/graphql", json={"query": DECIDE, "variables": {**asked, "p": "nope"}})
+        assert bad.json()["data"]["decideLot"]["ok"] is False
+        ok = qc.post("/graphql", json={"query": DECIDE, "variables": asked}).json()
+        d = ok["data"]["decideLot"]
+        assert (d["ok"], d["state"], d["record"]["key"]) == (True, "Approved", "RL-QUAR")
+        again = qc.post("/graphql", json={"query": DECIDE, "variables": asked}).json()
+        assert again["data"]["decideLot"]["problems"][0]["rule"] == "lot-not-in-quarantine"
+    r = operator.post("/graphql", json={"query": CAPTURE, "variables": {"doc": use}}).json()
+    assert r["data"]["capture"]["ok"] is True, r
+
+
 def test_a_migration_is_admin_run_signed_reasoned_and_marked(plant: Runtime) -> None:
     with pytest.raises(AuthError):
         begin_migration(plant, "demo.qa", PASSWORD, "legacy MES import")
