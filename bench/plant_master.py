@@ -45,6 +45,9 @@ _ROOMS = (  # room, name, area, cleanroom class
     ("RM-QCLAB", "QC laboratory", "AR-QC", "CNC"),
     ("RM-FG", "Finished goods warehouse and dispatch", "AR-LOG", "CNC"),
 )
+#: the class of the fixture each equipment class works with (a press's mould, a UV station's
+#: bonding nest): an operation that uses the fixture requires both classes
+FIXTURE_CLASS = {"EC-IMM": "EC-MOULD", "EC-UVB": "EC-NEST"}
 _AREAS = {"AR-LOG": "Logistics", "AR-COMP": "Component manufacturing",
           "AR-ASSY": "Assembly and packaging", "AR-STER": "Sterilisation",
           "AR-QC": "Quality control"}
@@ -214,7 +217,7 @@ def _equipment(size: PlantSize, seed: int) -> Iterator[Json]:
                     else f"UV bonding nest (10-up) for {tag}",
                     "requiresCalibration": False, "calibrationStatus": "NotRequired",
                     "usageLimit": limit, "usageCount": count},
-                    {"ofEquipmentClass": f"EquipmentClass/{'EC-MOULD' if mould else 'EC-NEST'}",
+                    {"ofEquipmentClass": f"EquipmentClass/{FIXTURE_CLASS[cls]}",
                      "locatedIn": f"Room/{room}"})
 
 
@@ -237,7 +240,9 @@ def _process_version(size: PlantSize, proc: ProcessDef, version: str) -> Iterato
         ok = op_key(proc.code, version, op)
         doc = QUALIFICATIONS[op.qualification][1]
         yield node("Operation", ok, {"name": op.name, "sequence": op.seq}, {
-            "requiresEquipmentClass": f"EquipmentClass/{op.eq_class}" if op.eq_class else None,
+            "requiresEquipmentClass": [
+                f"EquipmentClass/{c}" for c in (op.eq_class, FIXTURE_CLASS.get(op.eq_class or "")
+                                                if op.fixture else None) if c],
             "requiresQualification": f"Qualification/{op.qualification}",
             "precededBy": f"Operation/{prev}" if prev else None,
             "governedBy": f"Document/{doc}"})

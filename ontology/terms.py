@@ -303,6 +303,7 @@ class P(StrEnum):
     usesMethod = 'usesMethod'
     usl = 'usl'
     validityDays = 'validityDays'
+    variant = 'variant'
     variantCondition = 'variantCondition'
     versionNumber = 'versionNumber'
     versionOf = 'versionOf'

@@ -5,9 +5,11 @@ the list while it is not empty.
 Rules (each exception is a :class:`graph.errors.Problem` naming the rule, the focus record, the
 field and the value):
 
-- ``operation-missing`` / ``execution-incomplete`` / ``operation-sequence``: every operation of
-  the pinned process version's routing (variants excepted) executed, completed, after its
-  predecessor ended;
+- ``operation-missing`` / ``execution-incomplete`` / ``operation-sequence`` / ``route-variant``
+  / ``route-branch`` / ``operation-not-in-version``: every step of the batch's route (the pinned
+  version's routing, given the batch's variant and the branch it took) executed, completed,
+  started after the previous step ended; nothing off the route — the precise semantics are
+  :func:`quality.route_rules.route_exceptions`;
 - ``inspection-nonconforming``; ``parameter-out-of-spec`` against the pinned version's spec;
   ``excursion`` — unless a deviation raised by the finding is closed;
 - ``equipment-not-calibrated`` at time of use, ``fixture-out-of-life``;
@@ -50,6 +52,7 @@ from ontology.codes import (
 from ontology.datatypes import Clock, to_utc_text
 from ontology.terms import C, P, R
 from quality.accounts import authenticate
+from quality.route_rules import route_exceptions, variant_of
 from quality.rules import RequiresSignatures
 from quality.signatures import sign
 from quality.workflow import (
@@ -117,11 +120,6 @@ def release_report(rt: Session, batch: str) -> ReleaseReport:
     runs_of: dict[str, list[NodeRecord]] = {}
     for x, op in op_of.items():
         runs_of.setdefault(op, []).append(executions[x])
-    for o in sorted(routing_ops.values(), key=lambda o: str(o.props.get(P.sequence, 0)).zfill(9)):
-        if o.iri not in runs_of and not o.props.get(P.variantCondition):
-            add("operation-missing", b.iri, "executesOperation", o.key,
-                f"operation {o.key} ({o.props.get(P.name, '')}) of the pinned version was "
-                "not executed")
     for xn in executions.values():
         if xn.props.get(P.executionStatus) != ExecutionStatus.COMPLETED:
             add("execution-incomplete", xn.iri, "executionStatus",
@@ -130,15 +128,13 @@ def release_report(rt: Session, batch: str) -> ReleaseReport:
         if xop is not None and routing_ops and xop not in routing_ops:
             add("operation-not-in-version", xn.iri, "executesOperation", xop,
                 f"execution {xn.key} ran an operation outside the pinned version's routing")
-    pred = _by_src(st.links(sorted(routing_ops), [R.PRECEDED_BY])) if routing_ops else {}
-    for op, runs in runs_of.items():
-        for before in pred.get(op, []):
-            ends = [str(r.props.get(P.endedAtTime, "")) for r in runs_of.get(before, [])]
-            for r in runs:
-                if ends and str(r.props.get(P.startedAtTime, "")) < max(ends):
-                    add("operation-sequence", r.iri, "startedAtTime",
-                        r.props.get(P.startedAtTime), f"execution {r.key} started before its "
-                        f"preceding operation {before.rsplit('/', 1)[-1]} ended")
+    if routing_ops:
+        layers = st.links([b.iri], [R.OF_PRODUCT, R.FOR_WORK_ORDER])
+        above = st.get_many(sorted({e.dst for e in layers}))
+        variant = variant_of([*(above.get(e.dst) for e in layers if e.type == R.OF_PRODUCT),
+                              *(above.get(e.dst) for e in layers if e.type == R.FOR_WORK_ORDER),
+                              b])
+        ex += route_exceptions(b, routing_ops, runs_of, variant)
 
     # findings during the executions: inspections, observations, excursions
     during = linked_from(st, sorted(executions), R.DURING_EXECUTION)

@@ -35,7 +35,7 @@ def version_nodes(v: str, status: str, usl: float, frm: str | None = None) -> li
     return [
         node("Operation", op, {"name": "UV bonding", "sequence": 10},
              {"requiresQualification": "Qualification/Q-UVB",
-              "requiresEquipmentClass": "EquipmentClass/EC-UVB"}),
+              "requiresEquipmentClass": ["EquipmentClass/EC-UVB", "EquipmentClass/EC-NEST"]}),
         node("ParameterSpec", f"{op}/UV-DOSE",
              {"name": "UV dose", "setpoint": 2400.0, "lsl": 1800.0, "usl": usl,
               "unitCode": "mJ/cm2", "isCPP": True}, {"specOf": f"Operation/{op}"}),

@@ -27,7 +27,9 @@ from quality.dispositions import Rework, dispose
 from quality.signatures import signatures_of
 from quality.workflow import WorkflowRefused
 from tests.unit.records import (
+    OPERATION,
     PASSWORD,
+    VERSION,
     account,
     batch,
     derive,
@@ -38,6 +40,7 @@ from tests.unit.records import (
     put,
     standard_version,
     ts,
+    version,
 )
 from tests.unit.session import UnitSession
 
@@ -219,8 +222,11 @@ def test_a_refused_disposition_writes_nothing(session: UnitSession, who: str, ki
 
 def test_rework_adds_an_execution_and_keeps_the_genealogy(session: UnitSession) -> None:
     s = session
+    # the rework is an alternative branch of the batch's routing (executions follow the route)
+    rw = put(s, C.Operation, "ASSY/v1/RW10", {P.name: "operation RW10", P.sequence: 900,
+                                              P.branch: "rework"})
+    version(s, VERSION, [operation(s, OPERATION), rw])
     b, lot = held_batch_and_lot(s)
-    rw = operation(s, "ASSY/v1/RW10", sequence=900)
     dispose(s, "HLD-1", DispositionType.SCRAP, "q.adams", PASSWORD, "lot scrapped",
             items=["LOT-1"])
     d = dispose(s, "HLD-1", DispositionType.REWORK, "q.adams", PASSWORD, "re-bond",
