@@ -183,9 +183,9 @@ class _Loader:
         self._events = []
         migration = None
         if kind in (GoLive, Legacy):
-            migration = self._migrations.get(kind)  # type: ignore[arg-type]  # kind is a step class
+            migration = self._migrations.get(kind)
             if migration is None:
-                migration = self._migrations[kind] = begin_migration(  # type: ignore[index]  # kind is a step class
+                migration = self._migrations[kind] = begin_migration(
                     self.rt, self.admin, self.password, GO_LIVE if kind is GoLive else LEGACY)
         r = self.rt.capture({"format": "tracegraph.capture/1", "source": "bench.plant workflow",
                              "events": events}, migration=migration)

@@ -236,7 +236,7 @@ def create_user(rt: Session, username: str, password: str, roles: Iterable[str],
         P.username: username, P.code: employee_code or username.replace("@", "."),
         P.name: printed_name, P.accountStatus: AccountStatus.ACTIVE,
         P.passwordHash: _HASHER.hash(password), P.failedAttempts: 0}
-    links = {P.hasRole: list(role_iris.values())}
+    links: dict[str, list[str]] = {P.hasRole: list(role_iris.values())}
     if quals := sorted(set(qualifications)):
         links[P.hasQualification] = quals
     nodes.append(NodeUpsert(C.User, username, iri, props, links))
