@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bench.plant import INCOMING_INSPECTION, MAX_EVENTS, _size, receipt_event
+from bench.plant import INCOMING_INSPECTION, MAX_EVENTS, MAX_ITEMS, _size, receipt_event
 from bench.plant_exec import BatchRelease, Production
 from bench.plant_master import (
     ADMIN,
@@ -56,6 +56,7 @@ from bench.plant_quality import quality_events
 from bench.plant_shipping import shipping_events
 from bench.plant_sim import Planner
 from bench.plant_stock import DAY, HOUR, T0
+from graph.authority import Migration
 from graph.port import GraphStore
 from graph.session import Session
 from graph.write import Writer
@@ -168,19 +169,24 @@ class _Loader:
         ("events", "nodes", "edges", "commands"), 0))
     _kind: type | None = None
     _events: list[Json] = field(default_factory=list)
-    _migrations: dict[type, Any] = field(default_factory=dict)
+    _items: int = 0
+    _migrations: dict[type, Migration] = field(default_factory=dict)
 
     def capture(self, kind: type, ev: Json) -> None:
-        if self._events and (kind is not self._kind or len(self._events) >= MAX_EVENTS):
+        """Pack ``ev`` into the pending document (one kind, bounded like bench.plant's)."""
+        n = len(ev.get("nodes", ())) + len(ev.get("derivations", ()))
+        if self._events and (kind is not self._kind or len(self._events) >= MAX_EVENTS
+                             or self._items + n > MAX_ITEMS):
             self.flush()
         self._kind = kind
         self._events.append(ev)
+        self._items += n
 
     def flush(self) -> None:
         if not self._events:
             return
         kind, events = self._kind, self._events
-        self._events = []
+        self._events, self._items = [], 0
         migration = None
         if kind in (GoLive, Legacy):
             migration = self._migrations.get(kind)
