@@ -72,16 +72,25 @@ def _items(ev: Json) -> int:
     return len(ev.get("nodes", ())) + len(ev.get("derivations", ()))
 
 
-def _receipt_events(r: Receipt, inspector: str) -> Iterator[Json]:
+#: why the plant's QC approves a received lot
+INCOMING_INSPECTION = "incoming inspection: CoA reviewed, identity check conforming"
+
+
+def receipt_event(r: Receipt) -> Json:
+    """A supplier lot received into quarantine."""
     m = MATERIALS[r.material]
-    yield event(f"rcv/{r.key}", r.received, [node("MaterialLot", r.key, {
+    return event(f"rcv/{r.key}", r.received, [node("MaterialLot", r.key, {
         "supplierLotNumber": r.supplier_lot, "quantity": r.quantity, "unitCode": m.unit,
         "expiryDate": r.expiry, "receivedAt": ts(r.received), "materialLotStatus": "Quarantine"},
         {"ofMaterial": f"Material/{r.material}", "suppliedBy": f"Supplier/{m.supplier}"})],
         actor="erp-interface", reason="goods receipt")
+
+
+def _receipt_events(r: Receipt, inspector: str) -> Iterator[Json]:
+    yield receipt_event(r)
     yield event(f"rcv/{r.key}/approve", r.approved, [
         node("MaterialLot", r.key, {"materialLotStatus": "Approved"})],
-        actor=inspector, reason="incoming inspection: CoA reviewed, identity check conforming")
+        actor=inspector, reason=INCOMING_INSPECTION)
 
 
 def _phased_events(size: PlantSize, seed: int) -> Iterator[tuple[str, Json]]:

@@ -42,7 +42,7 @@ from bench.plant_stock import (
 )
 from ontology.codes import RoleName
 
-__all__ = ["Production", "initial_calibrations"]
+__all__ = ["BatchRelease", "Production", "initial_calibrations"]
 
 Json = dict[str, Any]
 CAL_DAYS = {"EC-UVB": 90, "EC-EO": 365}
@@ -77,6 +77,17 @@ def _calibration(key: str, tag: str, at: int, due: int, who: str) -> list[Json]:
 
 
 @dataclass(frozen=True)
+class BatchRelease:
+    """Workflow mode: the release of a batch by the plant's QA person
+    (:func:`quality.release.release_batch`, signed 'released') at its time."""
+
+    batch: str
+    qa: str
+    at: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class Finished:
     """A finished-goods batch as shipping sees it."""
 
@@ -92,8 +103,10 @@ class Finished:
 class Production:
     """Chronological execution events of one plant, then its shipments and quality records."""
 
-    def __init__(self, size: PlantSize, seed: int) -> None:
+    def __init__(self, size: PlantSize, seed: int, workflow: bool = False) -> None:
+        """``workflow``: releases are :class:`BatchRelease` steps (:meth:`steps`), not records."""
         self.size = size
+        self.workflow = workflow
         self.seed = seed
         self.planner = Planner(size, seed)
         people = self.planner.staff
@@ -109,7 +122,8 @@ class Production:
                        for tag in tags}
         self.pm_seq = dict.fromkeys(self.pm_due, 0)
         self.fixture_count = {t: c for t, (_lim, c) in fixture_park(size, seed).items()}
-        self.heap: list[tuple[int, int, Callable[..., Json], tuple[Any, ...]]] = []
+        self.heap: list[tuple[int, int, Callable[..., Json | BatchRelease],
+                             tuple[Any, ...]]] = []
         self.seq = 0
         self.held_from: dict[str, int] = {}
         self.finished: list[Finished] = []
@@ -118,7 +132,15 @@ class Production:
 
     # -- the stream ---------------------------------------------------------------------------
     def events(self) -> Iterator[Json]:
-        """Every production event, in event-time order."""
+        """Every production event, in event-time order (releases as records)."""
+        assert not self.workflow, "workflow mode: use steps()"
+        for ev in self.steps():
+            assert not isinstance(ev, BatchRelease)
+            yield ev
+
+    def steps(self) -> Iterator[Json | BatchRelease]:
+        """Every production event, in event-time order, with releases as :class:`BatchRelease`
+        steps in workflow mode."""
         for day, _receipts, batches in self.planner.days():
             for q in self.planner.quality[self._quality_seen:]:
                 for key in [q.batch] if q.batch else q.affected:
@@ -131,12 +153,12 @@ class Production:
             yield from self._flush((day + 1) * DAY)
         yield from self._flush(None)
 
-    def _push(self, at: int, build: Callable[..., Json], *args: Any) -> None:
+    def _push(self, at: int, build: Callable[..., Json | BatchRelease], *args: Any) -> None:
         """Build ``build(*args)`` when its time comes (documents are built lazily)."""
         self.seq += 1
         heapq.heappush(self.heap, (at, self.seq, build, args))
 
-    def _flush(self, before: int | None) -> Iterator[Json]:
+    def _flush(self, before: int | None) -> Iterator[Json | BatchRelease]:
         while self.heap and (before is None or self.heap[0][0] < before):
             _at, _seq, build, args = heapq.heappop(self.heap)
             yield build(*args)
@@ -322,6 +344,8 @@ class Production:
     def _release(self, b: BatchPlan) -> Json:
         product = PRODUCTS[b.product]
         held = self.held_from.get(b.key, b.released + 1) <= b.released
+        if self.workflow:  # the batch completes as a fact; QA releases it by the command
+            return self._completion(b, held)
         status = "Completed" if held else "Released"
         last = b.ops[-1]
         props: Json = {"batchStatus": status, "quantity": b.good,
@@ -347,6 +371,32 @@ class Production:
         return event(f"{b.key}/release", b.released, nodes, actor=qa,
                      reason="batch release" if not held else "batch completed, release blocked "
                      "by an open deviation")
+
+    def _completion(self, b: BatchPlan, held: bool) -> Json:
+        """Workflow mode: the batch Completed (a production fact), then — unless a hold blocks
+        it — its release by QA at the same time (a :class:`BatchRelease` step)."""
+        product = PRODUCTS[b.product]
+        qa = self.qa[len(self.finished) % len(self.qa)]
+        props: Json = {"batchStatus": "Completed", "quantity": b.good,
+                       "manufacturedAt": ts(b.ops[0].start)}
+        if product.finished:
+            props["expiryDate"] = date_of(next(r.end for r in b.ops if r.op.seq == 50),
+                                          product.shelf_days)
+            self.finished.append(Finished(
+                b.key, b.product, b.released, b.first_case,
+                0 if held else math.ceil(int(b.good) / UNITS_PER_CASE), int(b.good),
+                b.first_serial))
+        if not held:
+            reason = (f"Batch record reviewed by exception; EO cycle on {b.ops[-1].equipment} "
+                      "parametric, BI negative" if product.finished else
+                      "In-process inspection reviewed: released for use in assembly")
+            self._push(b.released, lambda: BatchRelease(b.key, qa, b.released, reason))
+        return event(f"{b.key}/complete", b.released, [
+            node("Batch", b.key, props),
+            node("WorkOrder", b.work_order, {"workOrderStatus": "Completed"})],
+            actor=self.user[b.ops[-1].operator],
+            reason="batch completed" if not held else "batch completed, release blocked by an "
+            "open deviation")
 
 
 def _inspection(ex: str, op_key: str, c: Char, b: BatchPlan, run: OpRun, rng: random.Random,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from bench.plant_catalog import (
@@ -27,7 +28,9 @@ from bench.plant_people import QUALIFICATIONS, customers, staff
 from bench.plant_stock import DAY, HOUR, equipment_park, fixture_of, fixture_park, ts
 from ontology.codes import RoleName, label
 
-__all__ = ["ADMIN", "SITE", "event", "master_events", "node", "op_key", "room_of", "version_day"]
+__all__ = ["ADMIN", "SITE", "ChangeRequestPlan", "change_request_plan", "draft_version_event",
+           "event", "master_events", "node", "op_key", "room_of", "training_records",
+           "version_day"]
 
 Json = dict[str, Any]
 SITE = "SITE-GWY"
@@ -106,9 +109,25 @@ def gln(location: int) -> str:
     return body + gs1_check_digit(body)
 
 
-def master_events(size: PlantSize, seed: int) -> Iterator[Json]:
-    """Every master-data event, dependencies first."""
+def training_records(size: PlantSize, seed: int) -> dict[str, list[Json]]:
+    """The training records of each of the plant's staff (by username; trainee = the user
+    keyed by username)."""
     rng = random.Random(f"{seed}/master")
+    out: dict[str, list[Json]] = {}
+    for p in staff(size, seed):
+        out[p.username] = [node("TrainingRecord", f"TR-{p.key}-{q}", {
+            "effectiveFrom": ts(-rng.randint(30, 300) * DAY),
+            "effectiveTo": ts((size.days + 60) * DAY)},
+            {"trainee": f"User/{p.username}", "grantsQualification": f"Qualification/{q}"})
+            for q in p.qualifications]
+    return out
+
+
+def master_events(size: PlantSize, seed: int, go_live: bool = False) -> Iterator[Json]:
+    """Every master-data event, dependencies first. ``go_live``: the state at go-live only (the
+    workflow load, bench.plant_workflow): no users (they are accounts), no training records
+    (:func:`training_records`, after the accounts), process versions as in force at go-live
+    (a later version comes through change control, :func:`change_request_plan`)."""
     t = -90 * DAY
     people = staff(size, seed)
     yield event("md/site", t, [
@@ -132,27 +151,27 @@ def master_events(size: PlantSize, seed: int) -> Iterator[Json]:
              for m, (name, std) in CHARACTERISTICS.items()]
     yield event("md/documents", t + HOUR, docs, actor=ADMIN, reason="document control")
 
-    nodes = [node("Role", r.value, {"name": label(r).capitalize(), "roleName": r.value})
-             for r in RoleName]
-    nodes += [node("Qualification", q, {"name": name, "validityDays": 365},)
-              for q, (name, _doc) in QUALIFICATIONS.items()]
-    for p in people:
-        nodes.append(node("User", p.username,
-                          {"code": p.key, "name": p.name, "description": p.title,
-                           "accountStatus": "active"},
-                          {"hasRole": role_ref(p.role),
-                           "hasQualification": [f"Qualification/{q}" for q in p.qualifications]}))
-        for q in p.qualifications:
-            start = -rng.randint(30, 300) * DAY
-            nodes.append(node("TrainingRecord", f"TR-{p.key}-{q}",
-                              {"effectiveFrom": ts(start),
-                               "effectiveTo": ts((size.days + 60) * DAY)},
-                              {"trainee": f"User/{p.username}",
-                               "grantsQualification": f"Qualification/{q}"}))
-    nodes.append(node("User", ADMIN, {"code": "E9001", "name": "System Administrator",
-                                      "accountStatus": "active"},
-                      {"hasRole": role_ref(RoleName.ADMIN)}))
-    yield event("md/people", t + 2 * HOUR, nodes, actor=ADMIN, reason="user and training records")
+    nodes = [node("Qualification", q, {"name": name, "validityDays": 365},)
+             for q, (name, _doc) in QUALIFICATIONS.items()]
+    if go_live:  # the people are accounts (quality.accounts), their training follows them
+        yield event("md/qualifications", t + 2 * HOUR, nodes, actor=ADMIN,
+                    reason="qualification catalogue")
+    else:
+        training = training_records(size, seed)
+        nodes[:0] = [node("Role", r.value, {"name": label(r).capitalize(),
+                                            "roleName": r.value}) for r in RoleName]
+        for p in people:
+            nodes.append(node("User", p.username,
+                              {"code": p.key, "name": p.name, "description": p.title,
+                               "accountStatus": "active"},
+                              {"hasRole": role_ref(p.role), "hasQualification": [
+                                  f"Qualification/{q}" for q in p.qualifications]}))
+            nodes += training[p.username]
+        nodes.append(node("User", ADMIN, {"code": "E9001", "name": "System Administrator",
+                                          "accountStatus": "active"},
+                          {"hasRole": role_ref(RoleName.ADMIN)}))
+        yield event("md/people", t + 2 * HOUR, nodes, actor=ADMIN,
+                    reason="user and training records")
 
     nodes = [node("Supplier", k, {"name": n, "address": a, "country": c,
                                   "supplierStatus": "approved"})
@@ -178,11 +197,14 @@ def master_events(size: PlantSize, seed: int) -> Iterator[Json]:
     engineer = next(p.username for p in people if p.title.startswith("Process engineer"))
     for proc in PROCESSES.values():
         for version in proc.versions:
+            if go_live and version_day(size, proc.code, version) > 0:
+                continue  # introduced later, through change control
             if proc.code == "CATH-ASSY" and version == "v2":
                 yield _change_request(size, people)
             yield event(f"md/process/{proc.code}/{version}", t + 5 * HOUR,
-                        list(_process_version(size, proc, version)), actor=engineer,
-                        reason="process definition released")
+                        list(_process_version(size, proc, version,
+                                              "go-live" if go_live else None)),
+                        actor=engineer, reason="process definition released")
 
     nodes = [node("Customer", c.key, {"name": c.name, "address": c.address,
                                       "country": c.country})
@@ -221,19 +243,36 @@ def _equipment(size: PlantSize, seed: int) -> Iterator[Json]:
                      "locatedIn": f"Room/{room}"})
 
 
-def _process_version(size: PlantSize, proc: ProcessDef, version: str) -> Iterator[Json]:
+def draft_version_event(size: PlantSize, process: str, version: str, at: int,
+                        author: str) -> Json:
+    """A process version as its author captures it for change control: a Draft, not yet
+    effective nor introduced by a change request (:mod:`quality.change_control` does both)."""
+    return event(f"md/process/{process}/{version}", at,
+                 list(_process_version(size, PROCESSES[process], version, "draft")),
+                 actor=author, reason="process version drafted for change control")
+
+
+def _process_version(size: PlantSize, proc: ProcessDef, version: str,
+                     as_of: str | None = None) -> Iterator[Json]:
+    """The version's records: its whole history (``as_of`` None), as in force at go-live
+    (``"go-live"``: versions that came later do not exist yet) or as a ``"draft"``."""
     status, _day, ops = proc.versions[version]
     pv = f"{proc.code}/{version}"
     if version == "v1":
         yield node("ProcessDefinition", proc.code, {"name": proc.name},
                    {"ofProduct": f"Product/{proc.product}"})
-    start = version_day(size, proc.code, version)
-    later = [v for v in proc.versions if v > version]
+    start: int | None = version_day(size, proc.code, version)
+    later = [v for v in proc.versions if v > version
+             and (as_of != "go-live" or version_day(size, proc.code, v) <= 0)]
     end = version_day(size, proc.code, later[0]) if later else None
+    if as_of == "go-live" and not later:
+        status = "Effective"
+    if as_of == "draft":
+        status, start, end = "Draft", None, None
     yield node("Document", f"MPI-{pv}", {
         "title": f"Manufacturing process instruction {proc.name}, {version}",
         "revision": version.upper(), "documentType": "workInstruction",
-        "versionStatus": status, "effectiveFrom": ts(start * DAY),
+        "versionStatus": status, "effectiveFrom": ts(start * DAY) if start is not None else None,
         "effectiveTo": ts(end * DAY) if end is not None else None})
     prev: str | None = None
     for op in ops:
@@ -269,11 +308,13 @@ def _process_version(size: PlantSize, proc: ProcessDef, version: str) -> Iterato
                {"hasOperation": [f"Operation/{op_key(proc.code, version, op)}" for op in ops]})
     yield node("ProcessVersion", pv, {
         "name": f"{proc.name} {version}", "revision": version.upper(), "versionStatus": status,
-        "effectiveFrom": ts(start * DAY), "effectiveTo": ts(end * DAY) if end is not None else None,
+        "effectiveFrom": ts(start * DAY) if start is not None else None,
+        "effectiveTo": ts(end * DAY) if end is not None else None,
     }, {"versionOf": f"ProcessDefinition/{proc.code}", "hasRouting": f"Routing/{pv}",
         "governedBy": f"Document/MPI-{pv}",
         "wasRevisionOf": f"ProcessVersion/{proc.code}/v1" if version != "v1" else None,
-        "introducedBy": "ChangeRequest/CR-2026-0007" if version != "v1" else None})
+        "introducedBy": "ChangeRequest/CR-2026-0007" if version != "v1" and as_of != "draft"
+        else None})
 
 def _characteristic(plan: str, c: Char) -> Json:
     return node("InspectionCharacteristic", f"{plan}/{c.code}", {
@@ -291,29 +332,56 @@ def _inspection_methods() -> list[Json]:
             for m, (name, std) in CHARACTERISTICS.items()]
 
 
-def _change_request(size: PlantSize, people: list[Any]) -> Json:
+@dataclass(frozen=True)
+class ChangeRequestPlan:
+    """CR-2026-0007 as the plant lived it: who raised it when, who approved it in which role
+    when, and when the new version became effective (seconds from T0)."""
+
+    number: str
+    title: str
+    description: str
+    process: str
+    base: str                #: version replaced
+    proposed: str            #: version introduced
+    opened: int
+    raised_by: str
+    approvals: tuple[tuple[str, str, int], ...]  #: (role, username, decided at)
+    effective: int
+
+
+def change_request_plan(size: PlantSize, people: list[Any]) -> ChangeRequestPlan:
     """CR-2026-0007: raise the hub-bond UV dose LSL and add a hub pull test (CATH-ASSY v2)."""
     v2 = version_day(size, "CATH-ASSY", "v2")
     opened = (v2 - 45) * DAY + 10 * HOUR
     by_role: dict[str, list[str]] = {}
     for p in people:
         by_role.setdefault(p.role, []).append(p.username)
-    cr = "CR-2026-0007"
     approvers = (("engineer", by_role["engineer"][1]), ("qa", by_role["qa"][1]),
                  ("engineer", by_role["engineer"][-1]))
+    return ChangeRequestPlan(
+        "CR-2026-0007",
+        "CATH-ASSY: raise hub-bond UV dose LSL to 2000 mJ/cm2, add hub pull test",
+        "Trend of hub-bond UV dose towards the lower alert limit and two field complaints of "
+        "hub separation (ISO 10555-1 pull force). Raise the LSL of the OP20 UV dose from 1800 "
+        "to 2000 mJ/cm2 and add a hub-to-catheter pull test (n=8, >= 15 N) at OP40. "
+        "Validation report VR-0412 attached.", "CATH-ASSY", "v1", "v2", opened,
+        by_role["engineer"][1],
+        tuple((role, user, opened + (10 + 3 * i) * DAY) for i, (role, user) in
+              enumerate(approvers)), v2 * DAY)
+
+
+def _change_request(size: PlantSize, people: list[Any]) -> Json:
+    plan = change_request_plan(size, people)
+    cr = plan.number
     nodes = [node("ChangeRequest", cr, {
-        "title": "CATH-ASSY: raise hub-bond UV dose LSL to 2000 mJ/cm2, add hub pull test",
-        "description": "Trend of hub-bond UV dose towards the lower alert limit and two field "
-                       "complaints of hub separation (ISO 10555-1 pull force). Raise the LSL of "
-                       "the OP20 UV dose from 1800 to 2000 mJ/cm2 and add a hub-to-catheter pull "
-                       "test (n=8, >= 15 N) at OP40. Validation report VR-0412 attached.",
-        "changeType": "process", "changeState": "Approved", "openedAt": ts(opened)},
+        "title": plan.title, "description": plan.description,
+        "changeType": "process", "changeState": "Approved", "openedAt": ts(plan.opened)},
         {"affects": ["ProcessVersion/CATH-ASSY/v1", "ProcessDefinition/CATH-ASSY"],
-         "raisedBy": f"User/{by_role['engineer'][1]}"})]
-    for i, (role, user) in enumerate(approvers):
+         "raisedBy": f"User/{plan.raised_by}"})]
+    for i, (role, user, at) in enumerate(plan.approvals):
         nodes.append(node("Approval", f"{cr}-A{i + 1}", {
-            "approvalDecision": "approved", "decidedAt": ts(opened + (10 + 3 * i) * DAY)},
+            "approvalDecision": "approved", "decidedAt": ts(at)},
             {"approves": f"ChangeRequest/{cr}", "wasAssociatedWith": f"User/{user}",
              "inRole": role_ref(role)}))
-    return event(f"md/change/{cr}", opened, nodes, actor=by_role["engineer"][1],
+    return event(f"md/change/{cr}", plan.opened, nodes, actor=plan.raised_by,
                  reason="change control")

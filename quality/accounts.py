@@ -216,9 +216,11 @@ def _need_reason(reason: str) -> None:
 
 def create_user(rt: Session, username: str, password: str, roles: Iterable[str],
                 printed_name: str, actor: str, reason: str,
-                employee_code: str | None = None) -> User:
+                employee_code: str | None = None, qualifications: Iterable[str] = ()) -> User:
     """Create an account with an argon2id password hash and its roles (role nodes are created
-    on first use), in one audited write. ``printed_name`` is what signatures show."""
+    on first use), in one audited write. ``printed_name`` is what signatures show;
+    ``qualifications`` (IRIs of stored Qualification records) are the ones the person holds
+    (``hasQualification``; their training records say when each is in force)."""
     wanted = _check_roles(roles)
     check_password_policy(password, username)
     _need_reason(reason)
@@ -234,7 +236,10 @@ def create_user(rt: Session, username: str, password: str, roles: Iterable[str],
         P.username: username, P.code: employee_code or username.replace("@", "."),
         P.name: printed_name, P.accountStatus: AccountStatus.ACTIVE,
         P.passwordHash: _HASHER.hash(password), P.failedAttempts: 0}
-    nodes.append(NodeUpsert(C.User, username, iri, props, {P.hasRole: list(role_iris.values())}))
+    links: dict[str, list[str]] = {P.hasRole: list(role_iris.values())}
+    if quals := sorted(set(qualifications)):
+        links[P.hasQualification] = quals
+    nodes.append(NodeUpsert(C.User, username, iri, props, links))
     try:  # the event id makes a concurrent second creation of the same username a conflict
         write_nodes(rt, nodes, actor, reason, f"account-create:{username}",
                     command=Command.CREATE_USER)

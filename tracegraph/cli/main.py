@@ -8,9 +8,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -306,7 +305,8 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
 
 def _demo_accounts(rt: Runtime) -> str:
     """One demo account per role (TRACEGRAPH_DEMO_PASSWORD, or a random password), created
-    before the plant so its administrator signs the plant's migration."""
+    before the plant so its administrator signs the plant's go-live migration and creates the
+    plant's staff accounts (same password)."""
     import os
     import secrets
 
@@ -323,33 +323,27 @@ def _demo_accounts(rt: Runtime) -> str:
 def demo(port: Annotated[int | None, typer.Option()] = None,
          serve_api: Annotated[bool, typer.Option("--serve/--no-serve")] = True) -> None:
     """Generate the demo plant into a fresh embedded store, then serve it."""
-    from bench.plant import PLANT_MIGRATION, generate_plant
+    from bench.plant_workflow import load_workflow
 
     s = settings()
     if s.store != "embedded":
         raise typer.BadParameter("the demo runs on the embedded store (TRACEGRAPH_STORE=embedded)")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{s.sqlite_path}{suffix}").unlink(missing_ok=True)
-    from quality.accounts import begin_migration
-
     rt = Runtime.open()
     t0 = time.perf_counter()
-    counts: dict[str, Any] = {"events": 0, "nodes": 0, "edges": 0}
     password = _demo_accounts(rt)
-    # the plant's history holds records in later states (released batches, an approved change):
-    # for now it loads as a signed migration of demo.admin, every record marked migrated
-    mig = begin_migration(rt, "demo.admin", password, PLANT_MIGRATION.reason)
-    with console.status("loading the demo plant …"):
-        for doc in generate_plant(size="demo", seed=7):
-            r = rt.capture(orjson.dumps(doc), migration=mig)
-            counts["events"] += r.events_written
-            counts["nodes"] += r.nodes_created
-            counts["edges"] += r.edges_created
+    # the state at go-live is a migration signed by demo.admin; the plant's history after it
+    # runs through the workflow commands, each authenticated and signed by the plant's staff
+    with console.status("loading the demo plant through its workflow commands …"):
+        counts = load_workflow(rt, "demo.admin", password, size="demo", seed=7)
     rt.close()
     console.print(f"demo plant loaded in {time.perf_counter() - t0:.1f} s: {counts}")
     *others, last = (f"demo.{role}" for role in RoleName)
     console.print(f"sign in (POST /auth/token) as {', '.join(others)} or {last} with the "
-                  f"password {password!r}", soft_wrap=True)
+                  f"password {password!r}; the plant's staff (its QA, QC, engineers and "
+                  "operators) have accounts with the same password",
+                  soft_wrap=True)
     if serve_api:
         p = port or s.port
         url = f"http://{s.host}:{p}/graphql"

@@ -1,0 +1,168 @@
+"""The demo plant as ``tracegraph demo`` loads it (bench.plant_workflow): its history runs through
+the workflow commands, so every released batch carries a valid QA release signature, the change
+request its approvals' signatures, release reports are empty, and only the go-live state (and
+the legacy quality records no command writes yet) is marked migrated. Loaded once for the module
+(embedded engine), with argon2 at its minimum cost (what is hashed and checked is unchanged)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from typer.testing import CliRunner
+
+from bench.plant_workflow import GO_LIVE, LEGACY, load_workflow
+from graph.authority import MIGRATED
+from graph.model import Direction, NodeRecord
+from ontology.codes import (
+    BatchStatus,
+    ChangeState,
+    MaterialLotStatus,
+    ProcessVersionStatus,
+    RoleName,
+    SignatureMeaning,
+)
+from ontology.terms import C, P, R
+from quality import accounts
+from quality.accounts import create_user, get_user
+from quality.release import release_report
+from quality.signatures import signatures_by_record
+from tracegraph.cli.admin import audit_app
+from tracegraph.runtime import Runtime
+from tracegraph.settings import Settings
+
+PASSWORD = "demo password 2026"
+
+
+@pytest.fixture(scope="module")
+def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runtime, Path]]:
+    data = tmp_path_factory.mktemp("demo-workflow")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(accounts, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8,
+                                                       parallelism=1))
+        mp.setattr(accounts, "_DUMMY", [])
+        rt = Runtime.open(Settings(data_dir=data))
+        create_user(rt, "demo.admin", PASSWORD, [RoleName.ADMIN], "Demo Admin", "system:demo",
+                    "demo accounts")
+        load_workflow(rt, "demo.admin", PASSWORD)
+        yield rt, data
+        rt.close()
+
+
+def _all(rt: Runtime, label: str) -> list[NodeRecord]:
+    return rt.store.nodes_of_class(label)
+
+
+def test_every_released_batch_has_a_valid_qa_release_signature(
+        plant: tuple[Runtime, Path]) -> None:
+    rt, _ = plant
+    batches = _all(rt, C.Batch)
+    released = [b for b in batches if b.props.get(P.batchStatus) == BatchStatus.RELEASED]
+    assert len(released) >= 25
+    decisions = {e.dst: e.src for e in rt.store.links([b.iri for b in released], [R.RELEASE_OF],
+                                                       Direction.DOWNSTREAM)}
+    assert set(decisions) == {b.iri for b in released}, "a released batch has no decision"
+    sigs = signatures_by_record(rt.store, sorted(decisions.values()))
+    for b in released:
+        decision = rt.store.get(decisions[b.iri])
+        assert decision is not None and decision.props.get(MIGRATED) is not True
+        assert decision.props[P.releaseOutcome] == "released"
+        signed = [s for s in sigs[decision.iri] if s.meaning == SignatureMeaning.RELEASED]
+        assert signed and all(s.valid for s in signed), (b.key, signed)
+        user = get_user(rt, signed[0].username)
+        assert user is not None and RoleName.QA in user.roles
+        assert str(decision.props[P.decidedAt]) == signed[0].signed_at  # the plant's time
+        assert b.props.get(MIGRATED) is not True
+        report = release_report(rt, b.iri)
+        assert report.exceptions == [], (b.key, report.exceptions)
+        assert report.batch == b.iri
+    # a batch held before its release time stays unreleased: the excursion's batch has no
+    # release decision (those the supplier notice put on hold later keep theirs)
+    held = [b.iri for b in batches if b.props.get(P.batchStatus) == BatchStatus.ON_HOLD]
+    decided = {e.dst for e in rt.store.links(held, [R.RELEASE_OF], Direction.DOWNSTREAM)}
+    assert set(held) - decided, "the excursion's batch was released"
+
+
+def test_release_report_cli_is_empty_for_a_released_batch(plant: tuple[Runtime, Path]) -> None:
+    from tracegraph.cli.quality import quality_app
+
+    rt, data = plant
+    released = next(b for b in _all(rt, C.Batch)
+                    if b.props.get(P.batchStatus) == BatchStatus.RELEASED)
+    out = CliRunner().invoke(quality_app, ["release-report", released.key],
+                             env={"TRACEGRAPH_DATA_DIR": str(data),
+                                  "TRACEGRAPH_STORE": "embedded", "COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert f"{released.key}: no exceptions" in out.output, out.output
+    assert "migrated record" not in out.output  # its history came through the commands
+
+
+def test_change_request_is_approved_by_signed_approvals(plant: tuple[Runtime, Path]) -> None:
+    rt, _ = plant
+    cr = rt.store.get(rt.vocab.mint_iri(C.ChangeRequest, "CR-2026-0007"))
+    assert cr is not None and cr.props.get(MIGRATED) is not True
+    assert cr.props[P.changeState] in (ChangeState.APPROVED, ChangeState.IMPLEMENTED)
+    approvals = [e.src for e in rt.store.links([cr.iri], [R.APPROVES], Direction.DOWNSTREAM)]
+    assert len(approvals) == 3
+    sigs = signatures_by_record(rt.store, approvals)
+    roles = set()
+    for a in approvals:
+        node = rt.store.get(a)
+        assert node is not None and node.props[P.approvalDecision] == "approved"
+        ok = [s for s in sigs[a] if s.valid and s.meaning == SignatureMeaning.APPROVED]
+        assert len(ok) == 1, (node.key, sigs[a])
+        roles |= {str(r.props[P.roleName]) for r in rt.store.get_many(
+            [e.dst for e in rt.store.links([a], [R.IN_ROLE])]).values()}
+    assert roles == {RoleName.ENGINEER, RoleName.QA}
+    v1, v2 = (rt.store.get(rt.vocab.mint_iri(C.ProcessVersion, f"CATH-ASSY/{v}"))
+              for v in ("v1", "v2"))
+    assert v2 is not None and v2.props[P.versionStatus] == ProcessVersionStatus.EFFECTIVE
+    assert v2.props.get(MIGRATED) is not True
+    assert v1 is not None and v1.props[P.versionStatus] == ProcessVersionStatus.SUPERSEDED
+    assert v1.props[P.effectiveTo] == v2.props[P.effectiveFrom]
+    # the change-control command made it Effective (audit trail), as the QA approver
+    made = [t for t in rt.store.audit_entries(record=v2.iri) if t.field == P.versionStatus
+            and t.new == ProcessVersionStatus.EFFECTIVE]
+    assert [t.event_id for t in made] == ["change:CR-2026-0007:effective"]
+    assert get_user(rt, made[0].actor) is not None
+
+
+def test_migrated_mark_is_on_the_go_live_records_only(plant: tuple[Runtime, Path]) -> None:
+    rt, _ = plant
+    migrated = {label: [n for n in _all(rt, label) if n.props.get(MIGRATED) is True]
+                for label in (C.Site, C.Supplier, C.ProcessVersion, C.Calibration,
+                              C.TrainingRecord, C.User, C.OperationExecution,
+                              C.ReleaseDecision, C.ElectronicSignature, C.Approval,
+                              C.InspectionResult, C.SerializedUnit, C.Shipment)}
+    assert migrated[C.Site] and migrated[C.Supplier] and migrated[C.TrainingRecord]
+    assert {v.key for v in migrated[C.ProcessVersion]} >= {"CATH-ASSY/v1"}
+    assert "CATH-ASSY/v2" not in {v.key for v in migrated[C.ProcessVersion]}
+    for label in (C.User, C.OperationExecution, C.ReleaseDecision, C.ElectronicSignature,
+                  C.Approval, C.InspectionResult, C.SerializedUnit, C.Shipment):
+        assert migrated[label] == [], label
+    # lots: received as facts, approved by QC's decision; only the supplier-notified lot the
+    # legacy quality records put on hold carries the mark
+    lots = _all(rt, C.MaterialLot)
+    marked = [n.key for n in lots if n.props.get(MIGRATED) is True]
+    assert all(n.props[P.materialLotStatus] == MaterialLotStatus.ON_HOLD
+               for n in lots if n.key in marked) and len(marked) <= 1
+    assert GO_LIVE and LEGACY
+
+
+def test_staff_are_accounts_with_their_roles(plant: tuple[Runtime, Path]) -> None:
+    rt, _ = plant
+    users = _all(rt, C.User)
+    assert len({u.key for u in users}) == len(users)
+    roles = {r for u in users if (a := get_user(rt, u.key)) is not None for r in a.roles}
+    assert {RoleName.QA, RoleName.QC, RoleName.OPERATOR, RoleName.ENGINEER} <= roles
+    assert all(u.props.get(P.passwordHash) for u in users)
+
+
+def test_audit_verify_passes(plant: tuple[Runtime, Path]) -> None:
+    _, data = plant
+    out = CliRunner().invoke(audit_app, ["verify"], env={
+        "TRACEGRAPH_DATA_DIR": str(data), "TRACEGRAPH_STORE": "embedded", "COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "verified" in out.output
