@@ -9,6 +9,9 @@ field and the value):
   the pinned process version's routing (variants excepted) executed, completed, after its
   predecessor ended;
 - ``inspection-nonconforming``; ``parameter-out-of-spec`` against the pinned version's spec;
+- ``inspection-missing`` / ``inspection-sample-size``: every characteristic of the inspection
+  plans of the pinned version's operations (variants not run excepted) inspected on the batch,
+  on at least its sample size (:func:`quality.inspection_rules.inspection_exceptions`);
   ``excursion`` — unless a deviation raised by the finding is closed;
 - ``equipment-not-calibrated`` at time of use, ``fixture-out-of-life``;
 - ``operator-not-qualified`` at time of use (training record in force for the operation's
@@ -50,6 +53,7 @@ from ontology.codes import (
 from ontology.datatypes import Clock, to_utc_text
 from ontology.terms import C, P, R
 from quality.accounts import authenticate
+from quality.inspection_rules import inspection_exceptions
 from quality.rules import RequiresSignatures
 from quality.signatures import sign
 from quality.workflow import (
@@ -182,6 +186,12 @@ def release_report(rt: Session, batch: str) -> ReleaseReport:
                         and vmin < lo else "maxValue", [vmin, vmax],
                         f"{spec.props.get(P.name, spec.key)} {vmin}..{vmax} outside "
                         f"[{lo}, {hi}] of the pinned spec {spec.key}")
+
+    # every planned characteristic inspected, on its full sample size
+    planned_ops = [o for o, n in routing_ops.items()
+                   if o in runs_of or not n.props.get(P.variantCondition)]
+    ex += inspection_exceptions(st, b.iri, planned_ops, {
+        i: n for i, n in findings.items() if n.label == C.InspectionResult})
 
     # equipment calibrated and fixtures in life at time of use
     tools = st.get_many(sorted({t for ts in equip_of.values() for t in ts}))

@@ -161,7 +161,7 @@ def test_out_of_calibration_window_equals_the_documents(plant: tuple[Runtime, Do
             if utc(d.props[x]["startedAtTime"]) <= end
             and utc(d.props[x].get("endedAtTime") or "9999-01-01T00:00:00Z") >= start}
     batches = {b for x in runs for b in d.out(x, "forBatch")}
-    exposures, answer = rt.equipment_impact(eq, start, end, unit_limit=10**6)
+    exposures, _measured, answer = rt.equipment_impact(eq, start, end, unit_limit=10**6)
     assert {x.execution.iri for x in exposures} == runs and runs
     assert {b for x in exposures for b in x.batches} == batches
     down = batches.union(*(nx.descendants(d.derived, b) for b in batches))
