@@ -34,7 +34,6 @@ def rt(runtime: Runtime) -> Runtime:
     tolerance) and CAL-OLD (calibration due 2026-03-01)."""
     plant(runtime)
     capture(runtime, [
-        node("EquipmentClass", "LAB", {"name": "QC lab instrument"}),
         node("InspectionMethod", "M-OD", {"name": "OD by caliper"},
              {"requiresEquipmentClass": "EquipmentClass/GAUGE"}),
         node("InspectionMethod", "M-VIS", {"name": "visual"}),
