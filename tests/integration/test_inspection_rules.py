@@ -15,6 +15,7 @@ from graph.authority import Principal
 from graph.change_impact import calibration_window
 from graph.errors import Problem, WriteRejectedError
 from ontology.datatypes import to_utc_text
+from quality.edhr import batch_dhr
 from quality.release import release_report
 from tests.rules_plant import capture, lot, node, plant
 from tracegraph.runtime import Runtime
@@ -256,6 +257,10 @@ def test_release_reports_every_planned_characteristic_not_inspected(rt: Runtime)
     # the full samples: nothing of this kind is left
     qc(rt, od("R-FULL"), flash("F-FULL", defects=0))
     assert _mine(rt) == set()
+    # the eDHR shows each result with its instrument and the sample's extremes
+    rows = {r["result"]: r for r in batch_dhr(rt, "B-2")["inspections"]}
+    assert (rows["R-FULL"]["instrument"], rows["R-FULL"]["minValue"],
+            rows["R-FULL"]["maxValue"]) == ("CAL-1", 1.05, 1.15)
 
 
 def test_release_does_not_report_characteristics_of_another_version(rt: Runtime) -> None:
