@@ -209,6 +209,13 @@ EQUIPMENT_CLASSES: dict[str, tuple[str, str, str, str]] = {
     "EC-CASE": ("Case packer with SSCC label printer", "CP", "RM-PACK", "0.5"),
     "EC-EO": ("Ethylene oxide steriliser, 12 m3 chamber", "EO", "RM-EO", "0.5"),
     "EC-TENS": ("Tensile / pull tester", "TT", "RM-QCLAB", "0.34"),
+    # QC laboratory instruments: every inspection result names the one it was measured with
+    "EC-GAUGE": ("Luer taper gauge set (ISO 80369-20)", "LG", "RM-QCLAB", "0.34"),
+    "EC-VIS": ("Illuminated 2x magnifier inspection station", "VIS", "RM-QCLAB", "0.34"),
+    "EC-BAL": ("Analytical balance, 0.1 mg", "BAL", "RM-QCLAB", "0.34"),
+    "EC-LASER": ("Bench laser micrometer", "LM", "RM-QCLAB", "0.34"),
+    "EC-FLOW": ("Gravimetric flow-rate test rig", "FR", "RM-QCLAB", "0.34"),
+    "EC-INC": ("Biological indicator incubator", "INC", "RM-QCLAB", "0.34"),
 }
 
 # -- parameters -----------------------------------------------------------------------------
@@ -236,16 +243,16 @@ EOC = Param("EO-CONC", "EO gas concentration", "mg/L", 600, 500, 700, True, 12)
 EOX = Param("EO-EXPOSURE", "Exposure time", "h", 4.2, 4.0, 5.0, True, 0.03)
 
 # -- inspection characteristics ----------------------------------------------------------------
-CHARACTERISTICS: dict[str, tuple[str, str]] = {  # method → name, standard
-    "M-GAUGE": ("Luer gauge fit test", "ISO 80369-20"),
-    "M-VISUAL": ("Visual inspection under 2x magnification", "SOP-QC-004"),
-    "M-WEIGH": ("Part weight on analytical balance", "SOP-QC-006"),
-    "M-LASER": ("Laser micrometer diameter measurement", "SOP-QC-007"),
-    "M-PULL": ("Tensile pull test", "ISO 10555-1 Annex F"),
-    "M-LEAK": ("Pressure-decay leak test", "ISO 10555-1 Annex C"),
-    "M-FLOW": ("Gravimetric flow-rate test", "ISO 8536-4"),
+CHARACTERISTICS: dict[str, tuple[str, str, str]] = {  # method → name, standard, instrument class
+    "M-GAUGE": ("Luer gauge fit test", "ISO 80369-20", "EC-GAUGE"),
+    "M-VISUAL": ("Visual inspection under 2x magnification", "SOP-QC-004", "EC-VIS"),
+    "M-WEIGH": ("Part weight on analytical balance", "SOP-QC-006", "EC-BAL"),
+    "M-LASER": ("Laser micrometer diameter measurement", "SOP-QC-007", "EC-LASER"),
+    "M-PULL": ("Tensile pull test", "ISO 10555-1 Annex F", "EC-TENS"),
+    "M-LEAK": ("Pressure-decay leak test", "ISO 10555-1 Annex C", "EC-LEAK"),
+    "M-FLOW": ("Gravimetric flow-rate test", "ISO 8536-4", "EC-FLOW"),
     "M-BI": ("Biological indicator incubation (G. stearothermophilus / B. atrophaeus)",
-             "ISO 11135"),
+             "ISO 11135", "EC-INC"),
 }
 C_GAUGE = Char("LUER-FIT", "Luer taper fit", "M-GAUGE", sample=32)
 C_FLASH = Char("FLASH", "Flash / short shots", "M-VISUAL", sample=80)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.plant_catalog import (
+    CHARACTERISTICS,
     EQUIPMENT_CLASSES,
     PRODUCTS,
     UNITS_PER_CASE,
@@ -116,6 +117,7 @@ class Production:
         self.metrologist = next(p.username for p in people if p.title.startswith("Metrology"))
         self.mechanic = next(p.username for p in people if p.title.startswith("Maintenance"))
         self.calibration_event, self.cal_due = initial_calibrations(size, seed, self.metrologist)
+        self.park = equipment_park(size)
         self.cal_seq = {tag: 1 for tag in self.cal_due}
         rng = random.Random(f"{seed}/maintenance")
         self.pm_due = {tag: rng.randint(0, PM_DAYS - 1) for tags in equipment_park(size).values()
@@ -270,7 +272,8 @@ class Production:
             self.excursion.update(station=run.equipment, good=int(b.good))
         inspector = self.qc[rng.randrange(len(self.qc))] if run.equipment is None else operator
         for c in run.op.chars:
-            nodes.append(_inspection(ex, op_key, c, b, run, rng, inspector))
+            nodes.append(_inspection(ex, op_key, c, b, run, rng, inspector,
+                                     self._instrument(c, run, ex)))
         for reel, q in b.reels if run.op.seq == 20 else ():
             nodes.append(node("Sublot", reel, {
                 "quantity": q, "unitCode": "m", "gtin": PRODUCTS[b.product].gtin},
@@ -280,6 +283,15 @@ class Production:
                                 "time": ts(run.end), "execution": ex_ref})
         return event(ex, run.end, nodes, derivations, actor=operator,
                      reason=f"{run.op.name} completed")
+
+    def _instrument(self, c: Char, run: OpRun, ex: str) -> str:
+        """The instrument a characteristic is measured with: the station the operation runs on
+        when it is of the method's class (the leak tester), else one of the QC lab's."""
+        cls = CHARACTERISTICS[c.method][2]
+        if run.equipment is not None and _class_of(run.equipment) == cls:
+            return run.equipment
+        tags = self.park[cls]
+        return tags[sum(map(ord, ex)) % len(tags)]
 
     def _observation(self, ex: str, op_key: str, p: Param, run: OpRun, rng: random.Random,
                      excursion: bool) -> Json:
@@ -400,7 +412,9 @@ class Production:
 
 
 def _inspection(ex: str, op_key: str, c: Char, b: BatchPlan, run: OpRun, rng: random.Random,
-                inspector: str) -> Json:
+                inspector: str, instrument: str) -> Json:
+    """A conforming result on the characteristic's full sample size: a variable one records the
+    sample's mean and extremes (all within the limits), an attribute one no defective."""
     props: Json = {"sampleCount": c.sample, "resultTime": ts(run.end),
                    "inspectionOutcome": "conforming", "defectCount": 0}
     if c.unit:
@@ -409,11 +423,17 @@ def _inspection(ex: str, op_key: str, c: Char, b: BatchPlan, run: OpRun, rng: ra
             v = max(v, c.lsl + c.sigma)
         if c.usl is not None:
             v = min(v, c.usl - c.sigma)
-        props.update(measuredValue=round(v, 4), unitCode=c.unit)
+        lo = v - c.sigma * rng.uniform(1.2, 2.2)
+        hi = v + c.sigma * rng.uniform(1.2, 2.2)
+        lo = max(lo, c.lsl if c.lsl is not None else 0.0)  # no negative force, leak or weight
+        if c.usl is not None:
+            hi = min(hi, c.usl)
+        props.update(measuredValue=round(v, 4), minValue=round(min(lo, v), 4),
+                     maxValue=round(max(hi, v), 4), unitCode=c.unit)
     return node("InspectionResult", f"{ex}/{c.code}", props, {
         "forCharacteristic": f"InspectionCharacteristic/{op_key}/{c.code}",
         "inspectedEntity": f"Batch/{b.key}", "duringExecution": f"OperationExecution/{ex}",
-        "wasAssociatedWith": f"User/{inspector}"})
+        "wasAssociatedWith": f"User/{inspector}", "measuredWith": f"Equipment/{instrument}"})
 
 
 def _class_of(tag: str) -> str:

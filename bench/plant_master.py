@@ -148,7 +148,7 @@ def master_events(size: PlantSize, seed: int, go_live: bool = False) -> Iterator
                                           "revision": "B", "documentType": "protocol",
                                           "versionStatus": "Effective",
                                           "effectiveFrom": ts(-500 * DAY)})
-             for m, (name, std) in CHARACTERISTICS.items()]
+             for m, (name, std, _instrument) in CHARACTERISTICS.items()]
     yield event("md/documents", t + HOUR, docs, actor=ADMIN, reason="document control")
 
     nodes = [node("Qualification", q, {"name": name, "validityDays": 365},)
@@ -328,8 +328,8 @@ def _characteristic(plan: str, c: Char) -> Json:
 def _inspection_methods() -> list[Json]:
     return [node("InspectionMethod", m, {"name": name, "description": std},
                  {"governedBy": f"Document/TM-{m}",
-                  "requiresEquipmentClass": "EquipmentClass/EC-TENS" if m == "M-PULL" else None})
-            for m, (name, std) in CHARACTERISTICS.items()]
+                  "requiresEquipmentClass": f"EquipmentClass/{instrument}"})
+            for m, (name, std, instrument) in CHARACTERISTICS.items()]
 
 
 @dataclass(frozen=True)

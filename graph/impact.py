@@ -1,20 +1,24 @@
 """Equipment-window impact: equipment (or a fixture) suspect during [start, end] — out of
 calibration, or with an excursion — → the operation executions on it that overlap the window →
-their batches → everything downstream (units, packages, shipments, customers).
+their batches → everything downstream (units, packages, shipments, customers); and, for a test
+instrument, the inspection results measured with it in the window (``tg:measuredWith``, by their
+result time) → the lots, batches, sublots or units they inspected → everything downstream.
 
-The downstream part is the bulk recall of :mod:`graph.recall`, seeded with the batches, so the
-answer carries witness paths and the watermark like any recall.
+The downstream part is the bulk recall of :mod:`graph.recall`, seeded with the batches and the
+inspected entities, so the answer carries witness paths and the watermark like any recall.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
+from graph.recall import RecallAnswer
 from ontology.terms import R
 
-__all__ = ["Exposure", "executions_in_window"]
+__all__ = ["Exposure", "Measurement", "WindowImpact", "executions_in_window", "results_in_window"]
 
 ON_EQUIPMENT = R.ON_EQUIPMENT
 USED_FIXTURE = R.USED_FIXTURE
@@ -47,3 +51,39 @@ def executions_in_window(store: GraphStore, equipment: str, start: str, end: str
         made.setdefault(e.src, []).append(e.dst)
     return [Exposure(x, tuple(sorted(made.get(x.iri, ()))))
             for x in sorted(hit, key=lambda x: (str(x.props.get("startedAtTime")), x.iri))]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """An inspection result measured with the instrument during the window, and what it
+    inspected."""
+
+    result: NodeRecord
+    inspected: tuple[str, ...]
+
+
+def results_in_window(store: GraphStore, equipment: str, start: str, end: str
+                      ) -> list[Measurement]:
+    """Inspection results measured with ``equipment`` whose result time (else when they were
+    recorded) falls in [start, end], with the entities they inspected."""
+    measured = store.links([equipment], [R.MEASURED_WITH], Direction.DOWNSTREAM)
+    results = store.get_many(sorted({e.src for e in measured}))
+
+    def taken(n: NodeRecord) -> str:
+        return str(n.props.get("resultTime") or n.recorded_at)
+
+    hit = sorted((r for r in results.values() if start <= taken(r) <= end),
+                 key=lambda r: (taken(r), r.iri))
+    inspected: dict[str, list[str]] = {}
+    for e in store.links([r.iri for r in hit], [R.INSPECTED_ENTITY]):
+        inspected.setdefault(e.src, []).append(e.dst)
+    return [Measurement(r, tuple(sorted(inspected.get(r.iri, ())))) for r in hit]
+
+
+class WindowImpact(NamedTuple):
+    """The equipment-window impact: executions on the equipment, results measured with it, and
+    the recall of the batches made and the entities inspected."""
+
+    executions: list[Exposure]
+    results: list[Measurement]
+    recall: RecallAnswer

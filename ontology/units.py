@@ -19,7 +19,7 @@ from functools import cache
 
 import pint
 
-__all__ = ["UnitError", "parse_unit", "registry"]
+__all__ = ["UnitError", "convert", "parse_unit", "registry"]
 
 #: UCUM special (bracketed or non-SI-named) units and their pint names
 _UCUM: dict[str, str] = {
@@ -88,3 +88,15 @@ def parse_unit(code: str) -> pint.Unit:
             TypeError, ValueError, SyntaxError, AssertionError) as exc:
         raise UnitError(code, f"pint reads it as {expr!r}: {exc}") from None
     return unit
+
+
+def convert(value: float, given: str, unit: str) -> float:
+    """``value`` in unit code ``given`` expressed in unit code ``unit``: :class:`UnitError` when
+    a code is unreadable, ValueError when the two measure different things."""
+    if given == unit:
+        return value
+    quantity = registry().Quantity(value, parse_unit(given))
+    try:
+        return float(quantity.to(parse_unit(unit)).magnitude)
+    except pint.errors.DimensionalityError as exc:
+        raise ValueError(f"{value} {given} cannot be expressed in {unit}: {exc}") from None

@@ -87,6 +87,10 @@ def batch_dhr(rt: Session, batch: str, unit_limit: int = 100) -> Json:
         sorted(n.iri for ns in during.values() for n in ns
                if n.label == C.ParameterObservation), [R.OBSERVES])} if during else {}
     specs = st.get_many(sorted(set(obs_specs.values())))
+    results = sorted(n.iri for ns in during.values() for n in ns if n.label == C.InspectionResult)
+    measured_with = {e.src: e.dst for e in st.links(results, [R.MEASURED_WITH])} \
+        if results else {}
+    instruments = st.get_many(sorted(set(measured_with.values())))
 
     operations, params, inspections, excursions = [], [], [], []
     equipment: dict[str, Json] = {}
@@ -129,10 +133,12 @@ def batch_dhr(rt: Session, batch: str, unit_limit: int = 100) -> Json:
                                "unit": n.props.get(P.unitCode), "lsl": lo, "usl": hi,
                                "withinSpec": within})
             elif n.label == C.InspectionResult:
+                tool = instruments.get(measured_with.get(n.iri, ""))
                 inspections.append({"execution": x.key, "result": n.key,
                                     **_props(n, P.inspectionOutcome, P.measuredValue,
-                                             P.unitCode, P.sampleCount, P.defectCount,
-                                             P.resultTime)})
+                                             P.minValue, P.maxValue, P.unitCode,
+                                             P.sampleCount, P.defectCount, P.resultTime),
+                                    "instrument": tool.key if tool else None})
             elif n.label == C.Excursion:
                 excursions.append({"execution": x.key, "excursion": n.key,
                                    **_props(n, P.excursionLevel, P.peakValue, P.limitValue,

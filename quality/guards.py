@@ -11,6 +11,7 @@ from __future__ import annotations
 from graph.write import Guard
 from quality.deviation_guard import capa_closure, deviation_lifecycle
 from quality.holds import held_material_guard
+from quality.inspection_rules import inspection_rules
 from quality.material_rules import consumption_rules
 from quality.record_rules import derivation_rules, gs1_identifiers
 from quality.route_rules import equipment_class_rules, route_rules, variant_forms
@@ -25,6 +26,6 @@ def default_guards() -> list[Guard]:
     """Every write guard, in the order the write path runs them."""
     return [*version_guards(), deviation_lifecycle, capa_closure, held_material_guard,
             spec_units, gs1_identifiers, derivation_rules, consumption_rules,
-            shipping_rules,
+            shipping_rules, inspection_rules,
             # execution and route rules (issue 14)
             variant_forms, equipment_class_rules, route_rules]

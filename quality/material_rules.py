@@ -36,7 +36,7 @@ from graph.schema import DERIVATION
 from graph.write import PendingWrite
 from ontology.codes import DerivationKind, MaterialLotStatus, SupplierStatus
 from ontology.terms import C, P, R
-from ontology.units import UnitError, parse_unit, registry
+from ontology.units import convert
 from quality.pending_reads import links, nodes, targets
 
 __all__ = ["consumption_rules", "on_hand"]
@@ -132,11 +132,7 @@ def _in_unit(e: EdgeRecord, unit: str | None) -> float | None:
     given = e.props.get(P.unitCode)
     if unit is None or given is None or given == unit:
         return float(q)
-    try:
-        return float(registry().Quantity(float(q), parse_unit(str(given))).to(
-            parse_unit(unit)).magnitude)
-    except (UnitError, Exception) as exc:  # pint raises DimensionalityError and kin
-        raise ValueError(f"{q} {given} cannot be expressed in {unit}: {exc}") from None
+    return convert(float(q), str(given), unit)  # UnitError is a ValueError too
 
 
 def on_hand(source: NodeRecord, consumed: Iterable[EdgeRecord]) -> float | None:

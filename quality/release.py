@@ -11,6 +11,9 @@ field and the value):
   started after the previous step ended; nothing off the route — the precise semantics are
   :func:`quality.route_rules.route_exceptions`;
 - ``inspection-nonconforming``; ``parameter-out-of-spec`` against the pinned version's spec;
+- ``inspection-missing`` / ``inspection-sample-size``: every characteristic of the inspection
+  plans of the pinned version's operations (variants not run excepted) inspected on the batch,
+  on at least its sample size (:func:`quality.inspection_rules.inspection_exceptions`);
   ``excursion`` — unless a deviation raised by the finding is closed;
 - ``equipment-not-calibrated`` at time of use, ``fixture-out-of-life``;
 - ``operator-not-qualified`` at time of use (training record in force for the operation's
@@ -52,7 +55,8 @@ from ontology.codes import (
 from ontology.datatypes import Clock, to_utc_text
 from ontology.terms import C, P, R
 from quality.accounts import authenticate
-from quality.route_rules import route_exceptions, variant_of
+from quality.inspection_rules import inspection_exceptions
+from quality.route_rules import MAIN, applies, branch_of, route_exceptions, variant_of
 from quality.rules import RequiresSignatures
 from quality.signatures import sign
 from quality.workflow import (
@@ -128,6 +132,7 @@ def release_report(rt: Session, batch: str) -> ReleaseReport:
         if xop is not None and routing_ops and xop not in routing_ops:
             add("operation-not-in-version", xn.iri, "executesOperation", xop,
                 f"execution {xn.key} ran an operation outside the pinned version's routing")
+    variant: dict[str, str] = {}
     if routing_ops:
         layers = st.links([b.iri], [R.OF_PRODUCT, R.FOR_WORK_ORDER])
         above = st.get_many(sorted({e.dst for e in layers}))
@@ -178,6 +183,12 @@ def release_report(rt: Session, batch: str) -> ReleaseReport:
                         and vmin < lo else "maxValue", [vmin, vmax],
                         f"{spec.props.get(P.name, spec.key)} {vmin}..{vmax} outside "
                         f"[{lo}, {hi}] of the pinned spec {spec.key}")
+
+    # every planned characteristic inspected, on its full sample size
+    planned_ops = [o for o, n in routing_ops.items()  # what ran, and the main route's steps
+                   if o in runs_of or (branch_of(n) == MAIN and applies(n, variant))]
+    ex += inspection_exceptions(st, b.iri, planned_ops, {
+        i: n for i, n in findings.items() if n.label == C.InspectionResult})
 
     # equipment calibrated and fixtures in life at time of use
     tools = st.get_many(sorted({t for ts in equip_of.values() for t in ts}))

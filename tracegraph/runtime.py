@@ -15,7 +15,7 @@ from typing import Any
 from graph import open_store
 from graph.authority import Migration, Principal
 from graph.identifiers.identify import identify
-from graph.impact import Exposure, executions_in_window
+from graph.impact import WindowImpact, executions_in_window, results_in_window
 from graph.model import Direction
 from graph.port import GraphStore
 from graph.recall import RecallAnswer, recall, resolve_seeds
@@ -78,14 +78,18 @@ class Runtime:
             return recall(self.store, walk, watermark, unit_limit, unknown)
 
     def equipment_impact(self, equipment: str, start: str, end: str, unit_limit: int = 100
-                         ) -> tuple[list[Exposure], RecallAnswer]:
-        """Executions on the equipment during [start, end] and the recall of their batches."""
+                         ) -> WindowImpact:
+        """Executions on the equipment during [start, end], the inspection results measured
+        with it then, and the recall of their batches and inspected entities."""
         with self.store.snapshot() as watermark:
-            exposures = executions_in_window(self.store, equipment, to_utc_text(start),
-                                             to_utc_text(end))
-            batches = sorted({b for x in exposures for b in x.batches})
-            walk = self.store.walk(batches, Direction.DOWNSTREAM)
-            return exposures, recall(self.store, walk, watermark, unit_limit)
+            frm, to = to_utc_text(start), to_utc_text(end)
+            exposures = executions_in_window(self.store, equipment, frm, to)
+            measured = results_in_window(self.store, equipment, frm, to)
+            seeds = sorted({b for x in exposures for b in x.batches}
+                           | {i for m in measured for i in m.inspected})
+            walk = self.store.walk(seeds, Direction.DOWNSTREAM)
+            return WindowImpact(exposures, measured,
+                                recall(self.store, walk, watermark, unit_limit))
 
     def close(self) -> None:
         self.store.close()

@@ -29,7 +29,7 @@ from api.graphql.types import (
 from graph.recall import Affected as AffectedRecord
 from graph.recall import AffectedCustomer, RecallAnswer
 
-__all__ = ["Affected", "EquipmentImpact", "ExposedExecution", "Query", "Recall"]
+__all__ = ["Affected", "EquipmentImpact", "ExposedExecution", "MeasuredResult", "Query", "Recall"]
 
 
 @strawberry.type
@@ -83,11 +83,18 @@ class ExposedExecution:
 
 
 @strawberry.type
+class MeasuredResult:
+    result: Node
+    inspected: list[str]
+
+
+@strawberry.type
 class EquipmentImpact:
     equipment: str
     window_start: str
     window_end: str
     executions: list[ExposedExecution]
+    results: list[MeasuredResult]
     recall: Recall
 
 
@@ -95,7 +102,8 @@ class EquipmentImpact:
 class Query:
     @strawberry.field(description="Equipment-window impact: executions on the equipment or "
                                   "fixture during [from, to] (e.g. out of calibration), their "
-                                  "batches and everything downstream, as a recall.")
+                                  "batches, the inspection results measured with it then and "
+                                  "what they inspected, and everything downstream, as a recall.")
     def equipment_impact(self, info: Info[Any, None], equipment: str,
                          window_start: Annotated[str, strawberry.argument(name="from")],
                          window_end: Annotated[str, strawberry.argument(name="to")],
@@ -107,15 +115,17 @@ class Query:
         if node is None:
             raise not_found("equipment", equipment)
         try:
-            exposures, a = rt.equipment_impact(node.iri, window_start, window_end,
-                                               page("unitLimit", unit_limit))
+            impact = rt.equipment_impact(node.iri, window_start, window_end,
+                                         page("unitLimit", unit_limit))
         except TypeRuleError as e:
             raise bad_input("from/to", e.value, e.rule) from None
         return EquipmentImpact(
             equipment=node.iri, window_start=window_start, window_end=window_end,
             executions=[ExposedExecution(execution=Node.of(x.execution), batches=list(x.batches))
-                        for x in exposures],
-            recall=Recall.of(a))
+                        for x in impact.executions],
+            results=[MeasuredResult(result=Node.of(m.result), inspected=list(m.inspected))
+                     for m in impact.results],
+            recall=Recall.of(impact.recall))
 
     @strawberry.field(description="Bulk recall: everything downstream of the seeds (any "
                                   "identifiers), in one traversal. Units are paged by "

@@ -151,7 +151,9 @@ def test_out_of_calibration_window_equals_the_documents(plant: tuple[Runtime, Do
         if cls == "Calibration":
             for eq in d.out(c, "calibrates"):
                 cals.setdefault(eq, []).append(str(d.props[c]["performedAt"]))
-    eq = sorted(e for e in cals if len(d.into(e, "onEquipment")) >= 4)[0]
+    # a test station: executions run on it and inspection results are measured with it
+    eq = sorted(e for e in cals if len(d.into(e, "onEquipment")) >= 4
+                and d.into(e, "measuredWith"))[0]
     first = min(cals[eq])
     starts = sorted(utc(d.props[x]["startedAtTime"]) for x in d.into(eq, "onEquipment"))
     found = starts[len(starts) // 2]  # the calibration then finds it out of tolerance
@@ -161,10 +163,17 @@ def test_out_of_calibration_window_equals_the_documents(plant: tuple[Runtime, Do
             if utc(d.props[x]["startedAtTime"]) <= end
             and utc(d.props[x].get("endedAtTime") or "9999-01-01T00:00:00Z") >= start}
     batches = {b for x in runs for b in d.out(x, "forBatch")}
-    exposures, answer = rt.equipment_impact(eq, start, end, unit_limit=10**6)
+    # the inspection results measured with it then, and what they inspected
+    measured = {r for r in d.into(eq, "measuredWith")
+                if start <= utc(d.props[r]["resultTime"]) <= end}
+    inspected = {i for r in measured for i in d.out(r, "inspectedEntity")}
+    exposures, results, answer = rt.equipment_impact(eq, start, end, unit_limit=10**6)
     assert {x.execution.iri for x in exposures} == runs and runs
     assert {b for x in exposures for b in x.batches} == batches
-    down = batches.union(*(nx.descendants(d.derived, b) for b in batches))
+    assert {m.result.iri: set(m.inspected) for m in results} == {
+        r: set(d.out(r, "inspectedEntity")) for r in measured} and measured
+    seeds = batches | inspected
+    down = seeds.union(*(nx.descendants(d.derived, b) for b in seeds))
     assert sum(answer.counts.values()) == len(down)
     assert {a.iri for a in answer.shipments} == {n for n in down if d.cls[n] == "Shipment"}
 

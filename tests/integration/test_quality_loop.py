@@ -411,11 +411,13 @@ def test_release_rules_name_each_exception_precisely(demo: Runtime) -> None:
             # starts before OP20 ended
             run("OP30", "2026-02-05T09:00:00Z", "2026-02-05T11:00:00Z", "nsilva"),
             {"class": "InspectionResult", "key": f"{ex['OP30']}/PULL",
-             "properties": {"inspectionOutcome": "nonconforming", "defectCount": 3,
-                            "sampleCount": 20, "resultTime": "2026-02-05T11:00:00Z"},
+             "properties": {"inspectionOutcome": "nonconforming", "sampleCount": 20,
+                            "measuredValue": 31.0, "minValue": 8.0, "maxValue": 96.0,
+                            "unitCode": "Pa", "resultTime": "2026-02-05T11:00:00Z"},
              "links": {"inspectedEntity": f"Batch/{b}",
                        "forCharacteristic": "InspectionCharacteristic/CATH-ASSY/v2/OP40/LEAK",
-                       "duringExecution": f"OperationExecution/{ex['OP30']}"}}]}]})
+                       "duringExecution": f"OperationExecution/{ex['OP30']}",
+                       "measuredWith": "Equipment/LT-01"}}]}]})
     rt.capture({"format": "tracegraph.capture/1", "events": [{
         # UVB-01's calibration ran out on 2026-01-31; q.adams has no UV-bonding training
         "eventId": "rules-late-entry", "reason": "late entry from the paper record", "nodes": [
@@ -438,7 +440,11 @@ def test_release_rules_name_each_exception_precisely(demo: Runtime) -> None:
             ("inspection-nonconforming", i(C.InspectionResult, f"{ex['OP30']}/PULL"),
              "nonconforming"),
             *(("operation-missing", i(C.Batch, b), f"CATH-ASSY/v2/OP{n}")
-              for n in (40, 50, 60, 70))}
+              for n in (40, 50, 60, 70)),
+            # the characteristics planned at the operations not run were not inspected (the
+            # leak test was, on its full sample of 20)
+            *(("inspection-missing", i(C.Batch, b), f"CATH-ASSY/v2/{c}")
+              for c in ("OP40/HUB-PULL", "OP40/VISUAL", "OP70/BI-STERILITY"))}
     got = [(p.rule, p.focus, p.value) for p in release_report(rt, b).exceptions]
     assert sorted(got, key=str) == sorted(want, key=str)
 

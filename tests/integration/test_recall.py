@@ -171,7 +171,7 @@ def test_equipment_window_impact_equals_the_documents(
     want_execs = {i for s, e, i in runs if s <= end and e >= start}
     want_batches = {ref(execs[i]["links"]["forBatch"]) for i in want_execs}
 
-    exposures, answer = rt.equipment_impact(equipment, start, end, unit_limit=10**6)
+    exposures, _measured, answer = rt.equipment_impact(equipment, start, end, unit_limit=10**6)
     assert {x.execution.iri for x in exposures} == want_execs
     assert {b for x in exposures for b in x.batches} == want_batches
     want = want_batches.union(*(nx.descendants(g, b) for b in want_batches))

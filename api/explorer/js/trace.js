@@ -345,16 +345,21 @@ function equipmentImpact(n) {
       r = (await gql(`query($e: String!, $f: String!, $t: String!) {
         equipmentImpact(equipment: $e, from: $f, to: $t, unitLimit: 0) {
           executions { execution { key } batches }
+          results { result { key } inspected }
           recall { unitsTotal shipments { key } customers { key } } } }`,
         { e: n.iri, f: utc(f.get("from")), t: utc(f.get("to")) })).equipmentImpact;
     } catch (e) { out.replaceChildren(el("p", { class: "error" }, e.message)); return; }
-    const batches = [...new Set(r.executions.flatMap((x) => x.batches))];
+    const batches = [...new Set([...r.executions.flatMap((x) => x.batches),
+      ...r.results.flatMap((m) => m.inspected)])];
     const keys = batches.map((b) => decodeURIComponent(b.split("/").pop()));
     out.replaceChildren(
       el("p", { "data-executions": r.executions.length },
-        `${r.executions.length} execution(s), ${batches.length} batch(es), ${r.recall.unitsTotal} unit(s), ` +
+        `${r.executions.length} execution(s), ${r.results.length} inspection result(s), ` +
+        `${batches.length} batch(es) or lot(s), ${r.recall.unitsTotal} unit(s), ` +
         `${r.recall.shipments.length} shipment(s), ${r.recall.customers.length} customer(s)`),
       el("ul", { id: "impact-executions" }, r.executions.map((x) => el("li", {}, x.execution.key))),
+      r.results.length ? el("ul", { id: "impact-results" }, r.results.map((m) => el("li", {},
+        `${m.result.key} (${m.inspected.map((i) => decodeURIComponent(i.split("/").pop())).join(", ")})`))) : null,
       keys.length ? el("button", { type: "button", onclick: () => {
         sessionStorage.setItem("tracegraph.seeds", keys.join("\n")); location.hash = "#/recall"; } },
         "Recall these batches…") : null);
