@@ -17,7 +17,7 @@ from ontology import codes
 SCHEMA = schema._schema
 #: argument names that take a code wherever they appear
 CODE_ARGUMENTS = {"grade", "target", "category", "actionType", "criterion", "kind", "role",
-                  "roles", "decision", "meaning", "edgeKinds"}
+                  "roles", "decision", "meaning", "edgeKinds", "status"}
 
 
 @pytest.mark.parametrize("enum", CODE_ENUMS, ids=lambda e: e.__name__)
@@ -53,4 +53,5 @@ def test_no_argument_takes_a_code_as_a_free_string() -> None:
                 if aname in CODE_ARGUMENTS:
                     seen.append(f"{t.name}.{fname}({aname})")
                     assert get_named_type(arg.type).name in enums, seen[-1]
-    assert len(seen) == 12, seen  # the 12 code arguments of issue 13
+    # the 12 code arguments of issue 13, and decideLot(decision), qualifySupplier(status)
+    assert len(seen) == 14, seen
