@@ -13,8 +13,10 @@ A :class:`Detector` is a small state machine fed one sample at a time (pure: no 
   ``n`` consecutive samples, ``tg:subgroupSize``), standardised against an X-bar chart whose limits
   come from completed in-control history (else from the run's first ``spc_baseline``
   subgroups); one ``spc`` finding per rule episode, and a ``spcCleared`` finding when the
-  episode closes (hysteresis: :class:`quality.spc.RuleEpisodes`). An episode opens only while
-  the signal is inside its alert limits (beyond them, limit detection with debounce owns it).
+  episode closes (hysteresis: :class:`quality.spc.RuleEpisodes`). The subgroups take only the
+  samples inside the alert limits, and an episode opens only while no limit is crossed: beyond
+  them, limit detection with debounce owns the signal (a one-sample spike it ignores must not
+  shift a subgroup mean into a warning either).
   A spec with subgroups ``perExecution`` has no within-run SPC.
 """
 
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ontology.codes import ExcursionLevel
+from ontology.terms import P
 from quality.spc import (
     CONSECUTIVE,
     DEFAULT_RULES,
@@ -67,8 +70,8 @@ class SpecLimits:
     def of(cls, props: Mapping[str, object]) -> SpecLimits:
         """From a ``tg:ParameterSpec``'s properties; subgroups ``consecutive`` of
         ``tg:subgroupSize`` (default 5) unless ``tg:subgroupRule`` is ``perExecution``."""
-        size = props.get("subgroupSize")
-        rule = props.get("subgroupRule", CONSECUTIVE)
+        size = props.get(P.subgroupSize)
+        rule = props.get(P.subgroupRule, CONSECUTIVE)
         n = size if isinstance(size, int) and not isinstance(size, bool) and size > 0 \
             else DEFAULT_SUBGROUP_SIZE
         return cls(_f(props, "lsl"), _f(props, "usl"), _f(props, "actionLow"),
@@ -211,7 +214,8 @@ class Detector:
                                    self.peak))
                 self.level = 0
                 self._inside = 0
-        out.extend(self._spc(t_ms, x))
+        if lvl == 0:  # SPC subgroups take the samples inside the alert limits only
+            out.extend(self._spc(t_ms, x))
         return out
 
     def _well_inside(self, x: float) -> bool:

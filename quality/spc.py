@@ -39,6 +39,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ontology.codes import SubgroupRule
+
 __all__ = ["CONSECUTIVE", "D2", "DEFAULT_RULES", "DEFAULT_SUBGROUP_SIZE",
            "FALSE_EPISODES_PER_SUBGROUP", "PER_EXECUTION", "RULES", "SPAN", "Chart", "Episode",
            "Limits", "RuleEpisodes", "Subgroup", "SubgroupAccumulator", "Violation", "c4",
@@ -48,7 +50,7 @@ __all__ = ["CONSECUTIVE", "D2", "DEFAULT_RULES", "DEFAULT_SUBGROUP_SIZE",
 D2 = 1.128  # d2 for moving ranges of two
 D4 = 3.267  # D4 for moving ranges of two
 MR_UCL_FACTOR = D4 * D2  # UCL of a moving range in units of sigma (within)
-CONSECUTIVE, PER_EXECUTION = "consecutive", "perExecution"  # tg:SubgroupRuleScheme
+CONSECUTIVE, PER_EXECUTION = SubgroupRule.CONSECUTIVE, SubgroupRule.PER_EXECUTION
 DEFAULT_SUBGROUP_SIZE = 5
 
 #: rule id → what it means (Nelson numbering; 1-4 are also Western Electric's zone rules)
