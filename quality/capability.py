@@ -11,6 +11,8 @@ values, Ppk from their overall sigma, both with confidence intervals, and *not a
 - Intervals: Bissell's normal approximation, C +/- z sqrt(1/(9N) + C^2/(2 dof)), N values, dof
   the degrees of freedom of the sigma (sum(n_i - 1) for the pooled s; N - 1 for the overall s
   and, as an approximation, for MR-bar / d2).
+- Values seen beyond a specification limit (a subgroup's min or max) are counted in every
+  answer, assessable or not: an aggregate's sd may not show a short dip its min does.
 - Minimum sample (:class:`MinSample`, configurable: ``TRACEGRAPH_SPC_MIN_SUBGROUPS`` /
   ``TRACEGRAPH_SPC_MIN_VALUES``): 25 subgroups and 100 values by default.
 """
@@ -47,6 +49,7 @@ class Capability:
     ppk: float | None = None
     ppk_interval: tuple[float, float] | None = None
     confidence: float = 0.95
+    beyond_spec: int = 0  # subgroups with a value beyond a specification limit (min/max known)
 
 
 def _index(mean: float, sigma: float, lsl: float | None, usl: float | None) -> float:
@@ -68,9 +71,11 @@ def capability_of(groups: Sequence[Subgroup], lsl: float | None, usl: float | No
     """Cpk and Ppk of the subgroups' values against the specification limits, or not
     assessable with the reason."""
     k, n = len(groups), sum(g.n for g in groups)
+    beyond = sum(1 for g in groups if (lsl is not None and g.lo is not None and g.lo < lsl)
+                 or (usl is not None and g.hi is not None and g.hi > usl))
 
     def no(reason: str) -> Capability:
-        return Capability(False, reason, k, n, confidence=confidence)
+        return Capability(False, reason, k, n, confidence=confidence, beyond_spec=beyond)
 
     if lsl is None and usl is None:
         return no("the spec has no specification limit (LSL or USL)")
@@ -88,4 +93,4 @@ def capability_of(groups: Sequence[Subgroup], lsl: float | None, usl: float | No
     cpk, ppk = _index(mean, sw, lsl, usl), _index(mean, so, lsl, usl)
     return Capability(True, None, k, n, mean, sw, so, cpk,
                       bissell(cpk, n, dof_within, confidence), ppk,
-                      bissell(ppk, n, n - 1, confidence), confidence)
+                      bissell(ppk, n, n - 1, confidence), confidence, beyond)

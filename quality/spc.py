@@ -84,21 +84,26 @@ def c4(n: int) -> float:
 @dataclass(frozen=True)
 class Subgroup:
     """A rational subgroup: n values, their mean, sample standard deviation (None: not known,
-    as for an aggregate without one) and range."""
+    as for an aggregate without one), smallest and largest value."""
 
     key: str
     n: int
     mean: float
     sd: float | None
-    range: float | None = None
+    lo: float | None = None
+    hi: float | None = None
     start_ms: int | None = None
+
+    @property
+    def range(self) -> float | None:
+        return self.hi - self.lo if self.hi is not None and self.lo is not None else None
 
     @classmethod
     def of(cls, key: str, values: Sequence[float], start_ms: int | None = None) -> Subgroup:
         n = len(values)
         mean = math.fsum(values) / n
         sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
-        return cls(key, n, mean, sd, max(values) - min(values), start_ms)
+        return cls(key, n, mean, sd, min(values), max(values), start_ms)
 
 
 def consecutive(samples: Sequence[tuple[int, float]], size: int, prefix: str = ""
@@ -135,7 +140,7 @@ class SubgroupAccumulator:
             return None
         sd = math.sqrt(self.m2 / (self.n - 1)) if self.n > 1 else 0.0
         self.done += 1
-        g = Subgroup(f"#{self.done}", self.n, self.mean, sd, self.hi - self.lo, self.start_ms)
+        g = Subgroup(f"#{self.done}", self.n, self.mean, sd, self.lo, self.hi, self.start_ms)
         self.n, self.mean, self.m2 = 0, 0.0, 0.0
         return g
 

@@ -75,6 +75,8 @@ def test_raw_values_below_the_lsl_with_in_spec_means_show_cpk_below_one() -> Non
     assert cap.assessable and cap.cpk is not None and cap.ppk is not None
     assert cap.cpk < 1 and cap.ppk < 1
     assert cap.cpk_interval is not None and cap.cpk_interval[1] < 1
+    groups = np.array(runs).reshape(-1, 5)  # counted from the raw values themselves
+    assert cap.beyond_spec == int(((groups < lsl) | (groups > usl)).any(axis=1).sum()) > 0
     # from the aggregates alone (n, mean, sd per execution): the same conclusion, and the
     # within sigma is exactly the pooled within-execution one
     aggs = [Subgroup(f"X{i}", 200, float(r.mean()), float(r.std(ddof=1))) for i, r in
