@@ -123,8 +123,8 @@ class SubgroupAccumulator:
     n: int = 0
     mean: float = 0.0
     m2: float = 0.0
-    lo: float = math.inf
-    hi: float = -math.inf
+    lo: float = 0.0  # set by the first sample of each subgroup
+    hi: float = 0.0
     start_ms: int = 0
     done: int = 0
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import random
 
+import orjson
 import pytest
 
 from quality.detection import Detector, Finding, SpecLimits
@@ -100,6 +101,21 @@ def test_a_sustained_shift_raises_one_warning_cleared_when_back_in_control() -> 
     assert cleared and cleared[0].episode_ms == opened[0].episode_ms
     assert cleared[0].at_ms <= t0 + 100_000 + 30 * 5 * 100
     _one_alarm_per_episode(base + shift + back)
+
+
+def test_a_detector_resumed_mid_subgroup_and_mid_episode_finds_the_same() -> None:
+    """A restart (checkpoint, resume) inside a subgroup and inside an open SPC episode neither
+    repeats the warning nor loses its clearing."""
+    rng = random.Random(9)
+    xs = _shifted(rng, 600, 0.0) + _shifted(rng, 400, 1.5) + _shifted(rng, 600, 0.0)
+    whole = _run(Detector(SPEC, spc_limits=Limits(230, 1.5)), xs)
+    first = Detector(SPEC, spc_limits=Limits(230, 1.5))
+    before = _run(first, xs[:803])  # 803: inside a subgroup, after the shift was flagged
+    assert [f.kind for f in before if f.kind.startswith("spc")][-1] == "spc"  # open episode
+    resumed = Detector.resume(SPEC, orjson.loads(orjson.dumps(first.state())))  # as stored
+    after = [f for i, x in enumerate(xs[803:], start=803) for f in resumed.feed((i + 1) * 100, x)]
+    assert before + after == whole
+    assert any(f.kind == "spcCleared" for f in after)
 
 
 def test_per_execution_subgroups_have_no_within_run_rules() -> None:
