@@ -65,6 +65,7 @@ __all__ = [
     "ReleaseOutcome",
     "RoleName",
     "SignatureMeaning",
+    "SubgroupRule",
     "SupplierStatus",
     "WorkOrderStatus",
     "label",
@@ -491,6 +492,15 @@ class SignatureMeaning(StrEnum):
     VERIFIED = "verified"  # verified, 验证
 
 
+class SubgroupRule(StrEnum):
+    """SPC subgroup rule (``tg:SubgroupRuleScheme``). How a parameter's values form SPC
+    subgroups. Held by ``subgroupRule``.
+    """
+
+    CONSECUTIVE = "consecutive"  # consecutive samples, 连续样本
+    PER_EXECUTION = "perExecution"  # per execution, 每次执行
+
+
 class SupplierStatus(StrEnum):
     """Supplier status (``tg:SupplierStatusScheme``). Qualification status of a supplier. Held by
     ``supplierStatus``.
@@ -625,6 +635,7 @@ CODE_LISTS: Mapping[str, type[StrEnum]] = MappingProxyType(
         "releaseOutcome": ReleaseOutcome,
         "roleName": RoleName,
         "signatureMeaning": SignatureMeaning,
+        "subgroupRule": SubgroupRule,
         "supplierStatus": SupplierStatus,
         "versionStatus": ProcessVersionStatus,
         "workOrderStatus": WorkOrderStatus,
@@ -671,6 +682,7 @@ SCHEMES: Mapping[str, type[StrEnum]] = MappingProxyType(
         "ReleaseOutcomeScheme": ReleaseOutcome,
         "RoleNameScheme": RoleName,
         "SignatureMeaningScheme": SignatureMeaning,
+        "SubgroupRuleScheme": SubgroupRule,
         "SupplierStatusScheme": SupplierStatus,
         "WorkOrderStatusScheme": WorkOrderStatus,
     }
@@ -716,6 +728,7 @@ SCHEME_LABELS: Mapping[type[StrEnum], tuple[str, str]] = MappingProxyType(
         ReleaseOutcome: ("release outcome", "放行结论"),
         RoleName: ("role name", "角色名称"),
         SignatureMeaning: ("signature meaning", "签名含义"),
+        SubgroupRule: ("SPC subgroup rule", "SPC 子组规则"),
         SupplierStatus: ("supplier status", "供应商状态"),
         WorkOrderStatus: ("work order status", "工单状态"),
     }
@@ -970,6 +983,10 @@ LABELS: Mapping[type[StrEnum], Mapping[str, tuple[str, str]]] = MappingProxyType
             "released": ("released", "放行"),
             "reviewed": ("reviewed", "审核"),
             "verified": ("verified", "验证"),
+        },
+        SubgroupRule: {
+            "consecutive": ("consecutive samples", "连续样本"),
+            "perExecution": ("per execution", "每次执行"),
         },
         SupplierStatus: {
             "approved": ("approved", "合格"),

@@ -283,6 +283,8 @@ class P(StrEnum):
     sscc = 'sscc'
     startedAtTime = 'startedAtTime'
     stdDev = 'stdDev'
+    subgroupRule = 'subgroupRule'
+    subgroupSize = 'subgroupSize'
     supersededAt = 'supersededAt'
     suppliedBy = 'suppliedBy'
     supplierLotNumber = 'supplierLotNumber'

@@ -9,10 +9,15 @@ A :class:`Detector` is a small state machine fed one sample at a time (pure: no 
   alert band shrunk by a dead band (a fraction of the tolerance width), so a signal hovering at
   a limit raises one excursion, not an alarm storm. Within an episode each level is reported
   once, when first reached.
-- **SPC early warning**: run rules on an individuals chart whose limits come from history; a
-  warning is reported once, then latched until ``spc_cooldown`` samples pass without one, and
-  only while the signal is inside its alert limits (beyond them, limit detection with debounce
-  takes over).
+- **SPC early warning** (:mod:`quality.spc`): the run rules on the spec's subgroups (every
+  ``n`` consecutive samples, ``tg:subgroupSize``), standardised against an X-bar chart whose limits
+  come from completed in-control history (else from the run's first ``spc_baseline``
+  subgroups); one ``spc`` finding per rule episode, and a ``spcCleared`` finding when the
+  episode closes (hysteresis: :class:`quality.spc.RuleEpisodes`). The subgroups take only the
+  samples inside the alert limits, and an episode opens only while no limit is crossed: beyond
+  them, limit detection with debounce owns the signal (a one-sample spike it ignores must not
+  shift a subgroup mean into a warning either).
+  A spec with subgroups ``perExecution`` has no within-run SPC.
 """
 
 from __future__ import annotations
@@ -22,13 +27,24 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ontology.codes import ExcursionLevel
-from quality.spc import SPAN, Limits, limits_from, rules_on_z
+from ontology.terms import P
+from quality.spc import (
+    CONSECUTIVE,
+    DEFAULT_RULES,
+    DEFAULT_SUBGROUP_SIZE,
+    PER_EXECUTION,
+    Limits,
+    RuleEpisodes,
+    Subgroup,
+    SubgroupAccumulator,
+    limits_from_subgroups,
+)
 
 __all__ = ["DEFAULT_SPC_RULES", "LEVELS", "Detector", "Finding", "SpecLimits"]
 
 #: "ok" (no limit crossed), then the excursion levels of tg:ExcursionLevelScheme in severity order
 LEVELS = ("ok", ExcursionLevel.ALERT, ExcursionLevel.ACTION, ExcursionLevel.OUT_OF_SPEC)
-DEFAULT_SPC_RULES = frozenset({"nelson2", "nelson3", "nelson5", "nelson6"})
+DEFAULT_SPC_RULES = DEFAULT_RULES
 
 
 def _f(props: Mapping[str, object], name: str) -> float | None:
@@ -48,12 +64,20 @@ class SpecLimits:
     alert_high: float | None = None
     setpoint: float | None = None
     is_cpp: bool = False
+    subgroup_size: int = DEFAULT_SUBGROUP_SIZE  # 0: one subgroup per execution
 
     @classmethod
     def of(cls, props: Mapping[str, object]) -> SpecLimits:
+        """From a ``tg:ParameterSpec``'s properties; subgroups ``consecutive`` of
+        ``tg:subgroupSize`` (default 5) unless ``tg:subgroupRule`` is ``perExecution``."""
+        size = props.get(P.subgroupSize)
+        rule = props.get(P.subgroupRule, CONSECUTIVE)
+        n = size if isinstance(size, int) and not isinstance(size, bool) and size > 0 \
+            else DEFAULT_SUBGROUP_SIZE
         return cls(_f(props, "lsl"), _f(props, "usl"), _f(props, "actionLow"),
                    _f(props, "actionHigh"), _f(props, "alertLow"), _f(props, "alertHigh"),
-                   _f(props, "setpoint"), props.get("isCPP") is True)
+                   _f(props, "setpoint"), props.get("isCPP") is True,
+                   0 if rule == PER_EXECUTION else n)
 
     def bands(self) -> tuple[tuple[float | None, float | None], ...]:
         """(low, high) limits of alert, action and spec, in level order."""
@@ -92,9 +116,10 @@ class SpecLimits:
 class Finding:
     """Something the detector concluded from the stream."""
 
-    kind: Literal["excursion", "cleared", "spc"]
+    kind: Literal["excursion", "cleared", "spc", "spcCleared"]
     level: str  # one of LEVELS (excursion/cleared) or "spcRule"
-    episode_ms: int  # source time of the first sample of the episode (or of the SPC pattern)
+    episode_ms: int  # source time of the first sample of the episode (SPC: of the subgroup
+    #                  that opened the rule episode)
     at_ms: int  # source time of the sample that completed the detection
     peak: float
     limit: float | None = None
@@ -106,10 +131,9 @@ class Detector:
     spec: SpecLimits
     debounce: int = 3
     deadband: float = 0.02  # of the tolerance width
-    spc_limits: Limits | None = None
-    spc_baseline: int = 30  # samples that set the SPC limits when history gave none
+    spc_limits: Limits | None = None  # centre and sigma of single values (from history)
+    spc_baseline: int = 20  # subgroups that set the SPC limits when history gave none
     spc_rules: frozenset[str] = DEFAULT_SPC_RULES
-    spc_cooldown: int = 50
     last_ms: int = -1
     level: int = 0  # highest level reached in the current episode
     episode_ms: int = 0
@@ -117,12 +141,13 @@ class Detector:
     _runs: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
     _run_start: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
     _inside: int = 0
-    _window: list[float] = field(default_factory=list)  # recent z-scores, newest last
-    _baseline: list[float] = field(default_factory=list)
-    _quiet: int = 0
+    _window: list[float] = field(default_factory=list)  # recent subgroup z, newest last
+    _baseline: list[list[float]] = field(default_factory=list)  # [n, mean, sd] per subgroup
 
     def __post_init__(self) -> None:
-        self._span = max((SPAN[r] for r in self.spc_rules), default=1)
+        self._groups = SubgroupAccumulator(max(1, self.spec.subgroup_size))
+        self._episodes = RuleEpisodes(self.spc_rules)
+        self._span = self._episodes.span
 
     def state(self) -> dict[str, object]:
         """Everything that evolves as samples are fed (JSON-able): with the same spec and
@@ -132,19 +157,24 @@ class Detector:
                 "last_ms": self.last_ms, "level": self.level, "episode_ms": self.episode_ms,
                 "peak": self.peak, "runs": self._runs, "run_start": self._run_start,
                 "inside": self._inside, "window": self._window[-self._span:],
-                "baseline": self._baseline, "quiet": self._quiet}
+                "baseline": self._baseline, "groups": self._groups.state(),
+                "episodes": self._episodes.state()}
 
     @classmethod
     def resume(cls, spec: SpecLimits, state: Mapping[str, object], debounce: int = 3,
                deadband: float = 0.02) -> Detector:
-        """A detector in the state :meth:`state` returned."""
+        """A detector in the state :meth:`state` returned (a checkpoint written before
+        subgroups existed resumes with an empty subgroup)."""
         s: dict[str, Any] = dict(state)
         spc = s["spc"]
         d = cls(spec, debounce, deadband, Limits(*spc) if spc is not None else None)
         d.last_ms, d.level, d.episode_ms = int(s["last_ms"]), int(s["level"]), int(s["episode_ms"])
-        d.peak, d._inside, d._quiet = float(s["peak"]), int(s["inside"]), int(s["quiet"])
+        d.peak, d._inside = float(s["peak"]), int(s["inside"])
         d._runs, d._run_start = list(s["runs"]), list(s["run_start"])
-        d._window, d._baseline = list(s["window"]), list(s["baseline"])
+        if "groups" in s:
+            d._window, d._baseline = list(s["window"]), list(s["baseline"])
+            d._groups = SubgroupAccumulator.resume(s["groups"])
+            d._episodes.resume(s["episodes"])
         return d
 
     def feed(self, t_ms: int, x: float) -> list[Finding]:
@@ -184,7 +214,8 @@ class Detector:
                                    self.peak))
                 self.level = 0
                 self._inside = 0
-        out.extend(self._spc(t_ms, x))
+        if lvl == 0:  # SPC subgroups take the samples inside the alert limits only
+            out.extend(self._spc(t_ms, x))
         return out
 
     def _well_inside(self, x: float) -> bool:
@@ -193,23 +224,27 @@ class Detector:
         return (lo is None or x >= lo + db) and (hi is None or x <= hi - db)
 
     def _spc(self, t_ms: int, x: float) -> list[Finding]:
+        if self.spec.subgroup_size == 0:
+            return []  # subgroups per execution: charted across executions, not within one
+        g = self._groups.add(t_ms, x)
+        if g is None:
+            return []
         if self.spc_limits is None:
-            self._baseline.append(x)
+            self._baseline.append([g.n, g.mean, g.sd or 0.0])
             if len(self._baseline) >= self.spc_baseline:
-                self.spc_limits = limits_from(self._baseline)
+                self.spc_limits = limits_from_subgroups([Subgroup(str(i), int(n), m, sd) for i, (
+                    n, m, sd) in enumerate(self._baseline)])
                 self._baseline = []
             return []
-        lim = self.spc_limits
-        self._window.append((x - lim.center) / lim.sigma if lim.sigma > 0 else 0.0)
+        self._window.append(self.spc_limits.z(g.mean, g.n))
         if len(self._window) > 2 * self._span:  # bounded, also through a long excursion
             del self._window[:-self._span]
-        if self.level or self._runs[1]:
-            return []  # beyond a limit: limit detection owns it; SPC warns while inside
-        broken = tuple(rules_on_z(self._window, self.spc_rules))
-        if self._quiet > 0:  # latched: re-armed after spc_cooldown samples without a violation
-            self._quiet = self.spc_cooldown if broken else self._quiet - 1
-            return []
-        if not broken:
-            return []
-        self._quiet = self.spc_cooldown
-        return [Finding("spc", ExcursionLevel.SPC_RULE, t_ms, t_ms, x, None, broken)]
+        opened_at = self._episodes.open_at
+        event, broken = self._episodes.step(self._window, t_ms,
+                                            may_open=not (self.level or self._runs[1]))
+        if event == "open":
+            return [Finding("spc", ExcursionLevel.SPC_RULE, t_ms, t_ms, g.mean, None, broken)]
+        if event == "close" and opened_at is not None:
+            return [Finding("spcCleared", ExcursionLevel.SPC_RULE, opened_at, t_ms, g.mean, None,
+                            tuple(self._episodes.fired))]
+        return []

@@ -166,7 +166,8 @@ def record_cleared(rt: Session, ctx: Context, f: Finding) -> WriteResult | None:
     v = rt.vocab
     nodes: list[NodeUpsert] = []
     cleared = ms_to_text(f.at_ms)
-    for level in LEVELS[1:LEVELS.index(f.level) + 1]:
+    spc = f.level == ExcursionLevel.SPC_RULE  # an SPC rule episode: its one alarm
+    for level in (f.level,) if spc else LEVELS[1:LEVELS.index(f.level) + 1]:
         _ident, number = _identity(ctx, f.episode_ms, level)
         exc = v.mint_iri(C.Excursion, f"EXC-{number}")
         if rt.store.get(exc) is None:
@@ -178,8 +179,9 @@ def record_cleared(rt: Session, ctx: Context, f: Finding) -> WriteResult | None:
     event_id = f"signals:{ident}/cleared"
     if not nodes or rt.store.events([event_id]):
         return None  # an episode is cleared once (a re-evaluation may clear it elsewhere)
+    back = "in statistical control" if spc else "within limits"
     return write_nodes(rt, nodes, SIGNAL_ACTOR,
-                       f"automatic: {ctx.parameter} back within limits on {ctx.equipment.key}",
+                       f"automatic: {ctx.parameter} back {back} on {ctx.equipment.key}",
                        event_id, command=Command.EXCEPTION_LOOP)
 
 
@@ -202,10 +204,10 @@ def _on_hold_status(rt: Session, held: list[str]) -> list[NodeUpsert]:
 def record_finding(rt: Session, ctx: Context, f: Finding) -> Recorded | None:
     """Write one excursion level reached, or an SPC warning, in one transaction (a cleared
     episode is recorded by :func:`record_cleared`). Idempotent by a deterministic event id."""
-    if f.kind == "cleared":
+    if f.kind in ("cleared", "spcCleared"):
         record_cleared(rt, ctx, f)
         return None
-    ident, number = _identity(ctx, f.episode_ms if f.kind == "excursion" else f.at_ms, f.level)
+    ident, number = _identity(ctx, f.episode_ms, f.level)
     event_id = f"signals:{ident}"
     v = rt.vocab
     exc_iri, alarm_iri = v.mint_iri(C.Excursion, f"EXC-{number}"), v.mint_iri(C.Alarm,

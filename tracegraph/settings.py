@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # equipment signals: the broker the serve process listens on for QC notifications
     mqtt_host: str | None = None
     mqtt_port: int = 1883
+    # SPC capability (quality.capability.MinSample): below either, Cpk/Ppk are not assessable
+    spc_min_subgroups: int = Field(default=25, ge=2)
+    spc_min_values: int = Field(default=100, ge=2)
 
     @property
     def sqlite_path(self) -> Path:

@@ -1,17 +1,15 @@
 """GraphQL fields the explorer page needs beyond the core schema: status overlays for the nodes
 of a trace, a deviation's view (excursion, signal around the event with limits, holds, impact,
-lifecycle, signatures) and an SPC individuals chart for a parameter spec.
+lifecycle, signatures) and the SPC answer of a parameter spec (:mod:`api.graphql.spc`).
 
 The signal plot shows the raw samples of the stream around the event when the deviation came
 from a signal excursion and the append-only raw store holds them (:func:`api.graphql.signals.
 raw_window`), else the ``ParameterObservation`` aggregates (min/mean/max per operation
-execution) around it. The SPC numbers (limits, Nelson
-rules, Cpk/Ppk) come from :func:`quality.spc.control_chart`.
+execution) around it.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -22,6 +20,14 @@ from strawberry.types import Info
 
 from api.graphql.enums import DeviationGrade, DeviationState
 from api.graphql.signals import MAX_WINDOW_S, Sample, excursion_of, raw_window
+from api.graphql.spc import (
+    SpcCapability,
+    SpcEpisode,
+    SpcSubgroup,
+    SpcViolation,
+    finite,
+    spc_answer,
+)
 from api.graphql.types import MAX_PAGE, Node, Signature, bad_input, resolve_one, runtime_of
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
@@ -30,6 +36,7 @@ from ontology.codes import BatchStatus, MaterialLotStatus
 from ontology.datatypes import ms_to_text
 from ontology.terms import P, R
 from quality import signatures, spc
+from quality.capability import MinSample
 from tracegraph.runtime import Runtime
 
 __all__ = ["DeviationSignal", "DeviationView", "Limits", "Query", "RecordStatus", "SignalPoint",
@@ -136,28 +143,34 @@ class DeviationView:
 
 
 @strawberry.type
-class SpcViolation:
-    index: int
-    rule: str
-    description: str
-
-    @classmethod
-    def of(cls, v: spc.Violation) -> SpcViolation:
-        return cls(index=v.index, rule=v.rule, description=v.description)
-
-
-@strawberry.type
 class SpcChart:
     spec: Node
     limits: Limits
-    points: list[SignalPoint]
+    points: list[SignalPoint] = strawberry.field(description="The spec's observations (one "
+                                                             "aggregate per execution).")
+    subgroup_rule: str = strawberry.field(description="consecutive or perExecution "
+                                                      "(tg:subgroupRule; default consecutive).")
+    subgroup_size: int | None = strawberry.field(description="n of consecutive subgroups "
+                                                             "(default 5; 1: individuals).")
+    basis: str = strawberry.field(description="'raw' (subgroups of the raw samples) or "
+                                              "'aggregates' (one subgroup per execution).")
+    basis_note: str | None
+    subgroups: list[SpcSubgroup]
     center: float | None
-    ucl: float | None
+    ucl: float | None = strawberry.field(description="X-bar limits for the most common n "
+                                                     "(each subgroup carries its own).")
     lcl: float | None
-    sigma: float | None
-    cpk: float | None
-    ppk: float | None
+    sigma: float | None = strawberry.field(description="Sigma within (of single values).")
+    dispersion: str = strawberry.field(description="'S' (standard deviations, n >= 2) or 'MR' "
+                                                   "(moving ranges, individuals).")
+    mr_center: float | None
+    mr_ucl: float | None
+    cpk: float | None = strawberry.field(description="Null when not assessable.")
+    ppk: float | None = strawberry.field(description="Null when not assessable.")
+    capability: SpcCapability
     violations: list[SpcViolation]
+    episodes: list[SpcEpisode] = strawberry.field(description="Rule episodes (one alarm each "
+                                                              "in the signal pipeline).")
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -305,10 +318,12 @@ class Query:
             capas=[Node.of(n) for n in raised if n.label == "CAPA"],
             signatures=[Signature.of(s) for s in signatures.signatures_of(rt, dev.iri)])
 
-    @strawberry.field(description="SPC individuals chart of a parameter spec over its last "
-                                  "observations (means per execution): control and spec "
-                                  "limits, rule violations, Cpk and Ppk; null when no record has "
-                                  "the id.")
+    @strawberry.field(description="SPC of a parameter spec over its last executions: the "
+                                  "spec's subgroups (raw samples when stored, else one "
+                                  "aggregate per execution), X-bar and S (or individuals and "
+                                  "MR) chart, rule violations and episodes, Cpk (sigma within) "
+                                  "and Ppk (overall sigma) with intervals, or not assessable "
+                                  "with the reason; null when no record has the id.")
     def spc_chart(self, info: Info[Any, None], spec: str, last: int = 100) -> SpcChart | None:
         rt = runtime_of(info)
         if not 2 <= last <= MAX_PAGE:
@@ -323,21 +338,23 @@ class Query:
             raise bad_input("spec", spec, f"names a {node.label}, not a ParameterSpec")
         points = [p for p in (SignalPoint.of(o, ex) for o, ex in _observations(rt.store, node.iri))
                   if p.mean is not None][-last:]
-        limits = Limits.of(node)
-        values = [p.mean for p in points if p.mean is not None]  # all of them
-        if len(values) < 2:
-            return SpcChart(spec=Node.of(node), limits=limits, points=points, center=None,
-                            ucl=None, lcl=None, sigma=None, cpk=None, ppk=None, violations=[])
-        c = spc.control_chart(values, limits.lsl, limits.usl)
-        return SpcChart(spec=Node.of(node), limits=limits, points=points,
-                        center=c.limits.center, ucl=c.limits.ucl, lcl=c.limits.lcl,
-                        sigma=c.limits.sigma, cpk=_finite(c.cpk), ppk=_finite(c.ppk),
-                        violations=[SpcViolation.of(v) for v in c.violations])
+        a = spc_answer(rt, node, last, MinSample(rt.settings.spc_min_subgroups,
+                                                 rt.settings.spc_min_values))
+        lim, cap = a.limits, a.capability
+        lcl, ucl = lim.mean_limits(a.typical_n()) if lim else (None, None)
+        individuals = a.typical_n() == 1
+        return SpcChart(
+            spec=Node.of(node), limits=Limits.of(node), points=points, subgroup_rule=a.rule,
+            subgroup_size=a.size, basis=a.basis, basis_note=a.note, subgroups=a.subgroups(),
+            center=lim.center if lim else None, ucl=ucl, lcl=lcl,
+            sigma=lim.sigma if lim else None, dispersion="MR" if individuals else "S",
+            mr_center=lim.sigma * spc.D2 if lim and individuals else None,
+            mr_ucl=lim.sigma * spc.MR_UCL_FACTOR if lim and individuals else None,
+            cpk=finite(cap.cpk), ppk=finite(cap.ppk), capability=SpcCapability.of(cap),
+            violations=a.violations(), episodes=a.episodes())
 
 
 def _code(code_list: type[_E], v: object) -> _E | None:
     return None if v is None else code_list(str(v))
 
 
-def _finite(v: float | None) -> float | None:
-    return v if v is not None and math.isfinite(v) else None

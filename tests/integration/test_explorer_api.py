@@ -3,7 +3,6 @@ signal window and limits, and the SPC chart, against a hand-made excursion on th
 
 from __future__ import annotations
 
-import itertools
 import statistics
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from tracegraph.runtime import Runtime
 SPEC = "CATH-ASSY/v1/OP20/UV-DOSE"
 MEANS = [2400.0, 2410.0, 2395.0, 2405.0, 2150.0, 2402.0]  # the fifth run is the excursion
 HOURS = [0, 12, 24, 36, 48, 130]  # run start, hours after T0; the last is outside ±72 h
+SDS = [15.0, 14.0, 16.0, 15.0, 90.0, 15.0]  # within-run standard deviations (n = 180 each)
 
 
 def excursion_doc() -> dict[str, Any]:
@@ -43,7 +43,7 @@ def excursion_doc() -> dict[str, Any]:
                        "forBatch": "Batch/B-ASSY"}},
             {"class": "ParameterObservation", "key": f"X{i}/OP20/UV-DOSE", "properties": {
                 "meanValue": mean, "minValue": mean - 50 if i != 4 else 1700.0,
-                "maxValue": mean + 50, "sampleCount": 180, "unitCode": "mJ/cm2",
+                "maxValue": mean + 50, "sampleCount": 180, "stdDev": SDS[i], "unitCode": "mJ/cm2",
                 "windowStart": start, "windowEnd": end, "resultTime": end},
              "links": {"observes": f"ParameterSpec/{SPEC}",
                        "duringExecution": f"OperationExecution/X{i}/OP20"}}]
@@ -149,16 +149,35 @@ def test_deviation_view_of_a_signal_excursion_has_the_raw_samples(runtime: Runti
 
 def test_spc_chart_of_the_spec_flags_the_excursion(
         client: tuple[TestClient, dict[str, str]]) -> None:
-    c = gql(client, f'{{ spcChart(spec: "{SPEC}") {{ points {{ mean }} center ucl lcl cpk ppk '
-                    'violations { index rule } } }')["spcChart"]
-    assert [p["mean"] for p in c["points"]] == MEANS
+    """No raw samples stored: one subgroup per execution from its aggregates (an X-bar chart
+    with n = 180); six executions are too few for capability."""
+    c = gql(client, f'{{ spcChart(spec: "{SPEC}") {{ subgroupRule subgroupSize basis basisNote '
+                    'subgroups { key execution n mean sd min max ucl lcl } center ucl lcl sigma '
+                    'dispersion cpk ppk capability { assessable reason subgroups values cpk ppk '
+                    'cpkInterval { low } beyondSpec } violations { index rule } } }')["spcChart"]
+    assert (c["subgroupRule"], c["subgroupSize"], c["basis"]) == ("consecutive", 5, "aggregates")
+    assert "one subgroup per execution" in c["basisNote"]
+    assert [(g["key"], g["n"], g["mean"], g["sd"]) for g in c["subgroups"]] == [
+        (f"X{i}/OP20", 180, m, sd) for i, (m, sd) in enumerate(zip(MEANS, SDS, strict=True))]
+    # reference: grand mean, pooled s over 6 x 179 degrees of freedom / c4 (large-n form)
+    dof = 6 * 179
+    sigma = statistics.fmean(sd * sd for sd in SDS) ** 0.5 / (4 * dof / (4 * (dof + 1) - 3))
     assert c["center"] == pytest.approx(statistics.fmean(MEANS))
-    mr = statistics.fmean(abs(b - a) for a, b in itertools.pairwise(MEANS)) / 1.128
-    assert c["ucl"] == pytest.approx(c["center"] + 3 * mr)
-    assert c["cpk"] == pytest.approx((c["center"] - 1800.0) / (3 * mr))
-    assert c["ppk"] == pytest.approx((c["center"] - 1800.0) / (3 * statistics.stdev(MEANS)))
-    # the dip is 2.2 sigma low, then back: no Nelson pattern completes on six points
-    assert c["violations"] == []
-    by_obs = gql(client, '{ spcChart(spec: "X0/OP20/UV-DOSE", last: 3) { spec { key } points '
-                         '{ mean } } }')["spcChart"]
-    assert by_obs["spec"]["key"] == SPEC and [p["mean"] for p in by_obs["points"]] == MEANS[-3:]
+    assert c["sigma"] == pytest.approx(sigma, rel=1e-6)
+    half = 3 * sigma / 180 ** 0.5
+    assert (c["lcl"], c["ucl"]) == pytest.approx((c["center"] - half, c["center"] + half))
+    assert c["subgroups"][4]["ucl"] == pytest.approx(c["ucl"]) and c["dispersion"] == "S"
+    # every execution mean is far outside its X-bar limits: the run-to-run spread is many
+    # times what the within-run noise explains (what the old individuals-of-means chart hid)
+    beyond = {i for i, m in enumerate(MEANS) if abs(m - c["center"]) > half}
+    assert {v["index"] for v in c["violations"] if v["rule"] == "nelson1"} == beyond
+    assert 4 in beyond
+    cap = c["capability"]
+    assert c["cpk"] is None and c["ppk"] is None and cap["cpkInterval"] is None
+    assert (cap["assessable"], cap["subgroups"], cap["values"]) == (False, 6, 1080)
+    assert cap["reason"] == ("6 subgroup(s) of 1080 value(s): capability needs at least 25 "
+                             "subgroups and 100 values")
+    assert cap["beyondSpec"] == 1  # X4's minimum 1700 is below the LSL
+    by_obs = gql(client, '{ spcChart(spec: "X0/OP20/UV-DOSE", last: 3) { spec { key } '
+                         'subgroups { mean } } }')["spcChart"]
+    assert by_obs["spec"]["key"] == SPEC and [g["mean"] for g in by_obs["subgroups"]] == MEANS[-3:]

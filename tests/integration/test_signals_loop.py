@@ -115,11 +115,31 @@ def test_spc_trend_warns_before_any_limit(runtime: Runtime, tmp_path: Path) -> N
     samples = _obs(p, "drift")
     assert max(o.value for o in samples) < 240  # never beyond even the alert limit
     p.process(samples)
-    assert [n.kind for n in sink] == ["spcWarning"]
-    assert "nelson3" in sink[0].rules
+    assert [n.kind for n in sink] == ["spcWarning"]  # one warning for the whole shift
+    assert sink[0].rules  # on subgroups of 5: the shift (Nelson 5/6), not raw-sample trends
     assert _count(runtime, "Deviation") == 0 and _count(runtime, "Hold") == 0
     exc = runtime.store.get(sink[0].excursion)
     assert exc is not None and exc.props["excursionLevel"] == "spcRule"
+
+
+def test_an_spc_episode_is_one_alarm_cleared_when_back_in_control(
+        runtime: Runtime, tmp_path: Path) -> None:
+    sink: list[Notification] = []
+    p = _pipeline(runtime, tmp_path, sink)
+    shifted = signal("drift", n=600)  # shifted by +3.2 from sample 307 on, inside the alerts
+    t_end = shifted[-1][0]
+    back = [(t_end + (k + 1) * 1000, v) for k, (_, v) in enumerate(signal("drift", n=300))]
+    values = shifted + back  # back at the setpoint for 300 samples (60 subgroups)
+    obs = [p.observation(TOPIC, v, t, sequence=i) for i, (t, v) in enumerate(values)]
+    for i in range(0, len(obs), 50):
+        p.process([o for o in obs[i:i + 50] if o is not None])
+    assert [n.kind for n in sink] == ["spcWarning"]  # one alarm for the whole episode
+    assert _count(runtime, "Alarm") == 1 and _count(runtime, "Excursion") == 1
+    alarm = runtime.store.get(sink[0].alarm)
+    exc = runtime.store.get(sink[0].excursion)
+    assert alarm is not None and alarm.props["alarmState"] == "Cleared"
+    assert exc is not None and exc.props["clearedAt"] > exc.props["detectedAt"]
+    assert _count(runtime, "Deviation") == 0 and _count(runtime, "Hold") == 0
 
 
 def test_held_material_cannot_be_consumed_or_shipped(runtime: Runtime, tmp_path: Path) -> None:

@@ -1,19 +1,22 @@
-"""SPC rules, capability and the detector's debounce/hysteresis, as pure functions."""
+"""SPC rules, limits, rule episodes on subgroups and the detector's debounce/hysteresis, as
+pure functions (capability: test_spc_capability.py)."""
 
 from __future__ import annotations
 
+import itertools
 import random
 
+import orjson
 import pytest
 
-from quality.detection import Detector, SpecLimits
+from quality.detection import Detector, Finding, SpecLimits
 from quality.spc import (
+    FALSE_EPISODES_PER_SUBGROUP,
     Limits,
-    control_chart,
-    cpk,
+    Subgroup,
+    chart,
     limits_from,
     limits_from_summary,
-    ppk,
     violations,
 )
 
@@ -44,25 +47,98 @@ def test_each_run_rule_fires_on_its_pattern(values: list[float], rule: str) -> N
 def test_limits_from_history_and_summaries() -> None:
     rng = random.Random(7)
     xs = [100 + rng.gauss(0, 2) for _ in range(2000)]
-    lim = limits_from(xs)
+    lim = limits_from(xs)  # individuals: MR-bar / d2
     assert abs(lim.center - 100) < 0.2 and abs(lim.sigma - 2) < 0.15
     pooled = limits_from_summary([99.0, 101.0], [2.0, 2.0], [500, 500])
-    assert pooled is not None and pooled.center == 100.0 and abs(pooled.sigma - 2.0) < 1e-9
-    chart = control_chart(xs, lsl=94, usl=106)
-    assert chart.cpk is not None and 0.9 < chart.cpk < 1.1
-    assert cpk([1.0, 1.0], 0, 2) is None
+    # pooled s = 2 over 998 degrees of freedom, unbiased by c4(999) = 0.99975 (tabulated form
+    # 4(n-1)/(4n-3) to six places)
+    assert pooled is not None and pooled.center == 100.0
+    assert pooled.sigma == pytest.approx(2.0 / (4 * 998 / (4 * 999 - 3)), rel=1e-6)
 
 
-def test_cpk_uses_the_within_sigma_and_ppk_the_overall_one() -> None:
-    ramp = [10.0 + 0.1 * i for i in range(20)]  # a drift: small moving ranges, wide spread
-    mean = sum(ramp) / len(ramp)
-    assert cpk(ramp, 0.0, 20.0) == pytest.approx((20.0 - mean) / (3 * 0.1 / 1.128))
-    sd = (sum((x - mean) ** 2 for x in ramp) / 19) ** 0.5
-    assert ppk(ramp, 0.0, 20.0) == pytest.approx((20.0 - mean) / (3 * sd))
-    assert ppk(ramp, None, 20.0) == ppk(ramp, 0.0, 20.0)  # one-sided, the near side anyway
-    assert cpk(ramp, None, None) is None
-    chart = control_chart(ramp, 0.0, 20.0)
-    assert (chart.cpk, chart.ppk) == (cpk(ramp, 0.0, 20.0), ppk(ramp, 0.0, 20.0))
+def _shifted(rng: random.Random, n: int, shift: float) -> list[float]:
+    return [230 + shift + rng.gauss(0, 1.5) for _ in range(n)]
+
+
+def _run(d: Detector, xs: list[float], t0: int = 0) -> list[Finding]:
+    out: list[Finding] = []
+    for i, x in enumerate(xs):
+        out.extend(d.feed(t0 + (i + 1) * 100, x))  # 10 Hz
+    return out
+
+
+def _one_alarm_per_episode(found: list[Finding]) -> None:
+    kinds = [f.kind for f in found if f.kind in ("spc", "spcCleared")]
+    assert all(a != b for a, b in itertools.pairwise(kinds)), kinds  # alternating
+    opened = {f.episode_ms for f in found if f.kind == "spc"}
+    assert {f.episode_ms for f in found if f.kind == "spcCleared"} <= opened
+
+
+def test_in_control_high_rate_signal_gives_few_warnings_one_per_episode() -> None:
+    """100,000 in-control samples at 10 Hz: the run rules see 20,000 subgroups of 5, not the
+    raw samples; warnings stay within the stated rate (bench/spc.py prints the count), each
+    episode raises one and clears it."""
+    d = Detector(SPEC, spc_limits=Limits(230, 1.5))
+    found = _run(d, _shifted(random.Random(17), 100_000, 0.0))
+    warnings = sum(1 for f in found if f.kind == "spc")
+    assert not [f for f in found if f.kind in ("excursion", "cleared")]
+    assert warnings <= 2 * FALSE_EPISODES_PER_SUBGROUP * 20_000  # generous: expected 170
+    _one_alarm_per_episode(found)
+    assert sum(1 for f in found if f.kind == "spcCleared") >= warnings - 1
+
+
+def test_a_sustained_shift_raises_one_warning_cleared_when_back_in_control() -> None:
+    rng = random.Random(3)
+    d = Detector(SPEC, spc_limits=Limits(230, 1.5))
+    base = _run(d, _shifted(rng, 2_000, 0.0))  # warm: whatever noise gave, closed below
+    t0 = 2_000 * 100
+    shift = _run(d, _shifted(rng, 1_000, 1.5), t0)  # +1 sigma for 200 subgroups
+    back = _run(d, _shifted(rng, 1_000, 0.0), t0 + 100_000)
+    opened = [f for f in shift if f.kind == "spc"]
+    assert len(opened) == 1 and opened[0].at_ms <= t0 + 20 * 5 * 100  # within 20 subgroups
+    assert not [f for f in shift if f.kind == "spcCleared"]  # one episode while it lasts
+    cleared = [f for f in back if f.kind == "spcCleared"]
+    assert cleared and cleared[0].episode_ms == opened[0].episode_ms
+    assert cleared[0].at_ms <= t0 + 100_000 + 30 * 5 * 100
+    _one_alarm_per_episode(base + shift + back)
+
+
+def test_a_detector_resumed_mid_subgroup_and_mid_episode_finds_the_same() -> None:
+    """A restart (checkpoint, resume) inside a subgroup and inside an open SPC episode neither
+    repeats the warning nor loses its clearing."""
+    rng = random.Random(9)
+    xs = _shifted(rng, 600, 0.0) + _shifted(rng, 400, 1.5) + _shifted(rng, 600, 0.0)
+    whole = _run(Detector(SPEC, spc_limits=Limits(230, 1.5)), xs)
+    first = Detector(SPEC, spc_limits=Limits(230, 1.5))
+    before = _run(first, xs[:803])  # 803: inside a subgroup, after the shift was flagged
+    assert [f.kind for f in before if f.kind.startswith("spc")][-1] == "spc"  # open episode
+    resumed = Detector.resume(SPEC, orjson.loads(orjson.dumps(first.state())))  # as stored
+    after = [f for i, x in enumerate(xs[803:], start=803) for f in resumed.feed((i + 1) * 100, x)]
+    assert before + after == whole
+    assert any(f.kind == "spcCleared" for f in after)
+
+
+def test_per_execution_subgroups_have_no_within_run_rules() -> None:
+    spec = SpecLimits.of({"lsl": 210, "usl": 250, "subgroupRule": "perExecution"})
+    assert spec.subgroup_size == 0
+    assert SpecLimits.of({"subgroupSize": 25}).subgroup_size == 25
+    assert SpecLimits.of({}).subgroup_size == 5  # the default: five consecutive samples
+    d = Detector(spec, spc_limits=Limits(230, 1.5))
+    assert not _run(d, [230 + 0.01 * i for i in range(500)])  # a trend: no within-run SPC
+
+
+def test_chart_marks_the_episodes_the_detector_raises() -> None:
+    """The chart and the detector share the episode rule: same subgroups → same openings."""
+    rng = random.Random(5)
+    xs = _shifted(rng, 500, 0.0) + _shifted(rng, 300, 1.5) + _shifted(rng, 500, 0.0)
+    d = Detector(SPEC, spc_limits=Limits(230, 1.5))
+    found = _run(d, xs)
+    groups = [Subgroup.of(str(i), xs[i:i + 5]) for i in range(0, len(xs), 5)]
+    c = chart(groups, Limits(230, 1.5), d.spc_rules)
+    opened = [(f.at_ms // 100) // 5 - 1 for f in found if f.kind == "spc"]
+    assert [e.start for e in c.episodes] == opened and opened
+    closed = [(f.at_ms // 100) // 5 - 1 for f in found if f.kind == "spcCleared"]
+    assert [e.end for e in c.episodes if e.end is not None] == closed
 
 
 def test_debounce_ignores_short_spikes_and_hysteresis_gives_one_episode() -> None:

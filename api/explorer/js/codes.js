@@ -325,6 +325,12 @@ export const SignatureMeaning = Object.freeze({
   VERIFIED: "verified",
 });
 
+// SPC subgroup rule (tg:SubgroupRuleScheme)
+export const SubgroupRule = Object.freeze({
+  CONSECUTIVE: "consecutive",
+  PER_EXECUTION: "perExecution",
+});
+
 // supplier status (tg:SupplierStatusScheme)
 export const SupplierStatus = Object.freeze({
   APPROVED: "approved",
@@ -396,6 +402,7 @@ export const CODE_LISTS = Object.freeze({
   releaseOutcome: "ReleaseOutcome",
   roleName: "RoleName",
   signatureMeaning: "SignatureMeaning",
+  subgroupRule: "SubgroupRule",
   supplierStatus: "SupplierStatus",
   versionStatus: "ProcessVersionStatus",
   workOrderStatus: "WorkOrderStatus",
@@ -648,6 +655,10 @@ export const LABELS = Object.freeze({
     "released": ["released", "放行"],
     "reviewed": ["reviewed", "审核"],
     "verified": ["verified", "验证"],
+  }),
+  SubgroupRule: Object.freeze({
+    "consecutive": ["consecutive samples", "连续样本"],
+    "perExecution": ["per execution", "每次执行"],
   }),
   SupplierStatus: Object.freeze({
     "approved": ["approved", "合格"],
