@@ -60,7 +60,13 @@ def _props(n: NodeRecord, *names: str) -> Json:
 
 
 def batch_dhr(rt: Session, batch: str, unit_limit: int = 100) -> Json:
-    """The device history record of a batch as JSON-ready data."""
+    """The device history record of a batch as JSON-ready data, read in one snapshot
+    (``watermark``: the store as of which every section reads)."""
+    with rt.store.snapshot() as watermark:
+        return {**_batch_dhr(rt, batch, unit_limit), "watermark": watermark}
+
+
+def _batch_dhr(rt: Session, batch: str, unit_limit: int) -> Json:
     st = rt.store
     b = resolve(rt, C.TraceableEntity, batch)
     ctx = as_built(st, [b.iri])
@@ -227,7 +233,12 @@ def batch_dhr(rt: Session, batch: str, unit_limit: int = 100) -> Json:
 
 def unit_dhr(rt: Session, serial: str) -> Json:
     """The device history record of one serialized unit: its batch's record plus the unit and
-    its own UDI (with the serial)."""
+    its own UDI (with the serial), read in one snapshot."""
+    with rt.store.snapshot():
+        return _unit_dhr(rt, serial)
+
+
+def _unit_dhr(rt: Session, serial: str) -> Json:
     u = resolve(rt, C.SerializedUnit, serial)
     batch = next((e.dst for e in rt.store.edges(u.iri, Direction.UPSTREAM, [DERIVATION])), None)
     if batch is None:

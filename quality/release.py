@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from graph.authority import MIGRATED
 from graph.errors import Problem
@@ -82,6 +82,8 @@ class ReleaseReport:
     #: the batch and upstream records a signed migration wrote (tg:migrated): their states came
     #: from a legacy system, not through the workflow commands — shown to the reviewer
     migrated: list[str] = field(default_factory=list)
+    #: the store's watermark the report was read at (one read snapshot)
+    watermark: int = 0
 
     @property
     def releasable(self) -> bool:
@@ -96,7 +98,13 @@ def _by_src(edges: Iterable[EdgeRecord]) -> dict[str, list[str]]:
 
 
 def release_report(rt: Session, batch: str) -> ReleaseReport:
-    """The review-by-exception report of one batch (or sublot)."""
+    """The review-by-exception report of one batch (or sublot), read in one snapshot: every
+    record it judges is the store as of the watermark it reports."""
+    with rt.store.snapshot() as watermark:
+        return replace(_release_report(rt, batch), watermark=watermark)
+
+
+def _release_report(rt: Session, batch: str) -> ReleaseReport:
     b = resolve(rt, C.TraceableEntity, batch)
     st = rt.store
     ex: list[Problem] = []

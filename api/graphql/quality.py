@@ -94,11 +94,13 @@ class ReleaseReport:
     batch: str
     releasable: bool
     exceptions: list[Problem]
+    watermark: int = strawberry.field(description="The store's watermark the report was read "
+                                                  "at: every record it judges is as of then.")
 
     @classmethod
     def of(cls, r: ReleaseRecord) -> ReleaseReport:
         return cls(batch=r.batch, releasable=r.releasable,
-                   exceptions=[Problem.of(p) for p in r.exceptions])
+                   exceptions=[Problem.of(p) for p in r.exceptions], watermark=r.watermark)
 
 
 @strawberry.type

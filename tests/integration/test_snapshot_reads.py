@@ -129,3 +129,49 @@ def test_a_write_inside_a_snapshot_on_the_same_thread_is_refused(tmp_path: Path,
         pass
     assert store.watermark() == w + 1
     store.close()
+
+
+def test_the_release_report_is_read_in_one_snapshot(runtime: Runtime,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deviation on the batch committed by another thread while the report is half read is
+    not in the report (it is after the watermark the report gives); the next report has it."""
+    import threading
+
+    from quality import release
+    from quality.deviations import open_deviation
+    from tests.conftest import make_user
+
+    plantlet.load(runtime)
+    make_user(runtime, "qc.quinn", ["qc"])
+    judged = release.inspection_exceptions
+
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            open_deviation(runtime, "DEV-LATE", "hub scratch", "found at packing", "minor",
+                           "qc.quinn", "found",
+                           concerns=[runtime.vocab.mint_iri("Batch", "B-ASSY")])
+        except BaseException as e:  # reported by the test below
+            failed.append(e)
+
+    def meanwhile(*args: object, **kwargs: object) -> object:
+        t = threading.Thread(target=write)
+        t.start()
+        t.join()
+        assert not failed, failed
+        return judged(*args, **kwargs)  # type: ignore[arg-type]  # passes the report's own arguments
+
+    monkeypatch.setattr(release, "inspection_exceptions", meanwhile)
+    first = release.release_report(runtime, "B-ASSY")
+    monkeypatch.setattr(release, "inspection_exceptions", judged)
+    assert runtime.store.watermark() == first.watermark + 1  # the deviation came after it
+    assert "open-deviation" not in {p.rule for p in first.exceptions}
+    second = release.release_report(runtime, "B-ASSY")
+    assert second.watermark == first.watermark + 1
+    assert [p.focus for p in second.exceptions if p.rule == "open-deviation"] == [
+        runtime.vocab.mint_iri("Deviation", "DEV-LATE")]
+    from quality.edhr import batch_dhr, unit_dhr
+
+    assert batch_dhr(runtime, "B-ASSY")["watermark"] == second.watermark
+    assert unit_dhr(runtime, "SN-1")["watermark"] == second.watermark
