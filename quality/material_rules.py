@@ -15,14 +15,9 @@ A ``consumption`` derivation (batch ← lot, sublot or intermediate batch) is re
   every consumption from it so far (stored and in this write), in the source's unit (other
   units are converted; one that cannot be converted is refused as ``unit-convertible``), the
   same account as the mass balance of :mod:`graph.massbalance`;
-- **bom-line**: the material of a consumed lot (or of the lots a sublot was split or merged
-  from) is on no BOM line of the operation the consumption happened during (``viaActivity`` →
-  ``executesOperation``), or, without an execution, of any operation of the batch's pinned
-  process version. A version that defines no BOM line at all is not checked: there is nothing
-  to match against.
-
-The ontology models neither a BOM-line tolerance nor substitute materials, so neither is checked
-here; when it does, the tolerance belongs in :func:`_bom_problems`.
+- **bom-line** / **bom-quantity**: the material is on no BOM line of the operation (nor an
+  approved substitute), or the batch's total on the line would exceed the line's tolerance —
+  see :mod:`quality.bom`.
 """
 
 from __future__ import annotations
@@ -37,14 +32,13 @@ from graph.write import PendingWrite
 from ontology.codes import DerivationKind, MaterialLotStatus, SupplierStatus
 from ontology.terms import C, P, R
 from ontology.units import convert
-from quality.pending_reads import links, nodes, targets
+from quality.bom import bom_problems
+from quality.pending_reads import nodes, targets
 
 __all__ = ["consumption_rules", "on_hand"]
 
 #: supplier statuses on the approved supplier list
 SUPPLIER_OK = frozenset({SupplierStatus.APPROVED, SupplierStatus.CONDITIONAL})
-#: derivation kinds that carry material from a lot into a sublot (for the sublot's material)
-_SPLITS = frozenset({DerivationKind.SPLIT, DerivationKind.MERGE})
 _EPS = 1e-9
 
 
@@ -79,7 +73,7 @@ def consumption_rules(p: PendingWrite) -> list[Problem]:
             continue  # referential integrity already refused it
         problems += _state_problems(p, e, src, supplier_of.get(src.iri, []), suppliers)
     problems += _on_hand_problems(uses, sources, _prior_use(p, sorted(sources)))
-    problems += _bom_problems(p, uses, sources)
+    problems += bom_problems(p, uses, sources)
     return problems
 
 
@@ -172,75 +166,4 @@ def _on_hand_problems(uses: list[EdgeRecord], sources: dict[str, NodeRecord],
                 f"{src.label} {src.key} has {max(left, 0.0):g} {unit or ''} on hand "
                 f"(received {src.props.get(P.quantity)}), less than the {want:g} "
                 f"{unit or ''} consumed".replace("  ", " ")))
-    return out
-
-
-def _materials(p: PendingWrite, sources: dict[str, NodeRecord]) -> dict[str, set[str]]:
-    """source → the materials it is made of: a lot's material; a sublot's, through the splits
-    and merges it came from (up to a few levels). Intermediate batches have none."""
-    out: dict[str, set[str]] = {}
-    origin = {i: {i} for i, n in sources.items() if n.label in (C.MaterialLot, C.Sublot)}
-    frontier = {i for i, n in sources.items() if n.label == C.Sublot}
-    for _ in range(4):
-        if not frontier:
-            break
-        up = [e for e in links(p, frontier, [DERIVATION])
-              if e.props.get(P.derivationKind) in _SPLITS]
-        reached: set[str] = set()
-        for e in up:
-            for found in origin.values():
-                if e.src in found:
-                    found.add(e.dst)
-            reached.add(e.dst)
-        frontier = reached
-    everything = {x for xs in origin.values() for x in xs}
-    kinds = nodes(p, everything)
-    lots = [i for i in everything if (n := kinds.get(i)) is not None and n.label == C.MaterialLot]
-    mat = targets(p, lots, R.OF_MATERIAL)
-    for s, found in origin.items():
-        ms = {m for x in found for m in mat.get(x, ())}
-        if ms:
-            out[s] = ms
-    return out
-
-
-def _bom_problems(p: PendingWrite, uses: list[EdgeRecord],
-                  sources: dict[str, NodeRecord]) -> list[Problem]:
-    materials = _materials(p, sources)
-    checked = [e for e in uses if e.dst in materials]
-    if not checked:
-        return []
-    via = {str(e.props[P.viaActivity]) for e in checked if e.props.get(P.viaActivity)}
-    op_of = targets(p, via, R.EXECUTES_OPERATION)
-    batches = {e.src for e in checked}
-    version = {b: vs[0] for b, vs in targets(p, batches, R.RUNS_PROCESS_VERSION).items()}
-    routing = targets(p, set(version.values()), R.HAS_ROUTING)
-    ops_of_routing = targets(p, {r for rs in routing.values() for r in rs}, R.HAS_OPERATION)
-    version_ops = {v: {o for r in routing.get(v, ()) for o in ops_of_routing.get(r, ())}
-                   for v in set(version.values())}
-    all_ops = {o for os_ in version_ops.values() for o in os_} | \
-        {o for os_ in op_of.values() for o in os_}
-    lines = [e.src for e in links(p, all_ops, [R.BOUND_TO_OPERATION], Direction.DOWNSTREAM)]
-    line_op = targets(p, lines, R.BOUND_TO_OPERATION)
-    line_mat = targets(p, lines, R.OF_MATERIAL)
-    bom: dict[str, set[str]] = defaultdict(set)  # operation → materials on its BOM lines
-    for ln, ops in line_op.items():
-        for o in ops:
-            bom[o].update(line_mat.get(ln, ()))
-    out: list[Problem] = []
-    for e in checked:
-        v = version.get(e.src)
-        vops = version_ops.get(v, set()) if v else set()
-        if not any(bom.get(o) for o in vops):
-            continue  # the version defines no BOM: nothing to match against
-        ops = op_of.get(str(e.props.get(P.viaActivity) or ""), [])
-        where = sorted(ops) if ops else sorted(vops)
-        allowed = {m for o in where for m in bom.get(o, ())}
-        if not materials[e.dst] & allowed:
-            scope = f"operation {', '.join(where)}" if ops else f"process version {v}"
-            out.append(_problem(
-                "bom-line", e, "ofMaterial",
-                sorted(materials[e.dst]),
-                f"its material {', '.join(sorted(materials[e.dst]))} is on no BOM line of "
-                f"{scope}"))
     return out

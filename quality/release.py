@@ -11,6 +11,8 @@ field and the value):
   started after the previous step ended; nothing off the route — the precise semantics are
   :func:`quality.route_rules.route_exceptions`;
 - ``inspection-nonconforming``; ``parameter-out-of-spec`` against the pinned version's spec;
+- ``bom-quantity``: the batch's total on a BOM line with a tolerance outside its bounds
+  (:func:`quality.bom.bom_exceptions`);
 - ``inspection-missing`` / ``inspection-sample-size``: every characteristic of the inspection
   plans of the pinned version's operations (variants not run excepted) inspected on the batch,
   on at least its sample size (:func:`quality.inspection_rules.inspection_exceptions`);
@@ -55,7 +57,9 @@ from ontology.codes import (
 from ontology.datatypes import Clock, to_utc_text
 from ontology.terms import C, P, R
 from quality.accounts import authenticate
+from quality.bom import bom_exceptions
 from quality.inspection_rules import inspection_exceptions
+from quality.pending_reads import Committed
 from quality.route_rules import MAIN, applies, branch_of, route_exceptions, variant_of
 from quality.rules import RequiresSignatures
 from quality.signatures import sign
@@ -197,6 +201,8 @@ def _release_report(rt: Session, batch: str) -> ReleaseReport:
                    if o in runs_of or (branch_of(n) == MAIN and applies(n, variant))]
     ex += inspection_exceptions(st, b.iri, planned_ops, {
         i: n for i, n in findings.items() if n.label == C.InspectionResult})
+    # what the batch consumed on each BOM line within the line's tolerance
+    ex += bom_exceptions(Committed(st), b, planned_ops)
 
     # equipment calibrated and fixtures in life at time of use
     tools = st.get_many(sorted({t for ts in equip_of.values() for t in ts}))

@@ -1,14 +1,14 @@
 """Plant rules on consumption (:mod:`quality.material_rules`), through the capture path on each
 engine: only Approved, unexpired lots from approved suppliers, never more than on hand, only
-materials on a BOM line of the operation. A refused write names field, value and rule and
-writes nothing."""
+materials on a BOM line of the operation (or an approved substitute on it), within the line's
+tolerance. A refused write names field, value and rule and writes nothing."""
 
 from __future__ import annotations
 
 import pytest
 
 from graph.errors import Problem, WriteRejectedError
-from tests.rules_plant import capture, consume, lot, plant
+from tests.rules_plant import T0, capture, consume, lot, node, plant
 from tracegraph.runtime import Runtime
 
 
@@ -102,3 +102,64 @@ def test_a_sublot_carries_the_material_of_the_lot_it_was_split_from(rt: Runtime)
             [{"kind": "split", "output": "Sublot/CHARGE-1", "input": "MaterialLot/RL-DYE",
               "quantity": 5.0, "unit": "kg", "time": "2026-03-02T07:00:00Z"}])
     refused(rt, [consume("CHARGE-1", 1.0, input_cls="Sublot")], "bom-line")
+
+
+def tolerance_plant(rt: Runtime) -> None:
+    """Process version TOL/v1: OP10 with one BOM line — RESIN, substitute RESIN-B, 0.02 kg per
+    unit ± 10 % — and batch B-T of 1000 pieces pinned to it, running OP10."""
+    v = "TOL/v1"
+    capture(rt, [
+        node("Material", "RESIN-B", {"name": "PP resin, second source", "unitCode": "kg",
+                                     "materialType": "resin"}),
+        node("Operation", f"{v}/OP10", {"name": "moulding", "sequence": 10},
+             {"requiresEquipmentClass": "EquipmentClass/PRESS"}),
+        node("BOMLine", f"{v}/OP10/RESIN", {"name": "resin", "quantity": 0.02, "unitCode": "kg",
+                                             "quantityTolerance": 10},
+             {"boundToOperation": f"Operation/{v}/OP10", "ofMaterial": "Material/RESIN",
+              "substituteMaterial": "Material/RESIN-B"}),
+        node("Routing", v, {"name": "tolerance routing"}, {"hasOperation": f"Operation/{v}/OP10"}),
+        node("ProcessDefinition", "TOL", {"name": "tolerance"}, {"ofProduct": "Product/CONN"}),
+        node("ProcessVersion", v, {"versionStatus": "Effective", "revision": "1",
+                                   "effectiveFrom": "2026-01-01T00:00:00Z"},
+             {"hasRouting": f"Routing/{v}", "versionOf": "ProcessDefinition/TOL"}),
+    ], reason="master data", migrated=True)
+    capture(rt, [
+        node("Batch", "B-T", {"batchStatus": "InProcess", "quantity": 1000, "unitCode": "{pc}"},
+             {"ofProduct": "Product/CONN", "runsProcessVersion": f"ProcessVersion/{v}"}),
+        node("OperationExecution", "B-T/OP10", {"startedAtTime": T0,
+                                                "executionStatus": "Started"},
+             {"forBatch": "Batch/B-T", "executesOperation": f"Operation/{v}/OP10",
+              "onEquipment": "Equipment/PRESS-1"})])
+
+
+def test_an_approved_substitute_on_the_line_is_consumed(rt: Runtime) -> None:
+    tolerance_plant(rt)
+    lot(rt, "RL-B", material="RESIN-B")
+    lot(rt, "RL-DYE", material="DYE")
+    capture(rt, [], [consume("RL-B", 5.0, batch="B-T", execution="B-T/OP10")])
+    [p] = refused(rt, [consume("RL-DYE", 1.0, batch="B-T", execution="B-T/OP10")], "bom-line")
+    assert "substitute" in p.message
+    # RESIN-B is a substitute on TOL/v1 only: MOULD/v1's line does not list it
+    refused(rt, [consume("RL-B", 1.0)], "bom-line")
+
+
+def test_a_line_is_consumed_within_its_tolerance(rt: Runtime) -> None:
+    """1000 pieces x 0.02 kg = 20 kg, ± 10 %: at most 22 kg of resin and its substitute."""
+    from quality.release import release_report
+
+    tolerance_plant(rt)
+    lot(rt, "RL-B", material="RESIN-B")
+    at = {"batch": "B-T", "execution": "B-T/OP10"}
+    capture(rt, [], [consume("RL-OK", 15.0, **at)])
+
+    def short() -> list[Problem]:
+        return [p for p in release_report(rt, "B-T").exceptions if p.rule == "bom-quantity"]
+
+    [low] = short()  # 15 kg is below 18 kg: release reports it
+    assert (low.value, low.focus) == (15.0, rt.vocab.mint_iri("BOMLine", "TOL/v1/OP10/RESIN"))
+    capture(rt, [], [consume("RL-B", 7000.0, unit="g", **at)])  # the substitute counts: 22 kg
+    assert short() == []
+    [p] = refused(rt, [consume("RL-OK", 0.5, **at)], "bom-quantity")
+    assert (p.field, p.value) == ("quantity", 0.5) and "22.5" in p.message
+    # split over two consumptions of one write: the total counts, not each
+    refused(rt, [consume("RL-OK", 0.1, **at), consume("RL-B", 0.1, **at)], "bom-quantity")
