@@ -199,6 +199,16 @@ class Neo4jStore(_Neo4jReads, EngineStore):
                 s.run(stmt).consume()
             s.run("CALL db.awaitIndexes(300)").consume()
 
+    def _links_chunk(self, iris: list[str], outgoing: bool) -> Iterator[EdgeRecord]:
+        """As :class:`_Neo4jReads`, and inside a snapshot only the edges committed by its
+        watermark: a record written since (a deviation on a batch, a result on a lot) is not
+        reached through its links while the snapshot reads (Neo4j reads are read-committed)."""
+        edges = super()._links_chunk(iris, outgoing)
+        if getattr(self._local, "tx", None) is None:
+            return edges
+        watermark = int(self._local.watermark)
+        return (e for e in edges if not e.tx or e.tx <= watermark)
+
     def _read(self, query: str, **params: Any) -> list[Any]:
         snap: Transaction | None = getattr(self._local, "tx", None)
         if snap is not None:
