@@ -11,9 +11,12 @@ and its execution of OP10. Lots: RL-OK (Approved resin from SUP-OK, 100 kg, expi
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import pytest
+
+from graph.errors import Problem, WriteRejectedError
 from graph.write import WriteResult
 from tests.conftest import FIXTURE_MIGRATION
 from tracegraph.runtime import Runtime
@@ -104,3 +107,15 @@ def plant(rt: Runtime) -> Runtime:
     ], reason="batch started")
     lot(rt, "RL-OK")
     return rt
+
+
+def refused_by(rt: Runtime, write: Callable[[], object], rule: str) -> list[Problem]:
+    """Run ``write``; assert it is refused, among others for ``rule``, and that nothing was
+    written (watermark and counts unchanged). The problems of that rule."""
+    before = rt.store.watermark(), rt.store.counts()
+    with pytest.raises(WriteRejectedError) as exc:
+        write()
+    assert (rt.store.watermark(), rt.store.counts()) == before
+    hits = [p for p in exc.value.problems if p.rule == rule]
+    assert hits, [str(p) for p in exc.value.problems]
+    return hits

@@ -13,11 +13,11 @@ import pytest
 
 from graph.authority import Principal
 from graph.change_impact import calibration_window
-from graph.errors import Problem, WriteRejectedError
+from graph.errors import Problem
 from ontology.datatypes import to_utc_text
 from quality.edhr import batch_dhr
 from quality.release import release_report
-from tests.rules_plant import capture, lot, node, plant
+from tests.rules_plant import capture, lot, node, plant, refused_by
 from tracegraph.runtime import Runtime
 
 Json = dict[str, Any]
@@ -112,13 +112,7 @@ def qc(rt: Runtime, *results: Json) -> None:
 
 def refused(rt: Runtime, result: Json, rule: str) -> list[Problem]:
     """``result`` captured by QC is refused for ``rule`` and nothing was written."""
-    before = rt.store.watermark(), rt.store.counts()
-    with pytest.raises(WriteRejectedError) as exc:
-        qc(rt, result)
-    assert (rt.store.watermark(), rt.store.counts()) == before
-    hits = [p for p in exc.value.problems if p.rule == rule]
-    assert hits, [str(p) for p in exc.value.problems]
-    return hits
+    return refused_by(rt, lambda: qc(rt, result), rule)
 
 
 def test_results_whose_outcome_follows_from_their_values_are_accepted(rt: Runtime) -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from graph.errors import Problem, WriteRejectedError
-from tests.rules_plant import T0, capture, consume, lot, node, plant
+from graph.errors import Problem
+from tests.rules_plant import T0, capture, consume, lot, node, plant, refused_by
 from tracegraph.runtime import Runtime
 
 
@@ -19,13 +19,7 @@ def rt(runtime: Runtime) -> Runtime:
 
 def refused(rt: Runtime, derivations: list[dict[str, object]], rule: str) -> list[Problem]:
     """Capture ``derivations``; assert it is refused for ``rule`` and nothing was written."""
-    before = rt.store.watermark(), rt.store.counts()
-    with pytest.raises(WriteRejectedError) as exc:
-        capture(rt, [], derivations)
-    assert (rt.store.watermark(), rt.store.counts()) == before
-    hits = [p for p in exc.value.problems if p.rule == rule]
-    assert hits, [str(p) for p in exc.value.problems]
-    return hits
+    return refused_by(rt, lambda: capture(rt, [], derivations), rule)
 
 
 def test_an_approved_lot_on_the_bom_is_consumed(rt: Runtime) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from graph.errors import Problem, WriteRejectedError
+from graph.errors import Problem
 from ontology.vocab import vocabulary
-from tests.rules_plant import capture, consume, node, plant
+from tests.rules_plant import capture, consume, node, plant, refused_by
 from tracegraph.runtime import Runtime
 
 
@@ -23,13 +23,7 @@ def rt(runtime: Runtime) -> Runtime:
 
 def refused(rt: Runtime, rule: str, nodes: list[dict[str, Any]] = (),  # type: ignore[assignment]  # an empty tuple as the default
             derivations: list[dict[str, Any]] = ()) -> list[Problem]:  # type: ignore[assignment]  # an empty tuple as the default
-    before = rt.store.watermark(), rt.store.counts()
-    with pytest.raises(WriteRejectedError) as exc:
-        capture(rt, nodes, derivations)
-    assert (rt.store.watermark(), rt.store.counts()) == before
-    hits = [p for p in exc.value.problems if p.rule == rule]
-    assert hits, [str(p) for p in exc.value.problems]
-    return hits
+    return refused_by(rt, lambda: capture(rt, nodes, derivations), rule)
 
 
 @pytest.mark.parametrize(("cls", "key", "prop", "bad", "good"), [

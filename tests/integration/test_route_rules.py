@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from graph.authority import Principal
-from graph.errors import Problem, WriteRejectedError
+from graph.errors import Problem
 from quality.release import release_report
 from quality.variants import VariantError, holds, parse_condition, parse_variant
-from tests.rules_plant import T0, capture, node, plant
+from tests.rules_plant import T0, capture, node, plant, refused_by
 from tracegraph.runtime import Runtime
 
 Json = dict[str, Any]
@@ -87,16 +87,8 @@ def as_operator(rt: Runtime, *nodes: Json) -> None:
 def refused(rt: Runtime, rule: str, *nodes: Json, migrated: bool = False) -> list[Problem]:
     """Capture ``nodes`` as an operator (or as the fixture migration); assert it is refused for
     ``rule`` and nothing was written."""
-    before = rt.store.watermark(), rt.store.counts()
-    with pytest.raises(WriteRejectedError) as exc:
-        if migrated:
-            capture(rt, nodes, migrated=True)
-        else:
-            as_operator(rt, *nodes)
-    assert (rt.store.watermark(), rt.store.counts()) == before
-    hits = [p for p in exc.value.problems if p.rule == rule]
-    assert hits, [str(p) for p in exc.value.problems]
-    return hits
+    return refused_by(rt, (lambda: capture(rt, nodes, migrated=True)) if migrated
+                      else (lambda: as_operator(rt, *nodes)), rule)
 
 
 def iri(rt: Runtime, cls: str, key: str) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from graph.errors import Problem, WriteRejectedError
-from tests.rules_plant import capture, consume, node, plant
+from graph.errors import Problem
+from tests.rules_plant import capture, consume, node, plant, refused_by
 from tracegraph.runtime import Runtime
 
 CASE = "095060001000000012"
@@ -37,13 +37,7 @@ def ship(rt: Runtime, what: str = f"PackagingAggregation/{CASE}", key: str = "SH
 
 def refused_shipping(rt: Runtime, rule: str, what: str = f"PackagingAggregation/{CASE}"
                      ) -> list[Problem]:
-    before = rt.store.watermark(), rt.store.counts()
-    with pytest.raises(WriteRejectedError) as exc:
-        ship(rt, what)
-    assert (rt.store.watermark(), rt.store.counts()) == before
-    hits = [p for p in exc.value.problems if p.rule == rule]
-    assert hits, [str(p) for p in exc.value.problems]
-    return hits
+    return refused_by(rt, lambda: ship(rt, what), rule)
 
 
 def set_status(rt: Runtime, cls: str, key: str, prop: str, value: str) -> None:
