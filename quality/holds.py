@@ -37,8 +37,15 @@ from ontology.terms import C, P, R
 from quality.accounts import authenticate
 from quality.workflow import WorkflowRefused, require_user, resolve
 
-__all__ = ["HOLD_PLACERS", "HOLDABLE", "active_holds", "ancestors", "held_material_guard",
-           "on_hold_status", "place_hold"]
+__all__ = [
+    "HOLDABLE",
+    "HOLD_PLACERS",
+    "active_holds",
+    "ancestors",
+    "held_material_guard",
+    "on_hold_status",
+    "place_hold",
+]
 
 #: who may place a hold by hand
 HOLD_PLACERS = frozenset({RoleName.QA, RoleName.QC})

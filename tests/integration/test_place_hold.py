@@ -156,7 +156,8 @@ def test_a_second_hold_on_a_held_entity_is_accepted_and_both_must_be_resolved(
 def test_the_same_hold_resent_writes_nothing_and_other_content_is_refused(rt: Runtime) -> None:
     first = place_hold(rt, "HLD-1", "DEV-1", ["B-1", "RL-OK"], "q.c", PASSWORD, "hold")
     mark = rt.store.watermark()
-    again = place_hold(rt, "HLD-1", "DEV-1", ["RL-OK", _iri(rt, C.Batch, "B-1")], "q.c", PASSWORD, "hold")
+    again = place_hold(rt, "HLD-1", "DEV-1", ["RL-OK", _iri(rt, C.Batch, "B-1")], "q.c",
+                       PASSWORD, "hold")
     assert again.iri == first.iri and rt.store.watermark() == mark
     with pytest.raises(WorkflowRefused) as exc:
         place_hold(rt, "HLD-1", "DEV-2", ["B-1"], "q.c", PASSWORD, "hold")
