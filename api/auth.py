@@ -19,6 +19,7 @@ from graphql import GraphQLError
 from ontology.codes import AccountStatus, RoleName
 from ontology.datatypes import utc_now
 from quality.accounts import AuthError, User, get_user
+from quality.holds import HOLD_PLACERS
 from quality.lots import LOT_DECIDERS
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
@@ -71,6 +72,7 @@ RULES: dict[str, frozenset[str]] = {
     "Mutation.defineEffectivenessCheck": QUALITY,
     "Mutation.verifyEffectivenessCheck": QA, "Mutation.closeCapa": QA, "Mutation.dispose": QA,
     "Mutation.releaseBatch": QA,
+    "Mutation.placeHold": HOLD_PLACERS,
     "Mutation.decideLot": LOT_DECIDERS, "Mutation.qualifySupplier": QA,
     "GET /api/edhr": READERS,
     # HTTP routes

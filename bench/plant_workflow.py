@@ -19,11 +19,17 @@
   leaves Completed because it is held stays unreleased;
 - :class:`ChangeControl` — CR-2026-0007 through :mod:`quality.change_control`: proposed,
   assessed, approved (and signed) by each approver, made effective at its day;
-- :class:`Legacy` — the quality phase (:mod:`bench.plant_quality`: excursion → alarm →
-  deviation, hold, impact, root cause, CAPA; the supplier-lot deviation and hold). No command
-  writes these records at the generator's times yet (the exception loop is fed by signals, a
-  hold is only placed by it, and the deviation/CAPA commands write records in their initial
-  states): a second signed migration with its own reason (:data:`LEGACY`).
+- :class:`Quality` — the quality phase (:mod:`bench.plant_quality`): the supplier's notice
+  (``openDeviation``, ``placeHold`` on the lot and every batch made with it, ``assessImpact``)
+  and the UV-dose excursion (``openDeviation`` raised by the alarm, ``placeHold`` on the
+  batch, ``assessImpact``, ``recordRootCause``, ``openCapa``, ``addCapaAction``,
+  ``completeCapaAction``; the corrective maintenance is a fact), by the named QC lead, QA and
+  maintenance technician, at the story's times;
+- :class:`Legacy` — what no command writes: the excursion's Excursion and Alarm (the live
+  signal pipeline, :mod:`quality.exception_loop`, is the only writer of these, from a live
+  sample; the exception loop would also raise its own deviation and hold on every lot consumed
+  in the execution, which is not this story): a second signed migration with its own reason
+  (:data:`LEGACY`).
 
 Each command runs in a session whose clock is the step's event time, so ``decidedAt``,
 ``signedAt``, ``openedAt`` and ``effectiveFrom`` read as the plant lived them; the audit trail
@@ -52,7 +58,7 @@ from bench.plant_master import (
     training_records,
 )
 from bench.plant_people import StaffMember, staff
-from bench.plant_quality import quality_events
+from bench.plant_quality import ExcursionCase, SupplierCase, quality_cases, run_case
 from bench.plant_shipping import shipping_events
 from bench.plant_sim import Planner
 from bench.plant_stock import DAY, HOUR, T0
@@ -70,12 +76,12 @@ from quality.release import release_batch
 from tracegraph.runtime import Runtime
 
 __all__ = ["GO_LIVE", "LEGACY", "Account", "ChangeControl", "Fact", "GoLive", "Legacy",
-           "LotDecision", "Step", "load_workflow", "workflow_steps"]
+           "LotDecision", "Quality", "Step", "load_workflow", "workflow_steps"]
 
 Json = dict[str, Any]
 GO_LIVE = "state at go-live, migrated from the legacy system"
-LEGACY = ("quality records of the run (deviations, holds, CAPA), migrated from the legacy "
-          "system: no workflow command writes them at their event times yet")
+LEGACY = ("excursion and alarm records of the run, migrated from the legacy system: only the "
+          "live signal pipeline writes them")
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,11 @@ class Fact:
 @dataclass(frozen=True)
 class Legacy:
     event: Json
+
+
+@dataclass(frozen=True)
+class Quality:
+    case: ExcursionCase | SupplierCase
 
 
 @dataclass(frozen=True)
@@ -111,7 +122,8 @@ class ChangeControl:
     plan: ChangeRequestPlan
 
 
-Step = GoLive | Fact | Legacy | Account | LotDecision | BatchRelease | ChangeControl
+Step = (GoLive | Fact | Legacy | Account | LotDecision | BatchRelease | ChangeControl
+        | Quality)
 
 
 def workflow_steps(size: str = "demo", seed: int = 7) -> Iterator[Step]:
@@ -141,8 +153,11 @@ def workflow_steps(size: str = "demo", seed: int = 7) -> Iterator[Step]:
         yield s if isinstance(s, BatchRelease) else Fact(s)
     for ev in shipping_events(prod):
         yield Fact(ev)
-    for ev in quality_events(prod):
-        yield Legacy(ev)
+    for case in quality_cases(prod):
+        if isinstance(case, ExcursionCase):
+            yield Legacy(case.signal_event())
+            yield Fact(case.maintenance_event())
+        yield Quality(case)
 
 
 @dataclass
@@ -217,6 +232,8 @@ class _Loader:
                        pw, step.reason)
         elif isinstance(step, BatchRelease):
             release_batch(_at(rt, step.at), step.batch, step.qa, pw, step.reason)
+        elif isinstance(step, Quality):
+            run_case(lambda sec: _at(rt, sec), step.case, pw)
         else:
             self.change_control(step.plan)
 

@@ -38,6 +38,7 @@ class Command(StrEnum):
     MAKE_CHANGE_EFFECTIVE = "makeChangeEffective"
     OPEN_CAPA = "openCapa"
     OPEN_DEVIATION = "openDeviation"
+    PLACE_HOLD = "placeHold"
     PROPOSE_CHANGE = "proposeChange"
     QUALIFY_SUPPLIER = "qualifySupplier"
     RAISE_CHANGE_REQUEST = "raiseChangeRequest"
@@ -135,7 +136,14 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
         "actionState": frozenset({Command.ADD_CAPA_ACTION, Command.COMPLETE_CAPA_ACTION}),
         "alarmState": frozenset({Command.EXCEPTION_LOOP}),
         "approvalDecision": frozenset({Command.ADVANCE_DEVIATION, Command.APPROVE_CHANGE}),
-        "batchStatus": frozenset({Command.DISPOSE, Command.EXCEPTION_LOOP, Command.RELEASE_BATCH}),
+        "batchStatus": frozenset(
+            {
+                Command.DISPOSE,
+                Command.EXCEPTION_LOOP,
+                Command.PLACE_HOLD,
+                Command.RELEASE_BATCH,
+            }
+        ),
         "capaState": frozenset({Command.CLOSE_CAPA, Command.OPEN_CAPA}),
         "changeState": frozenset(
             {
@@ -163,13 +171,14 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
             }
         ),
         "hasRole": frozenset({Command.CREATE_USER}),
-        "holdState": frozenset({Command.DISPOSE, Command.EXCEPTION_LOOP}),
+        "holdState": frozenset({Command.DISPOSE, Command.EXCEPTION_LOOP, Command.PLACE_HOLD}),
         "lockedUntil": frozenset({Command.AUTHENTICATE, Command.UNLOCK_USER}),
         "materialLotStatus": frozenset(
             {
                 Command.DECIDE_LOT,
                 Command.DISPOSE,
                 Command.EXCEPTION_LOOP,
+                Command.PLACE_HOLD,
             }
         ),
         "passwordHash": frozenset(

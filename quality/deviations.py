@@ -212,17 +212,22 @@ def record_root_cause(rt: Session, deviation: str, key: str, category: str,
 
 def open_deviation(rt: Session, key: str, title: str, description: str, grade: str,
                    actor: str, reason: str, concerns: Sequence[str] = (),
-                   raised_by: str | None = None, clock: Clock | None = None) -> NodeRecord:
-    """Open a deviation by hand or from a failed inspection (``raised_by`` = its IRI)."""
+                   raised_by: str | None = None, clock: Clock | None = None,
+                   due: str | None = None) -> NodeRecord:
+    """Open a deviation by hand or from a failed inspection (``raised_by`` = its IRI); ``due``:
+    its due date (ISO date), if one is set."""
     clock = rt.clock if clock is None else clock
     links: dict[str, list[str]] = {P.concerns: list(concerns)}
     if raised_by:
         links[P.raisedBy] = [raised_by]
     iri = rt.vocab.mint_iri(C.Deviation, key)
-    write_nodes(rt, [NodeUpsert(C.Deviation, key, iri, {
+    props: dict[str, StoredValue] = {
         P.recordNumber: key, P.title_: title, P.description: description,
-        P.deviationGrade: grade, P.deviationState: S.OPEN, P.openedAt: to_utc_text(clock())},
-        links)], actor, reason, f"quality:{key}:open", command=Command.OPEN_DEVIATION)
+        P.deviationGrade: grade, P.deviationState: S.OPEN, P.openedAt: to_utc_text(clock())}
+    if due is not None:
+        props[P.dueDate] = due
+    write_nodes(rt, [NodeUpsert(C.Deviation, key, iri, props, links)], actor, reason,
+                f"quality:{key}:open", command=Command.OPEN_DEVIATION)
     return resolve(rt, C.Deviation, iri)
 
 

@@ -2,8 +2,9 @@
 return to supplier — each a signed ``Disposition`` record that resolves the hold.
 
 Nothing is deleted or re-linked: the held items keep their genealogy; their status follows the
-decision, and a rework adds new operation executions for the batch (linked to it, so the
-batch's history shows the original and the rework).
+decision (an item another active hold still holds stays ``OnHold``), and a rework adds new
+operation executions for the batch (linked to it, so the batch's history shows the original and
+the rework).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ontology.codes import (
 from ontology.datatypes import Clock, StoredValue, to_utc_text
 from ontology.terms import C, P, R
 from quality.accounts import authenticate
+from quality.holds import active_holds
 from quality.signatures import sign
 from quality.workflow import WorkflowRefused, require_user, resolve
 
@@ -108,8 +110,11 @@ def dispose(rt: Session, hold: str, kind: str, username: str, password: str,
             P.holdState: HoldState.RELEASED if kind == _D.RELEASE else HoldState.DISPOSITIONED,
             P.closedAt: now}
         writes.append(NodeUpsert(C.Hold, h.key, h.iri, hold_props))
+    still_held = {i for i, keys in active_holds(rt.store, chosen).items() if set(keys) - {h.key}}
     for i in chosen:
         node = nodes[i]
+        if i in still_held:
+            continue  # another active hold still holds it: its status stays OnHold
         if node.label == C.Batch:
             writes.append(NodeUpsert(C.Batch, node.key, i, {P.batchStatus: _BATCH_STATUS[kind]}))
         elif node.label == C.MaterialLot:

@@ -26,18 +26,17 @@ from ontology.authority import Command
 from ontology.codes import (
     AlarmPriority,
     AlarmState,
-    BatchStatus,
     DeviationGrade,
     DeviationState,
     ExcursionLevel,
     HoldState,
-    MaterialLotStatus,
     RoleName,
 )
 from ontology.datatypes import ms_to_text
 from ontology.terms import C, P, R
 from quality.accounts import ROLE_NAMES
 from quality.detection import LEVELS, Finding, SpecLimits
+from quality.holds import on_hold_status
 
 __all__ = ["Context", "Recorded", "affected_material", "contextualise", "grade",
            "record_cleared", "record_finding"]
@@ -185,22 +184,6 @@ def record_cleared(rt: Session, ctx: Context, f: Finding) -> WriteResult | None:
                        event_id, command=Command.EXCEPTION_LOOP)
 
 
-#: the status property and its held value, of the classes that have one
-_HOLD_STATUS: dict[str, tuple[str, str]] = {
-    C.Batch: (P.batchStatus, BatchStatus.ON_HOLD),
-    C.MaterialLot: (P.materialLotStatus, MaterialLotStatus.ON_HOLD)}
-
-
-def _on_hold_status(rt: Session, held: list[str]) -> list[NodeUpsert]:
-    """Batches and lots under the hold get the status ``OnHold`` (in the same write)."""
-    out = []
-    for n in rt.store.get_many(held).values():
-        status = _HOLD_STATUS.get(n.label)
-        if status is not None and n.props.get(status[0]) != status[1]:
-            out.append(NodeUpsert(n.label, n.key, n.iri, {status[0]: status[1]}))
-    return out
-
-
 def record_finding(rt: Session, ctx: Context, f: Finding) -> Recorded | None:
     """Write one excursion level reached, or an SPC warning, in one transaction (a cleared
     episode is recorded by :func:`record_cleared`). Idempotent by a deterministic event id."""
@@ -255,7 +238,7 @@ def record_finding(rt: Session, ctx: Context, f: Finding) -> Recorded | None:
                 P.description: f"automatic hold: {len(rec.held)} item(s) affected by "
                                f"{ctx.parameter} excursion on {ctx.equipment.key}"},
                 {P.holds: rec.held, P.raisedBy: [rec.deviation]}),
-            *_on_hold_status(rt, rec.held)]
+            *on_hold_status(rt.store, rec.held)]
     reason = (f"automatic: {what} on {ctx.equipment.key}" if f.kind == "excursion"
               else f"automatic SPC early warning: {what} on {ctx.equipment.key}")
     rec.result = write_nodes(rt, nodes, SIGNAL_ACTOR, reason, event_id,

@@ -8,22 +8,49 @@ split into sublots (``production``, ``split``): they stay downstream of the hold
 shipment check finds it. The rule is about use after the hold: a derivation whose event time
 (``atTime``) is before the hold was opened is a late record of history (an import, a
 backfill) and is accepted; one without an event time counts as happening now.
+
+:func:`place_hold` (command ``placeHold``) places a hold by hand: QA or QC, re-authenticated,
+with a reason, raised by an open deviation, on named lots, batches, sublots or units; held
+batches and lots get the status ``OnHold`` in the same write (:func:`on_hold_status`, shared
+with the exception loop). An entity already under another active hold may be held again: the
+new hold is a second, independent reason with its own deviation and its own disposition, the
+entity stays held until every hold on it is resolved, and its status (already ``OnHold``) is
+not written again. Re-sending the same hold (same key, deviation and items) is idempotent: it
+writes nothing and returns the hold; the same key with other content is refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from graph.errors import Problem
 from graph.model import Direction, EdgeRecord, NodeRecord
 from graph.port import GraphStore
 from graph.schema import DERIVATION
-from graph.status import is_active_hold
-from graph.write import PendingWrite
-from ontology.codes import DerivationKind
+from graph.session import Session, write_nodes
+from graph.status import is_active_hold, is_open_deviation
+from graph.write import NodeUpsert, PendingWrite
+from ontology.authority import Command
+from ontology.codes import BatchStatus, DerivationKind, HoldState, MaterialLotStatus, RoleName
+from ontology.datatypes import Clock, to_utc_text
 from ontology.terms import C, P, R
+from quality.accounts import authenticate
+from quality.workflow import WorkflowRefused, require_user, resolve
 
-__all__ = ["active_holds", "ancestors", "held_material_guard"]
+__all__ = [
+    "HOLDABLE",
+    "HOLD_PLACERS",
+    "active_holds",
+    "ancestors",
+    "held_material_guard",
+    "on_hold_status",
+    "place_hold",
+]
+
+#: who may place a hold by hand
+HOLD_PLACERS = frozenset({RoleName.QA, RoleName.QC})
+#: what a hold placed by hand may name
+HOLDABLE = (C.MaterialLot, C.Batch, C.Sublot, C.SerializedUnit)
 
 
 def _active(store: GraphStore, iris: set[str], new_edges: list[EdgeRecord],
@@ -118,3 +145,67 @@ def _held_upstream(w: PendingWrite, shipped: list[EdgeRecord]) -> list[Problem]:
             if blocking:
                 problems.append(_problem(w, e, iri, blocking))
     return problems
+
+
+#: the status property and its held value, of the classes that have one
+_HOLD_STATUS: dict[str, tuple[str, str]] = {
+    C.Batch: (P.batchStatus, BatchStatus.ON_HOLD),
+    C.MaterialLot: (P.materialLotStatus, MaterialLotStatus.ON_HOLD)}
+
+
+def on_hold_status(store: GraphStore, held: Sequence[str]) -> list[NodeUpsert]:
+    """Batches and lots among ``held`` get the status ``OnHold`` (written with the hold; those
+    already on hold are left alone)."""
+    out = []
+    for n in store.get_many(held).values():
+        status = _HOLD_STATUS.get(n.label)
+        if status is not None and n.props.get(status[0]) != status[1]:
+            out.append(NodeUpsert(n.label, n.key, n.iri, {status[0]: status[1]}))
+    return out
+
+
+def place_hold(rt: Session, key: str, deviation: str, items: Sequence[str], username: str,
+               password: str, reason: str, description: str | None = None,
+               clock: Clock | None = None) -> NodeRecord:
+    """Place hold ``key`` raised by ``deviation`` on ``items`` (IRIs or keys of lots, batches,
+    sublots, units) as ``username`` (QA or QC, re-authenticated); see the module docstring.
+    Refusals raise :class:`WorkflowRefused` and write nothing."""
+    clock = rt.clock if clock is None else clock
+    if not reason or not reason.strip():
+        raise WorkflowRefused("reason-required", "a hold needs a reason", "reason", reason)
+    require_user(rt, username, HOLD_PLACERS, "placing a hold")
+    dev = resolve(rt, C.Deviation, deviation)
+    if not is_open_deviation(dev):
+        raise WorkflowRefused("deviation-closed", f"deviation {dev.key} is "
+                              f"{dev.props.get(P.deviationState)}; a hold is raised by an open "
+                              "deviation", "raisedBy", dev.key)
+    if not items:
+        raise WorkflowRefused("items-required", "name what the hold holds", "holds", [])
+    held = sorted({_holdable(rt, i).iri for i in items})
+    iri = rt.vocab.mint_iri(C.Hold, key)
+    existing = rt.store.get(iri)
+    if existing is not None:
+        same = (sorted(e.dst for e in rt.store.links([iri], [R.HOLDS])) == held
+                and [e.dst for e in rt.store.links([iri], [R.RAISED_BY])] == [dev.iri])
+        if same:
+            return existing  # a re-sent command: nothing new
+        raise WorkflowRefused("hold-exists", f"hold {key} exists with other items or another "
+                              "deviation", "recordNumber", key)
+    authenticate(rt, username, password, clock, purpose=f"hold {key} on {len(held)} item(s)")
+    text = description or reason
+    write_nodes(rt, [NodeUpsert(C.Hold, key, iri, {
+        P.recordNumber: key, P.holdState: HoldState.ACTIVE, P.openedAt: to_utc_text(clock()),
+        P.description: text}, {P.holds: held, P.raisedBy: [dev.iri]}),
+        *on_hold_status(rt.store, held)], username, reason, f"quality:{key}:hold",
+        command=Command.PLACE_HOLD)
+    return resolve(rt, C.Hold, iri)
+
+
+def _holdable(rt: Session, ref: str) -> NodeRecord:
+    for cls in HOLDABLE:
+        try:
+            return resolve(rt, cls, ref)
+        except WorkflowRefused:
+            continue
+    raise WorkflowRefused("not-holdable", "a hold names material lots, batches, sublots or "
+                          "serialized units", "holds", ref)

@@ -35,7 +35,7 @@ from graph.errors import Problem as ProblemRecord
 from graph.errors import RefusedError, WriteRejectedError
 from graph.model import NodeRecord
 from graph.port import GraphStore
-from ontology.codes import CAPAState, ReleaseOutcome
+from ontology.codes import CAPAState, HoldState, ReleaseOutcome
 from ontology.terms import C, P, R
 from quality import capa as capa_mod
 from quality import deviations as dev_mod
@@ -43,6 +43,7 @@ from quality.capa import Evaluation, OverdueAction
 from quality.commonality import Factor, commonality
 from quality.dispositions import Rework, dispose
 from quality.edhr import batch_dhr, unit_dhr
+from quality.holds import place_hold
 from quality.lots import decide_lot, qualify_supplier
 from quality.release import ReleaseReport as ReleaseRecord
 from quality.release import release_batch, release_report
@@ -372,6 +373,17 @@ class Mutation:
             if rework_operation else None
         return _run(lambda: dispose(rt, hold, kind, user_of(info).username, password,
                                     justification, items or [], rework), state=kind)
+
+    @strawberry.mutation(description="Place a hold by hand (QA or QC, re-authenticated): "
+                                     "raised by an open deviation, on named lots, batches, "
+                                     "sublots or units, which go OnHold.")
+    def place_hold(self, info: Info[Any, None], deviation: str, items: list[str], password: str,
+                   reason: str, description: str | None = None,
+                   key: str | None = None) -> QualityResult:
+        rt = runtime_of(info)
+        return _run(lambda: place_hold(
+            rt, key or f"HLD-{uuid.uuid4().hex[:12].upper()}", deviation, items,
+            user_of(info).username, password, reason, description), state=HoldState.ACTIVE)
 
     @strawberry.mutation(description="Release a batch: refused with the exception list unless "
                                      "it is empty; signed 'released' (QA).")

@@ -103,6 +103,9 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "Mutation.releaseBatch": ('mutation($p: String!) { releaseBatch(batch: "B-ASSY", '
                               'password: $p, reason: "review by exception") { ok } }',
                               {"p": PASSWORD}),
+    "Mutation.placeHold": ('mutation($p: String!) { placeHold(deviation: "NO-DEV", '
+                           'items: ["B-ASSY"], password: $p, reason: "r") { ok } }',
+                           {"p": PASSWORD}),
     "Mutation.decideLot": ('mutation($p: String!) { decideLot(lot: "RL-PP", decision: Approved, '
                            'password: $p, reason: "CoA reviewed") { ok } }', {"p": PASSWORD}),
     "Mutation.qualifySupplier": ('mutation($p: String!) { qualifySupplier(supplier: "SUP-PP", '

@@ -1,8 +1,11 @@
 """The demo plant as ``tracegraph demo`` loads it (bench.plant_workflow): its history runs through
 the workflow commands, so every released batch carries a valid QA release signature, the change
-request its approvals' signatures, release reports are empty, and only the go-live state (and
-the legacy quality records no command writes yet) is marked migrated. Loaded once for the module
-(embedded engine), with argon2 at its minimum cost (what is hashed and checked is unchanged)."""
+request its approvals' signatures, release reports of released batches are empty and those of
+held batches name their holds and deviations; the deviations, holds and CAPA are written by
+their commands by the named people, and only the go-live state (and the excursion's Excursion
+and Alarm, which only the live signal pipeline writes) is marked migrated. Loaded once for the
+module (embedded engine), with argon2 at its minimum cost (what is hashed and checked is
+unchanged)."""
 
 from __future__ import annotations
 
@@ -142,12 +145,15 @@ def test_migrated_mark_is_on_the_go_live_records_only(plant: tuple[Runtime, Path
     for label in (C.User, C.OperationExecution, C.ReleaseDecision, C.ElectronicSignature,
                   C.Approval, C.InspectionResult, C.SerializedUnit, C.Shipment):
         assert migrated[label] == [], label
-    # lots: received as facts, approved by QC's decision; only the supplier-notified lot the
-    # legacy quality records put on hold carries the mark
-    lots = _all(rt, C.MaterialLot)
-    marked = [n.key for n in lots if n.props.get(MIGRATED) is True]
-    assert all(n.props[P.materialLotStatus] == MaterialLotStatus.ON_HOLD
-               for n in lots if n.key in marked) and len(marked) <= 1
+    # lots: received as facts, approved by QC's decision, put on hold by placeHold: none marked
+    assert [n.key for n in _all(rt, C.MaterialLot) if n.props.get(MIGRATED) is True] == []
+    # the quality phase: only the excursion and its alarm (the live signal pipeline's records)
+    for label in (C.Deviation, C.Hold, C.ImpactAssessment, C.RootCause, C.CAPA, C.CAPAAction,
+                  C.Batch, C.MaintenanceRecord):
+        assert [n.key for n in _all(rt, label) if n.props.get(MIGRATED) is True] == [], label
+    for label in (C.Excursion, C.Alarm):
+        nodes = _all(rt, label)
+        assert nodes and all(n.props.get(MIGRATED) is True for n in nodes), label
     assert GO_LIVE and LEGACY
 
 
@@ -166,3 +172,68 @@ def test_audit_verify_passes(plant: tuple[Runtime, Path]) -> None:
         "TRACEGRAPH_DATA_DIR": str(data), "TRACEGRAPH_STORE": "embedded", "COLUMNS": "200"})
     assert out.exit_code == 0, out.output
     assert "verified" in out.output
+
+
+def _writers(rt: Runtime, iri: str) -> set[tuple[str, str]]:
+    """(actor, event id prefix) of the audit entries that created or changed a record."""
+    return {(t.actor, str(t.event_id).split(":", 1)[0])
+            for t in rt.store.audit_entries(record=iri)}
+
+
+def test_deviations_holds_and_capa_are_written_by_their_commands(
+        plant: tuple[Runtime, Path]) -> None:
+    rt, _ = plant
+    users = {u.key for u in _all(rt, C.User)}
+    devs = {d.key: d for d in _all(rt, C.Deviation)}
+    assert set(devs) == {"DEV-2026-0001", "DEV-2026-0002"}
+    holds = {h.key: h for h in _all(rt, C.Hold)}
+    assert set(holds) == {"HLD-2026-0001", "HLD-2026-0002"}
+    for label in (C.Deviation, C.Hold, C.ImpactAssessment, C.RootCause, C.CAPA, C.CAPAAction):
+        nodes = _all(rt, label)
+        assert nodes, label
+        for n in nodes:
+            writers = _writers(rt, n.iri)
+            # written by a workflow command (quality or change control events), as a named
+            # plant account
+            assert writers and all(a in users and e in ("quality", "change")
+                                   for a, e in writers), \
+                (n.key, writers)
+    qc = {u for u in users if (a := get_user(rt, u)) and a.roles & {RoleName.QC, RoleName.QA}}
+    for h in holds.values():
+        assert h.props[P.holdState] == "Active"
+        assert {a for a, _ in _writers(rt, h.iri)} <= qc
+        raised = [e.dst for e in rt.store.links([h.iri], [R.RAISED_BY])]
+        assert raised == [devs[h.key.replace("HLD", "DEV")].iri]
+    # the excursion's deviation is raised by its (migrated) alarm; the CAPA has its actions
+    alarm = rt.vocab.mint_iri(C.Alarm, "ALM-2026-0001")
+    assert [e.dst for e in rt.store.links([devs["DEV-2026-0001"].iri], [R.RAISED_BY])] == [alarm]
+    actions = {a.key: a for a in _all(rt, C.CAPAAction)}
+    assert actions["CAPA-2026-0001-A1"].props[P.actionState] == "Completed"
+    assert actions["CAPA-2026-0001-A2"].props[P.actionState] == "Planned"
+    # the hold's time is the plant's (the story's), not the loading time
+    assert str(holds["HLD-2026-0001"].props[P.openedAt]) > str(devs["DEV-2026-0001"].props[
+        P.openedAt]) and str(holds["HLD-2026-0001"].props[P.openedAt]).startswith("2026-01")
+
+
+def test_held_material_and_release_reports_of_held_batches(plant: tuple[Runtime, Path]) -> None:
+    rt, _ = plant
+    holds = {h.key: h for h in _all(rt, C.Hold)}
+    held_by: dict[str, set[str]] = {}
+    for h in holds.values():
+        for e in rt.store.links([h.iri], [R.HOLDS]):
+            held_by.setdefault(e.dst, set()).add(h.key)
+    nodes = rt.store.get_many(sorted(held_by))
+    batches = [n for n in nodes.values() if n.label == C.Batch]
+    lots = [n for n in nodes.values() if n.label == C.MaterialLot]
+    assert len(lots) == 1 and lots[0].props[P.materialLotStatus] == MaterialLotStatus.ON_HOLD
+    assert len(batches) >= 2
+    # the excursion's batch is under both holds (a second hold on a held batch is accepted)
+    assert any(held_by[b.iri] == set(holds) for b in batches)
+    for b in batches:
+        assert b.props[P.batchStatus] == BatchStatus.ON_HOLD
+        report = release_report(rt, b.iri)
+        named = {p.message.split()[1] for p in report.exceptions if p.rule == "open-deviation"}
+        hold_keys = {holds[k].iri for k in held_by[b.iri]}
+        assert {p.focus for p in report.exceptions if p.rule == "active-hold"} >= hold_keys, \
+            (b.key, report.exceptions)
+        assert {k.replace("HLD", "DEV") for k in held_by[b.iri]} <= named, (b.key, named)
