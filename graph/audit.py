@@ -14,7 +14,6 @@ reason, 21 CFR 11.10(e), EU GMP Annex 11 §9).
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -25,6 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from graph.audit_chain import (
+    GENESIS,
+    ChainBreak,
+    entry_hash,
+    no_gc,
+    walk_rows,
+)
 from graph.audit_state import SECRET_FIELDS, Progress, StateReport, mask_secret, verify_state
 from graph.errors import Problem
 from graph.model import AuditEntry
@@ -72,9 +78,6 @@ __all__ = [
 GMP_ROOTS = ("QualityRecord", "ComplianceRecord", "ExecutionRecord", "TraceableEntity")
 CHECKPOINT_FORMAT = "tracegraph.audit-checkpoint/1"
 
-GENESIS = "0" * 64
-
-
 @dataclass(frozen=True)
 class AuditDraft:
     """An audit entry before it is numbered and chained."""
@@ -85,17 +88,6 @@ class AuditDraft:
     field: str | None
     old: Any
     new: Any
-
-
-def entry_hash(seq: int, tx: int, at: str, actor: str, action: str, record: str,
-               record_class: str, field: str | None, old: Any, new: Any, reason: str | None,
-               event_id: str | None, prev_hash: str) -> str:
-    body = orjson.dumps(
-        [seq, tx, at, actor, action, record, record_class, field, old, new, reason, event_id,
-         prev_hash],
-        option=orjson.OPT_SORT_KEYS,
-    )
-    return hashlib.sha256(body).hexdigest()
 
 
 def chain(drafts: Iterable[AuditDraft], head: tuple[int, str], tx: int, at: str, actor: str,
@@ -112,14 +104,6 @@ def chain(drafts: Iterable[AuditDraft], head: tuple[int, str], tx: int, at: str,
                               d.old, d.new, reason, event_id, prev, h))
         prev = h
     return out
-
-
-@dataclass(frozen=True)
-class ChainBreak:
-    """The first entry at which the chain does not verify, and why."""
-
-    seq: int
-    reason: str
 
 
 def verify_chain(entries: Iterable[AuditEntry]) -> tuple[int, ChainBreak | None]:
@@ -225,55 +209,19 @@ class VerifyReport:
         return out
 
 
-_UNREADABLE = (ValueError, KeyError, TypeError)
-#: bytes of each entry hash a checkpoint keeps, to name the first rewritten entry
-FINGERPRINT = 4
 
 
 def _walk_chain(store: GraphStore, batch: int, progress: Progress | None,
                 signed: bytes | None = None, fingerprints: bytearray | None = None
                 ) -> VerifyReport:
-    """The chain pass: entries in sequence order, ``batch`` at a time, to the first bad one.
-
-    With ``signed`` (the fingerprints of a checkpoint) an entry whose hash is not the one the
-    checkpoint saw at its sequence number is the first bad one (rewritten); ``fingerprints``
-    collects the fingerprints of the entries walked (to sign a checkpoint)."""
+    """The chain pass (:func:`graph.audit_chain.walk_rows` over the store's raw rows)."""
     t0 = time.perf_counter()
-    prev, expected, checked, after = GENESIS, 1, 0, 0
-    broken: ChainBreak | None = None
-    size = batch
-    n_signed = 0 if signed is None else len(signed) // FINGERPRINT
-    while broken is None:
-        try:
-            page = store.audit_entries(after_seq=after, limit=size)
-        except _UNREADABLE as err:
-            if size > 1:  # halve the page until it is the one entry that cannot be read
-                size //= 2
-                continue
-            checked += 1
-            broken = ChainBreak(after + 1, f"entry after seq {after} cannot be read (entry "
-                                           f"altered: {type(err).__name__}: {err})")
-            break
-        if not page:
-            break
-        for e in page:
-            checked += 1
-            if signed is not None and e.seq <= n_signed:
-                at = (e.seq - 1) * FINGERPRINT
-                if e.hash[:2 * FINGERPRINT] != signed[at:at + FINGERPRINT].hex():
-                    broken = ChainBreak(e.seq, f"rewritten: entry {e.seq} is not the entry the "
-                                               "checkpoint signed (its hash differs)")
-                    break
-            broken = _check(e, expected, prev)
-            if broken is not None:
-                break
-            if fingerprints is not None:
-                fingerprints += bytes.fromhex(e.hash[:2 * FINGERPRINT])
-            prev, expected, after = e.hash, expected + 1, e.seq
-        if progress is not None:
-            progress("chain", checked)
-    return VerifyReport(store.engine, checked, time.perf_counter() - t0, expected - 1, prev,
-                        broken)
+    tick = None if progress is None else (lambda done: progress("chain", done))
+    with no_gc():
+        checked, head, prev, broken = walk_rows(
+            lambda after, limit: store.audit_rows(after_seq=after, limit=limit), batch, tick,
+            signed, fingerprints)
+    return VerifyReport(store.engine, checked, time.perf_counter() - t0, head, prev, broken)
 
 
 def verify_store(store: GraphStore, batch: int = 10_000, state: bool = True,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Any, Protocol
 
 from graph.model import AuditEntry, CapturedEvent, Direction, EdgeRecord, Genealogy, NodeRecord
 
@@ -127,6 +127,12 @@ class GraphStore(Protocol):
                       after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]: ...
 
     def iter_audit(self, batch: int = 10_000) -> Iterator[AuditEntry]: ...
+
+    def audit_rows(self, after_seq: int = 0, limit: int | None = None
+                   ) -> list[tuple[Any, ...]]:
+        """Audit entries in sequence order as stored (:data:`graph.audit_chain.AuditRow`:
+        ``old`` and ``new`` as JSON text), for the chain check to hash without decoding."""
+        ...
 
     def events(self, event_ids: Iterable[str]) -> dict[str, CapturedEvent]: ...
 

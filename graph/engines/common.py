@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Container, Hashable, Iterable, Iterator, Mapping, Sequence
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from graph.audit import GENESIS, paged
+from graph.audit_chain import row_of
 from graph.model import AuditEntry, CapturedEvent, Direction, EdgeRecord, NodeRecord
 from graph.port import UnitRow, Walk
 from graph.schema import identifier_properties, of_class
@@ -209,6 +210,12 @@ class EngineStore(ChunkedReads, AuditHead):
 
     def iter_audit(self, batch: int = 10_000) -> Iterator[AuditEntry]:
         return paged(self.audit_entries, batch)
+
+    def audit_rows(self, after_seq: int = 0, limit: int | None = None
+                   ) -> list[tuple[Any, ...]]:
+        """The decoded entries in canonical text (an engine that stores canonical text reads
+        it as it is instead)."""
+        return [row_of(e) for e in self.audit_entries(after_seq=after_seq, limit=limit)]
 
 
 class DictWalk:

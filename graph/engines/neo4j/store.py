@@ -31,6 +31,7 @@ import orjson
 from neo4j import Driver, GraphDatabase, ManagedTransaction, Transaction
 
 import graph.engines.neo4j.queries as Q
+from graph.audit_chain import canonical_text
 from graph.engines.common import (
     ChunkedReads,
     DictWalk,
@@ -154,8 +155,8 @@ class _Neo4jTx(_Neo4jReads, EngineTx):
         audit_rows = [{
             "chainIndex": a.seq, "txId": a.tx, "recordedAt": a.at, "actorName": a.actor,
             "auditAction": a.action, "targetIri": a.record, "targetType": a.record_class,
-            "fieldName": a.field, "oldValue": orjson.dumps(a.old).decode(),
-            "newValue": orjson.dumps(a.new).decode(), "reason": a.reason,
+            "fieldName": a.field, "oldValue": canonical_text(a.old),
+            "newValue": canonical_text(a.new), "reason": a.reason,
             "eventId": a.event_id, "previousHash": a.prev_hash, "entryHash": a.hash}
             for a in audit]
         for batch in chunks(audit_rows, _BATCH):

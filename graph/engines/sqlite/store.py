@@ -37,6 +37,7 @@ import numpy.typing as npt
 import orjson
 
 import graph.engines.sqlite.queries as Q
+from graph.audit_chain import canonical_text
 from graph.engines.common import (
     ChunkedReads,
     EngineStore,
@@ -146,7 +147,7 @@ class _SQLiteTx(_SQLiteReads, EngineTx):
                  e.recorded_at, e.tx) for e in edges))
         c.executemany(Q.INSERT_AUDIT, (
             (a.seq, a.tx, a.at, a.actor, a.action, a.record, a.record_class, a.field,
-             orjson.dumps(a.old).decode(), orjson.dumps(a.new).decode(), a.reason, a.event_id,
+             canonical_text(a.old), canonical_text(a.new), a.reason, a.event_id,
              a.prev_hash, a.hash) for a in audit))
         c.executemany(Q.INSERT_EVENT, (
             (e.event_id, e.content_hash, e.tx, e.recorded_at) for e in events))
@@ -369,6 +370,12 @@ class SQLiteStore(_SQLiteReads, EngineStore):
         sql, params = Q.audit_query(record=record, actor=actor, since=since, until=until,
                                     after_seq=after_seq, limit=limit)
         return [audit_of(r) for r in self._conn().execute(sql, params)]
+
+    def audit_rows(self, after_seq: int = 0, limit: int | None = None
+                   ) -> list[tuple[Any, ...]]:
+        sql, params = Q.audit_query(record=None, actor=None, since=None, until=None,
+                                    after_seq=after_seq, limit=limit)
+        return self._conn().execute(sql, params).fetchall()
 
     def _last_audit(self) -> tuple[int, str] | None:
         row = self._conn().execute(Q.AUDIT_HEAD).fetchone()
