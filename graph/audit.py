@@ -31,6 +31,7 @@ from graph.audit_chain import (
     no_gc,
     walk_rows,
 )
+from graph.audit_parallel import StateWorker
 from graph.audit_state import SECRET_FIELDS, Progress, StateReport, mask_secret, verify_state
 from graph.errors import Problem
 from graph.model import AuditEntry
@@ -195,6 +196,8 @@ class VerifyReport:
     first_bad: ChainBreak | None
     checkpoint_seq: int | None = None  # the checkpoint's head, when one was verified too
     state: StateReport | None = None  # the state check, when it ran
+    chain_seconds: float = 0.0  # of the chain pass alone
+    parallel: bool = False  # whether the state check ran in a second process, beside the chain
 
     @property
     def ok(self) -> bool:
@@ -212,20 +215,29 @@ class VerifyReport:
 
 
 def _walk_chain(store: GraphStore, batch: int, progress: Progress | None,
-                signed: bytes | None = None, fingerprints: bytearray | None = None
-                ) -> VerifyReport:
-    """The chain pass (:func:`graph.audit_chain.walk_rows` over the store's raw rows)."""
+                signed: bytes | None = None, fingerprints: bytearray | None = None,
+                poll: Callable[[], None] | None = None) -> VerifyReport:
+    """The chain pass (:func:`graph.audit_chain.walk_rows` over the store's raw rows);
+    ``poll()`` is called after each page (to serve a state worker)."""
     t0 = time.perf_counter()
-    tick = None if progress is None else (lambda done: progress("chain", done))
+
+    def tick(done: int) -> None:
+        if progress is not None:
+            progress("chain", done)
+        if poll is not None:
+            poll()
+
     with no_gc():
         checked, head, prev, broken = walk_rows(
             lambda after, limit: store.audit_rows(after_seq=after, limit=limit), batch, tick,
             signed, fingerprints)
-    return VerifyReport(store.engine, checked, time.perf_counter() - t0, head, prev, broken)
+    took = time.perf_counter() - t0
+    return VerifyReport(store.engine, checked, took, head, prev, broken, chain_seconds=took)
 
 
 def verify_store(store: GraphStore, batch: int = 10_000, state: bool = True,
-                 progress: Progress | None = None) -> VerifyReport:
+                 progress: Progress | None = None, parallel: bool | None = None
+                 ) -> VerifyReport:
     """Verify the whole audit trail of ``store`` and report the first bad entry; with
     ``state`` also compare the stored state with the trail's replay (one read snapshot).
 
@@ -233,19 +245,48 @@ def verify_store(store: GraphStore, batch: int = 10_000, state: bool = True,
     longer decodes (a flipped byte in its JSON) is reported as altered, at the first entry
     after the last one that verified. Hashes cover decoded values, so a byte change that
     decodes to the very same value (``1.0`` written as ``1.00``) is not a change.
+
+    With ``parallel`` (by default: when the trail has :data:`PARALLEL_AT` entries or more) and
+    a store that offers a reader, the state is compared in a second process while the chain
+    is walked, on the same snapshot (:mod:`graph.audit_parallel`); the findings are the same.
     """
-    return _verify(store, batch, state, progress, None)
+    return _verify(store, batch, state, progress, None, parallel)
+
+
+#: trail length from which ``verify_store`` compares the state in a second process by default
+PARALLEL_AT = 200_000
 
 
 def _verify(store: GraphStore, batch: int, state: bool, progress: Progress | None,
-            signed: bytes | None) -> VerifyReport:
+            signed: bytes | None, parallel: bool | None = None) -> VerifyReport:
     t0 = time.perf_counter()
     with store.snapshot() as watermark:
-        report = _walk_chain(store, batch, progress, signed)
-        if state and report.first_bad is None:  # (a broken trail is no replay to compare)
-            st = verify_state(store, progress=progress, watermark=watermark)
-            report = replace(report, state=st, seconds=time.perf_counter() - t0)
+        worker = _worker(store, watermark, progress, parallel) if state else None
+        try:
+            report = _walk_chain(store, batch, progress, signed,
+                                 poll=None if worker is None else worker.poll)
+            if state and report.first_bad is None:  # (a broken trail is no replay to compare)
+                st = None if worker is None else worker.result()
+                if st is None:
+                    st = verify_state(store, progress=progress, watermark=watermark)
+                report = replace(report, state=st, seconds=time.perf_counter() - t0,
+                                 parallel=worker is not None and worker.report is not None)
+        finally:
+            if worker is not None:
+                worker.close()
     return report
+
+
+def _worker(store: GraphStore, watermark: int, progress: Progress | None,
+            parallel: bool | None) -> StateWorker | None:
+    """The state pass started in a second process, when asked (or worth it) and possible."""
+    opener = store.reader()
+    if opener is None or parallel is False:
+        return None
+    head = store.audit_head()
+    if parallel is None and head[0] < PARALLEL_AT:
+        return None
+    return StateWorker(opener, watermark, head, progress)
 
 
 # -- signed checkpoints (tree heads kept outside the system) ------------------------------------
@@ -299,7 +340,8 @@ def checkpoint(store: GraphStore, key: Ed25519PrivateKey,
 
 def verify_checkpoint(store: GraphStore, cp: dict[str, Any], public_key: Ed25519PublicKey,
                       batch: int = 10_000, state: bool = True,
-                      progress: Progress | None = None) -> VerifyReport:
+                      progress: Progress | None = None, parallel: bool | None = None
+                      ) -> VerifyReport:
     """Verify the trail end to end and against a checkpoint signed with ``public_key``.
 
     Raises ``CheckpointError`` when the checkpoint itself is malformed, belongs to another
@@ -324,7 +366,7 @@ def verify_checkpoint(store: GraphStore, cp: dict[str, Any], public_key: Ed25519
         signed = base64.b64decode(cp["fingerprints"]) if "fingerprints" in cp else None
     except ValueError:
         raise CheckpointError("checkpoint fingerprints are not base64") from None
-    report = _verify(store, batch, state, progress, signed)
+    report = _verify(store, batch, state, progress, signed, parallel)
     seq, broken = int(cp["seq"]), report.first_bad
     if broken is None and report.head_seq < seq:
         broken = ChainBreak(report.head_seq + 1,

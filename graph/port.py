@@ -10,7 +10,7 @@ once, in :mod:`graph.write`; engines only provide the transactional primitives b
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -155,6 +155,11 @@ class GraphStore(Protocol):
 
     def audit_by_record(self) -> Iterator[AuditEntry]:
         """Every audit entry, in (record IRI, seq) order (streamed)."""
+        ...
+
+    def reader(self) -> Callable[[], GraphStore] | None:
+        """A picklable function that opens this same store in another process (to read it in
+        parallel, :mod:`graph.audit_parallel`), or ``None`` when it cannot be opened twice."""
         ...
 
     def counts(self) -> dict[str, int]:

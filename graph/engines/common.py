@@ -25,7 +25,7 @@ from typing import Any, ClassVar, TypeVar
 from graph.audit import GENESIS, paged
 from graph.audit_chain import row_of
 from graph.model import AuditEntry, CapturedEvent, Direction, EdgeRecord, NodeRecord
-from graph.port import UnitRow, Walk
+from graph.port import GraphStore, UnitRow, Walk
 from graph.schema import identifier_properties, of_class
 from ontology.vocab import Vocabulary, vocabulary
 
@@ -210,6 +210,9 @@ class EngineStore(ChunkedReads, AuditHead):
 
     def iter_audit(self, batch: int = 10_000) -> Iterator[AuditEntry]:
         return paged(self.audit_entries, batch)
+
+    def reader(self) -> Callable[[], GraphStore] | None:
+        return None
 
     def audit_rows(self, after_seq: int = 0, limit: int | None = None
                    ) -> list[tuple[Any, ...]]:

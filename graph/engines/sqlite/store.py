@@ -23,11 +23,12 @@ What it really does:
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import uuid
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ from graph.model import (
     Genealogy,
     NodeRecord,
 )
+from graph.port import GraphStore
 from graph.schema import DERIVATION, EDGE_SYSTEM_PROPS, KIND_PROPERTY, NODE_SYSTEM_PROPS
 from ontology.datatypes import now_utc_text
 from ontology.vocab import Vocabulary
@@ -370,6 +372,10 @@ class SQLiteStore(_SQLiteReads, EngineStore):
         sql, params = Q.audit_query(record=record, actor=actor, since=since, until=until,
                                     after_seq=after_seq, limit=limit)
         return [audit_of(r) for r in self._conn().execute(sql, params)]
+
+    def reader(self) -> Callable[[], GraphStore] | None:
+        """Another connection to the same file, opened in another process (WAL readers)."""
+        return None if self.path == ":memory:" else functools.partial(SQLiteStore, self.path)
 
     def audit_rows(self, after_seq: int = 0, limit: int | None = None
                    ) -> list[tuple[Any, ...]]:
