@@ -24,7 +24,6 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from graph.audit_chain import no_gc
 from graph.audit_state import Progress, StateReport, verify_state
 
 if TYPE_CHECKING:
@@ -39,7 +38,7 @@ def _run(opener: Callable[[], GraphStore], conn: Connection) -> None:
     """The worker: open the store, report its snapshot, and on "go" compare the state."""
     store = opener()
     try:
-        with no_gc(), store.snapshot() as watermark:
+        with store.snapshot() as watermark:
             conn.send(("snapshot", (watermark, store.audit_head())))
             if not conn.recv():
                 return

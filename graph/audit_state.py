@@ -38,6 +38,7 @@ from urllib.parse import unquote
 
 import orjson
 
+from graph.audit_chain import no_gc
 from graph.model import AuditEntry, EdgeRecord, NodeRecord
 from ontology.codes import AuditAction
 from ontology.vocab import rel_type_of, vocabulary
@@ -282,5 +283,6 @@ def verify_state(store: GraphStore, max_diffs: int = 20, progress: Progress | No
                  watermark: int | None = None) -> StateReport:
     """Compare the whole stored state of ``store`` with the replay of its audit trail (call it
     inside ``store.snapshot()`` to compare one consistent state)."""
-    return compare_state(store.audit_by_record(), store.nodes_by_iri(), store.edges_by_source(),
-                         max_diffs, progress, watermark)
+    with no_gc():  # (nothing here is cyclic: the collector would only rescan the records)
+        return compare_state(store.audit_by_record(), store.nodes_by_iri(),
+                             store.edges_by_source(), max_diffs, progress, watermark)
