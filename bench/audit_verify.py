@@ -11,6 +11,7 @@ machine may be shared).
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 from pathlib import Path
 
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> None:
     report = verify_store(rt.store, state=not args.chain_only,
                           parallel=False if args.sequential else None)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_kids = kids.ru_utime + kids.ru_stime
     rt.close()
     st = report.state
     chain_s = report.chain_seconds
@@ -43,7 +46,8 @@ def main(argv: list[str] | None = None) -> None:
               f"in {st.seconds:.1f} s ({st.nodes / st.seconds:,.0f} nodes/s, "
               f"{st.edges / st.seconds:,.0f} edges/s); {st.differences} difference(s)"
               f"{' (in a second process, beside the chain)' if report.parallel else ''}")
-    print(f"total: {wall:.1f} s wall, {cpu:.1f} s CPU")
+    print(f"total: {wall:.1f} s wall, {cpu:.1f} s CPU (+ {cpu_kids:.1f} s CPU in the state "
+          "workers)")
 
 
 if __name__ == "__main__":

@@ -19,22 +19,24 @@ offer a reader (the embedded engine on a file); the others verify sequentially.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from graph.audit_state import Progress, StateReport, verify_state
+from graph.audit_state import Progress, StateReport, merge_reports, verify_state
 
 if TYPE_CHECKING:
     from graph.port import GraphStore
 
-__all__ = ["StateWorker"]
+__all__ = ["StatePool", "StateWorker"]
 
 _JOIN_S = 5.0
 
 
-def _run(opener: Callable[[], GraphStore], conn: Connection) -> None:
+def _run(opener: Callable[[], GraphStore], conn: Connection, start: str | None,
+         stop: str | None) -> None:
     """The worker: open the store, report its snapshot, and on "go" compare the state."""
     store = opener()
     try:
@@ -42,7 +44,7 @@ def _run(opener: Callable[[], GraphStore], conn: Connection) -> None:
             conn.send(("snapshot", (watermark, store.audit_head())))
             if not conn.recv():
                 return
-            report = verify_state(store, watermark=watermark,
+            report = verify_state(store, watermark=watermark, start=start, stop=stop,
                                   progress=lambda _phase, done: conn.send(("progress", done)))
         conn.send(("report", report))
     except Exception as e:
@@ -60,15 +62,17 @@ class StateWorker:
     not verify the same snapshot or failed (:attr:`why`) — then run the state pass yourself."""
 
     def __init__(self, opener: Callable[[], GraphStore], watermark: int,
-                 head: tuple[int, str], progress: Progress | None) -> None:
+                 head: tuple[int, str], progress: Callable[[int], None] | None,
+                 start: str | None = None, stop: str | None = None) -> None:
         self._expected = (watermark, head)
         self._progress = progress
         self.report: StateReport | None = None
         self.why: str | None = None
+        self.done = 0  # records compared so far
         self._done = False
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_run, args=(opener, child), daemon=True,
+        self._proc = ctx.Process(target=_run, args=(opener, child, start, stop), daemon=True,
                                  name="audit-verify-state")
         self._proc.start()
         child.close()
@@ -83,8 +87,9 @@ class StateWorker:
                            f"{self._expected[1][0]}): a write committed in between")
             self._conn.send(same)
         elif kind == "progress":
+            self.done = int(value)
             if self._progress is not None:
-                self._progress("state", int(value))
+                self._progress(self.done)
         elif kind == "report":
             self.report, self._done = value, True
         else:
@@ -121,3 +126,40 @@ class StateWorker:
             self._proc.kill()
             self._proc.join()
         self._conn.close()
+
+
+class StatePool:
+    """The state pass cut into IRI ranges (:meth:`~graph.port.GraphStore.iri_splits`), one
+    worker each: the caller's chain pass and ``parts`` workers share the cores, and the report
+    is the merge of theirs (:func:`graph.audit_state.merge_reports`: the same findings as one
+    pass). :meth:`result` is ``None`` when any worker has none."""
+
+    def __init__(self, opener: Callable[[], GraphStore], watermark: int,
+                 head: tuple[int, str], progress: Progress | None,
+                 splits: list[str]) -> None:
+        bounds: list[str | None] = [None, *splits, None]
+        self._progress = progress
+        self.workers = [StateWorker(opener, watermark, head, self._tick, lo, hi)
+                        for lo, hi in itertools.pairwise(bounds)]
+
+    def _tick(self, _done: int) -> None:
+        if self._progress is not None:
+            self._progress("state", sum(w.done for w in self.workers))
+
+    @property
+    def why(self) -> str | None:
+        return next((w.why for w in self.workers if w.why is not None), None)
+
+    def poll(self) -> None:
+        for w in self.workers:
+            w.poll()
+
+    def result(self) -> StateReport | None:
+        reports = [w.result() for w in self.workers]
+        if any(r is None for r in reports):
+            return None
+        return merge_reports([r for r in reports if r is not None])
+
+    def close(self) -> None:
+        for w in self.workers:
+            w.close()

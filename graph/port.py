@@ -145,16 +145,25 @@ class GraphStore(Protocol):
         """``(seq, hash)`` of the last audit entry, ``(0, GENESIS)`` when empty."""
         ...
 
-    def nodes_by_iri(self) -> Iterator[NodeRecord]:
-        """Every stored node, in IRI order (streamed: the audit's state check)."""
+    def nodes_by_iri(self, start: str | None = None, stop: str | None = None
+                     ) -> Iterator[NodeRecord]:
+        """Every stored node, in IRI order (streamed: the audit's state check); with ``start``
+        and ``stop``, those whose IRI lies in ``[start, stop)`` (likewise below)."""
         ...
 
-    def edges_by_source(self) -> Iterator[EdgeRecord]:
+    def edges_by_source(self, start: str | None = None, stop: str | None = None
+                        ) -> Iterator[EdgeRecord]:
         """Every stored edge, in the IRI order of its source (streamed)."""
         ...
 
-    def audit_by_record(self) -> Iterator[AuditEntry]:
+    def audit_by_record(self, start: str | None = None, stop: str | None = None
+                        ) -> Iterator[AuditEntry]:
         """Every audit entry, in (record IRI, seq) order (streamed)."""
+        ...
+
+    def iri_splits(self, parts: int) -> list[str]:
+        """IRIs that cut the stored nodes into ``parts`` ranges of about the same size (to
+        compare the state in parallel), or ``[]`` when the engine does not tell."""
         ...
 
     def reader(self) -> Callable[[], GraphStore] | None:

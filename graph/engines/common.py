@@ -214,6 +214,9 @@ class EngineStore(ChunkedReads, AuditHead):
     def reader(self) -> Callable[[], GraphStore] | None:
         return None
 
+    def iri_splits(self, parts: int) -> list[str]:
+        return []
+
     def audit_rows(self, after_seq: int = 0, limit: int | None = None
                    ) -> list[tuple[Any, ...]]:
         """The decoded entries in canonical text (an engine that stores canonical text reads
@@ -279,3 +282,15 @@ class DictWalk:
             rec = recs[str(h)]
             yield (rec.key, str(rec.props.get("gtin", "")), rec.iri,
                    str(path[-2]) if len(path) > 1 else "", self.depth_of(h), str(path[0]))
+
+
+def iri_range(items: Iterable[T], iri: Callable[[T], str], start: str | None,
+              stop: str | None) -> Iterator[T]:
+    """The items of an IRI-ordered stream whose IRI lies in ``[start, stop)``."""
+    for item in items:
+        k = iri(item)
+        if start is not None and k < start:
+            continue
+        if stop is not None and k >= stop:
+            return
+        yield item

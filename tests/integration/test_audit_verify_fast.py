@@ -18,6 +18,8 @@ import graph.audit_chain as audit_chain
 from graph.audit import AuditDraft, chain, verify_store
 from graph.audit_chain import GENESIS, canonical_text, row_of, walk_rows
 from graph.audit_parallel import StateWorker
+from graph.audit_state import merge_reports, verify_state
+from graph.engines.common import iri_range
 from graph.engines.sqlite import SQLiteStore
 from tests import plantlet
 from tracegraph.runtime import Runtime
@@ -113,14 +115,21 @@ def test_the_state_in_a_second_process_finds_what_the_sequential_pass_finds(
     lot = store.vocab.mint_iri("MaterialLot", "RL-PP")
     sql.execute("UPDATE nodes SET props = json_set(props, '$.quantity', 999) WHERE iri = ?",
                 (lot,))
+    (cut,) = store.iri_splits(2)
+    last = sql.execute("SELECT max(iri) FROM nodes").fetchone()[0]
+    assert lot < cut <= last  # a difference in each of the two ranges
+    sql.execute("UPDATE nodes SET key = 'forged' WHERE iri = ?", (last,))
     seen: list[tuple[str, int]] = []
     par = verify_store(store, parallel=True, progress=lambda p, n: seen.append((p, n)))
     seq = verify_store(store, parallel=False)
     assert par.parallel and not seq.parallel and not par.ok and par.first_bad is None
     assert par.state is not None and seq.state is not None
-    assert par.state.diffs == seq.state.diffs and par.state.differences == 1
+    assert par.state.diffs == seq.state.diffs and par.state.differences == 2
     assert (par.state.nodes, par.state.edges) == (seq.state.nodes, seq.state.edges)
-    assert par.state.first is not None and par.state.first.record == lot
+    assert [d.record for d in par.state.diffs] == [lot, last]
+    parts = [verify_state(store, start=lo, stop=hi) for lo, hi in ((None, cut), (cut, None))]
+    assert parts[0].nodes and parts[1].nodes and merge_reports(parts).diffs == seq.state.diffs
+    assert merge_reports(parts, max_diffs=1).diffs == seq.state.diffs[:1]
     assert ("state", par.state.nodes + par.state.edges) in seen  # its progress reached us
 
 
@@ -132,3 +141,10 @@ def test_a_worker_on_another_snapshot_stops_and_the_caller_compares_itself(
     worker = StateWorker(opener, store.watermark() - 1, store.audit_head(), None)
     assert worker.result() is None
     assert worker.why is not None and "a write committed in between" in worker.why
+
+
+def test_iri_range_keeps_the_half_open_range_of_an_ordered_stream() -> None:
+    items = ["a", "b", "c", "d"]
+    assert list(iri_range(items, str, "b", "d")) == ["b", "c"]
+    assert list(iri_range(items, str, None, "b")) == ["a"]
+    assert list(iri_range(items, str, "c", None)) == ["c", "d"]

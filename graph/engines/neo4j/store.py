@@ -39,6 +39,7 @@ from graph.engines.common import (
     EngineTx,
     chunks,
     directions,
+    iri_range,
     merge_depths,
     seeds_as_of,
     unknown_seeds,
@@ -302,16 +303,22 @@ class Neo4jStore(_Neo4jReads, EngineStore):
         with self.driver.session(database=self.database, default_access_mode="READ") as s:
             yield from s.run(query)
 
-    def nodes_by_iri(self) -> Iterator[NodeRecord]:
-        return (self.conv.node(r["props"], r["labels"])
-                for r in self._stream(Q.NODES_IN_IRI_ORDER))
+    def nodes_by_iri(self, start: str | None = None, stop: str | None = None
+                     ) -> Iterator[NodeRecord]:
+        return iri_range((self.conv.node(r["props"], r["labels"])
+                          for r in self._stream(Q.NODES_IN_IRI_ORDER)),
+                         lambda n: n.iri, start, stop)
 
-    def edges_by_source(self) -> Iterator[EdgeRecord]:
-        return (self.conv.edge(r["src"], r["type"], r["dst"], r["props"])
-                for r in self._stream(Q.EDGES_IN_SOURCE_ORDER))
+    def edges_by_source(self, start: str | None = None, stop: str | None = None
+                        ) -> Iterator[EdgeRecord]:
+        return iri_range((self.conv.edge(r["src"], r["type"], r["dst"], r["props"])
+                          for r in self._stream(Q.EDGES_IN_SOURCE_ORDER)),
+                         lambda e: e.src, start, stop)
 
-    def audit_by_record(self) -> Iterator[AuditEntry]:
-        return (self.conv.audit(r["a"]) for r in self._stream(Q.AUDIT_IN_RECORD_ORDER))
+    def audit_by_record(self, start: str | None = None, stop: str | None = None
+                        ) -> Iterator[AuditEntry]:
+        return iri_range((self.conv.audit(r["a"]) for r in self._stream(Q.AUDIT_IN_RECORD_ORDER)),
+                         lambda e: e.record, start, stop)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

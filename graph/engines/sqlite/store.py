@@ -387,14 +387,28 @@ class SQLiteStore(_SQLiteReads, EngineStore):
         row = self._conn().execute(Q.AUDIT_HEAD).fetchone()
         return None if row is None else (int(row[0]), str(row[1]))
 
-    def nodes_by_iri(self) -> Iterator[NodeRecord]:
-        return map(node_of, self._conn().execute(Q.NODES_IN_IRI_ORDER))
+    def _ranged(self, sql: str, column: str, start: str | None, stop: str | None
+                ) -> sqlite3.Cursor:
+        return self._conn().execute(Q.in_range(sql, column, start, stop),
+                                    {"start": start, "stop": stop})
 
-    def edges_by_source(self) -> Iterator[EdgeRecord]:
-        return map(edge_of, self._conn().execute(Q.EDGES_IN_SOURCE_ORDER))
+    def nodes_by_iri(self, start: str | None = None, stop: str | None = None
+                     ) -> Iterator[NodeRecord]:
+        return map(node_of, self._ranged(Q.NODES_IN_IRI_ORDER, "iri", start, stop))
 
-    def audit_by_record(self) -> Iterator[AuditEntry]:
-        return map(audit_of, self._conn().execute(Q.AUDIT_IN_RECORD_ORDER))
+    def edges_by_source(self, start: str | None = None, stop: str | None = None
+                        ) -> Iterator[EdgeRecord]:
+        return map(edge_of, self._ranged(Q.EDGES_IN_SOURCE_ORDER, "s.iri", start, stop))
+
+    def audit_by_record(self, start: str | None = None, stop: str | None = None
+                        ) -> Iterator[AuditEntry]:
+        return map(audit_of, self._ranged(Q.AUDIT_IN_RECORD_ORDER, "record", start, stop))
+
+    def iri_splits(self, parts: int) -> list[str]:
+        c = self._conn()
+        n = int(c.execute(Q.COUNT_ALL_NODES).fetchone()[0])
+        cuts = (c.execute(Q.IRI_AT, (n * i // parts,)).fetchone() for i in range(1, parts))
+        return sorted({str(r[0]) for r in cuts if r is not None})
 
     def counts(self) -> dict[str, int]:
         c = self._conn()
