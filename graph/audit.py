@@ -255,9 +255,9 @@ def verify_store(store: GraphStore, batch: int = 10_000, state: bool = True,
 
 #: trail length from which ``verify_store`` compares the state in a second process by default
 PARALLEL_AT = 200_000
-#: IRI ranges the state is cut into, one worker process each (beside the chain pass: with two
-#: cores, the chain's ~20 s and the state's ~75 s CPU of an MD-S store balance best so)
-STATE_PARTS = 2
+#: IRI ranges the state is cut into, one worker process each, beside the chain pass (ranges of
+#: equal node counts are not of equal work; three keep two cores busy to the end on MD-S)
+STATE_PARTS = 3
 
 
 def _verify(store: GraphStore, batch: int, state: bool, progress: Progress | None,

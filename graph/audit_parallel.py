@@ -74,8 +74,12 @@ class StateWorker:
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_run, args=(opener, child, start, stop), daemon=True,
                                  name="audit-verify-state")
-        self._proc.start()
-        child.close()
+        try:
+            self._proc.start()
+        except (OSError, RuntimeError) as e:  # (no process to be had: the caller compares)
+            self._stop(f"no worker process could be started ({e})")
+        finally:
+            child.close()
 
     def _handle(self, kind: str, value: Any) -> None:
         if kind == "snapshot":
@@ -94,6 +98,11 @@ class StateWorker:
             self.report, self._done = value, True
         else:
             self._stop(f"the worker failed: {value}")
+
+    @property
+    def finished(self) -> bool:
+        """Whether the worker has reported, failed or been stopped."""
+        return self._done
 
     def _stop(self, why: str) -> None:
         self.why, self._done = why, True
@@ -119,6 +128,9 @@ class StateWorker:
 
     def close(self) -> None:
         """Stop the worker (if it still runs) and release it."""
+        if self._proc.pid is None:  # never started
+            self._conn.close()
+            return
         if self._proc.is_alive() and not (self._done and self.report is not None):
             self._proc.terminate()
         self._proc.join(_JOIN_S)
@@ -155,6 +167,9 @@ class StatePool:
             w.poll()
 
     def result(self) -> StateReport | None:
+        while not all(w.finished for w in self.workers):  # (serve all: a worker whose
+            for w in self.workers:                      # messages wait is a worker waiting)
+                w.poll(0.05)
         reports = [w.result() for w in self.workers]
         if any(r is None for r in reports):
             return None
