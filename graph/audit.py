@@ -14,7 +14,6 @@ reason, 21 CFR 11.10(e), EU GMP Annex 11 §9).
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
@@ -25,6 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from graph.audit_chain import (
+    GENESIS,
+    ChainBreak,
+    entry_hash,
+    no_gc,
+    walk_rows,
+)
+from graph.audit_parallel import StatePool
 from graph.audit_state import SECRET_FIELDS, Progress, StateReport, mask_secret, verify_state
 from graph.errors import Problem
 from graph.model import AuditEntry
@@ -72,9 +79,6 @@ __all__ = [
 GMP_ROOTS = ("QualityRecord", "ComplianceRecord", "ExecutionRecord", "TraceableEntity")
 CHECKPOINT_FORMAT = "tracegraph.audit-checkpoint/1"
 
-GENESIS = "0" * 64
-
-
 @dataclass(frozen=True)
 class AuditDraft:
     """An audit entry before it is numbered and chained."""
@@ -85,17 +89,6 @@ class AuditDraft:
     field: str | None
     old: Any
     new: Any
-
-
-def entry_hash(seq: int, tx: int, at: str, actor: str, action: str, record: str,
-               record_class: str, field: str | None, old: Any, new: Any, reason: str | None,
-               event_id: str | None, prev_hash: str) -> str:
-    body = orjson.dumps(
-        [seq, tx, at, actor, action, record, record_class, field, old, new, reason, event_id,
-         prev_hash],
-        option=orjson.OPT_SORT_KEYS,
-    )
-    return hashlib.sha256(body).hexdigest()
 
 
 def chain(drafts: Iterable[AuditDraft], head: tuple[int, str], tx: int, at: str, actor: str,
@@ -112,14 +105,6 @@ def chain(drafts: Iterable[AuditDraft], head: tuple[int, str], tx: int, at: str,
                               d.old, d.new, reason, event_id, prev, h))
         prev = h
     return out
-
-
-@dataclass(frozen=True)
-class ChainBreak:
-    """The first entry at which the chain does not verify, and why."""
-
-    seq: int
-    reason: str
 
 
 def verify_chain(entries: Iterable[AuditEntry]) -> tuple[int, ChainBreak | None]:
@@ -211,6 +196,8 @@ class VerifyReport:
     first_bad: ChainBreak | None
     checkpoint_seq: int | None = None  # the checkpoint's head, when one was verified too
     state: StateReport | None = None  # the state check, when it ran
+    chain_seconds: float = 0.0  # of the chain pass alone
+    parallel: bool = False  # whether the state check ran in a second process, beside the chain
 
     @property
     def ok(self) -> bool:
@@ -225,59 +212,32 @@ class VerifyReport:
         return out
 
 
-_UNREADABLE = (ValueError, KeyError, TypeError)
-#: bytes of each entry hash a checkpoint keeps, to name the first rewritten entry
-FINGERPRINT = 4
 
 
 def _walk_chain(store: GraphStore, batch: int, progress: Progress | None,
-                signed: bytes | None = None, fingerprints: bytearray | None = None
-                ) -> VerifyReport:
-    """The chain pass: entries in sequence order, ``batch`` at a time, to the first bad one.
-
-    With ``signed`` (the fingerprints of a checkpoint) an entry whose hash is not the one the
-    checkpoint saw at its sequence number is the first bad one (rewritten); ``fingerprints``
-    collects the fingerprints of the entries walked (to sign a checkpoint)."""
+                signed: bytes | None = None, fingerprints: bytearray | None = None,
+                poll: Callable[[], None] | None = None) -> VerifyReport:
+    """The chain pass (:func:`graph.audit_chain.walk_rows` over the store's raw rows);
+    ``poll()`` is called after each page (to serve a state worker)."""
     t0 = time.perf_counter()
-    prev, expected, checked, after = GENESIS, 1, 0, 0
-    broken: ChainBreak | None = None
-    size = batch
-    n_signed = 0 if signed is None else len(signed) // FINGERPRINT
-    while broken is None:
-        try:
-            page = store.audit_entries(after_seq=after, limit=size)
-        except _UNREADABLE as err:
-            if size > 1:  # halve the page until it is the one entry that cannot be read
-                size //= 2
-                continue
-            checked += 1
-            broken = ChainBreak(after + 1, f"entry after seq {after} cannot be read (entry "
-                                           f"altered: {type(err).__name__}: {err})")
-            break
-        if not page:
-            break
-        for e in page:
-            checked += 1
-            if signed is not None and e.seq <= n_signed:
-                at = (e.seq - 1) * FINGERPRINT
-                if e.hash[:2 * FINGERPRINT] != signed[at:at + FINGERPRINT].hex():
-                    broken = ChainBreak(e.seq, f"rewritten: entry {e.seq} is not the entry the "
-                                               "checkpoint signed (its hash differs)")
-                    break
-            broken = _check(e, expected, prev)
-            if broken is not None:
-                break
-            if fingerprints is not None:
-                fingerprints += bytes.fromhex(e.hash[:2 * FINGERPRINT])
-            prev, expected, after = e.hash, expected + 1, e.seq
+
+    def tick(done: int) -> None:
         if progress is not None:
-            progress("chain", checked)
-    return VerifyReport(store.engine, checked, time.perf_counter() - t0, expected - 1, prev,
-                        broken)
+            progress("chain", done)
+        if poll is not None:
+            poll()
+
+    with no_gc():
+        checked, head, prev, broken = walk_rows(
+            lambda after, limit: store.audit_rows(after_seq=after, limit=limit), batch, tick,
+            signed, fingerprints)
+    took = time.perf_counter() - t0
+    return VerifyReport(store.engine, checked, took, head, prev, broken, chain_seconds=took)
 
 
 def verify_store(store: GraphStore, batch: int = 10_000, state: bool = True,
-                 progress: Progress | None = None) -> VerifyReport:
+                 progress: Progress | None = None, parallel: bool | None = None
+                 ) -> VerifyReport:
     """Verify the whole audit trail of ``store`` and report the first bad entry; with
     ``state`` also compare the stored state with the trail's replay (one read snapshot).
 
@@ -285,19 +245,52 @@ def verify_store(store: GraphStore, batch: int = 10_000, state: bool = True,
     longer decodes (a flipped byte in its JSON) is reported as altered, at the first entry
     after the last one that verified. Hashes cover decoded values, so a byte change that
     decodes to the very same value (``1.0`` written as ``1.00``) is not a change.
+
+    With ``parallel`` (by default: when the trail has :data:`PARALLEL_AT` entries or more) and
+    a store that offers a reader, the state is compared in a second process while the chain
+    is walked, on the same snapshot (:mod:`graph.audit_parallel`); the findings are the same.
     """
-    return _verify(store, batch, state, progress, None)
+    return _verify(store, batch, state, progress, None, parallel)
+
+
+#: trail length from which ``verify_store`` compares the state in a second process by default
+PARALLEL_AT = 200_000
+#: IRI ranges the state is cut into, one worker process each, beside the chain pass (ranges of
+#: equal node counts are not of equal work; three keep two cores busy to the end on MD-S)
+STATE_PARTS = 3
 
 
 def _verify(store: GraphStore, batch: int, state: bool, progress: Progress | None,
-            signed: bytes | None) -> VerifyReport:
+            signed: bytes | None, parallel: bool | None = None) -> VerifyReport:
     t0 = time.perf_counter()
     with store.snapshot() as watermark:
-        report = _walk_chain(store, batch, progress, signed)
-        if state and report.first_bad is None:  # (a broken trail is no replay to compare)
-            st = verify_state(store, progress=progress, watermark=watermark)
-            report = replace(report, state=st, seconds=time.perf_counter() - t0)
+        worker = _worker(store, watermark, progress, parallel) if state else None
+        try:
+            report = _walk_chain(store, batch, progress, signed,
+                                 poll=None if worker is None else worker.poll)
+            if state and report.first_bad is None:  # (a broken trail is no replay to compare)
+                st = None if worker is None else worker.result()
+                if st is None:
+                    st = verify_state(store, progress=progress, watermark=watermark)
+                report = replace(report, state=st, seconds=time.perf_counter() - t0,
+                                 parallel=worker is not None and worker.why is None)
+        finally:
+            if worker is not None:
+                worker.close()
     return report
+
+
+def _worker(store: GraphStore, watermark: int, progress: Progress | None,
+            parallel: bool | None) -> StatePool | None:
+    """The state pass started in other processes (one per IRI range of :data:`STATE_PARTS`),
+    when asked (or worth it) and possible."""
+    opener = store.reader()
+    if opener is None or parallel is False:
+        return None
+    head = store.audit_head()
+    if parallel is None and head[0] < PARALLEL_AT:
+        return None
+    return StatePool(opener, watermark, head, progress, store.iri_splits(STATE_PARTS))
 
 
 # -- signed checkpoints (tree heads kept outside the system) ------------------------------------
@@ -351,7 +344,8 @@ def checkpoint(store: GraphStore, key: Ed25519PrivateKey,
 
 def verify_checkpoint(store: GraphStore, cp: dict[str, Any], public_key: Ed25519PublicKey,
                       batch: int = 10_000, state: bool = True,
-                      progress: Progress | None = None) -> VerifyReport:
+                      progress: Progress | None = None, parallel: bool | None = None
+                      ) -> VerifyReport:
     """Verify the trail end to end and against a checkpoint signed with ``public_key``.
 
     Raises ``CheckpointError`` when the checkpoint itself is malformed, belongs to another
@@ -376,7 +370,7 @@ def verify_checkpoint(store: GraphStore, cp: dict[str, Any], public_key: Ed25519
         signed = base64.b64decode(cp["fingerprints"]) if "fingerprints" in cp else None
     except ValueError:
         raise CheckpointError("checkpoint fingerprints are not base64") from None
-    report = _verify(store, batch, state, progress, signed)
+    report = _verify(store, batch, state, progress, signed, parallel)
     seq, broken = int(cp["seq"]), report.first_bad
     if broken is None and report.head_seq < seq:
         broken = ChainBreak(report.head_seq + 1,

@@ -38,6 +38,7 @@ from urllib.parse import unquote
 
 import orjson
 
+from graph.audit_chain import no_gc
 from graph.model import AuditEntry, EdgeRecord, NodeRecord
 from ontology.codes import AuditAction
 from ontology.vocab import rel_type_of, vocabulary
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from graph.port import GraphStore
 
 __all__ = ["Progress", "StateDiff", "StateReport", "compare_state", "mask_secret",
-           "verify_state"]
+           "merge_reports", "verify_state"]
 
 #: ``progress(phase, done)``: entries of the chain checked, records of the state compared
 Progress = Callable[[str, int], None]
@@ -279,8 +280,29 @@ def compare_state(audit: Iterator[AuditEntry], nodes: Iterator[NodeRecord],
 
 
 def verify_state(store: GraphStore, max_diffs: int = 20, progress: Progress | None = None,
-                 watermark: int | None = None) -> StateReport:
-    """Compare the whole stored state of ``store`` with the replay of its audit trail (call it
-    inside ``store.snapshot()`` to compare one consistent state)."""
-    return compare_state(store.audit_by_record(), store.nodes_by_iri(), store.edges_by_source(),
-                         max_diffs, progress, watermark)
+                 watermark: int | None = None, start: str | None = None,
+                 stop: str | None = None) -> StateReport:
+    """Compare the whole stored state of ``store`` (or the records whose IRI lies in ``[start,
+    stop)``) with the replay of its audit trail (call it inside ``store.snapshot()`` to compare
+    one consistent state)."""
+    with no_gc():  # (nothing here is cyclic: the collector would only rescan the records)
+        return compare_state(store.audit_by_record(start, stop), store.nodes_by_iri(start, stop),
+                             store.edges_by_source(start, stop), max_diffs, progress, watermark)
+
+
+def merge_reports(parts: list[StateReport], max_diffs: int = 20) -> StateReport:
+    """The report of the whole state from the reports of consecutive IRI ranges (in order): what
+    :func:`verify_state` over the whole store reports."""
+    out = StateReport(seconds=max((p.seconds for p in parts), default=0.0))
+    behind: list[StateDiff] = []  # the store's watermark behind the trail, once
+    for p in parts:
+        out.nodes, out.edges, out.entries = (out.nodes + p.nodes, out.edges + p.edges,
+                                             out.entries + p.entries)
+        found = [d for d in p.diffs if d.kind != "store"]
+        behind += [d for d in p.diffs if d.kind == "store"]
+        out.differences += p.differences - (len(p.diffs) - len(found))
+        out.diffs += found[:max_diffs - len(out.diffs)]
+    if behind:
+        out.differences += 1
+        out.diffs.append(max(behind, key=lambda d: int(d.audited)))
+    return out

@@ -10,9 +10,9 @@ once, in :mod:`graph.write`; engines only provide the transactional primitives b
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Any, Protocol
 
 from graph.model import AuditEntry, CapturedEvent, Direction, EdgeRecord, Genealogy, NodeRecord
 
@@ -128,6 +128,12 @@ class GraphStore(Protocol):
 
     def iter_audit(self, batch: int = 10_000) -> Iterator[AuditEntry]: ...
 
+    def audit_rows(self, after_seq: int = 0, limit: int | None = None
+                   ) -> list[tuple[Any, ...]]:
+        """Audit entries in sequence order as stored (:data:`graph.audit_chain.AuditRow`:
+        ``old`` and ``new`` as JSON text), for the chain check to hash without decoding."""
+        ...
+
     def events(self, event_ids: Iterable[str]) -> dict[str, CapturedEvent]: ...
 
     def snapshot(self) -> AbstractContextManager[int]:
@@ -139,16 +145,30 @@ class GraphStore(Protocol):
         """``(seq, hash)`` of the last audit entry, ``(0, GENESIS)`` when empty."""
         ...
 
-    def nodes_by_iri(self) -> Iterator[NodeRecord]:
-        """Every stored node, in IRI order (streamed: the audit's state check)."""
+    def nodes_by_iri(self, start: str | None = None, stop: str | None = None
+                     ) -> Iterator[NodeRecord]:
+        """Every stored node, in IRI order (streamed: the audit's state check); with ``start``
+        and ``stop``, those whose IRI lies in ``[start, stop)`` (likewise below)."""
         ...
 
-    def edges_by_source(self) -> Iterator[EdgeRecord]:
+    def edges_by_source(self, start: str | None = None, stop: str | None = None
+                        ) -> Iterator[EdgeRecord]:
         """Every stored edge, in the IRI order of its source (streamed)."""
         ...
 
-    def audit_by_record(self) -> Iterator[AuditEntry]:
+    def audit_by_record(self, start: str | None = None, stop: str | None = None
+                        ) -> Iterator[AuditEntry]:
         """Every audit entry, in (record IRI, seq) order (streamed)."""
+        ...
+
+    def iri_splits(self, parts: int) -> list[str]:
+        """IRIs that cut the stored nodes into ``parts`` ranges of about the same size (to
+        compare the state in parallel), or ``[]`` when the engine does not tell."""
+        ...
+
+    def reader(self) -> Callable[[], GraphStore] | None:
+        """A picklable function that opens this same store in another process (to read it in
+        parallel, :mod:`graph.audit_parallel`), or ``None`` when it cannot be opened twice."""
         ...
 
     def counts(self) -> dict[str, int]:

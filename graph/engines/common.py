@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Container, Hashable, Iterable, Iterator, Mapping, Sequence
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from graph.audit import GENESIS, paged
+from graph.audit_chain import row_of
 from graph.model import AuditEntry, CapturedEvent, Direction, EdgeRecord, NodeRecord
-from graph.port import UnitRow, Walk
+from graph.port import GraphStore, UnitRow, Walk
 from graph.schema import identifier_properties, of_class
 from ontology.vocab import Vocabulary, vocabulary
 
@@ -210,6 +211,18 @@ class EngineStore(ChunkedReads, AuditHead):
     def iter_audit(self, batch: int = 10_000) -> Iterator[AuditEntry]:
         return paged(self.audit_entries, batch)
 
+    def reader(self) -> Callable[[], GraphStore] | None:
+        return None
+
+    def iri_splits(self, parts: int) -> list[str]:
+        return []
+
+    def audit_rows(self, after_seq: int = 0, limit: int | None = None
+                   ) -> list[tuple[Any, ...]]:
+        """The decoded entries in canonical text (an engine that stores canonical text reads
+        it as it is instead)."""
+        return [row_of(e) for e in self.audit_entries(after_seq=after_seq, limit=limit)]
+
 
 class DictWalk:
     """A walk held in dicts, with IRIs as handles (any engine; Neo4j uses it)."""
@@ -269,3 +282,15 @@ class DictWalk:
             rec = recs[str(h)]
             yield (rec.key, str(rec.props.get("gtin", "")), rec.iri,
                    str(path[-2]) if len(path) > 1 else "", self.depth_of(h), str(path[0]))
+
+
+def iri_range(items: Iterable[T], iri: Callable[[T], str], start: str | None,
+              stop: str | None) -> Iterator[T]:
+    """The items of an IRI-ordered stream whose IRI lies in ``[start, stop)``."""
+    for item in items:
+        k = iri(item)
+        if start is not None and k < start:
+            continue
+        if stop is not None and k >= stop:
+            return
+        yield item

@@ -31,6 +31,7 @@ import orjson
 from neo4j import Driver, GraphDatabase, ManagedTransaction, Transaction
 
 import graph.engines.neo4j.queries as Q
+from graph.audit_chain import canonical_text
 from graph.engines.common import (
     ChunkedReads,
     DictWalk,
@@ -38,6 +39,7 @@ from graph.engines.common import (
     EngineTx,
     chunks,
     directions,
+    iri_range,
     merge_depths,
     seeds_as_of,
     unknown_seeds,
@@ -154,8 +156,8 @@ class _Neo4jTx(_Neo4jReads, EngineTx):
         audit_rows = [{
             "chainIndex": a.seq, "txId": a.tx, "recordedAt": a.at, "actorName": a.actor,
             "auditAction": a.action, "targetIri": a.record, "targetType": a.record_class,
-            "fieldName": a.field, "oldValue": orjson.dumps(a.old).decode(),
-            "newValue": orjson.dumps(a.new).decode(), "reason": a.reason,
+            "fieldName": a.field, "oldValue": canonical_text(a.old),
+            "newValue": canonical_text(a.new), "reason": a.reason,
             "eventId": a.event_id, "previousHash": a.prev_hash, "entryHash": a.hash}
             for a in audit]
         for batch in chunks(audit_rows, _BATCH):
@@ -311,16 +313,22 @@ class Neo4jStore(_Neo4jReads, EngineStore):
         with self.driver.session(database=self.database, default_access_mode="READ") as s:
             yield from s.run(query)
 
-    def nodes_by_iri(self) -> Iterator[NodeRecord]:
-        return (self.conv.node(r["props"], r["labels"])
-                for r in self._stream(Q.NODES_IN_IRI_ORDER))
+    def nodes_by_iri(self, start: str | None = None, stop: str | None = None
+                     ) -> Iterator[NodeRecord]:
+        return iri_range((self.conv.node(r["props"], r["labels"])
+                          for r in self._stream(Q.NODES_IN_IRI_ORDER)),
+                         lambda n: n.iri, start, stop)
 
-    def edges_by_source(self) -> Iterator[EdgeRecord]:
-        return (self.conv.edge(r["src"], r["type"], r["dst"], r["props"])
-                for r in self._stream(Q.EDGES_IN_SOURCE_ORDER))
+    def edges_by_source(self, start: str | None = None, stop: str | None = None
+                        ) -> Iterator[EdgeRecord]:
+        return iri_range((self.conv.edge(r["src"], r["type"], r["dst"], r["props"])
+                          for r in self._stream(Q.EDGES_IN_SOURCE_ORDER)),
+                         lambda e: e.src, start, stop)
 
-    def audit_by_record(self) -> Iterator[AuditEntry]:
-        return (self.conv.audit(r["a"]) for r in self._stream(Q.AUDIT_IN_RECORD_ORDER))
+    def audit_by_record(self, start: str | None = None, stop: str | None = None
+                        ) -> Iterator[AuditEntry]:
+        return iri_range((self.conv.audit(r["a"]) for r in self._stream(Q.AUDIT_IN_RECORD_ORDER)),
+                         lambda e: e.record, start, stop)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

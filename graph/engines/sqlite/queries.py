@@ -158,16 +158,27 @@ COUNT_OF_LABEL = "SELECT count(*) FROM nodes WHERE label = ?"
 KEYS_BY_IDS = "SELECT id, key FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 NODES_BY_IDS = f"SELECT id, {_NODE_COLS} FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 
-#: the whole state, streamed in IRI order for the audit's state check (index order, no sort)
-NODES_IN_IRI_ORDER = f"SELECT {_NODE_COLS} FROM nodes ORDER BY iri"
+#: the whole state, streamed in IRI order for the audit's state check (index order, no sort),
+#: or the part in an IRI range ``[:start, :stop)`` (:func:`in_range`)
+NODES_IN_IRI_ORDER = f"SELECT {_NODE_COLS} FROM nodes {{where}} ORDER BY iri"
 EDGES_IN_SOURCE_ORDER = """
 SELECT s.iri, e.type, d.iri, e.eid, e.props, e.recorded_at, e.tx
-FROM nodes s JOIN edges e ON e.src = s.id JOIN nodes d ON d.id = e.dst ORDER BY s.iri
+FROM nodes s JOIN edges e ON e.src = s.id JOIN nodes d ON d.id = e.dst {where} ORDER BY s.iri
 """
 AUDIT_IN_RECORD_ORDER = """
 SELECT seq, tx, at, actor, action, record, record_class, field, old, new, reason, event_id,
-       prev_hash, hash FROM audit ORDER BY record, seq
+       prev_hash, hash FROM audit {where} ORDER BY record, seq
 """
+#: the node IRI at an offset in IRI order (to cut the state into ranges)
+IRI_AT = "SELECT iri FROM nodes ORDER BY iri LIMIT 1 OFFSET ?"
+COUNT_ALL_NODES = "SELECT count(*) FROM nodes"
+
+
+def in_range(sql: str, column: str, start: str | None, stop: str | None) -> str:
+    """``sql`` restricted to the rows whose ``column`` lies in ``[:start, :stop)``."""
+    cond = [c for c, v in ((f"{column} >= :start", start), (f"{column} < :stop", stop))
+            if v is not None]
+    return sql.format(where=("WHERE " + " AND ".join(cond)) if cond else "")
 
 COUNT_NODES = "SELECT label, count(*) FROM nodes GROUP BY label"
 COUNT_EDGES = "SELECT type, count(*) FROM edges GROUP BY type"

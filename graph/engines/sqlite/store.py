@@ -23,11 +23,12 @@ What it really does:
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import uuid
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ import numpy.typing as npt
 import orjson
 
 import graph.engines.sqlite.queries as Q
+from graph.audit_chain import canonical_text
 from graph.engines.common import (
     ChunkedReads,
     EngineStore,
@@ -66,6 +68,7 @@ from graph.model import (
     Genealogy,
     NodeRecord,
 )
+from graph.port import GraphStore
 from graph.schema import DERIVATION, EDGE_SYSTEM_PROPS, KIND_PROPERTY, NODE_SYSTEM_PROPS
 from ontology.datatypes import now_utc_text
 from ontology.vocab import Vocabulary
@@ -146,7 +149,7 @@ class _SQLiteTx(_SQLiteReads, EngineTx):
                  e.recorded_at, e.tx) for e in edges))
         c.executemany(Q.INSERT_AUDIT, (
             (a.seq, a.tx, a.at, a.actor, a.action, a.record, a.record_class, a.field,
-             orjson.dumps(a.old).decode(), orjson.dumps(a.new).decode(), a.reason, a.event_id,
+             canonical_text(a.old), canonical_text(a.new), a.reason, a.event_id,
              a.prev_hash, a.hash) for a in audit))
         c.executemany(Q.INSERT_EVENT, (
             (e.event_id, e.content_hash, e.tx, e.recorded_at) for e in events))
@@ -370,18 +373,42 @@ class SQLiteStore(_SQLiteReads, EngineStore):
                                     after_seq=after_seq, limit=limit)
         return [audit_of(r) for r in self._conn().execute(sql, params)]
 
+    def reader(self) -> Callable[[], GraphStore] | None:
+        """Another connection to the same file, opened in another process (WAL readers)."""
+        return None if self.path == ":memory:" else functools.partial(SQLiteStore, self.path)
+
+    def audit_rows(self, after_seq: int = 0, limit: int | None = None
+                   ) -> list[tuple[Any, ...]]:
+        sql, params = Q.audit_query(record=None, actor=None, since=None, until=None,
+                                    after_seq=after_seq, limit=limit)
+        return self._conn().execute(sql, params).fetchall()
+
     def _last_audit(self) -> tuple[int, str] | None:
         row = self._conn().execute(Q.AUDIT_HEAD).fetchone()
         return None if row is None else (int(row[0]), str(row[1]))
 
-    def nodes_by_iri(self) -> Iterator[NodeRecord]:
-        return map(node_of, self._conn().execute(Q.NODES_IN_IRI_ORDER))
+    def _ranged(self, sql: str, column: str, start: str | None, stop: str | None
+                ) -> sqlite3.Cursor:
+        return self._conn().execute(Q.in_range(sql, column, start, stop),
+                                    {"start": start, "stop": stop})
 
-    def edges_by_source(self) -> Iterator[EdgeRecord]:
-        return map(edge_of, self._conn().execute(Q.EDGES_IN_SOURCE_ORDER))
+    def nodes_by_iri(self, start: str | None = None, stop: str | None = None
+                     ) -> Iterator[NodeRecord]:
+        return map(node_of, self._ranged(Q.NODES_IN_IRI_ORDER, "iri", start, stop))
 
-    def audit_by_record(self) -> Iterator[AuditEntry]:
-        return map(audit_of, self._conn().execute(Q.AUDIT_IN_RECORD_ORDER))
+    def edges_by_source(self, start: str | None = None, stop: str | None = None
+                        ) -> Iterator[EdgeRecord]:
+        return map(edge_of, self._ranged(Q.EDGES_IN_SOURCE_ORDER, "s.iri", start, stop))
+
+    def audit_by_record(self, start: str | None = None, stop: str | None = None
+                        ) -> Iterator[AuditEntry]:
+        return map(audit_of, self._ranged(Q.AUDIT_IN_RECORD_ORDER, "record", start, stop))
+
+    def iri_splits(self, parts: int) -> list[str]:
+        c = self._conn()
+        n = int(c.execute(Q.COUNT_ALL_NODES).fetchone()[0])
+        cuts = (c.execute(Q.IRI_AT, (n * i // parts,)).fetchone() for i in range(1, parts))
+        return sorted({str(r[0]) for r in cuts if r is not None})
 
     def counts(self) -> dict[str, int]:
         c = self._conn()
