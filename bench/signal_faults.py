@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
-import http.server
 import os
 import signal
 import sqlite3
@@ -41,6 +40,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench.mosquitto import Broker, mosquitto_binary
 from bench.plant import PLANT_MIGRATION
 from bench.signal_plant import T0_MS, plant, presses
+from bench.webhook import Webhook
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -95,28 +95,6 @@ class Figures:
                                                      for t, m in self.rss_mb[:: max(
                                                          1, len(self.rss_mb) // 12)])
             + (f"; min {min(rss):.0f}, max {max(rss):.0f}" if rss else "")]
-
-
-class _Receiver:
-    """The QC webhook: every POSTed body, by notification id."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        bodies = self.bodies
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                n = int(self.headers.get("Content-Length", 0))
-                bodies.append(orjson.loads(self.rfile.read(n)))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/qc"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 class _Edge:
@@ -252,7 +230,7 @@ def run(root: Path, streams: int = 4, samples: int = 1500, period: int = 400,
     (root / "tags.json").write_bytes(orjson.dumps(tags))
     broker = Broker(binary, root / "broker")
     broker.start()
-    qc = _Receiver()
+    qc = Webhook()
     env = {**os.environ, "TRACEGRAPH_DATA_DIR": str(data), "TRACEGRAPH_STORE": "embedded",
            "PYTHONPATH": str(ROOT)}
 
@@ -331,7 +309,7 @@ def run(root: Path, streams: int = 4, samples: int = 1500, period: int = 400,
     fig.notified = len(qc.bodies)
     fig.notified_unique = len({b["id"] for b in qc.bodies})
     fig.deviations_notified = len({b["deviation"] for b in qc.bodies} & devs)
-    qc.server.shutdown()
+    qc.close()
     return fig
 
 

@@ -4,8 +4,6 @@ MQTT publisher. Under CI=true a missing mosquitto binary fails the test (tests.c
 
 from __future__ import annotations
 
-import http.server
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +15,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.mosquitto import Broker, free_port, mosquitto_binary
+from bench.webhook import Webhook
 from tests.conftest import _need_service
 
 __all__ = ["Broker", "Publisher", "Webhook", "broker", "free_port", "wait_for"]
@@ -53,29 +52,6 @@ class Publisher:
         self.c.loop_stop()
 
 
-class Webhook:
-    """A real HTTP receiver collecting the JSON bodies POSTed to it."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        received = self.bodies
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                n = int(self.headers.get("Content-Length", 0))
-                received.append(orjson.loads(self.rfile.read(n)))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/qc"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 def wait_for(cond: Any, timeout: float = 120.0, what: str = "condition") -> None:
