@@ -26,8 +26,8 @@ $(STAMP): pyproject.toml
 explorer: ## build the explorer page's front end (npm ci, vendor files into api/explorer/vendor)
 	tools/build-explorer
 
-demo: install explorer ## generate the demo plant into the embedded store and serve the API (prints the URL)
-	$(BIN)/tracegraph demo
+demo: install explorer ## (re)generate the demo plant in data/demo (no other store is touched) and serve it (prints the URL)
+	$(BIN)/tracegraph demo --reset
 
 neo4j-launcher: ## build the Neo4j test-server launcher (Maven, neo4j-harness)
 	tools/neo4j-test-server build

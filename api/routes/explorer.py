@@ -21,6 +21,10 @@ VENDOR = STATIC / "vendor"
 
 
 def mount_explorer(app: FastAPI) -> None:
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:  # a browser at the server's address lands on the page
+        return RedirectResponse("/explorer/")
+
     @app.get("/explorer", include_in_schema=False)
     def explorer_root() -> RedirectResponse:
         return RedirectResponse("/explorer/")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,12 +21,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+EXE = Path(sys.executable).with_name("tracegraph")
+
+
+def demo_env(data_dir: Path, port: int) -> dict[str, str]:
+    return {**os.environ, "TRACEGRAPH_DATA_DIR": str(data_dir), "TRACEGRAPH_STORE": "embedded",
+            "TRACEGRAPH_PORT": str(port), "TRACEGRAPH_DEMO_PASSWORD": "demo password 2026"}
+
+
+def a_store(path: Path) -> bytes:
+    """A user's own store in the default place, the demo must leave it byte for byte."""
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE batch (id TEXT PRIMARY KEY, status TEXT)")
+        db.execute("INSERT INTO batch VALUES ('B-1', 'Released')")
+    db.close()
+    return hashlib.sha256(path.read_bytes()).digest()
+
+
 def test_demo_serves_the_loaded_plant(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "TRACEGRAPH_DATA_DIR": str(tmp_path), "TRACEGRAPH_STORE": "embedded",
-           "TRACEGRAPH_PORT": str(port), "TRACEGRAPH_DEMO_PASSWORD": "demo password 2026"}
-    exe = Path(sys.executable).with_name("tracegraph")
-    proc = subprocess.Popen([str(exe), "demo"], env=env, stdout=subprocess.PIPE,
+    env = demo_env(tmp_path, port)
+    mine = a_store(tmp_path / "tracegraph.sqlite")
+    proc = subprocess.Popen([str(EXE), "demo"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -52,9 +70,45 @@ def test_demo_serves_the_loaded_plant(tmp_path: Path) -> None:
                        json={"query": query}).json()["data"]["genealogy"]
         classes = {n["node"]["class"] for n in g["nodes"]}
         assert {"SerializedUnit", "Batch", "MaterialLot"} <= classes, classes
+        # a browser at the server's address lands on the explorer
+        home = httpx.get(f"{url}/", follow_redirects=False)
+        assert home.status_code in (302, 307) and home.headers["location"] == "/explorer/"
     finally:
         proc.terminate()
         out = proc.communicate(timeout=30)[0]
     assert f"{url}/graphql" in out  # the URL was printed for the user
     assert f"{url}/explorer/" in out  # and the explorer page
     assert "demo.engineer" in out and "demo password 2026" in out  # and how to sign in
+    # "up" is said once the server answers: after everything the load printed
+    assert out.index("tracegraph demo is up") > out.index("demo plant loaded")
+    # the demo lives in its own directory; the store in the default place is untouched
+    assert (tmp_path / "demo" / "tracegraph.sqlite").exists()
+    assert hashlib.sha256((tmp_path / "tracegraph.sqlite").read_bytes()).digest() == mine
+    # a second run without --reset refuses (the demo store is not silently regenerated)
+    again = subprocess.run([str(EXE), "demo", "--no-serve"], env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert again.returncode == 2 and "--reset" in again.stderr, again
+    assert hashlib.sha256((tmp_path / "tracegraph.sqlite").read_bytes()).digest() == mine
+
+
+def test_demo_refuses_a_taken_port_before_loading(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = subprocess.run([str(EXE), "demo"], env=demo_env(tmp_path, port),
+                           capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert f"port {port}" in r.stderr and "taken" in r.stderr
+    assert "up" not in r.stdout and not (tmp_path / "demo").exists()  # nothing loaded
+
+
+def test_demo_never_empties_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "demo").mkdir()
+    precious = tmp_path / "demo" / "tracegraph.sqlite"
+    mine = a_store(precious)
+    r = subprocess.run([str(EXE), "demo", "--reset", "--no-serve"],
+                       env=demo_env(tmp_path, free_port()), capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2 and "not a tracegraph demo directory" in r.stderr
+    assert hashlib.sha256(precious.read_bytes()).digest() == mine
