@@ -46,6 +46,9 @@ RULES: dict[str, frozenset[str]] = {
     "Query.find": READERS, "Query.genealogy": READERS, "Query.massBalance": READERS,
     "Query.recall": READERS, "Query.equipmentImpact": READERS, "Query.me": READERS,
     "Query.auditTrail": READERS,
+    # introspection (GraphiQL's docs and autocomplete, client code generation) for any signed-in
+    # user; production turns it off altogether (api.graphql.limits.extensions)
+    "Query.__schema": READERS, "Query.__type": READERS,
     "Query.signatures": READERS,
     # explorer page (api/graphql/explorer.py)
     "Query.recordStatus": READERS, "Query.deviationView": READERS, "Query.spcChart": READERS,

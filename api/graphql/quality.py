@@ -237,7 +237,8 @@ class Query:
         return ReleaseReport.of(r)
 
     @strawberry.field(description="Device history record (21 CFR 820.184) of a batch or of a "
-                                  "serialized unit, as JSON (HTML: GET /api/edhr/{id}.html).")
+                                  "serialized unit, as JSON (as a document: GET /api/edhr/{id}"
+                                  "?format=html, pdf or json).")
     def edhr(self, info: Info[Any, None], batch: str | None = None,
              unit: str | None = None) -> JSON | None:
         rt = runtime_of(info)

@@ -272,3 +272,13 @@ def test_a_corrected_record_shows_its_prior_versions(client: TestClient) -> None
     doc["events"][0]["nodes"][0]["properties"]["supplierLotNumber"] = "PA-788"
     res = gql(client, CAPTURE, doc=doc)["data"]["capture"]
     assert not res["ok"] and res["problems"][0]["rule"] == "reason-required"
+
+
+def test_introspection_for_signed_in_users_in_development(client: TestClient) -> None:
+    r = gql(client, "{ __schema { queryType { name } } __type(name: \"Batch\") { name } }")
+    assert "errors" not in r, r
+    assert r["data"]["__schema"]["queryType"]["name"] == "Query"
+    anonymous = client.post("/graphql", headers={"Authorization": ""},
+                            json={"query": "{ __schema { queryType { name } } }"}).json()
+    assert anonymous["data"] is None
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
