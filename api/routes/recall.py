@@ -17,6 +17,7 @@ from api.bodies import clip
 from api.deps import CurrentUser, RuntimeDep, require
 from api.graphql.types import MAX_SEEDS
 from graph.recall import write_export
+from ingest.seeds import seeds_from_text
 
 __all__ = ["RecallRequest", "router"]
 
@@ -25,6 +26,17 @@ router = APIRouter()
 
 class RecallRequest(BaseModel):
     seeds: list[str] = Field(min_length=1, max_length=MAX_SEEDS)
+
+
+class SeedFile(BaseModel):
+    text: str = Field(description="the content of a CSV or text file of seeds")
+
+
+@router.post("/api/recall/seeds")
+def seed_file(body: SeedFile, user: CurrentUser) -> dict[str, list[str]]:
+    """The seeds of an uploaded file, read as the CLI reads them (:mod:`ingest.seeds`)."""
+    require("POST /api/recall", user)
+    return {"seeds": seeds_from_text(body.text)}
 
 
 @router.post("/api/recall", responses={200: {"content": {"application/zip": {}}}})

@@ -110,7 +110,12 @@ def test_recall_workbench_two_seeds_and_csv(page: Any) -> None:
     customers = {key(str(p.links[s]["shippedTo"])) for s in shipments}
 
     page.click("#tabs a[data-view=recall]")
-    page.fill("#seeds", "\n".join(key(s) for s in seeds))
+    # a spreadsheet export with a header and other columns: only the lot column becomes seeds
+    sheet = "\ufeffbatch,lot,qty\n" + "".join(f"x{i},{key(s)},{i}\n" for i, s in enumerate(seeds))
+    page.set_input_files("#seed-file", files=[{"name": "recall.csv", "mimeType": "text/csv",
+                                               "buffer": sheet.encode()}])
+    page.wait_for_function("() => document.getElementById('seeds').value.length > 0")
+    assert page.input_value("#seeds").split("\n") == [key(s) for s in seeds]
     page.click("#run-recall")
     page.wait_for_selector("#customers tbody tr")
     assert page.inner_text("[data-count=shipments] b") == str(len(shipments))

@@ -120,6 +120,12 @@ def test_recall_over_graphql_and_the_export(client: TestClient) -> None:
     assert {"recall.json", "recall-units.csv", "recall-customers.csv"} <= names
     missing = client.post("/api/recall", json={"seeds": ["NOPE"]})
     assert missing.status_code == 404 and missing.json()["detail"]["code"] == "NOT_FOUND"
+    # a CSV with a header and other columns: the seeds are the lot column, as in the CLI
+    sheet = "\ufeffBatch;Lot;Qty\nB-1;PA-778;3\nB-2;RL-PP;4\nB-3;PA-778;1\n"
+    seeds = client.post("/api/recall/seeds", json={"text": sheet})
+    assert seeds.status_code == 200 and seeds.json() == {"seeds": ["PA-778", "RL-PP"]}
+    assert client.post("/api/recall/seeds", headers={"Authorization": ""},
+                       json={"text": sheet}).status_code == 401
 
 
 DEEP = '{ node(id: "x") { ' + "links { targetNode { " * 7 + "key" + " } }" * 7 + " } }"

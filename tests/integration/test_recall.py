@@ -177,3 +177,37 @@ def test_equipment_window_impact_equals_the_documents(
     want = want_batches.union(*(nx.descendants(g, b) for b in want_batches))
     assert sum(answer.counts.values()) == len(want)
     assert {a.iri for a in answer.shipments} == {n for n in want if cls[n] == "Shipment"}
+
+
+def test_cli_recall_reads_a_spreadsheet_and_fails_clearly(tmp_path: Path) -> None:
+    """`tracegraph recall --seeds`: the seed column of a CSV by its header; seeds that are all
+    unknown, an empty or a missing file exit non-zero with one line and no files."""
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    rt = Runtime.open(Settings(data_dir=data))
+    migrate(rt, *plantlet.documents())
+    rt.close()
+    exe = Path(sys.executable).with_name("tracegraph")
+    env = {**os.environ, "TRACEGRAPH_DATA_DIR": str(data), "TRACEGRAPH_STORE": "embedded"}
+
+    def run(text: str | None, out: str) -> subprocess.CompletedProcess[str]:
+        seeds = tmp_path / f"{out}.csv"
+        if text is not None:
+            seeds.write_text(text, encoding="utf-8")
+        return subprocess.run([str(exe), "recall", "--seeds", str(seeds), "--out",
+                               str(tmp_path / out)], env=env, capture_output=True, text=True,
+                              timeout=120)
+
+    ok = run("\ufeffwarehouse,lot,qty\nW1,NOPE-0,1\nW2,PA-778,2\n", "lots")
+    assert ok.returncode == 0, ok.stderr
+    body = orjson.loads((tmp_path / "lots" / "recall.json").read_bytes())
+    assert body["unknownSeeds"] == ["NOPE-0"] and body["summary"]["units"] == 3
+    for text, out, code, says in [("lot\nNOPE-1\nNOPE-2\n", "unknown", 1, "none of the 2"),
+                                  ("lot\n", "empty", 2, "holds no seeds"),
+                                  (None, "missing", 2, "no seed file")]:
+        r = run(text, out)
+        assert r.returncode == code and says in r.stderr, (out, r.returncode, r.stderr)
+        assert "Traceback" not in r.stderr and not (tmp_path / out).exists()

@@ -177,19 +177,10 @@ def generate(out: Annotated[Path, typer.Option(help="output directory")] = Path(
 
 
 def _read_seeds(path: Path) -> list[str]:
-    """Seed values from a CSV (first column, or a column named seed/lot/iri) or a text file."""
-    import csv
+    """Seed values from a CSV (the seed column by its header, else the first) or a text file."""
+    from ingest.seeds import seeds_from_text
 
-    with path.open(newline="") as f:
-        rows = [r for r in csv.reader(f) if r and r[0].strip()]
-    if not rows:
-        return []
-    header = [h.strip().lower() for h in rows[0]]
-    for name in ("seed", "lot", "lotnumber", "supplierlotnumber", "iri", "identifier"):
-        if name in header:
-            col = header.index(name)
-            return [r[col] for r in rows[1:] if len(r) > col]
-    return [r[0] for r in rows]
+    return seeds_from_text(path.read_text(encoding="utf-8-sig"))
 
 
 @app.command()
@@ -200,11 +191,22 @@ def recall(seeds: Annotated[Path, typer.Option(help="CSV/text file of seed lots 
     """Bulk recall: everything downstream of the seeds, with an export for the recall file."""
     from graph.recall import write_export
 
+    if not seeds.is_file():
+        err.print(f"no seed file at {seeds}", soft_wrap=True)
+        raise typer.Exit(2)
     values = _read_seeds(seeds)
+    if not values:
+        err.print(f"{seeds} holds no seeds (a CSV's seed column is found by its header: "
+                  "seed, lot, serial, iri …; else the first column)", soft_wrap=True)
+        raise typer.Exit(2)
     rt = Runtime.open()
     try:
         t0 = time.perf_counter()
         answer = rt.recall(values, unit_limit=0, max_depth=max_depth)
+        if not answer.seeds:  # nothing to recall from: no files, a failing exit
+            err.print(f"none of the {len(values):,} seed(s) matched a node: "
+                      + ", ".join(answer.unknown_seeds[:20]), soft_wrap=True)
+            raise typer.Exit(1)
         t_query = time.perf_counter() - t0
         files = write_export(answer, out)
         t_all = time.perf_counter() - t0

@@ -45,6 +45,17 @@ export async function gql(query, variables = {}) {
   return body.data;
 }
 
+export async function seedFile(text) {
+  const r = await fetch("/api/recall/seeds", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...authHeaders() },
+    body: JSON.stringify({ text }),
+  });
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new ApiError(body.detail?.message || `seed file refused (${r.status})`, body.detail?.code);
+  return body.seeds;
+}
+
 export async function recallZip(seeds) {
   const r = await fetch("/api/recall", {
     method: "POST",

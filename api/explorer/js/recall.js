@@ -1,6 +1,6 @@
 // Recall workbench: paste or upload seeds, counts of affected batches / units / shipments /
 // customers, the affected customer table, and downloads (customers CSV, answer JSON, full zip).
-import { gql, recallZip, download, el, status } from "./api.js";
+import { gql, recallZip, seedFile, download, el, status } from "./api.js";
 
 const RECALL = `query($seeds: [String!]!) { recall(seeds: $seeds, unitLimit: 0) {
   watermark seeds unknownSeeds unitsTotal counts { label count }
@@ -12,7 +12,10 @@ export function init() {
   document.getElementById("run-recall").addEventListener("click", run);
   document.getElementById("seed-file").addEventListener("change", async (ev) => {
     const f = ev.target.files[0];
-    if (f) document.getElementById("seeds").value = (await f.text()).trim();
+    if (!f) return;
+    // read by the server as the CLI reads it: the seed column of a CSV by its header
+    try { document.getElementById("seeds").value = (await seedFile(await f.text())).join("\n"); }
+    catch (e) { document.getElementById("recall-error").textContent = e.message; }
   });
   document.getElementById("dl-csv").addEventListener("click", () => {
     download(`recall-customers-w${last.watermark}.csv`, new Blob([customersCsv(last)], { type: "text/csv" }));
