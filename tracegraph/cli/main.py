@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from rich.table import Table
 
 from graph.authority import Migration, Principal
 from graph.errors import Problem, WriteRejectedError
+from graph.model import Direction
 from ontology.codes import RoleName
 from tracegraph.cli.admin import audit_app, user_app
 from tracegraph.cli.quality import quality_app
@@ -92,7 +94,8 @@ def _signed_in(rt: Runtime, user: str | None, migration: bool, reason: str | Non
 
 
 @app.command()
-def load(paths: Annotated[list[Path], typer.Argument(help="capture files (.json/.jsonl) or dirs")],
+def load(paths: Annotated[list[Path], typer.Argument(
+             help="capture files (.json/.jsonl) or dirs", exists=True, readable=True)],
          actor: Annotated[str, typer.Option(help="who is loading (without --user)")] = "system",
          user: Annotated[str | None, typer.Option(help="load as this account (password: "
                                                       "TRACEGRAPH_PASSWORD or a prompt)")] = None,
@@ -140,7 +143,8 @@ def load(paths: Annotated[list[Path], typer.Argument(help="capture files (.json/
 
 
 @app.command()
-def validate(paths: Annotated[list[Path], typer.Argument(help="capture files or dirs")],
+def validate(paths: Annotated[list[Path], typer.Argument(help="capture files or dirs", exists=True,
+                                                    readable=True)],
              migration: Annotated[bool, typer.Option(help="check them as a migration would "
                                                           "load them")] = False) -> None:
     """Check capture documents against the ontology, the shapes and the store; write nothing."""
@@ -226,24 +230,30 @@ def recall(seeds: Annotated[Path, typer.Option(help="CSV/text file of seed lots 
         console.print(f"  {name}: {path}")
 
 
+class RdfFormat(StrEnum):
+    turtle = "turtle"
+    json_ld = "json-ld"
+
+
 @app.command("export")
 def export_rdf(seed: Annotated[str, typer.Option(help="lot, serial, IRI or any identifier")],
-               direction: Annotated[str, typer.Option(help="UPSTREAM or DOWNSTREAM")] = "UPSTREAM",
-               fmt: Annotated[str, typer.Option("--format", help="turtle | json-ld")] = "turtle",
+               direction: Annotated[Direction, typer.Option(
+                   case_sensitive=False, help="which way to walk")] = Direction.UPSTREAM,
+               fmt: Annotated[RdfFormat, typer.Option("--format", help="RDF syntax")] =
+               RdfFormat.turtle,
                out: Annotated[Path | None, typer.Option(help="file (default: stdout)")] = None
                ) -> None:
     """Export a trace as RDF in the tracegraph ontology (validates against the shapes)."""
     from graph.identifiers.identify import identify_or_explain
-    from graph.model import Direction
     from graph.rdf_export import export_trace, serialize
 
     rt = Runtime.open()
     try:
         found, why = identify_or_explain(rt.store, seed)
         if len(found) != 1:
-            err.print(f"[red]{why or f'{len(found)} nodes match {seed!r}'}[/red]")
+            err.print(f"[red]{why or f'{len(found)} nodes match {seed!r}'}[/red]", soft_wrap=True)
             raise typer.Exit(1)
-        text = serialize(export_trace(rt.store, found[0].iri, Direction(direction.upper())), fmt)
+        text = serialize(export_trace(rt.store, found[0].iri, direction), fmt.value)
     finally:
         rt.close()
     if out is None:
@@ -254,7 +264,8 @@ def export_rdf(seed: Annotated[str, typer.Option(help="lot, serial, IRI or any i
 
 
 @app.command("import-rdf")
-def import_rdf(path: Annotated[Path, typer.Argument(help="Turtle or JSON-LD file")],
+def import_rdf(path: Annotated[Path, typer.Argument(help="Turtle or JSON-LD file", exists=True,
+                                                             dir_okay=False, readable=True)],
                user: Annotated[str | None, typer.Option(help="import as this account")] = None,
                migration: Annotated[bool, typer.Option(help="admin-run, signed migration of "
                                                             "records in later states")] = False,
