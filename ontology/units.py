@@ -19,7 +19,7 @@ from functools import cache
 
 import pint
 
-__all__ = ["UnitError", "convert", "parse_unit", "registry"]
+__all__ = ["UnitError", "convert", "display_unit", "parse_unit", "registry"]
 
 #: UCUM special (bracketed or non-SI-named) units and their pint names
 _UCUM: dict[str, str] = {
@@ -39,6 +39,39 @@ _REC20: dict[str, str] = {
 _ANNOTATION = re.compile(r"\{[^{}]*\}")
 _SPECIAL = re.compile(r"\[[^\[\]]*\]|Cel|Ohm|%")
 _EXPONENT = re.compile(r"(?<=[A-Za-z\]_])(-?[0-9]+)")
+
+
+#: how people write the UCUM codes a record stores (display only: the stored code is the record)
+_SHOWN: dict[str, str] = {
+    "Cel": "°C", "[degF]": "°F", "{pc}": "pcs", "[psi]": "psi", "[in_i]": "in", "[ft_i]": "ft",
+    "[lb_av]": "lb", "[oz_av]": "oz", "[ppm]": "ppm", "[ppb]": "ppb", "um": "µm", "ug": "µg",
+    "uL": "µL", "Ohm": "Ω", "[iU]": "IU", "KGM": "kg", "GRM": "g", "MGM": "mg", "MTR": "m",
+    "CMT": "cm", "MMT": "mm", "LTR": "L", "MLT": "mL", "CEL": "°C", "H87": "pcs", "EA": "pcs",
+    "C62": "", "P1": "%", "KPA": "kPa", "PAL": "Pa", "SEC": "s", "MIN": "min", "HUR": "h",
+}
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def display_unit(code: str) -> str:
+    """A unit code as people write it on a record or a chart.
+
+    >>> [display_unit(c) for c in ("Cel", "{pc}", "kg", "mJ/cm2", "s-1", "m/min", "{cells}")]
+    ['°C', 'pcs', 'kg', 'mJ/cm²', 's⁻¹', 'm/min', 'cells']
+    """
+    if code in _SHOWN:
+        return _SHOWN[code]
+    parts = re.split(r"([./])", code)
+    out = []
+    for part in parts:
+        if part in _SHOWN:
+            out.append(_SHOWN[part])
+        elif part == ".":
+            out.append("·")
+        elif part.startswith("{") and part.endswith("}"):
+            out.append(part[1:-1])
+        else:
+            out.append(_EXPONENT.sub(lambda m: m.group(1).translate(_SUPERSCRIPT), part))
+    return "".join(out)
 
 
 class UnitError(ValueError):

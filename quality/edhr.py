@@ -8,6 +8,7 @@ holds and dispositions, the release decision, signatures with their manifestatio
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from graph.authority import MIGRATED
 from graph.context import as_built
@@ -23,12 +25,14 @@ from graph.schema import DERIVATION
 from graph.session import Session
 from graph.status import is_released
 from ontology.terms import C, P, R
+from ontology.units import display_unit
+from ontology.vocab import DEFAULT_INSTANCE_BASE as ID_BASE
 from quality.release import release_report
-from quality.signatures import manifestation, signatures_by_record
+from quality.signatures import human_time, manifestation, signatures_by_record
 from quality.workflow import linked_from, resolve
 
-__all__ = ["FORMAT", "PdfUnavailable", "batch_dhr", "render_html", "render_pdf", "udi_of",
-           "unit_dhr"]
+__all__ = ["FORMAT", "PAPER", "PdfUnavailable", "batch_dhr", "heading", "render_html",
+           "render_pdf", "udi_of", "unit_dhr"]
 
 FORMAT = "tracegraph.edhr/1"
 Json = dict[str, Any]
@@ -252,12 +256,43 @@ def _unit_dhr(rt: Session, serial: str) -> Json:
 
 
 # -- HTML -------------------------------------------------------------------------------------
-def _cell(v: object) -> str:
+#: headings people read for the record's field names (others: camelCase split into words)
+_HEADINGS = {"iri": "IRI", "gtin": "GTIN", "udi": "UDI", "udiDI": "UDI-DI", "di": "DI",
+             "humanReadable": "UDI (human readable)", "at": "Time", "lsl": "LSL", "usl": "USL",
+             "ok": "OK", "sd": "SD", "n": "n"}
+_UNIT_FIELDS = frozenset({"unit", "unitCode"})
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")
+PAPER = ("A4", "Letter")
+
+
+def heading(name: str) -> str:
+    """A record's field name as a column heading.
+
+    >>> [heading(n) for n in ("materialName", "udiDI", "supplierLot", "quantityMade")]
+    ['Material name', 'UDI-DI', 'Supplier lot', 'Quantity made']
+    """
+    if name in _HEADINGS:
+        return _HEADINGS[name]
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).split(" ")
+    text = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
+    return text[:1].upper() + text[1:]
+
+
+def _cell(v: object, field: str = "") -> str:
     if v is None:
         return "—"
     if isinstance(v, bool):
         return "yes" if v else "no"
-    return escape(str(v))
+    if isinstance(v, list):
+        return ", ".join(_cell(x, field) for x in v)
+    text = str(v)
+    if field in _UNIT_FIELDS:
+        return escape(display_unit(text))
+    if text.startswith(ID_BASE):  # our IRIs: class/key, as people know the record
+        return escape(unquote(text[len(ID_BASE):]))
+    if _TIME.fullmatch(text):
+        return escape(human_time(text))
+    return escape(text)
 
 
 def _table(title: str, rows: Sequence[Mapping[str, Any]], cols: Iterable[str] | None = None,
@@ -267,8 +302,8 @@ def _table(title: str, rows: Sequence[Mapping[str, Any]], cols: Iterable[str] | 
     if not rows:
         return head + "<p>None recorded.</p></section>"
     names = list(cols or rows[0].keys())
-    th = "".join(f"<th>{escape(c)}</th>" for c in names)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(r.get(c))}</td>" for c in names) + "</tr>"
+    th = "".join(f"<th>{escape(heading(c))}</th>" for c in names)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(r.get(c), c)}</td>" for c in names) + "</tr>"
                    for r in rows)
     return f"{head}<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></section>"
 
@@ -276,30 +311,74 @@ def _table(title: str, rows: Sequence[Mapping[str, Any]], cols: Iterable[str] | 
 def _fields(title: str, data: Mapping[str, Any] | None, section: str) -> str:
     if not data:
         return f'<section id="{section}"><h2>{escape(title)}</h2><p>None recorded.</p></section>'
-    rows = "".join(f"<tr><th>{escape(k)}</th><td>{_cell(v)}</td></tr>" for k, v in data.items())
-    return f'<section id="{section}"><h2>{escape(title)}</h2><table>{rows}</table></section>'
+    rows = "".join(f"<tr><th>{escape(heading(k))}</th><td>{_cell(v, k)}</td></tr>"
+                   for k, v in data.items())
+    return (f'<section id="{section}"><h2>{escape(title)}</h2><table class="fields">{rows}'
+            "</table></section>")
 
 
-_STYLE = ("body{font-family:sans-serif;margin:2em;color:#111}table{border-collapse:collapse;"
-          "margin:.5em 0 1.5em}td,th{border:1px solid #999;padding:2px 6px;font-size:12px;"
-          "text-align:left}h1{font-size:20px}h2{font-size:15px;margin-top:1.5em}"
-          ".sig{font-family:monospace}")
+def _css_text(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render_html(doc: Mapping[str, Any]) -> str:
-    """A human-readable, printable device history record (one self-contained page)."""
+def _style(paper: str, header: str, footer: str) -> str:
+    """Print layout: the paper size, a running header (record, batch, product) and footer
+    (page n of m, watermark) in the page margins; tables fit the page width and wrap."""
+    return (f"@page{{size:{paper};margin:20mm 12mm 18mm 12mm;"
+            f"@top-left{{content:{_css_text(header)};font:9px sans-serif;color:#444}}"
+            f"@bottom-left{{content:{_css_text(footer)};font:9px sans-serif;color:#444}}"
+            '@bottom-right{content:"page " counter(page) " of " counter(pages);'
+            "font:9px sans-serif;color:#444}}"
+            "body{font-family:sans-serif;margin:0;color:#111}"
+            "@media screen{body{margin:2em}}"
+            "table{border-collapse:collapse;margin:.5em 0 1.5em;width:100%;table-layout:auto}"
+            "td,th{border:1px solid #999;padding:2px 5px;font-size:10px;text-align:left;"
+            "vertical-align:top;overflow-wrap:anywhere;word-break:break-word}"
+            "thead{display:table-header-group}tr{break-inside:avoid}"
+            "table.fields{width:auto;min-width:50%}table.fields th{width:14em}"
+            "h1{font-size:18px}h2{font-size:14px;margin-top:1.2em;break-after:avoid}"
+            "section.signatures table td{font-size:10px}")
+
+
+def _signature_block(signatures: Sequence[Mapping[str, Any]]) -> str:
+    """The signature manifestations (21 CFR 11.50): who, printed name, when, meaning, valid."""
+    head = '<section id="signatures" class="signatures"><h2>Signatures</h2>'
+    if not signatures:
+        return head + "<p>None.</p></section>"
+    rows = "".join(
+        '<tr class="sig">'
+        f"<td>{escape(str(s['recordClass']))} {escape(str(s['record']))}</td>"
+        f"<td>{escape(str(s.get('printedName') or ''))} ({escape(str(s.get('username') or ''))})"
+        f"</td><td>{_cell(s.get('signedAt'))}</td><td>{escape(str(s.get('meaning') or ''))}</td>"
+        f"<td>{'valid' if s['valid'] else 'INVALID (record changed after signing)'}</td></tr>"
+        for s in signatures)
+    return (head + "<table><thead><tr><th>Record</th><th>Signed by</th><th>Date and time</th>"
+            f"<th>Meaning</th><th>Status</th></tr></thead><tbody>{rows}</tbody></table>"
+            "</section>")
+
+
+def render_html(doc: Mapping[str, Any], paper: str = "A4") -> str:
+    """A human-readable, printable device history record (one self-contained page, laid out
+    for ``paper``: ``A4`` or ``Letter``)."""
+    if paper not in PAPER:
+        raise ValueError(f"paper {paper!r}: use A4 or Letter")
     b = doc["batch"]
     unit = doc.get("unit")
     title = f"Device history record — {'unit ' + unit['serial'] if unit else 'batch ' + b['key']}"
+    product = doc.get("product") or {}
+    of_batch = f" · batch {b['key']}" if unit else ""
+    header = (f"{title}{of_batch} · product {product.get('key', '—')} "
+              f"{product.get('name') or ''}").strip()
+    footer = f"tracegraph {doc['format']} · record watermark {doc.get('watermark', '—')}"
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
-             f"{escape(title)}</title><style>{_STYLE}</style></head><body>",
+             f"{escape(title)}</title><style>{_style(paper, header, footer)}</style></head><body>",
              f"<h1>{escape(title)}</h1>",
              "<p>21 CFR 820.184 / ISO 13485 §7.5.1 — generated from the tracegraph record; "
              f"format {escape(str(doc['format']))}.</p>",
              _fields("Batch", b, "batch"),
              ('<p class="migrated">Migrated records (their states came from a legacy system '
               "through a signed migration, not through the workflow commands): "
-              + escape(", ".join(doc["migrated"])) + "</p>") if doc.get("migrated") else "",
+              + _cell(doc["migrated"]) + "</p>") if doc.get("migrated") else "",
              _fields("Unit", unit, "unit") if unit else "",
              _fields("UDI", doc["udi"], "udi"),
              _fields("Product", doc["product"], "product"),
@@ -318,12 +397,8 @@ def render_html(doc: Mapping[str, Any]) -> str:
              _table("Release", doc["release"], section="release"),
              _table("Open exceptions", doc["exceptions"],
                     ("rule", "focus", "field", "value", "message"), "exceptions"),
-             '<section id="signatures"><h2>Signatures</h2>',
-             "".join(f'<p class="sig">{escape(s["recordClass"])} {escape(s["record"])}: '
-                     f'{escape(s["manifestation"])}'
-                     f'{"" if s["valid"] else " — INVALID (record changed after signing)"}</p>'
-                     for s in doc["signatures"]) or "<p>None.</p>",
-             "</section></body></html>"]
+             _signature_block(doc["signatures"]),
+             "</body></html>"]
     return "".join(parts)
 
 

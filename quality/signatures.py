@@ -40,6 +40,7 @@ __all__ = [
     "canonical_content",
     "content_hash",
     "current_hash",
+    "human_time",
     "manifestation",
     "render_record",
     "sign",
@@ -198,14 +199,15 @@ def signatures_of(rt: Session, record_iri: str) -> list[Signature]:
     return signatures_by_record(rt.store, [record_iri])[record_iri]
 
 
-def _human_time(text: str) -> str:
+def human_time(text: str) -> str:
+    """A stored UTC time as people read it: ``2026-03-03 08:00:00 UTC``."""
     return f"{text[:10]} {text[11:19]} UTC" if len(text) >= 19 else text
 
 
 def manifestation(sig: Signature) -> str:
     """The human-readable signature line (21 CFR 11.50): printed name, username, UTC time and
     meaning."""
-    return (f"Signed by {sig.printed_name} ({sig.username}) on {_human_time(sig.signed_at)} "
+    return (f"Signed by {sig.printed_name} ({sig.username}) on {human_time(sig.signed_at)} "
             f"— {sig.meaning}")
 
 
@@ -223,8 +225,8 @@ def render_record(rt: Session, iri: str) -> str:
     label = rt.vocab.classes[node.label].label if node.label in rt.vocab.classes else node.label
     label = label[:1].upper() + label[1:]
     lines = [f"{label} {node.key}", f"  IRI: {iri}",
-             f"  recorded {_human_time(node.recorded_at)}, last changed "
-             f"{_human_time(node.updated_at)}", "Properties:"]
+             f"  recorded {human_time(node.recorded_at)}, last changed "
+             f"{human_time(node.updated_at)}", "Properties:"]
     lines += [f"  {k}: {_show(v)}" for k, v in sorted(public_props(node).items())]
     shown = [e for e in links if e.type not in _SIGNATURE_LINKS]
     if shown:

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # SPC capability (quality.capability.MinSample): below either, Cpk/Ppk are not assessable
     spc_min_subgroups: int = Field(default=25, ge=2)
     spc_min_values: int = Field(default=100, ge=2)
+    # the eDHR printed to PDF (GET /api/edhr/{id}?format=pdf, `tracegraph quality edhr`)
+    edhr_paper: Literal["A4", "Letter"] = "A4"
 
     @property
     def sqlite_path(self) -> Path:

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from api.deps import CurrentUser, RuntimeDep, require
 from graph.identifiers.identify import identify
 from ontology.terms import C
-from quality.edhr import PdfUnavailable, batch_dhr, render_html, render_pdf, unit_dhr
+from quality.edhr import PAPER, PdfUnavailable, batch_dhr, render_html, render_pdf, unit_dhr
 
 __all__ = ["router"]
 
@@ -19,12 +19,18 @@ router = APIRouter()
 
 @router.get("/api/edhr/{ident}", responses={200: {"content": {"text/html": {},
                                                                  "application/pdf": {}}}})
-def edhr(ident: str, rt: RuntimeDep, user: CurrentUser, format: str = "html") -> Response:
-    """The eDHR of a batch or unit as HTML, PDF or JSON."""
+def edhr(ident: str, rt: RuntimeDep, user: CurrentUser, format: str = "html",
+         paper: str | None = None) -> Response:
+    """The eDHR of a batch or unit as HTML, PDF or JSON; ``paper`` A4 or Letter (default:
+    TRACEGRAPH_EDHR_PAPER)."""
     require("GET /api/edhr", user)
     if format not in ("html", "pdf", "json"):
         raise HTTPException(400, {"code": "BAD_INPUT", "field": "format", "value": format,
                                   "message": "format is html, pdf or json"})
+    paper = paper or rt.settings.edhr_paper
+    if paper not in PAPER:
+        raise HTTPException(400, {"code": "BAD_INPUT", "field": "paper", "value": paper,
+                                  "message": "paper is A4 or Letter"})
     found = [n for n in identify(rt.store, ident)
              if rt.vocab.cls(n.label).is_a(C.TraceableEntity)]
     if len(found) != 1:
@@ -34,7 +40,7 @@ def edhr(ident: str, rt: RuntimeDep, user: CurrentUser, format: str = "html") ->
     doc = unit_dhr(rt, node.iri) if node.label == C.SerializedUnit else batch_dhr(rt, node.iri)
     if format == "json":
         return JSONResponse(doc)
-    html = render_html(doc)
+    html = render_html(doc, paper)
     if format == "html":
         return HTMLResponse(html)
     try:

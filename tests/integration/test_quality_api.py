@@ -92,9 +92,56 @@ def test_the_edhr_prints_to_pdf(client: Client) -> None:
         from tests.conftest import _need_service
 
         _need_service("headless Chromium (Debian package chromium)")
+    import io
+
+    import pypdf
+
+    gql(c, h["qc"], """mutation { openDeviation(key: "DEV-PDF-1", title: "Kinked tubing",
+        description: "kinks", grade: major, reason: "final inspection", concerns: ["B-ASSY"])
+        { ok } }""")
+    gql(c, h["qc"], """mutation($p: String!) { advanceDeviation(deviation: "DEV-PDF-1",
+        target: Triaged, grade: minor, password: $p, reason: "cosmetic") { ok } }""", p=PASSWORD)
     r = c.get("/api/edhr/B-ASSY", params={"format": "pdf"}, headers=h["qa"])
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     assert r.content.startswith(b"%PDF-") and b"/Type /Page" in r.content
+    pages = pypdf.PdfReader(io.BytesIO(r.content)).pages
+    texts = [" ".join(p.extract_text().split()) for p in pages]
+    for i, text in enumerate(texts, 1):  # every page: its number of the total, and the record
+        assert f"page {i} of {len(pages)}" in text, text[:300]
+        assert "batch B-ASSY" in text and "product CATH-14G" in text, text[:300]
+    every = " ".join(texts)
+    # nothing clipped: the widest tables' last columns are on the page; people's headings,
+    # units and times, not field names, UCUM codes and raw timestamps
+    for heading in ("Operator", "Supplier lot", "Quantity", "Kind", "Date and time", "Meaning"):
+        assert heading in every, heading
+    assert "{pc}" not in every and "pcs" in every and ".000000Z" not in every
+    assert "%2F" not in every and "Signed by" in every and "q.clark" in every
+    a4 = pages[0].mediabox
+    assert (round(float(a4.width)), round(float(a4.height))) == (595, 842)  # A4 by default
+    letter = c.get("/api/edhr/B-ASSY", params={"format": "pdf", "paper": "Letter"},
+                   headers=h["qa"])
+    box = pypdf.PdfReader(io.BytesIO(letter.content)).pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (612, 792)
+    bad = c.get("/api/edhr/B-ASSY", params={"format": "pdf", "paper": "A5"}, headers=h["qa"])
+    assert bad.status_code == 400 and bad.json()["detail"]["field"] == "paper"
+    # the widest table (operations, 12 columns of long values) wraps inside the page: its last
+    # column is printed whole (it was clipped at the right edge: "operato")
+    from quality.edhr import render_html, render_pdf
+
+    doc = c.get("/api/edhr/B-ASSY", params={"format": "json"}, headers=h["qa"]).json()
+    doc["operations"] = [{
+        "execution": f"EX-B-ASSY-{i:03d}-MOULDING-LINE-7", "operation": "OP-0040-US-WELD",
+        "name": "Ultrasonic welding of the catheter hub to the tubing", "sequence": 40,
+        "startedAt": "2026-03-03T08:00:00.000000Z", "endedAt": "2026-03-03T09:30:00.000000Z",
+        "status": "Completed", "quantity": 1000.0, "scrap": 3.0,
+        "equipment": "USW-BRANSON-2000X-07", "fixture": "FX-HUB-NEST-14G-02",
+        "operator": f"operator.zhang.wei.{i}"} for i in range(3)]
+    for paper in ("A4", "Letter"):
+        pdf = pypdf.PdfReader(io.BytesIO(render_pdf(render_html(doc, paper))))
+        flat = "".join("".join(p.extract_text().split()) for p in pdf.pages)
+        for i in range(3):
+            assert f"operator.zhang.wei.{i}" in flat and f"EX-B-ASSY-{i:03d}" in flat, paper
+        assert "Operator" in flat and "Fixture" in flat
 
 
 def test_overdue_capa_actions_plant_wide_or_filtered(client: Client, runtime: Runtime) -> None:

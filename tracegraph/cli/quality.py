@@ -64,9 +64,12 @@ def release_report_cmd(batch: Annotated[str, typer.Argument(help="batch IRI or k
 @quality_app.command("edhr")
 def edhr_cmd(ident: Annotated[str, typer.Argument(help="batch or serial (IRI or key)")],
              out: Annotated[Path, typer.Option(help="file to write")],
-             format: Annotated[str, typer.Option(help="html, pdf or json")] = "html") -> None:
+             format: Annotated[str, typer.Option(help="html, pdf or json")] = "html",
+             paper: Annotated[str | None, typer.Option(
+                 help="A4 or Letter (default TRACEGRAPH_EDHR_PAPER)")] = None) -> None:
     """Write the device history record (21 CFR 820.184) of a batch or unit."""
     rt = _rt()
+    paper = paper or rt.settings.edhr_paper
     try:
         node = resolve(rt, "TraceableEntity", ident)
         doc = unit_dhr(rt, node.iri) if node.label == "SerializedUnit" else \
@@ -79,9 +82,9 @@ def edhr_cmd(ident: Annotated[str, typer.Argument(help="batch or serial (IRI or 
     if format == "json":
         out.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
     elif format == "pdf":
-        out.write_bytes(render_pdf(render_html(doc)))
+        out.write_bytes(render_pdf(render_html(doc, paper)))
     else:
-        out.write_text(render_html(doc), encoding="utf-8")
+        out.write_text(render_html(doc, paper), encoding="utf-8")
     console.print(f"wrote {out}")
 
 
