@@ -35,7 +35,7 @@ from ontology.terms import C, P, R
 from ontology.units import UnitError, convert
 from quality.pending_reads import Reads, links, nodes, targets
 
-__all__ = ["Line", "bom_exceptions", "bom_problems", "lines_of", "materials_of"]
+__all__ = ["Line", "bom_exceptions", "bom_problems", "lines_of", "materials_of", "quantity_in"]
 
 #: derivation kinds that carry material from a lot into a sublot (for the sublot's material)
 _SPLITS = frozenset({DerivationKind.SPLIT, DerivationKind.MERGE})
@@ -135,14 +135,19 @@ def _problem(rule: str, e: EdgeRecord, field: str, value: object, message: str) 
                    message=f"{e.src} cannot consume {e.dst}: {message}")
 
 
-def _in(q: object, given: object, unit: str | None) -> float | None:
-    v = _number(q)
-    if v is None:
-        return None
-    if unit is None or given is None:
-        return v
+def quantity_in(e: EdgeRecord, unit: str | None) -> float | None:
+    """The derivation's quantity in ``unit`` (its own unit when None); None when it records
+    none; ValueError (UnitError) when the units do not convert."""
+    q = _number(e.props.get(P.quantity))
+    given = e.props.get(P.unitCode)
+    if q is None or unit is None or given is None or given == unit:
+        return q
+    return convert(q, str(given), unit)
+
+
+def _in(e: EdgeRecord, unit: str | None) -> float | None:
     try:
-        return convert(v, str(given), unit)
+        return quantity_in(e, unit)
     except (UnitError, ValueError):
         return None  # the on-hand rule names an unconvertible unit
 
@@ -161,7 +166,7 @@ def _consumed(r: Reads, batches: Sequence[str]) -> dict[str, list[tuple[EdgeReco
 
 def _total(line: Line, consumed: Iterable[tuple[EdgeRecord, set[str]]]) -> float:
     return sum(q for e, ms in consumed if ms & line.materials
-               and (q := _in(e.props.get(P.quantity), e.props.get(P.unitCode), line.unit))
+               and (q := _in(e, line.unit))
                is not None)
 
 

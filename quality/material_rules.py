@@ -31,8 +31,7 @@ from graph.schema import DERIVATION
 from graph.write import PendingWrite
 from ontology.codes import DerivationKind, MaterialLotStatus, SupplierStatus
 from ontology.terms import C, P, R
-from ontology.units import convert
-from quality.bom import bom_problems
+from quality.bom import bom_problems, quantity_in
 from quality.pending_reads import nodes, targets
 
 __all__ = ["consumption_rules", "on_hand"]
@@ -118,17 +117,6 @@ def _prior_use(p: PendingWrite, sources: list[str]) -> dict[str, list[EdgeRecord
     return out
 
 
-def _in_unit(e: EdgeRecord, unit: str | None) -> float | None:
-    """The edge's quantity in ``unit``; None when it has none; ValueError if not convertible."""
-    q = e.props.get(P.quantity)
-    if not isinstance(q, (int, float)) or isinstance(q, bool):
-        return None
-    given = e.props.get(P.unitCode)
-    if unit is None or given is None or given == unit:
-        return float(q)
-    return convert(float(q), str(given), unit)  # UnitError is a ValueError too
-
-
 def on_hand(source: NodeRecord, consumed: Iterable[EdgeRecord]) -> float | None:
     """What ``source`` has left: its quantity minus the consumptions ``consumed`` (in its unit);
     None when it records no quantity."""
@@ -137,7 +125,7 @@ def on_hand(source: NodeRecord, consumed: Iterable[EdgeRecord]) -> float | None:
         return None
     unit = source.props.get(P.unitCode)
     used = sum(q for e in consumed
-               if (q := _in_unit(e, str(unit) if unit is not None else None)) is not None)
+               if (q := quantity_in(e, str(unit) if unit is not None else None)) is not None)
     return float(received) - used
 
 
@@ -152,7 +140,7 @@ def _on_hand_problems(uses: list[EdgeRecord], sources: dict[str, NodeRecord],
         unit = src.props.get(P.unitCode)
         try:
             left = on_hand(src, [*prior.get(e.dst, ()), *taken[e.dst]])
-            want = _in_unit(e, str(unit) if unit is not None else None)
+            want = quantity_in(e, str(unit) if unit is not None else None)
         except ValueError as exc:
             out.append(_problem("unit-convertible", e, P.unitCode, e.props.get(P.unitCode),
                                 str(exc)))
