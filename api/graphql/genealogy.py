@@ -75,19 +75,25 @@ class Genealogy:
                            nodes=[Node.of(n) for n in nodes[offset:offset + page("first", first)]],
                            edges=[Edge.of(e) for e in ctx.edges[offset:offset + first]])
 
-    @strawberry.field(description="One shortest path from the seed to each target (IRIs).")
+    @strawberry.field(description="One shortest path from the seed to each target (IRIs; "
+                                  "targets named by any identifier; [] when not reached).")
     def paths(self, info: Info[Any, None], to: list[str]) -> list[list[str]]:
         rt = runtime_of(info)
         if self.direction == Direction.BOTH:
             raise bad_input("direction", "BOTH", "witness paths need UPSTREAM or DOWNSTREAM")
+        targets = []  # any identifier names a target, as it names the seed
+        for ident in to:
+            node = resolve_one(rt, ident)
+            if node is None:
+                raise not_found("to", ident)
+            targets.append(node.iri)
         walk = rt.store.walk([self.seed], StoreDirection(self.direction.value),
                              self._max_depth, self._kinds, self._as_of)
-        found = rt.store.get_many(to)
         handles = {iri: h for h, iri in walk.iris(list(_handles(walk))).items()}
         out: list[list[str]] = []
-        for target in to:
+        for target in targets:
             h = handles.get(target)
-            if target not in found or h is None:
+            if h is None:  # not reached within the depth and kinds asked
                 out.append([])
                 continue
             path = walk.witness(h)

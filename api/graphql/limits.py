@@ -32,6 +32,7 @@ from graphql import (
     ValidationContext,
     ValidationRule,
     VariableNode,
+    is_leaf_type,
 )
 from strawberry.extensions import (
     AddValidationRules,
@@ -111,11 +112,11 @@ class _Measurer:
                  variables: Mapping[str, Any], default_page: int) -> None:
         self.schema, self.fragments = schema, fragments
         self.variables, self.default_page = variables, default_page
-        self.memo: dict[str, Measure] = {}
+        self.memo: dict[tuple[str, int], Measure] = {}
         self.busy: set[str] = set()
 
-    def fragment(self, name: str) -> Measure:
-        done = self.memo.get(name)
+    def fragment(self, name: str, page: int) -> Measure:
+        done = self.memo.get((name, page))
         if done is not None:
             return done
         frag = self.fragments.get(name)
@@ -123,34 +124,43 @@ class _Measurer:
             return Measure()
         self.busy.add(name)
         m = self.selections(frag.selection_set,
-                            self.schema.get_type(frag.type_condition.name.value))
+                            self.schema.get_type(frag.type_condition.name.value), page)
         self.busy.discard(name)
-        self.memo[name] = m
+        self.memo[(name, page)] = m
         return m
 
-    def selections(self, sel: SelectionSetNode | None, parent: GraphQLNamedType | None
-                   ) -> Measure:
+    def selections(self, sel: SelectionSetNode | None, parent: GraphQLNamedType | None,
+                   page: int | None = None) -> Measure:
+        """``page``: the page size a paged parent asked for (``genealogy(first: 5000)`` pages
+        its ``nodes``), assumed for its list fields without a page argument of their own."""
         total = Measure()
+        default = self.default_page if page is None else page
         for s in sel.selections if sel is not None else ():
             if isinstance(s, FieldNode):
                 fdef = (parent.fields.get(s.name.value)
                         if isinstance(parent, GraphQLObjectType) else None)
-                child = (self.selections(s.selection_set, _named(fdef.type) if fdef else None)
+                paged = (fdef is not None and not _is_list(fdef.type)
+                         and any(a.name.value in PAGE_ARGS for a in s.arguments or ()))
+                child = (self.selections(s.selection_set, _named(fdef.type) if fdef else None,
+                                         _page(s, self.variables, default) if paged else None)
                          if s.selection_set else Measure())
                 depth = (1 + child.depth if s.selection_set
                          and not s.name.value.startswith("__") else 0)
                 cost = 0
                 if fdef is not None and isinstance(parent, GraphQLObjectType):
-                    mult = (_page(s, self.variables, self.default_page) if _is_list(fdef.type)
+                    # a list of objects resolves each item; a list of scalars (a witness path,
+                    # a list of keys) is one value, bounded by the field's own limits
+                    mult = (_page(s, self.variables, default)
+                            if _is_list(fdef.type) and not is_leaf_type(_named(fdef.type))
                             else 1)
                     cost = mult * (1 + child.cost)
                 total += Measure(depth, child.aliases + (1 if s.alias else 0), cost)
             elif isinstance(s, InlineFragmentNode):
                 cond = (self.schema.get_type(s.type_condition.name.value) if s.type_condition
                         else parent)
-                total += self.selections(s.selection_set, cond)
+                total += self.selections(s.selection_set, cond, page)
             elif isinstance(s, FragmentSpreadNode):
-                total += self.fragment(s.name.value)
+                total += self.fragment(s.name.value, default)
         return total
 
 

@@ -94,6 +94,16 @@ def test_genealogy_paths_kinds_paging_and_relations(client: TestClient) -> None:
     sn1_path, ship_path = g["paths"]
     assert sn1_path[0].endswith("MaterialLot/RL-PP") and sn1_path[-1] == sn1
     assert len(sn1_path) == 3 and ship_path == []  # the shipment is beyond the kinds asked
+    # any identifier names a target, as it names the seed: a key, a GS1 element string
+    by_key = gql(client, q, of="RL-PP", to=["SN-1", "(01)09506000134352(21)SN-2"])
+    assert "errors" not in by_key, by_key
+    p1, p2 = by_key["data"]["genealogy"]["paths"]
+    assert p1 == sn1_path and p2[-1].endswith("SerializedUnit/SN-2") and len(p2) == 3
+    unknown = gql(client, q, of="RL-PP", to=["SN-1", "NO-SUCH-UNIT"])
+    assert unknown["data"] is None or unknown["data"]["genealogy"] is None
+    [err] = unknown["errors"]
+    assert err["extensions"]["code"] == "NOT_FOUND" and err["extensions"]["field"] == "to"
+    assert err["extensions"]["value"] == "NO-SUCH-UNIT"
     for e in g["edges"]:
         assert e["type"] == "WAS_DERIVED_FROM"
         assert e["targetNode"]["key"] in {"RL-PP", "B-MOULD", "B-ASSY"}
@@ -148,6 +158,19 @@ def test_abusive_queries_are_refused_before_execution(client: TestClient, query:
     assert body.get("data") is None, body
     text = " ".join(e["message"] + str(e.get("extensions", "")) for e in body["errors"])
     assert code_or_text in text, text
+
+
+def test_a_modest_recall_with_every_list_and_its_witnesses_is_answered(
+        client: TestClient) -> None:
+    """A recall team's ordinary question (every list, with witness paths, 100 units) is not a
+    COST_LIMIT: a witness is one list of IRIs, not 100 resolved objects."""
+    load(client)
+    r = gql(client, """{ recall(seeds: ["PA-778"], unitLimit: 100) {
+      batches { key witness } units { key witness } packages { key witness }
+      shipments { key witness } customers { key shipments } counts { label count } } }""")
+    assert "errors" not in r, r
+    assert [u["key"] for u in r["data"]["recall"]["units"]] == ["SN-1", "SN-2", "SN-3"]
+    assert all(u["witness"][-1].endswith(u["key"]) for u in r["data"]["recall"]["units"])
 
 
 def test_batched_operations_are_refused(client: TestClient) -> None:
