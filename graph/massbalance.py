@@ -4,7 +4,9 @@ Every derivation edge carries the quantity of its source that went into the deri
 seed's exposure flows downstream in topological order: a source passes on the share
 ``quantity / source quantity`` of what it holds of the seed (a whole unit into a case or a
 shipment when the edge has no quantity). A share that cannot be computed (no quantity on the
-source, units that differ) leaves the exposure unknown rather than guessed. The reconciliation
+source, units that differ) leaves the exposure unknown rather than guessed. A serialized unit
+records no quantity: it is one piece (``1 {pc}``), so what reached it passes on whole, through a
+rework too. The reconciliation
 line compares what the seed lot received with what was consumed from it.
 
 >>> from graph.model import EdgeRecord, Genealogy, NodeRecord
@@ -22,8 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
 
-from graph.model import EdgeRecord, Genealogy
+from graph.model import EdgeRecord, Genealogy, NodeRecord
 from ontology.codes import DerivationKind
+from ontology.terms import C
 
 __all__ = ["MassBalance", "mass_balance"]
 
@@ -47,11 +50,15 @@ class MassBalance:
         return e / self.received
 
 
-def _share(edge: EdgeRecord, source_qty: object, source_unit: object) -> tuple[float | None, str]:
+def _share(edge: EdgeRecord, source: NodeRecord) -> tuple[float | None, str]:
+    source_qty, source_unit = source.props.get("quantity"), source.props.get("unitCode")
+    piece = source.label == C.SerializedUnit and source_qty is None
+    if piece:  # a serialized unit is one piece
+        source_qty, source_unit = 1.0, "{pc}"
     q = edge.props.get("quantity")
     if q is None:
-        if edge.props.get("derivationKind") in (DerivationKind.AGGREGATION,
-                                                DerivationKind.SHIPMENT):
+        if piece or edge.props.get("derivationKind") in (DerivationKind.AGGREGATION,
+                                                         DerivationKind.SHIPMENT):
             return 1.0, ""
         return None, "derivation without a quantity"
     if not isinstance(source_qty, (int, float)) or source_qty <= 0:
@@ -87,7 +94,7 @@ def mass_balance(g: Genealogy) -> MassBalance:
             held = exposure.get(e.dst)
             if src is None or e.dst not in exposure:
                 continue  # a source outside the trace holds none of the seed
-            share, why = _share(e, src.props.get("quantity"), src.props.get("unitCode"))
+            share, why = _share(e, src)
             if held is None or share is None:
                 total = None
                 notes[n] = why or notes.get(e.dst, "exposure of a source is unknown")
