@@ -48,7 +48,7 @@ RULES: dict[str, frozenset[str]] = {
     "Query.auditTrail": READERS,
     # introspection (GraphiQL's docs and autocomplete, client code generation) for any signed-in
     # user; production turns it off altogether (api.graphql.limits.extensions)
-    "Query.__schema": READERS, "Query.__type": READERS,
+    "Query.__schema": READERS, "Query.__type": READERS, "Query.vocabulary": READERS,
     "Query.signatures": READERS,
     # explorer page (api/graphql/explorer.py)
     "Query.recordStatus": READERS, "Query.deviationView": READERS, "Query.spcChart": READERS,

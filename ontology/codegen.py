@@ -73,6 +73,18 @@ export function label(prop, code, lang = "en") {
   const l = LABELS[CODE_LISTS[prop]]?.[code];
   return l ? (lang === "zh" && l[1]) || l[0] : code;
 }
+
+// The English or Chinese label of a class or a property (their rdfs:label); the name itself when
+// the ontology has none.
+export function classLabel(name, lang = "en") {
+  const l = CLASS_LABELS[name];
+  return l ? (lang === "zh" && l[1]) || l[0] : name;
+}
+
+export function propertyLabel(name, lang = "en") {
+  const l = PROPERTY_LABELS[name];
+  return l ? (lang === "zh" && l[1]) || l[0] : name;
+}
 '''
 
 
@@ -219,7 +231,7 @@ def render_codes_js(vocab: Vocabulary) -> str:
         "array per",
         "// skos:Collection (OPEN_DEVIATION_STATES …), LABELS[scheme][code] = [English, "
         "Chinese] and",
-        "// CODE_LISTS[property] = scheme.",
+        "// CODE_LISTS[property] = scheme; CLASS_LABELS and PROPERTY_LABELS: [English, Chinese].",
     ]
     for cl in lists:
         lines += ["", f"// {cl.label_en} (tg:{cl.scheme})",
@@ -239,6 +251,14 @@ def render_codes_js(vocab: Vocabulary) -> str:
         lines += [f"    {_q(v)}: [{_q(en)}, {_q(zh)}]," for _, v, en, zh in _members(cl)]
         lines.append("  }),")
     lines.append("});")
+    terms: tuple[tuple[str, list[tuple[str, str, str]]], ...] = (
+        ("CLASS_LABELS", [(c.name, c.label, c.label_zh) for c in vocab.classes.values()]),
+        ("PROPERTY_LABELS", [(p.name, p.label, p.label_zh)
+                             for p in vocab.properties.values()]))
+    for const, rows in terms:
+        lines += ["", f"export const {const} = Object.freeze({{"]
+        lines += [f"  {_q(n)}: [{_q(en)}, {_q(zh)}]," for n, en, zh in sorted(rows)]
+        lines.append("});")
     return "\n".join(lines) + "\n" + JS_FOOTER
 
 

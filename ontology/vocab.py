@@ -101,6 +101,7 @@ class PropertyDef:
     edge_class: str | None = None
     label: str = ""
     secret: bool = False
+    label_zh: str = ""
     rel_type: str | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -118,6 +119,7 @@ class ClassDef:
     abstract: bool
     key_property: str | None
     label: str
+    label_zh: str = ""
     data_properties: Mapping[str, PropertyDef] = field(default_factory=dict)
     object_properties: Mapping[str, PropertyDef] = field(default_factory=dict)
 
@@ -432,6 +434,7 @@ class Vocabulary:
                     edge_class=local_name(edge_class) if isinstance(edge_class, URIRef) else None,
                     label=self._label(p),
                     secret=self._bool(p, TG.secret),
+                    label_zh=self._text(p, RDFS.label, "zh"),
                 )
         key_of: dict[str, str | None] = {}
         for c in self._tg_classes():
@@ -453,6 +456,7 @@ class Vocabulary:
                 abstract=self._bool(c, TG.abstract),
                 key_property=key,
                 label=self._label(c),
+                label_zh=self._text(c, RDFS.label, "zh"),
                 data_properties=dict(sorted(data.items())),
                 object_properties=dict(sorted(obj.items())),
             )

@@ -311,3 +311,38 @@ def test_introspection_for_signed_in_users_in_development(client: TestClient) ->
                             json={"query": "{ __schema { queryType { name } } }"}).json()
     assert anonymous["data"] is None
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_vocabulary_in_the_readers_language(client: TestClient) -> None:
+    """Classes, properties and codes in Chinese or English, as the ontology labels them (read
+    here straight from the Turtle with rdflib)."""
+    from rdflib import Graph, Literal, Namespace
+    from rdflib.namespace import RDFS, SKOS
+
+    from ontology.vocab import ONTOLOGY_PATH
+
+    tg = Namespace("https://w3id.org/tracegraph#")
+    ttl = Graph().parse(ONTOLOGY_PATH)
+
+    def zh(s: object, p: object) -> str:
+        return next(str(o) for o in ttl.objects(s, p)  # type: ignore[arg-type]  # rdflib terms
+                    if isinstance(o, Literal) and o.language == "zh")
+
+    q = """query($lang: String) { vocabulary(lang: $lang) { lang classes { name label }
+           properties { name label } codeLists { scheme codes { code label } } } }"""
+    v = gql(client, q, lang="zh")["data"]["vocabulary"]
+    classes = {c["name"]: c["label"] for c in v["classes"]}
+    props = {p["name"]: p["label"] for p in v["properties"]}
+    codes = {cl["scheme"]: {c["code"]: c["label"] for c in cl["codes"]} for cl in v["codeLists"]}
+    assert v["lang"] == "zh" and classes["Batch"] == zh(tg.Batch, RDFS.label) == "批次"
+    assert props["lotNumber"] == zh(tg.lotNumber, RDFS.label)
+    assert codes["DeviationStateScheme"]["Open"] == zh(tg["DeviationState-Open"], SKOS.prefLabel)
+    # without the argument, the request's Accept-Language decides
+    for header, lang in (("zh-CN,zh;q=0.9,en;q=0.8", "zh"), ("en-US,en;q=0.9,zh;q=0.5", "en"),
+                         ("fr-FR", "en"), ("", "en")):
+        r = client.post("/graphql", headers={"Accept-Language": header},
+                        json={"query": "{ vocabulary { lang classes { name label } } }"}).json()
+        assert r["data"]["vocabulary"]["lang"] == lang, (header, r)
+    bad = gql(client, q, lang="fr")
+    assert bad["errors"][0]["extensions"] == {"code": "BAD_INPUT", "field": "lang",
+                                              "rule": "a language is en or zh"}
