@@ -201,7 +201,7 @@ def test_a_scanned_gs1_element_string_opens_the_unit(page: Any) -> None:
     page.click("#search button[type=submit]")
     wait_count(page, len(p.upstream(unit)))
     assert page.url.endswith(f"#/trace/{key(unit)}/UPSTREAM")
-    assert page.inner_text("#panel h3") == f"SerializedUnit {key(unit)}"
+    assert page.inner_text("#panel h3") == f"Serialized unit {key(unit)}"  # the class by its label
 
 
 def test_an_equipment_tag_shows_the_executions_of_a_suspect_window(page: Any) -> None:

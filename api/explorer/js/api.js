@@ -1,5 +1,7 @@
 // Talking to the tracegraph API: the OAuth2 password flow, GraphQL and the recall export.
 // The bearer token lives in sessionStorage (gone when the tab closes).
+import { code, prop } from "./i18n.js";
+
 const KEY = "tracegraph.token";
 
 export function session() {
@@ -90,10 +92,16 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// a record's properties: named by their ontology label in the page's language (the stored name
+// in the title), codes shown by their label (the stored code in the title)
 export function kvTable(obj) {
   return el("table", { class: "kv" }, el("tbody", {},
-    Object.entries(obj || {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) =>
-      el("tr", {}, el("td", {}, k), el("td", {}, typeof v === "object" ? JSON.stringify(v) : String(v))))));
+    Object.entries(obj || {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => {
+      const shown = typeof v === "object" ? JSON.stringify(v) : String(v);
+      const coded = typeof v === "string" ? code(k, v) : shown;
+      return el("tr", { "data-prop": k }, el("td", { title: k }, prop(k)),
+        el("td", { title: coded !== shown ? shown : null }, coded));
+    })));
 }
 
 export function status(text) {

@@ -2,6 +2,7 @@
 // #/recall, #/deviation/<id>, #/spc/<spec>).
 import { session, signIn, signOut } from "./api.js";
 import { label } from "./codes.js";
+import { translate, toggle } from "./i18n.js";
 import * as trace from "./trace.js";
 import * as recall from "./recall.js";
 import * as deviation from "./deviation.js";
@@ -45,6 +46,9 @@ document.getElementById("signin").addEventListener("submit", async (ev) => {
 });
 
 document.getElementById("sign-out").addEventListener("click", () => { signOut(); route(); });
+document.getElementById("lang").addEventListener("click", toggle);
+window.addEventListener("tracegraph:language", route);  // the open view again, in the language
+translate();
 window.addEventListener("hashchange", route);
 window.addEventListener("tracegraph:signed-out", route);
 route();

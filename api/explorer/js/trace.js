@@ -5,6 +5,7 @@ import cytoscape from "../vendor/cytoscape.js";
 import dagre from "../vendor/cytoscape-dagre.js";
 import { gql, el, kvTable, status } from "./api.js";
 import { CODE_LISTS, label } from "./codes.js";
+import { cls, code, t } from "./i18n.js";
 
 cytoscape.use(dagre);
 
@@ -100,7 +101,7 @@ async function search(text) {
     else location.hash = `#/trace/${encodeURIComponent(found.length > 1 ? n.iri : n.key)}/${state.dir}`;
   };
   if (found.length === 1) { go(found[0]); return; }
-  matches.append(...found.map((n) => el("li", {}, el("button", { type: "button", onclick: () => go(n) }, `${n.class} ${n.key}`))));
+  matches.append(...found.map((n) => el("li", {}, el("button", { type: "button", onclick: () => go(n) }, `${cls(n.class)} ${n.key}`))));
   summary(`${found.length} records match “${text}”: choose one`);
 }
 
@@ -197,7 +198,8 @@ function renderList() {
     .sort((a, b) => (a.depth - b.depth) || a.class.localeCompare(b.class) || a.key.localeCompare(b.key));
   body.replaceChildren(...rows.map((n) => el("tr", { "data-iri": n.iri, "data-key": n.key,
       class: n.iri === state.selected ? "selected" : "", onclick: () => select(n.iri) },
-    el("td", {}, n.class), el("td", {}, n.key), el("td", {}, n.depth ?? ""),
+    el("td", { title: n.class, "data-class": n.class }, cls(n.class)), el("td", {}, n.key),
+    el("td", {}, n.depth ?? ""),
     el("td", {}, badges(state.status.get(n.iri), n)))));
   const g = document.getElementById("graph");
   g.dataset.nodeCount = String(cy.nodes().length);
@@ -208,15 +210,16 @@ function renderList() {
 // one of the property of the node that holds the code
 function statusCode(s, n) {
   const prop = Object.keys(CODE_LISTS).find((p) => n?.properties?.[p] === s.status);
-  return el("span", { class: "muted", title: prop ? `${label(prop, s.status)} / ${label(prop, s.status, "zh")}` : null }, s.status);
+  return el("span", { class: "muted", title: prop ? `${s.status}: ${label(prop, s.status)} / ${label(prop, s.status, "zh")}` : null },
+    prop ? code(prop, s.status) : s.status);
 }
 
 function badges(s, n) {
   if (!s) return "";
-  return el("span", {}, s.onHold ? el("span", { class: "badge hold" }, "on hold") : null,
-    s.openDeviations.length ? el("span", { class: "badge dev" }, `deviation open`) : null,
-    s.released ? el("span", { class: "badge rel" }, "released") : null,
-    s.recalled ? el("span", { class: "badge rec" }, "recalled") : null,
+  return el("span", {}, s.onHold ? el("span", { class: "badge hold" }, t("on hold")) : null,
+    s.openDeviations.length ? el("span", { class: "badge dev" }, t("deviation open")) : null,
+    s.released ? el("span", { class: "badge rel" }, t("released")) : null,
+    s.recalled ? el("span", { class: "badge rec" }, t("recalled")) : null,
     s.status && !s.released && !s.onHold ? statusCode(s, n) : null);
 }
 
@@ -285,7 +288,7 @@ async function select(iri) {
   const s = state.status.get(iri);
   const dir = state.dir;
   panel.replaceChildren(
-    el("h3", {}, `${n.class} ${n.key}`), badges(s, n),
+    el("h3", {}, `${cls(n.class)} ${n.key}`), badges(s, n),
     el("div", { class: "actions" },
       el("button", { type: "button", id: "expand", onclick: () => expand(iri) }, "Expand"),
       el("button", { type: "button", id: "collapse", onclick: () => collapse(iri) }, "Collapse"),
@@ -294,7 +297,7 @@ async function select(iri) {
       el("button", { type: "button", onclick: () => { sessionStorage.setItem("tracegraph.seeds", n.key); location.hash = "#/recall"; } }, "Recall…")),
     ...(s?.openDeviations || []).map((d) => el("p", {}, "Open deviation: ", el("a", { href: `#/deviation/${encodeURIComponent(d)}` }, d))),
     ["Equipment", "Fixture"].includes(n.class) ? equipmentImpact(n) : null,
-    el("h4", {}, "Properties"), kvTable({ iri: n.iri, ...n.properties }),
+    el("h4", {}, t("Properties")), kvTable({ iri: n.iri, ...n.properties }),
     el("div", { id: "panel-more" }, el("p", { class: "muted" }, "loading context …")));
   const more = await details(n);
   if (state.selected === iri) document.getElementById("panel-more")?.replaceWith(more);
