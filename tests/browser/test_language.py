@@ -44,6 +44,8 @@ def test_the_page_switches_between_english_and_chinese(page: Any) -> None:
     page.click(f"#node-list tbody tr[data-key='{key(unit)}']")
     page.wait_for_selector("#panel tr[data-prop=gtin]")
     assert page.inner_text("#panel tr[data-prop=gtin] td:first-child") == zh("gtin")
+    panel = page.inner_text("#panel")
+    assert "null" not in panel.split() and ".000000Z" not in panel  # no absent parts, UTC words
     shot(page, "language-zh")
     page.click("#lang")  # and back; the choice is kept for the next visit
     page.wait_for_function("() => document.documentElement.lang === 'en'")

@@ -92,13 +92,25 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+// a stored UTC time (2026-01-05T15:07:31.000000Z) as people read it: 2026-01-05 15:07:31 UTC
+export function when(text) {
+  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?Z$/.exec(text);
+  return m ? `${m[1]} ${m[2]} UTC` : text;
+}
+
+// replace the children of `parent`, leaving out absent parts (null, undefined, false): the DOM's
+// replaceChildren would show them as the words "null" and "false"
+export function fill(parent, ...children) {
+  parent.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 // a record's properties: named by their ontology label in the page's language (the stored name
 // in the title), codes shown by their label (the stored code in the title)
 export function kvTable(obj) {
   return el("table", { class: "kv" }, el("tbody", {},
     Object.entries(obj || {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => {
       const shown = typeof v === "object" ? JSON.stringify(v) : String(v);
-      const coded = typeof v === "string" ? code(k, v) : shown;
+      const coded = typeof v === "string" ? when(code(k, v)) : shown;
       return el("tr", { "data-prop": k }, el("td", { title: k }, prop(k)),
         el("td", { title: coded !== shown ? shown : null }, coded));
     })));

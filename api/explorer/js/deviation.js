@@ -1,6 +1,6 @@
 // Deviation view: the excursion's signal around the event with its limits, the computed impact,
 // the holds, the lifecycle state and signatures.
-import { gql, el, kvTable, status } from "./api.js";
+import { gql, el, kvTable, status, fill } from "./api.js";
 import { ACTIVE_HOLD_STATES, OPEN_DEVIATION_STATES, label } from "./codes.js";
 import { linePlot, timeLabel } from "./plot.js";
 
@@ -35,7 +35,7 @@ export async function open(id) {
   try { v = (await gql(QUERY, { id })).deviationView; } catch (e) { out.replaceChildren(el("p", { class: "error" }, e.message)); return; }
   if (!v) { out.replaceChildren(el("p", { class: "error" }, `no deviation ${id}`)); return; }
   const d = v.deviation.properties;
-  out.replaceChildren(
+  fill(out,
     el("div", { class: "card" },
       el("h2", {}, `${v.deviation.key}: ${d.title || ""}`),
       el("p", {}, code("deviationState", v.state, { id: "deviation-state", "data-open": String(OPEN_DEVIATION_STATES.includes(v.state)),

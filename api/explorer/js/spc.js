@@ -1,7 +1,7 @@
 // SPC view: the spec's subgroups on an X-bar chart (or individuals) with control and spec limits,
 // rule violations marked; the dispersion chart (S, or moving ranges for individuals); Cpk and Ppk
 // with their intervals, or "not assessable" with the reason.
-import { gql, el, status } from "./api.js";
+import { gql, el, status, fill } from "./api.js";
 import { linePlot } from "./plot.js";
 
 const QUERY = `query($spec: String!, $last: Int!) { spcChart(spec: $spec, last: $last) {
@@ -49,7 +49,7 @@ export async function open(id) {
   const ci = (iv) => (iv ? ` [${fmt(iv.low, 2)}, ${fmt(iv.high, 2)}]` : "");
   const rule = c.subgroupRule === "perExecution" ? "one per execution" : `${c.subgroupSize} consecutive samples`;
   const what = ind ? "individuals" : "X̄";
-  out.replaceChildren(
+  fill(out,
     el("div", { class: "card" }, el("h2", {}, `${c.spec.key}: ${c.spec.properties.name || ""} (${c.limits.unit || ""})`),
       el("div", { class: "counts" },
         ...[["Cpk", cap.assessable ? fmt(c.cpk, 2) + ci(cap.cpkInterval) : "n/a"],

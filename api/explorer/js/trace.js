@@ -3,7 +3,7 @@
 // audit history, signatures).
 import cytoscape from "../vendor/cytoscape.js";
 import dagre from "../vendor/cytoscape-dagre.js";
-import { gql, el, kvTable, status } from "./api.js";
+import { gql, el, kvTable, status, fill } from "./api.js";
 import { CODE_LISTS, label } from "./codes.js";
 import { cls, code, t } from "./i18n.js";
 
@@ -287,7 +287,7 @@ async function select(iri) {
   if (!n) return;
   const s = state.status.get(iri);
   const dir = state.dir;
-  panel.replaceChildren(
+  fill(panel,
     el("h3", {}, `${cls(n.class)} ${n.key}`), badges(s, n),
     el("div", { class: "actions" },
       el("button", { type: "button", id: "expand", onclick: () => expand(iri) }, "Expand"),
