@@ -27,6 +27,7 @@ from ontology.terms import P, R
 from quality import spc
 from quality.capability import Capability, MinSample, capability_of
 from quality.detection import SpecLimits
+from quality.residence import delay_of, sample_window
 
 __all__ = ["MAX_RAW_VALUES", "SpcCapability", "SpcEpisode", "SpcSubgroup", "SpcViolation",
            "spc_answer"]
@@ -204,12 +205,16 @@ def _raw(rt: Any, rows: list[tuple[NodeRecord, NodeRecord | None, str | None]], 
             if run is None or eq is None or budget <= 0:
                 cut += 1
                 continue
-            start = str(run.props.get(P.startedAtTime) or o.props.get(P.windowStart) or "")
-            end = str(run.props.get(P.endedAtTime) or o.props.get(P.windowEnd) or "")
-            if not start or not end:
+            start, end = run.props.get(P.startedAtTime), run.props.get(P.endedAtTime)
+            if start and end:  # the samples of the execution's material (residence delay)
+                lo, hi = sample_window(text_to_ms(str(start)), text_to_ms(str(end)),
+                                       delay_of(o.props))
+            elif o.props.get(P.windowStart) and o.props.get(P.windowEnd):  # sample times
+                lo, hi = (text_to_ms(str(o.props[P.windowStart])),
+                          text_to_ms(str(o.props[P.windowEnd])))
+            else:
                 return None
-            xs = [(s.source_ms, s.value) for s in raw.window(eq, tag, text_to_ms(start),
-                                                             text_to_ms(end), budget)
+            xs = [(s.source_ms, s.value) for s in raw.window(eq, tag, lo, hi, budget)
                   if s.quality == "good"]
             if not xs:
                 return None

@@ -40,6 +40,7 @@ from ontology.terms import C, P, R
 from quality.detection import Detector, Finding
 from quality.exception_loop import Context, Recorded, contextualise, record_finding
 from quality.notify import Notification, hub
+from quality.residence import delay_seconds, material_ms, sample_window
 from quality.spc import Limits, limits_from_summary
 
 __all__ = ["SignalPipeline", "check_tag_map"]
@@ -69,6 +70,7 @@ class _Stream:
     detector: Detector | None = None
     run: str | None = None  # the execution the detector belongs to
     last_ms: int = -1  # evaluated up to: every stored sample at or before it has been fed
+    delay_ms: int = 0  # the tag's residence delay: a sample at t is material of t + delay
 
 
 @dataclass
@@ -93,6 +95,7 @@ class SignalPipeline:
         self._watermark = -1
         check_tag_map(self.rt, self.tags)
         self.by_address: dict[str, TagBinding] = self.tags.by_address()
+        self._delays = {(b.equipment, b.parameter): b.delay_ms for b in self.tags.tags}
         self.records = deque(self.records, maxlen=self.keep_records)
         self.state = LoopState(self.raw.root)
         self.outbox = QcOutbox(self.rt.store, self.state, lambda: self.publishers)
@@ -175,21 +178,23 @@ class SignalPipeline:
     def _stream(self, key: tuple[str, str]) -> _Stream:
         st = self.streams.get(key)
         if st is None:
-            st = self.streams[key] = _Stream(key, self.rt.vocab.mint_iri(C.Equipment, key[0]))
+            st = self.streams[key] = _Stream(key, self.rt.vocab.mint_iri(C.Equipment, key[0]),
+                                             delay_ms=self._delays.get(key, 0))
             cp = self.state.before(key)
             self._restore(st, cp)
-            self._catch_up(st, st.last_ms + 1 if cp is not None else self._first(key))
+            self._catch_up(st, st.last_ms + 1 if cp is not None else self._first(st))
         return st
 
-    def _first(self, key: tuple[str, str]) -> int:
+    def _first(self, st: _Stream) -> int:
         """Where a stream without a checkpoint starts: the beginning of the execution running
         at its newest raw sample (older runs' findings are committed, or were never found)."""
-        latest = self.raw.last(*key, 1)
-        if not latest:
-            return _FOREVER
-        ctx = contextualise(self.rt.store, self.rt.vocab.mint_iri(C.Equipment, key[0]), key[1],
-                            ms_to_text(latest[-1].source_ms))
-        return _ms(ctx.start_text) if ctx is not None else latest[-1].source_ms
+        latest = self.raw.last(*st.key, 1)
+        return self._first_at(st, latest[-1].source_ms) if latest else _FOREVER
+
+    def _at(self, st: _Stream, t_ms: int) -> Context | None:
+        """The context of a sample taken at ``t_ms``: what ran at its material time."""
+        return contextualise(self.rt.store, st.equipment_iri, st.key[1],
+                             ms_to_text(material_ms(t_ms, st.delay_ms)), st.delay_ms)
 
     def _restore(self, st: _Stream, cp: Checkpoint | None) -> None:
         st.ctx, st.valid_to, st.detector, st.run, st.last_ms = None, -1, None, None, -1
@@ -197,16 +202,17 @@ class SignalPipeline:
             return
         st.last_ms, st.run, state = cp
         if st.run is not None and state is not None:
-            ctx = self._context_at(st.run, st.key[1])
+            ctx = self._context_at(st.run, st.key[1], st.delay_ms)
             if ctx is not None:
                 st.detector = Detector.resume(ctx.limits, state, self.debounce, self.deadband)
 
-    def _context_at(self, run: str, tag: str) -> Context | None:
+    def _context_at(self, run: str, tag: str, delay_ms: int) -> Context | None:
         ex = self.rt.store.get(run)
         eq = [e.dst for e in self.rt.store.links([run], [R.ON_EQUIPMENT])]
         if ex is None or not eq:
             return None
-        return contextualise(self.rt.store, eq[0], tag, str(ex.props.get(P.startedAtTime, "")))
+        return contextualise(self.rt.store, eq[0], tag, str(ex.props.get(P.startedAtTime, "")),
+                             delay_ms)
 
     def _reevaluate(self, st: _Stream, t_ms: int) -> None:
         """A sample at ``t_ms`` arrived after later ones were evaluated: resume from the newest
@@ -217,8 +223,8 @@ class SignalPipeline:
         self._catch_up(st, st.last_ms + 1 if cp is not None else self._first_at(st, t_ms))
 
     def _first_at(self, st: _Stream, t_ms: int) -> int:
-        ctx = contextualise(self.rt.store, st.equipment_iri, st.key[1], ms_to_text(t_ms))
-        return _ms(ctx.start_text) if ctx is not None else t_ms
+        ctx = self._at(st, t_ms)
+        return _samples_of(ctx)[0] if ctx is not None else t_ms
 
     def _catch_up(self, st: _Stream, start: int) -> None:
         """Evaluate the stored samples of a stream from ``start`` on, oldest first."""
@@ -285,10 +291,10 @@ class SignalPipeline:
         return True
 
     def _context(self, st: _Stream, o: Observation) -> Context | None:
-        t = o.source_ms
+        t = material_ms(o.source_ms, st.delay_ms)  # valid_from/to: material times
         if st.valid_from <= t <= st.valid_to:
             return st.ctx
-        ctx = contextualise(self.rt.store, st.equipment_iri, o.tag, ms_to_text(t))
+        ctx = self._at(st, o.source_ms)
         if st.ctx is not None and (ctx is None or ctx.execution.iri != st.ctx.execution.iri):
             self._aggregate(o.equipment, o.tag, st.ctx)  # the previous run has ended
         if ctx is None:
@@ -331,8 +337,9 @@ class SignalPipeline:
         return limits_from_summary([r[0] for r in ok], [r[1] for r in ok], [r[2] for r in ok])
 
     def _aggregate(self, equipment: str, tag: str, ctx: Context) -> None:
-        start = _ms(ctx.start_text)
-        end = _ms(ctx.end_text) if ctx.end_text else self.streams[(equipment, tag)].last_ms
+        start, end = _samples_of(ctx)
+        if ctx.end_text is None:
+            end = self.streams[(equipment, tag)].last_ms
         xs = [s for s in self.raw.window(equipment, tag, start, end) if s.quality == "good"]
         if not xs:
             return
@@ -347,7 +354,9 @@ class SignalPipeline:
                               P.meanValue: min(max(mean, min(vals)), max(vals)),
                               P.stdDev: sd, P.sampleCount: len(vals), P.unitCode: xs[0].unit,
                               P.windowStart: ms_to_text(xs[0].source_ms),
-                              P.windowEnd: ms_to_text(xs[-1].source_ms)},
+                              P.windowEnd: ms_to_text(xs[-1].source_ms),
+                              **({P.residenceDelay: delay_seconds(ctx.delay_ms)}
+                                 if ctx.delay_ms else {})},
                           {P.observes: [ctx.spec.iri], P.duringExecution: [ctx.execution.iri]})
         try:
             write_nodes(self.rt, [node], "signals", f"signal aggregate of {tag} on {equipment}",
@@ -359,3 +368,10 @@ class SignalPipeline:
 
 def _ms(text: str) -> int:
     return text_to_ms(text)
+
+
+def _samples_of(ctx: Context) -> tuple[int, int]:
+    """The sample times describing the material of the context's execution (an execution
+    still running: up to the end of time)."""
+    end = ctx.end_text
+    return sample_window(_ms(ctx.start_text), _ms(end) if end else _FOREVER, ctx.delay_ms)
