@@ -37,15 +37,16 @@ from ingest.signals.rawstore import RawStore
 from ingest.signals.state import Checkpoint, LoopState
 from ontology.datatypes import ms_to_text
 from ontology.terms import C, P, R
-from quality.detection import Detector, Finding
+from quality.detection import DEFAULT_SPC_RULES, Detector, Finding
 from quality.exception_loop import Context, Recorded, contextualise, record_finding
 from quality.notify import Notification, hub
 from quality.residence import delay_seconds, material_ms, sample_window
-from quality.spc import Limits, limits_from_summary
+from quality.spc import SPAN, Limits, limits_from_summary
 
 __all__ = ["SignalPipeline", "check_tag_map"]
 
 log = logging.getLogger("tracegraph.signals")
+_SPC = "#spc"  # SPC rule episodes are kept apart from limit episodes in the loop state
 _FOREVER = 2**62  # a running execution stays the context until the graph changes
 CHUNK = 20_000  # raw samples read per step when re-evaluating
 
@@ -252,6 +253,8 @@ class SignalPipeline:
         run = ctx.execution.iri
         if f.kind in ("excursion", "cleared"):  # one identity per episode (see _episode)
             f = replace(f, episode_ms=self._episode(st, ctx, f))
+        else:  # an SPC rule episode, likewise (see _spc_episode)
+            f = replace(f, episode_ms=self._spc_episode(st, ctx, f))
         try:
             rec = record_finding(self.rt, ctx, f)
         except WriteRejectedError as e:  # never silently: logged and counted; the raw
@@ -259,8 +262,9 @@ class SignalPipeline:
             self.failed.append((f, str(e)))
             log.error("finding on %s/%s not recorded: %s", *st.key, e)
             return
-        if f.kind == "cleared":
-            self.state.close_episode(st.key, run, f.episode_ms, f.at_ms)
+        if f.kind in ("cleared", "spcCleared"):
+            self.state.close_episode(st.key, run if f.kind == "cleared" else run + _SPC,
+                                     f.episode_ms, f.at_ms)
         if rec is None:
             return
         self._found.append(rec)
@@ -278,6 +282,24 @@ class SignalPipeline:
                 known = nxt
         if known is None and f.kind == "excursion":
             self.state.open_episode(st.key, run, f.episode_ms)
+        return f.episode_ms if known is None else known
+
+    def _spc_episode(self, st: _Stream, ctx: Context, f: Finding) -> int:
+        """The identity of an SPC rule episode: the recorded one it overlaps, or the recorded
+        one starting fewer than a rule window of subgroups later (a late sample shifted the
+        subgroups, so the same pattern fired on a neighbouring subgroup), else its own."""
+        run = ctx.execution.iri + _SPC
+        known = self.state.episode(st.key, run, f.episode_ms, f.at_ms)
+        if known is None and f.kind == "spc":
+            nxt = self.state.next_episode(st.key, run, f.at_ms)
+            rules = st.detector.spc_rules if st.detector is not None else DEFAULT_SPC_RULES
+            window = max(SPAN[r] for r in rules) * max(1, ctx.limits.subgroup_size)
+            if nxt is not None and sum(1 for o in self.raw.window(
+                    *st.key, f.at_ms + 1, nxt, limit=window)
+                    if o.quality == "good" and ctx.limits.level_of(o.value) == 0) < window:
+                known = nxt
+            if known is None:
+                self.state.open_episode(st.key, run, f.episode_ms)
         return f.episode_ms if known is None else known
 
     def _continuous(self, st: _Stream, ctx: Context, from_ms: int, to_ms: int) -> bool:
