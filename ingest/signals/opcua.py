@@ -1,17 +1,22 @@
 """OPC UA adapter (asyncua client): one subscription with a monitored item per mapped NodeId
 (the mapping's address, e.g. ``ns=2;s=IMM-01.MELT-TEMP``), queued so no sample is conflated.
 
-Each publish's notification sequence number is tracked: a gap the client's reconnect logic does
-not fill by Republish is recorded as a data-integrity event (in the raw store, see
-:meth:`RawStore.record_gap`, and :attr:`OpcUaConsumer.gaps`)
-(and logged). Source timestamps and status codes become the observation's source time and
-quality.
+Each publish's notification sequence number is tracked. On a gap the missed notifications are
+recovered first: the server keeps every notification the client has not acknowledged in its
+retransmission queue, so each missing sequence number is asked for by Republish (OPC UA Part 4,
+5.13.6) and its samples are delivered before the notification that revealed the gap (counted in
+:attr:`OpcUaConsumer.recovered`). Only what the server cannot republish any more is recorded as
+a data-integrity gap (in the raw store, see :meth:`RawStore.record_gap`, and
+:attr:`OpcUaConsumer.gaps`) and logged. Source timestamps and status codes become the
+observation's source time and quality.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from asyncua import ua
@@ -45,6 +50,7 @@ class OpcUaConsumer:
         self.batch_wait = batch_wait
         self.q: asyncio.Queue[Observation] = asyncio.Queue(100_000)
         self.gaps: list[tuple[int, int]] = []  # (expected, got) sequence numbers
+        self.recovered = 0  # notifications recovered by Republish
         self.last_seq: int | None = None
         self.received = 0
         self._addr: dict[str, str] = {}
@@ -67,14 +73,41 @@ class OpcUaConsumer:
     def status_change_notification(self, status: Any) -> None:
         log.warning("OPC UA subscription status change: %s", status)
 
-    def _track(self, seq: int) -> None:
-        if self.last_seq is not None and seq > self.last_seq + 1:
-            self.gaps.append((self.last_seq + 1, seq))
-            log.warning("data-integrity: OPC UA notifications %d..%d missing",
-                        self.last_seq + 1, seq - 1)
-            self.pipeline.raw.record_gap(self.url, self.last_seq + 1, seq - 1, now_ms(),
+    def _missing(self, seq: int) -> range:
+        """The sequence numbers skipped before ``seq``."""
+        return range(self.last_seq + 1 if self.last_seq is not None else seq, seq)
+
+    def _track(self, seq: int, lost: Iterable[int] | None = None) -> None:
+        """``seq`` arrived: record the notifications missing before it (``lost``: those that
+        recovery could not fill; default all that were skipped) as data-integrity gaps."""
+        missing = sorted(self._missing(seq) if lost is None else lost)
+        for _, run in itertools.groupby(enumerate(missing), lambda p: p[1] - p[0]):
+            nums = [n for _, n in run]
+            self.gaps.append((nums[0], nums[-1] + 1))
+            log.warning("data-integrity: OPC UA notifications %d..%d missing", nums[0],
+                        nums[-1])
+            self.pipeline.raw.record_gap(self.url, nums[0], nums[-1], now_ms(),
                                          "not recovered by Republish")
         self.last_seq = max(seq, self.last_seq or 0)
+
+    async def _recover(self, republish: Callable[[int, int], Awaitable[ua.NotificationMessage]],
+                       deliver: Callable[[ua.PublishResult], Awaitable[None]], sub_id: int,
+                       missing: Iterable[int]) -> list[int]:
+        """Republish each missing notification and deliver it; the ones the server no longer
+        holds (an error, or an empty message) are returned."""
+        lost = []
+        for n in missing:
+            try:
+                msg = await republish(sub_id, n)
+            except Exception as e:  # BadMessageNotAvailable, a closed session, ...
+                log.warning("Republish of OPC UA notification %d failed: %s", n, e)
+                msg = None
+            if msg is None or not msg.NotificationData or int(msg.SequenceNumber) != n:
+                lost.append(n)
+                continue
+            self.recovered += 1
+            await deliver(ua.PublishResult(sub_id, NotificationMessage=msg))
+        return lost
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
         async with Client(self.url) as client:
@@ -83,7 +116,12 @@ class OpcUaConsumer:
 
             async def tracked(result: ua.PublishResult) -> None:
                 if result.NotificationMessage.NotificationData:
-                    self._track(int(result.NotificationMessage.SequenceNumber))
+                    seq = int(result.NotificationMessage.SequenceNumber)
+                    missing = self._missing(seq)
+                    lost = await self._recover(client.uaclient.session.republish, inner,
+                                               result.SubscriptionId, missing) \
+                        if missing else []
+                    self._track(seq, lost)
                 await inner(result)
 
             sub.publish_callback = tracked  # type: ignore[method-assign,assignment]  # wraps asyncua's callback to track sequence numbers
