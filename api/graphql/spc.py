@@ -28,6 +28,7 @@ from quality import spc
 from quality.capability import Capability, MinSample, capability_of
 from quality.detection import SpecLimits
 from quality.residence import delay_of, sample_window
+from quality.spc_runs import subgroup_of
 
 __all__ = ["MAX_RAW_VALUES", "SpcCapability", "SpcEpisode", "SpcSubgroup", "SpcViolation",
            "spc_answer"]
@@ -154,19 +155,9 @@ class Answer:
                 if e.end is None or e.end >= skip]
 
 
-def _num(v: object) -> float | None:
-    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
-
-
 def _aggregate(o: NodeRecord, ex: str | None) -> spc.Subgroup | None:
-    p = o.props
-    n, mean = p.get(P.sampleCount), _num(p.get(P.meanValue))
-    if not isinstance(n, int) or n < 1 or mean is None:
-        return None
-    start = p.get(P.windowStart)
-    return spc.Subgroup(ex or o.key, n, mean, _num(p.get(P.stdDev)) if n > 1 else 0.0,
-                        _num(p.get(P.minValue)), _num(p.get(P.maxValue)),
-                        text_to_ms(str(start)) if start else None)
+    start = o.props.get(P.windowStart)
+    return subgroup_of(o, ex or o.key, text_to_ms(str(start)) if start else None)
 
 
 def _runs(rt: Any, spec: NodeRecord, last: int

@@ -5,7 +5,11 @@ Each publish's notification sequence number is tracked. On a gap the missed noti
 recovered first: the server keeps every notification the client has not acknowledged in its
 retransmission queue, so each missing sequence number is asked for by Republish (OPC UA Part 4,
 5.13.6) and its samples are delivered before the notification that revealed the gap (counted in
-:attr:`OpcUaConsumer.recovered`). Only what the server cannot republish any more is recorded as
+:attr:`OpcUaConsumer.recovered`). What the server cannot republish any more is read from
+the server's history where it offers one (the nodes are historized): the samples between the
+last one received before the gap and the newest one of the notification that revealed it (the
+raw store ignores those it already has; :attr:`OpcUaConsumer.from_history` counts the gaps so
+filled). Only what neither recovers is recorded as
 a data-integrity gap (in the raw store, see :meth:`RawStore.record_gap`, and
 :attr:`OpcUaConsumer.gaps`) and logged. Source timestamps and status codes become the
 observation's source time and quality.
@@ -17,6 +21,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from asyncua import ua
@@ -51,13 +56,18 @@ class OpcUaConsumer:
         self.q: asyncio.Queue[Observation] = asyncio.Queue(100_000)
         self.gaps: list[tuple[int, int]] = []  # (expected, got) sequence numbers
         self.recovered = 0  # notifications recovered by Republish
+        self.from_history = 0  # gaps filled by a history read
+        self.last_src_ms = -1  # newest source time received
+        self._nodes: list[Node] = []
         self.last_seq: int | None = None
         self.received = 0
         self._addr: dict[str, str] = {}
 
     # asyncua handler interface
     def datachange_notification(self, node: Node, val: Any, data: DataChangeNotif) -> None:
-        dv = data.monitored_item.Value
+        self._put(node, val, data.monitored_item.Value)
+
+    def _put(self, node: Node, val: Any, dv: ua.DataValue) -> None:
         src = dv.SourceTimestamp or dv.ServerTimestamp
         if src is None or val is None or (
                 dv.StatusCode is not None
@@ -69,6 +79,7 @@ class OpcUaConsumer:
         if o is not None:
             self.q.put_nowait(o)
             self.received += 1
+            self.last_src_ms = max(self.last_src_ms, o.source_ms)
 
     def status_change_notification(self, status: Any) -> None:
         log.warning("OPC UA subscription status change: %s", status)
@@ -87,7 +98,7 @@ class OpcUaConsumer:
             log.warning("data-integrity: OPC UA notifications %d..%d missing", nums[0],
                         nums[-1])
             self.pipeline.raw.record_gap(self.url, nums[0], nums[-1], now_ms(),
-                                         "not recovered by Republish")
+                                         "not recovered by Republish or history read")
         self.last_seq = max(seq, self.last_seq or 0)
 
     async def _recover(self, republish: Callable[[int, int], Awaitable[ua.NotificationMessage]],
@@ -109,6 +120,30 @@ class OpcUaConsumer:
             await deliver(ua.PublishResult(sub_id, NotificationMessage=msg))
         return lost
 
+    async def _from_history(self, start_ms: int, result: ua.PublishResult) -> bool:
+        """Read every node's history from ``start_ms`` to the newest source time of
+        ``result`` (the notification after the gap); False unless every node is historized
+        and answered."""
+        stamps = [dv.SourceTimestamp for n in result.NotificationMessage.NotificationData
+                  if isinstance(n, ua.DataChangeNotification)
+                  for dv in (item.Value for item in n.MonitoredItems)
+                  if dv is not None and dv.SourceTimestamp is not None]
+        if start_ms < 0 or not stamps or not self._nodes:
+            return False
+        start = datetime.fromtimestamp(start_ms / 1000, tz=UTC)
+        try:
+            for node in self._nodes:
+                hist = await node.read_attribute(AttributeIds.Historizing)
+                if hist.Value is None or hist.Value.Value is not True:
+                    return False
+                for dv in await node.read_raw_history(start, max(stamps)):
+                    self._put(node, dv.Value.Value if dv.Value is not None else None, dv)
+        except Exception as e:  # the server offers no history for it
+            log.warning("OPC UA history read for a gap failed: %s", e)
+            return False
+        self.from_history += 1
+        return True
+
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
         async with Client(self.url) as client:
             sub = await client.create_subscription(self.publishing_ms, self)
@@ -117,10 +152,12 @@ class OpcUaConsumer:
             async def tracked(result: ua.PublishResult) -> None:
                 if result.NotificationMessage.NotificationData:
                     seq = int(result.NotificationMessage.SequenceNumber)
-                    missing = self._missing(seq)
+                    missing, before = self._missing(seq), self.last_src_ms
                     lost = await self._recover(client.uaclient.session.republish, inner,
                                                result.SubscriptionId, missing) \
                         if missing else []
+                    if lost and await self._from_history(before, result):
+                        lost = []
                     self._track(seq, lost)
                 await inner(result)
 
@@ -134,6 +171,7 @@ class OpcUaConsumer:
                 node = client.get_node(b.address)
                 self._addr[node.nodeid.to_string()] = b.address
                 nodes.append(node)
+            self._nodes = nodes
             # every sample, even one repeating the previous value, is a notification
             trigger = ua.DataChangeFilter(Trigger=ua.DataChangeTrigger.StatusValueTimestamp)
             await sub._subscribe(nodes, AttributeIds.Value, trigger, self.queue_size)

@@ -35,6 +35,7 @@ from ingest.signals.model import Observation, TagBinding, TagMap, now_ms, text_t
 from ingest.signals.outbox import QcOutbox
 from ingest.signals.rawstore import RawStore
 from ingest.signals.state import Checkpoint, LoopState
+from ontology.codes import ExcursionLevel
 from ontology.datatypes import ms_to_text
 from ontology.terms import C, P, R
 from quality.detection import DEFAULT_SPC_RULES, Detector, Finding
@@ -42,6 +43,7 @@ from quality.exception_loop import Context, Recorded, contextualise, record_find
 from quality.notify import Notification, hub
 from quality.residence import delay_seconds, material_ms, sample_window
 from quality.spc import SPAN, Limits, limits_from_summary
+from quality.spc_runs import completed_event, execution_subgroups
 
 __all__ = ["SignalPipeline", "check_tag_map"]
 
@@ -153,6 +155,7 @@ class SignalPipeline:
         for (eq, tag), st in self.streams.items():
             if st.ctx is not None:
                 self._aggregate(eq, tag, st.ctx)
+        self._commit(())  # per-execution SPC findings of completed executions: notified
 
     # -- inside -----------------------------------------------------------------------------
     def _revalidate(self) -> None:
@@ -386,6 +389,21 @@ class SignalPipeline:
                         command="signalAggregate")
         except WriteRejectedError as e:  # an aggregate never blocks detection
             log.warning("aggregate %s not written: %s", key, e)
+            return
+        if ctx.limits.subgroup_size == 0 and ctx.end_text is not None:
+            self._spc_per_execution(self.streams[(equipment, tag)], ctx, ctx.end_text)
+
+    def _spc_per_execution(self, st: _Stream, ctx: Context, end: str) -> None:
+        """A spec whose subgroups are per execution: when an execution completes, the run
+        rules on the executions' subgroups (:mod:`quality.spc_runs`), against limits from
+        completed in-control history (as the detector's)."""
+        limits = self._history(ctx)
+        rows = execution_subgroups(self.rt.store, ctx.spec.iri, end)
+        ev = completed_event(rows, limits) if limits is not None else None
+        if ev is not None and rows[-1].execution.iri == ctx.execution.iri:
+            self._record(st, ctx, Finding(ev.kind, ExcursionLevel.SPC_RULE,  # type: ignore[arg-type]  # kind is "spc" or "spcCleared"
+                                          _ms(ev.opened_by.end), _ms(end), rows[-1].group.mean,
+                                          None, ev.rules))
 
 
 def _ms(text: str) -> int:

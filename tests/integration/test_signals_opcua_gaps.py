@@ -3,7 +3,8 @@ asyncua server that loses publish responses in transit: the server's network lay
 response carrying chosen notifications, which stay in the subscription's retransmission queue
 (unacknowledged), so the client's Republish gets them back. One dropped notification is also
 taken out of the retransmission queue (as a server whose queue overflowed would): that one,
-and only that one, is recorded as a data-integrity gap, and only its samples are missing."""
+and only that one, is recorded as a data-integrity gap, and only its samples are missing —
+unless the server historizes the node: then a history read fills it."""
 
 from __future__ import annotations
 
@@ -62,7 +63,8 @@ class LossyNetwork:
         monkeypatch.setattr(UaProcessor, "forward_publish_response", lossy)
 
 
-async def _serve(p: SignalPipeline, samples: list[tuple[int, float]]) -> OpcUaConsumer:
+async def _serve(p: SignalPipeline, samples: list[tuple[int, float]], historized: bool
+                 ) -> OpcUaConsumer:
     server = Server()
     await server.init()
     url = f"opc.tcp://127.0.0.1:{free_port()}/tg/"
@@ -70,8 +72,12 @@ async def _serve(p: SignalPipeline, samples: list[tuple[int, float]]) -> OpcUaCo
     idx = await server.register_namespace("urn:tracegraph:test")
     obj = await server.nodes.objects.add_object(idx, "IMM-01")
     var = await obj.add_variable(ua.NodeId("IMM-01.MELT-TEMP", idx), "MELT-TEMP", 0.0)
-    await var.write_value(ua.DataValue(ua.Variant(0.0, ua.VariantType.Double),
-                                       ua.StatusCode(ua.StatusCodes.BadWaitingForInitialData)))
+    await var.write_value(ua.DataValue(  # stamped: asyncua's history needs source times
+        ua.Variant(0.0, ua.VariantType.Double),
+        ua.StatusCode(ua.StatusCodes.BadWaitingForInitialData),
+        SourceTimestamp=datetime.fromtimestamp(samples[0][0] / 1000 - 60, tz=UTC)))
+    if historized:  # the server keeps the node's history (asyncua's in-memory history)
+        await server.historize_node_data_change(var, period=None, count=0)
     consumer = OpcUaConsumer(p, url, publishing_ms=20)
     stop, ready = asyncio.Event(), asyncio.Event()
     async with server:
@@ -92,8 +98,11 @@ async def _serve(p: SignalPipeline, samples: list[tuple[int, float]]) -> OpcUaCo
     return consumer
 
 
+@pytest.mark.parametrize("historized", [False, True])
 def test_sequence_gaps_are_recovered_by_republish_and_only_the_rest_recorded(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, historized: bool) -> None:
+    """Without history the notification gone from the retransmission queue is a recorded
+    gap; with the node historized a history read fills it and nothing is recorded."""
     net = LossyNetwork()
     net.install(monkeypatch)
     rt = Runtime.open(Settings(data_dir=tmp_path))
@@ -101,15 +110,20 @@ def test_sequence_gaps_are_recovered_by_republish_and_only_the_rest_recorded(
     p = SignalPipeline(rt, TagMap.model_validate(TAGS), RawStore(tmp_path / "raw"),
                        publishers=[])
     samples = signal("noisy", n=300)
-    consumer = asyncio.run(_serve(p, samples))
+    consumer = asyncio.run(_serve(p, samples, historized))
     try:
         assert set(net.dropped) == RECOVERABLE | {UNRECOVERABLE}  # the network did lose them
         assert consumer.recovered == len(RECOVERABLE)
+        assert net.dropped[UNRECOVERABLE] >= 1
+        stored = [s.content() for s in p.raw.window("IMM-01", "MELT-TEMP", 0,
+                                                     4_102_444_800_000)]
+        if historized:
+            assert consumer.from_history == 1 and consumer.gaps == [] and p.raw.gaps() == []
+            assert [(t, v) for _e, _t, v, _u, t, _q in stored] == samples  # all, once
+            return
         assert consumer.gaps == [(UNRECOVERABLE, UNRECOVERABLE + 1)]
         [(_at, source, first, last)] = p.raw.gaps()
         assert (source, first, last) == (consumer.url, UNRECOVERABLE, UNRECOVERABLE)
-        stored = {s.source_ms for s in p.raw.window("IMM-01", "MELT-TEMP", 0, 4_102_444_800_000)}
         assert len(stored) == len(samples) - net.dropped[UNRECOVERABLE]  # only those missing
-        assert net.dropped[UNRECOVERABLE] >= 1
     finally:
         rt.close()
