@@ -16,7 +16,9 @@ Guarantees the adapters build on (issue 17: exactly one record per exception, wh
   time), written with a deterministic event id;
 - QC notifications come from the committed alarms (:mod:`ingest.signals.outbox`): at least
   once, one id per alarm;
-- memory per stream is bounded (the last ``keep_records`` records are kept for callers).
+- memory per stream is bounded (the last ``keep_records`` records are kept for callers);
+- a sample belongs to the execution running at its material time, its source time plus its
+  tag's residence delay (:mod:`quality.residence`; item 4).
 """
 
 from __future__ import annotations
