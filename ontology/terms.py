@@ -255,6 +255,7 @@ class P(StrEnum):
     requiresCalibration = 'requiresCalibration'
     requiresEquipmentClass = 'requiresEquipmentClass'
     requiresQualification = 'requiresQualification'
+    residenceDelay = 'residenceDelay'
     resolvesHold = 'resolvesHold'
     resultTime = 'resultTime'
     revisedClass = 'revisedClass'

@@ -17,7 +17,8 @@ A :class:`Detector` is a small state machine fed one sample at a time (pure: no 
   samples inside the alert limits, and an episode opens only while no limit is crossed: beyond
   them, limit detection with debounce owns the signal (a one-sample spike it ignores must not
   shift a subgroup mean into a warning either).
-  A spec with subgroups ``perExecution`` has no within-run SPC.
+  A spec with subgroups ``perExecution`` has no within-run SPC (its run rules are evaluated
+  when an execution completes: :mod:`quality.spc_runs`).
 """
 
 from __future__ import annotations

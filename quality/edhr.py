@@ -141,7 +141,10 @@ def _batch_dhr(rt: Session, batch: str, unit_limit: int) -> Json:
                                "cpp": spec.props.get(P.isCPP) if spec else None,
                                "min": vmin, "max": vmax, "mean": n.props.get(P.meanValue),
                                "unit": n.props.get(P.unitCode), "lsl": lo, "usl": hi,
-                               "withinSpec": within})
+                               "withinSpec": within,  # samples of the material (item 4):
+                               "residenceDelay": n.props.get(P.residenceDelay, 0.0),
+                               "samplesFrom": n.props.get(P.windowStart),
+                               "samplesTo": n.props.get(P.windowEnd)})
             elif n.label == C.InspectionResult:
                 tool = instruments.get(measured_with.get(n.iri, ""))
                 inspections.append({"execution": x.key, "result": n.key,

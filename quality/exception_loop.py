@@ -37,6 +37,7 @@ from ontology.terms import C, P, R
 from quality.accounts import ROLE_NAMES
 from quality.detection import LEVELS, Finding, SpecLimits
 from quality.holds import on_hold_status
+from quality.residence import material_ms
 
 __all__ = ["Context", "Recorded", "affected_material", "contextualise", "grade",
            "record_cleared", "record_finding"]
@@ -57,6 +58,7 @@ class Context:
     batch: NodeRecord
     spec: NodeRecord
     parameter: str
+    delay_ms: int = 0  # the tag's residence delay (quality.residence)
 
     @property
     def limits(self) -> SpecLimits:
@@ -72,10 +74,12 @@ class Context:
         return str(end) if end else None
 
 
-def contextualise(store: GraphStore, equipment_iri: str, parameter: str, at: str
-                  ) -> Context | None:
+def contextualise(store: GraphStore, equipment_iri: str, parameter: str, at: str,
+                  delay_ms: int = 0) -> Context | None:
     """The execution on ``equipment_iri`` at ``at`` (the latest started, if several overlap),
-    its batch and the spec of ``parameter`` in the batch's pinned process version."""
+    its batch and the spec of ``parameter`` in the batch's pinned process version. ``at`` is
+    the material time (:func:`quality.residence.material_ms` of the sample's time and the
+    tag's ``delay_ms``, which the context keeps)."""
     equipment = store.get(equipment_iri)
     if equipment is None:
         return None
@@ -95,7 +99,7 @@ def contextualise(store: GraphStore, equipment_iri: str, parameter: str, at: str
     spec = next((s for s in specs.values() if s.key.rsplit("/", 1)[-1] == parameter), None)
     if spec is None:
         return None
-    return Context(equipment, run.execution, batch, spec, parameter)
+    return Context(equipment, run.execution, batch, spec, parameter, delay_ms)
 
 
 def affected_material(store: GraphStore, ctx: Context, detected: str) -> list[str]:
@@ -222,7 +226,8 @@ def record_finding(rt: Session, ctx: Context, f: Finding) -> Recorded | None:
         rec.grade = grade(limits, f.peak, f.limit)
         rec.deviation = v.mint_iri(C.Deviation, f"DEV-{number}")
         rec.hold = v.mint_iri(C.Hold, f"HLD-{number}")
-        rec.held = affected_material(rt.store, ctx, detected)
+        rec.held = affected_material(rt.store, ctx,  # the material at the sensor then
+                                     ms_to_text(material_ms(f.at_ms, ctx.delay_ms)))
         nodes += [
             NodeUpsert(C.Deviation, f"DEV-{number}", rec.deviation, {
                 P.recordNumber: f"DEV-{number}",

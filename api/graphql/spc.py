@@ -27,6 +27,8 @@ from ontology.terms import P, R
 from quality import spc
 from quality.capability import Capability, MinSample, capability_of
 from quality.detection import SpecLimits
+from quality.residence import delay_of, sample_window
+from quality.spc_runs import subgroup_of
 
 __all__ = ["MAX_RAW_VALUES", "SpcCapability", "SpcEpisode", "SpcSubgroup", "SpcViolation",
            "spc_answer"]
@@ -153,19 +155,9 @@ class Answer:
                 if e.end is None or e.end >= skip]
 
 
-def _num(v: object) -> float | None:
-    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
-
-
 def _aggregate(o: NodeRecord, ex: str | None) -> spc.Subgroup | None:
-    p = o.props
-    n, mean = p.get(P.sampleCount), _num(p.get(P.meanValue))
-    if not isinstance(n, int) or n < 1 or mean is None:
-        return None
-    start = p.get(P.windowStart)
-    return spc.Subgroup(ex or o.key, n, mean, _num(p.get(P.stdDev)) if n > 1 else 0.0,
-                        _num(p.get(P.minValue)), _num(p.get(P.maxValue)),
-                        text_to_ms(str(start)) if start else None)
+    start = o.props.get(P.windowStart)
+    return subgroup_of(o, ex or o.key, text_to_ms(str(start)) if start else None)
 
 
 def _runs(rt: Any, spec: NodeRecord, last: int
@@ -204,12 +196,16 @@ def _raw(rt: Any, rows: list[tuple[NodeRecord, NodeRecord | None, str | None]], 
             if run is None or eq is None or budget <= 0:
                 cut += 1
                 continue
-            start = str(run.props.get(P.startedAtTime) or o.props.get(P.windowStart) or "")
-            end = str(run.props.get(P.endedAtTime) or o.props.get(P.windowEnd) or "")
-            if not start or not end:
+            start, end = run.props.get(P.startedAtTime), run.props.get(P.endedAtTime)
+            if start and end:  # the samples of the execution's material (residence delay)
+                lo, hi = sample_window(text_to_ms(str(start)), text_to_ms(str(end)),
+                                       delay_of(o.props))
+            elif o.props.get(P.windowStart) and o.props.get(P.windowEnd):  # sample times
+                lo, hi = (text_to_ms(str(o.props[P.windowStart])),
+                          text_to_ms(str(o.props[P.windowEnd])))
+            else:
                 return None
-            xs = [(s.source_ms, s.value) for s in raw.window(eq, tag, text_to_ms(start),
-                                                             text_to_ms(end), budget)
+            xs = [(s.source_ms, s.value) for s in raw.window(eq, tag, lo, hi, budget)
                   if s.quality == "good"]
             if not xs:
                 return None

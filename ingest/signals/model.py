@@ -56,12 +56,21 @@ def now_ms() -> int:
 class TagBinding(BaseModel):
     """One source address → equipment → process parameter."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     address: str = Field(min_length=1, description="MQTT topic, OPC UA NodeId or CSV tag name")
     equipment: str = Field(min_length=1, description="equipment tag")
     parameter: str = Field(min_length=1, description="parameter code, e.g. MELT-TEMP")
     unit: str = Field(min_length=1, description="UCUM unit the source sends")
+    residence_delay: float = Field(
+        default=0.0, ge=0, le=86_400, alias="residenceDelay",
+        description="seconds from the sensor to where the material is recorded "
+                    "(tg:residenceDelay, quality.residence): a sample at t belongs to the "
+                    "execution running at t + delay")
+
+    @property
+    def delay_ms(self) -> int:
+        return round(self.residence_delay * 1000)
 
 
 class TagMap(BaseModel):
@@ -76,10 +85,15 @@ class TagMap(BaseModel):
     @classmethod
     def _unique(cls, tags: list[TagBinding]) -> list[TagBinding]:
         seen: set[str] = set()
+        delays: dict[tuple[str, str], float] = {}
         for t in tags:
             if t.address in seen:
                 raise ValueError(f"address {t.address!r} is mapped twice")
             seen.add(t.address)
+            d = delays.setdefault((t.equipment, t.parameter), t.residence_delay)
+            if d != t.residence_delay:  # one stream, one place of the material
+                raise ValueError(f"residenceDelay {t.residence_delay!r} of {t.address!r} differs "
+                                 f"from {d!r} of the same equipment and parameter")
         return tags
 
     def by_address(self) -> dict[str, TagBinding]:

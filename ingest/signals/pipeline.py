@@ -16,7 +16,9 @@ Guarantees the adapters build on (issue 17: exactly one record per exception, wh
   time), written with a deterministic event id;
 - QC notifications come from the committed alarms (:mod:`ingest.signals.outbox`): at least
   once, one id per alarm;
-- memory per stream is bounded (the last ``keep_records`` records are kept for callers).
+- memory per stream is bounded (the last ``keep_records`` records are kept for callers);
+- a sample belongs to the execution running at its material time, its source time plus its
+  tag's residence delay (:mod:`quality.residence`; item 4).
 """
 
 from __future__ import annotations
@@ -35,16 +37,20 @@ from ingest.signals.model import Observation, TagBinding, TagMap, now_ms, text_t
 from ingest.signals.outbox import QcOutbox
 from ingest.signals.rawstore import RawStore
 from ingest.signals.state import Checkpoint, LoopState
+from ontology.codes import ExcursionLevel
 from ontology.datatypes import ms_to_text
 from ontology.terms import C, P, R
-from quality.detection import Detector, Finding
+from quality.detection import DEFAULT_SPC_RULES, Detector, Finding
 from quality.exception_loop import Context, Recorded, contextualise, record_finding
 from quality.notify import Notification, hub
-from quality.spc import Limits, limits_from_summary
+from quality.residence import delay_seconds, material_ms, sample_window
+from quality.spc import SPAN, Limits, limits_from_summary
+from quality.spc_runs import completed_event, execution_subgroups
 
 __all__ = ["SignalPipeline", "check_tag_map"]
 
 log = logging.getLogger("tracegraph.signals")
+_SPC = "#spc"  # SPC rule episodes are kept apart from limit episodes in the loop state
 _FOREVER = 2**62  # a running execution stays the context until the graph changes
 CHUNK = 20_000  # raw samples read per step when re-evaluating
 
@@ -69,6 +75,7 @@ class _Stream:
     detector: Detector | None = None
     run: str | None = None  # the execution the detector belongs to
     last_ms: int = -1  # evaluated up to: every stored sample at or before it has been fed
+    delay_ms: int = 0  # the tag's residence delay: a sample at t is material of t + delay
 
 
 @dataclass
@@ -93,6 +100,7 @@ class SignalPipeline:
         self._watermark = -1
         check_tag_map(self.rt, self.tags)
         self.by_address: dict[str, TagBinding] = self.tags.by_address()
+        self._delays = {(b.equipment, b.parameter): b.delay_ms for b in self.tags.tags}
         self.records = deque(self.records, maxlen=self.keep_records)
         self.state = LoopState(self.raw.root)
         self.outbox = QcOutbox(self.rt.store, self.state, lambda: self.publishers)
@@ -149,6 +157,7 @@ class SignalPipeline:
         for (eq, tag), st in self.streams.items():
             if st.ctx is not None:
                 self._aggregate(eq, tag, st.ctx)
+        self._commit(())  # per-execution SPC findings of completed executions: notified
 
     # -- inside -----------------------------------------------------------------------------
     def _revalidate(self) -> None:
@@ -175,21 +184,23 @@ class SignalPipeline:
     def _stream(self, key: tuple[str, str]) -> _Stream:
         st = self.streams.get(key)
         if st is None:
-            st = self.streams[key] = _Stream(key, self.rt.vocab.mint_iri(C.Equipment, key[0]))
+            st = self.streams[key] = _Stream(key, self.rt.vocab.mint_iri(C.Equipment, key[0]),
+                                             delay_ms=self._delays.get(key, 0))
             cp = self.state.before(key)
             self._restore(st, cp)
-            self._catch_up(st, st.last_ms + 1 if cp is not None else self._first(key))
+            self._catch_up(st, st.last_ms + 1 if cp is not None else self._first(st))
         return st
 
-    def _first(self, key: tuple[str, str]) -> int:
+    def _first(self, st: _Stream) -> int:
         """Where a stream without a checkpoint starts: the beginning of the execution running
         at its newest raw sample (older runs' findings are committed, or were never found)."""
-        latest = self.raw.last(*key, 1)
-        if not latest:
-            return _FOREVER
-        ctx = contextualise(self.rt.store, self.rt.vocab.mint_iri(C.Equipment, key[0]), key[1],
-                            ms_to_text(latest[-1].source_ms))
-        return _ms(ctx.start_text) if ctx is not None else latest[-1].source_ms
+        latest = self.raw.last(*st.key, 1)
+        return self._first_at(st, latest[-1].source_ms) if latest else _FOREVER
+
+    def _at(self, st: _Stream, t_ms: int) -> Context | None:
+        """The context of a sample taken at ``t_ms``: what ran at its material time."""
+        return contextualise(self.rt.store, st.equipment_iri, st.key[1],
+                             ms_to_text(material_ms(t_ms, st.delay_ms)), st.delay_ms)
 
     def _restore(self, st: _Stream, cp: Checkpoint | None) -> None:
         st.ctx, st.valid_to, st.detector, st.run, st.last_ms = None, -1, None, None, -1
@@ -197,16 +208,17 @@ class SignalPipeline:
             return
         st.last_ms, st.run, state = cp
         if st.run is not None and state is not None:
-            ctx = self._context_at(st.run, st.key[1])
+            ctx = self._context_at(st.run, st.key[1], st.delay_ms)
             if ctx is not None:
                 st.detector = Detector.resume(ctx.limits, state, self.debounce, self.deadband)
 
-    def _context_at(self, run: str, tag: str) -> Context | None:
+    def _context_at(self, run: str, tag: str, delay_ms: int) -> Context | None:
         ex = self.rt.store.get(run)
         eq = [e.dst for e in self.rt.store.links([run], [R.ON_EQUIPMENT])]
         if ex is None or not eq:
             return None
-        return contextualise(self.rt.store, eq[0], tag, str(ex.props.get(P.startedAtTime, "")))
+        return contextualise(self.rt.store, eq[0], tag, str(ex.props.get(P.startedAtTime, "")),
+                             delay_ms)
 
     def _reevaluate(self, st: _Stream, t_ms: int) -> None:
         """A sample at ``t_ms`` arrived after later ones were evaluated: resume from the newest
@@ -217,8 +229,8 @@ class SignalPipeline:
         self._catch_up(st, st.last_ms + 1 if cp is not None else self._first_at(st, t_ms))
 
     def _first_at(self, st: _Stream, t_ms: int) -> int:
-        ctx = contextualise(self.rt.store, st.equipment_iri, st.key[1], ms_to_text(t_ms))
-        return _ms(ctx.start_text) if ctx is not None else t_ms
+        ctx = self._at(st, t_ms)
+        return _samples_of(ctx)[0] if ctx is not None else t_ms
 
     def _catch_up(self, st: _Stream, start: int) -> None:
         """Evaluate the stored samples of a stream from ``start`` on, oldest first."""
@@ -246,6 +258,8 @@ class SignalPipeline:
         run = ctx.execution.iri
         if f.kind in ("excursion", "cleared"):  # one identity per episode (see _episode)
             f = replace(f, episode_ms=self._episode(st, ctx, f))
+        else:  # an SPC rule episode, likewise (see _spc_episode)
+            f = replace(f, episode_ms=self._spc_episode(st, ctx, f))
         try:
             rec = record_finding(self.rt, ctx, f)
         except WriteRejectedError as e:  # never silently: logged and counted; the raw
@@ -253,8 +267,9 @@ class SignalPipeline:
             self.failed.append((f, str(e)))
             log.error("finding on %s/%s not recorded: %s", *st.key, e)
             return
-        if f.kind == "cleared":
-            self.state.close_episode(st.key, run, f.episode_ms, f.at_ms)
+        if f.kind in ("cleared", "spcCleared"):
+            self.state.close_episode(st.key, run if f.kind == "cleared" else run + _SPC,
+                                     f.episode_ms, f.at_ms)
         if rec is None:
             return
         self._found.append(rec)
@@ -274,6 +289,24 @@ class SignalPipeline:
             self.state.open_episode(st.key, run, f.episode_ms)
         return f.episode_ms if known is None else known
 
+    def _spc_episode(self, st: _Stream, ctx: Context, f: Finding) -> int:
+        """The identity of an SPC rule episode: the recorded one it overlaps, or the recorded
+        one starting fewer than a rule window of subgroups later (a late sample shifted the
+        subgroups, so the same pattern fired on a neighbouring subgroup), else its own."""
+        run = ctx.execution.iri + _SPC
+        known = self.state.episode(st.key, run, f.episode_ms, f.at_ms)
+        if known is None and f.kind == "spc":
+            nxt = self.state.next_episode(st.key, run, f.at_ms)
+            rules = st.detector.spc_rules if st.detector is not None else DEFAULT_SPC_RULES
+            window = max(SPAN[r] for r in rules) * max(1, ctx.limits.subgroup_size)
+            if nxt is not None and sum(1 for o in self.raw.window(
+                    *st.key, f.at_ms + 1, nxt, limit=window)
+                    if o.quality == "good" and ctx.limits.level_of(o.value) == 0) < window:
+                known = nxt
+            if known is None:
+                self.state.open_episode(st.key, run, f.episode_ms)
+        return f.episode_ms if known is None else known
+
     def _continuous(self, st: _Stream, ctx: Context, from_ms: int, to_ms: int) -> bool:
         """No ``debounce`` consecutive in-band samples between two times (the episode did
         not end in between)."""
@@ -285,10 +318,10 @@ class SignalPipeline:
         return True
 
     def _context(self, st: _Stream, o: Observation) -> Context | None:
-        t = o.source_ms
+        t = material_ms(o.source_ms, st.delay_ms)  # valid_from/to: material times
         if st.valid_from <= t <= st.valid_to:
             return st.ctx
-        ctx = contextualise(self.rt.store, st.equipment_iri, o.tag, ms_to_text(t))
+        ctx = self._at(st, o.source_ms)
         if st.ctx is not None and (ctx is None or ctx.execution.iri != st.ctx.execution.iri):
             self._aggregate(o.equipment, o.tag, st.ctx)  # the previous run has ended
         if ctx is None:
@@ -331,8 +364,9 @@ class SignalPipeline:
         return limits_from_summary([r[0] for r in ok], [r[1] for r in ok], [r[2] for r in ok])
 
     def _aggregate(self, equipment: str, tag: str, ctx: Context) -> None:
-        start = _ms(ctx.start_text)
-        end = _ms(ctx.end_text) if ctx.end_text else self.streams[(equipment, tag)].last_ms
+        start, end = _samples_of(ctx)
+        if ctx.end_text is None:
+            end = self.streams[(equipment, tag)].last_ms
         xs = [s for s in self.raw.window(equipment, tag, start, end) if s.quality == "good"]
         if not xs:
             return
@@ -347,7 +381,9 @@ class SignalPipeline:
                               P.meanValue: min(max(mean, min(vals)), max(vals)),
                               P.stdDev: sd, P.sampleCount: len(vals), P.unitCode: xs[0].unit,
                               P.windowStart: ms_to_text(xs[0].source_ms),
-                              P.windowEnd: ms_to_text(xs[-1].source_ms)},
+                              P.windowEnd: ms_to_text(xs[-1].source_ms),
+                              **({P.residenceDelay: delay_seconds(ctx.delay_ms)}
+                                 if ctx.delay_ms else {})},
                           {P.observes: [ctx.spec.iri], P.duringExecution: [ctx.execution.iri]})
         try:
             write_nodes(self.rt, [node], "signals", f"signal aggregate of {tag} on {equipment}",
@@ -355,7 +391,29 @@ class SignalPipeline:
                         command="signalAggregate")
         except WriteRejectedError as e:  # an aggregate never blocks detection
             log.warning("aggregate %s not written: %s", key, e)
+            return
+        if ctx.limits.subgroup_size == 0 and ctx.end_text is not None:
+            self._spc_per_execution(self.streams[(equipment, tag)], ctx, ctx.end_text)
+
+    def _spc_per_execution(self, st: _Stream, ctx: Context, end: str) -> None:
+        """A spec whose subgroups are per execution: when an execution completes, the run
+        rules on the executions' subgroups (:mod:`quality.spc_runs`), against limits from
+        completed in-control history (as the detector's)."""
+        limits = self._history(ctx)
+        rows = execution_subgroups(self.rt.store, ctx.spec.iri, end)
+        ev = completed_event(rows, limits) if limits is not None else None
+        if ev is not None and rows[-1].execution.iri == ctx.execution.iri:
+            self._record(st, ctx, Finding(ev.kind, ExcursionLevel.SPC_RULE,  # type: ignore[arg-type]  # kind is "spc" or "spcCleared"
+                                          _ms(ev.opened_by.end), _ms(end), rows[-1].group.mean,
+                                          None, ev.rules))
 
 
 def _ms(text: str) -> int:
     return text_to_ms(text)
+
+
+def _samples_of(ctx: Context) -> tuple[int, int]:
+    """The sample times describing the material of the context's execution (an execution
+    still running: up to the end of time)."""
+    end = ctx.end_text
+    return sample_window(_ms(ctx.start_text), _ms(end) if end else _FOREVER, ctx.delay_ms)
