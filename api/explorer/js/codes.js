@@ -921,6 +921,7 @@ export const PROPERTY_LABELS = Object.freeze({
   "requiresCalibration": ["requires calibration", "需校准"],
   "requiresEquipmentClass": ["requires equipment class", "所需设备类别"],
   "requiresQualification": ["requires qualification", "所需资质"],
+  "residenceDelay": ["residence delay (s)", "滞留延迟（秒）"],
   "resolvesHold": ["resolves hold", "解除隔离"],
   "resultTime": ["result time", "结果时间"],
   "revisedClass": ["revised class", "被修订记录类别"],
