@@ -20,16 +20,13 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from graph.engines.sqlite.store import SQLiteStore
+from graph.port import GraphStore
 from ingest.signals.rawstore import RawStore
 from tests.backup_writer import T0_MS
 from tests.backup_writer import main as write
-from tracegraph.backup import (
-    MANIFEST,
-    BackupRefused,
-    backup,
-    complete_backups,
-    restore,
-)
+from tracegraph.backup import MANIFEST, BackupRefused, backup, complete_backups
+from tracegraph.restore import restore
+from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,12 +192,12 @@ def _refused(bk: Path, target: Path) -> dict[str, str]:
 def _edit_manifest(bk: Path, edit: dict[str, object], redigest: bool) -> None:
     import hashlib
 
-    from tracegraph.backup import _canonical
+    from tracegraph.backup import canonical
 
     m = orjson.loads((bk / MANIFEST).read_bytes())
     m.update(edit)
     if redigest:  # what a forger without the signing key can do
-        m["digest"] = hashlib.sha256(_canonical(m)).hexdigest()
+        m["digest"] = hashlib.sha256(canonical(m)).hexdigest()
     (bk / MANIFEST).write_bytes(orjson.dumps(m))
 
 
@@ -275,12 +272,37 @@ def test_cli_backup_is_private_signed_and_keeps_n(tmp_path: Path) -> None:
     assert [p["rule"] for p in orjson.loads(wrong.stdout)["problems"]] == ["manifest-signature"]
 
 
-def test_cli_refuses_a_neo4j_store_and_names_the_documented_procedure(tmp_path: Path) -> None:
+def test_cli_names_the_documented_procedure_when_neo4j_cannot_be_reached(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEO4J_URI", raising=False)
     out = cli(tmp_path, "backup", str(tmp_path / "b"), "--json", store="neo4j")
     assert out.exit_code == 1
     [p] = orjson.loads(out.stdout)["problems"]
-    assert (p["rule"], p["field"], p["value"]) == ("backup-engine", "TRACEGRAPH_STORE", "neo4j")
+    assert (p["rule"], p["field"], p["value"]) == ("store-unreachable", "NEO4J_URI", None)
     assert "neo4j-admin database dump" in p["message"]
+    assert complete_backups(tmp_path / "b") == []
+
+
+@pytest.mark.neo4j
+def test_a_neo4j_store_backed_up_through_the_portable_path_restores_embedded(
+        _neo4j_store: GraphStore, tmp_path: Path) -> None:
+    from tests import plantlet
+
+    st = _neo4j_store
+    st.wipe()  # type: ignore[attr-defined]
+    plantlet.load(Runtime.open(Settings(data_dir=tmp_path), store=st))
+    cfg = Settings(data_dir=tmp_path / "data", store="neo4j")  # NEO4J_* from the environment
+    done = backup(cfg, tmp_path / "b")
+    assert done.manifest["layout"] == "portable"
+    assert done.manifest["audit"]["headHash"] == st.audit_head()[1]
+    r = restore(done.path, tmp_path / "restored")
+    assert r.report.ok and r.report.head_hash == st.audit_head()[1]
+    restored = SQLiteStore(tmp_path / "restored" / "tracegraph.sqlite")
+    try:
+        assert restored.counts() == st.counts()
+        assert restored.watermark() == st.watermark()
+    finally:
+        restored.close()
 
 
 def test_no_api_surface_offers_backup_or_restore() -> None:

@@ -1,9 +1,10 @@
-"""``tracegraph backup DEST`` and ``tracegraph restore BACKUP DATA_DIR`` (:mod:`tracegraph.backup`).
+"""``tracegraph backup DEST``, ``tracegraph restore BACKUP DATA_DIR`` (:mod:`tracegraph.backup`,
+:mod:`tracegraph.restore`) and ``tracegraph portable export|import FILE`` (:mod:`graph.portable`).
 
 Registered on the main command line by :mod:`tracegraph.cli.main` (``register(app)``). Both read
 and write the store's files directly, as the operating-system user running them: the files'
 permissions (data directory and backups 0700, files 0600) are what protects them; no API
-offers either command.
+offers any of these commands.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from graph.audit import CheckpointError, load_or_create_key, load_public_key
+from graph.audit import CheckpointError, load_or_create_key, load_public_key, verify_store
 from graph.errors import Problem
-from tracegraph.backup import BackupRefused, backup, restore
+from graph.port import GraphStore
+from graph.portable import PortableError, export_store, import_store
+from tracegraph.backup import BackupRefused, backup, private_file
+from tracegraph.restore import restore
 from tracegraph.settings import Settings
 
 __all__ = ["register"]
@@ -131,6 +135,59 @@ def run_restore(
                      if st is not None else ""), soft_wrap=True)
 
 
+portable_app = typer.Typer(help="the whole store as portable JSON lines (either engine)",
+                           no_args_is_help=True)
+
+
+def _open(cfg: Settings) -> GraphStore:
+    from graph import open_store
+
+    return open_store(cfg.store, sqlite_path=cfg.sqlite_path, neo4j_uri=cfg.neo4j_uri,
+                      neo4j_user=cfg.neo4j_user, neo4j_password=cfg.neo4j_password,
+                      neo4j_database=cfg.neo4j_database)
+
+
+@portable_app.command("export")
+def portable_export(out: Annotated[Path, typer.Argument(help="file to write (.tgp.jsonl.gz)")]
+                    ) -> None:
+    """Write the configured store (nodes, edges, audit trail) as of one snapshot."""
+    store = _open(Settings())
+    try:
+        private_file(out)
+        h = export_store(store, out)
+    finally:
+        store.close()
+    console.print(f"exported the {h['engine']} store at watermark {h['watermark']}: "
+                  f"{h['counts']} → {out}", soft_wrap=True)
+
+
+@portable_app.command("import")
+def portable_import(
+        path: Annotated[Path, typer.Argument(help="a file written by portable export")],
+        as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Load a portable file into the configured, empty store (either engine), then run audit
+    verify on it."""
+    store = _open(Settings())
+    try:
+        h = import_store(store, path)
+        report = verify_store(store)
+    except PortableError as e:
+        _refused("import", [Problem("portable", str(e), "path", str(path))], as_json)
+        return
+    finally:
+        store.close()
+    if as_json:
+        _json({"ok": report.ok, "header": h, "audit": report.as_dict()})
+    else:
+        console.print(f"imported {h['counts']} at watermark {h['watermark']} into the "
+                      f"{store.engine} store; audit verify: "
+                      f"{'[green]ok[/green]' if report.ok else '[red]FAILED[/red]'}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command("backup")(run_backup)
     app.command("restore")(run_restore)
+    app.add_typer(portable_app, name="portable")
