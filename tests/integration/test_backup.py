@@ -19,11 +19,11 @@ import orjson
 import pytest
 from typer.testing import CliRunner, Result
 
+from bench.backup_writer import T0_MS
+from bench.backup_writer import main as write
 from graph.engines.sqlite.store import SQLiteStore
 from graph.port import GraphStore
 from ingest.signals.rawstore import RawStore
-from tests.backup_writer import T0_MS
-from tests.backup_writer import main as write
 from tracegraph.backup import MANIFEST, BackupRefused, backup, complete_backups
 from tracegraph.restore import restore
 from tracegraph.runtime import Runtime
@@ -64,7 +64,7 @@ class Acks:
 @contextmanager
 def writer(data: Path) -> Iterator[Acks]:
     """A second process writing through the Writer (and the raw store) until the block ends."""
-    proc = subprocess.Popen([sys.executable, "-m", "tests.backup_writer", str(data)],
+    proc = subprocess.Popen([sys.executable, "-m", "bench.backup_writer", str(data)],
                             stdout=subprocess.PIPE, text=True, cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     acks = Acks(proc)

@@ -1,4 +1,4 @@
-"""A writer process for the backup drills: ``python -m tests.backup_writer DATA_DIR [N]``.
+"""A writer process for the backup drills: ``python -m bench.backup_writer DATA_DIR [N]``.
 
 Writes one Material per transaction through the one write path (``Runtime.capture``) and one
 raw signal sample per round (``RawStore.append``), and prints ``ack KEY TX SOURCE_MS`` on stdout
