@@ -30,6 +30,7 @@ import os
 import shutil
 import socket
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -205,9 +206,10 @@ def backup(cfg: Settings, dest: Path, keep: int | None = None,
     """Back up the configured embedded store and its raw signal files into a new directory
     under ``dest`` (see the module docstring); with ``keep``, remove all but the ``keep`` newest
     complete backups there afterwards. ``key`` signs an audit checkpoint and the manifest."""
-    import time
-
     t0 = time.perf_counter()
+    if dest.resolve().is_relative_to(cfg.data_dir.resolve()):
+        raise BackupRefused([Problem("dest-inside-data-dir", "keep backups outside the data "
+                                     "directory they protect", "dest", str(dest))])
     if keep is not None and keep < 1:
         raise BackupRefused([Problem("keep-at-least-one", "retention keeps at least one backup",
                                      "--keep", keep)])

@@ -13,7 +13,7 @@ import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -74,6 +74,9 @@ def read_manifest(root: Path, public_key: Ed25519PublicKey | None = None
     if missing:
         return m, [Problem("manifest-altered", "the manifest lacks required fields", MANIFEST,
                            missing)]
+    shape = _shape_problems(m)
+    if shape:
+        return m, shape
     problems: list[Problem] = []
     body = canonical(m)
     if hashlib.sha256(body).hexdigest() != m["digest"]:
@@ -88,6 +91,26 @@ def read_manifest(root: Path, public_key: Ed25519PublicKey | None = None
                                 "schemaVersion", m["schemaVersion"]))
     problems += _file_problems(root, m["files"])
     return m, problems
+
+
+def _shape_problems(m: dict[str, Any]) -> list[Problem]:
+    """Fields of the wrong type, and file names that would leave the backup or the target
+    directory (an absolute path, ``..``): a manifest is input like any other."""
+    files, audit = m["files"], m["audit"]
+    if not (isinstance(files, dict) and isinstance(audit, dict)
+            and all(isinstance(v, dict) for v in files.values())
+            and isinstance(m["watermark"], int) and isinstance(m["schemaVersion"], int)):
+        return [Problem("manifest-altered", "files, audit, watermark or schemaVersion have the "
+                        "wrong type", MANIFEST, None)]
+    problems = [Problem("file-path", "a file name must stay inside the backup (relative, no "
+                        "'..')", "files", rel) for rel in sorted(files)
+                if not rel or PurePosixPath(rel).is_absolute() or ".." in PurePosixPath(rel).parts
+                or "\\" in rel]
+    need = PORTABLE_FILE if m.get("layout") == "portable" else STORE_FILE
+    if need not in files:
+        problems.append(Problem("file-missing", "the manifest does not list the store", "files",
+                                need))
+    return problems
 
 
 def _signature_problems(m: dict[str, Any], body: bytes, public_key: Ed25519PublicKey | None

@@ -24,6 +24,7 @@ from bench.backup_writer import main as write
 from graph.engines.sqlite.store import SQLiteStore
 from graph.port import GraphStore
 from ingest.signals.rawstore import RawStore
+from tests.conftest import neo4j_uri
 from tracegraph.backup import MANIFEST, BackupRefused, backup, complete_backups
 from tracegraph.restore import restore
 from tracegraph.runtime import Runtime
@@ -275,7 +276,7 @@ def test_cli_backup_is_private_signed_and_keeps_n(tmp_path: Path) -> None:
 def test_cli_names_the_documented_procedure_when_neo4j_cannot_be_reached(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NEO4J_URI", raising=False)
-    out = cli(tmp_path, "backup", str(tmp_path / "b"), "--json", store="neo4j")
+    out = cli(tmp_path / "data", "backup", str(tmp_path / "b"), "--json", store="neo4j")
     assert out.exit_code == 1
     [p] = orjson.loads(out.stdout)["problems"]
     assert (p["rule"], p["field"], p["value"]) == ("store-unreachable", "NEO4J_URI", None)
@@ -291,7 +292,8 @@ def test_a_neo4j_store_backed_up_through_the_portable_path_restores_embedded(
     st = _neo4j_store
     st.wipe()  # type: ignore[attr-defined]
     plantlet.load(Runtime.open(Settings(data_dir=tmp_path), store=st))
-    cfg = Settings(data_dir=tmp_path / "data", store="neo4j")  # NEO4J_* from the environment
+    cfg = Settings(data_dir=tmp_path / "data", store="neo4j",
+                   NEO4J_URI=neo4j_uri())  # user and password from the environment
     done = backup(cfg, tmp_path / "b")
     assert done.manifest["layout"] == "portable"
     assert done.manifest["audit"]["headHash"] == st.audit_head()[1]
@@ -314,3 +316,24 @@ def test_no_api_surface_offers_backup_or_restore() -> None:
     assert not [p for p in paths if "backup" in p or "restore" in p]
     sdl = schema.as_str().lower()
     assert "backup" not in sdl and "restore" not in sdl
+
+
+def test_a_manifest_naming_files_outside_the_backup_is_refused(sealed: Path,
+                                                               tmp_path: Path) -> None:
+    bk = _copy(sealed, tmp_path)
+    m = orjson.loads((bk / MANIFEST).read_bytes())
+    m["files"]["../../escaped.txt"] = {"sha256": "0" * 64, "bytes": 0}
+    m["files"].pop("tracegraph.sqlite")
+    (bk / MANIFEST).write_bytes(orjson.dumps(m))
+    _edit_manifest(bk, {}, redigest=True)
+    refused = _refused(bk, tmp_path / "r")
+    assert refused == {"file-path": "files", "file-missing": "files"}
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_backups_inside_the_data_directory_are_refused(sealed: Path, tmp_path: Path) -> None:
+    data = sealed.parents[1] / "data"
+    with pytest.raises(BackupRefused) as e:
+        backup(Settings(data_dir=data), data / "backups")
+    assert [(p.rule, p.field) for p in e.value.problems] == [("dest-inside-data-dir", "dest")]
+    assert not (data / "backups").exists()
