@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 import pytest
@@ -22,13 +23,15 @@ from typer.testing import CliRunner, Result
 from bench.backup_writer import T0_MS
 from bench.backup_writer import main as write
 from graph.engines.sqlite.store import SQLiteStore
-from graph.port import GraphStore
 from ingest.signals.rawstore import RawStore
 from tests.conftest import neo4j_uri
 from tracegraph.backup import MANIFEST, BackupRefused, backup, complete_backups
 from tracegraph.restore import restore
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
+
+if TYPE_CHECKING:
+    from graph.engines.neo4j import Neo4jStore
 
 ROOT = Path(__file__).resolve().parents[2]
 EXE = str(Path(sys.executable).with_name("tracegraph"))
@@ -286,11 +289,11 @@ def test_cli_names_the_documented_procedure_when_neo4j_cannot_be_reached(
 
 @pytest.mark.neo4j
 def test_a_neo4j_store_backed_up_through_the_portable_path_restores_embedded(
-        _neo4j_store: GraphStore, tmp_path: Path) -> None:
+        _neo4j_store: Neo4jStore, tmp_path: Path) -> None:
     from tests import plantlet
 
     st = _neo4j_store
-    st.wipe()  # type: ignore[attr-defined]
+    st.wipe()
     plantlet.load(Runtime.open(Settings(data_dir=tmp_path), store=st))
     cfg = Settings(data_dir=tmp_path / "data", store="neo4j",
                    NEO4J_URI=neo4j_uri())  # user and password from the environment

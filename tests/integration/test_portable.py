@@ -69,24 +69,24 @@ def test_a_truncated_or_miscounted_file_is_refused_and_nothing_is_written(
 
 def test_cli_export_then_import_into_an_empty_store_verifies(source: Runtime,
                                                              tmp_path: Path) -> None:
-    from typer.testing import CliRunner
+    from typer.testing import CliRunner, Result
 
     from tracegraph.cli.main import app
 
     src_dir = tmp_path / "src"  # the source fixture's data directory
     f = tmp_path / "out.tgp.jsonl.gz"
 
-    def run(data: Path, *args: str) -> object:
+    def run(data: Path, *args: str) -> Result:
         return CliRunner().invoke(app, list(args), env={
             "TRACEGRAPH_DATA_DIR": str(data), "TRACEGRAPH_STORE": "embedded"})
 
     out = run(src_dir, "portable", "export", str(f))
-    assert out.exit_code == 0, out.output  # type: ignore[attr-defined]
+    assert out.exit_code == 0, out.output
     done = run(tmp_path / "fresh", "portable", "import", str(f), "--json")
-    assert done.exit_code == 0, done.output  # type: ignore[attr-defined]
-    report = orjson.loads(done.stdout)  # type: ignore[attr-defined]
+    assert done.exit_code == 0, done.output
+    report = orjson.loads(done.stdout)
     assert report["audit"]["ok"] and report["header"]["watermark"] == source.store.watermark()
     again = run(tmp_path / "fresh", "portable", "import", str(f), "--json")
-    assert again.exit_code == 1  # type: ignore[attr-defined]
-    [p] = orjson.loads(again.stdout)["problems"]  # type: ignore[attr-defined]
+    assert again.exit_code == 1
+    [p] = orjson.loads(again.stdout)["problems"]
     assert p["rule"] == "portable" and "not empty" in p["message"]
