@@ -21,6 +21,7 @@ from graph.errors import Problem, WriteRejectedError
 from graph.model import Direction
 from ontology.codes import RoleName
 from tracegraph.cli.admin import audit_app, user_app
+from tracegraph.cli.backup import register as register_backup
 from tracegraph.cli.quality import quality_app
 from tracegraph.cli.signals import signals_app
 from tracegraph.cli.versions import register as register_versions
@@ -446,5 +447,6 @@ app.add_typer(user_app, name="user")
 app.add_typer(signals_app, name="signals")
 app.add_typer(audit_app, name="audit")
 register_versions(app)
+register_backup(app)  # issue 19 item 2: backup / restore
 app.add_typer(quality_app, name="quality")
 
