@@ -209,6 +209,15 @@ export const EffectivenessResult = Object.freeze({
   NOT_EFFECTIVE: "notEffective",
 });
 
+// environment parameter (tg:EnvironmentParameterScheme)
+export const EnvironmentParameter = Object.freeze({
+  DP: "DP",
+  PC05: "PC05",
+  PC5: "PC5",
+  RH: "RH",
+  TEMP: "TEMP",
+});
+
 // equipment status (tg:EquipmentStatusScheme)
 export const EquipmentStatus = Object.freeze({
   AVAILABLE: "Available",
@@ -567,6 +576,13 @@ export const LABELS = Object.freeze({
   EffectivenessResult: Object.freeze({
     "effective": ["effective", "有效"],
     "notEffective": ["not effective", "无效"],
+  }),
+  EnvironmentParameter: Object.freeze({
+    "DP": ["differential pressure", "压差"],
+    "PC05": ["particles ≥ 0.5 µm", "≥0.5 µm 粒子数"],
+    "PC5": ["particles ≥ 5 µm", "≥5 µm 粒子数"],
+    "RH": ["relative humidity", "相对湿度"],
+    "TEMP": ["room temperature", "室温"],
   }),
   EquipmentStatus: Object.freeze({
     "Available": ["available", "可用"],
