@@ -242,16 +242,21 @@ def _room_hold_to_end(rt: Session, ctx: RoomContext, f: Finding, cleared: str
     """A room excursion's hold covers the batches in the room until the episode ended: those
     that entered after detection are added to it when it clears."""
     _ident, number = _identity(ctx, f.episode_ms, ExcursionLevel.OUT_OF_SPEC)
-    hold = rt.vocab.mint_iri(C.Hold, f"HLD-{number}")
-    if rt.store.get(hold) is None:
-        return []
+    hold, deviation = (rt.vocab.mint_iri(C.Hold, f"HLD-{number}"),
+                       rt.vocab.mint_iri(C.Deviation, f"DEV-{number}"))
+    if rt.store.get(deviation) is None:
+        return []  # the episode never went out of specification
     have = {e.dst for e in rt.store.links([hold], [R.HOLDS])}
     more = [b for b in room_batches(rt.store, ctx.equipment.iri, ms_to_text(f.episode_ms),
                                     cleared) if b not in have]
     if not more:
         return []
-    deviation = rt.vocab.mint_iri(C.Deviation, f"DEV-{number}")
-    return [NodeUpsert(C.Hold, f"HLD-{number}", hold, {}, {P.holds: more}),
+    opened: dict[str, object] = {} if have else {  # no batch in the room at detection
+        P.recordNumber: f"HLD-{number}", P.holdState: HoldState.ACTIVE, P.openedAt: cleared,
+        P.description: f"automatic hold: batches in room {ctx.equipment.key} during the "
+                       f"{ctx.parameter} excursion"}
+    return [NodeUpsert(C.Hold, f"HLD-{number}", hold, opened,  # type: ignore[arg-type]  # str values only
+                       {P.holds: more, **({} if have else {P.raisedBy: [deviation]})}),
             NodeUpsert(C.Deviation, f"DEV-{number}", deviation, {}, {P.concerns: more}),
             *on_hold_status(rt.store, more)]
 

@@ -9,6 +9,7 @@ nothing; an operator can neither write room limits nor clear an environment hold
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,24 @@ def test_a_room_excursion_holds_exactly_the_batches_in_the_room_during_it(
     _feed(q, env, size=977)
     assert runtime.store.watermark() == wm
     assert again == []  # delivered before the restart: not again
+
+
+def test_late_and_out_of_order_room_samples_hold_the_same_batches_once(
+        runtime: Runtime, env: EnvPlant, tmp_path: Path) -> None:
+    sink: list[Notification] = []
+    p = _pipeline(runtime, env, tmp_path / "raw", sink)
+    obs = [p.observation(a, v, t, sequence=i) for i, (a, t, v) in enumerate(env.samples)]
+    xs = [o for o in obs if o is not None]
+    chunks = [xs[i:i + 400] for i in range(0, len(xs), 400)]
+    order = list(range(len(chunks)))
+    random.Random(5).shuffle(order)  # batches arrive in any order, each one late or early
+    for i in order:
+        p.process(chunks[i])
+    room, _param, start, end = env.excursion
+    assert runtime.store.counts().get("Deviation") == 1
+    [held] = _held(runtime).values()
+    assert held == env.in_room(room, start, end) == _on_hold(runtime)
+    assert len(sink) == len({n.id for n in sink}) == runtime.store.counts()["Alarm"]
 
 
 def test_the_edhr_shows_each_operations_room_conditions(
@@ -232,3 +251,32 @@ def test_an_operator_can_neither_write_room_limits_nor_clear_an_environment_hold
          c["withinSpec"], [e["excursion"] for e in c["excursions"]])
         for x in want for c in x["parameters"]]
     assert any(r["excursions"] for r in got)
+
+
+def test_replay_and_environment_from_the_command_line(tmp_path: Path) -> None:
+    """``tracegraph signals replay`` (the CSV adapter) with room tags, then ``tracegraph
+    signals environment`` and ``tracegraph quality edhr``: the same numbers (embedded store)."""
+    import json
+
+    from tests.integration.test_cli import migrate as cli_migrate
+    from tests.integration.test_cli import run, write_docs
+
+    plant = generate(batches=12, hours=8)
+    assert cli_migrate(tmp_path, write_docs(tmp_path, [plant.doc])).returncode == 0
+    tags = tmp_path / "tags.json"
+    tags.write_text(json.dumps(plant.tags))
+    data = tmp_path / "env.csv"
+    data.write_text("address,time,value\n" + "".join(f"{a},{t},{v}\n"
+                                                     for a, t, v in plant.samples))
+    done = run(tmp_path, "signals", "replay", "--tags", str(tags), str(data))
+    assert done.returncode == 0, done.stderr
+    room, _param, start, end = plant.excursion
+    batch = sorted(plant.in_room(room, start, end))[0]
+    cli = run(tmp_path, "signals", "environment", batch, "--json")
+    assert cli.returncode == 0, cli.stderr
+    rows = json.loads(cli.stdout)
+    js = tmp_path / "edhr.json"
+    assert run(tmp_path, "quality", "edhr", batch, "--out", str(js), "--format",
+               "json").returncode == 0
+    assert json.loads(js.read_text())["environment"] == rows
+    assert any(c["excursions"] for x in rows for c in x["parameters"])
