@@ -53,6 +53,7 @@ RULES: dict[str, frozenset[str]] = {
     # explorer page (api/graphql/explorer.py)
     "Query.recordStatus": READERS, "Query.deviationView": READERS, "Query.spcChart": READERS,
     "Query.signalWindow": READERS,
+    "Query.batchEnvironment": READERS,  # issue 17 item 1
     # subscriptions
     "Subscription.qcNotifications": READERS,
     # writes

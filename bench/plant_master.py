@@ -27,6 +27,7 @@ from bench.plant_gs1 import COMPANY_PREFIX, gs1_check_digit
 from bench.plant_people import QUALIFICATIONS, customers, staff
 from bench.plant_stock import DAY, HOUR, equipment_park, fixture_of, fixture_park, ts
 from ontology.codes import RoleName, label
+from quality.environment import room_limit_nodes
 
 __all__ = ["ADMIN", "SITE", "ChangeRequestPlan", "change_request_plan", "draft_version_event",
            "event", "master_events", "node", "op_key", "room_of", "training_records",
@@ -137,6 +138,8 @@ def master_events(size: PlantSize, seed: int, go_live: bool = False) -> Iterator
         *(node("Area", k, {"name": v}, {"locatedIn": f"Site/{SITE}"}) for k, v in _AREAS.items()),
         *(node("Room", k, {"name": n, "cleanroomClass": c}, {"locatedIn": f"Area/{a}"})
           for k, n, a, c in _ROOMS),
+        # issue 17 item 1: each room's environment limits (the class defaults of the ontology)
+        *(n for k, _n, _a, c in _ROOMS for n in room_limit_nodes(k, c)),
     ], actor=ADMIN, reason="site master data")
 
     docs = [node("Document", d, {"title": name, "revision": "C", "documentType": "sop",

@@ -18,7 +18,8 @@ from graph.port import GraphStore
 from graph.recall import RecallAnswer
 from ontology.terms import R
 
-__all__ = ["Exposure", "Measurement", "WindowImpact", "executions_in_window", "results_in_window"]
+__all__ = ["Exposure", "Measurement", "WindowImpact", "executions_in_room", "executions_in_window",
+           "results_in_window"]
 
 ON_EQUIPMENT = R.ON_EQUIPMENT
 USED_FIXTURE = R.USED_FIXTURE
@@ -46,6 +47,23 @@ def executions_in_window(store: GraphStore, equipment: str, start: str, end: str
     runs = store.links([equipment], [ON_EQUIPMENT, USED_FIXTURE], Direction.DOWNSTREAM)
     executions = store.get_many(sorted({e.src for e in runs}))
     hit = [x for x in executions.values() if _overlaps(x, start, end)]
+    made: dict[str, list[str]] = {}
+    for e in store.links([x.iri for x in hit], [FOR_BATCH]):
+        made.setdefault(e.src, []).append(e.dst)
+    return [Exposure(x, tuple(sorted(made.get(x.iri, ()))))
+            for x in sorted(hit, key=lambda x: (str(x.props.get("startedAtTime")), x.iri))]
+
+
+def executions_in_room(store: GraphStore, room: str, start: str, end: str) -> list[Exposure]:
+    """Executions that ran in ``room`` overlapping [start, end] (issue 17 item 1): those
+    performed in it (``tg:performedIn``), and those without a room of their own on equipment
+    located in it (``tg:locatedIn``)."""
+    here = {e.src for e in store.links([room], [R.PERFORMED_IN], Direction.DOWNSTREAM)}
+    stands = [e.src for e in store.links([room], [R.LOCATED_IN], Direction.DOWNSTREAM)]
+    on = {e.src for e in store.links(stands, [ON_EQUIPMENT], Direction.DOWNSTREAM)} - here
+    elsewhere = {e.src for e in store.links(sorted(on), [R.PERFORMED_IN])}
+    runs = store.get_many(sorted(here | (on - elsewhere)))
+    hit = [x for x in runs.values() if _overlaps(x, start, end)]
     made: dict[str, list[str]] = {}
     for e in store.links([x.iri for x in hit], [FOR_BATCH]):
         made.setdefault(e.src, []).append(e.dst)

@@ -51,6 +51,7 @@ __all__ = [
     "DocumentType",
     "EffectivenessCriterion",
     "EffectivenessResult",
+    "EnvironmentParameter",
     "EquipmentStatus",
     "ExcursionLevel",
     "ExecutionStatus",
@@ -338,6 +339,18 @@ class EffectivenessResult(StrEnum):
 
     EFFECTIVE = "effective"  # effective, 有效
     NOT_EFFECTIVE = "notEffective"  # not effective, 无效
+
+
+class EnvironmentParameter(StrEnum):
+    """Environment parameter (``tg:EnvironmentParameterScheme``). The environmental conditions
+    monitored in a room (ISO 14644, EU GMP Annex 1). Held by no property.
+    """
+
+    DP = "DP"  # differential pressure, 压差
+    PC05 = "PC05"  # particles ≥ 0.5 µm, ≥0.5 µm 粒子数
+    PC5 = "PC5"  # particles ≥ 5 µm, ≥5 µm 粒子数
+    RH = "RH"  # relative humidity, 相对湿度
+    TEMP = "TEMP"  # room temperature, 室温
 
 
 class EquipmentStatus(StrEnum):
@@ -668,6 +681,7 @@ SCHEMES: Mapping[str, type[StrEnum]] = MappingProxyType(
         "DocumentTypeScheme": DocumentType,
         "EffectivenessCriterionScheme": EffectivenessCriterion,
         "EffectivenessResultScheme": EffectivenessResult,
+        "EnvironmentParameterScheme": EnvironmentParameter,
         "EquipmentStatusScheme": EquipmentStatus,
         "ExcursionLevelScheme": ExcursionLevel,
         "ExecutionStatusScheme": ExecutionStatus,
@@ -714,6 +728,7 @@ SCHEME_LABELS: Mapping[type[StrEnum], tuple[str, str]] = MappingProxyType(
         DocumentType: ("document type", "文件类型"),
         EffectivenessCriterion: ("effectiveness criterion", "有效性判定准则"),
         EffectivenessResult: ("effectiveness result", "有效性结论"),
+        EnvironmentParameter: ("environment parameter", "环境参数"),
         EquipmentStatus: ("equipment status", "设备状态"),
         ExcursionLevel: ("excursion level", "超限级别"),
         ExecutionStatus: ("execution status", "执行状态"),
@@ -895,6 +910,13 @@ LABELS: Mapping[type[StrEnum], Mapping[str, tuple[str, str]]] = MappingProxyType
         EffectivenessResult: {
             "effective": ("effective", "有效"),
             "notEffective": ("not effective", "无效"),
+        },
+        EnvironmentParameter: {
+            "DP": ("differential pressure", "压差"),
+            "PC05": ("particles ≥ 0.5 µm", "≥0.5 µm 粒子数"),
+            "PC5": ("particles ≥ 5 µm", "≥5 µm 粒子数"),
+            "RH": ("relative humidity", "相对湿度"),
+            "TEMP": ("room temperature", "室温"),
         },
         EquipmentStatus: {
             "Available": ("available", "可用"),

@@ -27,6 +27,7 @@ from graph.status import is_released
 from ontology.terms import C, P, R
 from ontology.units import display_unit
 from ontology.vocab import DEFAULT_INSTANCE_BASE as ID_BASE
+from quality.environment import SampleSource, execution_conditions
 from quality.release import release_report
 from quality.signatures import human_time, manifestation, signatures_by_record
 from quality.workflow import linked_from, resolve
@@ -63,14 +64,17 @@ def _props(n: NodeRecord, *names: str) -> Json:
     return {str(k): n.props.get(k) for k in names}
 
 
-def batch_dhr(rt: Session, batch: str, unit_limit: int = 100) -> Json:
+def batch_dhr(rt: Session, batch: str, unit_limit: int = 100,
+              samples: SampleSource | None = None) -> Json:
     """The device history record of a batch as JSON-ready data, read in one snapshot
-    (``watermark``: the store as of which every section reads)."""
+    (``watermark``: the store as of which every section reads). ``samples``: the raw signal
+    store, for the room conditions of each operation (``environment``)."""
     with rt.store.snapshot() as watermark:
-        return {**_batch_dhr(rt, batch, unit_limit), "watermark": watermark}
+        return {**_batch_dhr(rt, batch, unit_limit, samples), "watermark": watermark}
 
 
-def _batch_dhr(rt: Session, batch: str, unit_limit: int) -> Json:
+def _batch_dhr(rt: Session, batch: str, unit_limit: int,
+               samples: SampleSource | None = None) -> Json:
     st = rt.store
     b = resolve(rt, C.TraceableEntity, batch)
     ctx = as_built(st, [b.iri])
@@ -215,6 +219,7 @@ def _batch_dhr(rt: Session, batch: str, unit_limit: int) -> Json:
         "fixtures": sorted(fixtures.values(), key=lambda x: str(x["key"])),
         "operators": sorted(operators.values(), key=lambda x: str(x["username"])),
         "parameters": params,
+        "environment": execution_conditions(st, samples, executions),  # issue 17 item 1
         "excursions": excursions,
         "inspections": inspections,
         "deviations": [{"key": d.key, **_props(d, P.title_, P.deviationGrade,
@@ -238,19 +243,19 @@ def _batch_dhr(rt: Session, batch: str, unit_limit: int) -> Json:
     }
 
 
-def unit_dhr(rt: Session, serial: str) -> Json:
+def unit_dhr(rt: Session, serial: str, samples: SampleSource | None = None) -> Json:
     """The device history record of one serialized unit: its batch's record plus the unit and
     its own UDI (with the serial), read in one snapshot."""
     with rt.store.snapshot():
-        return _unit_dhr(rt, serial)
+        return _unit_dhr(rt, serial, samples)
 
 
-def _unit_dhr(rt: Session, serial: str) -> Json:
+def _unit_dhr(rt: Session, serial: str, samples: SampleSource | None = None) -> Json:
     u = resolve(rt, C.SerializedUnit, serial)
     batch = next((e.dst for e in rt.store.edges(u.iri, Direction.UPSTREAM, [DERIVATION])), None)
     if batch is None:
         raise ValueError(f"unit {u.key} was made from no batch")
-    doc = batch_dhr(rt, batch, unit_limit=0)
+    doc = batch_dhr(rt, batch, unit_limit=0, samples=samples)
     product = rt.store.get(next((e.dst for e in rt.store.links([u.iri], [R.OF_PRODUCT])), ""))
     doc["unit"] = {"serial": u.key, **_props(u, P.gtin, P.manufacturedAt, P.expiryDate)}
     doc["udi"] = udi_of(product, doc["batch"]["key"], u.props.get(P.manufacturedAt),
@@ -392,6 +397,8 @@ def render_html(doc: Mapping[str, Any], paper: str = "A4") -> str:
              _table("Fixtures", doc["fixtures"], section="fixtures"),
              _table("Operators", doc["operators"], section="operators"),
              _table("Parameters", doc["parameters"], section="parameters"),
+             _table("Room conditions", _environment_rows(doc.get("environment", [])),
+                    section="environment"),
              _table("Excursions", doc["excursions"], section="excursions"),
              _table("Inspections", doc["inspections"], section="inspections"),
              _table("Deviations", doc["deviations"], section="deviations"),
@@ -403,6 +410,15 @@ def render_html(doc: Mapping[str, Any], paper: str = "A4") -> str:
              _signature_block(doc["signatures"]),
              "</body></html>"]
     return "".join(parts)
+
+
+def _environment_rows(env: Sequence[Mapping[str, Any]]) -> list[Json]:
+    """One row per operation and room parameter (issue 17 item 1)."""
+    return [{"execution": x["execution"], "room": x["room"], "parameter": p["parameter"],
+             "min": p["min"], "max": p["max"], "mean": p["mean"], "unit": p["unit"],
+             "samples": p["samples"], "withinSpec": p["withinSpec"],
+             "excursions": ", ".join(e["excursion"] for e in p["excursions"])}
+            for x in env for p in x["parameters"]]
 
 
 class PdfUnavailable(RuntimeError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from graph.impact import executions_in_window
+from graph.impact import executions_in_room, executions_in_window
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from graph.schema import DERIVATION
@@ -39,8 +39,8 @@ from quality.detection import LEVELS, Finding, SpecLimits
 from quality.holds import on_hold_status
 from quality.residence import material_ms
 
-__all__ = ["Context", "Recorded", "affected_material", "contextualise", "grade",
-           "record_cleared", "record_finding"]
+__all__ = ["Context", "Recorded", "RoomContext", "affected_material", "contextualise", "grade",
+           "record_cleared", "record_finding", "room_batches", "room_context"]
 
 SIGNAL_ACTOR = "signals"
 QC_ROLE = RoleName.QC
@@ -72,6 +72,58 @@ class Context:
     def end_text(self) -> str | None:
         end = self.execution.props.get(P.endedAtTime)
         return str(end) if end else None
+
+    # what a finding links to and holds; a room source answers differently (RoomContext)
+    def during(self) -> list[str]:
+        return [self.execution.iri]
+
+    def where(self) -> str:
+        return f"during {self.execution.key} (batch {self.batch.key})"
+
+    def affected(self, store: GraphStore, f: Finding, detected: str) -> list[str]:
+        # the material at the sensor then: detection time shifted by the tag's residence delay
+        return affected_material(store, self, ms_to_text(material_ms(f.at_ms, self.delay_ms)))
+
+    def concerned(self, held: list[str]) -> list[str]:
+        return [self.batch.iri]
+
+
+@dataclass(frozen=True)
+class RoomContext(Context):
+    """A room's environment stream (issue 17 item 1): the room is the source and its own
+    "run" (``equipment`` and ``execution`` are the room: one detector for the stream), the spec
+    is the room's limit of the parameter (``tg:limitsRoom``). A finding concerns and holds the
+    batches with an execution in the room during the excursion window."""
+
+    def during(self) -> list[str]:
+        return []
+
+    def where(self) -> str:
+        return f"in room {self.equipment.key}"
+
+    def affected(self, store: GraphStore, f: Finding, detected: str) -> list[str]:
+        return room_batches(store, self.equipment.iri, ms_to_text(f.episode_ms), detected)
+
+    def concerned(self, held: list[str]) -> list[str]:
+        return held
+
+
+def room_context(store: GraphStore, room_iri: str, parameter: str) -> RoomContext | None:
+    """The context of a room's ``parameter`` stream: the room and its limit spec."""
+    room = store.get(room_iri)
+    if room is None:
+        return None
+    specs = store.get_many(e.src for e in store.links([room_iri], [R.LIMITS_ROOM],
+                                                      Direction.DOWNSTREAM))
+    spec = next((s for s in specs.values() if s.key.rsplit("/", 1)[-1] == parameter), None)
+    return None if spec is None else RoomContext(room, room, room, spec, parameter)
+
+
+def room_batches(store: GraphStore, room_iri: str, start: str, end: str) -> list[str]:
+    """The batches with an execution in the room overlapping [start, end]
+    (:func:`graph.impact.executions_in_room`): what a room excursion holds."""
+    return sorted({b for x in executions_in_room(store, room_iri, start, end)
+                   for b in x.batches})
 
 
 def contextualise(store: GraphStore, equipment_iri: str, parameter: str, at: str,
@@ -182,10 +234,36 @@ def record_cleared(rt: Session, ctx: Context, f: Finding) -> WriteResult | None:
     event_id = f"signals:{ident}/cleared"
     if not nodes or rt.store.events([event_id]):
         return None  # an episode is cleared once (a re-evaluation may clear it elsewhere)
+    if isinstance(ctx, RoomContext):
+        nodes += _room_hold_to_end(rt, ctx, f, cleared)
     back = "in statistical control" if spc else "within limits"
     return write_nodes(rt, nodes, SIGNAL_ACTOR,
                        f"automatic: {ctx.parameter} back {back} on {ctx.equipment.key}",
                        event_id, command=Command.EXCEPTION_LOOP)
+
+
+def _room_hold_to_end(rt: Session, ctx: RoomContext, f: Finding, cleared: str
+                      ) -> list[NodeUpsert]:
+    """A room excursion's hold covers the batches in the room until the episode ended: those
+    that entered after detection are added to it when it clears."""
+    _ident, number = _identity(ctx, f.episode_ms, ExcursionLevel.OUT_OF_SPEC)
+    hold, deviation = (rt.vocab.mint_iri(C.Hold, f"HLD-{number}"),
+                       rt.vocab.mint_iri(C.Deviation, f"DEV-{number}"))
+    if rt.store.get(deviation) is None:
+        return []  # the episode never went out of specification
+    have = {e.dst for e in rt.store.links([hold], [R.HOLDS])}
+    more = [b for b in room_batches(rt.store, ctx.equipment.iri, ms_to_text(f.episode_ms),
+                                    cleared) if b not in have]
+    if not more:
+        return []
+    opened: dict[str, object] = {} if have else {  # no batch in the room at detection
+        P.recordNumber: f"HLD-{number}", P.holdState: HoldState.ACTIVE, P.openedAt: cleared,
+        P.description: f"automatic hold: batches in room {ctx.equipment.key} during the "
+                       f"{ctx.parameter} excursion"}
+    return [NodeUpsert(C.Hold, f"HLD-{number}", hold, opened,  # type: ignore[arg-type]  # str values only
+                       {P.holds: more, **({} if have else {P.raisedBy: [deviation]})}),
+            NodeUpsert(C.Deviation, f"DEV-{number}", deviation, {}, {P.concerns: more}),
+            *on_hold_status(rt.store, more)]
 
 
 def record_finding(rt: Session, ctx: Context, f: Finding) -> Recorded | None:
@@ -205,16 +283,17 @@ def record_finding(rt: Session, ctx: Context, f: Finding) -> Recorded | None:
         return rec  # already committed (a replay after restart): nothing new
     what = (f"SPC rule(s) {', '.join(f.rules)}" if f.kind == "spc"
             else f"{ctx.parameter} beyond its {f.level} limit")
-    desc = (f"{what} on {ctx.equipment.key} during {ctx.execution.key} (batch "
-            f"{ctx.batch.key}); peak {f.peak:g}, raw window from {ms_to_text(f.episode_ms)}")
+    desc = (f"{what} on {ctx.equipment.key} {ctx.where()}; peak {f.peak:g}, raw window from "
+            f"{ms_to_text(f.episode_ms)}")
     exc_props: dict[str, object] = {
         P.recordNumber: f"EXC-{number}", P.excursionLevel: f.level, P.peakValue: float(f.peak),
         P.detectedAt: detected, P.description: desc}
     if f.limit is not None:
         exc_props[P.limitValue] = float(f.limit)
     role_iri, role_node = _role(rt)
+    exc_links = {P.violatesSpec: [ctx.spec.iri], P.duringExecution: ctx.during()}
     nodes = [NodeUpsert(C.Excursion, f"EXC-{number}", exc_iri, exc_props,  # type: ignore[arg-type]  # exc_props holds only str and float values
-                        {P.violatesSpec: [ctx.spec.iri], P.duringExecution: [ctx.execution.iri]}),
+                        {k: v for k, v in exc_links.items() if v}),
              NodeUpsert(C.Alarm, f"ALM-{number}", alarm_iri,
                         {P.recordNumber: f"ALM-{number}", P.alarmPriority: PRIORITY[f.level],
                          P.alarmState: AlarmState.ACTIVE, P.openedAt: detected},
@@ -225,19 +304,20 @@ def record_finding(rt: Session, ctx: Context, f: Finding) -> Recorded | None:
         limits = ctx.limits
         rec.grade = grade(limits, f.peak, f.limit)
         rec.deviation = v.mint_iri(C.Deviation, f"DEV-{number}")
-        rec.hold = v.mint_iri(C.Hold, f"HLD-{number}")
-        rec.held = affected_material(rt.store, ctx,  # the material at the sensor then
-                                     ms_to_text(material_ms(f.at_ms, ctx.delay_ms)))
+        rec.held = ctx.affected(rt.store, f, detected)
+        rec.hold = v.mint_iri(C.Hold, f"HLD-{number}") if rec.held else None
         nodes += [
             NodeUpsert(C.Deviation, f"DEV-{number}", rec.deviation, {
                 P.recordNumber: f"DEV-{number}",
                 "title": f"{ctx.parameter} out of specification on {ctx.equipment.key}, "
-                         f"batch {ctx.batch.key}",
+                         + (f"batch {ctx.batch.key}" if ctx.during() else
+                            f"{len(rec.held)} batch(es) in the room"),
                 P.description: desc, P.deviationState: DeviationState.OPEN,
                 P.deviationGrade: rec.grade,
                 P.openedAt: detected},
-                {P.raisedBy: [exc_iri], P.concerns: [ctx.batch.iri]}),
-            NodeUpsert(C.Hold, f"HLD-{number}", rec.hold, {
+                {P.raisedBy: [exc_iri], P.concerns: ctx.concerned(rec.held)})]
+        if rec.hold is not None:  # a room with no batch in it during the excursion: no hold
+            nodes += [NodeUpsert(C.Hold, f"HLD-{number}", rec.hold, {
                 P.recordNumber: f"HLD-{number}",
                 P.holdState: HoldState.ACTIVE, P.openedAt: detected,
                 P.description: f"automatic hold: {len(rec.held)} item(s) affected by "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from graph.write import Guard
 from quality.deviation_guard import capa_closure, deviation_lifecycle
+from quality.environment import room_limit_rules
 from quality.holds import held_material_guard
 from quality.inspection_rules import inspection_rules
 from quality.material_rules import consumption_rules
@@ -28,4 +29,6 @@ def default_guards() -> list[Guard]:
             spec_units, gs1_identifiers, derivation_rules, consumption_rules,
             shipping_rules, inspection_rules,
             # execution and route rules (issue 14)
-            variant_forms, equipment_class_rules, route_rules]
+            variant_forms, equipment_class_rules, route_rules,
+            # room limits (issue 17 item 1)
+            room_limit_rules]

@@ -14,6 +14,7 @@ One module per domain, all built on the shared types and helpers of :mod:`api.gr
 - :mod:`~api.graphql.quality`: the closed quality loop (deviations, CAPA, dispositions, release)
 - :mod:`~api.graphql.signals`: raw signal windows and the QC notification subscription
 - :mod:`~api.graphql.vocabulary`: the ontology's labels in English or Chinese
+- :mod:`~api.graphql.environment`: room conditions per operation of a batch (issue 17)
 
 :mod:`~api.graphql.limits` holds the per-request limits and the authorization extension. A
 domain adds its ``Query``/``Mutation``/``Subscription`` classes to the tuples below (their order
@@ -32,6 +33,7 @@ from strawberry.tools import merge_types
 from api.graphql import (
     accounts,
     capture,
+    environment,
     explorer,
     genealogy,
     quality,
@@ -45,7 +47,8 @@ from api.graphql.limits import Schema, extensions
 __all__ = ["build_schema", "schema"]
 
 QUERIES: tuple[type, ...] = (accounts.Query, genealogy.Query, recall.Query, explorer.Query,
-                             versions.Query, quality.Query, signals.Query, vocabulary.Query)
+                             versions.Query, quality.Query, signals.Query, vocabulary.Query,
+                             environment.Query)
 MUTATIONS: tuple[type, ...] = (capture.Mutation, accounts.Mutation, versions.Mutation,
                                quality.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = (signals.Subscription,)

@@ -35,6 +35,7 @@ from graph.errors import Problem as ProblemRecord
 from graph.errors import RefusedError, WriteRejectedError
 from graph.model import NodeRecord
 from graph.port import GraphStore
+from ingest.signals.environment import raw_samples
 from ontology.codes import CAPAState, HoldState, ReleaseOutcome
 from ontology.terms import C, P, R
 from quality import capa as capa_mod
@@ -245,7 +246,9 @@ class Query:
         if (batch is None) == (unit is None):
             raise bad_input("batch/unit", None, "give exactly one of batch or unit")
         try:
-            doc = batch_dhr(rt, batch) if batch is not None else unit_dhr(rt, str(unit))
+            with raw_samples(rt.settings.data_dir) as raw:  # room conditions (issue 17)
+                doc = (batch_dhr(rt, batch, samples=raw) if batch is not None
+                       else unit_dhr(rt, str(unit), samples=raw))
         except (WorkflowRefused, ValueError):
             return None
         return cast(JSON, doc)

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import CurrentUser, RuntimeDep, require
 from graph.identifiers.identify import identify
+from ingest.signals.environment import raw_samples
 from ontology.terms import C
 from quality.edhr import PAPER, PdfUnavailable, batch_dhr, render_html, render_pdf, unit_dhr
 
@@ -37,7 +38,9 @@ def edhr(ident: str, rt: RuntimeDep, user: CurrentUser, format: str = "html",
         raise HTTPException(404, {"code": "NOT_FOUND", "field": "id", "value": ident,
                                   "message": "no single batch or unit has this identifier"})
     node = found[0]
-    doc = unit_dhr(rt, node.iri) if node.label == C.SerializedUnit else batch_dhr(rt, node.iri)
+    with raw_samples(rt.settings.data_dir) as raw:  # room conditions (issue 17 item 1)
+        doc = (unit_dhr(rt, node.iri, samples=raw) if node.label == C.SerializedUnit
+               else batch_dhr(rt, node.iri, samples=raw))
     if format == "json":
         return JSONResponse(doc)
     html = render_html(doc, paper)

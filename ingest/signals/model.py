@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = ["Observation", "Quality", "TagBinding", "TagMap", "text_to_ms"]
 
@@ -54,12 +54,14 @@ def now_ms() -> int:
 
 
 class TagBinding(BaseModel):
-    """One source address → equipment → process parameter."""
+    """One source address → equipment (or room) → process (or environment) parameter."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     address: str = Field(min_length=1, description="MQTT topic, OPC UA NodeId or CSV tag name")
-    equipment: str = Field(min_length=1, description="equipment tag")
+    equipment: str | None = Field(None, min_length=1, description="equipment tag")
+    room: str | None = Field(None, min_length=1, description="room code (environment "
+                             "monitoring: TEMP, RH, DP, PC05, PC5)")
     parameter: str = Field(min_length=1, description="parameter code, e.g. MELT-TEMP")
     unit: str = Field(min_length=1, description="UCUM unit the source sends")
     residence_delay: float = Field(
@@ -71,6 +73,17 @@ class TagBinding(BaseModel):
     @property
     def delay_ms(self) -> int:
         return round(self.residence_delay * 1000)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TagBinding:
+        if (self.equipment is None) == (self.room is None):
+            raise ValueError(f"address {self.address!r}: give exactly one of equipment or room")
+        return self
+
+    @property
+    def source(self) -> str:
+        """The stream's source key: the equipment tag or the room code."""
+        return self.equipment if self.equipment is not None else str(self.room)
 
 
 class TagMap(BaseModel):
@@ -90,7 +103,7 @@ class TagMap(BaseModel):
             if t.address in seen:
                 raise ValueError(f"address {t.address!r} is mapped twice")
             seen.add(t.address)
-            d = delays.setdefault((t.equipment, t.parameter), t.residence_delay)
+            d = delays.setdefault((t.source, t.parameter), t.residence_delay)
             if d != t.residence_delay:  # one stream, one place of the material
                 raise ValueError(f"residenceDelay {t.residence_delay!r} of {t.address!r} differs "
                                  f"from {d!r} of the same equipment and parameter")

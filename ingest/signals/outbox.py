@@ -48,10 +48,12 @@ def notification_of(store: GraphStore, alarm_iri: str) -> Notification | None:
                          _one(store, exc_iri, R.DURING_EXECUTION))
     batch_iri = _one(store, run_iri, R.FOR_BATCH) if run_iri else None
     eq_iri = _one(store, run_iri, R.ON_EQUIPMENT) if run_iri else None
+    if run_iri is None and spec_iri:  # a room's environment excursion (issue 17 item 1)
+        eq_iri = _one(store, spec_iri, R.LIMITS_ROOM)
     dev_iri = _one(store, exc_iri, R.RAISED_BY, C.Deviation, incoming=True)
     hold_iri = _one(store, dev_iri, R.RAISED_BY, C.Hold, incoming=True) if dev_iri else None
     nodes = store.get_many([i for i in (spec_iri, run_iri, batch_iri, eq_iri, dev_iri) if i])
-    if spec_iri not in nodes or run_iri not in nodes:
+    if spec_iri not in nodes or (run_iri not in nodes and eq_iri not in nodes):
         return None
     dev = nodes.get(dev_iri or "")
     level = str(exc.props.get(P.excursionLevel, ""))
@@ -60,7 +62,8 @@ def notification_of(store: GraphStore, alarm_iri: str) -> Notification | None:
     return Notification(
         "spcWarning" if level == "spcRule" else "deviation" if dev else "excursion", QC_ROLE,
         nodes[eq_iri].key if eq_iri in nodes else "", nodes[spec_iri].key.rsplit("/", 1)[-1],
-        nodes[batch_iri].key if batch_iri in nodes else "", nodes[run_iri].key, level,
+        nodes[batch_iri].key if batch_iri in nodes else "",
+        nodes[run_iri].key if run_iri in nodes else "", level,
         float(exc.props.get(P.peakValue, 0.0)),  # type: ignore[arg-type]  # a numeric property
         str(exc.props.get(P.detectedAt, "")), exc_iri, alarm_iri, dev_iri, hold_iri,
         str(dev.props.get(P.deviationGrade)) if dev else None, held,

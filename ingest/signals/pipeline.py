@@ -36,12 +36,13 @@ from graph.write import NodeUpsert
 from ingest.signals.model import Observation, TagBinding, TagMap, now_ms, text_to_ms
 from ingest.signals.outbox import QcOutbox
 from ingest.signals.rawstore import RawStore
+from ingest.signals.rooms import check_room_tags, sample_quality
 from ingest.signals.state import Checkpoint, LoopState
 from ontology.codes import ExcursionLevel
 from ontology.datatypes import ms_to_text
 from ontology.terms import C, P, R
 from quality.detection import DEFAULT_SPC_RULES, Detector, Finding
-from quality.exception_loop import Context, Recorded, contextualise, record_finding
+from quality.exception_loop import Context, Recorded, contextualise, record_finding, room_context
 from quality.notify import Notification, hub
 from quality.residence import delay_seconds, material_ms, sample_window
 from quality.spc import SPAN, Limits, limits_from_summary
@@ -59,8 +60,9 @@ def check_tag_map(rt: Session, tags: TagMap) -> None:
     """Refuse a mapping that names equipment the graph does not know (all problems at once)."""
     problems = [Problem(rule="tag-map-equipment", field=f"tags.{i}.equipment", value=t.equipment,
                         message=f"no Equipment with tag {t.equipment!r}")
-                for i, t in enumerate(tags.tags)
-                if rt.store.get(rt.vocab.mint_iri(C.Equipment, t.equipment)) is None]
+                for i, t in enumerate(tags.tags) if t.equipment is not None
+                and rt.store.get(rt.vocab.mint_iri(C.Equipment, t.equipment)) is None]
+    problems += check_room_tags(rt, tags)  # rooms as sources (issue 17 item 1)
     if problems:
         raise WriteRejectedError(problems)
 
@@ -68,7 +70,8 @@ def check_tag_map(rt: Session, tags: TagMap) -> None:
 @dataclass
 class _Stream:
     key: tuple[str, str]
-    equipment_iri: str
+    equipment_iri: str  # the source: equipment, or a room (``room``)
+    room: bool = False
     ctx: Context | None = None
     valid_from: int = 0
     valid_to: int = -1
@@ -100,7 +103,8 @@ class SignalPipeline:
         self._watermark = -1
         check_tag_map(self.rt, self.tags)
         self.by_address: dict[str, TagBinding] = self.tags.by_address()
-        self._delays = {(b.equipment, b.parameter): b.delay_ms for b in self.tags.tags}
+        self._delays = {(b.source, b.parameter): b.delay_ms for b in self.tags.tags}
+        self.rooms = {t.room for t in self.tags.tags if t.room is not None}
         self.records = deque(self.records, maxlen=self.keep_records)
         self.state = LoopState(self.raw.root)
         self.outbox = QcOutbox(self.rt.store, self.state, lambda: self.publishers)
@@ -117,7 +121,8 @@ class SignalPipeline:
         q = quality if quality in ("good", "uncertain", "bad") else "bad"
         if (unit is not None and unit != b.unit) or not math.isfinite(value):
             q = "bad"  # wrong unit or not a number: kept raw, never detected on
-        return Observation(b.equipment, b.parameter, float(value), b.unit, int(source_ms),
+        q = sample_quality(b, value, q)
+        return Observation(b.source, b.parameter, float(value), b.unit, int(source_ms),
                            received_ms if received_ms is not None else now_ms(),
                            q, int(sequence))  # type: ignore[arg-type]  # q is one of the Quality literals, checked just above
 
@@ -155,7 +160,7 @@ class SignalPipeline:
     def flush(self) -> None:
         """Write the per-operation aggregates of every stream's current execution."""
         for (eq, tag), st in self.streams.items():
-            if st.ctx is not None:
+            if st.ctx is not None and not st.room:  # a room's conditions: from the raw store
                 self._aggregate(eq, tag, st.ctx)
         self._commit(())  # per-execution SPC findings of completed executions: notified
 
@@ -184,8 +189,10 @@ class SignalPipeline:
     def _stream(self, key: tuple[str, str]) -> _Stream:
         st = self.streams.get(key)
         if st is None:
-            st = self.streams[key] = _Stream(key, self.rt.vocab.mint_iri(C.Equipment, key[0]),
-                                             delay_ms=self._delays.get(key, 0))
+            room = key[0] in self.rooms
+            st = self.streams[key] = _Stream(key, self.rt.vocab.mint_iri(
+                C.Room if room else C.Equipment, key[0]), room,
+                delay_ms=self._delays.get(key, 0))
             cp = self.state.before(key)
             self._restore(st, cp)
             self._catch_up(st, st.last_ms + 1 if cp is not None else self._first(st))
@@ -195,10 +202,17 @@ class SignalPipeline:
         """Where a stream without a checkpoint starts: the beginning of the execution running
         at its newest raw sample (older runs' findings are committed, or were never found)."""
         latest = self.raw.last(*st.key, 1)
-        return self._first_at(st, latest[-1].source_ms) if latest else _FOREVER
+        if not latest:
+            return _FOREVER
+        if st.room:  # a room's stream is one run: resume at its newest sample
+            return latest[-1].source_ms
+        return self._first_at(st, latest[-1].source_ms)
 
     def _at(self, st: _Stream, t_ms: int) -> Context | None:
-        """The context of a sample taken at ``t_ms``: what ran at its material time."""
+        """The context of a sample taken at ``t_ms``: what ran at its material time (a room's
+        stream: the room and its limit)."""
+        if st.room:
+            return room_context(self.rt.store, st.equipment_iri, st.key[1])
         return contextualise(self.rt.store, st.equipment_iri, st.key[1],
                              ms_to_text(material_ms(t_ms, st.delay_ms)), st.delay_ms)
 
@@ -214,6 +228,8 @@ class SignalPipeline:
 
     def _context_at(self, run: str, tag: str, delay_ms: int) -> Context | None:
         ex = self.rt.store.get(run)
+        if ex is not None and ex.label == C.Room:
+            return room_context(self.rt.store, run, tag)
         eq = [e.dst for e in self.rt.store.links([run], [R.ON_EQUIPMENT])]
         if ex is None or not eq:
             return None

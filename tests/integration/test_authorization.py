@@ -38,6 +38,7 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "Query.deviationView": ('{ deviationView(id: "DEV-1") { state } }', {}),
     "Query.spcChart": ('{ spcChart(spec: "SPEC-1") { cpk } }', {}),
     "Query.signalWindow": ('{ signalWindow(record: "B-ASSY") { parameter } }', {}),
+    "Query.batchEnvironment": ('{ batchEnvironment(batch: "B-ASSY") { execution } }', {}),
     "Mutation.capture": ("mutation($d: JSON!) { capture(document: $d) { ok } }",
                          {"d": "CAPTURE"}),
     "Mutation.sign": ('mutation($p: String!) { sign(record: "B-ASSY", meaning: reviewed, '

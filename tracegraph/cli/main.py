@@ -430,6 +430,11 @@ def demo(port: Annotated[int | None, typer.Option()] = None,
     # runs through the workflow commands, each authenticated and signed by the plant's staff
     with console.status("loading the demo plant through its workflow commands …"):
         counts = load_workflow(rt, "demo.admin", password, size="demo", seed=7)
+    # issue 17 item 1: the rooms' recorded conditions, replayed through the signal pipeline
+    from bench.plant_env import replay_environment
+
+    with console.status("replaying the rooms' conditions through the signal pipeline …"):
+        counts.update({f"environment {k}": v for k, v in replay_environment(rt).items()})
     rt.close()
     console.print(f"demo plant loaded into {d} in {time.perf_counter() - t0:.1f} s: {counts}")
     *others, last = (f"demo.{role}" for role in RoleName)

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ingest.signals.environment import raw_samples
 from quality.capa import overdue_actions
 from quality.edhr import batch_dhr, render_html, render_pdf, unit_dhr
 from quality.release import release_report
@@ -72,8 +73,9 @@ def edhr_cmd(ident: Annotated[str, typer.Argument(help="batch or serial (IRI or 
     paper = paper or rt.settings.edhr_paper
     try:
         node = resolve(rt, "TraceableEntity", ident)
-        doc = unit_dhr(rt, node.iri) if node.label == "SerializedUnit" else \
-            batch_dhr(rt, node.iri)
+        with raw_samples(rt.settings.data_dir) as raw:  # room conditions (issue 17 item 1)
+            doc = unit_dhr(rt, node.iri, samples=raw) if node.label == "SerializedUnit" else \
+                batch_dhr(rt, node.iri, samples=raw)
     except WorkflowRefused as e:
         err.print(str(e))
         raise typer.Exit(2) from None

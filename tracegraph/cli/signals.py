@@ -104,3 +104,40 @@ def replay(tags: TagsOpt, files: list[Path], webhook: WebhookOpt = None) -> None
                           f"{p.duplicates} duplicate(s)")
     finally:
         rt.close()
+
+
+@signals_app.command("environment")
+def environment(batch: str, as_json: Annotated[bool, typer.Option("--json",
+                                                                  help="print JSON")] = False
+                ) -> None:
+    """The room conditions of each operation of a batch (issue 17 item 1): min / max / mean per
+    room parameter during the operation, samples beyond the limits and room excursions."""
+    import json
+
+    from rich.table import Table
+
+    from ingest.signals.environment import batch_environment
+    from quality.workflow import WorkflowRefused
+
+    rt = Runtime.open()
+    try:
+        rows = batch_environment(rt, rt.settings.data_dir, batch)
+    except WorkflowRefused as e:
+        console.print(f"[red]{e}[/]")
+        raise typer.Exit(1) from None
+    finally:
+        rt.close()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=1, ensure_ascii=False))
+        return
+    t = Table("operation", "room", "parameter", "min", "max", "mean", "unit", "n", "in spec",
+              "excursions", title=f"Room conditions of batch {batch}")
+    for x in rows:
+        for p in x["parameters"] or [{}]:
+            t.add_row(x["execution"], x["room"] or "—", p.get("parameter", "—"),
+                      *(f"{p[k]:g}" if isinstance(p.get(k), float) else "—"
+                        for k in ("min", "max", "mean")),
+                      p.get("unit") or "", str(p.get("samples", 0)),
+                      "yes" if p.get("withinSpec", True) else "NO",
+                      ", ".join(e["excursion"] for e in p.get("excursions", [])))
+    Console().print(t)

@@ -209,6 +209,15 @@ export const EffectivenessResult = Object.freeze({
   NOT_EFFECTIVE: "notEffective",
 });
 
+// environment parameter (tg:EnvironmentParameterScheme)
+export const EnvironmentParameter = Object.freeze({
+  DP: "DP",
+  PC05: "PC05",
+  PC5: "PC5",
+  RH: "RH",
+  TEMP: "TEMP",
+});
+
 // equipment status (tg:EquipmentStatusScheme)
 export const EquipmentStatus = Object.freeze({
   AVAILABLE: "Available",
@@ -568,6 +577,13 @@ export const LABELS = Object.freeze({
     "effective": ["effective", "有效"],
     "notEffective": ["not effective", "无效"],
   }),
+  EnvironmentParameter: Object.freeze({
+    "DP": ["differential pressure", "压差"],
+    "PC05": ["particles ≥ 0.5 µm", "≥0.5 µm 粒子数"],
+    "PC5": ["particles ≥ 5 µm", "≥5 µm 粒子数"],
+    "RH": ["relative humidity", "相对湿度"],
+    "TEMP": ["room temperature", "室温"],
+  }),
   EquipmentStatus: Object.freeze({
     "Available": ["available", "可用"],
     "InUse": ["in use", "使用中"],
@@ -869,6 +885,7 @@ export const PROPERTY_LABELS = Object.freeze({
   "key": ["business key", "业务键"],
   "lastTx": ["last transaction", "最后事务号"],
   "limitValue": ["limit value", "限值"],
+  "limitsRoom": ["limits room", "环境限度房间"],
   "locatedIn": ["located in", "位于"],
   "lockedUntil": ["locked until", "锁定至"],
   "lotNumber": ["lot number", "批号"],

@@ -1,0 +1,71 @@
+"""GraphQL for environmental monitoring (issue 17 item 1): the room conditions of each
+operation of a batch — min / max / mean per room parameter during the operation, samples
+beyond the limits and the room excursions — the same numbers as the eDHR and
+``tracegraph signals environment`` (:func:`ingest.signals.environment.batch_environment`).
+One flat row per operation and room parameter (an operation in no monitored room: one row
+without a parameter), so the answer stays a page, not nested lists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.types import runtime_of
+from ingest.signals.environment import batch_environment
+from quality.workflow import WorkflowRefused
+
+__all__ = ["Query", "RoomCondition"]
+
+
+@strawberry.type
+class RoomCondition:
+    execution: str
+    room: str | None
+    cleanroom_class: str | None
+    started_at: str | None
+    ended_at: str | None
+    parameter: str | None
+    unit: str | None
+    samples: int
+    min: float | None
+    max: float | None
+    mean: float | None
+    lsl: float | None
+    usl: float | None
+    beyond_spec: int
+    within_spec: bool
+    excursions: list[str]
+
+
+def _rows(row: dict[str, Any]) -> list[RoomCondition]:
+    head = {"execution": row["execution"], "room": row["room"],
+            "cleanroom_class": row["cleanroomClass"], "started_at": row["startedAt"],
+            "ended_at": row["endedAt"]}
+    if not row["parameters"]:
+        return [RoomCondition(**head, parameter=None, unit=None, samples=0, min=None, max=None,
+                              mean=None, lsl=None, usl=None, beyond_spec=0, within_spec=True,
+                              excursions=[])]
+    return [RoomCondition(**head, parameter=p["parameter"], unit=p["unit"],
+                          samples=p["samples"], min=p["min"], max=p["max"], mean=p["mean"],
+                          lsl=p["lsl"], usl=p["usl"], beyond_spec=p["beyondSpec"],
+                          within_spec=p["withinSpec"],
+                          excursions=[e["excursion"] for e in p["excursions"]])
+            for p in row["parameters"]]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The room conditions of each operation of a batch, one row "
+                                  "per operation and room parameter (min, max, mean, samples "
+                                  "beyond the limits, room excursions); null when no batch "
+                                  "has this identifier.")
+    def batch_environment(self, info: Info[Any, None], batch: str
+                          ) -> list[RoomCondition] | None:
+        rt = runtime_of(info)
+        try:
+            rows = batch_environment(rt, rt.settings.data_dir, batch)
+        except WorkflowRefused:
+            return None
+        return [c for r in rows for c in _rows(r)]
