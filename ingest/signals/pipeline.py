@@ -202,11 +202,8 @@ class SignalPipeline:
         """Where a stream without a checkpoint starts: the beginning of the execution running
         at its newest raw sample (older runs' findings are committed, or were never found)."""
         latest = self.raw.last(*st.key, 1)
-        if not latest:
-            return _FOREVER
-        if st.room:  # a room's stream is one run: resume at its newest sample
-            return latest[-1].source_ms
-        return self._first_at(st, latest[-1].source_ms)
+        # a room's stream is one run: it resumes at its newest sample
+        return self._first_at(st, latest[-1].source_ms) if latest else _FOREVER
 
     def _at(self, st: _Stream, t_ms: int) -> Context | None:
         """The context of a sample taken at ``t_ms``: what ran at its material time (a room's
@@ -245,7 +242,9 @@ class SignalPipeline:
         self._catch_up(st, st.last_ms + 1 if cp is not None else self._first_at(st, t_ms))
 
     def _first_at(self, st: _Stream, t_ms: int) -> int:
-        ctx = self._at(st, t_ms)
+        """The first sample time of the execution running at ``t_ms`` (a room's stream has no
+        executions: ``t_ms`` itself)."""
+        ctx = None if st.room else self._at(st, t_ms)
         return _samples_of(ctx)[0] if ctx is not None else t_ms
 
     def _catch_up(self, st: _Stream, start: int) -> None:
