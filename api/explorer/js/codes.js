@@ -222,6 +222,7 @@ export const EquipmentStatus = Object.freeze({
 export const ExcursionLevel = Object.freeze({
   ACTION: "action",
   ALERT: "alert",
+  DRIFT: "drift",
   OUT_OF_SPEC: "outOfSpec",
   SPC_RULE: "spcRule",
 });
@@ -338,6 +339,13 @@ export const SupplierStatus = Object.freeze({
   DISQUALIFIED: "disqualified",
 });
 
+// work order state (tg:WorkOrderStateScheme)
+export const WorkOrderState = Object.freeze({
+  DONE: "Done",
+  IN_PROGRESS: "InProgress",
+  OPEN: "Open",
+});
+
 // work order status (tg:WorkOrderStatusScheme)
 export const WorkOrderStatus = Object.freeze({
   CANCELLED: "Cancelled",
@@ -405,6 +413,7 @@ export const CODE_LISTS = Object.freeze({
   subgroupRule: "SubgroupRule",
   supplierStatus: "SupplierStatus",
   versionStatus: "ProcessVersionStatus",
+  workOrderState: "WorkOrderState",
   workOrderStatus: "WorkOrderStatus",
 });
 
@@ -578,6 +587,7 @@ export const LABELS = Object.freeze({
   ExcursionLevel: Object.freeze({
     "action": ["action limit", "行动限"],
     "alert": ["alert limit", "警戒限"],
+    "drift": ["drift", "漂移预警"],
     "outOfSpec": ["out of specification", "超出规格"],
     "spcRule": ["SPC rule", "SPC 判异"],
   }),
@@ -664,6 +674,11 @@ export const LABELS = Object.freeze({
     "approved": ["approved", "合格"],
     "conditional": ["conditional", "有条件合格"],
     "disqualified": ["disqualified", "不合格"],
+  }),
+  WorkOrderState: Object.freeze({
+    "Done": ["done", "已完成"],
+    "InProgress": ["in progress", "进行中"],
+    "Open": ["open", "待处理"],
   }),
   WorkOrderStatus: Object.freeze({
     "Cancelled": ["cancelled", "已取消"],
