@@ -62,6 +62,9 @@ class TagBinding(BaseModel):
     equipment: str = Field(min_length=1, description="equipment tag")
     parameter: str = Field(min_length=1, description="parameter code, e.g. MELT-TEMP")
     unit: str = Field(min_length=1, description="UCUM unit the source sends")
+    drift: int = Field(default=0, ge=0, description="watch the parameter for drift (equipment "
+                       "health, issue 17 item 2): EWMA/CUSUM on subgroup means of this many "
+                       "samples; 0 = off")
 
 
 class TagMap(BaseModel):
