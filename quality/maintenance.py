@@ -75,7 +75,7 @@ def open_work_order(rt: Session, username: str, equipment: str, maintenance_type
                  f"opening a {maintenance_type} work order")
     eq = resolve(rt, C.Equipment, equipment)
     links: dict[str, list[str]] = {P.maintains: [eq.iri]}
-    source = resolve(rt, C.QualityRecord, raised_by) if raised_by else None
+    source = _source(rt, raised_by) if raised_by else None
     if maintenance_type == MaintenanceType.PREDICTIVE:
         _check_predictive(rt, eq, source, raised_by)
     if source is not None:
@@ -92,6 +92,21 @@ def open_work_order(rt: Session, username: str, equipment: str, maintenance_type
     _write(rt, [NodeUpsert(C.MaintenanceWorkOrder, key, iri, props, links)],
            username, reason, Command.OPEN_WORK_ORDER, f"{key}:open")
     return resolve(rt, C.MaintenanceWorkOrder, iri)
+
+
+def _source(rt: Session, ref: str) -> NodeRecord:
+    """The record behind a work order: an IRI, or the key of a drift warning (excursion) or a
+    deviation, optionally as ``Excursion/KEY``."""
+    if "://" in ref:
+        return resolve(rt, C.QualityRecord, ref)
+    for cls in (C.Excursion, C.Deviation):
+        key = ref.removeprefix(f"{cls}/")
+        try:
+            return resolve(rt, cls, key)
+        except WorkflowRefused:
+            continue
+    raise WorkflowRefused("no-such-record", "no excursion or deviation has this IRI or key",
+                          "raisedBy", ref)
 
 
 def _check_predictive(rt: Session, eq: NodeRecord, source: NodeRecord | None,

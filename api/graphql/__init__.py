@@ -33,6 +33,7 @@ from api.graphql import (
     capture,
     explorer,
     genealogy,
+    health,
     quality,
     recall,
     signals,
@@ -43,9 +44,9 @@ from api.graphql.limits import Schema, extensions
 __all__ = ["build_schema", "schema"]
 
 QUERIES: tuple[type, ...] = (accounts.Query, genealogy.Query, recall.Query, explorer.Query,
-                             versions.Query, quality.Query, signals.Query)
+                             versions.Query, quality.Query, signals.Query, health.Query)
 MUTATIONS: tuple[type, ...] = (capture.Mutation, accounts.Mutation, versions.Mutation,
-                               quality.Mutation)
+                               quality.Mutation, health.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = (signals.Subscription,)
 
 

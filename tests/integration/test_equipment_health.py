@@ -184,3 +184,75 @@ def test_a_batch_started_on_the_drifting_press_is_warned_not_refused(drifting: R
     assert rt.store.counts()["Alarm"] == alarms
     h = equipment_health(rt, rt.settings.data_dir / "signals", "IMM-01")
     assert ("B-MOULD-8/OP10", alarm.key) in {(a.execution, a.alarm) for a in h.at_risk}
+
+
+def test_graphql_health_view_and_work_order_roles(drifting: Runtime) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.conftest import bearer
+
+    rt = drifting
+    make_user(rt, "olga", ["operator"])
+    make_user(rt, "erik", ["engineer"])
+    [drift] = _drift_excursions(rt)
+    exc = rt.vocab.mint_iri("Excursion", drift)
+    q = ('{ equipmentHealth(equipment: "IMM-01") { state parameters { parameter breachAt '
+         'ewma drifting: driftingSince } driftWarnings { key } openWorkOrders { key state } '
+         'batchesAtRisk { execution batch } calibrationDue { due overdue } } }')
+    m = ('mutation($t: String!, $r: String) { openWorkOrder(equipment: "IMM-01", '
+         'maintenanceType: $t, description: "Replace heater band", reason: "drift", '
+         'raisedBy: $r) { ok state record { key } problems { rule field } } }')
+    with TestClient(create_app(rt.settings, rt)) as c:
+        olga, erik = bearer(c, "olga"), bearer(c, "erik")
+        h = c.post("/graphql", json={"query": q}, headers=olga).json()["data"]["equipmentHealth"]
+        assert h["state"] == "breachForecast" and h["driftWarnings"] == [{"key": drift}]
+        assert h["parameters"][0]["breachAt"] and h["parameters"][0]["drifting"]
+        assert h["batchesAtRisk"] == [{"execution": "B-MOULD-7/OP10", "batch": "B-MOULD-7"}]
+        r = c.post("/graphql", json={"query": m, "variables": {"t": "predictive", "r": exc}},
+                   headers=olga).json()["data"]["openWorkOrder"]
+        assert not r["ok"] and r["problems"] == [{"rule": "role", "field": "username"}]
+        r = c.post("/graphql", json={"query": m, "variables": {"t": "predictive", "r": exc}},
+                   headers=erik).json()["data"]["openWorkOrder"]
+        assert r["ok"] and r["state"] == "Open"
+        h = c.post("/graphql", json={"query": q}, headers=erik).json()["data"]
+        assert h["equipmentHealth"]["openWorkOrders"] == [{"key": r["record"]["key"],
+                                                           "state": "Open"}]
+        done = ('mutation($w: String!) { completeWorkOrder(workOrder: $w, workDone: "x", '
+                'reason: "r") { ok } }')
+        assert c.post("/graphql", json={"query": done, "variables": {"w": r["record"]["key"]}},
+                      headers=olga).json()["errors"]  # not an operator's operation
+
+
+def test_cli_health_and_work_orders(tmp_path: Path) -> None:
+    """``tracegraph equipment health`` prints the same view; work orders by role."""
+    import orjson
+
+    from quality.accounts import create_user
+    from tests.integration.test_cli import ADMIN_PASSWORD, run
+    from tracegraph.settings import Settings
+
+    rt = Runtime.open(Settings(data_dir=tmp_path / "store", store="embedded"))
+    try:
+        migrate(rt, plant())
+        p = SignalPipeline(rt, _tags(), RawStore(rt.settings.data_dir / "signals"),
+                           publishers=[])
+        _feed(p, _samples(p))
+        for name, role in (("olga", "operator"), ("erik", "engineer")):
+            create_user(rt, name, ADMIN_PASSWORD, [role], name.title(), "test", "test account")
+        [drift] = _drift_excursions(rt)
+    finally:
+        rt.close()
+    shown = run(tmp_path, "equipment", "health", "IMM-01", "--json")
+    assert shown.returncode == 1, shown.stderr  # not ok: breach forecast
+    h = orjson.loads(shown.stdout)
+    assert h["state"] == "breachForecast" and h["drift_warnings"] == [drift]
+    assert h["parameters"][0]["breach_at"] and h["at_risk"][0]["batch"] == "B-MOULD-7"
+    args = ("equipment", "work-order", "open", "IMM-01", "--type", "predictive",
+            "--description", "Replace heater band", "--reason", "drift warning",
+            "--raised-by", f"Excursion/{drift}")
+    refused = run(tmp_path, *args, "--user", "olga")
+    assert refused.returncode == 2 and "role" in refused.stderr
+    opened = run(tmp_path, *args, "--user", "erik")
+    assert opened.returncode == 0, opened.stderr
+    assert "predictive Open" in opened.stdout

@@ -19,6 +19,7 @@ from graph.authority import Migration, Principal
 from graph.errors import Problem, WriteRejectedError
 from ontology.codes import RoleName
 from tracegraph.cli.admin import audit_app, user_app
+from tracegraph.cli.equipment import equipment_app
 from tracegraph.cli.quality import quality_app
 from tracegraph.cli.signals import signals_app
 from tracegraph.cli.versions import register as register_versions
@@ -358,4 +359,5 @@ app.add_typer(signals_app, name="signals")
 app.add_typer(audit_app, name="audit")
 register_versions(app)
 app.add_typer(quality_app, name="quality")
+app.add_typer(equipment_app, name="equipment")
 
