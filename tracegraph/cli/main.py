@@ -5,6 +5,7 @@ info; it mounts the sub-apps of :mod:`tracegraph.cli.admin` (``user``, ``audit``
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -331,6 +332,7 @@ def demo(port: Annotated[int | None, typer.Option()] = None,
         raise typer.BadParameter("the demo runs on the embedded store (TRACEGRAPH_STORE=embedded)")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{s.sqlite_path}{suffix}").unlink(missing_ok=True)
+    shutil.rmtree(s.data_dir / "signals", ignore_errors=True)  # raw samples of the last demo
     rt = Runtime.open()
     t0 = time.perf_counter()
     password = _demo_accounts(rt)
