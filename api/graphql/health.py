@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.quality import QualityResult, _run
-from api.graphql.types import Node, runtime_of, user_of
+from api.graphql.types import Node, bad_input, not_found, runtime_of, user_of
 from graph.errors import RefusedError
 from graph.model import NodeRecord
 from ingest.signals.health import equipment_health
@@ -100,13 +100,16 @@ class Query:
                                   "and maintenance due, forecast breach, open work orders, "
                                   "batches at risk.")
     def equipment_health(self, info: Info[Any, None], equipment: str,
-                         at: str | None = None) -> EquipmentHealthView | None:
+                         at: str | None = None) -> EquipmentHealthView:
         rt = runtime_of(info)
         try:
-            h = equipment_health(rt, rt.settings.data_dir / "signals", equipment,
-                                 text_to_ms(at) if at else None)
+            when = text_to_ms(at) if at else None
+        except ValueError:
+            raise bad_input("at", at, "an ISO 8601 date-time with time zone") from None
+        try:
+            h = equipment_health(rt, rt.settings.data_dir / "signals", equipment, when)
         except RefusedError:
-            return None
+            raise not_found("equipment", equipment) from None
         return EquipmentHealthView(
             equipment=h.equipment, name=h.name, state=h.state,
             equipment_status=h.equipment_status, calibration_status=h.calibration_status,

@@ -237,3 +237,29 @@ def test_held_material_and_release_reports_of_held_batches(plant: tuple[Runtime,
         assert {p.focus for p in report.exceptions if p.rule == "active-hold"} >= hold_keys, \
             (b.key, report.exceptions)
         assert {k.replace("HLD", "DEV") for k in held_by[b.iri]} <= named, (b.key, named)
+
+
+def test_the_drifting_extruder_has_a_forecast_and_a_predictive_work_order(
+        plant: tuple[Runtime, Path]) -> None:
+    """Issue 17 item 2 in the demo: one drift warning from the signal pipeline, a predictive
+    work order raised by it (by a plant engineer, through its command), and the next batch on
+    the extruder warned, not refused."""
+    from ingest.signals.health import equipment_health
+    from quality.maintenance import drift_warnings
+
+    rt, data = plant
+    wos = _all(rt, C.MaintenanceWorkOrder)
+    [wo] = wos
+    assert wo.props[P.maintenanceType] == "predictive" and wo.props[P.workOrderState] == "Open"
+    [eq] = [e.dst for e in rt.store.links([wo.iri], [R.MAINTAINS])]
+    [warning] = drift_warnings(rt.store, eq)
+    assert [e.dst for e in rt.store.links([wo.iri], [R.RAISED_BY])] == [warning.iri]
+    [(actor, _)] = _writers(rt, wo.iri)
+    account = get_user(rt, actor)
+    assert account is not None and RoleName.ENGINEER in account.roles
+    h = equipment_health(rt, data / "signals", eq)
+    assert h.state == "breachForecast"
+    assert [p.breach_at is not None for p in h.parameters] == [True]
+    [risk] = h.at_risk
+    assert risk.alarm is not None and risk.batch is not None and risk.batch.endswith("-N")
+    assert rt.store.get(rt.vocab.mint_iri(C.Batch, risk.batch)) is not None  # written

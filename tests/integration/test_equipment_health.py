@@ -209,6 +209,9 @@ def test_graphql_health_view_and_work_order_roles(drifting: Runtime) -> None:
         assert h["state"] == "breachForecast" and h["driftWarnings"] == [{"key": drift}]
         assert h["parameters"][0]["breachAt"] and h["parameters"][0]["drifting"]
         assert h["batchesAtRisk"] == [{"execution": "B-MOULD-7/OP10", "batch": "B-MOULD-7"}]
+        nope = c.post("/graphql", json={"query": '{ equipmentHealth(equipment: "NOPE") '
+                                                 '{ state } }'}, headers=olga).json()
+        assert nope["errors"][0]["extensions"]["code"] == "NOT_FOUND"
         r = c.post("/graphql", json={"query": m, "variables": {"t": "predictive", "r": exc}},
                    headers=olga).json()["data"]["openWorkOrder"]
         assert not r["ok"] and r["problems"] == [{"rule": "role", "field": "username"}]

@@ -52,10 +52,14 @@ def health(equipment: Annotated[str, typer.Argument(help="equipment tag or IRI")
            json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
     """State, drift statistics, next calibration/maintenance due, forecast breach, open work
     orders and batches at risk (exit 1 unless the state is ok)."""
+    try:
+        when = text_to_ms(at) if at else None
+    except ValueError:
+        err.print(f"--at={at!r}: an ISO 8601 date-time with time zone")
+        raise typer.Exit(2) from None
     rt = Runtime.open()
     try:
-        h = equipment_health(rt, rt.settings.data_dir / "signals", equipment,
-                             text_to_ms(at) if at else None)
+        h = equipment_health(rt, rt.settings.data_dir / "signals", equipment, when)
     except WorkflowRefused as e:
         err.print(str(e))
         raise typer.Exit(2) from None
