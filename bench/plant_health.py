@@ -1,14 +1,16 @@
 """The demo plant's drifting extruder (issue 17 item 2), told through the signal pipeline and
 the workflow commands after the plant's history (``tracegraph demo``):
 
-1. the extruder of the plant's last completed tubing extrusion streams its melt temperature
+1. after the plant's last tubing extrusion, the next batch (``<batch>-D``) starts on the same
+   extruder (a capture, as the MES sends it), and the extruder streams its melt temperature
    (1 Hz, numpy seed 17) through :class:`ingest.signals.pipeline.SignalPipeline` with the tag
    map's ``drift: 5``: in control for :data:`FLAT` s, then rising :data:`SLOPE` Cel/s toward the
-   USL — the drift monitor raises one drift warning, the health view forecasts the breach;
+   USL — the drift monitor raises one drift warning (the detector's SPC rules warn too), the
+   health view forecasts the breach;
 2. the plant's first engineer opens a predictive work order raised by that warning, with the
    forecast (:func:`quality.maintenance.open_work_order`);
-3. the next batch starts on the extruder (a capture, like the MES sends): it is written, with a
-   warning that the forecast breach falls within its run (:func:`ingest.signals.health.
+3. the batch after (``<batch>-N``) starts on the extruder: it is written, with a warning that
+   the forecast breach falls within its run (:func:`ingest.signals.health.
    warn_at_start`) — the batch the health view lists at risk.
 
 ``python -m bench.plant_health`` is not a thing: :func:`load_health` runs inside
@@ -73,8 +75,10 @@ def load_health(rt: Runtime, size: str = "demo", seed: int = 7) -> dict[str, int
     eq = s.equipment.key
     tags = TagMap.model_validate({"tags": [{"address": f"plant/{eq}/{PARAM}", "equipment": eq,
                                             "parameter": PARAM, "unit": "Cel", "drift": 5}]})
+    begin = text_to_ms(str(s.execution.props[P.endedAtTime])) + 30 * 60_000
+    rt.capture(_next_batch(rt, s, "D", begin))
     p = SignalPipeline(rt, tags, RawStore(rt.settings.data_dir / "signals"), publishers=[])
-    start = text_to_ms(str(s.execution.props[P.startedAtTime])) + 60_000
+    start = begin + 60_000
     rng = np.random.default_rng(17)
     n = FLAT + RAMP
     x = 195.0 + rng.normal(0, NOISE, n) + SLOPE * np.maximum(0, np.arange(n) - FLAT)
@@ -96,7 +100,7 @@ def load_health(rt: Runtime, size: str = "demo", seed: int = 7) -> dict[str, int
                     "inspect and replace the zone 3 heater band and thermocouple",
                     f"predictive maintenance from drift warning {warning.key}",
                     raised_by=warning.iri, forecast_breach=breach)
-    r = rt.capture(_next_batch(rt, s, last + 10 * 60_000))
+    r = rt.capture(_next_batch(rt, s, "N", last + 10 * 60_000))
     return {"samples": len(samples), "driftWarnings": 1, "workOrders": 1,
             "startWarnings": sum(w.component == "equipment-forecast-breach"
                                  for w in r.warnings)}
@@ -110,10 +114,11 @@ def _clock(rt: Runtime, ms: int) -> Runtime:
     return replace(rt, clock=lambda: when)
 
 
-def _next_batch(rt: Runtime, s: DriftStory, start_ms: int) -> dict[str, object]:
-    """The next batch of the same product and process version, its first operation started
+def _next_batch(rt: Runtime, s: DriftStory, suffix: str, start_ms: int
+                ) -> dict[str, object]:
+    """A next batch of the same product and process version, its first operation started
     on the drifting extruder by the same operator (what the MES sends)."""
-    key = f"{s.batch.key}-N"
+    key = f"{s.batch.key}-{suffix}"
     ex = s.execution.key.replace(s.batch.key, key, 1)
     b = s.batch.props
     return {"format": "tracegraph.capture/1", "source": "bench.plant_health", "events": [{
