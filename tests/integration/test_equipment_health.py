@@ -25,6 +25,7 @@ from quality.maintenance import (
     open_work_order,
     start_work_order,
 )
+from quality.notify import Notification
 from quality.workflow import WorkflowRefused
 from tests.conftest import make_user, migrate
 from tracegraph.runtime import Runtime
@@ -59,9 +60,11 @@ def _feed(p: SignalPipeline, xs: list[Observation]) -> None:
 @pytest.fixture
 def drifting(runtime: Runtime, tmp_path: Path) -> Runtime:
     migrate(runtime, plant())
+    sent: list[Notification] = []
     p = SignalPipeline(runtime, _tags(), RawStore(runtime.settings.data_dir / "signals"),
-                       publishers=[])
+                       publishers=[sent.append])
     _feed(p, _samples(p))
+    assert [n.kind for n in sent].count("driftWarning") == 1  # QC told once
     return runtime
 
 
