@@ -79,6 +79,12 @@ RULES: dict[str, frozenset[str]] = {
     "Mutation.placeHold": HOLD_PLACERS,
     "Mutation.decideLot": LOT_DECIDERS, "Mutation.qualifySupplier": QA,
     "GET /api/edhr": READERS,
+    # equipment health and maintenance work orders (issue 17 item 2; the commands check the
+    # role per maintenance type and step: quality.maintenance)
+    "Query.equipmentHealth": READERS,
+    "Mutation.openWorkOrder": frozenset({RoleName.OPERATOR, RoleName.ENGINEER}),
+    "Mutation.startWorkOrder": frozenset({RoleName.ENGINEER}),
+    "Mutation.completeWorkOrder": frozenset({RoleName.ENGINEER}),
     # HTTP routes
     "POST /api/recall": READERS,
     "POST /capture": WRITERS,

@@ -260,4 +260,7 @@ def load_workflow(rt: Runtime, admin: str, password: str, size: str = "demo",
     for step in workflow_steps(size, seed):
         loader.run(step)
     loader.flush()
+    if size == "demo":  # the drifting extruder (issue 17 item 2): pipeline and commands
+        from bench.plant_health import load_health
+        loader.counts.update(load_health(rt, size, seed))
     return loader.counts

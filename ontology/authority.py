@@ -31,6 +31,7 @@ class Command(StrEnum):
     AUTHENTICATE = "authenticate"
     CLOSE_CAPA = "closeCapa"
     COMPLETE_CAPA_ACTION = "completeCapaAction"
+    COMPLETE_WORK_ORDER = "completeWorkOrder"
     CREATE_USER = "createUser"
     DECIDE_LOT = "decideLot"
     DISPOSE = "dispose"
@@ -38,6 +39,7 @@ class Command(StrEnum):
     MAKE_CHANGE_EFFECTIVE = "makeChangeEffective"
     OPEN_CAPA = "openCapa"
     OPEN_DEVIATION = "openDeviation"
+    OPEN_WORK_ORDER = "openWorkOrder"
     PLACE_HOLD = "placeHold"
     PROPOSE_CHANGE = "proposeChange"
     QUALIFY_SUPPLIER = "qualifySupplier"
@@ -46,8 +48,10 @@ class Command(StrEnum):
     SET_ACCOUNT_STATUS = "setAccountStatus"
     SET_PASSWORD = "setPassword"
     SIGN = "sign"
+    START_WORK_ORDER = "startWorkOrder"
     UNLOCK_USER = "unlockUser"
     VERIFY_EFFECTIVENESS_CHECK = "verifyEffectivenessCheck"
+    WARN_AT_START = "warnAtStart"
 
 
 #: Roles that may assert each class through capture (empty: command only).
@@ -89,6 +93,7 @@ ASSERTED_BY: Mapping[str, frozenset[RoleName]] = MappingProxyType(
         "InspectionResult": frozenset({RoleName.QC}),
         "Location": frozenset({RoleName.ENGINEER}),
         "MaintenanceRecord": frozenset({RoleName.ENGINEER}),
+        "MaintenanceWorkOrder": frozenset(),
         "MasterData": frozenset({RoleName.ENGINEER}),
         "Material": frozenset({RoleName.ENGINEER}),
         "MaterialLot": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
@@ -134,7 +139,7 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
             }
         ),
         "actionState": frozenset({Command.ADD_CAPA_ACTION, Command.COMPLETE_CAPA_ACTION}),
-        "alarmState": frozenset({Command.EXCEPTION_LOOP}),
+        "alarmState": frozenset({Command.EXCEPTION_LOOP, Command.WARN_AT_START}),
         "approvalDecision": frozenset({Command.ADVANCE_DEVIATION, Command.APPROVE_CHANGE}),
         "batchStatus": frozenset(
             {
@@ -194,6 +199,13 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
         "signatureMeaning": frozenset({Command.SIGN}),
         "supplierStatus": frozenset({Command.QUALIFY_SUPPLIER}),
         "versionStatus": frozenset({Command.ASSESS_CHANGE, Command.MAKE_CHANGE_EFFECTIVE}),
+        "workOrderState": frozenset(
+            {
+                Command.COMPLETE_WORK_ORDER,
+                Command.OPEN_WORK_ORDER,
+                Command.START_WORK_ORDER,
+            }
+        ),
     }
 )
 

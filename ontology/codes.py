@@ -68,6 +68,7 @@ __all__ = [
     "SignatureMeaning",
     "SubgroupRule",
     "SupplierStatus",
+    "WorkOrderState",
     "WorkOrderStatus",
     "label",
 ]
@@ -372,6 +373,7 @@ class ExcursionLevel(StrEnum):
 
     ACTION = "action"  # action limit, 行动限
     ALERT = "alert"  # alert limit, 警戒限
+    DRIFT = "drift"  # drift, 漂移预警
     OUT_OF_SPEC = "outOfSpec"  # out of specification, 超出规格
     SPC_RULE = "spcRule"  # SPC rule, SPC 判异
 
@@ -524,6 +526,16 @@ class SupplierStatus(StrEnum):
     DISQUALIFIED = "disqualified"  # disqualified, 不合格
 
 
+class WorkOrderState(StrEnum):
+    """Work order state (``tg:WorkOrderStateScheme``). Lifecycle of a maintenance work order.
+    Held by ``workOrderState``.
+    """
+
+    DONE = "Done"  # done, 已完成
+    IN_PROGRESS = "InProgress"  # in progress, 进行中
+    OPEN = "Open"  # open, 待处理
+
+
 class WorkOrderStatus(StrEnum):
     """Work order status (``tg:WorkOrderStatusScheme``). Status of a work order. Held by
     ``workOrderStatus``.
@@ -651,6 +663,7 @@ CODE_LISTS: Mapping[str, type[StrEnum]] = MappingProxyType(
         "subgroupRule": SubgroupRule,
         "supplierStatus": SupplierStatus,
         "versionStatus": ProcessVersionStatus,
+        "workOrderState": WorkOrderState,
         "workOrderStatus": WorkOrderStatus,
     }
 )
@@ -698,6 +711,7 @@ SCHEMES: Mapping[str, type[StrEnum]] = MappingProxyType(
         "SignatureMeaningScheme": SignatureMeaning,
         "SubgroupRuleScheme": SubgroupRule,
         "SupplierStatusScheme": SupplierStatus,
+        "WorkOrderStateScheme": WorkOrderState,
         "WorkOrderStatusScheme": WorkOrderStatus,
     }
 )
@@ -745,6 +759,7 @@ SCHEME_LABELS: Mapping[type[StrEnum], tuple[str, str]] = MappingProxyType(
         SignatureMeaning: ("signature meaning", "签名含义"),
         SubgroupRule: ("SPC subgroup rule", "SPC 子组规则"),
         SupplierStatus: ("supplier status", "供应商状态"),
+        WorkOrderState: ("work order state", "工单状态"),
         WorkOrderStatus: ("work order status", "工单状态"),
     }
 )
@@ -928,6 +943,7 @@ LABELS: Mapping[type[StrEnum], Mapping[str, tuple[str, str]]] = MappingProxyType
         ExcursionLevel: {
             "action": ("action limit", "行动限"),
             "alert": ("alert limit", "警戒限"),
+            "drift": ("drift", "漂移预警"),
             "outOfSpec": ("out of specification", "超出规格"),
             "spcRule": ("SPC rule", "SPC 判异"),
         },
@@ -1014,6 +1030,11 @@ LABELS: Mapping[type[StrEnum], Mapping[str, tuple[str, str]]] = MappingProxyType
             "approved": ("approved", "合格"),
             "conditional": ("conditional", "有条件合格"),
             "disqualified": ("disqualified", "不合格"),
+        },
+        WorkOrderState: {
+            "Done": ("done", "已完成"),
+            "InProgress": ("in progress", "进行中"),
+            "Open": ("open", "待处理"),
         },
         WorkOrderStatus: {
             "Cancelled": ("cancelled", "已取消"),

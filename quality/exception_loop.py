@@ -46,7 +46,10 @@ SIGNAL_ACTOR = "signals"
 QC_ROLE = RoleName.QC
 PRIORITY: dict[str, str] = {
     ExcursionLevel.ALERT: AlarmPriority.LOW, ExcursionLevel.ACTION: AlarmPriority.MEDIUM,
-    ExcursionLevel.OUT_OF_SPEC: AlarmPriority.HIGH, ExcursionLevel.SPC_RULE: AlarmPriority.LOW}
+    ExcursionLevel.OUT_OF_SPEC: AlarmPriority.HIGH, ExcursionLevel.SPC_RULE: AlarmPriority.LOW,
+    ExcursionLevel.DRIFT: AlarmPriority.LOW}  # a drift warning (quality.drift, issue 17 item 2)
+#: episode levels with one alarm, cleared as a whole: SPC rule and drift warnings
+WARNINGS = (ExcursionLevel.SPC_RULE, ExcursionLevel.DRIFT)
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,7 @@ def record_cleared(rt: Session, ctx: Context, f: Finding) -> WriteResult | None:
     v = rt.vocab
     nodes: list[NodeUpsert] = []
     cleared = ms_to_text(f.at_ms)
-    spc = f.level == ExcursionLevel.SPC_RULE  # an SPC rule episode: its one alarm
+    spc = f.level in WARNINGS  # an SPC rule or drift episode: its one alarm
     for level in (f.level,) if spc else LEVELS[1:LEVELS.index(f.level) + 1]:
         _ident, number = _identity(ctx, f.episode_ms, level)
         exc = v.mint_iri(C.Excursion, f"EXC-{number}")
@@ -281,7 +284,8 @@ def record_finding(rt: Session, ctx: Context, f: Finding) -> Recorded | None:
     detected = ms_to_text(f.at_ms)
     if rt.store.events([event_id]):
         return rec  # already committed (a replay after restart): nothing new
-    what = (f"SPC rule(s) {', '.join(f.rules)}" if f.kind == "spc"
+    what = (f"{ctx.parameter} drifting ({', '.join(f.rules)})" if f.level == ExcursionLevel.DRIFT
+            else f"SPC rule(s) {', '.join(f.rules)}" if f.kind == "spc"
             else f"{ctx.parameter} beyond its {f.level} limit")
     desc = (f"{what} on {ctx.equipment.key} {ctx.where()}; peak {f.peak:g}, raw window from "
             f"{ms_to_text(f.episode_ms)}")

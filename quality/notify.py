@@ -25,7 +25,7 @@ __all__ = ["QC_TOPIC", "MqttNotifier", "Notification", "NotificationBridge", "No
 
 @dataclass(frozen=True)
 class Notification:
-    kind: str  # "deviation" | "excursion" | "spcWarning"
+    kind: str  # "deviation" | "excursion" | "spcWarning" | "driftWarning"
     role: str
     equipment: str
     parameter: str

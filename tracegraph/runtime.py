@@ -21,10 +21,11 @@ from graph.port import GraphStore
 from graph.recall import RecallAnswer, recall, resolve_seeds
 from graph.write import Writer, WriteResult, paused_gc
 from ingest.capture import parse_document, to_write_events
+from ingest.signals.health import warn_at_start
 from ontology.datatypes import Clock, to_utc_text, utc_now
 from ontology.vocab import Vocabulary, vocabulary
 from quality.guards import default_guards
-from shapes.validator import ShapesValidator, validator
+from shapes.validator import ShapeResult, ShapesValidator, validator
 from tracegraph.settings import Settings, settings
 
 __all__ = ["Runtime"]
@@ -66,7 +67,15 @@ class Runtime:
             doc = parse_document(document)
             events = to_write_events(doc, self.vocab, actor or self.settings.default_actor,
                                      principal, migration)
-            return self.writer.apply(events, dry_run=dry_run)
+            result = self.writer.apply(events, dry_run=dry_run)
+        if not dry_run:  # equipment forecast to breach within a started run: a warning
+            started = [n.iri for e in events for n in e.nodes
+                       if n.cls == "OperationExecution" and n.props.get("startedAtTime")]
+            result.warnings.extend(ShapeResult(
+                w.execution, "onEquipment", "equipment-forecast-breach", "Warning", w.message,
+                w.equipment, w.alarm) for w in warn_at_start(
+                    self, self.settings.data_dir / "signals", started, "signals"))
+        return result
 
     def recall(self, seeds: Sequence[str], unit_limit: int = 1000,
                max_depth: int = 50) -> RecallAnswer:

@@ -36,6 +36,7 @@ from api.graphql import (
     environment,
     explorer,
     genealogy,
+    health,
     quality,
     recall,
     signals,
@@ -48,9 +49,9 @@ __all__ = ["build_schema", "schema"]
 
 QUERIES: tuple[type, ...] = (accounts.Query, genealogy.Query, recall.Query, explorer.Query,
                              versions.Query, quality.Query, signals.Query, vocabulary.Query,
-                             environment.Query)
+                             environment.Query, health.Query)
 MUTATIONS: tuple[type, ...] = (capture.Mutation, accounts.Mutation, versions.Mutation,
-                               quality.Mutation)
+                               quality.Mutation, health.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = (signals.Subscription,)
 
 

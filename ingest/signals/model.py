@@ -69,6 +69,9 @@ class TagBinding(BaseModel):
         description="seconds from the sensor to where the material is recorded "
                     "(tg:residenceDelay, quality.residence): a sample at t belongs to the "
                     "execution running at t + delay")
+    drift: int = Field(default=0, ge=0, description="watch the parameter for drift (equipment "
+                       "health, issue 17 item 2): EWMA/CUSUM on subgroup means of this many "
+                       "samples; 0 = off")
 
     @property
     def delay_ms(self) -> int:

@@ -60,7 +60,8 @@ def notification_of(store: GraphStore, alarm_iri: str) -> Notification | None:
     rules = _RULES.match(str(exc.props.get(P.description, "")))
     held = sorted(e.dst for e in store.links([hold_iri], [R.HOLDS])) if hold_iri else []
     return Notification(
-        "spcWarning" if level == "spcRule" else "deviation" if dev else "excursion", QC_ROLE,
+        "spcWarning" if level == "spcRule" else "driftWarning" if level == "drift"
+        else "deviation" if dev else "excursion", QC_ROLE,
         nodes[eq_iri].key if eq_iri in nodes else "", nodes[spec_iri].key.rsplit("/", 1)[-1],
         nodes[batch_iri].key if batch_iri in nodes else "",
         nodes[run_iri].key if run_iri in nodes else "", level,

@@ -33,6 +33,7 @@ from graph.errors import Problem, WriteRejectedError
 from graph.model import Direction
 from graph.session import Session, write_nodes
 from graph.write import NodeUpsert
+from ingest.signals.drift import DriftTracker
 from ingest.signals.model import Observation, TagBinding, TagMap, now_ms, text_to_ms
 from ingest.signals.outbox import QcOutbox
 from ingest.signals.rawstore import RawStore
@@ -109,6 +110,8 @@ class SignalPipeline:
         self.state = LoopState(self.raw.root)
         self.outbox = QcOutbox(self.rt.store, self.state, lambda: self.publishers)
         self._found: list[Recorded] = []
+        self.drift = DriftTracker(self.raw.root, {(b.source, b.parameter): b.drift
+                                                  for b in self.tags.tags if b.drift})
 
     # -- adapters call these ------------------------------------------------------------------
     def observation(self, address: str, value: float, source_ms: int, quality: str = "good",
@@ -175,6 +178,7 @@ class SignalPipeline:
 
     def _commit(self, touched: Iterable[tuple[str, str]]) -> list[Recorded]:
         """The batch's findings are committed: checkpoint the touched streams, notify QC."""
+        self.drift.save()  # before the loop's checkpoint: never older than it
         self.state.save((k, self._checkpoint(self.streams[k])) for k in touched
                         if k in self.streams)
         out, self._found = self._found, []
@@ -267,6 +271,8 @@ class SignalPipeline:
                 self.uncontextualised += 1
                 continue
             for f in st.detector.feed(o.source_ms, o.value):
+                self._record(st, ctx, f)
+            for f in self.drift.feed(st.key, st.detector, o.source_ms, o.value):
                 self._record(st, ctx, f)
 
     def _record(self, st: _Stream, ctx: Context, f: Finding) -> None:

@@ -112,6 +112,15 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "Mutation.qualifySupplier": ('mutation($p: String!) { qualifySupplier(supplier: "SUP-PP", '
                                  'status: approved, password: $p, reason: "audit passed") '
                                  '{ ok } }', {"p": PASSWORD}),
+    # equipment health and maintenance work orders (issue 17 item 2)
+    "Query.equipmentHealth": ('{ equipmentHealth(equipment: "IMM-01") { state } }', {}),
+    "Mutation.openWorkOrder": ('mutation { openWorkOrder(equipment: "IMM-01", maintenanceType: '
+                               '"corrective", description: "noisy heater", reason: "r") '
+                               '{ ok } }', {}),
+    "Mutation.startWorkOrder": ('mutation { startWorkOrder(workOrder: "NO-WO", reason: "r") '
+                                '{ ok } }', {}),
+    "Mutation.completeWorkOrder": ('mutation { completeWorkOrder(workOrder: "NO-WO", '
+                                   'workDone: "w", reason: "r") { ok } }', {}),
 }
 
 

@@ -151,9 +151,11 @@ def test_migrated_mark_is_on_the_go_live_records_only(plant: tuple[Runtime, Path
     for label in (C.Deviation, C.Hold, C.ImpactAssessment, C.RootCause, C.CAPA, C.CAPAAction,
                   C.Batch, C.MaintenanceRecord):
         assert [n.key for n in _all(rt, label) if n.props.get(MIGRATED) is True] == [], label
-    for label in (C.Excursion, C.Alarm):
+    for label in (C.Excursion, C.Alarm):  # the story's, and the drifting extruder's (live)
         nodes = _all(rt, label)
-        assert nodes and all(n.props.get(MIGRATED) is True for n in nodes), label
+        assert nodes and all(n.props.get(MIGRATED) is True or _writers(rt, n.iri) == {
+            ("signals", "signals" if label == C.Excursion or n.key.startswith("ALM")
+             else "health")} for n in nodes), label
     assert GO_LIVE and LEGACY
 
 
@@ -237,3 +239,30 @@ def test_held_material_and_release_reports_of_held_batches(plant: tuple[Runtime,
         assert {p.focus for p in report.exceptions if p.rule == "active-hold"} >= hold_keys, \
             (b.key, report.exceptions)
         assert {k.replace("HLD", "DEV") for k in held_by[b.iri]} <= named, (b.key, named)
+
+
+def test_the_drifting_extruder_has_a_forecast_and_a_predictive_work_order(
+        plant: tuple[Runtime, Path]) -> None:
+    """Issue 17 item 2 in the demo: one drift warning from the signal pipeline, a predictive
+    work order raised by it (by a plant engineer, through its command), and the next batch on
+    the extruder warned, not refused."""
+    from ingest.signals.health import equipment_health
+    from quality.maintenance import drift_warnings
+
+    rt, data = plant
+    wos = _all(rt, C.MaintenanceWorkOrder)
+    [wo] = wos
+    assert wo.props[P.maintenanceType] == "predictive" and wo.props[P.workOrderState] == "Open"
+    [eq] = [e.dst for e in rt.store.links([wo.iri], [R.MAINTAINS])]
+    [warning] = drift_warnings(rt.store, eq)
+    assert [e.dst for e in rt.store.links([wo.iri], [R.RAISED_BY])] == [warning.iri]
+    [(actor, _)] = _writers(rt, wo.iri)
+    account = get_user(rt, actor)
+    assert account is not None and RoleName.ENGINEER in account.roles
+    h = equipment_health(rt, data / "signals", eq)
+    assert h.state == "breachForecast"
+    assert [p.breach_at is not None for p in h.parameters] == [True]
+    drifting, warned = h.at_risk  # the running batch, and the next one warned at its start
+    assert drifting.batch is not None and drifting.batch.endswith("-D")
+    assert warned.alarm is not None and warned.batch is not None and warned.batch.endswith("-N")
+    assert rt.store.get(rt.vocab.mint_iri(C.Batch, warned.batch)) is not None  # written

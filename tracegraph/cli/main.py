@@ -22,6 +22,7 @@ from graph.model import Direction
 from ontology.codes import RoleName
 from tracegraph.cli.admin import audit_app, user_app
 from tracegraph.cli.backup import register as register_backup
+from tracegraph.cli.equipment import equipment_app
 from tracegraph.cli.quality import quality_app
 from tracegraph.cli.signals import signals_app
 from tracegraph.cli.versions import register as register_versions
@@ -454,4 +455,5 @@ app.add_typer(audit_app, name="audit")
 register_versions(app)
 register_backup(app)  # issue 19 item 2: backup / restore
 app.add_typer(quality_app, name="quality")
+app.add_typer(equipment_app, name="equipment")
 
