@@ -47,6 +47,7 @@ __all__ = ["SignalPipeline", "check_tag_map"]
 log = logging.getLogger("tracegraph.signals")
 _FOREVER = 2**62  # a running execution stays the context until the graph changes
 CHUNK = 20_000  # raw samples read per step when re-evaluating
+MARK_EVERY = 50  # re-evaluated samples between the checkpoints a catch-up leaves (issue 17 G)
 
 
 def check_tag_map(rt: Session, tags: TagMap) -> None:
@@ -97,6 +98,7 @@ class SignalPipeline:
         self.state = LoopState(self.raw.root)
         self.outbox = QcOutbox(self.rt.store, self.state, lambda: self.publishers)
         self._found: list[Recorded] = []
+        self._marks: list[tuple[tuple[str, str], Checkpoint]] = []  # saved by _commit
 
     # -- adapters call these ------------------------------------------------------------------
     def observation(self, address: str, value: float, source_ms: int, quality: str = "good",
@@ -161,8 +163,9 @@ class SignalPipeline:
 
     def _commit(self, touched: Iterable[tuple[str, str]]) -> list[Recorded]:
         """The batch's findings are committed: checkpoint the touched streams, notify QC."""
-        self.state.save((k, self._checkpoint(self.streams[k])) for k in touched
-                        if k in self.streams)
+        marks, self._marks = self._marks, []
+        self.state.save([*marks, *((k, self._checkpoint(self.streams[k])) for k in touched
+                                   if k in self.streams)])
         out, self._found = self._found, []
         self.records.extend(out)
         self.outbox.dispatch()
@@ -221,13 +224,19 @@ class SignalPipeline:
         return _ms(ctx.start_text) if ctx is not None else t_ms
 
     def _catch_up(self, st: _Stream, start: int) -> None:
-        """Evaluate the stored samples of a stream from ``start`` on, oldest first."""
+        """Evaluate the stored samples of a stream from ``start`` on, oldest first, leaving a
+        checkpoint every ``MARK_EVERY`` samples (saved with the batch's): a later late sample
+        resumes from just before it, instead of from before the previous re-evaluation — else
+        each late sample re-reads more of the run than the one before (quadratic work, a
+        consumer falling behind, its backlog growing)."""
         end = self.raw.latest_ms()
         while end is not None and start <= end:
             xs = self.raw.window(*st.key, start, end, limit=CHUNK)
             if not xs:
                 break
-            self._detect(st, xs)
+            for i in range(0, len(xs), MARK_EVERY):
+                self._detect(st, xs[i:i + MARK_EVERY])
+                self._marks.append((st.key, self._checkpoint(st)))
             start = xs[-1].source_ms + 1
 
     def _detect(self, st: _Stream, samples: Sequence[Observation]) -> None:
@@ -333,25 +342,20 @@ class SignalPipeline:
     def _aggregate(self, equipment: str, tag: str, ctx: Context) -> None:
         start = _ms(ctx.start_text)
         end = _ms(ctx.end_text) if ctx.end_text else self.streams[(equipment, tag)].last_ms
-        xs = [s for s in self.raw.window(equipment, tag, start, end) if s.quality == "good"]
-        if not xs:
+        g = self.raw.summary(equipment, tag, start, end)  # in SQLite: no rows in memory
+        if g is None:
             return
-        vals = [s.value for s in xs]
-        mean = math.fsum(vals) / len(vals)
-        sd = math.sqrt(math.fsum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) \
-            if len(vals) > 1 else 0.0
         key = f"{ctx.execution.key}/{tag}"
         node = NodeUpsert(C.ParameterObservation, key,
                           self.rt.vocab.mint_iri(C.ParameterObservation, key), {
-                              P.code: key, P.minValue: min(vals), P.maxValue: max(vals),
-                              P.meanValue: min(max(mean, min(vals)), max(vals)),
-                              P.stdDev: sd, P.sampleCount: len(vals), P.unitCode: xs[0].unit,
-                              P.windowStart: ms_to_text(xs[0].source_ms),
-                              P.windowEnd: ms_to_text(xs[-1].source_ms)},
+                              P.code: key, P.minValue: g.min, P.maxValue: g.max,
+                              P.meanValue: g.mean, P.stdDev: g.sd, P.sampleCount: g.n,
+                              P.unitCode: g.unit, P.windowStart: ms_to_text(g.first_ms),
+                              P.windowEnd: ms_to_text(g.last_ms)},
                           {P.observes: [ctx.spec.iri], P.duringExecution: [ctx.execution.iri]})
         try:
             write_nodes(self.rt, [node], "signals", f"signal aggregate of {tag} on {equipment}",
-                        f"signals:agg:{key}:{len(vals)}:{xs[-1].source_ms}",
+                        f"signals:agg:{key}:{g.n}:{g.last_ms}",
                         command="signalAggregate")
         except WriteRejectedError as e:  # an aggregate never blocks detection
             log.warning("aggregate %s not written: %s", key, e)
