@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     # SPC capability (quality.capability.MinSample): below either, Cpk/Ppk are not assessable
     spc_min_subgroups: int = Field(default=25, ge=2)
     spc_min_values: int = Field(default=100, ge=2)
+    # signal consumers (`tracegraph signals …`): the embedded store's page cache and mmap
+    # window in that process, MB (issue 17 G: bounded memory; the API keeps the defaults)
+    signals_cache_mb: int = Field(default=8, ge=1)
+    signals_mmap_mb: int = Field(default=0, ge=0)
 
     @property
     def sqlite_path(self) -> Path:

@@ -19,6 +19,7 @@ from ingest.signals.model import Observation
 __all__ = ["RawStore", "Summary"]
 
 DAY_MS = 86_400_000
+OPEN_DAYS = 3  # day files kept open (each connection has its own page cache)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
   equipment TEXT NOT NULL, tag TEXT NOT NULL, t_ms INTEGER NOT NULL, value REAL NOT NULL,
@@ -71,13 +72,15 @@ class RawStore:
         self._lock = threading.Lock()
 
     def _con(self, day: str) -> sqlite3.Connection:
-        con = self._cons.get(day)
+        con = self._cons.pop(day, None)  # re-inserted below: most recently used last
         if con is None:
+            while len(self._cons) >= OPEN_DAYS:  # the least recently used day: a consumer
+                self._cons.pop(next(iter(self._cons))).close()  # runs for months (17 G)
             con = sqlite3.connect(self.root / f"{day}.sqlite", check_same_thread=False)
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=FULL")
             con.executescript(_SCHEMA)
-            self._cons[day] = con
+        self._cons[day] = con
         return con
 
     def append(self, samples: Sequence[Observation]) -> int:

@@ -26,7 +26,7 @@ from bench.signal_plant import T0_MS, TAGS, TOPIC, plant
 from ingest.signals.model import Observation, TagMap
 from ingest.signals.mqtt import MqttConsumer
 from ingest.signals.pipeline import MARK_EVERY, SignalPipeline
-from ingest.signals.rawstore import RawStore
+from ingest.signals.rawstore import OPEN_DAYS, RawStore
 from ontology.datatypes import ms_to_text
 from tests.conftest import migrate
 from tracegraph.runtime import Runtime
@@ -134,3 +134,18 @@ def test_mqtt_queue_retains_no_paho_message_objects(pipe: SignalPipeline) -> Non
     assert sum(isinstance(o, mqtt.MQTTMessage) for o in gc.get_objects()) == 0
     topic, payload, mid, qos = c.q.get_nowait()
     assert (topic, mid, qos) == (TOPIC, 1, 1) and payload.startswith(b'{"value"')
+
+
+def test_raw_store_keeps_a_bounded_number_of_day_files_open(tmp_path: Path) -> None:
+    raw = RawStore(tmp_path / "raw")
+    days = 10  # a consumer running for days: one SQLite file (and connection) per UTC day
+    obs = [Observation("IMM-01", "MELT-TEMP", 230.0 + d, "Cel", START + d * 86_400_000 + i,
+                       START, "good", i) for d in range(days) for i in range(3)]
+    for d in range(days):
+        assert len(raw.append_new(obs[3 * d:3 * d + 3])) == 3
+        assert len(raw._cons) <= OPEN_DAYS
+    # closed days are reopened when read: nothing lost
+    assert [o.value for o in raw.window("IMM-01", "MELT-TEMP", START, START + days * 86_400_000)
+            ] == [o.value for o in obs]
+    assert raw.count() == 3 * days and len(raw._cons) <= OPEN_DAYS
+    raw.close()
