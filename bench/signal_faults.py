@@ -106,9 +106,12 @@ class Figures:
         first, end = self.rss_mb[0][1], self.rss_mb[-1][1]
         peak = max(m for _t, m in self.rss_mb)
         minute = next((m for t, m in self.rss_mb if t >= 60), first)
-        return [f"consumer RSS: start {first:.0f} MB, at 1 min {minute:.0f} MB, end {end:.0f} "
-                f"MB, max {peak:.0f} MB; end/start {end / first:.2f}, end/1 min "
-                f"{end / minute:.2f}, max/1 min {peak / minute:.2f}"
+        half_t = self.rss_mb[-1][0] / 2
+        half = next((m for t, m in self.rss_mb if t >= half_t), first)
+        return [f"consumer RSS: start {first:.0f} MB, at 1 min {minute:.0f} MB, half-way "
+                f"({half_t:.0f} s) {half:.0f} MB, end {end:.0f} MB, max {peak:.0f} MB; "
+                f"end/start {end / first:.2f}, end/1 min {end / minute:.2f}, max/1 min "
+                f"{peak / minute:.2f}, end/half-way {end / half:.2f}"
                 + (" (consumer restarted by the kills)" if self.consumer_kills else "")]
 
 
