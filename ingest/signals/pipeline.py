@@ -216,6 +216,8 @@ class SignalPipeline:
         checkpoint before it (or the start of its execution) and evaluate forward again."""
         cp = self.state.before(st.key, t_ms)
         self.state.drop_from(st.key, t_ms)
+        self._marks = [m for m in self._marks  # pending ones too: they did not know it
+                       if m[0] != st.key or m[1][0] < t_ms]
         self._restore(st, cp)
         self._catch_up(st, st.last_ms + 1 if cp is not None else self._first_at(st, t_ms))
 
