@@ -94,7 +94,25 @@ class Figures:
             "consumer RSS MB (t s: MB): " + ", ".join(f"{t:.0f}: {m:.0f}"
                                                      for t, m in self.rss_mb[:: max(
                                                          1, len(self.rss_mb) // 12)])
-            + (f"; min {min(rss):.0f}, max {max(rss):.0f}" if rss else "")]
+            + (f"; min {min(rss):.0f}, max {max(rss):.0f}" if rss else ""),
+            *self.rss_summary()]
+
+    def rss_summary(self) -> list[str]:
+        """Start (first reading, and one minute in: after start-up), end and maximum consumer
+        RSS with their ratios: the "flat within 10 %" figure of issue 17 G (meaningful for a
+        run without consumer kills: a restarted consumer starts from scratch)."""
+        if not self.rss_mb:
+            return []
+        first, end = self.rss_mb[0][1], self.rss_mb[-1][1]
+        peak = max(m for _t, m in self.rss_mb)
+        minute = next((m for t, m in self.rss_mb if t >= 60), first)
+        half_t = self.rss_mb[-1][0] / 2
+        half = next((m for t, m in self.rss_mb if t >= half_t), first)
+        return [f"consumer RSS: start {first:.0f} MB, at 1 min {minute:.0f} MB, half-way "
+                f"({half_t:.0f} s) {half:.0f} MB, end {end:.0f} MB, max {peak:.0f} MB; "
+                f"end/start {end / first:.2f}, end/1 min {end / minute:.2f}, max/1 min "
+                f"{peak / minute:.2f}, end/half-way {end / half:.2f}"
+                + (" (consumer restarted by the kills)" if self.consumer_kills else "")]
 
 
 class _Edge:

@@ -31,6 +31,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench.mosquitto import Broker, mosquitto_binary
 from bench.plant import PLANT_MIGRATION
 from bench.signal_plant import T0_MS, plant, presses
+from graph.engines.sqlite import SQLiteStore
 from ingest.signals.model import TagMap, text_to_ms
 from ingest.signals.mqtt import MqttConsumer
 from ingest.signals.pipeline import SignalPipeline
@@ -129,6 +130,8 @@ def main() -> int:
                 if n.kind == "deviation":
                     committed[f"{n.equipment}|{text_to_ms(n.detected_at)}"] = time.time()
 
+            if isinstance(rt.store, SQLiteStore):  # as `tracegraph signals mqtt` runs it
+                rt.store.limit_memory(rt.settings.signals_cache_mb, rt.settings.signals_mmap_mb)
             p = SignalPipeline(rt, TagMap.model_validate(tags), RawStore(root / "data" / "raw"),
                                publishers=[on_commit])
             c = MqttConsumer(p, broker.host, broker.port, "bench-consumer", ["plant/#"])

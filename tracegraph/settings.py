@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     spc_min_values: int = Field(default=100, ge=2)
     # the eDHR printed to PDF (GET /api/edhr/{id}?format=pdf, `tracegraph quality edhr`)
     edhr_paper: Literal["A4", "Letter"] = "A4"
+    # signal consumers (`tracegraph signals …`): the embedded store's page cache and mmap
+    # window in that process, MB (issue 17 G: bounded memory; the API keeps the defaults)
+    signals_cache_mb: int = Field(default=8, ge=1)
+    signals_mmap_mb: int = Field(default=0, ge=0)
 
     @property
     def sqlite_path(self) -> Path:

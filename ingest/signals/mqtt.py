@@ -32,6 +32,7 @@ __all__ = ["MqttConsumer", "parse_message"]
 
 log = logging.getLogger("tracegraph.signals.mqtt")
 _PUBACK = struct.Struct("!BBH")  # fixed header PUBACK, remaining length 2, packet id
+_Message = tuple[str, bytes, int, int]  # topic, payload, packet id, QoS
 
 
 def _time(v: Any) -> int:
@@ -73,17 +74,22 @@ def _parse(pipeline: SignalPipeline, topic: str, parts: list[str], sparkplug: bo
 
 
 class MqttConsumer:
-    """Subscribes to ``topics`` and feeds the pipeline in batches; acks after commit."""
+    """Subscribes to ``topics`` and feeds the pipeline in batches; acks after commit.
+
+    The queue holds ``(topic, payload, mid, qos)`` of each message, not paho's message object
+    (about 1.6 kB each with its delivery-info lock and condition; the tuple about 0.3 kB), and
+    at most ``queue_max`` of them: a consumer that falls behind keeps a bounded backlog and
+    the broker holds the rest (issue 17 G)."""
 
     def __init__(self, pipeline: SignalPipeline, host: str, port: int, client_id: str,
                  topics: list[str], batch_max: int = 5000, batch_wait: float = 0.01,
-                 queue_max: int = 50_000, flush_every: float = 10.0) -> None:
+                 queue_max: int = 20_000, flush_every: float = 10.0) -> None:
         self.pipeline = pipeline
         self.topics = topics
         self.batch_max = batch_max
         self.batch_wait = batch_wait
         self.flush_every = flush_every
-        self.q: queue.Queue[mqtt.MQTTMessage] = queue.Queue(queue_max)
+        self.q: queue.Queue[_Message] = queue.Queue(queue_max)
         self.acked = 0
         self.connected = threading.Event()
         self.stop = threading.Event()
@@ -101,7 +107,8 @@ class MqttConsumer:
             self.connected.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        self.q.put(msg)  # blocks when full: backpressure onto the broker
+        self.q.put((msg.topic, bytes(msg.payload), msg.mid, msg.qos))  # blocks when full:
+        # backpressure onto the broker
 
     def run(self) -> None:
         """Consume until :attr:`stop` is set (call from a thread or the main thread)."""
@@ -123,7 +130,7 @@ class MqttConsumer:
             self.client.disconnect()
             self.client.loop_stop()
 
-    def _next_batch(self) -> list[mqtt.MQTTMessage]:
+    def _next_batch(self) -> list[_Message]:
         try:
             batch = [self.q.get(timeout=0.1)]
         except queue.Empty:
@@ -136,13 +143,13 @@ class MqttConsumer:
                 break
         return batch
 
-    def _handle(self, batch: list[mqtt.MQTTMessage]) -> None:
+    def _handle(self, batch: list[_Message]) -> None:
         received = now_ms()
         obs: list[Observation] = []
-        for m in batch:
-            obs += parse_message(self.pipeline, m.topic, bytes(m.payload), received)
+        for topic, payload, _mid, _qos in batch:
+            obs += parse_message(self.pipeline, topic, payload, received)
         self.pipeline.process(obs)  # committed when it returns …
-        self._ack([m.mid for m in batch if m.qos == 1])  # … and only then acknowledged
+        self._ack([mid for _t, _p, mid, qos in batch if qos == 1])  # … and only then acked
         self.acked += len(batch)
 
     def _ack(self, mids: list[int]) -> None:

@@ -55,6 +55,7 @@ log = logging.getLogger("tracegraph.signals")
 _SPC = "#spc"  # SPC rule episodes are kept apart from limit episodes in the loop state
 _FOREVER = 2**62  # a running execution stays the context until the graph changes
 CHUNK = 20_000  # raw samples read per step when re-evaluating
+MARK_EVERY = 50  # re-evaluated samples between the checkpoints a catch-up leaves (issue 17 G)
 
 
 def check_tag_map(rt: Session, tags: TagMap) -> None:
@@ -112,6 +113,7 @@ class SignalPipeline:
         self._found: list[Recorded] = []
         self.drift = DriftTracker(self.raw.root, {(b.source, b.parameter): b.drift
                                                   for b in self.tags.tags if b.drift})
+        self._marks: list[tuple[tuple[str, str], Checkpoint]] = []  # saved by _commit
 
     # -- adapters call these ------------------------------------------------------------------
     def observation(self, address: str, value: float, source_ms: int, quality: str = "good",
@@ -179,8 +181,9 @@ class SignalPipeline:
     def _commit(self, touched: Iterable[tuple[str, str]]) -> list[Recorded]:
         """The batch's findings are committed: checkpoint the touched streams, notify QC."""
         self.drift.save()  # before the loop's checkpoint: never older than it
-        self.state.save((k, self._checkpoint(self.streams[k])) for k in touched
-                        if k in self.streams)
+        marks, self._marks = self._marks, []
+        self.state.save([*marks, *((k, self._checkpoint(self.streams[k])) for k in touched
+                                   if k in self.streams)])
         out, self._found = self._found, []
         self.records.extend(out)
         self.outbox.dispatch()
@@ -242,6 +245,8 @@ class SignalPipeline:
         checkpoint before it (or the start of its execution) and evaluate forward again."""
         cp = self.state.before(st.key, t_ms)
         self.state.drop_from(st.key, t_ms)
+        self._marks = [m for m in self._marks  # pending ones too: they did not know it
+                       if m[0] != st.key or m[1][0] < t_ms]
         self._restore(st, cp)
         self._catch_up(st, st.last_ms + 1 if cp is not None else self._first_at(st, t_ms))
 
@@ -252,13 +257,19 @@ class SignalPipeline:
         return _samples_of(ctx)[0] if ctx is not None else t_ms
 
     def _catch_up(self, st: _Stream, start: int) -> None:
-        """Evaluate the stored samples of a stream from ``start`` on, oldest first."""
+        """Evaluate the stored samples of a stream from ``start`` on, oldest first, leaving a
+        checkpoint every ``MARK_EVERY`` samples (saved with the batch's): a later late sample
+        resumes from just before it, instead of from before the previous re-evaluation — else
+        each late sample re-reads more of the run than the one before (quadratic work, a
+        consumer falling behind, its backlog growing)."""
         end = self.raw.latest_ms()
         while end is not None and start <= end:
             xs = self.raw.window(*st.key, start, end, limit=CHUNK)
             if not xs:
                 break
-            self._detect(st, xs)
+            for i in range(0, len(xs), MARK_EVERY):
+                self._detect(st, xs[i:i + MARK_EVERY])
+                self._marks.append((st.key, self._checkpoint(st)))
             start = xs[-1].source_ms + 1
 
     def _detect(self, st: _Stream, samples: Sequence[Observation]) -> None:
@@ -385,30 +396,26 @@ class SignalPipeline:
         return limits_from_summary([r[0] for r in ok], [r[1] for r in ok], [r[2] for r in ok])
 
     def _aggregate(self, equipment: str, tag: str, ctx: Context) -> None:
-        start, end = _samples_of(ctx)
+        start, end = _samples_of(ctx)  # the material's samples: shifted by the residence delay
         if ctx.end_text is None:
             end = self.streams[(equipment, tag)].last_ms
-        xs = [s for s in self.raw.window(equipment, tag, start, end) if s.quality == "good"]
-        if not xs:
+        g = self.raw.summary(equipment, tag, start, end)  # in SQLite: no rows in memory
+        if g is None:
             return
-        vals = [s.value for s in xs]
-        mean = math.fsum(vals) / len(vals)
-        sd = math.sqrt(math.fsum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) \
-            if len(vals) > 1 else 0.0
         key = f"{ctx.execution.key}/{tag}"
         node = NodeUpsert(C.ParameterObservation, key,
                           self.rt.vocab.mint_iri(C.ParameterObservation, key), {
-                              P.code: key, P.minValue: min(vals), P.maxValue: max(vals),
-                              P.meanValue: min(max(mean, min(vals)), max(vals)),
-                              P.stdDev: sd, P.sampleCount: len(vals), P.unitCode: xs[0].unit,
-                              P.windowStart: ms_to_text(xs[0].source_ms),
-                              P.windowEnd: ms_to_text(xs[-1].source_ms),
+                              P.code: key, P.minValue: g.min, P.maxValue: g.max,
+                              P.meanValue: min(max(g.mean, g.min), g.max), P.stdDev: g.sd,
+                              P.sampleCount: g.n,
+                              P.unitCode: g.unit, P.windowStart: ms_to_text(g.first_ms),
+                              P.windowEnd: ms_to_text(g.last_ms),
                               **({P.residenceDelay: delay_seconds(ctx.delay_ms)}
                                  if ctx.delay_ms else {})},
                           {P.observes: [ctx.spec.iri], P.duringExecution: [ctx.execution.iri]})
         try:
             write_nodes(self.rt, [node], "signals", f"signal aggregate of {tag} on {equipment}",
-                        f"signals:agg:{key}:{len(vals)}:{xs[-1].source_ms}",
+                        f"signals:agg:{key}:{g.n}:{g.last_ms}",
                         command="signalAggregate")
         except WriteRejectedError as e:  # an aggregate never blocks detection
             log.warning("aggregate %s not written: %s", key, e)

@@ -6,17 +6,20 @@
 from __future__ import annotations
 
 import functools
+import math
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from ingest.signals.model import Observation
 
-__all__ = ["RawStore"]
+__all__ = ["RawStore", "Summary"]
 
 DAY_MS = 86_400_000
+OPEN_DAYS = 3  # day files kept open (each connection has its own page cache)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
   equipment TEXT NOT NULL, tag TEXT NOT NULL, t_ms INTEGER NOT NULL, value REAL NOT NULL,
@@ -30,6 +33,26 @@ CREATE TRIGGER IF NOT EXISTS samples_append_only_u BEFORE UPDATE ON samples
 CREATE TRIGGER IF NOT EXISTS samples_append_only_d BEFORE DELETE ON samples
   BEGIN SELECT RAISE(ABORT, 'raw samples are append-only'); END;
 """
+
+
+_GOOD = ("FROM samples WHERE equipment=? AND tag=? AND t_ms BETWEEN ? AND ? "
+         "AND quality='good'")
+_SUMMARY = "SELECT count(*), total(value), min(value), max(value), min(t_ms), max(t_ms) " + _GOOD
+_FIRST_UNIT = "SELECT unit " + _GOOD + " ORDER BY t_ms LIMIT 1"
+_SQUARES = "SELECT total((value - ?) * (value - ?)) " + _GOOD
+
+
+class Summary(NamedTuple):
+    """The good samples of one stream in a window (see :meth:`RawStore.summary`)."""
+
+    n: int
+    mean: float
+    sd: float
+    min: float
+    max: float
+    first_ms: int
+    last_ms: int
+    unit: str
 
 
 @functools.lru_cache(maxsize=64)
@@ -49,13 +72,15 @@ class RawStore:
         self._lock = threading.Lock()
 
     def _con(self, day: str) -> sqlite3.Connection:
-        con = self._cons.get(day)
+        con = self._cons.pop(day, None)  # re-inserted below: most recently used last
         if con is None:
+            while len(self._cons) >= OPEN_DAYS:  # the least recently used day: a consumer
+                self._cons.pop(next(iter(self._cons))).close()  # runs for months (17 G)
             con = sqlite3.connect(self.root / f"{day}.sqlite", check_same_thread=False)
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=FULL")
             con.executescript(_SCHEMA)
-            self._cons[day] = con
+        self._cons[day] = con
         return con
 
     def append(self, samples: Sequence[Observation]) -> int:
@@ -116,6 +141,33 @@ class RawStore:
                     "ORDER BY t_ms LIMIT ?", (equipment, tag, start_ms, end_ms, limit - len(out)))
                 out.extend(Observation(*r) for r in rows)
         return out
+
+    def summary(self, equipment: str, tag: str, start_ms: int, end_ms: int
+                ) -> Summary | None:
+        """Count, mean, sample standard deviation, min, max, first and last source time and
+        unit of the good samples of one stream in [start, end], computed inside SQLite (two
+        passes: the mean, then the squared deviations from it), so an aggregate costs the same
+        memory however long the run (issue 17 G). ``None``: no good sample in the window."""
+        args = (equipment, tag, start_ms, end_ms)
+        n, total, lo, hi, first, last, unit = 0, 0.0, math.inf, -math.inf, 0, 0, ""
+        with self._lock:
+            days = list(self._days(start_ms, end_ms))
+            for day in days:
+                c, s, mn, mx, t0, t1 = self._con(day).execute(_SUMMARY, args).fetchone()
+                if not c:
+                    continue
+                if n == 0:
+                    first = int(t0)
+                    unit = self._con(day).execute(_FIRST_UNIT, args).fetchone()[0]
+                n, total, last = n + int(c), total + float(s), int(t1)
+                lo, hi = min(lo, float(mn)), max(hi, float(mx))
+            if n == 0:
+                return None
+            mean = total / n
+            ss = math.fsum(self._con(day).execute(_SQUARES, (mean, mean, *args)).fetchone()[0]
+                           for day in days)
+        sd = math.sqrt(ss / (n - 1)) if n > 1 else 0.0
+        return Summary(n, min(max(mean, lo), hi), sd, lo, hi, first, last, str(unit))
 
     def last(self, equipment: str, tag: str, n: int, before_ms: int | None = None
              ) -> list[Observation]:

@@ -55,7 +55,7 @@ class LoopState:
 
     # -- checkpoints ----------------------------------------------------------------------------
     def save(self, rows: Iterable[tuple[tuple[str, str], Checkpoint]]) -> None:
-        """One checkpoint per stream, in one transaction."""
+        """Checkpoints (one or more per stream), in one transaction."""
         data = [(eq, tag, t, ex, orjson.dumps(st) if st is not None else None)
                 for (eq, tag), (t, ex, st) in rows]
         if not data:

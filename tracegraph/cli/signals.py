@@ -27,6 +27,11 @@ WebhookOpt = Annotated[str | None, typer.Option("--webhook", help="QC webhook UR
 
 def _pipeline(rt: Runtime, tags: Path, webhook: str | None,
               extra: tuple[object, ...] = ()) -> SignalPipeline:
+    if rt.settings.store == "embedded":  # a write-mostly process: bounded memory (17 G)
+        from graph.engines.sqlite import SQLiteStore
+
+        if isinstance(rt.store, SQLiteStore):
+            rt.store.limit_memory(rt.settings.signals_cache_mb, rt.settings.signals_mmap_mb)
     publishers: list[object] = [hub.publish, *extra]
     if webhook:
         publishers.append(WebhookSender(webhook).deliver)  # marked delivered on 2xx

@@ -172,6 +172,7 @@ class SQLiteStore(_SQLiteReads, EngineStore):
         self._snapshot_tried = False
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        self._memory: tuple[str, ...] = ()  # see limit_memory
         self._migrate()
 
     # -- connections ----------------------------------------------------------------------------
@@ -180,10 +181,21 @@ class SQLiteStore(_SQLiteReads, EngineStore):
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                    timeout=60)
-            for pragma in Q.PRAGMAS:
+            for pragma in (*Q.PRAGMAS, *self._memory):
                 conn.execute(pragma)
             self._local.conn = conn
         return conn
+
+    def limit_memory(self, cache_mb: int, mmap_mb: int = 0) -> None:
+        """Bound this process's page cache and memory-mapped window of the database (the
+        defaults, 256 MB and 1 GB, suit the API's reads). A write-mostly process such as a
+        signal consumer sets small ones: the page cache keeps every page it wrote until it is
+        full, so with the default it grows with the database (issue 17 G). Applies to this
+        thread's connection now and to every connection opened later."""
+        self._memory = (f"PRAGMA cache_size=-{cache_mb * 1024}",
+                        f"PRAGMA mmap_size={mmap_mb * 1024 * 1024}")
+        for pragma in self._memory:
+            self._conn().execute(pragma)
 
     def _migrate(self) -> None:
         c = self._conn()
