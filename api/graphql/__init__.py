@@ -13,6 +13,8 @@ One module per domain, all built on the shared types and helpers of :mod:`api.gr
 - :mod:`~api.graphql.versions`: process versions and change control
 - :mod:`~api.graphql.quality`: the closed quality loop (deviations, CAPA, dispositions, release)
 - :mod:`~api.graphql.signals`: raw signal windows and the QC notification subscription
+- :mod:`~api.graphql.worklists`: worklists (filtered, sorted, cursor-paged connections) and
+  the signed-in user's "my work"
 
 :mod:`~api.graphql.limits` holds the per-request limits and the authorization extension. A
 domain adds its ``Query``/``Mutation``/``Subscription`` classes to the tuples below (their order
@@ -37,13 +39,15 @@ from api.graphql import (
     recall,
     signals,
     versions,
+    worklists,
 )
 from api.graphql.limits import Schema, extensions
 
 __all__ = ["build_schema", "schema"]
 
 QUERIES: tuple[type, ...] = (accounts.Query, genealogy.Query, recall.Query, explorer.Query,
-                             versions.Query, quality.Query, signals.Query)
+                             versions.Query, quality.Query, signals.Query,
+                             worklists.Query)
 MUTATIONS: tuple[type, ...] = (capture.Mutation, accounts.Mutation, versions.Mutation,
                                quality.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = (signals.Subscription,)
