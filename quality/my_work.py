@@ -7,7 +7,7 @@ user's roles may act on, so the home page and the lists cannot disagree:
   TRANSITIONS`) lets one of the user's roles take a step: QC and QA triage new ones, QA
   approves, verifies and closes, engineers investigate;
 - holds still active (QA dispositions them, :func:`quality.dispositions.dispose`);
-- batches awaiting release, with their exception count (QA releases);
+- batches awaiting release (QA releases; the batch worklist counts their exceptions);
 - change requests still waiting for an approval in one of the user's roles
   (:data:`quality.change_control.APPROVERS`);
 - active (unacknowledged) alarms and material lots in quarantine to decide (QC;
@@ -129,11 +129,10 @@ def my_work(rt: Session, username: str, roles: frozenset[str], first: int = 10) 
             WorkItem(r.iri, r.key, C.Hold, None, r.state, detail=", ".join(r.held))
             for r in h.rows]))
     if roles & RELEASERS:
-        b = W.batches(rt, awaiting_release=True, sort=Sort("manufacturedAt"), first=first)
+        b = W.batches(rt, awaiting_release=True, sort=Sort("manufacturedAt"), first=first,
+                      exception_counts=False)  # the worklist shows them
         out.append(WorkSection("batches", b.total, [
-            WorkItem(r.iri, r.key, C.Batch, r.product, r.status,
-                     detail=None if r.exception_count is None else str(r.exception_count))
-            for r in b.rows]))
+            WorkItem(r.iri, r.key, C.Batch, r.product, r.status) for r in b.rows]))
     mine = sorted(roles & set(APPROVERS))
     if mine:
         crs = [r for role in mine for r in W.change_requests(

@@ -222,32 +222,40 @@ def decode_cursor(text: str, sort: Sort) -> tuple[Sortable, str]:
     return (float(value) if isinstance(value, int) else value), iri
 
 
-def _position(value: Sortable, iri: str, desc: bool) -> tuple[Any, ...]:
-    """A key whose ascending order is the list's order (descending values, then IRI)."""
-    if value is None:
-        return (1, 0, "", iri)
-    if isinstance(value, float):
-        return (0, 0, -value if desc else value, iri)
-    inv = (*(-ord(ch) for ch in value), 1) if desc else value  # (1,): shorter first
-    return (0, 1, inv, iri)
+def _after(value: Sortable, iri: str, cursor: tuple[Sortable, str], desc: bool) -> bool:
+    """Whether a row (value, IRI) comes after the cursor's position in the list's order."""
+    cv, ci = cursor
+    if cv is None or value is None:  # rows without the value come last, by IRI
+        return value is None and (cv is not None or iri > ci)
+    if value != cv:
+        return bool(value < cv) if desc else bool(value > cv)  # type: ignore[operator]  # one type per sort field (decode_cursor checks the cursor's)
+    return iri > ci
 
 
 def paginate(rows: Iterable[T], sort: Sort, value_of: Callable[[T], Sortable],
              iri_of: Callable[[T], str], first: int, after: str | None) -> Page[T]:
-    """One page of ``rows`` in ``sort`` order, after the cursor ``after``."""
+    """One page of ``rows`` in ``sort`` order, after the cursor ``after``: by value (rows
+    without one last), ties by IRI ascending."""
     if not 0 <= first <= MAX_FIRST:
         raise WorklistError("first", first, f"a page holds 0 to {MAX_FIRST} rows")
-    keyed = sorted(((_position(value_of(r), iri_of(r), sort.descending), value_of(r), r)
-                    for r in rows), key=lambda t: t[0])
+    keyed = [(value_of(r), iri_of(r), r) for r in rows]
+    present = sorted((k for k in keyed if k[0] is not None), key=lambda k: k[1])
+    present.sort(key=lambda k: k[0], reverse=sort.descending)  # type: ignore[arg-type,return-value]  # stable: ties keep IRI order
+    ordered = present + sorted((k for k in keyed if k[0] is None), key=lambda k: k[1])
     start = 0
     if after:
-        v, iri = decode_cursor(after, sort)
-        pos = _position(v, iri, sort.descending)
-        start = next((i for i, t in enumerate(keyed) if t[0] > pos), len(keyed))
-    chunk = keyed[start:start + first]
-    cursors = [encode_cursor(sort, v, iri_of(r)) for _k, v, r in chunk]
-    return Page([r for _k, _v, r in chunk], cursors, len(keyed),
-                start + len(chunk) < len(keyed), cursors[-1] if cursors else None, start > 0)
+        cursor = decode_cursor(after, sort)
+        kinds = {type(k[0]) for k in present} | ({type(cursor[0])} if cursor[0] is not None
+                                                 else set())
+        if len(kinds) > 1:
+            raise WorklistError("after", after, "a cursor of this list's order (its value is "
+                                "not of the sort field's type)")
+        start = next((i for i, k in enumerate(ordered)
+                      if _after(k[0], k[1], cursor, sort.descending)), len(ordered))
+    chunk = ordered[start:start + first]
+    cursors = [encode_cursor(sort, v, iri) for v, iri, _r in chunk]
+    return Page([r for _v, _i, r in chunk], cursors, len(ordered),
+                start + len(chunk) < len(ordered), cursors[-1] if cursors else None, start > 0)
 
 
 def check_sort(sort: Sort, fields: Sequence[str]) -> None:

@@ -396,9 +396,10 @@ def change_requests(rt: Session, *, states: Iterable[str] = (),
 
 def batches(rt: Session, *, statuses: Iterable[str] = (), awaiting_release: bool = False,
             product: str | None = None, sort: Sort | None = None, first: int = 20,
-            after: str | None = None) -> Page[BatchRow]:
+            after: str | None = None, exception_counts: bool = True) -> Page[BatchRow]:
     """Batches; awaiting release = Completed or OnHold (not released or rejected), each with
-    the number of exceptions its release report lists (rows of the page only)."""
+    the number of exceptions its release report lists (rows of the page only, and only with
+    ``exception_counts``: a report reads the batch's whole upstream)."""
     sort = sort or Sort("manufacturedAt", True)
     check_sort(sort, SORTS["batches"])
     want = codes("status", statuses, BatchStatus)
@@ -417,7 +418,7 @@ def batches(rt: Session, *, statuses: Iterable[str] = (), awaiting_release: bool
     value = {"manufacturedAt": lambda r: r.manufactured_at, "key": lambda r: r.key,
              "status": lambda r: r.status}[sort.field]
     page = paginate(out, sort, value, lambda r: r.iri, first, after)
-    for r in page.rows:
+    for r in page.rows if exception_counts else ():
         if r.awaiting_release:
             r.exception_count = len(release_report(rt, r.iri).exceptions)
     return page

@@ -65,13 +65,36 @@ WorkItem = strawberry.type(M.WorkItem, name="WorkItem",
                            description="A record waiting for the user; detail: the grade, "
                                        "what a hold holds, a batch's exception count, the "
                                        "roles a change awaits …")
-WorkSection = strawberry.type(M.WorkSection, name="WorkSection",
-                              description="One kind of work (deviations, holds, batches, "
-                                          "changes, alarms, lots, actions): its total and "
-                                          "first items.")
 OpenExceptions = strawberry.type(M.OpenExceptions, name="OpenExceptions",
                                  description="The plant's open exceptions.")
-MyWork = strawberry.type(M.MyWork, name="MyWork")
+
+
+@strawberry.type(description="One kind of work (deviations, holds, batches, changes, alarms, "
+                             "lots, actions): its total and first items.")
+class WorkSection:
+    kind: str
+    total: int
+    found: strawberry.Private[list[M.WorkItem]]
+
+    @strawberry.field(description="The first items (at most myWork's first).")
+    def items(self, first: int = 10) -> list[WorkItem]:  # type: ignore[valid-type]
+        if not 0 <= first <= paging.MAX_FIRST:
+            raise bad_input("first", first, f"0 to {paging.MAX_FIRST} items")
+        return self.found[:first]
+
+
+@strawberry.type
+class MyWork:
+    username: str
+    roles: list[str]
+    sections: list[WorkSection]
+    plant: OpenExceptions  # type: ignore[valid-type]
+
+    @classmethod
+    def of(cls, w: M.MyWork) -> MyWork:
+        return cls(username=w.username, roles=w.roles, plant=w.plant,
+                   sections=[WorkSection(kind=s.kind, total=s.total, found=s.items)
+                             for s in w.sections])
 
 
 @strawberry.type
@@ -107,6 +130,14 @@ def _run(call: Callable[[], Page[Any]]) -> Connection[Any]:
         return Connection.of(call())
     except WorklistError as e:
         raise bad_input(e.field, e.value, e.rule) from None
+
+
+def _asks(info: Info[Any, None], name: str) -> bool:
+    """Whether the query selects the field ``name`` anywhere under this field."""
+    def walk(fields: list[Any]) -> bool:
+        return any(getattr(f, "name", None) == name or walk(getattr(f, "selections", []))
+                   for f in fields)
+    return walk(list(info.selected_fields))
 
 
 def _default_sort(sort_by: str | None, descending: bool | None, default: str) -> Sort | None:
@@ -189,7 +220,9 @@ class Query:
             first=first, after=after))
 
     @strawberry.field(description="Batches, one page; awaitingRelease = Completed or OnHold, "
-                      "each with its release report's exception count. Sort fields: "
+                      "each with its release report's exception count (computed only when "
+                      "exceptionCount is asked: a report reads the batch's upstream). "
+                      "Sort fields: "
                       + ", ".join(W.SORTS["batches"]) + " (default manufacturedAt "
                       "descending).")
     def batches(self, info: Info[Any, None], status: list[BatchStatus] | None = None,
@@ -197,10 +230,11 @@ class Query:
                 sort_by: str | None = None, descending: bool | None = None, first: int = 20,
                 after: str | None = None) -> Connection[BatchItem]:  # type: ignore[valid-type]
         rt = runtime_of(info)
+        counts = _asks(info, "exceptionCount")
         return _run(lambda: W.batches(
             rt, statuses=status or (), awaiting_release=awaiting_release, product=product,
             sort=_default_sort(sort_by, descending, "manufacturedAt"), first=first,
-            after=after))
+            after=after, exception_counts=counts))
 
     @strawberry.field(description="Excursions, one page. Sort fields: "
                       + ", ".join(W.SORTS["excursions"]) + " (default detectedAt "
@@ -228,11 +262,12 @@ class Query:
 
     @strawberry.field(description="What waits for the signed-in user, by role (each section's "
                                   "total and first items), and the plant's open exceptions.")
-    def my_work(self, info: Info[Any, None], first: int = 10) -> MyWork:  # type: ignore[valid-type]
+    def my_work(self, info: Info[Any, None], first: int = 10) -> MyWork:
         if not 0 <= first <= paging.MAX_FIRST:
             raise bad_input("first", first, f"0 to {paging.MAX_FIRST} items per section")
         user = user_of(info)
-        return M.my_work(runtime_of(info), user.username, frozenset(user.roles), first)
+        return MyWork.of(M.my_work(runtime_of(info), user.username, frozenset(user.roles),
+                                   first))
 
     @strawberry.field(description="The plant's open exceptions (counts).")
     def open_exceptions(self, info: Info[Any, None]) -> OpenExceptions:  # type: ignore[valid-type]

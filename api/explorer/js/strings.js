@@ -1,0 +1,98 @@
+// Every string of the "My work" home page and the worklists, in one place (issue 15 item 4 adds
+// the Chinese column). t("key", ...args) returns the English text; {0}, {1} … take the args.
+// Code values (states, grades …) are not here: their labels come from the ontology (codes.js).
+
+export const STRINGS = {
+  en: {
+    "tab.work": "My work",
+    "work.waiting": "Waiting for you",
+    "work.nothing": "Nothing waits for you.",
+    "work.plant": "Open exceptions in the plant",
+    "work.lists": "Worklists",
+    "work.more": "{0} more in the list",
+    "work.loaded": "my work loaded in {0} ms",
+    "section.deviations": "Deviations to act on",
+    "section.holds": "Holds to disposition",
+    "section.batches": "Batches awaiting release",
+    "section.changes": "Change requests awaiting your approval",
+    "section.alarms": "New alarms",
+    "section.lots": "Material lots to decide",
+    "section.actions": "Your CAPA actions",
+    "count.openDeviations": "open deviations",
+    "count.criticalDeviations": "critical",
+    "count.activeHolds": "active holds",
+    "count.openCapas": "open CAPAs",
+    "count.overdueActions": "overdue actions",
+    "count.changesAwaitingApproval": "changes awaiting approval",
+    "count.batchesAwaitingRelease": "batches awaiting release",
+    "count.activeAlarms": "active alarms",
+    "list.deviations": "Deviations",
+    "list.holds": "Holds",
+    "list.capas": "CAPAs",
+    "list.actions": "CAPA actions",
+    "list.changes": "Change requests",
+    "list.batches": "Batches awaiting release",
+    "list.excursions": "Excursions",
+    "list.alarms": "Alarms",
+    "col.key": "number",
+    "col.title": "title",
+    "col.state": "state",
+    "col.status": "status",
+    "col.grade": "grade",
+    "col.ageDays": "age (days)",
+    "col.owner": "owner",
+    "col.equipment": "equipment",
+    "col.products": "product / material",
+    "col.dueDate": "due",
+    "col.openedAt": "opened",
+    "col.held": "holds",
+    "col.deviations": "deviations",
+    "col.openActions": "open actions",
+    "col.capa": "CAPA",
+    "col.actionType": "type",
+    "col.awaiting": "awaiting",
+    "col.product": "product",
+    "col.manufacturedAt": "made",
+    "col.exceptionCount": "exceptions",
+    "col.level": "level",
+    "col.detectedAt": "detected",
+    "col.peakValue": "peak",
+    "col.priority": "priority",
+    "filter.any": "any",
+    "filter.state": "state",
+    "filter.status": "status",
+    "filter.grade": "grade",
+    "filter.level": "level",
+    "filter.priority": "priority",
+    "filter.openOnly": "open only",
+    "filter.activeOnly": "active only",
+    "filter.overdue": "overdue only",
+    "filter.owner": "owner",
+    "filter.equipment": "equipment",
+    "filter.product": "product",
+    "filter.held": "holds record",
+    "filter.minAgeDays": "older than (days)",
+    "filter.since": "since",
+    "filter.awaitingRole": "awaiting role",
+    "sort.by": "sort",
+    "sort.descending": "descending",
+    "page.apply": "Apply",
+    "page.first": "« First",
+    "page.prev": "‹ Previous",
+    "page.next": "Next ›",
+    "page.rows": "{0}–{1} of {2}",
+    "page.empty": "no records match",
+    "overdue": "overdue",
+  },
+};
+
+let lang = "en";
+
+export function setLanguage(code) {
+  if (STRINGS[code]) lang = code;
+}
+
+export function t(key, ...args) {
+  const s = STRINGS[lang]?.[key] ?? STRINGS.en[key] ?? key;
+  return s.replace(/\{(\d+)\}/g, (_, i) => String(args[Number(i)] ?? ""));
+}
