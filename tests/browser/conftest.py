@@ -110,7 +110,7 @@ def signed_in_page(browser: Any, url: str, username: str, password: str,
         pg.fill("#signin input[name=username]", username)
         pg.fill("#signin input[name=password]", password)
         pg.click("#signin button[type=submit]")
-        pg.wait_for_selector(f"#{view or 'work'}-view:not([hidden])")
+        pg.wait_for_selector(f"#{view.split('/')[0] or 'work'}-view:not([hidden])")
         yield pg
     finally:
         ctx.close()
