@@ -183,8 +183,9 @@ def build(rt: Runtime) -> Fixture:
         fx.recs[f"Batch/{key}"] = {**p, "_product": prod}
     migrate(rt, {"format": "tracegraph.capture/1",
                  "events": [{"eventId": "wl-rest", "reason": "fixture", "nodes": rest}]})
-    for k, cls in (("B-MOULD", "Batch"), ("B-ASSY", "Batch")):
-        n = rt.store.find(k, label=cls)[0]
+    for k in ("B-MOULD", "B-ASSY"):
+        n = rt.store.get(rt.vocab.mint_iri("Batch", k))
+        assert n is not None
         fx.recs[f"Batch/{k}"] = {"batchStatus": n.props["batchStatus"],
                                  "_product": MADE_OF[f"Batch/{k}"]}
     return fx
