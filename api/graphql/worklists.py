@@ -41,7 +41,9 @@ __all__ = ["Query"]
 
 T = TypeVar("T")
 
-# the domain rows are the GraphQL types (their fields are exactly the answer)
+# the domain rows are the GraphQL types (their fields are exactly the answer); mypy does not
+# see the result of strawberry.type() as a type: the annotations that use them say
+# "registered row type"
 DeviationItem = strawberry.type(paging.DeviationRow, name="DeviationItem",
                                 description="A deviation in a worklist; owner = who opened "
                                             "it, age in whole days since it was opened.")
@@ -77,7 +79,7 @@ class WorkSection:
     found: strawberry.Private[list[M.WorkItem]]
 
     @strawberry.field(description="The first items (at most myWork's first).")
-    def items(self, first: int = 10) -> list[WorkItem]:  # type: ignore[valid-type]
+    def items(self, first: int = 10) -> list[WorkItem]:  # type: ignore[valid-type]  # registered row type
         if not 0 <= first <= paging.MAX_FIRST:
             raise bad_input("first", first, f"0 to {paging.MAX_FIRST} items")
         return self.found[:first]
@@ -88,7 +90,7 @@ class MyWork:
     username: str
     roles: list[str]
     sections: list[WorkSection]
-    plant: OpenExceptions  # type: ignore[valid-type]
+    plant: OpenExceptions  # type: ignore[valid-type]  # registered row type
 
     @classmethod
     def of(cls, w: M.MyWork) -> MyWork:
@@ -157,7 +159,7 @@ class Query:
                    owner: str | None = None, equipment: str | None = None,
                    product: str | None = None, sort_by: str | None = None,
                    descending: bool | None = None, first: int = 20, after: str | None = None
-                   ) -> Connection[DeviationItem]:  # type: ignore[valid-type]
+                   ) -> Connection[DeviationItem]:  # type: ignore[valid-type]  # registered row type
         rt = runtime_of(info)
         return _run(lambda: W.deviations(
             rt, states=state or (), grades=grade or (), open_only=open_only,
@@ -171,7 +173,7 @@ class Query:
               active_only: bool = False, held: str | None = None,
               held_class: str | None = None, since: str | None = None,
               sort_by: str | None = None, descending: bool | None = None, first: int = 20,
-              after: str | None = None) -> Connection[HoldItem]:  # type: ignore[valid-type]
+              after: str | None = None) -> Connection[HoldItem]:  # type: ignore[valid-type]  # registered row type
         rt = runtime_of(info)
         return _run(lambda: W.holds(
             rt, states=state or (), active_only=active_only, held=held, held_class=held_class,
@@ -184,7 +186,7 @@ class Query:
               open_only: bool = False, overdue: bool | None = None,
               due_before: str | None = None, sort_by: str | None = None,
               descending: bool | None = None, first: int = 20, after: str | None = None
-              ) -> Connection[CapaItem]:  # type: ignore[valid-type]
+              ) -> Connection[CapaItem]:  # type: ignore[valid-type]  # registered row type
         rt = runtime_of(info)
         return _run(lambda: W.capas(
             rt, states=state or (), open_only=open_only, overdue=overdue, due_before=due_before,
@@ -198,7 +200,7 @@ class Query:
                      due_before: str | None = None, sort_by: str | None = None,
                      descending: bool | None = None, first: int = 20,
                      after: str | None = None
-                     ) -> Connection[CapaActionItem]:  # type: ignore[valid-type]
+                     ) -> Connection[CapaActionItem]:  # type: ignore[valid-type]  # registered row type
         rt = runtime_of(info)
         return _run(lambda: W.actions(
             rt, states=state or (), owner=owner, capa=capa, overdue=overdue,
@@ -212,7 +214,7 @@ class Query:
                         awaiting_role: RoleName | None = None, sort_by: str | None = None,
                         descending: bool | None = None, first: int = 20,
                         after: str | None = None
-                        ) -> Connection[ChangeRequestItem]:  # type: ignore[valid-type]
+                        ) -> Connection[ChangeRequestItem]:  # type: ignore[valid-type]  # registered row type
         rt = runtime_of(info)
         return _run(lambda: W.change_requests(
             rt, states=state or (), awaiting_role=None if awaiting_role is None
@@ -228,7 +230,7 @@ class Query:
     def batches(self, info: Info[Any, None], status: list[BatchStatus] | None = None,
                 awaiting_release: bool = False, product: str | None = None,
                 sort_by: str | None = None, descending: bool | None = None, first: int = 20,
-                after: str | None = None) -> Connection[BatchItem]:  # type: ignore[valid-type]
+                after: str | None = None) -> Connection[BatchItem]:  # type: ignore[valid-type]  # registered row type
         rt = runtime_of(info)
         counts = _asks(info, "exceptionCount")
         return _run(lambda: W.batches(
@@ -243,7 +245,7 @@ class Query:
                    since: str | None = None, equipment: str | None = None,
                    sort_by: str | None = None, descending: bool | None = None,
                    first: int = 20, after: str | None = None
-                   ) -> Connection[ExcursionItem]:  # type: ignore[valid-type]
+                   ) -> Connection[ExcursionItem]:  # type: ignore[valid-type]  # registered row type
         rt = runtime_of(info)
         return _run(lambda: W.excursions(
             rt, levels=level or (), since=since, equipment=equipment,
@@ -254,7 +256,7 @@ class Query:
     def alarms(self, info: Info[Any, None], state: list[AlarmState] | None = None,
                priority: list[AlarmPriority] | None = None, since: str | None = None,
                sort_by: str | None = None, descending: bool | None = None, first: int = 20,
-               after: str | None = None) -> Connection[AlarmItem]:  # type: ignore[valid-type]
+               after: str | None = None) -> Connection[AlarmItem]:  # type: ignore[valid-type]  # registered row type
         rt = runtime_of(info)
         return _run(lambda: W.alarms(
             rt, states=state or (), priorities=priority or (), since=since,
@@ -270,5 +272,5 @@ class Query:
                                    first))
 
     @strawberry.field(description="The plant's open exceptions (counts).")
-    def open_exceptions(self, info: Info[Any, None]) -> OpenExceptions:  # type: ignore[valid-type]
+    def open_exceptions(self, info: Info[Any, None]) -> OpenExceptions:  # type: ignore[valid-type]  # registered row type
         return M.open_exceptions(runtime_of(info))
