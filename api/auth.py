@@ -85,6 +85,12 @@ RULES: dict[str, frozenset[str]] = {
     "Mutation.openWorkOrder": frozenset({RoleName.OPERATOR, RoleName.ENGINEER}),
     "Mutation.startWorkOrder": frozenset({RoleName.ENGINEER}),
     "Mutation.completeWorkOrder": frozenset({RoleName.ENGINEER}),
+    # worklists and the home page (issue 15; api/graphql/worklists.py): everyone signed in
+    # reads the lists (the auditor reads everything); what waits for a user is by their roles
+    "Query.deviations": READERS, "Query.holds": READERS, "Query.capas": READERS,
+    "Query.capaActions": READERS, "Query.changeRequests": READERS, "Query.batches": READERS,
+    "Query.excursions": READERS, "Query.alarms": READERS, "Query.myWork": READERS,
+    "Query.openExceptions": READERS,
     # HTTP routes
     "POST /api/recall": READERS,
     "POST /capture": WRITERS,

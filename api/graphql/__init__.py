@@ -15,6 +15,8 @@ One module per domain, all built on the shared types and helpers of :mod:`api.gr
 - :mod:`~api.graphql.signals`: raw signal windows and the QC notification subscription
 - :mod:`~api.graphql.vocabulary`: the ontology's labels in English or Chinese
 - :mod:`~api.graphql.environment`: room conditions per operation of a batch (issue 17)
+- :mod:`~api.graphql.worklists`: worklists (filtered, sorted, cursor-paged connections) and
+  the signed-in user's "my work"
 
 :mod:`~api.graphql.limits` holds the per-request limits and the authorization extension. A
 domain adds its ``Query``/``Mutation``/``Subscription`` classes to the tuples below (their order
@@ -42,6 +44,7 @@ from api.graphql import (
     signals,
     versions,
     vocabulary,
+    worklists,
 )
 from api.graphql.limits import Schema, extensions
 
@@ -49,7 +52,7 @@ __all__ = ["build_schema", "schema"]
 
 QUERIES: tuple[type, ...] = (accounts.Query, genealogy.Query, recall.Query, explorer.Query,
                              versions.Query, quality.Query, signals.Query, vocabulary.Query,
-                             environment.Query, health.Query)
+                             environment.Query, health.Query, worklists.Query)
 MUTATIONS: tuple[type, ...] = (capture.Mutation, accounts.Mutation, versions.Mutation,
                                quality.Mutation, health.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = (signals.Subscription,)

@@ -47,15 +47,23 @@ from strawberry.schema.schema import validate_document
 
 from ontology import codes
 from ontology.codes import (
+    ActionState,
+    AlarmPriority,
+    AlarmState,
     ApprovalDecision,
     AuditAction,
+    BatchStatus,
     CAPAActionType,
+    CAPAState,
     CauseCategory,
+    ChangeState,
     DerivationKind,
     DeviationGrade,
     DeviationState,
     DispositionType,
     EffectivenessCriterion,
+    ExcursionLevel,
+    HoldState,
     ImpactLevel,
     MaterialLotStatus,
     RoleName,
@@ -65,16 +73,24 @@ from ontology.codes import (
 
 __all__ = [
     "CODE_ENUMS",
+    "ActionState",
+    "AlarmPriority",
+    "AlarmState",
     "ApprovalDecision",
     "AuditAction",
+    "BatchStatus",
     "CAPAActionType",
+    "CAPAState",
     "CauseCategory",
+    "ChangeState",
     "CodeListErrors",
     "DerivationKind",
     "DeviationGrade",
     "DeviationState",
     "DispositionType",
     "EffectivenessCriterion",
+    "ExcursionLevel",
+    "HoldState",
     "ImpactLevel",
     "MaterialLotStatus",
     "RoleName",
@@ -86,7 +102,10 @@ __all__ = [
 CODE_ENUMS: tuple[type[StrEnum], ...] = (
     ApprovalDecision, AuditAction, CAPAActionType, CauseCategory, DerivationKind, DeviationGrade,
     DeviationState, DispositionType, EffectivenessCriterion, ImpactLevel, MaterialLotStatus,
-    RoleName, SignatureMeaning, SupplierStatus)
+    RoleName, SignatureMeaning, SupplierStatus,
+    # the worklists' filters (api/graphql/worklists.py)
+    ActionState, AlarmPriority, AlarmState, BatchStatus, CAPAState, ChangeState, ExcursionLevel,
+    HoldState)
 
 
 def _code_list(cls: type[StrEnum]) -> None:

@@ -99,6 +99,13 @@ class ChunkedReads(ABC):
     def _links_chunk(self, iris: list[str], outgoing: bool) -> Iterable[EdgeRecord]:
         """Every edge out of (``outgoing``) or into the nodes ``iris``, any type."""
 
+    def _typed_links_chunk(self, iris: list[str], outgoing: bool, types: list[str]
+                           ) -> Iterable[EdgeRecord]:
+        """The edges of ``types`` out of or into ``iris``: an engine that can seek by type
+        (SQLite: the ``(src, type …)`` and ``(dst, type …)`` keys) reads only those; by default
+        every edge, filtered by :meth:`links`."""
+        return self._links_chunk(iris, outgoing)
+
     @abstractmethod
     def _events_chunk(self, event_ids: list[str]) -> Iterable[CapturedEvent]:
         """The idempotency records among ``event_ids``."""
@@ -114,8 +121,9 @@ class ChunkedReads(ABC):
         out: list[EdgeRecord] = []
         for outgoing in directions(direction):
             for chunk in chunks(keys, self.chunk_size):
-                out.extend(e for e in self._links_chunk(chunk, outgoing)
-                           if types is None or e.type in types)
+                found = self._links_chunk(chunk, outgoing) if types is None else \
+                    self._typed_links_chunk(chunk, outgoing, sorted(types))
+                out.extend(e for e in found if types is None or e.type in types)
         return out
 
     def events(self, event_ids: Iterable[str]) -> dict[str, CapturedEvent]:

@@ -92,9 +92,11 @@ def browser() -> Iterator[Any]:
 
 
 @contextmanager
-def signed_in_page(browser: Any, url: str, username: str, password: str) -> Iterator[Any]:
-    """A page of the explorer at ``url`` signed in as ``username`` on a laptop-sized screen;
-    fails on any console error."""
+def signed_in_page(browser: Any, url: str, username: str, password: str,
+                   view: str = "trace") -> Iterator[Any]:
+    """A page of the explorer at ``url`` signed in as ``username`` on a laptop-sized screen,
+    on ``view`` (``""``: the page as it opens, the "My work" home page); fails on any console
+    error."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     ctx = browser.new_context(viewport={"width": 1366, "height": 860}, accept_downloads=True)
     try:
@@ -104,11 +106,11 @@ def signed_in_page(browser: Any, url: str, username: str, password: str) -> Iter
               if m.type == "error" else None)
         pg.on("pageerror", lambda e: errors.append(f"page error: {e}"))
         pg.set_default_timeout(15_000)
-        pg.goto(f"{url}/explorer")
+        pg.goto(f"{url}/explorer" + (f"#/{view}" if view else ""))
         pg.fill("#signin input[name=username]", username)
         pg.fill("#signin input[name=password]", password)
         pg.click("#signin button[type=submit]")
-        pg.wait_for_selector("#trace-view:not([hidden])")
+        pg.wait_for_selector(f"#{view.split('/')[0] or 'work'}-view:not([hidden])")
         yield pg
     finally:
         ctx.close()

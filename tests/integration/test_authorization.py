@@ -74,6 +74,17 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "Query.overdueCapaActions": ('{ overdueCapaActions(today: "2026-03-01") { key } }', {}),
     "Query.releaseReport": ('{ releaseReport(batch: "B-ASSY") { releasable } }', {}),
     "Query.edhr": ('{ edhr(batch: "B-ASSY") }', {}),
+    # worklists (issue 15)
+    "Query.deviations": ("{ deviations { totalCount } }", {}),
+    "Query.holds": ("{ holds { totalCount } }", {}),
+    "Query.capas": ("{ capas { totalCount } }", {}),
+    "Query.capaActions": ("{ capaActions { totalCount } }", {}),
+    "Query.changeRequests": ("{ changeRequests { totalCount } }", {}),
+    "Query.batches": ("{ batches(first: 1) { totalCount edges { node { key } } } }", {}),
+    "Query.excursions": ("{ excursions { totalCount } }", {}),
+    "Query.alarms": ("{ alarms { totalCount } }", {}),
+    "Query.myWork": ("{ myWork { username sections { kind total } } }", {}),
+    "Query.openExceptions": ("{ openExceptions { openDeviations } }", {}),
     "Mutation.openDeviation": ('mutation { openDeviation(title: "Scratch on hub", description: '
                                '"scratch found at inspection", grade: minor, reason: "found", '
                                'concerns: ["B-ASSY"]) { ok } }', {}),

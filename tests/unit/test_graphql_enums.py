@@ -17,7 +17,9 @@ from ontology import codes
 SCHEMA = schema._schema
 #: argument names that take a code wherever they appear
 CODE_ARGUMENTS = {"grade", "target", "category", "actionType", "criterion", "kind", "role",
-                  "roles", "decision", "meaning", "edgeKinds", "status"}
+                  "roles", "decision", "meaning", "edgeKinds", "status",
+                  # the worklists' filters (issue 15)
+                  "state", "level", "priority", "awaitingRole"}
 
 
 @pytest.mark.parametrize("enum", CODE_ENUMS, ids=lambda e: e.__name__)
@@ -53,5 +55,7 @@ def test_no_argument_takes_a_code_as_a_free_string() -> None:
                 if aname in CODE_ARGUMENTS:
                     seen.append(f"{t.name}.{fname}({aname})")
                     assert get_named_type(arg.type).name in enums, seen[-1]
-    # the 12 code arguments of issue 13, and decideLot(decision), qualifySupplier(status)
-    assert len(seen) == 14, seen
+    # the 12 code arguments of issue 13, and decideLot(decision), qualifySupplier(status), and
+    # the 11 code filters of the worklists (issue 15: state in six lists, grade, awaitingRole,
+    # status, level, priority)
+    assert len(seen) == 25, seen

@@ -8,7 +8,7 @@ const KEY = "tracegraph.lang";
 
 // English text as written in the page → Chinese
 const UI = {
-  "Genealogy": "追溯", "Recall": "召回", "Deviation": "偏差", "SPC": "统计过程控制",
+  "My work": "我的工作", "Genealogy": "追溯", "Recall": "召回", "Deviation": "偏差", "SPC": "统计过程控制",
   "Sign in": "登录", "Sign out": "退出", "User": "用户名", "Password": "密码",
   "Search": "查询", "Upstream": "上游", "Downstream": "下游", "Fit": "适应窗口",
   "Nodes in view": "视图中的节点", "class": "类别", "key": "编号", "depth": "层级", "status": "状态",

@@ -1,5 +1,5 @@
-// The explorer's shell: sign-in, tabs and hash routes (#/trace/<id>/<direction>,
-// #/recall, #/deviation/<id>, #/spc/<spec>).
+// The explorer's shell: sign-in, tabs and hash routes (#/work/<list> — the home page, first
+// after sign-in —, #/trace/<id>/<direction>, #/recall, #/deviation/<id>, #/spc/<spec>).
 import { session, signIn, signOut } from "./api.js";
 import { label } from "./codes.js";
 import { translate, toggle } from "./i18n.js";
@@ -7,8 +7,9 @@ import * as trace from "./trace.js";
 import * as recall from "./recall.js";
 import * as deviation from "./deviation.js";
 import * as spc from "./spc.js";
+import * as work from "./work.js";
 
-const views = { trace, recall, deviation, spc };
+const views = { work, trace, recall, deviation, spc };
 const started = new Set();
 
 function show(name) {
@@ -24,8 +25,8 @@ function route() {
   document.getElementById("sign-out").hidden = !s;
   document.getElementById("tabs").hidden = !s;
   if (!s) { show("signin"); return; }
-  const [name = "trace", ...args] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
-  const view = views[name] ? name : "trace";
+  const [name = "work", ...args] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  const view = views[name] ? name : "work";
   show(view);
   if (!started.has(view)) { views[view].init(); started.add(view); }
   views[view].open(...(views[name] ? args : []));

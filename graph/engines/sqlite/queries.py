@@ -148,6 +148,9 @@ WHERE e.src IN (SELECT id FROM nodes WHERE iri IN (SELECT value FROM json_each(?
 LINKS_IN = _EDGE_SELECT + """
 WHERE e.dst IN (SELECT id FROM nodes WHERE iri IN (SELECT value FROM json_each(?1)))
 """
+#: the same, of some types only (a seek on the edges' (src, type …) / (dst, type …) keys)
+TYPED_LINKS_OUT = LINKS_OUT + "AND e.type IN (SELECT value FROM json_each(?2))\n"
+TYPED_LINKS_IN = LINKS_IN + "AND e.type IN (SELECT value FROM json_each(?2))\n"
 UNIT_ROWS_BY_IDS = """
 SELECT id, key, coalesce(props ->> '$.gtin', ''), iri FROM nodes
 WHERE id IN (SELECT value FROM json_each(?))

@@ -109,6 +109,11 @@ class _SQLiteReads(ChunkedReads):
         sql = Q.LINKS_OUT if outgoing else Q.LINKS_IN
         return (edge_of(r) for r in self._conn().execute(sql, (as_json(iris),)))
 
+    def _typed_links_chunk(self, iris: list[str], outgoing: bool, types: list[str]
+                           ) -> Iterator[EdgeRecord]:
+        sql = Q.TYPED_LINKS_OUT if outgoing else Q.TYPED_LINKS_IN
+        return (edge_of(r) for r in self._conn().execute(sql, (as_json(iris), as_json(types))))
+
     def _events_chunk(self, event_ids: list[str]) -> Iterator[CapturedEvent]:
         return (CapturedEvent(eid, h, tx, rec) for eid, h, tx, rec
                 in self._conn().execute(Q.EVENTS_BY_IDS, (as_json(event_ids),)))
