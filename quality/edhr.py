@@ -349,20 +349,20 @@ def _style(paper: str, header: str, footer: str) -> str:
 
 
 def _signature_block(signatures: Sequence[Mapping[str, Any]]) -> str:
-    """The signature manifestations (21 CFR 11.50): who, printed name, when, meaning, valid."""
+    """The signature manifestations (21 CFR 11.50): printed name, user, date and time, meaning —
+    the same line the system shows everywhere (:func:`quality.signatures.manifestation`)."""
     head = '<section id="signatures" class="signatures"><h2>Signatures</h2>'
     if not signatures:
         return head + "<p>None.</p></section>"
     rows = "".join(
         '<tr class="sig">'
         f"<td>{escape(str(s['recordClass']))} {escape(str(s['record']))}</td>"
-        f"<td>{escape(str(s.get('printedName') or ''))} ({escape(str(s.get('username') or ''))})"
-        f"</td><td>{_cell(s.get('signedAt'))}</td><td>{escape(str(s.get('meaning') or ''))}</td>"
+        f"<td>{escape(str(s['manifestation']))}</td>"
         f"<td>{'valid' if s['valid'] else 'INVALID (record changed after signing)'}</td></tr>"
         for s in signatures)
-    return (head + "<table><thead><tr><th>Record</th><th>Signed by</th><th>Date and time</th>"
-            f"<th>Meaning</th><th>Status</th></tr></thead><tbody>{rows}</tbody></table>"
-            "</section>")
+    return (head + "<table><thead><tr><th>Record</th><th>Signature (printed name, user, date "
+            "and time, meaning)</th><th>Status</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></section>")
 
 
 def render_html(doc: Mapping[str, Any], paper: str = "A4") -> str:

@@ -1,5 +1,5 @@
 """The "My work" home page in headless Chromium on the demo plant: QA signs in and lands on it,
-sees the demo plant's open deviations (from the capture documents) waiting and in the
+sees the demo plant's open deviations (read by class from the demo's store) waiting and in the
 deviation worklist, opens one in the deviation view, and pages the batches awaiting release
 with their exception counts filled in."""
 
@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from graph.engines.sqlite import SQLiteStore
+from graph.model import NodeRecord
 from tests.browser.conftest import PASSWORD, Demo, shot, signed_in_page
-from tests.browser.test_explorer import plant
 
 pytestmark = pytest.mark.browser
 
@@ -19,21 +20,32 @@ OPEN = {"Open", "Triaged", "Investigation", "CAPALinked", "EffectivenessVerified
 PAGE = 10  # rows per worklist page (api/explorer/js/work.js)
 
 
-def open_deviations() -> list[str]:
-    """The demo plant's open deviations, newest first, as its capture documents say."""
-    devs = {r.split("/", 1)[1]: p for r, p in plant().props.items()
-            if r.startswith("Deviation/") and p.get("deviationState") in OPEN}
+def records(demo: Demo, cls: str) -> list[NodeRecord]:
+    """The demo store's records of a class, read by class from the store itself (the demo's
+    data are its capture documents plus the live signal stories: the environment excursion,
+    the drifting extruder), not through the worklists' queries."""
+    store = SQLiteStore(demo.data_dir / "demo" / "tracegraph.sqlite")
+    try:
+        return store.nodes_of_class(cls)
+    finally:
+        store.close()
+
+
+def open_deviations(demo: Demo) -> list[str]:
+    """The demo plant's open deviations, newest first."""
+    devs = {n.key: n.props for n in records(demo, "Deviation")
+            if n.props.get("deviationState") in OPEN}
     return sorted(devs, key=lambda k: str(devs[k]["openedAt"]), reverse=True)
 
 
-def awaiting_release() -> set[str]:
-    return {r.split("/", 1)[1] for r, p in plant().props.items()
-            if r.startswith("Batch/") and p.get("batchStatus") in ("Completed", "OnHold")}
+def awaiting_release(demo: Demo) -> set[str]:
+    return {n.key for n in records(demo, "Batch")
+            if n.props.get("batchStatus") in ("Completed", "OnHold")}
 
 
 def test_qa_lands_on_my_work_sees_the_open_deviations_and_opens_one(browser: Any,
                                                                      demo: Demo) -> None:
-    want = open_deviations()
+    want = open_deviations(demo)
     assert want, "the demo plant has an open deviation"
     with signed_in_page(browser, demo.url, "demo.qa", PASSWORD, view="") as page:
         assert page.get_attribute("#tabs a.active", "data-view") == "work"
@@ -60,21 +72,23 @@ def test_qa_lands_on_my_work_sees_the_open_deviations_and_opens_one(browser: Any
 
 def test_batches_awaiting_release_page_with_their_exception_counts(browser: Any,
                                                                   demo: Demo) -> None:
-    want = awaiting_release()
+    want = awaiting_release(demo)
     with signed_in_page(browser, demo.url, "demo.qa", PASSWORD, view="work/batches") as page:
         page.wait_for_selector("#worklist-batches tbody tr")
         assert page.get_attribute("#worklist-batches table", "data-total") == str(len(want))
         seen: list[str] = []
         counts: dict[str, int] = {}
         while True:
-            page.wait_for_function(  # the exception counts come in after the page shows
-                "() => [...document.querySelectorAll("
-                "'#worklist-batches td[data-col=exceptionCount]')]"
-                ".every(td => td.dataset.loaded === 'true')")
-            keys = page.locator("#worklist-batches tbody tr").evaluate_all(
-                "els => els.map(e => e.dataset.key)")
-            cells = page.locator("#worklist-batches td[data-col=exceptionCount]").all_inner_texts()
-            counts.update(zip(keys, (int(c) for c in cells), strict=True))
+            # the exception counts come in after the page shows: rows and counts read at once,
+            # when every count of the table on the page is in
+            rows = page.wait_for_function("""() => {
+                const trs = [...document.querySelectorAll('#worklist-batches tbody tr')];
+                const tds = trs.map(tr => tr.querySelector('td[data-col=exceptionCount]'));
+                return trs.length && tds.every(td => td && td.dataset.loaded === 'true')
+                  ? trs.map((tr, i) => [tr.dataset.key, tds[i].textContent]) : null; }""",
+                                             ).json_value()
+            keys = [k for k, _ in rows]
+            counts.update((k, int(c)) for k, c in rows)
             seen += keys
             nxt = page.locator("#worklist-batches button.next")
             if nxt.is_disabled():

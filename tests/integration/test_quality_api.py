@@ -112,7 +112,7 @@ def test_the_edhr_prints_to_pdf(client: Client) -> None:
     every = " ".join(texts)
     # nothing clipped: the widest tables' last columns are on the page; people's headings,
     # units and times, not field names, UCUM codes and raw timestamps
-    for heading in ("Operator", "Supplier lot", "Quantity", "Kind", "Date and time", "Meaning"):
+    for heading in ("Operator", "Supplier lot", "Quantity", "Kind", "Signature (printed name"):
         assert heading in every, heading
     assert "{pc}" not in every and "pcs" in every and ".000000Z" not in every
     assert "%2F" not in every and "Signed by" in every and "q.clark" in every

@@ -126,10 +126,15 @@ async function load(L, after) {
   const form = box.querySelector("form");
   const s = state[L.id];
   const out = box.querySelector(".rows");
+  const mine = s.seq = (s.seq || 0) + 1;  // the newest request wins: an older answer is dropped
   let data;
   try {
     data = (await gql(queryOf(L), { ...variablesOf(L, form), after }))[L.field];
-  } catch (e) { out.replaceChildren(el("p", { class: "error", role: "alert" }, e.message)); return; }
+  } catch (e) {
+    if (mine === s.seq) out.replaceChildren(el("p", { class: "error", role: "alert" }, e.message));
+    return;
+  }
+  if (mine !== s.seq) return;
   s.after = after;
   const start = s.afters.length * PAGE;
   const rows = data.edges.map((e) => e.node);
