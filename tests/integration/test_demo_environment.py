@@ -12,39 +12,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 
 from bench.plant_env import EXCURSION_PARAMETER, EXCURSION_ROOM, replay_environment
-from bench.plant_workflow import load_workflow
 from ingest.signals.model import text_to_ms
 from ingest.signals.rawstore import RawStore
-from ontology.codes import RoleName
 from ontology.environment import DEFAULTS
-from quality import accounts
-from quality.accounts import create_user
 from quality.edhr import batch_dhr
+from tests.demo_workflow import workflow_demo
 from tracegraph.runtime import Runtime
-from tracegraph.settings import Settings
-
-PASSWORD = "demo password 2026"
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runtime, dict[str, int]]]:
-    data = tmp_path_factory.mktemp("demo-environment")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(accounts, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8,
-                                                       parallelism=1))
-        mp.setattr(accounts, "_DUMMY", [])
-        rt = Runtime.open(Settings(data_dir=data))
-        create_user(rt, "demo.admin", PASSWORD, [RoleName.ADMIN], "Demo Admin", "system:demo",
-                    "demo accounts")
-        load_workflow(rt, "demo.admin", PASSWORD)
+    with workflow_demo(tmp_path_factory.mktemp("demo-environment")) as rt:
         before = {k: rt.store.counts().get(k, 0) for k in ("Deviation", "Hold")}
         counts = replay_environment(rt)
         counts.update({f"before {k}": v for k, v in before.items()})
         yield rt, counts
-        rt.close()
 
 
 def _beyond_usl(path: Path) -> tuple[int, int]:

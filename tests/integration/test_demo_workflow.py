@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
-from bench.plant_workflow import GO_LIVE, LEGACY, load_workflow
+from bench.plant_workflow import GO_LIVE, LEGACY
 from graph.authority import MIGRATED
 from graph.model import Direction, NodeRecord
 from ontology.codes import (
@@ -28,30 +27,19 @@ from ontology.codes import (
     SignatureMeaning,
 )
 from ontology.terms import C, P, R
-from quality import accounts
-from quality.accounts import create_user, get_user
+from quality.accounts import get_user
 from quality.release import release_report
 from quality.signatures import signatures_by_record
+from tests.demo_workflow import workflow_demo
 from tracegraph.cli.admin import audit_app
 from tracegraph.runtime import Runtime
-from tracegraph.settings import Settings
-
-PASSWORD = "demo password 2026"
 
 
 @pytest.fixture(scope="module")
 def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runtime, Path]]:
     data = tmp_path_factory.mktemp("demo-workflow")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(accounts, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8,
-                                                       parallelism=1))
-        mp.setattr(accounts, "_DUMMY", [])
-        rt = Runtime.open(Settings(data_dir=data))
-        create_user(rt, "demo.admin", PASSWORD, [RoleName.ADMIN], "Demo Admin", "system:demo",
-                    "demo accounts")
-        load_workflow(rt, "demo.admin", PASSWORD)
+    with workflow_demo(data) as rt:
         yield rt, data
-        rt.close()
 
 
 def _all(rt: Runtime, label: str) -> list[NodeRecord]:
