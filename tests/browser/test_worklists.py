@@ -93,7 +93,7 @@ def test_batches_awaiting_release_page_with_their_exception_counts(browser: Any,
             nxt = page.locator("#worklist-batches button.next")
             if nxt.is_disabled():
                 break
-            before = seen[-1]
+            before = keys[0]  # the page changed when its first row did
             nxt.click()
             page.wait_for_function(
                 "k => document.querySelector('#worklist-batches tbody tr')?.dataset.key !== k",
