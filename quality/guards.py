@@ -9,6 +9,7 @@ event or a signal all meet the same rules.
 from __future__ import annotations
 
 from graph.write import Guard
+from quality.closed_batch import closed_batch_rules
 from quality.deviation_guard import capa_closure, deviation_lifecycle
 from quality.environment import room_limit_rules
 from quality.holds import held_material_guard
@@ -26,7 +27,7 @@ __all__ = ["default_guards"]
 def default_guards() -> list[Guard]:
     """Every write guard, in the order the write path runs them."""
     return [*version_guards(), deviation_lifecycle, capa_closure, held_material_guard,
-            spec_units, gs1_identifiers, derivation_rules, consumption_rules,
+            spec_units, gs1_identifiers, derivation_rules, closed_batch_rules, consumption_rules,
             shipping_rules, inspection_rules,
             # execution and route rules (issue 14)
             variant_forms, equipment_class_rules, route_rules,

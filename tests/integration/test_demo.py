@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import socket
@@ -70,6 +71,7 @@ def test_demo_serves_the_loaded_plant(tmp_path: Path) -> None:
                        json={"query": query}).json()["data"]["genealogy"]
         classes = {n["node"]["class"] for n in g["nodes"]}
         assert {"SerializedUnit", "Batch", "MaterialLot"} <= classes, classes
+        readme_examples_run_against_the_demo(url)
         # a browser at the server's address lands on the explorer
         home = httpx.get(f"{url}/", follow_redirects=False)
         assert home.status_code in (302, 307) and home.headers["location"] == "/explorer/"
@@ -89,6 +91,38 @@ def test_demo_serves_the_loaded_plant(tmp_path: Path) -> None:
                            text=True, timeout=120)
     assert again.returncode == 2 and "--reset" in again.stderr, again
     assert hashlib.sha256((tmp_path / "tracegraph.sqlite").read_bytes()).digest() == mine
+
+
+def readme_examples_run_against_the_demo(url: str) -> None:
+    """The README's capture document and EPCIS curl block, as written, against the demo."""
+    from tests.integration.test_readme import block
+
+    op = httpx.post(f"{url}/auth/token", data={"username": "demo.operator",
+                                               "password": "demo password 2026"}).json()
+    auth = {"Authorization": f"Bearer {op['access_token']}"}
+    mutation = """mutation($d: JSON!) { capture(document: $d) {
+        ok eventsWritten problems { rule field value } } }"""
+
+    def capture(doc: object) -> dict[str, object]:
+        r = httpx.post(f"{url}/graphql", headers=auth, timeout=60,
+                       json={"query": mutation, "variables": {"d": doc}}).json()
+        return r["data"]["capture"]  # type: ignore[no-any-return]  # JSON answer
+
+    doc = json.loads(block("json", "tracegraph.capture/1"))
+    assert capture(doc) == {"ok": True, "eventsWritten": 2, "problems": []}
+    assert capture(doc)["eventsWritten"] == 0  # re-sent: nothing new
+    early = capture({"format": "tracegraph.capture/1", "events": [{
+        "eventId": "too-early", "derivations": [{
+            "kind": "consumption", "output": "Batch/MC26011001",
+            "input": "MaterialLot/RL-PP-0002", "quantity": 1.5, "unit": "kg"}]}]})
+    # as the README says: not before QC approves it (and never into a released batch)
+    assert {p["rule"] for p in early["problems"]} == {"lot-approved", "batch-closed"}  # type: ignore[attr-defined]  # list of dicts
+    script = block("bash", "POST $TG/events").replace("TG=http://127.0.0.1:8000", f"TG={url}")
+    run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True,
+                         text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
+                         env={**os.environ, "PASSWORD": "demo password 2026"})
+    assert run.returncode == 0, run.stderr
+    assert '"captured":2' in run.stdout and '"captured":1' in run.stdout
 
 
 def test_demo_refuses_a_taken_port_before_loading(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from quality.signatures import (
     signatures_of,
 )
 from tests import plantlet
+from tests.conftest import migrate
 from tracegraph.runtime import Runtime
 
 QA_PW = "anna-s3cret-passphrase"
@@ -97,8 +98,10 @@ def test_editing_signed_content_invalidates_the_signature(plant: Runtime) -> Non
 
 def test_a_new_link_on_the_signed_record_invalidates_it_too(plant: Runtime) -> None:
     sign(plant, batch(plant), "aschmidt", QA_PW, "reviewed", "reviewed")
-    plant.capture({"format": "tracegraph.capture/1", "events": [{
-        "eventId": "late-consumption", "derivations": [{
+    # B-ASSY is released, so only a signed migration may still add to it (rule batch-closed)
+    migrate(plant, {"format": "tracegraph.capture/1", "events": [{
+        "eventId": "late-consumption", "reason": "consumption missed at go-live",
+        "derivations": [{
             "kind": "consumption", "output": "Batch/B-ASSY", "input": "MaterialLot/RL-TUBE",
             "quantity": 1, "unit": "m", "time": "2026-03-03T09:00:00Z"}]}]})
     assert [s.valid for s in signatures_of(plant, batch(plant))] == [False]
