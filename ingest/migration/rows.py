@@ -15,7 +15,7 @@ from typing import Any
 
 from graph.errors import Problem
 from graph.retract import stage_event_prefix
-from ingest.migration.mapping import Mapping, RecordMap, ValueMap
+from ingest.migration.mapping import Mapping, RecordMap, ValueMap, columns_of
 from ontology.units import UnitError, convert, parse_unit
 
 __all__ = ["Finding", "RowEvents", "build_events", "event_id", "find_column", "when"]
@@ -217,20 +217,20 @@ def find_column(m: Mapping, spec: int | None, cls: str | None, prop: str) -> str
         if v is not None and v.columns:
             return v.columns[0]
         for t in r.links.get(prop, []):
-            cols = _FIELD.findall(t)
+            cols = columns_of(t)
             if cols:
                 return cols[0]
         if prop in ("key", r.key) or prop == "class":
-            cols = _FIELD.findall(r.key)
+            cols = columns_of(r.key)
             return cols[0] if cols else None
     for d in m.derivations:
         v2 = {"quantity": d.quantity, "time": d.time}.get(prop)
         if v2 is not None and v2.columns:
             return v2.columns[0]
         if prop in ("wasDerivedFrom", "input", "consumedEntity"):
-            cols = _FIELD.findall(d.input)
+            cols = columns_of(d.input)
             return cols[0] if cols else None
         if prop in ("output", "intoBatch"):
-            cols = _FIELD.findall(d.output)
+            cols = columns_of(d.output)
             return cols[0] if cols else None
     return None

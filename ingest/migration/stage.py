@@ -30,6 +30,7 @@ from ingest.capture import FORMAT, parse_document, to_write_events
 from ingest.migration.mapping import Mapping, plan_problems
 from ingest.migration.rows import Finding, RowEvents, build_events, find_column
 from ingest.migration.source import Source, sha256_of
+from ontology.vocab import Vocabulary
 
 __all__ = ["Check", "Reconciliation", "StageRefusedError", "StageReport", "apply", "dry_run",
            "plan", "rollback", "verify"]
@@ -102,7 +103,7 @@ def _build(rt: Session, m: Mapping, sources: Sequence[Source], stage: str,
     return built
 
 
-def _findings(m: Mapping, built: RowEvents, problems: list[Problem],
+def _findings(m: Mapping, vocab: Vocabulary, built: RowEvents, problems: list[Problem],
               who: dict[str, list[str]]) -> tuple[list[Finding], set[str]]:
     """The Writer's (or the capture translation's) problems named by file, row and column, and
     the events to set aside."""
@@ -125,6 +126,8 @@ def _findings(m: Mapping, built: RowEvents, problems: list[Problem],
             eids = [p.event_id]
         elif p.focus is not None and p.focus in who:
             eids = who[p.focus]
+        if prop.isupper() and prop in vocab.relationship_types:  # a relationship type: its property
+            prop = vocab.rel(prop).name
         cls = (p.focus or "").split("/id/", 1)[-1].split("/", 1)[0] or None
         where = built.origin.get(eids[0]) if eids else None
         out.append(Finding.of(p, where[0] if where else None, where[1] if where else None,
@@ -151,7 +154,7 @@ def _events(rt: Session, m: Mapping, built: RowEvents, migration: Migration,
             result = rt.writer.apply(events, dry_run=dry)
             return events, findings, result
         except WriteRejectedError as e:
-            found, drop = _findings(m, built, e.problems, who)
+            found, drop = _findings(m, rt.vocab, built, e.problems, who)
             findings.extend(found)
             if not dry or not drop:
                 return [], findings, None
