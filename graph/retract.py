@@ -70,9 +70,11 @@ def stage_problems(stage: str, nodes: dict[str, NodeRecord], edges_in: list[Edge
                 message=f"{n.label} {n.key} of migration stage {stage} was changed after the "
                         f"stage was applied (transaction {n.tx}, {n.updated_at}): a stage in "
                         "production use cannot be rolled back"))
+    changed = {n.iri for n in nodes.values() if n.updated_at != n.recorded_at}
     for e in edges_out:
         src = nodes.get(e.src)
-        if src is not None and e.tx != src.tx:
+        if src is not None and e.tx != src.tx and e.src not in changed:
+            changed.add(e.src)
             out.append(Problem(
                 rule="migration-stage-changed", field=e.type, value=e.dst, focus=e.src,
                 message=f"{e.src} of migration stage {stage} was linked to {e.dst} ({e.type}) "

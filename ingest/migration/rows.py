@@ -143,15 +143,22 @@ def row_unit(m: Mapping, v: ValueMap, row: dict[str, str | None]) -> str | None:
     return code
 
 
-def _node(m: Mapping, r: RecordMap, row: dict[str, str | None]) -> dict[str, Any]:
-    props: dict[str, Any] = {}
-    for prop, v in r.properties.items():
-        value = _value(m, v, row)
-        if value is not None:
-            props[prop] = value
-    links = {k: [_render(t, row) for t in ts if not _empty(t, row)]
+def _node(m: Mapping, r: RecordMap, row: dict[str, str | None], bad: list[_Bad]
+          ) -> dict[str, Any]:
+    """The record of one row; every problem goes to ``bad`` (all of them, not the first)."""
+    def get(fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except _Bad as b:
+            bad.append(b)
+            return None
+
+    key = get(_render, r.key, row)
+    props = {p: v for p, v in ((p, get(_value, m, vm, row)) for p, vm in r.properties.items())
+             if v is not None}
+    links = {k: [x for t in ts if not _empty(t, row) and (x := get(_render, t, row))]
              for k, ts in r.links.items()}
-    return {"class": r.cls, "key": _render(r.key, row), "properties": props,
+    return {"class": r.cls, "key": key, "properties": props,
             "links": {k: v for k, v in links.items() if v}}
 
 
@@ -171,12 +178,11 @@ def build_events(m: Mapping, stage: str, file: str,
         for i, r in enumerate(m.records):
             if not when(r.when, row):
                 continue
-            try:
-                nodes.append(_node(m, r, row))
-                specs.append(i)
-            except _Bad as b:
-                bad.append(Finding(b.finding[0], b.finding[3], file, n, b.finding[1],
-                                   b.finding[2], field=f"records.{i} ({r.cls})"))
+            problems: list[_Bad] = []
+            nodes.append(_node(m, r, row, problems))
+            specs.append(i)
+            bad.extend(Finding(b.finding[0], b.finding[3], file, n, b.finding[1],
+                               b.finding[2], field=f"records.{i} ({r.cls})") for b in problems)
         for i, d in enumerate(m.derivations):
             if not when(d.when, row):
                 continue

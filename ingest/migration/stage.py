@@ -130,8 +130,11 @@ def _findings(m: Mapping, vocab: Vocabulary, built: RowEvents, problems: list[Pr
             prop = vocab.rel(prop).name
         cls = (p.focus or "").split("/id/", 1)[-1].split("/", 1)[0] or None
         where = built.origin.get(eids[0]) if eids else None
+        column = find_column(m, spec, cls, prop)
+        if column is None and p.event_id in built.origin and m.derivations:
+            column = find_column(m, None, None, "input")  # a plant rule on what it consumed
         out.append(Finding.of(p, where[0] if where else None, where[1] if where else None,
-                              find_column(m, spec, cls, prop)))
+                              column))
         drop.update(eids)
     return out, drop
 
