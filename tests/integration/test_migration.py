@@ -17,6 +17,7 @@ from graph.authority import MIGRATED, MIGRATION_STAGE, Migration
 from graph.errors import WriteRejectedError
 from graph.model import Direction
 from ingest.migration import (
+    Mapping,
     Source,
     StageRefusedError,
     apply,
@@ -48,7 +49,7 @@ def _state(rt: Runtime) -> tuple[list[str], list[str], int]:
     return nodes, sorted(edges), rt.store.audit_head()[0]
 
 
-def _stage(example: Path, stage: str) -> tuple[object, list[Source], Migration]:
+def _stage(example: Path, stage: str) -> tuple[Mapping, list[Source], Migration]:
     m = load_mapping(example / "mapping.toml")
     src = [Source.of(p) for p in sorted(example.glob("*.csv"))]
     return m, src, Migration(ADMIN.admin, ADMIN.reason, stage)
@@ -60,10 +61,10 @@ def test_example_end_to_end(runtime: Runtime, example: Path) -> None:
     m, src, mig = _stage(example, "s1")
     before = _state(runtime)
     watermark = runtime.store.watermark()
-    report = dry_run(runtime, m, src, "s1")  # type: ignore[arg-type]  # a Mapping
+    report = dry_run(runtime, m, src, "s1")
     assert report.ok, report.problems
     assert runtime.store.watermark() == watermark and _state(runtime) == before  # nothing
-    applied = apply(runtime, m, src, mig)  # type: ignore[arg-type]  # a Mapping
+    applied = apply(runtime, m, src, mig)
     assert applied.records == report.records and applied.rows == report.rows
     stage_nodes = runtime.store.find("s1", MIGRATION_STAGE)
     assert len(stage_nodes) == sum(applied.records.values())
@@ -72,7 +73,7 @@ def test_example_end_to_end(runtime: Runtime, example: Path) -> None:
     assert {a.actor for a in trail} == {"ada"}
     assert all(a.reason and a.reason.startswith("migration (go-live") for a in trail)
     assert len({a.tx for a in trail}) == 1  # one batch, one transaction
-    rec = verify(runtime, m, src, "s1")  # type: ignore[arg-type]  # a Mapping
+    rec = verify(runtime, m, src, "s1")
     assert rec.ok, rec.mismatches
     result = rollback(runtime, "s1", Migration("ada", "rehearsal"))
     assert result.removed == applied.records
@@ -88,7 +89,7 @@ def test_example_end_to_end(runtime: Runtime, example: Path) -> None:
         actions = [a.action for a in runtime.store.audit_entries(record=n.iri)]
         assert AuditAction.CREATE in actions and actions[-1] == AuditAction.DELETE
     assert verify_store(runtime.store).ok
-    assert not verify(runtime, m, src, "s1").ok  # type: ignore[arg-type]  # gone: mismatch
+    assert not verify(runtime, m, src, "s1").ok  # the stage is gone: a mismatch
 
 
 def test_odoo_quantities_per_lot_against_the_csv(runtime: Runtime) -> None:
@@ -96,7 +97,7 @@ def test_odoo_quantities_per_lot_against_the_csv(runtime: Runtime) -> None:
     by hand (g → kg divides by 1000): an independent reference."""
     _master(runtime)
     m, src, mig = _stage(ODOO, "odoo")
-    apply(runtime, m, src, mig)  # type: ignore[arg-type]  # a Mapping
+    apply(runtime, m, src, mig)
     want: dict[str, float] = {}
     with (ODOO / "stock_move_line.csv").open() as f:
         for row in csv.DictReader(f):
@@ -160,16 +161,16 @@ def test_a_stage_only_creates_records(runtime: Runtime) -> None:
     """A row naming a record already stored is refused (the rollback could not undo it)."""
     _master(runtime)
     m, src, mig = _stage(ERP, "a")
-    apply(runtime, m, src, mig)  # type: ignore[arg-type]  # a Mapping
-    r = dry_run(runtime, m, src, "b")  # type: ignore[arg-type]  # a Mapping
+    apply(runtime, m, src, mig)
+    r = dry_run(runtime, m, src, "b")
     assert {p.rule for p in r.problems} == {"migration-stage-creates-only"}
-    assert sorted(p.row for p in r.problems) == [2, 3, 4, 5, 6, 7]
+    assert sorted(p.row or 0 for p in r.problems) == [2, 3, 4, 5, 6, 7]
 
 
 def test_rollback_is_refused_once_the_stage_is_used(runtime: Runtime) -> None:
     _master(runtime)
     m, src, mig = _stage(ODOO, "odoo")
-    apply(runtime, m, src, mig)  # type: ignore[arg-type]  # a Mapping
+    apply(runtime, m, src, mig)
     before = _state(runtime)
     runtime.capture({"format": "tracegraph.capture/1", "events": [{  # a later, live batch
         "eventId": "live-1", "nodes": [{
@@ -191,7 +192,7 @@ def test_rollback_is_refused_once_the_stage_is_used(runtime: Runtime) -> None:
 def test_rollback_is_refused_once_a_stage_record_changed(runtime: Runtime) -> None:
     _master(runtime)
     m, src, mig = _stage(ERP, "erp")
-    apply(runtime, m, src, mig)  # type: ignore[arg-type]  # a Mapping
+    apply(runtime, m, src, mig)
     runtime.capture({"format": "tracegraph.capture/1", "events": [{
         "eventId": "fix-qty", "reason": "recount", "nodes": [{
             "class": "Batch", "key": "B24-0005", "properties": {"quantity": 2599}}]}]})
@@ -206,10 +207,10 @@ def test_rollback_removes_only_its_stage(runtime: Runtime) -> None:
     dependants alone; a stage another stage uses must wait for it."""
     _master(runtime)
     m, src, mig = _stage(ODOO, "odoo")
-    apply(runtime, m, src, mig)  # type: ignore[arg-type]  # a Mapping
+    apply(runtime, m, src, mig)
     after_odoo = _state(runtime)
     m2, src2, mig2 = _stage(ERP, "erp")
-    apply(runtime, m2, src2, mig2)  # type: ignore[arg-type]  # a Mapping
+    apply(runtime, m2, src2, mig2)
     follow = {"format": "tracegraph.capture/1", "events": [{
         "eventId": "stage-3", "nodes": [{"class": "Batch", "key": "B3",
                                          "properties": {"batchStatus": "Completed"},
@@ -253,17 +254,17 @@ def test_apply_rollback_apply_again_and_genealogy_follows(runtime: Runtime) -> N
     _master(runtime)
     m, src, mig = _stage(ODOO, "odoo")
     seed = runtime.vocab.mint_iri("Batch", "CA-2402-03")
-    apply(runtime, m, src, mig)  # type: ignore[arg-type]  # a Mapping
+    apply(runtime, m, src, mig)
     first = sorted(runtime.store.genealogy([seed], Direction.UPSTREAM).depth)
     rollback(runtime, "odoo", Migration("ada", "undo"))
     assert runtime.store.genealogy([seed], Direction.UPSTREAM).depth == {}
     lot = runtime.vocab.mint_iri("MaterialLot", "RL-PP")
     assert sorted(runtime.store.genealogy([lot], Direction.DOWNSTREAM).depth) == [lot]
     m2, src2, mig2 = _stage(ERP, "erp")  # new records (may reuse the removed ones' ids)
-    apply(runtime, m2, src2, mig2)  # type: ignore[arg-type]  # a Mapping
-    apply(runtime, m, src, mig)  # type: ignore[arg-type]  # a Mapping
+    apply(runtime, m2, src2, mig2)
+    apply(runtime, m, src, mig)
     assert sorted(runtime.store.genealogy([seed], Direction.UPSTREAM).depth) == first
-    assert verify(runtime, m, src, "odoo").ok  # type: ignore[arg-type]  # a Mapping
+    assert verify(runtime, m, src, "odoo").ok
     opener = runtime.store.reader()
     if opener is not None:
         other = opener()
