@@ -31,15 +31,20 @@ def sha256_of(path: Path) -> str:
 
 def cell_text(value: Any) -> str | None:
     """A cell as text (``None`` for an empty one): numbers without a spurious ``.0``, dates and
-    times in ISO 8601 (a spreadsheet time without a zone stays without one, and is refused
-    where the ontology wants a zone)."""
+    times in ISO 8601. A spreadsheet has no date type: a date cell is a time at midnight, and
+    is read as the date (``2024-03-04``); other times keep their clock time, without a zone
+    when the cell has none (refused where the ontology wants one: add it in the mapping,
+    ``"{COL}Z"``, or export times as text with their offset)."""
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, (datetime, date)):
+    if isinstance(value, datetime):
+        midnight = value.tzinfo is None and value.time() == datetime.min.time()
+        return value.date().isoformat() if midnight else value.isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     text = str(value).strip()
     return text or None

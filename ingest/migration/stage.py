@@ -48,6 +48,7 @@ class StageReport:
     records: dict[str, int] = field(default_factory=dict)  # would be / were created, per class
     derivations: int = 0
     problems: list[Finding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the shapes' warnings (they do not block)
     seconds: dict[str, float] = field(default_factory=dict)
     written: WriteResult | None = None
 
@@ -59,6 +60,7 @@ class StageReport:
         return {"stage": self.stage, "mapping": self.mapping, "sources": self.sources,
                 "rows": self.rows, "rowsOk": self.rows_ok, "records": self.records,
                 "derivations": self.derivations, "ok": self.ok, "seconds": self.seconds,
+                "warnings": self.warnings,
                 "problems": [p.as_dict() for p in self.problems]}
 
 
@@ -185,8 +187,11 @@ def dry_run(rt: Session, m: Mapping, sources: Sequence[Source], stage: str,
         return e.report
     t0 = time.perf_counter()
     mig = migration or Migration("dry-run", "dry run", stage)
-    events, found, _ = _events(rt, m, built, Migration(mig.admin, mig.reason, stage), dry=True)
+    events, found, result = _events(rt, m, built, Migration(mig.admin, mig.reason, stage),
+                                    dry=True)
     report.problems.extend(found)
+    report.warnings = [] if result is None else [
+        f"{w.severity} {w.focus} {w.path}: {w.message}" for w in result.warnings]
     _count(events, report)
     report.seconds["check"] = time.perf_counter() - t0
     return report

@@ -94,7 +94,9 @@ def _summary(r: StageReport, verb: str) -> None:
     rates = ", ".join(f"{k} {r.rows / s:,.0f} rows/s" for k, s in r.seconds.items() if s > 0)
     console.print(f"stage {r.stage}: {r.rows:,} rows read, {r.rows_ok:,} {verb}; records: "
                   + (", ".join(f"{c} {n:,}" for c, n in r.records.items()) or "none")
-                  + f"; derivations {r.derivations:,} ({rates})")
+                  + f"; derivations {r.derivations:,} ({rates})"
+                  + (f"; {len(r.warnings):,} warning(s) of the shapes (--json lists them)"
+                     if r.warnings else ""))
 
 
 def _signed(rt: Runtime, user: str, reason: str, stage: str) -> Migration:
