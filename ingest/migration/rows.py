@@ -8,6 +8,7 @@ every other input takes (:mod:`ingest.capture`, :class:`graph.write.Writer`).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -121,10 +122,21 @@ def _value(m: Mapping, v: ValueMap, row: dict[str, str | None]) -> str | float |
     if v.unit is None or given is None:
         return number  # recorded in the row's own unit (see row_unit)
     try:
-        return convert(number, given, v.unit)
+        scale = _scale(given, v.unit)
+        return number * scale if scale is not None else convert(number, given, v.unit)
     except (UnitError, ValueError) as e:
         raise _Bad("unit", v.unit_column or col, row.get(v.unit_column or "") or given,
                    f"{number} {given} cannot be expressed in {v.unit}: {e}") from None
+
+
+@functools.cache
+def _scale(given: str, unit: str) -> float | None:
+    """The factor from ``given`` to ``unit`` when the conversion is a pure scale (mass, length,
+    count …: pint is asked once per pair of units, not once per row), ``None`` when it has an
+    offset (temperatures: converted value by value)."""
+    if convert(0.0, given, unit) != 0.0:
+        return None
+    return convert(1.0, given, unit)
 
 
 def row_unit(m: Mapping, v: ValueMap, row: dict[str, str | None]) -> str | None:
