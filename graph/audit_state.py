@@ -11,6 +11,9 @@ which audits it whole:
   ``RecordVersion`` node with a ``priorVersion`` link, all audited);
 * ``link`` — one edge out of an existing node (type from the property, target, edge id,
   properties).
+* ``delete`` — the node was removed, with every edge out of it (a rolled-back migration
+  stage, :mod:`graph.retract`: nothing outside the stage pointed to it); it is absent from the
+  store until a later ``create``.
 
 So every stored node property, every edge and its properties, and the system fields — when a
 node was recorded (``at`` of its create entry), last updated and by which transaction (``at``
@@ -152,6 +155,8 @@ def _replay(entries: Iterable[AuditEntry]) -> _Node:
             n.updated = (e.at, e.tx, e.seq)
         elif e.action == "link" and e.field is not None and isinstance(e.new, dict):
             _link(n, e.field, e.new, e)
+        elif e.action == AuditAction.DELETE:  # removed with its edges (graph.retract)
+            n = _Node()
     return n
 
 

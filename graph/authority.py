@@ -37,10 +37,13 @@ from graph.errors import Problem
 from graph.model import NodeRecord
 from ontology.vocab import Vocabulary
 
-__all__ = ["MIGRATED", "SYSTEM_LOADER", "Migration", "Principal", "event_problems"]
+__all__ = ["MIGRATED", "MIGRATION_STAGE", "SYSTEM_LOADER", "Migration", "Principal",
+           "event_problems"]
 
 #: the property the Writer sets on every record a migration writes
 MIGRATED = "migrated"
+#: the property the Writer sets on every record a migration stage writes (its stage id)
+MIGRATION_STAGE = "migrationStage"
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ class Migration:
 
     admin: str
     reason: str
+    #: the stage id of a staged migration (``tracegraph migrate apply``): its records are marked
+    #: with it, and it may only create records (so that ``migrate rollback`` can remove them)
+    stage: str | None = None
 
 
 class _Upsert(Protocol):

@@ -78,6 +78,17 @@ class StoreTx(Protocol):
         idempotency records."""
         ...
 
+    def fetch_in_edges(self, iris: Iterable[str]) -> list[EdgeRecord]:
+        """Every edge into the given nodes (who uses them)."""
+        ...
+
+    def remove(self, iris: Sequence[str], audit: Sequence[AuditEntry],
+               event_prefix: str) -> None:
+        """Remove the given nodes with every edge touching them and the idempotency records
+        whose event id starts with ``event_prefix``, and append ``audit`` (the removal's own
+        entries: the trail itself never shrinks). Only :mod:`graph.retract` calls this."""
+        ...
+
 
 class GraphStore(Protocol):
     """A transactional property graph holding the tracegraph knowledge graph."""

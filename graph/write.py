@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from graph.audit import AuditDraft, chain, reason_problem
-from graph.authority import MIGRATED, event_problems
+from graph.authority import MIGRATED, MIGRATION_STAGE, event_problems
 from graph.dag import cycle_problems
 from graph.errors import EventConflictError, Problem, WriteRejectedError
 from graph.model import AuditEntry, CapturedEvent, EdgeRecord, NodeRecord
@@ -75,7 +75,8 @@ class Derivation:
 class WriteEvent:
     """One idempotent unit of input, with who sent it and why: ``command`` names the workflow
     command that issued it (``None``: a capture), ``roles`` the sender's roles (``None``: the
-    system loader), ``migration`` marks an admin-run, signed migration (see graph.authority)."""
+    system loader), ``migration`` marks an admin-run, signed migration (see graph.authority),
+    ``stage`` the migration stage it belongs to (``tracegraph migrate``)."""
 
     event_id: str
     content_hash: str
@@ -86,6 +87,7 @@ class WriteEvent:
     command: str | None = None
     roles: frozenset[str] | None = None
     migration: bool = False
+    stage: str | None = None
 
 
 @dataclass
@@ -208,8 +210,14 @@ class Writer:
             problems.extend(event_problems(self.vocab, ev, current))  # who may assert what
             for up in ev.nodes:
                 if ev.migration:
-                    up = replace(up, props={**up.props, MIGRATED: True})
+                    mark: dict[str, StoredValue] = {MIGRATED: True}
+                    if ev.stage is not None:
+                        mark[MIGRATION_STAGE] = ev.stage
+                    up = replace(up, props={**up.props, **mark})
                 old = current(up.iri)
+                if ev.stage is not None and up.iri in stored:
+                    problems.append(stage_problem(up.iri, up.cls, ev))
+                    continue
                 if old is not None and old.label != up.cls:
                     problems.append(Problem(
                         rule="class-immutable", field="class", value=up.cls, focus=up.iri,
@@ -272,6 +280,10 @@ class Writer:
                     if opt is not None:
                         eprops[k] = opt
                 out_node = current(d.output)
+                if ev.stage is not None and d.output in stored:
+                    problems.append(stage_problem(d.output, out_node.label if out_node else "",
+                                                  ev))
+                    continue
                 self._add_edge(EdgeRecord(d.output, DERIVATION, d.input, eid, eprops, tx.at,
                                           tx.tx_id),
                                out_node.label if out_node else "", new_edges, existing_out,
@@ -413,6 +425,15 @@ class Writer:
                     links[name].append(pair)
             views.append(NodeView(iri, node.label, node.props, links))
         return views
+
+
+def stage_problem(iri: str, cls: str, ev: WriteEvent) -> Problem:
+    """A migration stage only creates records (its rollback removes exactly them): one that
+    names a record already stored is refused."""
+    return Problem(rule="migration-stage-creates-only", field="key", value=iri, focus=iri,
+                   event_id=ev.event_id,
+                   message=f"{cls} {iri} already exists: a migration stage ({ev.stage}) only "
+                           "creates records; link to the stored record instead of writing it")
 
 
 def _version(node: NodeRecord) -> int:

@@ -195,7 +195,7 @@ def to_write_events(doc: CaptureDocument, vocab: Vocabulary, default_actor: str 
             legacy = f"; legacy actor {we.actor}" if we.actor != migration.admin else ""
             we.reason = f"migration ({migration.reason}){legacy}" + \
                 (f": {we.reason}" if we.reason else "")
-            we.actor, we.migration = migration.admin, True
+            we.actor, we.migration, we.stage = migration.admin, True, migration.stage
         elif principal is not None:
             we.actor, we.roles = principal.name, principal.roles
     if problems:

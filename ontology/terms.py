@@ -224,6 +224,7 @@ class P(StrEnum):
     measuredValue = 'measuredValue'
     measuredWith = 'measuredWith'
     migrated = 'migrated'
+    migrationStage = 'migrationStage'
     minValue = 'minValue'
     name = 'name'
     newValue = 'newValue'

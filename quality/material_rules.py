@@ -52,6 +52,7 @@ def _at(p: PendingWrite, e: EdgeRecord) -> str:
 
 def _problem(rule: str, e: EdgeRecord, field: str, value: object, message: str) -> Problem:
     return Problem(rule=rule, field=field, value=value, focus=e.src,
+                   event_id=e.eid.rpartition("#")[0] or None,  # the event the edge came in
                    message=f"{e.src} cannot consume {e.dst}: {message}")
 
 

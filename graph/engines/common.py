@@ -159,6 +159,9 @@ class EngineTx(ChunkedReads, AuditHead):
     def fetch_events(self, event_ids: Iterable[str]) -> dict[str, CapturedEvent]:
         return self.events(event_ids)
 
+    def fetch_in_edges(self, iris: Iterable[str]) -> list[EdgeRecord]:
+        return self.links(iris, None, Direction.DOWNSTREAM)
+
 
 class EngineStore(ChunkedReads, AuditHead):
     """The engine-independent half of :class:`graph.port.GraphStore`."""

@@ -23,6 +23,7 @@ from ontology.codes import RoleName
 from tracegraph.cli.admin import audit_app, user_app
 from tracegraph.cli.backup import register as register_backup
 from tracegraph.cli.equipment import equipment_app
+from tracegraph.cli.migrate import migrate_app
 from tracegraph.cli.quality import quality_app
 from tracegraph.cli.signals import signals_app
 from tracegraph.cli.versions import register as register_versions
@@ -456,4 +457,5 @@ register_versions(app)
 register_backup(app)  # issue 19 item 2: backup / restore
 app.add_typer(quality_app, name="quality")
 app.add_typer(equipment_app, name="equipment")
+app.add_typer(migrate_app, name="migrate")  # issue 19 item 4: legacy data migration
 

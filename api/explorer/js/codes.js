@@ -921,6 +921,7 @@ export const PROPERTY_LABELS = Object.freeze({
   "measuredValue": ["measured value", "测量值"],
   "measuredWith": ["measured with", "检测仪器"],
   "migrated": ["migrated", "迁移记录"],
+  "migrationStage": ["migration stage", "迁移批次"],
   "minValue": ["minimum value", "最小值"],
   "name": ["name", "名称"],
   "newValue": ["new value", "新值"],

@@ -37,6 +37,10 @@ UNWIND $rows AS r
 CREATE (:CaptureEvent {eventId: r.id, contentHash: r.hash, txId: r.tx, recordedAt: r.at})
 """
 
+#: removal of a rolled-back migration stage (graph.retract)
+REMOVE_NODES = "UNWIND $iris AS i MATCH (n:Record {iri: i}) DETACH DELETE n"
+REMOVE_EVENTS = "MATCH (e:CaptureEvent) WHERE e.eventId STARTS WITH $prefix DELETE e"
+
 AUDIT_HEAD = """
 MATCH (a:AuditEvent) RETURN a.chainIndex AS seq, a.entryHash AS hash
 ORDER BY a.chainIndex DESC LIMIT 1

@@ -167,6 +167,13 @@ class _Neo4jTx(_Neo4jReads, EngineTx):
         for batch in chunks(event_rows, _BATCH):
             self.tx.run(Q.INSERT_EVENTS, rows=batch)
 
+    def remove(self, iris: Sequence[str], audit: Sequence[AuditEntry],
+               event_prefix: str) -> None:
+        for batch in chunks(list(iris), _BATCH):
+            self.tx.run(Q.REMOVE_NODES, iris=batch)
+        self.tx.run(Q.REMOVE_EVENTS, prefix=event_prefix)
+        self.write([], [], audit, [])
+
 
 def _expand(tx: Transaction | ManagedTransaction, frontier: list[str], rel_type: str,
             upstream: bool, kinds: Sequence[str] | None, as_of: str | None,

@@ -106,6 +106,16 @@ ON CONFLICT(iri) DO UPDATE SET label = excluded.label, key = excluded.key,
   props = excluded.props, updated_at = excluded.updated_at, tx = excluded.tx
 """
 DELETE_IDENTIFIERS = "DELETE FROM identifiers WHERE node IN (SELECT value FROM json_each(?))"
+#: removal of a rolled-back migration stage (graph.retract): nodes, their edges, their events
+DELETE_EDGES_OF = """
+DELETE FROM edges WHERE src IN (SELECT value FROM json_each(?1))
+   OR dst IN (SELECT value FROM json_each(?1))
+"""
+DELETE_NODES = "DELETE FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
+DELETE_EVENTS_PREFIX = "DELETE FROM events WHERE event_id >= ? AND event_id < ?"
+#: the last transaction that removed records: in-memory indexes built before it are rebuilt
+PRUNED_TX = "SELECT v FROM meta WHERE k = 'pruned_tx'"
+SET_PRUNED_TX = "INSERT OR REPLACE INTO meta(k, v) VALUES ('pruned_tx', ?)"
 INSERT_IDENTIFIER = "INSERT OR IGNORE INTO identifiers (value, prop, node) VALUES (?, ?, ?)"
 INSERT_EDGE = """
 INSERT OR IGNORE INTO edges (src, type, dst, eid, props, recorded_at, tx)

@@ -159,6 +159,18 @@ class _SQLiteTx(_SQLiteReads, EngineTx):
         c.executemany(Q.INSERT_EVENT, (
             (e.event_id, e.content_hash, e.tx, e.recorded_at) for e in events))
 
+    def remove(self, iris: Sequence[str], audit: Sequence[AuditEntry],
+               event_prefix: str) -> None:
+        c = self.conn
+        ids = list(ids_of(c, iris).values())
+        for chunk in chunks(ids, CHUNK):
+            c.execute(Q.DELETE_IDENTIFIERS, (as_json(chunk),))
+            c.execute(Q.DELETE_EDGES_OF, (as_json(chunk),))
+            c.execute(Q.DELETE_NODES, (as_json(chunk),))
+        c.execute(Q.DELETE_EVENTS_PREFIX, (event_prefix, event_prefix + "\U0010ffff"))
+        c.execute(Q.SET_PRUNED_TX, (str(self.tx_id),))
+        self.write([], [], audit, [])
+
 
 class SQLiteStore(_SQLiteReads, EngineStore):
     """:class:`graph.port.GraphStore` on one SQLite file (see the module docstring)."""
@@ -175,6 +187,7 @@ class SQLiteStore(_SQLiteReads, EngineStore):
         self._index_lock = threading.Lock()
         self._labels = LabelIndex(list(self.vocab.classes))
         self._snapshot_tried = False
+        self._pruned = 0  # see _after_prune
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._memory: tuple[str, ...] = ()  # see limit_memory
@@ -272,6 +285,7 @@ class SQLiteStore(_SQLiteReads, EngineStore):
         """
         conn = self._conn()
         with self._index_lock:
+            self._after_prune(conn)
             idx = self._index
             if not self._snapshot_tried:
                 self._snapshot_tried = True
@@ -287,6 +301,17 @@ class SQLiteStore(_SQLiteReads, EngineStore):
                 if len(rows) >= _SNAPSHOT_AT:
                     self._save_snapshot(idx)
             return idx, watermark
+
+    def _after_prune(self, conn: sqlite3.Connection) -> None:
+        """Start the in-memory indexes afresh when records were removed (a rolled-back
+        migration stage, :mod:`graph.retract`) since they were built: they only ever fold in
+        new edges and nodes, and removed node ids may be reused."""
+        row = conn.execute(Q.PRUNED_TX).fetchone()
+        pruned = 0 if row is None else int(row[0])
+        if pruned > self._pruned:
+            self._pruned = pruned
+            self._index = DerivationIndex(self.vocab.prop(KIND_PROPERTY).code_list or ())
+            self._labels = LabelIndex(list(self.vocab.classes))
 
     @property
     def _snapshot_path(self) -> Path | None:
@@ -304,7 +329,7 @@ class SQLiteStore(_SQLiteReads, EngineStore):
         except (OSError, ValueError, KeyError):
             return  # unreadable: rebuild from the store
         if (store_id == self.store_id and kinds == list(idx.kinds) and "etx" in state
-                and int(state["tx"][0]) <= self.watermark()):
+                and self._pruned <= int(state["tx"][0]) <= self.watermark()):
             idx.restore(state)
 
     def _save_snapshot(self, idx: DerivationIndex) -> None:
