@@ -59,8 +59,9 @@ def oq_document(results: Iterable[Json], environment: Json, cat: Catalogue | Non
                   for t in tests if t["outcome"] in _BAD]
     deviations += [{"section": "OQ", "item": m["requirement"], "expected": "verified by at "
                     "least one passing test", "actual": m["result"],
-                    "detail": "no test of this requirement passed in this run"}
-                   for m in matrix if m["result"] in ("not verified", "unknown")]
+                    "detail": "a test of this requirement failed" if m["result"] == "failed"
+                    else "no test of this requirement passed in this run"}
+                   for m in matrix if m["result"] != "passed"]
     deviations += [{"section": "catalogue", "item": c, "expected": "served by a requirement",
                     "actual": "no requirement", "detail": ""}
                    for c in REQUIRED_CLAUSES if not served.get(c)]
