@@ -79,13 +79,15 @@ def test_the_plugin_records_each_result_of_a_real_run_and_quick_runs_one_per_req
         "    assert 1 == 2\n\n"
         '@pytest.mark.req("URS-SEC-01")\ndef test_skip() -> None:\n    pytest.skip("no")\n\n'
         "def test_unmarked() -> None:\n    pass\n")
+    (tmp_path / "tests" / "test_broken.py").write_text("import no_such_module_here\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
 
     def run(*extra: str) -> tuple[str, dict[str, object]]:
         out = tmp_path / "out"
         p = subprocess.run([sys.executable, "-m", "pytest", "tests", "-q", "-p",
                             "no:cacheprovider", "-p", "tracegraph.validation.plugin",
-                            "--trace-matrix", str(out), *extra], cwd=tmp_path, env=env,
+                            "--trace-matrix", str(out), "--continue-on-collection-errors",
+                            *extra], cwd=tmp_path, env=env,
                            capture_output=True, text=True)
         return p.stdout, orjson.loads((out / "trace-matrix.json").read_bytes())
 
@@ -96,6 +98,8 @@ def test_the_plugin_records_each_result_of_a_real_run_and_quick_runs_one_per_req
     assert matrix["URS-REC-04"] == "failed" and matrix["URS-SEC-01"] == "failed"
     assert matrix["URS-VAL-01"] == "not verified"
     assert "3 requirement tests: 1 passed, 1 failed, 1 skipped" in stdout
+    broken = [d for d in doc["deviations"] if d["item"] == "tests/test_broken.py"]  # type: ignore[union-attr]  # JSON
+    assert broken and "no_such_module_here" in broken[0]["detail"]
     stdout, doc = run("--req-quick")
     assert sorted(t["test"].split("::")[1] for t in doc["oq"]["tests"]) == [  # type: ignore[index]  # JSON
         "test_bad", "test_ok"]

@@ -77,6 +77,12 @@ class _Recorder:
                                              "outcome": "not run", "seconds": 0.0,
                                              "message": ""}
 
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:  # a module that cannot be collected: its tests did not run
+            self.results[report.nodeid] = {"test": report.nodeid, "requirements": [],
+                                           "outcome": "error", "seconds": 0.0,
+                                           "message": str(report.longreprtext)[-1500:]}
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         r = self.results.get(report.nodeid)
         if r is None:

@@ -34,7 +34,9 @@ def oq_document(results: Iterable[Json], environment: Json, cat: Catalogue | Non
                 kind: str = "test run") -> Json:
     """The trace matrix of one pytest run's req-marked results, with its deviations."""
     cat = cat or load()
-    tests = sorted(results, key=lambda r: str(r["test"]))
+    everything = sorted(results, key=lambda r: str(r["test"]))
+    tests = [t for t in everything if t["requirements"]]
+    uncollected = [t for t in everything if not t["requirements"]]  # modules that did not load
     by_req: dict[str, list[Json]] = {r: [] for r in cat.requirements}
     for t in tests:
         for rid in t["requirements"]:
@@ -56,7 +58,7 @@ def oq_document(results: Iterable[Json], environment: Json, cat: Catalogue | Non
                for c in cat.clauses]
     deviations = [{"section": "OQ", "item": t["test"], "expected": "passed",
                    "actual": t["outcome"], "detail": t["message"][-400:]}
-                  for t in tests if t["outcome"] in _BAD]
+                  for t in everything if t["outcome"] in _BAD]
     deviations += [{"section": "OQ", "item": m["requirement"], "expected": "verified by at "
                     "least one passing test", "actual": m["result"],
                     "detail": "a test of this requirement failed" if m["result"] == "failed"
@@ -70,7 +72,7 @@ def oq_document(results: Iterable[Json], environment: Json, cat: Catalogue | Non
         "format": FORMAT, "kind": kind, "environment": environment,
         "catalogue": {"file": CATALOGUE.name, "sha256": digest(CATALOGUE.read_bytes()),
                       "requirements": len(cat.requirements), "clauses": len(cat.clauses)},
-        "matrix": matrix, "clauses": clauses, "oq": {"tests": tests},
+        "matrix": matrix, "clauses": clauses, "oq": {"tests": tests, "notCollected": uncollected},
         "iq": None, "pq": None, "deviations": deviations}
     doc["counts"] = {
         "requirements": len(cat.requirements),

@@ -209,11 +209,14 @@ def operational(source: Path, scratch: Path, out: Path, *, quick: bool = False,
             shutil.copytree(src, suite / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif src.is_file():
             shutil.copy2(src, suite / name)
+    shared = source.parent / "shared"  # reference data beside a checkout (GS1 dictionary)
+    if shared.is_dir() and not (scratch / "shared").exists():
+        (scratch / "shared").symlink_to(shared.resolve(), target_is_directory=True)
     excluded = [m for m in SERVICE_MARKERS if m not in services]
     marks = "req" + (f" and not ({' or '.join(excluded)})" if excluded else "")
     cmd = [sys.executable, "-m", "pytest", "tests", "-m", marks, "-p", "no:cacheprovider",
            "-o", "addopts=-ra --strict-markers -p tracegraph.validation.plugin",
-           "--trace-matrix", str(out), "-q"]
+           "--trace-matrix", str(out), "-q", "--continue-on-collection-errors"]
     cmd += ["--req-quick"] if quick else []
     cmd += ["-k", keyword] if keyword else []
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
