@@ -134,6 +134,7 @@ tr { break-inside: avoid; } .passed, .conforming { color: #05620e; font-weight: 
 .skipped, .not { color: #8a5a00; } code, .mono { font-family: ui-monospace, monospace;
   font-size: 8pt; } .sig { border: 1px solid #333; padding: 4pt 6pt; margin: 3pt 0; }
 pre { white-space: pre-wrap; font-size: 7.5pt; margin: 0; }
+table.kv td:first-child { white-space: nowrap; width: 1%; }
 """
 
 
@@ -150,7 +151,8 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 def _kv(d: dict[str, Any]) -> str:
     return _table(("item", "value"), ((escape(str(k)), f"<span class=mono>{escape(str(v))}"
-                                       "</span>") for k, v in d.items()))
+                                       "</span>") for k, v in d.items())).replace(
+        "<table>", "<table class=kv>", 1)
 
 
 def _result(v: str) -> str:
