@@ -103,6 +103,8 @@ def test_the_plugin_records_each_result_of_a_real_run_and_quick_runs_one_per_req
     stdout, doc = run("--req-quick")
     assert sorted(t["test"].split("::")[1] for t in doc["oq"]["tests"]) == [  # type: ignore[index]  # JSON
         "test_bad", "test_ok"]
+    stdout, doc = run("--req-quick", "-k", "not test_ok")  # deselected tests are not listed
+    assert [t["test"].split("::")[1] for t in doc["oq"]["tests"]] == ["test_bad"]  # type: ignore[index]  # JSON
 
 
 def _results() -> list[dict[str, object]]:

@@ -57,6 +57,7 @@ class _Recorder:
         self.started = time.time()
         self.results: dict[str, dict[str, Any]] = {}
 
+    @pytest.hookimpl(trylast=True)  # after -m / -k deselected: only the tests that will run
     def pytest_collection_modifyitems(self, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
         if config.getoption("req_quick"):
