@@ -44,6 +44,7 @@ class Command(StrEnum):
     PROPOSE_CHANGE = "proposeChange"
     QUALIFY_SUPPLIER = "qualifySupplier"
     RAISE_CHANGE_REQUEST = "raiseChangeRequest"
+    RECORD_VALIDATION = "recordValidation"
     RELEASE_BATCH = "releaseBatch"
     SET_ACCOUNT_STATUS = "setAccountStatus"
     SET_PASSWORD = "setPassword"
@@ -124,6 +125,7 @@ ASSERTED_BY: Mapping[str, frozenset[RoleName]] = MappingProxyType(
         "TraceableEntity": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
         "TrainingRecord": frozenset({RoleName.ENGINEER, RoleName.QA}),
         "User": frozenset(),
+        "ValidationReport": frozenset(),
         "WorkOrder": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
     }
 )
@@ -198,6 +200,7 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
         "roleName": frozenset({Command.CREATE_USER, Command.EXCEPTION_LOOP}),
         "signatureMeaning": frozenset({Command.SIGN}),
         "supplierStatus": frozenset({Command.QUALIFY_SUPPLIER}),
+        "validationOutcome": frozenset({Command.RECORD_VALIDATION}),
         "versionStatus": frozenset({Command.ASSESS_CHANGE, Command.MAKE_CHANGE_EFFECTIVE}),
         "workOrderState": frozenset(
             {

@@ -68,6 +68,7 @@ __all__ = [
     "SignatureMeaning",
     "SubgroupRule",
     "SupplierStatus",
+    "ValidationOutcome",
     "WorkOrderState",
     "WorkOrderStatus",
     "label",
@@ -526,6 +527,15 @@ class SupplierStatus(StrEnum):
     DISQUALIFIED = "disqualified"  # disqualified, 不合格
 
 
+class ValidationOutcome(StrEnum):
+    """Validation outcome (``tg:ValidationOutcomeScheme``). Outcome of a validation run of
+    tracegraph. Held by ``validationOutcome``.
+    """
+
+    CONFORMING = "conforming"  # conforming, 符合
+    DEVIATIONS = "deviations"  # deviations, 有偏差
+
+
 class WorkOrderState(StrEnum):
     """Work order state (``tg:WorkOrderStateScheme``). Lifecycle of a maintenance work order.
     Held by ``workOrderState``.
@@ -662,6 +672,7 @@ CODE_LISTS: Mapping[str, type[StrEnum]] = MappingProxyType(
         "signatureMeaning": SignatureMeaning,
         "subgroupRule": SubgroupRule,
         "supplierStatus": SupplierStatus,
+        "validationOutcome": ValidationOutcome,
         "versionStatus": ProcessVersionStatus,
         "workOrderState": WorkOrderState,
         "workOrderStatus": WorkOrderStatus,
@@ -711,6 +722,7 @@ SCHEMES: Mapping[str, type[StrEnum]] = MappingProxyType(
         "SignatureMeaningScheme": SignatureMeaning,
         "SubgroupRuleScheme": SubgroupRule,
         "SupplierStatusScheme": SupplierStatus,
+        "ValidationOutcomeScheme": ValidationOutcome,
         "WorkOrderStateScheme": WorkOrderState,
         "WorkOrderStatusScheme": WorkOrderStatus,
     }
@@ -759,6 +771,7 @@ SCHEME_LABELS: Mapping[type[StrEnum], tuple[str, str]] = MappingProxyType(
         SignatureMeaning: ("signature meaning", "签名含义"),
         SubgroupRule: ("SPC subgroup rule", "SPC 子组规则"),
         SupplierStatus: ("supplier status", "供应商状态"),
+        ValidationOutcome: ("validation outcome", "验证结论"),
         WorkOrderState: ("work order state", "工单状态"),
         WorkOrderStatus: ("work order status", "工单状态"),
     }
@@ -1030,6 +1043,10 @@ LABELS: Mapping[type[StrEnum], Mapping[str, tuple[str, str]]] = MappingProxyType
             "approved": ("approved", "合格"),
             "conditional": ("conditional", "有条件合格"),
             "disqualified": ("disqualified", "不合格"),
+        },
+        ValidationOutcome: {
+            "conforming": ("conforming", "符合"),
+            "deviations": ("deviations", "有偏差"),
         },
         WorkOrderState: {
             "Done": ("done", "已完成"),

@@ -76,6 +76,7 @@ class C(StrEnum):
     TraceableEntity = 'TraceableEntity'
     TrainingRecord = 'TrainingRecord'
     User = 'User'
+    ValidationReport = 'ValidationReport'
     WorkOrder = 'WorkOrder'
 
 class P(StrEnum):
@@ -314,6 +315,9 @@ class P(StrEnum):
     username = 'username'
     usesMethod = 'usesMethod'
     usl = 'usl'
+    validationDigest = 'validationDigest'
+    validationDocument = 'validationDocument'
+    validationOutcome = 'validationOutcome'
     validityDays = 'validityDays'
     variant = 'variant'
     variantCondition = 'variantCondition'

@@ -35,6 +35,7 @@ from quality.accounts import AuthError, authenticate, public_props, users_by_iri
 
 __all__ = [
     "SIGNED_CONTENT_FORMAT",
+    "SIGNER_ROLES",
     "Signature",
     "SignatureError",
     "canonical_content",
@@ -53,6 +54,8 @@ SIGNED_CONTENT_FORMAT = "tracegraph.signed-content/1"
 #: Records that are not signed themselves: signatures and the system's own bookkeeping.
 NOT_SIGNABLE = frozenset({C.ElectronicSignature, C.AuditEvent, C.CaptureEvent,
                           C.GraphWatermark})
+#: Records only holders of these roles may sign (any other account is refused, ``not-permitted``).
+SIGNER_ROLES: dict[str, frozenset[str]] = {C.ValidationReport: frozenset({RoleName.QA})}
 #: Links that belong to signatures, never to the signed content.
 _SIGNATURE_LINKS = frozenset({R.SIGNS, R.SIGNED_BY})
 
@@ -146,6 +149,9 @@ def sign(rt: Session, record_iri: str, username: str, password: str, meaning: st
     if not user.roles - {RoleName.AUDITOR}:
         raise AuthError("not-permitted", "the auditor role reads and never signs",
                         value=username)
+    if node.label in SIGNER_ROLES and not user.roles & SIGNER_ROLES[node.label]:
+        raise AuthError("not-permitted", f"a {node.label} is signed only by the role(s) "
+                        f"{', '.join(sorted(SIGNER_ROLES[node.label]))}", value=username)
     signed = current_hash(rt.store, record_iri)
     assert signed is not None
     if expected_hash is not None and expected_hash != signed:

@@ -56,6 +56,7 @@ def refused(rt: Runtime, username: str, password: str, clock: Clock) -> AuthErro
     return e.value
 
 
+@pytest.mark.req("URS-ACC-03")
 def test_passwords_are_argon2_hashed_and_never_shown(runtime: Runtime) -> None:
     qa_user(runtime)
     user = get_user(runtime, "aschmidt")
@@ -85,6 +86,7 @@ def test_passwords_are_argon2_hashed_and_never_shown(runtime: Runtime) -> None:
     assert authenticate(runtime, "aschmidt", "another-long-passphrase").username == "aschmidt"
 
 
+@pytest.mark.req("URS-ACC-03")
 def test_policy_duplicates_and_unknown_roles_are_refused_and_write_nothing(
         runtime: Runtime) -> None:
     qa_user(runtime)
@@ -104,6 +106,7 @@ def test_policy_duplicates_and_unknown_roles_are_refused_and_write_nothing(
     assert runtime.store.watermark() == before
 
 
+@pytest.mark.req("URS-ACC-03")
 def test_the_first_admin_is_created_once(runtime: Runtime) -> None:
     admin = create_first_admin(runtime, "admin", "correct horse battery", "Ada Admin")
     assert roles_of(admin) == {"admin"}
@@ -113,6 +116,7 @@ def test_the_first_admin_is_created_once(runtime: Runtime) -> None:
     assert get_user(runtime, "root") is None
 
 
+@pytest.mark.req("URS-ACC-03")
 def test_a_wrong_password_is_refused_and_audited(runtime: Runtime) -> None:
     qa_user(runtime)
     clock = Clock()
@@ -132,6 +136,7 @@ def test_a_wrong_password_is_refused_and_audited(runtime: Runtime) -> None:
     assert (reset.field, reset.old, reset.new) == ("failedAttempts", 1, 0)
 
 
+@pytest.mark.req("URS-ACC-03")
 def test_lockout_after_five_failures_refuses_even_the_right_password(runtime: Runtime) -> None:
     qa_user(runtime)
     clock = Clock()
@@ -162,6 +167,7 @@ def test_lockout_after_five_failures_refuses_even_the_right_password(runtime: Ru
     assert again is not None and again.failed_attempts == 1 and not again.locked_at(clock())
 
 
+@pytest.mark.req("URS-ACC-03")
 def test_an_expired_lockout_counts_failures_afresh(runtime: Runtime) -> None:
     qa_user(runtime)
     clock = Clock()
@@ -174,6 +180,7 @@ def test_an_expired_lockout_counts_failures_afresh(runtime: Runtime) -> None:
     assert refused(runtime, "aschmidt", "wrong-5-password", clock).code == "locked"
 
 
+@pytest.mark.req("URS-ACC-03")
 def test_administrators_unlock_and_disable_accounts(runtime: Runtime) -> None:
     qa_user(runtime)
     clock = Clock()

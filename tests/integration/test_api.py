@@ -36,6 +36,7 @@ CAPTURE = """mutation($doc: JSON!) { capture(document: $doc) {
   problems { rule message field value focus } } }"""
 
 
+@pytest.mark.req("URS-TRC-01")
 def test_capture_then_genealogy_over_graphql(client: TestClient) -> None:
     assert gql(client, CAPTURE, doc=plantlet.execution())["data"]["capture"]["ok"] is True
     again = gql(client, CAPTURE, doc=plantlet.execution())["data"]["capture"]
@@ -61,6 +62,7 @@ def test_lookup_by_identifier_and_a_clear_not_found(client: TestClient) -> None:
     assert r["data"] is None and "not found" in r["errors"][0]["message"]
 
 
+@pytest.mark.req("URS-DATA-01")
 def test_a_rejected_capture_lists_problems_and_writes_nothing(client: TestClient) -> None:
     doc = plantlet.master_data()
     doc["events"][0]["eventId"] = "md-again"
@@ -78,6 +80,7 @@ def load(client: TestClient) -> None:
     migrate(client.app.state.runtime, plantlet.shipping())  # type: ignore[attr-defined]  # Starlette app state
 
 
+@pytest.mark.req("URS-TRC-01")
 def test_genealogy_paths_kinds_paging_and_relations(client: TestClient) -> None:
     load(client)
     q = """query($of: String!, $to: [String!]!) {
@@ -110,6 +113,7 @@ def test_genealogy_paths_kinds_paging_and_relations(client: TestClient) -> None:
         assert e["targetNode"]["links"], "the source is consumed somewhere (DataLoader relation)"
 
 
+@pytest.mark.req("URS-TRC-02")
 def test_recall_over_graphql_and_the_export(client: TestClient) -> None:
     load(client)
     q = """query($seeds: [String!]!) { recall(seeds: $seeds, unitLimit: 2) {
@@ -151,6 +155,7 @@ COSTLY = ('{ recall(seeds: ["x"], unitLimit: 5000) { units { witness properties 
     (ALIASES, "aliases found"),
     (COSTLY, "COST_LIMIT"),
 ])
+@pytest.mark.req("URS-SEC-01")
 def test_abusive_queries_are_refused_before_execution(client: TestClient, query: str,
                                                      code_or_text: str) -> None:
     r = client.post("/graphql", json={"query": query})
@@ -219,6 +224,7 @@ def test_a_code_outside_its_code_list_is_bad_input_naming_the_allowed_codes(
     assert "errors" not in r.json() and r.json()["data"]["genealogy"]["nodeCount"] >= 1
 
 
+@pytest.mark.req("URS-SEC-01")
 def test_production_hides_introspection_and_masks_unexpected_errors(runtime: Runtime) -> None:
     from tracegraph.settings import Settings
 
@@ -244,6 +250,7 @@ def test_production_hides_introspection_and_masks_unexpected_errors(runtime: Run
     ("PA-778", "MaterialLot", "RL-PP"),
     ("IMM-01", "Equipment", "IMM-01"),
 ])
+@pytest.mark.req("URS-ID-01", "URS-TRC-03")
 def test_identify_by_any_identifier_including_gs1(client: TestClient, text: str, cls: str,
                                                   key: str) -> None:
     load(client)
@@ -251,6 +258,7 @@ def test_identify_by_any_identifier_including_gs1(client: TestClient, text: str,
     assert r["data"]["identify"] == [{"class": cls, "key": key}], r
 
 
+@pytest.mark.req("URS-ID-01")
 def test_identify_explains_a_bad_check_digit(client: TestClient) -> None:
     load(client)
     r = gql(client, '{ identify(text: "(01)09506000134353(21)SN-2") { key } }')
@@ -259,6 +267,7 @@ def test_identify_explains_a_bad_check_digit(client: TestClient) -> None:
     assert "check digit" in err["message"] and "expected check digit 2" in err["message"]
 
 
+@pytest.mark.req("URS-TRC-03")
 def test_upstream_genealogy_shows_the_as_built_context(client: TestClient) -> None:
     # the operation was executed before B-ASSY's release (after it, the record is closed)
     assert gql(client, CAPTURE, doc=plantlet.execution())["data"]["capture"]["ok"] is True
@@ -285,6 +294,7 @@ def test_upstream_genealogy_shows_the_as_built_context(client: TestClient) -> No
     assert {"FOR_BATCH", "ON_EQUIPMENT", "WAS_ASSOCIATED_WITH"} <= {e["type"] for e in ab["edges"]}
 
 
+@pytest.mark.req("URS-REC-01")
 def test_a_corrected_record_shows_its_prior_versions(client: TestClient) -> None:
     load(client)
     doc = {"format": "tracegraph.capture/1", "events": [{

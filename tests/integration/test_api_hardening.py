@@ -39,6 +39,7 @@ def nested(depth: int) -> str:
     return '{"a":' * depth + "1" + "}" * depth
 
 
+@pytest.mark.req("URS-SEC-01")
 def test_bodies_over_the_limit_are_refused_before_parsing(client: TestClient) -> None:
     big = '{"query": "{ me { username } }", "pad": "' + "x" * LIMIT + '"}'
     r = client.post("/graphql", content=big, headers=JSON)
@@ -69,6 +70,7 @@ GRAPHQL_BAD = [
 
 
 @pytest.mark.parametrize(("body", "rule"), GRAPHQL_BAD)
+@pytest.mark.req("URS-SEC-01", "URS-DATA-01")
 def test_malformed_json_is_a_bad_input_naming_the_problem(client: TestClient, body: Any,
                                                           rule: str) -> None:
     r = client.post("/graphql", content=body, headers=JSON)
@@ -87,6 +89,7 @@ def test_a_lone_surrogate_in_a_query_literal_is_a_syntax_error(client: TestClien
 
 
 @pytest.mark.parametrize("levels", [21, 100])
+@pytest.mark.req("URS-SEC-01")
 def test_fragment_doubling_is_refused_by_the_cost_estimate(client: TestClient,
                                                            levels: int) -> None:
     body = client.post("/graphql", json={"query": doubling(levels)}).json()
@@ -109,6 +112,7 @@ def test_several_operations_need_an_operation_name(client: TestClient) -> None:
     assert named["data"] == {"me": {"username": "eng.ellis"}}
 
 
+@pytest.mark.req("URS-SEC-01")
 def test_production_does_not_suggest_field_names(client: TestClient) -> None:
     [err] = client.post("/graphql", json={"query": "{ stat { label } }"}).json()["errors"]
     assert "stat" in err["message"] and "Did you mean" not in err["message"]

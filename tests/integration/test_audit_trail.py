@@ -50,6 +50,7 @@ def load(rt: Runtime) -> None:
 
 
 # -- a reason on every change of a GMP record --------------------------------------------------
+@pytest.mark.req("URS-AUD-01")
 def test_changing_a_gmp_record_needs_a_reason(runtime: Runtime) -> None:
     load(runtime)
     lot = runtime.vocab.mint_iri("MaterialLot", "RL-PP")
@@ -98,6 +99,7 @@ def _stored(name: str, value: Any) -> Any:
 @settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
+@pytest.mark.req("URS-AUD-01")
 def test_audit_entries_correspond_one_to_one_to_mutations(runtime: Runtime,
                                                           data: st.DataObject) -> None:
     rt = runtime
@@ -271,6 +273,7 @@ def _flip(text: str, rnd: random.Random) -> str:
     return text[:i] + chr(ord(text[i]) ^ 1) + text[i + 1:]
 
 
+@pytest.mark.req("URS-AUD-02")
 def test_every_flipped_byte_is_detected_at_its_entry(
         trail: tuple[Runtime, Tamper, int]) -> None:
     rt, tamper, n = trail
@@ -288,6 +291,7 @@ def test_every_flipped_byte_is_detected_at_its_entry(
     assert verify_store(rt.store).ok and flips == 2 * n
 
 
+@pytest.mark.req("URS-AUD-02")
 def test_every_deletion_and_reordering_is_detected(trail: tuple[Runtime, Tamper, int]) -> None:
     rt, tamper, n = trail
     rows = tamper.snapshot()
@@ -308,6 +312,7 @@ def test_every_deletion_and_reordering_is_detected(trail: tuple[Runtime, Tamper,
     assert verify_store(rt.store).ok
 
 
+@pytest.mark.req("URS-AUD-02")
 def test_truncation_and_rewrites_are_detected_with_a_signed_checkpoint(
         trail: tuple[Runtime, Tamper, int], tmp_path: Path) -> None:
     rt, tamper, n = trail
@@ -351,6 +356,7 @@ def test_truncation_and_rewrites_are_detected_with_a_signed_checkpoint(
 
 
 # -- the command line ----------------------------------------------------------------------------
+@pytest.mark.req("URS-AUD-02")
 def test_cli_verify_checkpoint_and_report(tmp_path: Path) -> None:
     data = tmp_path / "data"
     env = {"TRACEGRAPH_DATA_DIR": str(data), "TRACEGRAPH_STORE": "embedded", "COLUMNS": "220"}

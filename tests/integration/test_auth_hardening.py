@@ -20,6 +20,7 @@ from tests.serving import served
 from tracegraph.runtime import Runtime
 
 
+@pytest.mark.req("URS-ACC-03")
 def test_forty_parallel_wrong_logins_lock_the_account(runtime: Runtime) -> None:
     make_user(runtime, "op.olsen", ["operator"])
     with served(runtime) as url, httpx.Client(base_url=url, timeout=120) as http:

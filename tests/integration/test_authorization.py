@@ -144,6 +144,7 @@ def root_operations() -> set[str]:
             | ({f"Subscription.{f}" for f in subs.fields} if subs else set()))
 
 
+@pytest.mark.req("URS-ACC-01")
 def test_every_root_field_and_mutation_has_a_rule_and_a_test() -> None:
     ops = root_operations()
     # introspection (__schema, __type) is not a field of Query: its rule is checked on its own
@@ -173,6 +174,7 @@ def _variables(vs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@pytest.mark.req("URS-ACC-01")
 def test_each_role_can_do_exactly_what_its_rule_allows(
         app: tuple[TestClient, Runtime, dict[str, dict[str, str]]]) -> None:
     client, rt, headers = app
@@ -194,6 +196,7 @@ def test_each_role_can_do_exactly_what_its_rule_allows(
     assert unauthorised_successes == []
 
 
+@pytest.mark.req("URS-ACC-01")
 def test_the_auditor_reads_everything_and_writes_nothing(
         app: tuple[TestClient, Runtime, dict[str, dict[str, str]]]) -> None:
     _client, _rt, _headers = app
@@ -203,6 +206,7 @@ def test_the_auditor_reads_everything_and_writes_nothing(
 
 
 @pytest.mark.parametrize("op", sorted(REQUESTS))
+@pytest.mark.req("URS-ACC-01")
 def test_unauthenticated_calls_are_refused(
         app: tuple[TestClient, Runtime, dict[str, dict[str, str]]], op: str) -> None:
     client, rt, _ = app
@@ -215,6 +219,7 @@ def test_unauthenticated_calls_are_refused(
     assert rt.store.watermark() == before
 
 
+@pytest.mark.req("URS-ACC-01")
 def test_http_routes_need_a_token_and_a_role(
         app: tuple[TestClient, Runtime, dict[str, dict[str, str]]]) -> None:
     client, _, headers = app
@@ -225,6 +230,7 @@ def test_http_routes_need_a_token_and_a_role(
     assert bad.status_code == 401 and bad.json()["detail"]["code"] == "invalid-credentials"
 
 
+@pytest.mark.req("URS-ACC-01", "URS-ACC-03")
 def test_a_locked_or_disabled_account_loses_its_token_at_once(
         app: tuple[TestClient, Runtime, dict[str, dict[str, str]]]) -> None:
     from quality.accounts import set_account_status

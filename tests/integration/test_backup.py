@@ -104,6 +104,7 @@ def samples(data: Path) -> set[int]:
         raw.close()
 
 
+@pytest.mark.req("URS-REC-03")
 def test_backup_under_a_writing_process_restores_every_acknowledged_write(
         tmp_path: Path) -> None:
     data, dest = tmp_path / "data", tmp_path / "backups"
@@ -141,6 +142,7 @@ def _pad_signals(data: Path, mb: int = 48) -> None:
     con.close()
 
 
+@pytest.mark.req("URS-REC-03")
 def test_a_backup_killed_half_way_is_never_accepted_as_complete(tmp_path: Path) -> None:
     data, dest = tmp_path / "data", tmp_path / "backups"
     _pad_signals(data)
@@ -205,6 +207,7 @@ def _edit_manifest(bk: Path, edit: dict[str, object], redigest: bool) -> None:
     (bk / MANIFEST).write_bytes(orjson.dumps(m))
 
 
+@pytest.mark.req("URS-REC-03")
 def test_a_flipped_byte_in_the_store_file_is_refused(sealed: Path, tmp_path: Path) -> None:
     bk = _copy(sealed, tmp_path)
     f = bk / "tracegraph.sqlite"
@@ -214,6 +217,7 @@ def test_a_flipped_byte_in_the_store_file_is_refused(sealed: Path, tmp_path: Pat
     assert _refused(bk, tmp_path / "r") == {"checksum": "tracegraph.sqlite"}
 
 
+@pytest.mark.req("URS-REC-03")
 def test_an_edited_or_missing_manifest_is_refused(sealed: Path, tmp_path: Path) -> None:
     bk = _copy(sealed, tmp_path)
     _edit_manifest(bk, {"watermark": 5}, redigest=False)
@@ -224,6 +228,7 @@ def test_an_edited_or_missing_manifest_is_refused(sealed: Path, tmp_path: Path) 
     assert _refused(bk, tmp_path / "r") == {"manifest-missing": MANIFEST}
 
 
+@pytest.mark.req("URS-REC-03")
 def test_a_consistently_forged_store_fails_audit_verify_and_is_refused(
         sealed: Path, tmp_path: Path) -> None:
     import hashlib
@@ -243,6 +248,7 @@ def test_a_consistently_forged_store_fails_audit_verify_and_is_refused(
     assert _refused(bk, tmp_path / "r") == {"audit-verify": "state"}
 
 
+@pytest.mark.req("URS-REC-03")
 def test_restore_refuses_a_target_that_is_not_empty(sealed: Path, tmp_path: Path) -> None:
     target = tmp_path / "r"
     target.mkdir()
@@ -253,6 +259,7 @@ def test_restore_refuses_a_target_that_is_not_empty(sealed: Path, tmp_path: Path
     assert [p.name for p in target.iterdir()] == ["keep.txt"]
 
 
+@pytest.mark.req("URS-REC-03")
 def test_cli_backup_is_private_signed_and_keeps_n(tmp_path: Path) -> None:
     data, dest = tmp_path / "data", tmp_path / "backups"
     write(data, 3)
@@ -310,6 +317,7 @@ def test_a_neo4j_store_backed_up_through_the_portable_path_restores_embedded(
         restored.close()
 
 
+@pytest.mark.req("URS-REC-03", "URS-SEC-01")
 def test_no_api_surface_offers_backup_or_restore() -> None:
     """Backups are taken by the OS user who owns the data directory (CLI), never over HTTP."""
     from api.app import create_app

@@ -106,6 +106,7 @@ def check(ci: ChangeImpact, want: dict[str, set[str]], d: Docs) -> None:
         assert all(d.linked(a, b) for a, b in zip(item.path, item.path[1:], strict=False)), item
 
 
+@pytest.mark.req("URS-CC-01")
 def test_parameter_limit_change_impact_equals_the_documents(
         plant: tuple[Runtime, Docs]) -> None:
     rt, d = plant
@@ -127,6 +128,7 @@ def test_fixture_change_impact_equals_the_documents(plant: tuple[Runtime, Docs])
           expected_from_operations(d, ops), d)
 
 
+@pytest.mark.req("URS-TRC-02", "URS-CC-01")
 def test_material_change_over_supplier_lots_equals_the_documents(
         plant: tuple[Runtime, Docs]) -> None:
     rt, d = plant
@@ -142,6 +144,7 @@ def test_material_change_over_supplier_lots_equals_the_documents(
     assert {a.iri for a in ci.released.shipments} == {n for n in down if d.cls[n] == "Shipment"}
 
 
+@pytest.mark.req("URS-TRC-02")
 def test_out_of_calibration_window_equals_the_documents(plant: tuple[Runtime, Docs]) -> None:
     """A calibration finds the equipment out of tolerance: everything run on it since the last
     passing calibration is suspect."""

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
 
 from tests import plantlet
 
@@ -54,6 +55,7 @@ def test_load_prints_throughput_and_is_idempotent(tmp_path: Path) -> None:
     assert "SerializedUnit" in info.stdout and "WAS_DERIVED_FROM" in info.stdout
 
 
+@pytest.mark.req("URS-DATA-01")
 def test_validate_reports_each_problem_and_writes_nothing(tmp_path: Path) -> None:
     doc = plantlet.master_data()
     doc["events"][0]["nodes"][4]["properties"]["gtin"] = "0950600013435"  # 13 digits
@@ -72,6 +74,7 @@ def test_validate_reports_each_problem_and_writes_nothing(tmp_path: Path) -> Non
     assert "Supplier " not in run(tmp_path, "info").stdout  # validate wrote nothing
 
 
+@pytest.mark.req("URS-REC-02")
 def test_export_a_trace_as_rdf(tmp_path: Path) -> None:
     from rdflib import Graph, URIRef
 

@@ -78,6 +78,7 @@ def plant(seed: int, batches: int = 60) -> tuple[dict[str, Any], dict[str, set[s
 
 
 @pytest.mark.parametrize("seed", [11, 12])
+@pytest.mark.req("URS-TRC-03")
 def test_the_planted_fixture_ranks_first(runtime: Runtime, seed: int) -> None:
     migrate(runtime, plantlet.master_data())
     doc, factors, deviating = plant(seed)

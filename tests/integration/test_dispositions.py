@@ -22,6 +22,7 @@ def clock() -> datetime:
     return datetime(2026, 3, 10, 9, tzinfo=UTC)
 
 
+@pytest.mark.req("URS-NC-01")
 def test_rework_and_scrap_keep_genealogy(runtime: Runtime) -> None:
     rt = runtime
     plantlet.load(rt)

@@ -68,6 +68,7 @@ def _on_hold(rt: Runtime) -> set[str]:
             if b.props.get("batchStatus") == "OnHold"}
 
 
+@pytest.mark.req("URS-EXC-01")
 def test_a_room_excursion_holds_exactly_the_batches_in_the_room_during_it(
         runtime: Runtime, env: EnvPlant, tmp_path: Path) -> None:
     sink: list[Notification] = []
@@ -127,6 +128,7 @@ def test_late_and_out_of_order_room_samples_hold_the_same_batches_once(
     assert len(sink) == len({n.id for n in sink}) == runtime.store.counts()["Alarm"]
 
 
+@pytest.mark.req("URS-DHR-01")
 def test_the_edhr_shows_each_operations_room_conditions(
         runtime: Runtime, env: EnvPlant, tmp_path: Path) -> None:
     p = _pipeline(runtime, env, tmp_path / "raw", [])
@@ -154,6 +156,7 @@ def test_the_edhr_shows_each_operations_room_conditions(
     assert "Room conditions" in __import__("quality.edhr", fromlist=["x"]).render_html(doc)
 
 
+@pytest.mark.req("URS-CHK-01")
 def test_a_bad_tag_map_is_refused_with_every_problem_and_writes_nothing(
         runtime: Runtime, env: EnvPlant, tmp_path: Path) -> None:
     before = runtime.store.watermark()

@@ -54,6 +54,7 @@ def capture(rt: Runtime, doc: Path | dict[str, Any]) -> tuple[list[str], Any]:
     return capture_epcis(rt.writer, rt.store, rt.vocab, data, "epcis.test")
 
 
+@pytest.mark.req("URS-DATA-02")
 def test_every_valid_document_is_captured_and_resending_writes_nothing(runtime: Runtime
                                                                        ) -> None:
     assert len(VALID) > 80
@@ -70,6 +71,7 @@ def test_every_valid_document_is_captured_and_resending_writes_nothing(runtime: 
 
 @pytest.mark.parametrize("path", INVALID + [p for p in _docs(CAPTURE / "Documents", GS1_JSON)
                                             if p.name in MISFILED], ids=lambda p: p.name)
+@pytest.mark.req("URS-DATA-02")
 def test_invalid_documents_are_refused_naming_field_value_rule(path: Path) -> None:
     with pytest.raises(WriteRejectedError) as info:
         epcis_events(path.read_bytes())
@@ -77,6 +79,7 @@ def test_invalid_documents_are_refused_naming_field_value_rule(path: Path) -> No
         assert p.rule and p.message and p.field
 
 
+@pytest.mark.req("URS-DATA-02")
 def test_a_rejected_document_writes_nothing(runtime: Runtime) -> None:
     before = runtime.store.watermark()
     for path in INVALID:
@@ -86,6 +89,7 @@ def test_a_rejected_document_writes_nothing(runtime: Runtime) -> None:
     assert runtime.store.nodes_of_class("EPCISEvent") == []
 
 
+@pytest.mark.req("URS-DATA-02")
 def test_same_event_in_another_field_order_or_identifier_syntax_has_the_same_hash() -> None:
     ev = {"type": "ObjectEvent", "eventTime": "2026-03-01T09:00:00+01:00",
           "eventTimeZoneOffset": "+01:00", "action": "OBSERVE", "bizStep": "shipping",
@@ -99,6 +103,7 @@ def test_same_event_in_another_field_order_or_identifier_syntax_has_the_same_has
     assert event_hash(ev).startswith("ni:///sha-256;") and event_hash(ev).endswith("?ver=CBV2.0")
 
 
+@pytest.mark.req("URS-DATA-02")
 def test_transformation_events_produce_the_genealogy_the_document_implies(runtime: Runtime
                                                                           ) -> None:
     for path in (GS1_JSON / "Example_9.6.4-TransformationEvent.jsonld",
@@ -122,6 +127,7 @@ def test_transformation_events_produce_the_genealogy_the_document_implies(runtim
     assert answer.seeds
 
 
+@pytest.mark.req("URS-DATA-02")
 def test_error_declaration_keeps_the_original_event(runtime: Runtime) -> None:
     doc = orjson.loads((GS1_JSON / "Example_9.6.2-ObjectEvent.jsonld").read_bytes())
     capture(runtime, doc)
@@ -196,6 +202,7 @@ def _events(client: TestClient, headers: dict[str, str], **params: Any) -> list[
     return r.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]  # type: ignore[no-any-return]  # JSON body of an EPCIS query answer
 
 
+@pytest.mark.req("URS-DATA-02")
 def test_single_event_capture_post_events(client: TestClient, runtime: Runtime) -> None:
     op, aud = bearer(client, "op.olsen"), bearer(client, "aud.ames")
     assert len(EVENTS) == 5

@@ -115,6 +115,7 @@ def refused(rt: Runtime, result: Json, rule: str) -> list[Problem]:
     return refused_by(rt, lambda: qc(rt, result), rule)
 
 
+@pytest.mark.req("URS-CHK-01")
 def test_results_whose_outcome_follows_from_their_values_are_accepted(rt: Runtime) -> None:
     qc(rt, od("R-OK"), flash("F-OK", defects=1),  # one defective: within Ac = 1
        od("R-NC", "nonconforming", maxValue=1.31), flash("F-NC", 2, "nonconforming"),
@@ -158,6 +159,7 @@ def test_the_attack_conforming_out_of_limits_on_one_of_eight_samples(rt: Runtime
     (od("R-7", None), "inspection-outcome", "inspectionOutcome", None),
     (od("R-8", unitCode="kg"), "unit-convertible", "unitCode", "kg"),
 ])
+@pytest.mark.req("URS-CHK-01")
 def test_a_claim_the_values_contradict_is_refused(rt: Runtime, result: Json, rule: str,
                                                   field: str, value: object) -> None:
     hits = refused(rt, result, rule)
@@ -172,6 +174,7 @@ def test_the_missing_outcome_names_the_computed_one(rt: Runtime) -> None:
     assert "give nonconforming" in p.message and "maxValue 1.3 mm is above the USL 1.2" in p.message
 
 
+@pytest.mark.req("URS-CHK-01")
 def test_a_result_without_its_instrument_is_refused(rt: Runtime) -> None:
     [p] = refused(rt, od("R-NOINST", instrument=None), "sh:MinCountConstraintComponent")
     assert p.field == "measuredWith" and p.focus.endswith("R-NOINST")
@@ -184,6 +187,7 @@ def test_a_result_without_its_instrument_is_refused(rt: Runtime) -> None:
     ("CAL-OLD", AT, "calibration was due 2026-03-01"),
     ("CAL-1", "2027-01-05T09:00:00Z", "calibration was due 2026-12-31"),
 ])
+@pytest.mark.req("URS-CHK-01")
 def test_an_instrument_out_of_calibration_is_refused(rt: Runtime, instrument: str, at: str,
                                                      why: str) -> None:
     [p] = refused(rt, od("R-CAL", instrument=instrument, at=at), "instrument-calibrated")
@@ -240,6 +244,7 @@ def _mine(rt: Runtime) -> set[tuple[str, object]]:
     return {(p.rule, p.value) for p in release_report(rt, "B-2").exceptions if p.rule in MINE}
 
 
+@pytest.mark.req("URS-REL-01")
 def test_release_reports_every_planned_characteristic_not_inspected(rt: Runtime) -> None:
     assert _mine(rt) == {("inspection-missing", f"{V}/OP20/OD"),
                          ("inspection-missing", f"{V}/OP20/FLASH")}

@@ -22,12 +22,14 @@ def refused(rt: Runtime, derivations: list[dict[str, object]], rule: str) -> lis
     return refused_by(rt, lambda: capture(rt, [], derivations), rule)
 
 
+@pytest.mark.req("URS-PROD-01")
 def test_an_approved_lot_on_the_bom_is_consumed(rt: Runtime) -> None:
     r = capture(rt, [], [consume("RL-OK", 40.0), consume("RL-OK", 60.0)])
     assert r.events_written == 1 and r.nodes_created == 2  # two Consumption records
 
 
 @pytest.mark.parametrize("status", ["Quarantine", "Rejected", "OnHold", "Expired", "Consumed"])
+@pytest.mark.req("URS-PROD-01")
 def test_only_approved_lots_are_consumed(rt: Runtime, status: str) -> None:
     lot(rt, "RL-X", status=status)
     [p] = refused(rt, [consume("RL-X", time=None)], "lot-approved")  # consumed now
@@ -42,6 +44,7 @@ def test_a_late_record_before_the_lot_was_put_on_hold_is_accepted(rt: Runtime) -
     refused(rt, [consume("RL-Q")], "lot-approved")
 
 
+@pytest.mark.req("URS-PROD-01")
 def test_an_expired_lot_is_refused_at_its_consumption_time(rt: Runtime) -> None:
     lot(rt, "RL-OLD", expiry="2026-03-01")
     [p] = refused(rt, [consume("RL-OLD")], "lot-expired")
@@ -50,12 +53,14 @@ def test_an_expired_lot_is_refused_at_its_consumption_time(rt: Runtime) -> None:
     capture(rt, [], [consume("RL-OLD", time="2026-03-01T23:00:00Z")])
 
 
+@pytest.mark.req("URS-PROD-01")
 def test_a_lot_from_a_disqualified_supplier_is_refused(rt: Runtime) -> None:
     lot(rt, "RL-CHEAP", supplier="SUP-BAD")
     [p] = refused(rt, [consume("RL-CHEAP")], "supplier-approved")
     assert (p.field, p.value) == ("supplierStatus", "disqualified")
 
 
+@pytest.mark.req("URS-PROD-01")
 def test_more_than_on_hand_is_refused(rt: Runtime) -> None:
     # the attack of the issue: 100x the lot's quantity
     [p] = refused(rt, [consume("RL-OK", 10_000.0)], "on-hand")
@@ -73,6 +78,7 @@ def test_a_unit_that_cannot_be_converted_is_refused(rt: Runtime) -> None:
     assert p.value == "m"
 
 
+@pytest.mark.req("URS-PROD-01")
 def test_a_material_on_no_bom_line_of_the_operation_is_refused(rt: Runtime) -> None:
     lot(rt, "RL-DYE", material="DYE")
     [p] = refused(rt, [consume("RL-DYE", 1.0)], "bom-line")
@@ -137,6 +143,7 @@ def test_an_approved_substitute_on_the_line_is_consumed(rt: Runtime) -> None:
     refused(rt, [consume("RL-B", 1.0)], "bom-line")
 
 
+@pytest.mark.req("URS-PROD-01")
 def test_a_line_is_consumed_within_its_tolerance(rt: Runtime) -> None:
     """1000 pieces x 0.02 kg = 20 kg, ± 10 %: at most 22 kg of resin and its substitute."""
     from quality.release import release_report

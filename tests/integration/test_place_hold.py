@@ -70,6 +70,7 @@ def _nothing_written(rt: Runtime, call: object, rule: str) -> None:
 
 
 @pytest.mark.parametrize("user", ["q.c", "q.a"])
+@pytest.mark.req("URS-NC-01")
 def test_qa_or_qc_place_a_hold_and_the_items_go_on_hold(rt: Runtime, user: str) -> None:
     hold = place_hold(rt, "HLD-1", "DEV-1", ["B-1", "RL-OK"], user, PASSWORD,
                       "supplier notice: lot out of specification", clock=lambda: AT)
@@ -87,6 +88,7 @@ def test_qa_or_qc_place_a_hold_and_the_items_go_on_hold(rt: Runtime, user: str) 
     assert entry.actor == user and entry.event_id == "quality:HLD-1:hold"
 
 
+@pytest.mark.req("URS-NC-01")
 def test_an_operator_cannot_place_a_hold(rt: Runtime) -> None:
     _nothing_written(rt, lambda: place_hold(rt, "HLD-1", "DEV-1", ["B-1"], "op", PASSWORD,
                                             "I think it is bad"), "role")
@@ -100,6 +102,7 @@ def test_a_wrong_password_is_refused(rt: Runtime) -> None:
     assert _status(rt, C.Batch, "B-1", P.batchStatus) == BatchStatus.RELEASED
 
 
+@pytest.mark.req("URS-NC-01")
 def test_reason_deviation_and_items_are_required(rt: Runtime) -> None:
     _nothing_written(rt, lambda: place_hold(rt, "HLD-1", "DEV-1", ["B-1"], "q.c", PASSWORD,
                                             "  "), "reason-required")
@@ -117,6 +120,7 @@ def test_reason_deviation_and_items_are_required(rt: Runtime) -> None:
                                             "q.c", PASSWORD, "r"), "not-holdable")
 
 
+@pytest.mark.req("URS-NC-01")
 def test_a_held_batch_cannot_be_consumed_or_shipped(rt: Runtime) -> None:
     place_hold(rt, "HLD-1", "DEV-1", ["B-1"], "q.c", PASSWORD, "hold", clock=lambda: AT)
     lot(rt, "RL-2")

@@ -28,6 +28,7 @@ def source(tmp_path: Path) -> Runtime:
     return rt
 
 
+@pytest.mark.req("URS-REC-04")
 def test_a_store_exported_loads_into_either_engine_with_its_audit_trail(
         source: Runtime, store: GraphStore, tmp_path: Path) -> None:
     src = source.store
@@ -48,6 +49,7 @@ def test_a_store_exported_loads_into_either_engine_with_its_audit_trail(
         import_store(store, f)
 
 
+@pytest.mark.req("URS-REC-04")
 def test_a_truncated_or_miscounted_file_is_refused_and_nothing_is_written(
         source: Runtime, tmp_path: Path) -> None:
     f = tmp_path / "store.tgp.jsonl.gz"
@@ -67,6 +69,7 @@ def test_a_truncated_or_miscounted_file_is_refused_and_nothing_is_written(
     target.close()
 
 
+@pytest.mark.req("URS-REC-04")
 def test_cli_export_then_import_into_an_empty_store_verifies(source: Runtime,
                                                              tmp_path: Path) -> None:
     from typer.testing import CliRunner, Result

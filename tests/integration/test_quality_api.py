@@ -34,6 +34,7 @@ def gql(c: TestClient, headers: dict[str, str], query: str, **variables: Any) ->
     return body["data"]
 
 
+@pytest.mark.req("URS-REC-02", "URS-DHR-01")
 def test_deviation_release_and_edhr_over_http(client: Client) -> None:
     c, h = client
     opened = gql(c, h["qc"], """mutation { openDeviation(key: "DEV-API-1", title: "Kinked tubing",
@@ -84,6 +85,7 @@ def test_deviation_release_and_edhr_over_http(client: Client) -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.req("URS-REC-02", "URS-DHR-01")
 def test_the_edhr_prints_to_pdf(client: Client) -> None:
     import shutil
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pytest
 
 from tests import plantlet
 from tests.integration.test_cli import migrate, run, write_docs
 
 
+@pytest.mark.req("URS-REC-02", "URS-DHR-01")
 def test_release_report_and_edhr_from_the_command_line(tmp_path: Path) -> None:
     f = write_docs(tmp_path, [*plantlet.documents(), {
         "format": "tracegraph.capture/1", "events": [{

@@ -111,6 +111,7 @@ def rules_of(rt: Runtime) -> set[tuple[str, str]]:
     return {(p.rule, p.focus or "") for p in release_report(rt, BATCH).exceptions}
 
 
+@pytest.mark.req("URS-DEVI-01", "URS-CAPA-01", "URS-REL-01")
 def test_deviation_capa_release_loop_on_the_demo_plant(demo: Runtime) -> None:
     rt = demo
     dev = excursion_deviation(rt)
@@ -381,6 +382,7 @@ def check_edhr(rt: Runtime, batch: str, unit: str) -> None:
         assert escape(str(text)) in html, text
 
 
+@pytest.mark.req("URS-REL-01")
 def test_release_rules_name_each_exception_precisely(demo: Runtime) -> None:
     """A batch made wrongly in every way the release rules check: each rule reports exactly
     its record; a deviation opened from the failed inspection blocks too."""
@@ -459,6 +461,7 @@ def test_release_rules_name_each_exception_precisely(demo: Runtime) -> None:
     assert got2 - {(r, f) for r, f, _v in want} == {("open-deviation", d.iri)}
 
 
+@pytest.mark.req("URS-PROC-01", "URS-CAPA-01")
 def test_cpk_effectiveness_criterion_equals_the_observations(demo: Runtime) -> None:
     """cpkAtLeast is computed from the observations of the scoped spec after the actions."""
     import math

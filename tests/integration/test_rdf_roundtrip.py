@@ -100,6 +100,7 @@ def roundtrip(rt: Runtime, iris: list[str], tmp: Path, deep: bool = True) -> Non
     target.close()
 
 
+@pytest.mark.req("URS-REC-02")
 def test_plantlet_roundtrip(runtime: Runtime, tmp_path: Path) -> None:
     docs = plantlet.documents()
     migrate(runtime, *docs)

@@ -40,6 +40,7 @@ def raw_graph(docs: list[dict[str, Any]], rt: Runtime) -> tuple[nx.DiGraph, dict
     return g, cls
 
 
+@pytest.mark.req("URS-TRC-02")
 def test_recall_of_a_supplier_lot(runtime: Runtime, tmp_path: Path) -> None:
     docs = plantlet.documents()
     migrate(runtime, *docs)
@@ -91,6 +92,7 @@ def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     yield rt, docs
 
 
+@pytest.mark.req("URS-TRC-02")
 def test_recall_on_the_demo_plant_equals_the_networkx_oracle(
         demo: tuple[Runtime, list[dict[str, Any]]]) -> None:
     rt, docs = demo
@@ -111,6 +113,7 @@ def test_recall_on_the_demo_plant_equals_the_networkx_oracle(
                 nx.shortest_path_length(g, s, a.iri) for s in seeds if nx.has_path(g, s, a.iri))
 
 
+@pytest.mark.req("URS-TRC-01", "URS-TRC-03")
 def test_as_built_context_of_a_unit_equals_the_documents(
         demo: tuple[Runtime, list[dict[str, Any]]]) -> None:
     from graph.context import as_built
@@ -147,6 +150,7 @@ def test_as_built_context_of_a_unit_equals_the_documents(
     assert versions and versions <= set(ctx.nodes)
 
 
+@pytest.mark.req("URS-TRC-02")
 def test_equipment_window_impact_equals_the_documents(
         demo: tuple[Runtime, list[dict[str, Any]]]) -> None:
     """Equipment suspect in [t1, t2] → executions on it then → their batches → downstream."""
@@ -179,6 +183,7 @@ def test_equipment_window_impact_equals_the_documents(
     assert {a.iri for a in answer.shipments} == {n for n in want if cls[n] == "Shipment"}
 
 
+@pytest.mark.req("URS-TRC-02")
 def test_cli_recall_reads_a_spreadsheet_and_fails_clearly(tmp_path: Path) -> None:
     """`tracegraph recall --seeds`: the seed column of a CSV by its header; seeds that are all
     unknown, an empty or a missing file exit non-zero with one line and no files."""

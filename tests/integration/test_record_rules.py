@@ -31,6 +31,7 @@ def refused(rt: Runtime, rule: str, nodes: list[dict[str, Any]] = (),  # type: i
     ("Customer", "HOSP", "gln", "9506000000007", "9506000000008"),
     ("Supplier", "SUP-G", "gln", "9506000000016", "9506000000015"),
 ])
+@pytest.mark.req("URS-ID-01")
 def test_gs1_check_digits_are_validated(rt: Runtime, cls: str, key: str, prop: str, bad: str,
                                         good: str) -> None:
     props = {"name": key, **({"supplierStatus": "conditional"} if cls == "Supplier" else {})}
@@ -39,6 +40,7 @@ def test_gs1_check_digits_are_validated(rt: Runtime, cls: str, key: str, prop: s
     capture(rt, [node(cls, key, {**props, prop: good})])
 
 
+@pytest.mark.req("URS-ID-01")
 def test_a_pallet_sscc_with_a_wrong_check_digit_is_refused(rt: Runtime) -> None:
     [p] = refused(rt, "gs1-check-digit",
                   [node("PackagingAggregation", "095060001000000013",
@@ -47,12 +49,14 @@ def test_a_pallet_sscc_with_a_wrong_check_digit_is_refused(rt: Runtime) -> None:
 
 
 @pytest.mark.parametrize("q", ["NaN", "Infinity"])
+@pytest.mark.req("URS-DATA-01")
 def test_a_derivation_quantity_must_be_finite(rt: Runtime, q: str) -> None:
     [p] = refused(rt, "quantity-finite", derivations=[consume("RL-OK", q)])  # type: ignore[arg-type]  # the text a JSON client sends
     assert p.field == "quantity" and not math.isfinite(float(p.value))
 
 
 @pytest.mark.parametrize("time", ["", "2026-03-02T08:00:00", "yesterday"])
+@pytest.mark.req("URS-DATA-01")
 def test_a_derivation_time_is_present_and_timezone_aware(rt: Runtime, time: str) -> None:
     [p] = refused(rt, "time-aware", derivations=[consume("RL-OK", time=time)])
     assert p.value == time

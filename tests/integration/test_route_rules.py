@@ -97,6 +97,7 @@ def iri(rt: Runtime, cls: str, key: str) -> str:
 
 # -- equipment class ----------------------------------------------------------------------------
 
+@pytest.mark.req("URS-PROD-01")
 def test_equipment_of_the_required_class_is_accepted(rt: Runtime) -> None:
     as_operator(rt, run("B-32", "OP10", onEquipment="Equipment/PRESS-1"))
     # an operation that requires no class takes any equipment
@@ -104,6 +105,7 @@ def test_equipment_of_the_required_class_is_accepted(rt: Runtime) -> None:
                         onEquipment="Equipment/CAL-1"))
 
 
+@pytest.mark.req("URS-PROD-01")
 def test_a_press_of_the_wrong_class_is_refused(rt: Runtime) -> None:
     [p] = refused(rt, "equipment-class", run("B-32", "OP10", onEquipment="Equipment/CAL-1"))
     assert (p.field, p.value, p.focus) == ("onEquipment", "CAL-1",
@@ -139,6 +141,7 @@ def test_the_existing_execution_of_the_rules_plant_is_on_a_press(rt: Runtime) ->
 
 # -- route --------------------------------------------------------------------------------------
 
+@pytest.mark.req("URS-SEQ-01")
 def test_an_operation_of_another_process_version_is_refused(rt: Runtime) -> None:
     [p] = refused(rt, "route-operation",
                   run("B-32", "OP10", version="MOULD/v1", onEquipment="Equipment/PRESS-1"))
@@ -227,6 +230,7 @@ def route_rules(rt: Runtime, b: str) -> list[tuple[str, str, object]]:
                    for p in release_report(rt, b).exceptions if p.rule in routing), key=str)
 
 
+@pytest.mark.req("URS-SEQ-01", "URS-REL-01")
 def test_release_reports_route_steps_missing_and_out_of_order(rt: Runtime) -> None:
     h = "2026-03-02T{:02d}:00:00Z".format
     as_operator(rt, run("B-32", "OP10", h(8), h(9), onEquipment="Equipment/PRESS-1"))

@@ -45,6 +45,7 @@ def set_status(rt: Runtime, cls: str, key: str, prop: str, value: str) -> None:
             migrated=True)  # a legacy status: the commands behind it are tested with them
 
 
+@pytest.mark.req("URS-PROD-01")
 def test_material_of_an_unreleased_batch_is_not_shipped(rt: Runtime) -> None:
     [p] = refused_shipping(rt, "shipment-released")
     assert (p.field, p.value) == ("batchStatus", "InProcess")
@@ -58,6 +59,7 @@ def test_material_of_a_released_batch_is_shipped(rt: Runtime) -> None:
     assert rt.store.get(rt.vocab.mint_iri("Shipment", "SHIP-1")) is not None
 
 
+@pytest.mark.req("URS-PROD-01", "URS-NC-01")
 def test_nothing_upstream_on_hold_is_shipped(rt: Runtime) -> None:
     set_status(rt, "Batch", "B-1", "batchStatus", "Released")
     set_status(rt, "MaterialLot", "RL-OK", "materialLotStatus", "OnHold")

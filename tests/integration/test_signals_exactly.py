@@ -71,6 +71,7 @@ def rt(runtime: Runtime) -> Runtime:
     return runtime
 
 
+@pytest.mark.req("URS-EXC-01")
 def test_restart_inside_a_long_excursion_writes_no_second_deviation(
         rt: Runtime, tmp_path: Path) -> None:
     sink: list[Notification] = []
@@ -84,6 +85,7 @@ def test_restart_inside_a_long_excursion_writes_no_second_deviation(
     assert _count(rt, "Excursion") == 1 and len(_deviations(sink)) == 1
 
 
+@pytest.mark.req("URS-EXC-01")
 def test_a_crash_between_raw_and_findings_commit_loses_no_deviation(
         rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sink: list[Notification] = []
@@ -126,6 +128,7 @@ def test_late_and_out_of_order_samples_are_stored_and_evaluated(
     assert len(_deviations(sink)) == 2
 
 
+@pytest.mark.req("URS-EXC-01")
 def test_a_failed_notification_is_delivered_later_once_per_id(
         rt: Runtime, tmp_path: Path) -> None:
     got: list[Notification] = []
@@ -176,6 +179,7 @@ def test_pipeline_memory_is_bounded(rt: Runtime, tmp_path: Path) -> None:
     assert len(p.records) == 5
 
 
+@pytest.mark.req("URS-EXC-01")
 def test_replaying_the_same_csv_three_times_gives_one_deviation(tmp_path: Path) -> None:
     data = tmp_path / "data"
     rt = Runtime.open(Settings(data_dir=data))

@@ -39,6 +39,7 @@ def _held_keys(rt: Runtime, hold_iri: str) -> set[str]:
     return {n.key for n in rt.store.get_many(targets).values()}
 
 
+@pytest.mark.req("URS-EXC-01")
 def test_excursion_makes_one_deviation_and_holds_exactly_the_affected_material(
         runtime: Runtime, tmp_path: Path) -> None:
     sink: list[Notification] = []
@@ -86,6 +87,7 @@ def test_excursion_makes_one_deviation_and_holds_exactly_the_affected_material(
     assert len(window) == 31 and max(s.value for s in window) >= 256.0
 
 
+@pytest.mark.req("URS-EXC-01")
 def test_a_fresh_pipeline_replaying_the_stream_writes_nothing_twice(
         runtime: Runtime, tmp_path: Path) -> None:
     sink: list[Notification] = []
@@ -206,6 +208,7 @@ def test_aggregates_per_operation_land_in_the_graph(runtime: Runtime, tmp_path: 
     assert agg.props["maxValue"] == max(o.value for o in samples)
 
 
+@pytest.mark.req("URS-CHK-01")
 def test_tag_map_is_validated_at_start(runtime: Runtime, tmp_path: Path) -> None:
     migrate(runtime, plant())
     with pytest.raises(WriteRejectedError) as e:
@@ -228,6 +231,7 @@ def test_readme_tag_map_example_is_valid() -> None:
     assert tags.tags[0].equipment == "IMM-01" and tags.tags[0].unit == "Cel"
 
 
+@pytest.mark.req("URS-CHK-01")
 def test_opcua_sequence_gaps_are_recorded_as_data_integrity_events(
         runtime: Runtime, tmp_path: Path) -> None:
     from ingest.signals.opcua import OpcUaConsumer

@@ -50,6 +50,7 @@ def edit(rt: Runtime, event_id: str, props: dict[str, Any], reason: str = "corre
         "nodes": [{"class": "Batch", "key": "B-ASSY", "properties": props}]}]})
 
 
+@pytest.mark.req("URS-ESIG-03")
 def test_canonical_content_covers_exactly_the_records_own_content() -> None:
     node = NodeRecord("urn:b", "Batch", "B-1", {"lotNumber": "B-1", "quantity": 3.0},
                       "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z", 4)
@@ -67,6 +68,7 @@ def test_canonical_content_covers_exactly_the_records_own_content() -> None:
     assert b'"iri"' not in base and b"recordedAt" not in base and b"txId" not in base
 
 
+@pytest.mark.req("URS-ESIG-02", "URS-ESIG-03")
 def test_a_signature_binds_printed_name_time_meaning_and_content_hash(plant: Runtime) -> None:
     sig = sign(plant, batch(plant), "aschmidt", QA_PW, "approved", "batch record reviewed")
     assert sig.valid and sig.meaning == "approved" and sig.printed_name == "Anna Schmidt"
@@ -84,6 +86,7 @@ def test_a_signature_binds_printed_name_time_meaning_and_content_hash(plant: Run
     assert entry.reason == "batch record reviewed"
 
 
+@pytest.mark.req("URS-ESIG-03")
 def test_editing_signed_content_invalidates_the_signature(plant: Runtime) -> None:
     sign(plant, batch(plant), "aschmidt", QA_PW, "approved", "batch record reviewed")
     edit(plant, "fix-qty", {"quantity": 4}, "count corrected after recount")
@@ -96,6 +99,7 @@ def test_editing_signed_content_invalidates_the_signature(plant: Runtime) -> Non
     assert [s.valid for s in signatures_of(plant, batch(plant))] == [False, True]
 
 
+@pytest.mark.req("URS-ESIG-03")
 def test_a_new_link_on_the_signed_record_invalidates_it_too(plant: Runtime) -> None:
     sign(plant, batch(plant), "aschmidt", QA_PW, "reviewed", "reviewed")
     # B-ASSY is released, so only a signed migration may still add to it (rule batch-closed)
@@ -107,6 +111,7 @@ def test_a_new_link_on_the_signed_record_invalidates_it_too(plant: Runtime) -> N
     assert [s.valid for s in signatures_of(plant, batch(plant))] == [False]
 
 
+@pytest.mark.req("URS-ESIG-01")
 def test_a_wrong_password_refuses_and_counts_toward_lockout(plant: Runtime) -> None:
     for i in range(1, MAX_FAILURES + 1):
         with pytest.raises(AuthError) as e:
@@ -120,6 +125,7 @@ def test_a_wrong_password_refuses_and_counts_toward_lockout(plant: Runtime) -> N
     assert signatures_of(plant, batch(plant)) == []
 
 
+@pytest.mark.req("URS-REC-02", "URS-ESIG-02")
 def test_the_manifestation_is_in_every_rendering(plant: Runtime) -> None:
     assert "Signatures: none" in render_record(plant, batch(plant))
     sig = sign(plant, batch(plant), "aschmidt", QA_PW, "approved", "batch record reviewed")
@@ -133,6 +139,7 @@ def test_the_manifestation_is_in_every_rendering(plant: Runtime) -> None:
     assert "passwordHash" not in user_text and "$argon2" not in user_text
 
 
+@pytest.mark.req("URS-ESIG-01")
 def test_refusals_name_the_field_and_write_nothing(plant: Runtime) -> None:
     before = plant.store.watermark()
     cases = [("approved", "ok", "no-such", SignatureError, "record"),
@@ -152,6 +159,7 @@ def test_refusals_name_the_field_and_write_nothing(plant: Runtime) -> None:
     assert signatures_of(plant, batch(plant)) == []
 
 
+@pytest.mark.req("URS-ESIG-01")
 def test_requires_signatures_counts_only_valid_signatures_by_role_holders(
         plant: Runtime) -> None:
     rule = RequiresSignatures({"qa": {"approved"}, "engineer": {"reviewed"}})

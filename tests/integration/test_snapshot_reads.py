@@ -80,6 +80,7 @@ def listed(a: RecallAnswer) -> set[str]:
     return {x.iri for x in (*a.batches, *a.units, *a.packages, *a.shipments)}
 
 
+@pytest.mark.req("URS-REC-02")
 def test_recall_during_writes_from_another_process_is_a_snapshot(tmp_path: Path) -> None:
     data = tmp_path / "data"
     rt = Runtime.open(Settings(data_dir=data))
@@ -131,6 +132,7 @@ def test_a_write_inside_a_snapshot_on_the_same_thread_is_refused(tmp_path: Path,
     store.close()
 
 
+@pytest.mark.req("URS-REC-02", "URS-DHR-01")
 def test_the_release_report_is_read_in_one_snapshot(runtime: Runtime,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A deviation on the batch committed by another thread while the report is half read is

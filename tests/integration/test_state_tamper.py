@@ -118,6 +118,7 @@ def first_diff(report: VerifyReport) -> StateDiff:
     return report.state.first
 
 
+@pytest.mark.req("URS-AUD-02")
 def test_a_property_edited_in_the_database_is_named(plant: tuple[Runtime, Db]) -> None:
     rt, db = plant
     lot = iri(rt, "MaterialLot", "RL-PP")
@@ -131,6 +132,7 @@ def test_a_property_edited_in_the_database_is_named(plant: tuple[Runtime, Db]) -
     assert "999" in d.describe() and "480" in d.describe()
 
 
+@pytest.mark.req("URS-AUD-02")
 def test_a_deleted_genealogy_edge_is_named(plant: tuple[Runtime, Db]) -> None:
     rt, db = plant
     batch, lot = iri(rt, "Batch", "B-ASSY"), iri(rt, "MaterialLot", "RL-TUBE")
@@ -141,6 +143,7 @@ def test_a_deleted_genealogy_edge_is_named(plant: tuple[Runtime, Db]) -> None:
     assert d.audited["derivationKind"] == "consumption" and d.audited["quantity"] == 6
 
 
+@pytest.mark.req("URS-AUD-02", "URS-ESIG-03")
 def test_an_edited_signed_record_is_named(plant: tuple[Runtime, Db]) -> None:
     rt, db = plant
     batch = iri(rt, "Batch", "B-ASSY")
@@ -160,6 +163,7 @@ def test_an_edited_signed_record_is_named(plant: tuple[Runtime, Db]) -> None:
         (batch, "quantity"), (sig.iri, "contentHash")]
 
 
+@pytest.mark.req("URS-AUD-02")
 def test_a_node_inserted_directly_is_named_as_not_audited(plant: tuple[Runtime, Db]) -> None:
     rt, db = plant
     ghost = iri(rt, "MaterialLot", "RL-GHOST")
@@ -195,6 +199,7 @@ def _rechain(entries: list[AuditEntry], prev: str, new_value: Any) -> list[Audit
     return out
 
 
+@pytest.mark.req("URS-AUD-02")
 def test_truncation_and_a_rewrite_are_named_at_their_first_entry(
         plant: tuple[Runtime, Db], tmp_path: Path) -> None:
     rt, db = plant
@@ -227,6 +232,7 @@ def test_truncation_and_a_rewrite_are_named_at_their_first_entry(
     assert state is not None and not state.ok
 
 
+@pytest.mark.req("URS-AUD-02")
 def test_cli_names_the_difference_and_refuses_an_unpinned_checkpoint(tmp_path: Path) -> None:
     data = tmp_path / "data"
     env = {"TRACEGRAPH_DATA_DIR": str(data), "TRACEGRAPH_STORE": "embedded", "COLUMNS": "250"}

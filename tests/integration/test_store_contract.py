@@ -41,6 +41,7 @@ def oracle(docs: list[dict[str, Any]], rt: Runtime) -> nx.DiGraph:
     return g
 
 
+@pytest.mark.req("URS-AUD-01")
 def test_capture_writes_nodes_edges_and_one_audit_entry_per_change(runtime: Runtime) -> None:
     load_plantlet(runtime)
     counts = runtime.store.counts()
@@ -56,6 +57,7 @@ def test_capture_writes_nodes_edges_and_one_audit_entry_per_change(runtime: Runt
     assert checked == len(entries) and broken is None
 
 
+@pytest.mark.req("URS-DATA-01")
 def test_resending_the_same_document_writes_nothing(runtime: Runtime) -> None:
     load_plantlet(runtime)
     before = (runtime.store.counts(), len(list(runtime.store.iter_audit())),
@@ -68,6 +70,7 @@ def test_resending_the_same_document_writes_nothing(runtime: Runtime) -> None:
     assert after == before
 
 
+@pytest.mark.req("URS-DATA-01")
 def test_event_id_reused_for_other_content_is_refused(runtime: Runtime) -> None:
     load_plantlet(runtime)
     doc = plantlet.execution()
@@ -78,6 +81,7 @@ def test_event_id_reused_for_other_content_is_refused(runtime: Runtime) -> None:
     assert runtime.store.get(iri(runtime, "MaterialLot/RL-PP")).props["quantity"] == 500
 
 
+@pytest.mark.req("URS-AUD-01", "URS-REC-01")
 def test_update_keeps_record_time_and_audits_old_and_new(runtime: Runtime) -> None:
     load_plantlet(runtime)
     lot = iri(runtime, "MaterialLot/RL-PP")
@@ -96,6 +100,7 @@ def test_update_keeps_record_time_and_audits_old_and_new(runtime: Runtime) -> No
     assert (entries["versionNumber"].old, entries["versionNumber"].new) == (1, 2)
 
 
+@pytest.mark.req("URS-TRC-01")
 def test_reads_by_every_identifier(runtime: Runtime) -> None:
     load_plantlet(runtime)
     s = runtime.store
@@ -119,6 +124,7 @@ def test_reads_by_every_identifier(runtime: Runtime) -> None:
 T_SHIP = "2026-03-05T10:00:00Z"
 
 
+@pytest.mark.req("URS-DATA-01")
 def test_a_document_with_one_bad_event_writes_nothing(runtime: Runtime) -> None:
     migrate(runtime, plantlet.master_data())
     before = (runtime.store.counts(), len(list(runtime.store.iter_audit())))
@@ -135,6 +141,7 @@ def test_a_document_with_one_bad_event_writes_nothing(runtime: Runtime) -> None:
     assert runtime.store.events(["b-mould"]) == {}
 
 
+@pytest.mark.req("URS-DATA-01")
 def test_a_transaction_failing_halfway_leaves_nothing(store: GraphStore) -> None:
     node = NodeRecord("https://example.org/x", "Material", "X", {"code": "X"}, "t", "t", 1)
     with pytest.raises(RuntimeError), store.transaction() as tx:
@@ -145,6 +152,7 @@ def test_a_transaction_failing_halfway_leaves_nothing(store: GraphStore) -> None
     assert store.watermark() == 0
 
 
+@pytest.mark.req("URS-DATA-01")
 def test_shape_violations_name_focus_path_value_and_message(runtime: Runtime) -> None:
     migrate(runtime, plantlet.master_data())
     doc = copy.deepcopy(plantlet.execution())
@@ -164,6 +172,7 @@ def test_shape_violations_name_focus_path_value_and_message(runtime: Runtime) ->
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3, 50])
+@pytest.mark.req("URS-TRC-01")
 def test_genealogy_equals_networkx_oracle(runtime: Runtime, depth: int) -> None:
     load_plantlet(runtime)
     g = oracle(plantlet.documents(), runtime)
@@ -178,6 +187,7 @@ def test_genealogy_equals_networkx_oracle(runtime: Runtime, depth: int) -> None:
             assert walked == want_edges, (seed, direction)
 
 
+@pytest.mark.req("URS-TRC-01")
 def test_genealogy_carries_quantities_and_filters_by_kind(runtime: Runtime) -> None:
     load_plantlet(runtime)
     up = runtime.store.genealogy([iri(runtime, "Batch/B-ASSY")], Direction.UPSTREAM, 1)
@@ -188,6 +198,7 @@ def test_genealogy_carries_quantities_and_filters_by_kind(runtime: Runtime) -> N
     assert {n.label for n in down.nodes.values()} == {"MaterialLot", "Batch"}
 
 
+@pytest.mark.req("URS-REC-01", "URS-TRC-01")
 def test_genealogy_as_of_record_time(runtime: Runtime) -> None:
     migrate(runtime, plantlet.master_data())
     doc = plantlet.execution()
@@ -204,6 +215,7 @@ def test_genealogy_as_of_record_time(runtime: Runtime) -> None:
     assert {n.label for n in then.nodes.values()} == {"MaterialLot", "Batch"}
 
 
+@pytest.mark.req("URS-DATA-01")
 def test_store_writes_only_terms_the_ontology_declares(runtime: Runtime, vocab: Vocabulary
                                                        ) -> None:
     load_plantlet(runtime)
@@ -242,6 +254,7 @@ def _derive(event_id: str, *pairs: tuple[str, str], unit: str = "{pc}") -> dict[
     # a thing derived from itself
     [("Batch/B-ASSY", "Batch/B-ASSY")],
 ])
+@pytest.mark.req("URS-TRC-01", "URS-DATA-01")
 def test_derivations_that_close_a_cycle_are_refused(runtime: Runtime,
                                                     pairs: list[tuple[str, str]]) -> None:
     load_plantlet(runtime)
@@ -273,6 +286,7 @@ def test_diamonds_and_merges_are_not_cycles(runtime: Runtime) -> None:
     assert runtime.store.counts()[DERIVATION] == before + 2
 
 
+@pytest.mark.req("URS-TRC-01")
 def test_mass_balance_of_the_resin_lot(runtime: Runtime) -> None:
     from graph.massbalance import mass_balance
 
@@ -319,6 +333,7 @@ def test_embedded_index_snapshot_is_reused_only_by_its_own_store(tmp_path: Path)
 
 
 @pytest.mark.parametrize("prop", ["iri", "key", "recordedAt", "updatedAt", "txId"])
+@pytest.mark.req("URS-ACC-02")
 def test_system_properties_cannot_be_written_by_capture(runtime: Runtime, prop: str) -> None:
     doc = plantlet.master_data()
     doc["events"][0]["nodes"][0]["properties"][prop] = "2026-01-01T00:00:00Z"
@@ -330,6 +345,7 @@ def test_system_properties_cannot_be_written_by_capture(runtime: Runtime, prop: 
 
 @pytest.mark.parametrize("cls", ["ElectronicSignature", "AuditEvent", "CaptureEvent",
                                  "RecordVersion"])
+@pytest.mark.req("URS-ACC-02")
 def test_capture_cannot_write_system_managed_records(runtime: Runtime, cls: str) -> None:
     doc = {"format": "tracegraph.capture/1", "events": [{"eventId": "forge", "nodes": [
         {"class": cls, "key": "X-1", "properties": {}}]}]}
@@ -340,6 +356,7 @@ def test_capture_cannot_write_system_managed_records(runtime: Runtime, cls: str)
 
 
 @pytest.mark.parametrize("prop", ["passwordHash", "failedAttempts", "lockedUntil"])
+@pytest.mark.req("URS-ACC-02", "URS-ACC-03")
 def test_capture_cannot_write_credentials_or_lockout(runtime: Runtime, prop: str) -> None:
     doc = {"format": "tracegraph.capture/1", "events": [{"eventId": "forge", "nodes": [
         {"class": "User", "key": "mallory", "properties": {prop: "0"}}]}]}
@@ -349,6 +366,7 @@ def test_capture_cannot_write_credentials_or_lockout(runtime: Runtime, prop: str
         ("system-managed-property", "(withheld)")]
 
 
+@pytest.mark.req("URS-REC-01")
 def test_corrections_keep_every_superseded_state(runtime: Runtime) -> None:
     """Records are never overwritten: each correction keeps the prior state whole, linked
     from the record by priorVersion (a prov:wasRevisionOf)."""

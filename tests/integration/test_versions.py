@@ -81,6 +81,7 @@ def refused(rt: Runtime, rule: str, *nodes: Json) -> Any:
     return e.value.problems
 
 
+@pytest.mark.req("URS-PROC-01")
 def test_lifecycle_and_immutability(runtime: Runtime) -> None:
     rt = runtime
     setup(rt)
@@ -133,6 +134,7 @@ def proposal(rt: Runtime, number: str) -> tuple[str, str, str, str, str]:
                                        v1, v2, eng)
 
 
+@pytest.mark.req("URS-CC-01", "URS-ESIG-01")
 def test_change_request_needs_the_required_signatures(runtime: Runtime) -> None:
     rt = runtime
     eng, qa, v1, v2, cr = proposal(rt, "CR-1")
@@ -188,6 +190,7 @@ def execution(key: str, who: str, start: str, fixture: bool = False) -> Json:
                  **({"usedFixture": "Fixture/NEST-01"} if fixture else {})})
 
 
+@pytest.mark.req("URS-SEQ-01")
 def test_operation_start_checks(runtime: Runtime) -> None:
     rt = runtime
     setup(rt)
@@ -219,6 +222,7 @@ def batch(key: str, version: str) -> Json:
                 {"ofProduct": "Product/CATH", "runsProcessVersion": f"ProcessVersion/{version}"})
 
 
+@pytest.mark.req("URS-PROC-01")
 def test_batch_runs_a_version_effective_when_it_began(runtime: Runtime) -> None:
     rt = runtime
     setup(rt)
@@ -243,6 +247,7 @@ def test_batch_runs_a_version_effective_when_it_began(runtime: Runtime) -> None:
     assert rt.store.get(iri(rt, "Batch", "B-4")) is None
 
 
+@pytest.mark.req("URS-PROC-01")
 def test_parameter_spec_units_and_limits(runtime: Runtime) -> None:
     rt = runtime
     setup(rt)  # v1's spec in mJ/cm2 (UCUM) was accepted
@@ -314,6 +319,7 @@ def test_change_control_over_graphql(runtime: Runtime) -> None:
         assert r["request"]["properties"]["changeState"] == "Implemented"
 
 
+@pytest.mark.req("URS-CC-01")
 def test_diff_names_operations_added_reordered_and_bom_changes(runtime: Runtime) -> None:
     rt = runtime
     setup(rt)

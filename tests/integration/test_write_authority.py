@@ -118,6 +118,7 @@ ATTACKS = {
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
+@pytest.mark.req("URS-ACC-02")
 def test_operator_attacks_over_http_are_refused_and_write_nothing(
         plant: Runtime, operator: TestClient, attack: str) -> None:
     doc, rule = ATTACKS[attack]
@@ -132,6 +133,7 @@ def test_operator_attacks_over_http_are_refused_and_write_nothing(
     assert user is not None and user.roles == {"operator"}
 
 
+@pytest.mark.req("URS-ACC-02")
 def test_a_refusal_names_class_property_roles_and_who_may(plant: Runtime,
                                                          operator: TestClient) -> None:
     doc, _ = ATTACKS["batch released by capture"]
@@ -146,6 +148,7 @@ def test_a_refusal_names_class_property_roles_and_who_may(plant: Runtime,
     assert "only workflow commands" in p["message"]
 
 
+@pytest.mark.req("URS-ACC-02")
 def test_the_signed_in_user_is_the_actor(plant: Runtime, operator: TestClient) -> None:
     doc = _doc({"class": "Batch", "key": "B-NEW", "properties": {"batchStatus": "Planned"},
                 "links": PINNED}, eid="planned")
@@ -200,6 +203,7 @@ def _refused_for_every_role(rt: Runtime, node: dict[str, Any], cls: str,
     return len(ROLES) + 1
 
 
+@pytest.mark.req("URS-ACC-02")
 def test_every_workflow_managed_property_is_refused_to_capture_by_every_role(
         plant: Runtime) -> None:
     """One case per (class, workflow-managed property) of the table, for every role."""
@@ -217,6 +221,7 @@ def test_every_workflow_managed_property_is_refused_to_capture_by_every_role(
     assert _state(plant) == before
 
 
+@pytest.mark.req("URS-ACC-02")
 def test_no_role_asserts_a_command_only_class(plant: Runtime) -> None:
     """One case per stored class no role may assert, for every role."""
     before = _state(plant)
@@ -229,6 +234,7 @@ def test_no_role_asserts_a_command_only_class(plant: Runtime) -> None:
     assert _state(plant) == before
 
 
+@pytest.mark.req("URS-ACC-02")
 def test_a_command_changes_only_what_the_ontology_lets_it(plant: Runtime) -> None:
     before = _state(plant)
     batch = plant.vocab.mint_iri("Batch", "B-MOULD")
@@ -241,6 +247,7 @@ def test_a_command_changes_only_what_the_ontology_lets_it(plant: Runtime) -> Non
 
 
 # -- the legitimate ways still work ----------------------------------------------------------
+@pytest.mark.req("URS-ACC-02")
 def test_facts_by_their_owners_and_states_by_their_commands(plant: Runtime) -> None:
     op = Principal("demo.operator", frozenset({"operator"}))
     plant.capture(_doc({"class": "MaterialLot", "key": "RL-NEW", "properties": {
@@ -298,6 +305,7 @@ def test_qc_approves_a_lot_over_http_and_only_then_it_is_consumed(
     assert r["data"]["capture"]["ok"] is True, r
 
 
+@pytest.mark.req("URS-ACC-02")
 def test_a_migration_is_admin_run_signed_reasoned_and_marked(plant: Runtime) -> None:
     with pytest.raises(AuthError):
         begin_migration(plant, "demo.qa", PASSWORD, "legacy MES import")

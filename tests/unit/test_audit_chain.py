@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from graph.audit import GENESIS, AuditDraft, chain, verify_chain
 
 
@@ -13,6 +15,7 @@ def entries(n: int = 5) -> list:  # type: ignore[type-arg]  # a list of AuditEnt
                  reason="count", event_id="e1")
 
 
+@pytest.mark.req("URS-AUD-02")
 def test_an_intact_chain_verifies() -> None:
     es = entries()
     assert verify_chain(es) == (5, None)
@@ -21,6 +24,7 @@ def test_an_intact_chain_verifies() -> None:
     assert verify_chain(es + more) == (6, None)
 
 
+@pytest.mark.req("URS-AUD-02")
 def test_altering_removing_or_reordering_breaks_the_chain_at_that_entry() -> None:
     es = entries()
     altered = list(es)

@@ -10,6 +10,7 @@ from rdflib import XSD
 from ontology.datatypes import TypeRuleError, coerce, to_utc_text
 
 
+@pytest.mark.req("URS-DATA-01")
 def test_timestamps_need_a_timezone_and_are_stored_in_utc() -> None:
     assert to_utc_text("2026-01-05T09:00:00+01:00") == "2026-01-05T08:00:00.000000Z"
     assert coerce(XSD.dateTime, "2026-01-05T08:00:00Z") == "2026-01-05T08:00:00.000000Z"
@@ -39,6 +40,7 @@ def test_values_are_coerced_to_one_stored_form(datatype: object, value: object,
     (XSD.decimal, "12,5"), (XSD.decimal, True), (XSD.decimal, "nan"), (XSD.integer, "4.2"),
     (XSD.boolean, "yes"), (XSD.date, "01/03/2027"), (XSD.string, None),
 ])
+@pytest.mark.req("URS-DATA-01")
 def test_bad_values_name_the_rule(datatype: object, value: object) -> None:
     with pytest.raises(TypeRuleError) as e:
         coerce(datatype, value)  # type: ignore[arg-type]  # parametrised with URIRefs, typed object

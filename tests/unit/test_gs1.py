@@ -238,6 +238,7 @@ def test_modelled_ai_rejects_a_value_longer_than_its_spec(ai: str) -> None:
 
 @pytest.mark.parametrize("ai", [ai for ai, e in dictionary().items()
                                 if any("csum" in c.linters for c in e.components)])
+@pytest.mark.req("URS-ID-01")
 def test_every_ai_with_a_check_digit_rejects_a_wrong_one(ai: str) -> None:
     entry = dictionary()[ai]
     value = synthesise(entry)
@@ -269,6 +270,7 @@ def test_yymmd0_dates_follow_the_dictionary(ai: str, yymmdd: str, ok: bool) -> N
         assert (caught.value.field, caught.value.rule) == (ai, f"AI {ai} date")
 
 
+@pytest.mark.req("URS-ID-01")
 def test_lot_and_serial_accept_all_of_character_set_82_and_nothing_else() -> None:
     for start in range(0, len(CSET82), 20):
         chunk = CSET82[start:start + 20]
@@ -401,6 +403,7 @@ def test_every_identifier_in_the_example_documents_parses(identifier: str) -> No
     assert parse_identifier(to_element_string(key)) == key
 
 
+@pytest.mark.req("URS-ID-01")
 def test_sgtin_and_digital_link_of_the_same_item_give_the_same_key() -> None:
     urn = parse_identifier("urn:epc:id:sgtin:9506000.013435.12345")
     link = parse_identifier("https://id.gs1.org/01/09506000134352/21/12345")
@@ -428,6 +431,7 @@ def test_sgtin_and_digital_link_of_the_same_item_give_the_same_key() -> None:
     "HTTPS://id.gs1.org/gtin/09506000134352/lot/LOT1/ser/SN1",
     "]Q1https://id.gs1.org/01/09506000134352/10/LOT1/21/SN1",
 ])
+@pytest.mark.req("URS-ID-01")
 def test_every_form_of_the_same_item_parses_to_the_same_key(text: str) -> None:
     assert parse_identifier(text) == GS1Key(gtin=GTIN, lot="LOT1", serial="SN1",
                                             source_format="element-string")
@@ -513,6 +517,7 @@ def test_epc_urns_of_every_supported_scheme() -> None:
     ("", "input", "identifier syntax", ""),
     ("]C1", "input", "identifier syntax", "]C1"),
 ])
+@pytest.mark.req("URS-ID-01")
 def test_invalid_input_raises_naming_value_field_and_rule(text: str, field: str, rule: str,
                                                           value: str) -> None:
     with pytest.raises(GS1Error) as caught:
@@ -653,6 +658,7 @@ def test_sscc_epc_round_trip(digits: str, prefix_length: int) -> None:
 
 
 @given(gtins, st.integers(min_value=0, max_value=13), st.integers(min_value=1, max_value=9))
+@pytest.mark.req("URS-ID-01")
 def test_a_single_digit_change_in_a_gtin_is_always_rejected(gtin: str, position: int,
                                                             shift: int) -> None:
     assert is_gtin(gtin)

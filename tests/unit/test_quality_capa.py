@@ -77,6 +77,7 @@ def rules(problems: Iterable[Problem]) -> set[tuple[str, str, str]]:
     return {(p.rule, p.field, str(p.value)) for p in problems}
 
 
+@pytest.mark.req("URS-CAPA-01")
 def test_a_capa_does_not_close_with_actions_open_and_effectiveness_unproven(
         session: UnitSession) -> None:
     s = session
@@ -90,6 +91,7 @@ def test_a_capa_does_not_close_with_actions_open_and_effectiveness_unproven(
     assert s.prop(k.capa, P.capaState) == CAPAState.IMPLEMENTATION
 
 
+@pytest.mark.req("URS-CAPA-01")
 def test_a_capa_without_an_effectiveness_check_does_not_close(session: UnitSession) -> None:
     s = session
     k = capa_on_the_press(s, check=False)
@@ -99,6 +101,7 @@ def test_a_capa_without_an_effectiveness_check_does_not_close(session: UnitSessi
     assert rules(e.value.problems) == {("effectiveness-check-missing", "checkOf", "CAPA-1")}
 
 
+@pytest.mark.req("URS-CAPA-01")
 def test_effectiveness_is_proven_by_later_batches_then_verified_then_the_capa_closes(
         session: UnitSession) -> None:
     s = session
@@ -139,6 +142,7 @@ def test_effectiveness_is_proven_by_later_batches_then_verified_then_the_capa_cl
     assert (e.value.code, e.value.value) == ("capa-state", CAPAState.CLOSED)
 
 
+@pytest.mark.req("URS-CAPA-01")
 def test_a_recurrence_makes_the_capa_not_effective(session: UnitSession) -> None:
     s = session
     k = capa_on_the_press(s)
@@ -153,6 +157,7 @@ def test_a_recurrence_makes_the_capa_not_effective(session: UnitSession) -> None
     assert rules(e.value.problems) == {("not-effective", "effectivenessCriterion", "EC-1")}
 
 
+@pytest.mark.req("URS-SEQ-01", "URS-CAPA-01")
 def test_no_write_path_closes_a_capa_around_the_rules(session: UnitSession) -> None:
     s = session
     k = capa_on_the_press(s)
@@ -169,6 +174,7 @@ def test_no_write_path_closes_a_capa_around_the_rules(session: UnitSession) -> N
     assert s.prop(k.capa, P.capaState) == CAPAState.CLOSED
 
 
+@pytest.mark.req("URS-CAPA-01", "URS-DEVI-01")
 def test_the_deviation_waits_for_its_capas_effectiveness(session: UnitSession) -> None:
     s = session
     k = capa_on_the_press(s)

@@ -53,6 +53,7 @@ def status(s: UnitSession, version: str) -> object:
     return s.prop(version, P.versionStatus)
 
 
+@pytest.mark.req("URS-CC-01")
 def test_a_change_becomes_effective_with_every_approval(session: UnitSession) -> None:
     s = session
     c = proposed(s)
@@ -76,6 +77,7 @@ def test_a_change_becomes_effective_with_every_approval(session: UnitSession) ->
     assert s.prop(c.request, P.changeState) == ChangeState.IMPLEMENTED
 
 
+@pytest.mark.req("URS-CC-01")
 def test_a_missing_approval_refuses_the_change_and_writes_nothing(session: UnitSession) -> None:
     s = session
     c = proposed(s)
@@ -90,6 +92,7 @@ def test_a_missing_approval_refuses_the_change_and_writes_nothing(session: UnitS
     assert (status(s, c.proposed), status(s, c.base)) == (Status.IN_REVIEW, Status.EFFECTIVE)
 
 
+@pytest.mark.req("URS-CC-01")
 def test_an_edit_after_approval_makes_the_approvals_stale(session: UnitSession) -> None:
     s = session
     c = proposed(s)
@@ -105,6 +108,7 @@ def test_an_edit_after_approval_makes_the_approvals_stale(session: UnitSession) 
     assert status(s, c.proposed) == Status.EFFECTIVE
 
 
+@pytest.mark.req("URS-CC-01")
 def test_a_rejection_blocks_the_change(session: UnitSession) -> None:
     s = session
     c = proposed(s)
@@ -123,6 +127,7 @@ def test_a_rejection_blocks_the_change(session: UnitSession) -> None:
     assert status(s, c.proposed) == Status.IN_REVIEW
 
 
+@pytest.mark.req("URS-ESIG-01", "URS-CC-01")
 def test_an_approver_signs_only_in_a_role_they_hold(session: UnitSession) -> None:
     s = session
     c = proposed(s)
@@ -145,6 +150,7 @@ def test_only_a_draft_is_proposed(session: UnitSession) -> None:
                                                             other)
 
 
+@pytest.mark.req("URS-SEQ-01", "URS-CC-01")
 def test_no_write_makes_a_version_effective_around_change_control(
         session: UnitSession) -> None:
     s = session

@@ -48,6 +48,7 @@ def approval_signatures(s: UnitSession, dev_key: str, target: State,
 
 
 # -- the write guard -------------------------------------------------------------------------
+@pytest.mark.req("URS-SEQ-01", "URS-DEVI-01")
 def test_no_write_jumps_a_deviation_around_the_lifecycle(session: UnitSession) -> None:
     s = session
     dev = deviation(s, "DEV-1")
@@ -60,6 +61,7 @@ def test_no_write_jumps_a_deviation_around_the_lifecycle(session: UnitSession) -
     assert s.prop(dev, P.deviationState) == State.OPEN
 
 
+@pytest.mark.req("URS-DEVI-01", "URS-ESIG-01")
 def test_a_step_along_the_lifecycle_still_needs_its_signed_approval(
         session: UnitSession) -> None:
     s = session
@@ -72,6 +74,7 @@ def test_a_step_along_the_lifecycle_still_needs_its_signed_approval(
     assert approval_key("DEV-1", State.TRIAGED, "qc") in p.message
 
 
+@pytest.mark.req("URS-DEVI-01")
 def test_the_grade_is_frozen_once_triaged(session: UnitSession) -> None:
     s = session
     deviation(s, "DEV-OPEN")
@@ -98,6 +101,7 @@ def test_a_deviation_created_in_a_later_state_is_accepted_then_checked(
     assert "can move to EffectivenessVerified" in p.message
 
 
+@pytest.mark.req("URS-DEVI-01")
 def test_critical_closure_needs_qc_review_besides_qa_approval(session: UnitSession) -> None:
     s = session
     account(s, "q.adams", "qa")
@@ -121,6 +125,7 @@ def test_critical_closure_needs_qc_review_besides_qa_approval(session: UnitSessi
 
 
 # -- the workflow ------------------------------------------------------------------------------
+@pytest.mark.req("URS-DEVI-01")
 def test_triage_by_qc_grades_the_deviation_and_signs_the_approval(session: UnitSession) -> None:
     s = session
     account(s, "q.clark", "qc")
@@ -140,6 +145,7 @@ def test_triage_by_qc_grades_the_deviation_and_signs_the_approval(session: UnitS
     ("q.clark", State.TRIAGED, "  ", DeviationGrade.MAJOR, "reason-required", "reason", "  "),
     ("q.clark", State.TRIAGED, "triage", "severe", "deviation-grade", "deviationGrade", "severe"),
 ], ids=["skip-a-state", "operator", "unknown-user", "no-reason", "unknown-grade"])
+@pytest.mark.req("URS-SEQ-01", "URS-DEVI-01")
 def test_a_refused_transition_writes_nothing(session: UnitSession, who: str, target: State,
                                              reason: str, grade: str | None, rule: str,
                                              field: str, value: str) -> None:
@@ -164,6 +170,7 @@ def test_a_wrong_password_leaves_no_approval_behind(session: UnitSession) -> Non
     assert s.prop(dev, P.deviationState) == State.OPEN
 
 
+@pytest.mark.req("URS-DEVI-01")
 def test_a_minor_deviation_closes_after_investigation_with_impact_and_root_cause(
         session: UnitSession) -> None:
     s = session
@@ -185,6 +192,7 @@ def test_a_minor_deviation_closes_after_investigation_with_impact_and_root_cause
         ("q.adams", SignatureMeaning.APPROVED, True)}
 
 
+@pytest.mark.req("URS-DEVI-01")
 def test_a_major_deviation_needs_a_capa(session: UnitSession) -> None:
     s = session
     account(s, "q.clark", "qc")

@@ -91,6 +91,7 @@ def refused_use(s: UnitSession, kind: Kind, key: str, source: str,
 # -- the held-material guard -----------------------------------------------------------------
 @pytest.mark.parametrize("kind", [Kind.CONSUMPTION, Kind.MERGE, Kind.AGGREGATION, Kind.REWORK,
                                   Kind.SHIPMENT])
+@pytest.mark.req("URS-NC-01")
 def test_held_material_is_not_used_up_or_shipped(session: UnitSession, kind: Kind) -> None:
     s = session
     held = batch(s, "B-1")
@@ -161,6 +162,7 @@ def held_batch_and_lot(s: UnitSession) -> tuple[str, str]:
     return b, lot
 
 
+@pytest.mark.req("URS-NC-01")
 def test_a_release_disposition_is_signed_by_qa_and_releases_the_hold(
         session: UnitSession) -> None:
     s = session
@@ -180,6 +182,7 @@ def test_a_release_disposition_is_signed_by_qa_and_releases_the_hold(
     assert (e.value.code, e.value.value) == ("hold-state", HoldState.RELEASED)
 
 
+@pytest.mark.req("URS-NC-01")
 def test_a_hold_is_dispositioned_item_by_item(session: UnitSession) -> None:
     s = session
     b, lot = held_batch_and_lot(s)
@@ -209,6 +212,7 @@ def test_a_hold_is_dispositioned_item_by_item(session: UnitSession) -> None:
     ("q.adams", DispositionType.SCRAP, "ok", ("B-OTHER",), "not-held", "items"),
 ], ids=["not-qa", "unknown-kind", "no-justification", "return-a-batch", "rework-without-op",
         "not-under-the-hold"])
+@pytest.mark.req("URS-NC-01")
 def test_a_refused_disposition_writes_nothing(session: UnitSession, who: str, kind: str,
                                               why: str, items: tuple[str, ...], code: str,
                                               field: str) -> None:
@@ -220,6 +224,7 @@ def test_a_refused_disposition_writes_nothing(session: UnitSession, who: str, ki
     assert (e.value.code, e.value.field) == (code, field)
 
 
+@pytest.mark.req("URS-NC-01")
 def test_rework_adds_an_execution_and_keeps_the_genealogy(session: UnitSession) -> None:
     s = session
     # the rework is an alternative branch of the batch's routing (executions follow the route)

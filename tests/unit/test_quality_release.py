@@ -65,6 +65,7 @@ def exceptions(s: UnitSession, b: str) -> list[Row]:
                   key=str)
 
 
+@pytest.mark.req("URS-REL-01")
 def test_a_clean_batch_is_released_with_qas_signature(session: UnitSession) -> None:
     s = session
     m = made(s)
@@ -81,6 +82,7 @@ def test_a_clean_batch_is_released_with_qas_signature(session: UnitSession) -> N
     assert s.prop(m.batch, P.batchStatus) == BatchStatus.RELEASED
 
 
+@pytest.mark.req("URS-REL-01")
 def test_release_is_refused_with_the_exception_list_and_writes_nothing(
         session: UnitSession) -> None:
     s = session
@@ -99,6 +101,7 @@ def test_release_is_refused_with_the_exception_list_and_writes_nothing(
     (DeviationState.INVESTIGATION, True), (DeviationState.CAPA_LINKED, True),
     (DeviationState.EFFECTIVENESS_VERIFIED, True),
     (DeviationState.CLOSED, False), (DeviationState.ARCHIVED, False)])
+@pytest.mark.req("URS-REL-01")
 def test_a_deviation_upstream_blocks_release_until_closed(
         session: UnitSession, state: DeviationState, blocks: bool) -> None:
     s = session
@@ -110,6 +113,7 @@ def test_a_deviation_upstream_blocks_release_until_closed(
 
 @pytest.mark.parametrize(("state", "blocks"), [
     (HoldState.ACTIVE, True), (HoldState.RELEASED, False), (HoldState.DISPOSITIONED, False)])
+@pytest.mark.req("URS-REL-01")
 def test_a_hold_upstream_blocks_release_while_active(session: UnitSession, state: HoldState,
                                                      blocks: bool) -> None:
     s = session
@@ -119,6 +123,7 @@ def test_a_hold_upstream_blocks_release_while_active(session: UnitSession, state
     assert exceptions(s, m.batch) == want
 
 
+@pytest.mark.req("URS-REL-01")
 def test_a_disposition_counts_only_with_qas_signature(session: UnitSession) -> None:
     s = session
     m = made(s)
@@ -138,6 +143,7 @@ def test_a_disposition_counts_only_with_qas_signature(session: UnitSession) -> N
 
 @pytest.mark.parametrize(("low", "high", "field"), [
     (170.0, 200.0, "minValue"), (190.0, 230.0, "maxValue"), (180.0, 220.0, None)])
+@pytest.mark.req("URS-PROC-01", "URS-REL-01")
 def test_a_parameter_out_of_the_pinned_spec_blocks_release(
         session: UnitSession, low: float, high: float, field: str | None) -> None:
     s = session
@@ -151,6 +157,7 @@ def test_a_parameter_out_of_the_pinned_spec_blocks_release(
     (None, False), (DeviationState.INVESTIGATION, False),
     (DeviationState.EFFECTIVENESS_VERIFIED, False), (DeviationState.CLOSED, True),
     (DeviationState.ARCHIVED, True)])
+@pytest.mark.req("URS-REL-01")
 def test_an_excursion_blocks_release_until_its_deviation_is_closed(
         session: UnitSession, state: DeviationState | None, explained: bool) -> None:
     s = session
@@ -164,6 +171,7 @@ def test_an_excursion_blocks_release_until_its_deviation_is_closed(
     assert exceptions(s, m.batch) == ([] if explained else want)
 
 
+@pytest.mark.req("URS-REL-01", "URS-SEQ-01")
 def test_every_operation_of_the_pinned_version_must_be_executed_and_completed(
         session: UnitSession) -> None:
     s = session

@@ -21,6 +21,7 @@ def _c4(n: int) -> float:  # the textbook gamma-function form
     return math.sqrt(2 / (n - 1)) * math.gamma(n / 2) / math.gamma((n - 1) / 2)
 
 
+@pytest.mark.req("URS-PROC-01")
 def test_cpk_and_ppk_equal_a_numpy_reference_on_fixed_data() -> None:
     data = np.random.default_rng(2024).normal(10.0, 0.5, size=(30, 5))
     data += np.linspace(-0.3, 0.3, 30)[:, None]  # between-subgroup drift: Ppk < Cpk

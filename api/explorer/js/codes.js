@@ -348,6 +348,12 @@ export const SupplierStatus = Object.freeze({
   DISQUALIFIED: "disqualified",
 });
 
+// validation outcome (tg:ValidationOutcomeScheme)
+export const ValidationOutcome = Object.freeze({
+  CONFORMING: "conforming",
+  DEVIATIONS: "deviations",
+});
+
 // work order state (tg:WorkOrderStateScheme)
 export const WorkOrderState = Object.freeze({
   DONE: "Done",
@@ -421,6 +427,7 @@ export const CODE_LISTS = Object.freeze({
   signatureMeaning: "SignatureMeaning",
   subgroupRule: "SubgroupRule",
   supplierStatus: "SupplierStatus",
+  validationOutcome: "ValidationOutcome",
   versionStatus: "ProcessVersionStatus",
   workOrderState: "WorkOrderState",
   workOrderStatus: "WorkOrderStatus",
@@ -691,6 +698,10 @@ export const LABELS = Object.freeze({
     "conditional": ["conditional", "有条件合格"],
     "disqualified": ["disqualified", "不合格"],
   }),
+  ValidationOutcome: Object.freeze({
+    "conforming": ["conforming", "符合"],
+    "deviations": ["deviations", "有偏差"],
+  }),
   WorkOrderState: Object.freeze({
     "Done": ["done", "已完成"],
     "InProgress": ["in progress", "进行中"],
@@ -774,6 +785,7 @@ export const CLASS_LABELS = Object.freeze({
   "TraceableEntity": ["traceable entity", "可追溯实体"],
   "TrainingRecord": ["training record", "培训记录"],
   "User": ["user", "用户"],
+  "ValidationReport": ["validation report", "验证报告"],
   "WorkOrder": ["work order", "工单"],
 });
 
@@ -1011,6 +1023,9 @@ export const PROPERTY_LABELS = Object.freeze({
   "username": ["username", "用户名"],
   "usesMethod": ["uses method", "检验方法"],
   "usl": ["upper specification limit", "规格上限"],
+  "validationDigest": ["validation digest", "验证报告哈希"],
+  "validationDocument": ["validation document", "验证报告内容"],
+  "validationOutcome": ["validation outcome", "验证结论"],
   "validityDays": ["validity (days)", "有效期（天）"],
   "variant": ["variant", "变型"],
   "variantCondition": ["variant condition", "变型条件"],
