@@ -12,6 +12,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from api.graphql.specs import shown_unit
 from api.graphql.types import runtime_of
 from ingest.signals.environment import batch_environment
 from quality.workflow import WorkflowRefused
@@ -28,6 +29,8 @@ class RoomCondition:
     ended_at: str | None
     parameter: str | None
     unit: str | None
+    unit_shown: str | None = strawberry.field(description="The unit as people write it (°C, "
+                                                          "%RH, Pa, particles/m³).")
     samples: int
     min: float | None
     max: float | None
@@ -44,10 +47,12 @@ def _rows(row: dict[str, Any]) -> list[RoomCondition]:
             "cleanroom_class": row["cleanroomClass"], "started_at": row["startedAt"],
             "ended_at": row["endedAt"]}
     if not row["parameters"]:
-        return [RoomCondition(**head, parameter=None, unit=None, samples=0, min=None, max=None,
+        return [RoomCondition(**head, parameter=None, unit=None, unit_shown=None, samples=0,
+                              min=None, max=None,
                               mean=None, lsl=None, usl=None, beyond_spec=0, within_spec=True,
                               excursions=[])]
     return [RoomCondition(**head, parameter=p["parameter"], unit=p["unit"],
+                          unit_shown=shown_unit(p["unit"], p["parameter"]),
                           samples=p["samples"], min=p["min"], max=p["max"], mean=p["mean"],
                           lsl=p["lsl"], usl=p["usl"], beyond_spec=p["beyondSpec"],
                           within_spec=p["withinSpec"],
