@@ -394,7 +394,9 @@ def test_spc_page_shows_the_ca26010801_case_below_one(page: Any, demo: Demo) -> 
     mean = groups.mean()
     reference = min(usl - mean, mean - lsl) / (3 * sigma_w)
     assert c["cpk"] == pytest.approx(reference, rel=1e-6) and reference < 1
-    page.fill("#spc-last", str(RUNS))
+    page.evaluate("location.hash = '#/spc'")
+    page.wait_for_selector("#spc-view:not([hidden])")
+    page.fill("#spc-last", str(RUNS))  # the case's runs: the last 30 executions
     page.evaluate("k => { location.hash = '#/spc/' + encodeURIComponent(k); }", spec)
     page.wait_for_selector("#spc-head[data-assessable=true]")
     cpk = page.inner_text("#spc [data-stat=Cpk] b")
