@@ -118,6 +118,10 @@ def test_equipment_list_and_a_work_orders_who_when_what(drifting: Runtime) -> No
     assert (w["openedBy"], w["raisedBy"], w["doneBy"]) == ("erik", drift, "erik")
     assert w["workDone"] == "heater band and thermocouple replaced"
     assert w["openedAt"] <= w["startedAt"] <= w["closedAt"]
+    # its audit history, as the explorer's side panel reads it: the link to who did it too
+    trail = _ask(rt, "query($r: String!) { auditTrail(record: $r) { action field } }",
+                 {"r": wo.iri})["auditTrail"]
+    assert {"action": "link", "field": "wasAssociatedWith"} in trail
 
 
 def test_parameter_specs_count_the_observations_and_samples_captured(
