@@ -300,6 +300,18 @@ def test_spc_page_lists_the_specs_and_says_not_assessable_below_the_minimum(
     shot(page, "spc-not-assessable-zh")
 
 
+def test_spc_page_on_a_phone(browser: Any, demo: Demo) -> None:
+    spec = ca_spec(demo)
+    with signed_in_page(browser, demo.url, "demo.qc", PASSWORD, view="spc",
+                        viewport=PHONE) as page:
+        page.evaluate("k => { location.hash = '#/spc/' + encodeURIComponent(k); }", spec)
+        page.wait_for_selector("#spc-head")
+        assert page.is_visible("#spc-not-assessable")
+        assert page.locator("#spc-plot").bounding_box()["width"] <= PHONE[0]
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE[0] + 1
+        shot(page, "spc-phone")
+
+
 RUNS, PER_RUN = 30, 200
 
 
