@@ -293,8 +293,9 @@ def test_spc_page_lists_the_specs_and_says_not_assessable_below_the_minimum(
                                                                       abs=1e-3)
     assert page.locator("#spc-dispersion").count() == 1
     shot(page, "spc-not-assessable")
-    to_zh(page)
-    page.wait_for_selector("#spc-head")
+    to_zh(page)  # the view is drawn again, in Chinese
+    page.wait_for_function("() => document.querySelector('#spc-basis')?.textContent"
+                           ".startsWith('子组')")
     assert page.inner_text("#spc [data-stat=Cpk] b") == "无法评估"
     assert "过程能力无法评估" in page.inner_text("#spc-not-assessable")
     shot(page, "spc-not-assessable-zh")
