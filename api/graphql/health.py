@@ -1,6 +1,7 @@
 """GraphQL for equipment health (issue 17 item 2): ``equipmentHealth`` (the view of
 :func:`ingest.signals.health.equipment_health`, the same one ``tracegraph equipment health``
-prints) and the maintenance work order commands of :mod:`quality.maintenance`."""
+prints), ``equipmentList`` (every piece of equipment with that view's state; the explorer's
+equipment page) and the maintenance work order commands of :mod:`quality.maintenance`."""
 
 from __future__ import annotations
 
