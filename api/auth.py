@@ -82,6 +82,8 @@ RULES: dict[str, frozenset[str]] = {
     # equipment health and maintenance work orders (issue 17 item 2; the commands check the
     # role per maintenance type and step: quality.maintenance)
     "Query.equipmentHealth": READERS,
+    # the explorer's equipment list and SPC spec picker (issue 17 item 5, issue 15 item 7)
+    "Query.equipmentList": READERS, "Query.parameterSpecs": READERS,
     "Mutation.openWorkOrder": frozenset({RoleName.OPERATOR, RoleName.ENGINEER}),
     "Mutation.startWorkOrder": frozenset({RoleName.ENGINEER}),
     "Mutation.completeWorkOrder": frozenset({RoleName.ENGINEER}),

@@ -131,6 +131,7 @@ class AuditAction(StrEnum):
     CREATE = "create"  # create, 创建
     DELETE = "delete"  # delete, 删除
     EXPORT = "export"  # export, 导出
+    LINK = "link"  # link, 关联
     LOGIN = "login"  # login, 登录
     LOGIN_FAILED = "loginFailed"  # login failed, 登录失败
     LOGOUT = "logout"  # logout, 登出
@@ -811,6 +812,7 @@ LABELS: Mapping[type[StrEnum], Mapping[str, tuple[str, str]]] = MappingProxyType
             "create": ("create", "创建"),
             "delete": ("delete", "删除"),
             "export": ("export", "导出"),
+            "link": ("link", "关联"),
             "login": ("login", "登录"),
             "loginFailed": ("login failed", "登录失败"),
             "logout": ("logout", "登出"),

@@ -28,6 +28,7 @@ from api.graphql.spc import (
     finite,
     spc_answer,
 )
+from api.graphql.specs import shown_unit
 from api.graphql.types import MAX_PAGE, Node, Signature, bad_input, resolve_one, runtime_of
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
@@ -100,6 +101,7 @@ class Limits:
     action_low: float | None
     action_high: float | None
     unit: str | None
+    unit_shown: str | None = strawberry.field(description="The unit as people write it.")
 
     @classmethod
     def of(cls, spec: NodeRecord) -> Limits:
@@ -109,7 +111,9 @@ class Limits:
                    usl=_num(p.get("usl")), alert_low=_num(p.get("alertLow")),
                    alert_high=_num(p.get("alertHigh")), action_low=_num(p.get("actionLow")),
                    action_high=_num(p.get("actionHigh")),
-                   unit=str(p["unitCode"]) if "unitCode" in p else None)
+                   unit=str(p["unitCode"]) if "unitCode" in p else None,
+                   unit_shown=shown_unit(str(p["unitCode"]), spec.key)
+                   if "unitCode" in p else None)
 
 
 @strawberry.type

@@ -24,6 +24,7 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from graph.model import Direction, NodeRecord
 from graph.session import Session, write_nodes
@@ -134,21 +135,31 @@ def _run_end_ms(rt: Session, execution: NodeRecord, equipment: str) -> int:
     return start + _typical_run_ms(rt, equipment, ops)
 
 
+def _latest_ms(raw: RawStore | None, state: dict[tuple[str, str], dict[str, Any]]
+               ) -> int | None:
+    """The equipment's own newest sample its drift monitors saw, else the raw store's newest
+    (another stream — a room's — may run on long after the equipment's last sample)."""
+    own = [DriftMonitor.resume(s["monitor"]).last_ms for s in state.values()]
+    if any(t >= 0 for t in own):
+        return max(own)
+    return raw.latest_ms() if raw is not None else None
+
+
 def _open_raw(root: Path) -> RawStore | None:
     return RawStore(root) if root.is_dir() else None
 
 
 def equipment_health(rt: Session, raw_root: Path, ref: str, now_ms: int | None = None
                      ) -> EquipmentHealth:
-    """The health of the equipment ``ref`` (IRI or tag) at ``now_ms`` (default: the newest
-    raw sample, else the session clock)."""
+    """The health of the equipment ``ref`` (IRI or tag) at ``now_ms`` (default: its newest
+    sample the drift monitors saw, else the newest raw sample, else the session clock)."""
     eq = resolve(rt, C.Equipment, ref)
     raw = _open_raw(raw_root)
     try:
-        latest = raw.latest_ms() if raw is not None else None
+        state = {k: v for k, v in read_state(raw_root).items() if k[0] == eq.key}
+        latest = _latest_ms(raw, state)
         end = now_ms if now_ms is not None else latest if latest is not None \
             else round(rt.clock().timestamp() * 1000)
-        state = {k: v for k, v in read_state(raw_root).items() if k[0] == eq.key}
         tags = sorted({t for e, t in (raw.streams() if raw is not None else []) if e == eq.key}
                       | {t for _, t in state})
         params = []

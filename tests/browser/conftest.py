@@ -93,12 +93,14 @@ def browser() -> Iterator[Any]:
 
 @contextmanager
 def signed_in_page(browser: Any, url: str, username: str, password: str,
-                   view: str = "trace") -> Iterator[Any]:
-    """A page of the explorer at ``url`` signed in as ``username`` on a laptop-sized screen,
-    on ``view`` (``""``: the page as it opens, the "My work" home page); fails on any console
-    error."""
+                   view: str = "trace", viewport: tuple[int, int] = (1366, 860)
+                   ) -> Iterator[Any]:
+    """A page of the explorer at ``url`` signed in as ``username`` on a laptop-sized screen
+    (or ``viewport``: width, height), on ``view`` (``""``: the page as it opens, the "My work"
+    home page); fails on any console error."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    ctx = browser.new_context(viewport={"width": 1366, "height": 860}, accept_downloads=True)
+    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                              accept_downloads=True)
     try:
         pg = ctx.new_page()
         errors: list[str] = []

@@ -176,7 +176,7 @@ def test_deviation_view_plots_the_signal_around_the_excursion(page: Any, demo: D
     # no raw samples: one subgroup per execution, its sd on the S chart; too few executions
     # for capability: no Cpk number, the reason instead
     assert page.locator("#spc-dispersion circle.point").count() == min(n, 100)
-    assert n < 25 and page.inner_text("[data-stat=Cpk] b") == "n/a"
+    assert n < 25 and page.inner_text("[data-stat=Cpk] b") == "not assessable"
     assert "capability needs at least 25 subgroups" in page.inner_text("#spc-not-assessable")
     shot(page, "6-spc")
 

@@ -126,6 +126,8 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
                                  '{ ok } }', {"p": PASSWORD}),
     # equipment health and maintenance work orders (issue 17 item 2)
     "Query.equipmentHealth": ('{ equipmentHealth(equipment: "IMM-01") { state } }', {}),
+    "Query.equipmentList": ("{ equipmentList { equipment state } }", {}),
+    "Query.parameterSpecs": ("{ parameterSpecs { key observations } }", {}),
     "Mutation.openWorkOrder": ('mutation { openWorkOrder(equipment: "IMM-01", maintenanceType: '
                                '"corrective", description: "noisy heater", reason: "r") '
                                '{ ok } }', {}),

@@ -434,10 +434,13 @@ def demo(port: Annotated[int | None, typer.Option()] = None,
     with console.status("loading the demo plant through its workflow commands …"):
         counts = load_workflow(rt, "demo.admin", password, size="demo", seed=7)
     # issue 17 item 1: the rooms' recorded conditions, replayed through the signal pipeline
+    # into the raw store the drifting extruder's story just wrote (not a fresh one: that would
+    # drop its samples and drift state, and the health view its forecast)
     from bench.plant_env import replay_environment
 
     with console.status("replaying the rooms' conditions through the signal pipeline …"):
-        counts.update({f"environment {k}": v for k, v in replay_environment(rt).items()})
+        env = replay_environment(rt, fresh=False)
+        counts.update({f"environment {k}": v for k, v in env.items()})
     rt.close()
     console.print(f"demo plant loaded into {d} in {time.perf_counter() - t0:.1f} s: {counts}")
     *others, last = (f"demo.{role}" for role in RoleName)

@@ -27,6 +27,8 @@ const UI = {
   "parameter spec, e.g. ASSY-20/UV-DOSE": "参数规格，例如 ASSY-20/UV-DOSE", "last": "最近",
   "Chart": "绘图", "on hold": "暂扣", "deviation open": "偏差未关闭", "released": "已放行",
   "recalled": "已召回", "Properties": "属性",
+  // issue 17 item 5 / issue 15 item 7
+  "Equipment": "设备", "parameter spec": "参数规格", "last executions": "最近执行次数",
 };
 
 export let lang = localStorage.getItem(KEY) || (navigator.language?.toLowerCase().startsWith("zh") ? "zh" : "en");

@@ -1,5 +1,6 @@
 // The explorer's shell: sign-in, tabs and hash routes (#/work/<list> — the home page, first
-// after sign-in —, #/trace/<id>/<direction>, #/recall, #/deviation/<id>, #/spc/<spec>).
+// after sign-in —, #/trace/<id>/<direction>, #/recall, #/deviation/<id>, #/spc/<spec>,
+// #/equipment, #/equipment/<tag>).
 import { session, signIn, signOut } from "./api.js";
 import { label } from "./codes.js";
 import { translate, toggle } from "./i18n.js";
@@ -8,8 +9,9 @@ import * as recall from "./recall.js";
 import * as deviation from "./deviation.js";
 import * as spc from "./spc.js";
 import * as work from "./work.js";
+import * as equipment from "./equipment.js";
 
-const views = { work, trace, recall, deviation, spc };
+const views = { work, trace, recall, deviation, spc, equipment };
 const started = new Set();
 
 function show(name) {

@@ -9,7 +9,10 @@ function s(tag, attrs = {}, text) {
   return e;
 }
 
-export function linePlot({ points, lines = [], marks = [], event = null, xLabel = (x) => x, id, title }) {
+// xTicks: a function (x0, x1) → [{ x, label }] (e.g. timeTicks) in place of five evenly spaced
+// xLabel ticks; xTitle: the x axis' caption
+export function linePlot({ points, lines = [], marks = [], event = null, xLabel = (x) => x, id, title,
+                           xTicks = null, xTitle = null }) {
   const W = 900, H = 320, L = 60, R = 110, T = 24, B = 34;
   const xs = points.map((p) => p.x);
   const ys = points.flatMap((p) => [p.y, p.lo, p.hi]).concat(lines.map((l) => l.y)).filter((v) => v !== null && v !== undefined && Number.isFinite(v));
@@ -27,19 +30,28 @@ export function linePlot({ points, lines = [], marks = [], event = null, xLabel 
   for (let i = 0; i <= 4; i++) {
     const yv = y0 + ((y1 - y0) * i) / 4;
     svg.append(s("text", { x: L - 6, y: Y(yv) + 4, "text-anchor": "end" }, +yv.toPrecision(4)));
+    if (xTicks) continue;
     const xv = x0 + ((x1 - x0) * i) / 4;
     svg.append(s("text", { x: X(xv), y: H - B + 16, "text-anchor": "middle" }, xLabel(xv)));
   }
+  for (const tk of xTicks ? xTicks(x0, x1) : []) {
+    svg.append(s("line", { x1: X(tk.x), x2: X(tk.x), y1: H - B, y2: H - B + 4, stroke: "#9aa5b1" }),
+               s("text", { x: X(tk.x), y: H - B + 16, "text-anchor": "middle", class: "tick" }, tk.label));
+  }
+  if (xTitle) svg.append(s("text", { x: W - R, y: H - 2, "text-anchor": "end" }, xTitle));
   const band = points.filter((p) => Number.isFinite(p.lo) && Number.isFinite(p.hi));
   if (band.length > 1) {
     const d = band.map((p, i) => `${i ? "L" : "M"}${X(p.x)},${Y(p.hi)}`).join("") +
       band.slice().reverse().map((p) => `L${X(p.x)},${Y(p.lo)}`).join("") + "Z";
     svg.append(s("path", { d, fill: "#1f6feb", "fill-opacity": 0.12, stroke: "none", class: "band" }));
   }
-  for (const l of lines) {
-    if (!Number.isFinite(l.y)) continue;
+  // limit captions top to bottom, each at least 12 px below the one above (close limits stay legible)
+  let below = -Infinity;
+  for (const l of lines.filter((l) => Number.isFinite(l.y)).sort((a, b) => b.y - a.y)) {
+    const ty = Math.max(Y(l.y) + 4, below + 12);
+    below = ty;
     svg.append(s("line", { x1: L, x2: W - R, y1: Y(l.y), y2: Y(l.y), stroke: l.color, "stroke-dasharray": l.dash || "", class: `limit ${l.cls || ""}` }),
-               s("text", { x: W - R + 4, y: Y(l.y) + 4, fill: l.color }, `${l.label} ${+l.y.toPrecision(5)}`));
+               s("text", { x: W - R + 4, y: ty, fill: l.color }, `${l.label} ${+l.y.toPrecision(5)}`));
   }
   if (event !== null) {
     svg.append(s("line", { x1: X(event.x), x2: X(event.x), y1: T, y2: H - B, stroke: "#c62828", "stroke-dasharray": "2 3", class: "event" }),
@@ -58,3 +70,21 @@ export function linePlot({ points, lines = [], marks = [], event = null, xLabel 
 }
 
 export const timeLabel = (x) => new Date(x).toISOString().slice(5, 16).replace("T", " ");
+
+// time ticks (x in epoch ms, UTC) at round steps, each label distinct: dates over days, times
+// within one, seconds within minutes (no tick repeats its neighbour's label)
+const STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
+               86400, 172800, 604800, 1209600, 2592000].map((s) => s * 1000);
+export function timeTicks(x0, x1, most = 6) {
+  const step = STEPS.find((s) => (x1 - x0) / s <= most) || STEPS[STEPS.length - 1];
+  const day = (x) => new Date(x).toISOString().slice(0, 10);
+  const fmt = step >= 86400000 ? (d) => d.slice(5, 10)
+    : step >= 60000 ? (d) => (day(x0) !== day(x1) ? d.slice(5, 16).replace("T", " ") : d.slice(11, 16))
+    : (d) => d.slice(11, 19);
+  const out = [];
+  for (let x = Math.ceil(x0 / step) * step; x <= x1; x += step) {
+    const label = fmt(new Date(x).toISOString());
+    if (!out.length || out[out.length - 1].label !== label) out.push({ x, label });
+  }
+  return out;
+}

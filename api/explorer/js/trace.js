@@ -6,6 +6,8 @@ import dagre from "../vendor/cytoscape-dagre.js";
 import { gql, el, kvTable, status, fill } from "./api.js";
 import { CODE_LISTS, label } from "./codes.js";
 import { cls, code, t } from "./i18n.js";
+import { t as vt } from "./strings.js";
+import { roomConditions } from "./env.js";
 
 cytoscape.use(dagre);
 
@@ -287,6 +289,7 @@ async function select(iri) {
   if (!n) return;
   const s = state.status.get(iri);
   const dir = state.dir;
+  fill(document.getElementById("batch-env-box"), n.class === "Batch" ? roomConditions(n.key) : null);
   fill(panel,
     el("h3", {}, `${cls(n.class)} ${n.key}`), badges(s, n),
     el("div", { class: "actions" },
@@ -296,6 +299,7 @@ async function select(iri) {
         dir === "UPSTREAM" ? "Where used" : "Where from"),
       el("button", { type: "button", onclick: () => { sessionStorage.setItem("tracegraph.seeds", n.key); location.hash = "#/recall"; } }, "Recall…")),
     ...(s?.openDeviations || []).map((d) => el("p", {}, "Open deviation: ", el("a", { href: `#/deviation/${encodeURIComponent(d)}` }, d))),
+    n.class === "Equipment" ? el("p", {}, el("a", { id: "equipment-health-link", href: `#/equipment/${encodeURIComponent(n.key)}` }, vt("eq.open"))) : null,
     ["Equipment", "Fixture"].includes(n.class) ? equipmentImpact(n) : null,
     el("h4", {}, t("Properties")), kvTable({ iri: n.iri, ...n.properties }),
     el("div", { id: "panel-more" }, el("p", { class: "muted" }, "loading context …")));

@@ -213,7 +213,8 @@ async function loadMyWork() {
     el("h2", {}, t("work.waiting")),
     w.sections.some((s) => s.total) ? el("div", { class: "sections" }, w.sections.filter((s) => s.total).map(sectionCard))
       : el("p", { class: "muted", id: "nothing-waits" }, t("work.nothing")),
-    el("h2", {}, t("work.plant")), counts);
+    el("h2", {}, t("work.plant")), counts,
+    el("p", {}, el("a", { id: "home-equipment", href: "#/equipment" }, `${t("eq.list")} ›`)));
   status(t("work.loaded", Math.round(performance.now() - t0)));
 }
 
