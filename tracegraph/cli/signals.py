@@ -53,7 +53,10 @@ def _notify_console(n: Notification) -> None:
 def mqtt(tags: TagsOpt, host: str = "127.0.0.1", port: int = 1883,
          client_id: str = "tracegraph-signals", topic: Annotated[list[str] | None,
                                                                  typer.Option()] = None,
-         webhook: WebhookOpt = None) -> None:
+         webhook: WebhookOpt = None,
+         committed_prefix: Annotated[str, typer.Option(
+             help="confirm committed samples to edges on <prefix>/<topic> ('' : off)")
+         ] = "tracegraph/committed") -> None:
     """Consume MQTT (QoS 1, persistent session, ack after commit) until SIGTERM/SIGINT."""
     from ingest.signals.mqtt import MqttConsumer
 
@@ -63,7 +66,8 @@ def mqtt(tags: TagsOpt, host: str = "127.0.0.1", port: int = 1883,
     rt = Runtime.open()
     notifier = MqttNotifier(host, port, client_id=f"{client_id}-qc")
     p = _pipeline(rt, tags, webhook, (notifier.publish,))  # to `tracegraph serve` (mqtt_host)
-    c = MqttConsumer(p, host, port, client_id, topic or ["#"])
+    c = MqttConsumer(p, host, port, client_id, topic or ["#"],
+                     committed_prefix=committed_prefix or None)
     signal.signal(signal.SIGTERM, lambda *_: c.stop.set())
     try:
         c.run()
