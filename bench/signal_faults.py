@@ -128,9 +128,9 @@ class Figures:
         minute = next((m for t, m in self.rss_mb if t >= 60), first)
         half_t = self.rss_mb[-1][0] / 2
         half = next((m for t, m in self.rss_mb if t >= half_t), first)
-        return [f"consumer RSS: start {first:.0f} MB, at 1 min {minute:.0f} MB, half-way "
-                f"({half_t:.0f} s) {half:.0f} MB, end {end:.0f} MB, max {peak:.0f} MB; "
-                f"end/start {end / first:.2f}, end/1 min {end / minute:.2f}, max/1 min "
+        return [f"consumer RSS: start {first:.0f} MB, after warm-up (1 min) {minute:.0f} MB, "
+                f"half-way ({half_t:.0f} s) {half:.0f} MB, end {end:.0f} MB, max {peak:.0f} MB;"
+                f" end/start {end / first:.2f}, end/warm-up {end / minute:.2f}, max/warm-up "
                 f"{peak / minute:.2f}, end/half-way {end / half:.2f}"
                 + (" (consumer restarted by the kills)" if self.consumer_kills else "")]
 

@@ -36,7 +36,8 @@ def _pipeline(rt: Runtime, tags: Path, webhook: str | None,
     if webhook:
         publishers.append(WebhookSender(webhook).deliver)  # marked delivered on 2xx
     p = SignalPipeline(rt, TagMap.load(tags), RawStore(rt.settings.data_dir / "signals"),
-                       publishers=publishers)  # type: ignore[arg-type]  # both publishers take a Notification
+                       publishers=publishers,  # type: ignore[arg-type]  # both take a Notification
+                       keep_records=0)  # a long-running process: nobody reads them (17 G)
     for rec in p.warm_up():
         console.print(f"warm-up: {rec.kind} {rec.level} {rec.excursion}")
     if p.outbox.pending:
