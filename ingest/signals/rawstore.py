@@ -37,13 +37,6 @@ CREATE TRIGGER IF NOT EXISTS samples_append_only_d BEFORE DELETE ON samples
 """
 
 
-_INCOMING = ("CREATE TEMP TABLE IF NOT EXISTS incoming (i INTEGER, equipment TEXT, tag TEXT, "
-             "t_ms INTEGER, value REAL, unit TEXT, quality TEXT, seq INTEGER, "
-             "received_ms INTEGER)")
-_CLEAR = "DELETE FROM temp.incoming"
-_STAGE = "INSERT INTO incoming VALUES (?,?,?,?,?,?,?,?,?)"
-_MOVE = ("INSERT OR IGNORE INTO samples SELECT equipment, tag, t_ms, value, unit, quality, seq, "
-         "received_ms FROM incoming ORDER BY i RETURNING equipment, tag, t_ms")
 _GOOD = ("FROM samples WHERE equipment=? AND tag=? AND t_ms BETWEEN ? AND ? "
          "AND quality='good'")
 _SUMMARY = "SELECT count(*), total(value), min(value), max(value), min(t_ms), max(t_ms) " + _GOOD
@@ -89,9 +82,7 @@ class RawStore:
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=FULL")
             con.execute(f"PRAGMA cache_size=-{CACHE_KB}")
-            con.execute("PRAGMA temp_store=MEMORY")
             con.executescript(_SCHEMA)
-            con.execute(_INCOMING)  # a batch is staged here (connection-private, in memory)
         self._cons[day] = con
         return con
 
@@ -106,20 +97,15 @@ class RawStore:
         for s in samples:
             by_day.setdefault(_day(s.source_ms), []).append(s)
         new: list[Observation] = []
+        sql = "INSERT OR IGNORE INTO samples VALUES (?,?,?,?,?,?,?,?)"
         with self._lock:
             for day, rows in by_day.items():
                 con = self._con(day)
-                with con:  # one statement per batch, not per sample: RETURNING names the
-                    con.execute(_CLEAR)  # rows actually inserted (the first of equal keys)
-                    con.executemany(_STAGE, ((i, s.equipment, s.tag, s.source_ms, s.value,
-                                              s.unit, s.quality, s.sequence, s.received_ms)
-                                             for i, s in enumerate(rows)))
-                    added = set(con.execute(_MOVE).fetchall())
-                for s in rows:
-                    key = (s.equipment, s.tag, s.source_ms)
-                    if key in added:
-                        added.discard(key)
-                        new.append(s)
+                with con:
+                    for s in rows:
+                        if con.execute(sql, (s.equipment, s.tag, s.source_ms, s.value, s.unit,
+                                             s.quality, s.sequence, s.received_ms)).rowcount:
+                            new.append(s)
         return new
 
     def record_gap(self, source: str, first_missing: int, last_missing: int, at_ms: int,
