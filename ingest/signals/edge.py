@@ -8,8 +8,10 @@ edge still has them, and only the edge can send them again.
 
 The protocol (MQTT 3.1.1, QoS 1 both ways):
 
-- every sample message carries ``seq``, a number identifying it within its topic (a
-  per-topic counter; any integers, not necessarily contiguous or in order);
+- every sample message carries ``seq``, a number identifying it within its topic for as
+  long as the edge buffers it (a per-topic counter; any integers, not necessarily contiguous
+  or in order; Sparkplug's 0-255 message ``seq`` wraps too soon: such an edge numbers its
+  buffer otherwise, or does not take part);
 - after a batch is committed (raw samples and every record they caused) and *before* the
   broker gets its PUBACKs, the consumer publishes, for each topic in the batch, the
   sequence numbers it committed from that topic, on ``<prefix>/<topic>`` (default prefix
