@@ -10,9 +10,10 @@ saves only on clean shutdown, so a kill -9 loses every acknowledged message not 
 messages, subscriptions): a kill -9 loses at most the last ~100 acknowledged changes.
 ``autosave_interval 1`` would narrow that to the race between the PUBACK and the save, but
 costs a full database write per message (161 vs 3,400 messages/s measured here). The window is
-closed end to end by the publisher: an edge that re-sends its last acknowledged samples after a
-reconnect (duplicates and late samples are harmless: the raw store ignores true duplicates and
-the pipeline evaluates late samples in time order)."""
+closed end to end by the committed-sample protocol (:mod:`ingest.signals.edge`): the consumer
+confirms what it committed, and the edge re-sends what the broker acknowledged but tracegraph
+has not confirmed (duplicates and late samples are harmless: the raw store ignores true
+duplicates and the pipeline evaluates late samples in time order)."""
 
 from __future__ import annotations
 

@@ -19,9 +19,9 @@ counts and asserts the figures.
 from __future__ import annotations
 
 import argparse
-import collections
 import contextlib
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -35,12 +35,14 @@ from typing import Any
 
 import orjson
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.mosquitto import Broker, mosquitto_binary
 from bench.plant import PLANT_MIGRATION
 from bench.signal_plant import T0_MS, plant, presses
+from bench.signal_replay import replay
 from bench.webhook import Webhook
+from ingest.signals.edge import EdgePublisher
+from quality.spc import FALSE_EPISODES_PER_SUBGROUP
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -48,16 +50,19 @@ __all__ = ["Figures", "run"]
 
 ROOT = Path(__file__).resolve().parent.parent
 STEP_MS = 100
-RESEND = 300  # samples an edge re-sends after reconnecting
 LATE_EVERY, LATE_BY, SWAP_EVERY, DUP_EVERY = 97, 200, 53, 41
 
 
-def value(i: int, period: int, offset: int) -> float:
-    """Sample ``i``: in control around 230 (alternating, no run rule), except a 5-sample
-    excursion to 256 (beyond the USL 250) in the middle of each period."""
-    if period // 2 <= (i + offset) % period < period // 2 + 5:
+SIGMA = 1.5  # the in-control history's (bench.signal_plant: B-MOULD-6, mean 230, sd 1.5)
+
+
+def value(i: int, period: int, stream: int) -> float:
+    """Sample ``i`` of ``stream``: in control, independent normal noise N(230, 1.5) (seeded by
+    stream and index, so a re-sent sample has the same value), except a 5-sample excursion
+    to 256 (beyond the USL 250) in the middle of each period."""
+    if period // 2 <= (i + stream * 7) % period < period // 2 + 5:
         return 256.0
-    return 230.0 + (1 if i % 2 else -1) * (0.4 + (i * 7 % 11) / 11 * 1.6)
+    return random.Random(stream << 32 | i).gauss(230.0, SIGMA)
 
 
 @dataclass
@@ -73,6 +78,12 @@ class Figures:
     notified_unique: int = 0
     deviations_notified: int = 0
     spc_warnings: int = 0
+    spc_replay: int = -1  # SPC warnings of a fault-free replay of the stored samples
+    excursions_replay: int = -1
+    subgroups: int = 0  # in-control subgroups (of 5) the run rules looked at, about
+    edge_resent: int = 0  # samples the edge re-sent after reconnects (not yet confirmed)
+    edge_pending: int = 0  # samples never confirmed committed
+    late: bool = True  # late and swapped samples sent
     consumer_kills: int = 0
     broker_restarts: int = 0
     broker_kills: int = 0
@@ -83,19 +94,28 @@ class Figures:
         return [
             f"faults: {self.consumer_kills} consumer kill -9, {self.broker_restarts} broker "
             f"restarts graceful + {self.broker_kills} kill -9; duplicates every {DUP_EVERY}, "
-            f"{LATE_BY}-samples-late every {LATE_EVERY}, swapped pairs every {SWAP_EVERY}",
+            + (f"{LATE_BY}-samples-late every {LATE_EVERY}, swapped pairs every {SWAP_EVERY}"
+               if self.late else "no late or swapped samples"),
             f"samples: acknowledged {self.acknowledged:,}, stored {self.stored:,}, "
             f"acknowledged but not stored {self.acknowledged_missing}",
             f"excursions: planted {self.planted}, excursion records {self.excursions}, "
             f"deviations {self.deviations}, holds {self.holds}",
             f"QC notifications: delivered {self.notified} ({self.notified_unique} unique ids), "
             f"deviations notified {self.deviations_notified}/{self.deviations}",
-            f"SPC warnings on in-spec data: {self.spc_warnings}",
+            f"edge: {self.edge_resent:,} samples re-sent after reconnects, "
+            f"{self.edge_pending} never confirmed committed",
+            f"SPC warnings on in-control data (N(230, {SIGMA}) noise): {self.spc_warnings}; "
+            f"fault-free replay of the same samples: {self.spc_warnings_replay_text()}",
             "consumer RSS MB (t s: MB): " + ", ".join(f"{t:.0f}: {m:.0f}"
                                                      for t, m in self.rss_mb[:: max(
                                                          1, len(self.rss_mb) // 12)])
             + (f"; min {min(rss):.0f}, max {max(rss):.0f}" if rss else ""),
             *self.rss_summary()]
+
+    def spc_warnings_replay_text(self) -> str:
+        expected = FALSE_EPISODES_PER_SUBGROUP * self.subgroups
+        return (f"{self.spc_replay} (excursions {self.excursions_replay}); the rules' stated "
+                f"false-alarm rate over ~{self.subgroups:,} subgroups: {expected:.1f}")
 
     def rss_summary(self) -> list[str]:
         """Start (first reading, and one minute in: after start-up), end and maximum consumer
@@ -108,55 +128,42 @@ class Figures:
         minute = next((m for t, m in self.rss_mb if t >= 60), first)
         half_t = self.rss_mb[-1][0] / 2
         half = next((m for t, m in self.rss_mb if t >= half_t), first)
-        return [f"consumer RSS: start {first:.0f} MB, at 1 min {minute:.0f} MB, half-way "
-                f"({half_t:.0f} s) {half:.0f} MB, end {end:.0f} MB, max {peak:.0f} MB; "
-                f"end/start {end / first:.2f}, end/1 min {end / minute:.2f}, max/1 min "
+        return [f"consumer RSS: start {first:.0f} MB, after warm-up (1 min) {minute:.0f} MB, "
+                f"half-way ({half_t:.0f} s) {half:.0f} MB, end {end:.0f} MB, max {peak:.0f} MB;"
+                f" end/start {end / first:.2f}, end/warm-up {end / minute:.2f}, max/warm-up "
                 f"{peak / minute:.2f}, end/half-way {end / half:.2f}"
                 + (" (consumer restarted by the kills)" if self.consumer_kills else "")]
 
 
 class _Edge:
-    """A paced QoS 1 publisher with duplicates, late and swapped samples."""
+    """A paced QoS 1 publisher with duplicates, late and swapped samples, on the reference
+    edge of the committed-sample protocol (:class:`ingest.signals.edge.EdgePublisher`): every
+    sample stays in its buffer until the consumer confirms it committed, and the buffer is
+    re-sent after every reconnect."""
 
     def __init__(self, broker: Broker, streams: int, samples: int, period: int,
-                 rate: float) -> None:
+                 rate: float, late: bool = True) -> None:
         self.streams, self.samples, self.period, self.rate = streams, samples, period, rate
+        self.late = late
         self.sent: list[tuple[tuple[int, int], mqtt.MQTTMessageInfo]] = []
-        self.recent: collections.deque[tuple[str, bytes]] = collections.deque(maxlen=RESEND)
-        self.reconnected = threading.Event()
         self.done = threading.Event()
         self.progress = 0
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="faults-edge",
-                        clean_session=False, protocol=mqtt.MQTTv311)
-        c.max_inflight_messages_set(20)
-        c.max_queued_messages_set(0)
-        c.reconnect_delay_set(1, 2)
-        first = [True]
-        self.unsure: list[tuple[str, bytes]] = []  # sent just before the connection dropped
 
-        def on_connect(*_: Any) -> None:
-            if not first[0]:
-                self.reconnected.set()
-            first[0] = False
+        def resent(key: tuple[str, int], info: mqtt.MQTTMessageInfo) -> None:
+            self.sent.append(((int(key[0].split("/")[1].removeprefix("IMM-B")), key[1]), info))
 
-        def on_disconnect(*_: Any) -> None:
-            self.unsure = list(self.recent)
-
-        c.on_connect = on_connect
-        c.on_disconnect = on_disconnect
-        c.connect(broker.host, broker.port)
-        c.loop_start()
-        self.c = c
+        self.pub = EdgePublisher(broker.host, broker.port, "faults-edge", on_resend=resent)
 
     def order(self) -> list[int]:
         """Sample indexes in sending order: swapped pairs, late ones moved back, duplicates."""
         idx = list(range(self.samples))
-        for i in range(0, self.samples - 1, SWAP_EVERY):
+        swap_every, late_every = (SWAP_EVERY, LATE_EVERY) if self.late else (2**62, 2**62)
+        for i in range(0, self.samples - 1, swap_every):
             idx[i], idx[i + 1] = idx[i + 1], idx[i]
         out: list[int] = []
         held: dict[int, list[int]] = {}
         for pos, i in enumerate(idx):
-            if pos % LATE_EVERY == LATE_EVERY - 1 and pos + LATE_BY < self.samples:
+            if pos % late_every == late_every - 1 and pos + LATE_BY < self.samples:
                 held.setdefault(pos + LATE_BY, []).append(i)
             else:
                 out.append(i)
@@ -174,19 +181,14 @@ class _Edge:
                 ahead = start + n * self.streams / self.rate - time.monotonic()
                 if ahead > 0:
                     time.sleep(ahead)
-            if self.reconnected.is_set():
-                self.reconnected.clear()
-                for topic, body in self.unsure:
-                    self.c.publish(topic, body, qos=1)
             for k in range(self.streams):
                 topic = f"plant/IMM-B{k}/MELT-TEMP"
-                body = orjson.dumps({"value": value(i, self.period, k * 7), "seq": i,
+                body = orjson.dumps({"value": value(i, self.period, k), "seq": i,
                                      "time": T0_MS + 30 * 60_000 + i * STEP_MS, "unit": "Cel"})
-                self.sent.append(((k, i), self.c.publish(topic, body, qos=1)))
-                self.recent.append((topic, body))
+                self.sent.append(((k, i), self.pub.publish(topic, i, body)))
             self.progress = n
-        deadline = time.monotonic() + 120  # published while disconnected: queued by paho
-        while time.monotonic() < deadline and not all(_acked(i) for _k, i in self.sent):
+        deadline = time.monotonic() + 600  # until tracegraph confirmed every sample committed
+        while time.monotonic() < deadline and self.pub.pending:
             time.sleep(0.2)
         self.done.set()
 
@@ -196,7 +198,7 @@ class _Edge:
     def planted(self) -> int:
         runs = 0
         for k in range(self.streams):
-            xs = [value(i, self.period, k * 7) > 250 for i in range(self.samples)]
+            xs = [value(i, self.period, k) > 250 for i in range(self.samples)]
             runs += sum(1 for i, x in enumerate(xs) if x and (i == 0 or not xs[i - 1]))
         return runs
 
@@ -234,8 +236,10 @@ def _rss_mb(pid: int) -> float | None:
 
 def run(root: Path, streams: int = 4, samples: int = 1500, period: int = 400,
         rate: float = 600.0, kills: int = 3, broker_restarts: int = 2,
-        log: Any = None, settle: float = 300) -> Figures:
-    """One fault run in ``root``; returns the figures (see the module)."""
+        log: Any = None, settle: float = 300, late: bool = True,
+        broker_kill9: bool = True) -> Figures:
+    """One fault run in ``root``; returns the figures (see the module). ``late=False``: no
+    late or swapped samples; ``broker_kill9=False``: graceful broker restarts only."""
     binary = mosquitto_binary()
     if binary is None:
         raise RuntimeError("mosquitto not installed (make system-deps)")
@@ -271,10 +275,12 @@ def run(root: Path, streams: int = 4, samples: int = 1500, period: int = 400,
     try:
         _wait(lambda: (root / "data" / "signals" / "loop-state.db").exists(), 60)
         time.sleep(1.0)  # subscribed (persistent session from here on)
-        edge = _Edge(broker, streams, samples, period, rate)
+        edge = _Edge(broker, streams, samples, period, rate, late)
+        fig.late = late
         pub = threading.Thread(target=edge.run, daemon=True)
         pub.start()
-        faults = ["kill"] * kills + [("graceful", "kill9")[i % 2] for i in range(broker_restarts)]
+        faults = ["kill"] * kills + [("graceful", "kill9")[i % 2 if broker_kill9 else 0]
+                                     for i in range(broker_restarts)]
         faults.sort(key=lambda f: 0 if f == "kill" else 1)
         spread = [faults[i] for i in sorted(range(len(faults)), key=lambda i: (i * 7919) % len(
             faults))]
@@ -304,8 +310,8 @@ def run(root: Path, streams: int = 4, samples: int = 1500, period: int = 400,
             _wait(lambda: acked <= _stored(raw), settle)
         time.sleep(1.0)
         sample_rss()
-        edge.c.disconnect()
-        edge.c.loop_stop()
+        fig.edge_resent, fig.edge_pending = edge.pub.resent, edge.pub.pending
+        edge.pub.close()
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
@@ -324,6 +330,9 @@ def run(root: Path, streams: int = 4, samples: int = 1500, period: int = 400,
         devs = {n.iri for n in rt.store.nodes_of_class("Deviation")}
     finally:
         rt.close()
+    rp = replay(data / "signals", root / "replay", streams)
+    fig.spc_replay, fig.excursions_replay = rp.spc_warnings, rp.excursions
+    fig.subgroups = (rp.samples - 5 * fig.planted) // 5
     fig.notified = len(qc.bodies)
     fig.notified_unique = len({b["id"] for b in qc.bodies})
     fig.deviations_notified = len({b["deviation"] for b in qc.bodies} & devs)

@@ -3,11 +3,13 @@
 and the latency from publishing the sample that completes an excursion to the committed
 deviation + hold (p50/p99). Figures are printed, never asserted (DESIGN.md §10).
 
-The publisher runs in its own process (the broker in a third); the consumer, detection and the
-embedded store in this one. Every stream injects an out-of-spec excursion (5 samples above the
-USL) every ``--period`` samples.
+The publishers run in their own processes (``--publishers``, each with a share of the
+streams, so that publishing is not the bound), the broker in another; the consumer, detection
+and the embedded store in this one. Every press stream injects an out-of-spec excursion (5
+samples above the USL) every ``--period`` samples; ``--rooms`` cleanrooms add five in-spec
+environment streams each (:mod:`bench.signal_rooms`: environment monitoring on).
 
-    .venv/bin/python -m bench.signals --streams 20 --samples 10000
+    .venv/bin/python -m bench.signals --streams 20 --rooms 2 --samples 10000
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench.mosquitto import Broker, mosquitto_binary
 from bench.plant import PLANT_MIGRATION
 from bench.signal_plant import T0_MS, plant, presses
+from bench.signal_rooms import room_value, rooms
 from graph.engines.sqlite import SQLiteStore
 from ingest.signals.model import TagMap, text_to_ms
 from ingest.signals.mqtt import MqttConsumer
 from ingest.signals.pipeline import SignalPipeline
 from ingest.signals.rawstore import RawStore
+from ontology.environment import UNITS
 from quality.notify import Notification
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
@@ -55,27 +59,39 @@ def value(i: int, period: int, offset: int = 0) -> float:
 
 
 def publish(host: str, port: int, streams: int, samples: int, period: int, out: Path,
-            rate: float) -> None:
-    """The publisher process: round-robin over the streams, QoS 1, as fast as acks allow or
-    paced to ``rate`` samples/s (0: unpaced)."""
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-pub", protocol=mqtt.MQTTv311)
+            rate: float, n_rooms: int = 0, part: int = 0, parts: int = 1) -> None:
+    """One publisher process: round-robin over its share of the streams (every ``parts``-th
+    from ``part``), QoS 1, as fast as acks allow or paced to its share of ``rate``
+    samples/s (0: unpaced)."""
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{part}",
+                    protocol=mqtt.MQTTv311)
     c.max_inflight_messages_set(20)  # paho scans its in-flight set per PUBACK: keep it small
     c.max_queued_messages_set(0)
     c.connect(host, port)
     c.loop_start()
     t0 = T0_MS + 30 * 60_000
     marks: dict[str, float] = {}
-    topics = [f"plant/IMM-B{k}/MELT-TEMP" for k in range(streams)]
+    presses = [f"plant/IMM-B{k}/MELT-TEMP" for k in range(streams)]
+    every = presses + [t["address"] for t in rooms(n_rooms)[1]]
+    mine = set(every[part::parts])
+    topics = [t for t in presses if t in mine]
+    env = [t for t in every[streams:] if t in mine]
+    rate = rate * len(mine) / len(every)
     start = time.time()
     pending: deque[mqtt.MQTTMessageInfo] = deque()
     stagger = max(1, (period - EXCURSION_AT) // max(streams, 1))
     for i in range(samples):
         if rate > 0:
-            ahead = start + i * streams / rate - time.time()
+            ahead = start + i * len(mine) / rate - time.time()
             if ahead > 0:
                 time.sleep(ahead)
         ms = t0 + i * STEP_MS
-        for k, topic in enumerate(topics):  # streams' excursions are staggered, not at once
+        for topic in env:
+            pending.append(c.publish(topic, orjson.dumps({
+                "value": room_value(topic, i), "time": ms, "seq": i,
+                "unit": UNITS[topic.rsplit("/", 1)[1]]}), qos=1))
+        for topic in topics:  # streams' excursions are staggered, not at once
+            k = int(topic.split("/")[1].removeprefix("IMM-B"))
             offset = k * stagger
             body = orjson.dumps({"value": value(i, period, offset), "time": ms, "seq": i,
                                  "unit": "Cel"})
@@ -105,11 +121,15 @@ def main() -> int:
     ap.add_argument("--period", type=int, default=2000, help="samples between excursions")
     ap.add_argument("--rate", type=float, default=0, help="paced samples/s (0: as fast as "
                                                            "the loop acknowledges)")
-    ap.add_argument("--publish", nargs=2, metavar=("PORT", "OUT"), help=argparse.SUPPRESS)
+    ap.add_argument("--rooms", type=int, default=2,
+                    help="cleanrooms, five environment streams each")
+    ap.add_argument("--publishers", type=int, default=2, help="publisher processes")
+    ap.add_argument("--publish", nargs=4, metavar=("PORT", "OUT", "PART", "PARTS"),
+                    help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.publish:
         publish("127.0.0.1", int(a.publish[0]), a.streams, a.samples, a.period,
-                Path(a.publish[1]), a.rate)
+                Path(a.publish[1]), a.rate, a.rooms, int(a.publish[2]), int(a.publish[3]))
         return 0
     binary = mosquitto_binary()
     if binary is None:
@@ -124,6 +144,9 @@ def main() -> int:
             rt.capture(plant(), migration=PLANT_MIGRATION)  # Effective version, approved lots
             doc, tags = presses(a.streams)
             rt.capture(doc, migration=PLANT_MIGRATION)
+            env_doc, env_tags = rooms(a.rooms)
+            rt.capture(env_doc, migration=PLANT_MIGRATION)
+            tags["tags"] += env_tags
             committed: dict[str, float] = {}
 
             def on_commit(n: Notification) -> None:
@@ -133,34 +156,39 @@ def main() -> int:
             if isinstance(rt.store, SQLiteStore):  # as `tracegraph signals mqtt` runs it
                 rt.store.limit_memory(rt.settings.signals_cache_mb, rt.settings.signals_mmap_mb)
             p = SignalPipeline(rt, TagMap.model_validate(tags), RawStore(root / "data" / "raw"),
-                               publishers=[on_commit])
+                               publishers=[on_commit], keep_records=0)
             c = MqttConsumer(p, broker.host, broker.port, "bench-consumer", ["plant/#"])
             t = threading.Thread(target=c.run)
             t.start()
             c.connected.wait(10)
             time.sleep(0.2)
-            marks_file = root / "marks.json"
+            marks_files = [root / f"marks-{k}.json" for k in range(a.publishers)]
             cpu0 = time.process_time()
-            pub = subprocess.Popen([sys.executable, "-m", "bench.signals", "--streams",
-                                    str(a.streams), "--samples", str(a.samples), "--period",
-                                    str(a.period), "--rate", str(a.rate),
-                                    "--publish", str(broker.port),
-                                    str(marks_file)])
-            total = a.streams * a.samples
+            pubs = [subprocess.Popen([sys.executable, "-m", "bench.signals", "--streams",
+                                      str(a.streams), "--samples", str(a.samples), "--period",
+                                      str(a.period), "--rate", str(a.rate), "--rooms",
+                                      str(a.rooms), "--publish", str(broker.port), str(f),
+                                      str(k), str(a.publishers)])
+                    for k, f in enumerate(marks_files)]
+            total = (a.streams + 5 * a.rooms) * a.samples
             deadline = time.time() + 300
             while c.acked < total and time.time() < deadline:
                 time.sleep(0.01)
             done = time.time()
             cpu = time.process_time() - cpu0
-            pub.wait(60)
+            for pub in pubs:
+                pub.wait(60)
             c.stop.set()
             t.join(30)
-            m = json.loads(marks_file.read_text())
+            parts = [json.loads(f.read_text()) for f in marks_files]
+            m = {"start": min(x["start"] for x in parts), "end": max(x["end"] for x in parts),
+                 "marks": {k: v for x in parts for k, v in x["marks"].items()}}
             lat = [(committed[k] - v) * 1000 for k, v in m["marks"].items() if k in committed]
             elapsed = done - m["start"]
             counts = rt.store.counts()
-            print(f"streams {a.streams} x {a.samples} samples = {total:,} samples over MQTT "
-                  f"QoS 1 (publisher, broker, consumer on this machine)")
+            print(f"streams {a.streams} presses + {5 * a.rooms} room ({a.rooms} cleanrooms) x "
+                  f"{a.samples} samples = {total:,} samples over MQTT QoS 1 ({a.publishers} "
+                  f"publisher processes, broker, consumer on this machine)")
             print(f"acknowledged {c.acked:,} (stored raw {p.samples_in:,}, duplicates "
                   f"{p.duplicates}) in {elapsed:.2f} s  ->  {c.acked / elapsed:,.0f} samples/s "
                   f"sustained (publish alone {total / (m['end'] - m['start']):,.0f}/s)")

@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     edhr_paper: Literal["A4", "Letter"] = "A4"
     # signal consumers (`tracegraph signals …`): the embedded store's page cache and mmap
     # window in that process, MB (issue 17 G: bounded memory; the API keeps the defaults)
-    signals_cache_mb: int = Field(default=8, ge=1)
+    signals_cache_mb: int = Field(default=2, ge=1)
     signals_mmap_mb: int = Field(default=0, ge=0)
 
     @property

@@ -10,6 +10,10 @@ Payloads:
 - Sparkplug-style: topic ``spBv1.0/<group>/DDATA/<edge node>/<device>``, JSON payload
   ``{"timestamp": ms, "seq": n, "metrics": [{"name": "MELT-TEMP", "value": 231.4,
   "timestamp": ms}]}``; each metric's address is ``<group>/<edge node>/<device>/<name>``.
+
+After each commit the consumer confirms the committed samples' ``seq`` per topic on
+``<committed_prefix>/<topic>`` before acknowledging to the broker: the committed-sample
+protocol of :mod:`ingest.signals.edge` (``committed_prefix=None``: no confirmations).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from ingest.signals.edge import COMMITTED_PREFIX, committed_topic, encode_ranges
 from ingest.signals.model import Observation, now_ms, text_to_ms
 from ingest.signals.pipeline import SignalPipeline
 
@@ -83,8 +88,10 @@ class MqttConsumer:
 
     def __init__(self, pipeline: SignalPipeline, host: str, port: int, client_id: str,
                  topics: list[str], batch_max: int = 5000, batch_wait: float = 0.01,
-                 queue_max: int = 20_000, flush_every: float = 10.0) -> None:
+                 queue_max: int = 20_000, flush_every: float = 10.0,
+                 committed_prefix: str | None = COMMITTED_PREFIX) -> None:
         self.pipeline = pipeline
+        self.committed_prefix = committed_prefix
         self.topics = topics
         self.batch_max = batch_max
         self.batch_wait = batch_wait
@@ -98,6 +105,7 @@ class MqttConsumer:
         c.on_connect = self._on_connect
         c.on_message = self._on_message
         c.reconnect_delay_set(1, 2)
+        c.max_inflight_messages_set(0)  # confirmations go out at once, ahead of the PUBACKs
         self.client = c
         self.host, self.port = host, port
 
@@ -146,11 +154,25 @@ class MqttConsumer:
     def _handle(self, batch: list[_Message]) -> None:
         received = now_ms()
         obs: list[Observation] = []
+        seqs: dict[str, list[int]] = {}
         for topic, payload, _mid, _qos in batch:
-            obs += parse_message(self.pipeline, topic, payload, received)
+            got = parse_message(self.pipeline, topic, payload, received)
+            if got:
+                seqs.setdefault(topic, []).append(got[0].sequence)
+            obs += got
         self.pipeline.process(obs)  # committed when it returns …
+        self._confirm(seqs)  # … confirmed to the edges (before the broker's PUBACK) …
         self._ack([mid for _t, _p, mid, qos in batch if qos == 1])  # … and only then acked
         self.acked += len(batch)
+
+    def _confirm(self, seqs: dict[str, list[int]]) -> None:
+        """The committed-sample protocol (:mod:`ingest.signals.edge`): per topic, the
+        committed ``seq`` numbers, QoS 1, queued ahead of the batch's PUBACKs."""
+        if self.committed_prefix is None:
+            return
+        for topic, xs in seqs.items():
+            self.client.publish(committed_topic(self.committed_prefix, topic),
+                                encode_ranges(xs), qos=1)
 
     def _ack(self, mids: list[int]) -> None:
         """PUBACK every message of a committed batch in one write. ``Client.ack`` queues one

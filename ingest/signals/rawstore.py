@@ -20,6 +20,8 @@ __all__ = ["RawStore", "Summary"]
 
 DAY_MS = 86_400_000
 OPEN_DAYS = 3  # day files kept open (each connection has its own page cache)
+CACHE_KB = 1024  # page cache per connection (SQLite's default, 2 MB, filled over the first
+# minutes of a consumer and showed as RSS growth: issue 17 G; appends touch few pages)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS samples (
   equipment TEXT NOT NULL, tag TEXT NOT NULL, t_ms INTEGER NOT NULL, value REAL NOT NULL,
@@ -79,6 +81,7 @@ class RawStore:
             con = sqlite3.connect(self.root / f"{day}.sqlite", check_same_thread=False)
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=FULL")
+            con.execute(f"PRAGMA cache_size=-{CACHE_KB}")
             con.executescript(_SCHEMA)
         self._cons[day] = con
         return con

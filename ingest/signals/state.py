@@ -49,6 +49,7 @@ class LoopState:
         self._con = sqlite3.connect(Path(root) / "loop-state.db", check_same_thread=False)
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.execute("PRAGMA synchronous=FULL")
+        self._con.execute("PRAGMA cache_size=-1024")  # 1 MB, bounded from the start (17 G)
         self._con.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self._saves = 0

@@ -21,7 +21,6 @@ import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
 
-from bench.signal_faults import value
 from bench.signal_plant import T0_MS, TAGS, TOPIC, plant
 from ingest.signals.model import Observation, TagMap
 from ingest.signals.mqtt import MqttConsumer
@@ -57,6 +56,15 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(RawStore, "window", counted)
     return out
+
+
+def value(i: int, period: int, offset: int) -> float:
+    """Sample ``i``: steady around 230 (alternating, so SPC stays quiet and what is read is
+    the late samples' re-evaluation alone), except a 5-sample excursion to 256 (beyond the
+    USL 250) in the middle of each period."""
+    if period // 2 <= (i + offset) % period < period // 2 + 5:
+        return 256.0
+    return 230.0 + (1 if i % 2 else -1) * (0.4 + (i * 7 % 11) / 11 * 1.6)
 
 
 def _late_order(n: int) -> list[int]:

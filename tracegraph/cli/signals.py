@@ -36,7 +36,8 @@ def _pipeline(rt: Runtime, tags: Path, webhook: str | None,
     if webhook:
         publishers.append(WebhookSender(webhook).deliver)  # marked delivered on 2xx
     p = SignalPipeline(rt, TagMap.load(tags), RawStore(rt.settings.data_dir / "signals"),
-                       publishers=publishers)  # type: ignore[arg-type]  # both publishers take a Notification
+                       publishers=publishers,  # type: ignore[arg-type]  # both take a Notification
+                       keep_records=0)  # a long-running process: nobody reads them (17 G)
     for rec in p.warm_up():
         console.print(f"warm-up: {rec.kind} {rec.level} {rec.excursion}")
     if p.outbox.pending:
@@ -53,7 +54,10 @@ def _notify_console(n: Notification) -> None:
 def mqtt(tags: TagsOpt, host: str = "127.0.0.1", port: int = 1883,
          client_id: str = "tracegraph-signals", topic: Annotated[list[str] | None,
                                                                  typer.Option()] = None,
-         webhook: WebhookOpt = None) -> None:
+         webhook: WebhookOpt = None,
+         committed_prefix: Annotated[str, typer.Option(
+             help="confirm committed samples to edges on <prefix>/<topic> ('' : off)")
+         ] = "tracegraph/committed") -> None:
     """Consume MQTT (QoS 1, persistent session, ack after commit) until SIGTERM/SIGINT."""
     from ingest.signals.mqtt import MqttConsumer
 
@@ -63,7 +67,8 @@ def mqtt(tags: TagsOpt, host: str = "127.0.0.1", port: int = 1883,
     rt = Runtime.open()
     notifier = MqttNotifier(host, port, client_id=f"{client_id}-qc")
     p = _pipeline(rt, tags, webhook, (notifier.publish,))  # to `tracegraph serve` (mqtt_host)
-    c = MqttConsumer(p, host, port, client_id, topic or ["#"])
+    c = MqttConsumer(p, host, port, client_id, topic or ["#"],
+                     committed_prefix=committed_prefix or None)
     signal.signal(signal.SIGTERM, lambda *_: c.stop.set())
     try:
         c.run()
