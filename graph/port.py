@@ -78,6 +78,12 @@ class StoreTx(Protocol):
         idempotency records."""
         ...
 
+    def migrate_schema(self) -> int:
+        """Bring the store to :data:`graph.schema.SCHEMA_VERSION` inside this transaction (the
+        engine's steps and the recorded version; rolled back with it); returns the version
+        found. Only :mod:`tracegraph.upgrade` calls it, through the Writer."""
+        ...
+
 
 class GraphStore(Protocol):
     """A transactional property graph holding the tracegraph knowledge graph."""
@@ -85,6 +91,11 @@ class GraphStore(Protocol):
     engine: str
 
     def transaction(self) -> AbstractContextManager[StoreTx]: ...
+
+    def schema_version(self) -> int:
+        """The schema version the store records (:data:`graph.schema.SCHEMA_VERSION` when
+        current; lower for a store written by an earlier release, not yet upgraded)."""
+        ...
 
     def get(self, iri: str) -> NodeRecord | None: ...
 

@@ -50,6 +50,7 @@ class Command(StrEnum):
     SIGN = "sign"
     START_WORK_ORDER = "startWorkOrder"
     UNLOCK_USER = "unlockUser"
+    UPGRADE_STORE = "upgradeStore"
     VERIFY_EFFECTIVENESS_CHECK = "verifyEffectivenessCheck"
     WARN_AT_START = "warnAtStart"
 
@@ -119,6 +120,7 @@ ASSERTED_BY: Mapping[str, frozenset[RoleName]] = MappingProxyType(
         "SerializedUnit": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
         "Shipment": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
         "Site": frozenset({RoleName.ENGINEER}),
+        "StoreUpgrade": frozenset(),
         "Sublot": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
         "Supplier": frozenset({RoleName.ENGINEER, RoleName.QA}),
         "TraceableEntity": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
@@ -175,6 +177,7 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
                 Command.UNLOCK_USER,
             }
         ),
+        "fromSchemaVersion": frozenset({Command.UPGRADE_STORE}),
         "hasRole": frozenset({Command.CREATE_USER}),
         "holdState": frozenset({Command.DISPOSE, Command.EXCEPTION_LOOP, Command.PLACE_HOLD}),
         "lockedUntil": frozenset({Command.AUTHENTICATE, Command.UNLOCK_USER}),
@@ -198,6 +201,7 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
         "roleName": frozenset({Command.CREATE_USER, Command.EXCEPTION_LOOP}),
         "signatureMeaning": frozenset({Command.SIGN}),
         "supplierStatus": frozenset({Command.QUALIFY_SUPPLIER}),
+        "toSchemaVersion": frozenset({Command.UPGRADE_STORE}),
         "versionStatus": frozenset({Command.ASSESS_CHANGE, Command.MAKE_CHANGE_EFFECTIVE}),
         "workOrderState": frozenset(
             {

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-import graph.engines.sqlite.queries as Q
 from graph.audit import CheckpointError, VerifyReport, verify_checkpoint, verify_store
 from graph.engines.sqlite.store import SQLiteStore
 from graph.errors import Problem
 from graph.portable import PortableError, import_store
+from graph.schema import SCHEMA_VERSION
 from tracegraph.backup import (
     CHECKPOINT,
     FORMAT,
@@ -84,9 +84,9 @@ def read_manifest(root: Path, public_key: Ed25519PublicKey | None = None
                                 "content: it was edited after the backup was sealed", "digest",
                                 m["digest"]))
     problems += _signature_problems(m, body, public_key)
-    if int(m["schemaVersion"]) > Q.SCHEMA_VERSION:
+    if int(m["schemaVersion"]) > SCHEMA_VERSION:
         problems.append(Problem("backup-newer", f"the backup's store schema is newer than this "
-                                f"tracegraph's ({Q.SCHEMA_VERSION}); restore it with "
+                                f"tracegraph's ({SCHEMA_VERSION}); restore it with "
                                 f"tracegraph {m['tracegraphVersion']} or later",
                                 "schemaVersion", m["schemaVersion"]))
     problems += _file_problems(root, m["files"])
