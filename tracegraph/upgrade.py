@@ -32,6 +32,7 @@ from graph.schema import SCHEMA_VERSION
 from graph.session import node_event
 from graph.write import NodeUpsert, WriteEvent, Writer
 from ontology.authority import Command
+from ontology.datatypes import StoredValue
 from ontology.terms import C, P
 from tracegraph import __version__
 from tracegraph.backup import BackupRefused, backup
@@ -94,7 +95,7 @@ def upgrade(cfg: Settings, store: GraphStore, writer: Writer, dest: Path | None 
         was = tx.migrate_schema()  # the steps, in this transaction
         if was >= SCHEMA_VERSION:
             return []  # upgraded by another process meanwhile: nothing to record
-        props = {P.recordNumber: key, P.fromSchemaVersion: was,
+        props: dict[str, StoredValue] = {P.recordNumber: key, P.fromSchemaVersion: was,
                  P.toSchemaVersion: SCHEMA_VERSION, P.softwareVersion: __version__,
                  P.backupLocation: str(b.path), P.backupManifestDigest: digest}
         return [node_event([NodeUpsert(C.StoreUpgrade, key, iri, props)], who,

@@ -187,7 +187,41 @@ def portable_import(
         raise typer.Exit(1)
 
 
+def run_upgrade(
+        backup_dir: Annotated[Path | None, typer.Option(
+            help="where the backup before the upgrade goes (default: TRACEGRAPH_UPGRADE_"
+                 "BACKUP_DIR, else <data dir>-upgrade-backups)")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Upgrade the configured store to this tracegraph's schema version (after a backup, in one
+    transaction, recorded in the audit trail); say so when it is current. Every command that
+    opens the store does the same; this one does only that."""
+    from tracegraph.runtime import Runtime
+    from tracegraph.upgrade import upgrade
+
+    cfg = Settings()
+    rt = Runtime.open(cfg, store=_open(cfg))  # the store as found: upgraded below
+    try:
+        r = upgrade(cfg, rt.store, rt.writer, dest=backup_dir)
+        version = rt.store.schema_version()
+    finally:
+        rt.close()
+    if as_json:
+        _json({"ok": True, "schemaVersion": version, "upgraded": None if r is None else {
+            "from": r.from_version, "to": r.to_version, "backup": str(r.backup),
+            "manifestDigest": r.manifest_digest, "record": r.record, "seconds": r.seconds}})
+    elif r is None:
+        console.print(f"the {cfg.store} store is at schema version {version}, this "
+                      "tracegraph's: nothing to upgrade")
+    else:
+        console.print(f"upgraded the {cfg.store} store from schema version {r.from_version} to "
+                      f"{r.to_version} in {r.seconds:.2f} s; backup taken before: "
+                      f"{escape(str(r.backup))} (manifest digest {r.manifest_digest}); "
+                      f"audit record {escape(r.record)}", soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     app.command("backup")(run_backup)
     app.command("restore")(run_restore)
+    app.command("upgrade")(run_upgrade)
     app.add_typer(portable_app, name="portable")

@@ -8,8 +8,8 @@ fresh store and an upgraded store have one layout. Every step runs inside the ca
 transaction (``BEGIN IMMEDIATE``): SQLite's DDL and header pragmas are transactional, so a
 failure or a crash anywhere leaves the file at the version it had.
 
-The version is read without writing (:func:`stored_version`, on a read-only connection), so a
-newer or foreign file is refused before the engine touches it.
+The version is read without writing (:func:`stored_version`, on a query-only connection), so
+a newer or foreign file is refused before the engine touches it.
 """
 
 from __future__ import annotations
@@ -48,13 +48,16 @@ STEPS: dict[int, Step] = {2: _identifiers_table, 3: _identity_in_header}
 
 
 def stored_version(path: str) -> int | None:
-    """The schema version the file at ``path`` records, read on a read-only connection;
+    """The schema version the file at ``path`` records, read on a query-only connection;
     ``None`` for a file that does not exist or holds no tracegraph tables yet. Raises
     :class:`StoreVersionError` for a SQLite file of another application."""
     if path == ":memory:" or not Path(path).is_file() or Path(path).stat().st_size == 0:
         return None
-    con = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)
+    # read-write but query-only: as the last connection it removes the WAL side files it made
+    # (a read-only one leaves them behind), so a refused store's directory is as it was
+    con = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, timeout=60)
     try:
+        con.execute("PRAGMA query_only = 1")
         app_id = int(con.execute("PRAGMA application_id").fetchone()[0])
         if app_id not in (0, APPLICATION_ID):
             raise StoreVersionError(path, 0, message=(
