@@ -120,6 +120,7 @@ ASSERTED_BY: Mapping[str, frozenset[RoleName]] = MappingProxyType(
         "SerializedUnit": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
         "Shipment": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
         "Site": frozenset({RoleName.ENGINEER}),
+        "StoreSchema": frozenset(),
         "StoreUpgrade": frozenset(),
         "Sublot": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
         "Supplier": frozenset({RoleName.ENGINEER, RoleName.QA}),
