@@ -397,3 +397,26 @@ def test_a_failing_neo4j_migration_leaves_the_old_version(
     assert complete_backups(tmp_path / "data-upgrade-backups") == [e.value.backup]
     monkeypatch.undo()
     _neo4j_store.wipe()
+
+
+@pytest.mark.neo4j
+def test_a_neo4j_checkpoint_names_its_store(_neo4j_store: Neo4jStore, tmp_path: Path) -> None:
+    """Schema 3 gives a Neo4j store an id: a checkpoint of another store (the same records
+    loaded anew) is refused, as on the embedded engine."""
+    from graph.audit import CheckpointError, checkpoint, load_or_create_key, verify_checkpoint
+    from tests import plantlet
+
+    st = _neo4j_store
+    st.wipe()
+    plantlet.load(Runtime.open(Settings(data_dir=tmp_path / "x"), store=st))
+    key = load_or_create_key(tmp_path / "k.pem")
+    cp = checkpoint(st, key)
+    assert cp["storeId"] == st.store_id and st.store_id
+    assert verify_checkpoint(st, cp, key.public_key()).ok
+    export_store(st, tmp_path / "p.tgp.jsonl.gz")
+    st.wipe()
+    import_store(st, tmp_path / "p.tgp.jsonl.gz")
+    assert st.store_id != cp["storeId"]
+    with pytest.raises(CheckpointError, match="belongs to store"):
+        verify_checkpoint(st, cp, key.public_key())
+    st.wipe()
