@@ -223,7 +223,7 @@ class SQLiteStore(_SQLiteReads, EngineStore):
             self._conn().execute(pragma)
 
     def _migrate(self) -> None:
-        """Open the file: refuse a newer or foreign one before touching it (read-only check),
+        """Open the file: refuse a newer or foreign one before touching it (query-only check),
         create a fresh one at the current version, leave an older one at its version for
         :mod:`tracegraph.upgrade` (the layouts read alike; :meth:`schema_version` says which)."""
         found = M.check_openable(self.path)
@@ -231,11 +231,12 @@ class SQLiteStore(_SQLiteReads, EngineStore):
         c.executescript(Q.SCHEMA)
         c.execute(Q.SET_STORE_ID, (uuid.uuid4().hex,))
         self.store_id = str(c.execute(Q.STORE_ID).fetchone()[0])
-        if found is None:  # a fresh store: the same steps an upgrade runs
+        if found is None or found == 1:  # fresh (perhaps being made by another process)
             c.execute("BEGIN IMMEDIATE")
             try:
-                if c.execute(Q.GET_SCHEMA_VERSION).fetchone() is None:
-                    M.migrate(c, LEGACY_VERSION, self.identifiers)
+                if (c.execute(Q.GET_SCHEMA_VERSION).fetchone() is None
+                        and int(c.execute(Q.LAST_TX).fetchone()[0]) == 0):
+                    M.migrate(c, LEGACY_VERSION, self.identifiers)  # the steps an upgrade runs
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
