@@ -5,7 +5,11 @@ What it really does:
 * **Model.** Every node carries the labels of its class and all superclasses down from
   ``Record`` (the most specific one is the node's class); system properties ``iri``, ``key``,
   ``recordedAt``, ``updatedAt``, ``txId`` sit beside the ontology's; audit entries and capture
-  events are ``AuditEvent`` / ``CaptureEvent`` nodes; the watermark is one ``GraphWatermark`` node.
+  events are ``AuditEvent`` / ``CaptureEvent`` nodes; the watermark is one ``GraphWatermark`` node;
+  the store's schema version and id are one ``StoreSchema`` node
+  (:data:`graph.schema.SCHEMA_VERSION`: a newer store is refused before anything is written, an
+  empty one made current, an older one left for :mod:`tracegraph.upgrade`, whose Cypher steps
+  are :func:`migrate`).
   Constraints and indexes (IRI, key, each identifier, audit fields) are created on connect.
 * **Writes.** Batched ``UNWIND`` statements of :data:`_Neo4jReads.chunk_size` rows, grouped by
   label set or relationship type, in one explicit transaction; every lookup starts from an

@@ -6,7 +6,10 @@ What it really does:
   integer node ids, with a reverse index ``(dst, type, src)`` and a ``(type, tx)`` index). Every
   value of each ``tg:identifier`` property is also written to an ``identifiers`` table, so lookups
   by lot, serial, GTIN or tag are index seeks, and a write pays only for the identifiers a node
-  actually has. The audit table refuses updates and deletes (triggers).
+  actually has. The audit table refuses updates and deletes (triggers). The schema version is in
+  ``meta`` and the file header (:mod:`graph.engines.sqlite.migrations`): a newer or foreign file
+  is refused before anything is written, a fresh one made current, an older one left for
+  :mod:`tracegraph.upgrade`.
 * **Writes.** One writer at a time per process (a lock) and per file (``BEGIN IMMEDIATE``); the
   transaction id is a counter in the ``meta`` table.
 * **Traversal.** Not SQL (no recursive CTE, no query per level): the derivation edges are held
