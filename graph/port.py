@@ -87,6 +87,10 @@ class StoreTx(Protocol):
         """Remove the given nodes with every edge touching them and the idempotency records
         whose event id starts with ``event_prefix``, and append ``audit`` (the removal's own
         entries: the trail itself never shrinks). Only :mod:`graph.retract` calls this."""
+    def migrate_schema(self) -> int:
+        """Bring the store to :data:`graph.schema.SCHEMA_VERSION` inside this transaction (the
+        engine's steps and the recorded version; rolled back with it); returns the version
+        found. Only :mod:`tracegraph.upgrade` calls it, through the Writer."""
         ...
 
 
@@ -96,6 +100,11 @@ class GraphStore(Protocol):
     engine: str
 
     def transaction(self) -> AbstractContextManager[StoreTx]: ...
+
+    def schema_version(self) -> int:
+        """The schema version the store records (:data:`graph.schema.SCHEMA_VERSION` when
+        current; lower for a store written by an earlier release, not yet upgraded)."""
+        ...
 
     def get(self, iri: str) -> NodeRecord | None: ...
 

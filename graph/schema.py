@@ -13,8 +13,11 @@ __all__ = [
     "DERIVATION",
     "EDGE_SYSTEM_PROPS",
     "KIND_PROPERTY",
+    "LEGACY_VERSION",
     "NODE_SYSTEM_PROPS",
     "ROOT_LABEL",
+    "SCHEMA_VERSION",
+    "StoreVersionError",
     "identifier_properties",
     "neo4j_schema_statements",
     "of_class",
@@ -29,6 +32,39 @@ ROOT_LABEL = "Record"
 #: Properties each engine keeps on every node / derivation edge besides the ontology's own.
 NODE_SYSTEM_PROPS = ("iri", "key", "recordedAt", "updatedAt", "txId")
 EDGE_SYSTEM_PROPS = ("edgeId", "recordedAt", "txId")
+
+#: The store schema this code reads and writes, one number for both engines (issue 19 item 3).
+#: A store records the version it was written with; :mod:`tracegraph.upgrade` brings an older
+#: one forward (each engine's steps in one transaction, after a backup) and every engine refuses
+#: to open a newer one.
+#:
+#: 1. first embedded layout (nodes, edges, audit, events, meta);
+#: 2. the ``identifiers`` index table (embedded; re-indexes every identifier value). Every
+#:    release up to this one wrote version 2; a Neo4j store of those releases records no
+#:    version and reads as 2;
+#: 3. the store's identity and version as one guarded record on both engines: embedded, the
+#:    file's header says it is a tracegraph store (``PRAGMA application_id``) and holds the
+#:    version (``PRAGMA user_version``), so a tool, a backup copy or another program sees it
+#:    without tracegraph's tables; Neo4j, one ``StoreSchema`` node (unique code) holds the
+#:    version and a store id, which Neo4j stores lacked (their backups, portable exports and
+#:    audit checkpoints named no store, so a checkpoint of another store was not told apart).
+SCHEMA_VERSION = 3
+#: The version of a store that records none but holds data (a Neo4j store of releases <= 2).
+LEGACY_VERSION = 2
+
+
+class StoreVersionError(RuntimeError):
+    """A store this tracegraph must not open: written by a newer tracegraph (``found`` above
+    ``supported``), or not a tracegraph store at all. Nothing was written to it."""
+
+    def __init__(self, where: str, found: int, supported: int = SCHEMA_VERSION,
+                 message: str | None = None) -> None:
+        self.where, self.found, self.supported = where, found, supported
+        super().__init__(message or (
+            f"the store at {where} has schema version {found}, newer than this tracegraph's "
+            f"schema version {supported}: it was written by a newer tracegraph. Run that "
+            f"version (or later) against it, or restore a backup taken before its upgrade; "
+            f"nothing was written to the store"))
 
 
 def check_against(vocab: Vocabulary) -> None:
@@ -58,6 +94,7 @@ def neo4j_schema_statements(vocab: Vocabulary | None = None) -> list[str]:
         "CREATE INDEX audit_actor IF NOT EXISTS FOR (a:AuditEvent) ON (a.actorName)",
         "CREATE INDEX audit_at IF NOT EXISTS FOR (a:AuditEvent) ON (a.recordedAt)",
         "CREATE CONSTRAINT event_id IF NOT EXISTS FOR (e:CaptureEvent) REQUIRE e.eventId IS UNIQUE",
+        "CREATE CONSTRAINT store_schema IF NOT EXISTS FOR (s:StoreSchema) REQUIRE s.code IS UNIQUE",
     ]
     for name in identifier_properties(v):
         out.append(

@@ -51,6 +51,7 @@ class Command(StrEnum):
     SIGN = "sign"
     START_WORK_ORDER = "startWorkOrder"
     UNLOCK_USER = "unlockUser"
+    UPGRADE_STORE = "upgradeStore"
     VERIFY_EFFECTIVENESS_CHECK = "verifyEffectivenessCheck"
     WARN_AT_START = "warnAtStart"
 
@@ -120,6 +121,8 @@ ASSERTED_BY: Mapping[str, frozenset[RoleName]] = MappingProxyType(
         "SerializedUnit": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
         "Shipment": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
         "Site": frozenset({RoleName.ENGINEER}),
+        "StoreSchema": frozenset(),
+        "StoreUpgrade": frozenset(),
         "Sublot": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
         "Supplier": frozenset({RoleName.ENGINEER, RoleName.QA}),
         "TraceableEntity": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
@@ -177,6 +180,7 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
                 Command.UNLOCK_USER,
             }
         ),
+        "fromSchemaVersion": frozenset({Command.UPGRADE_STORE}),
         "hasRole": frozenset({Command.CREATE_USER}),
         "holdState": frozenset({Command.DISPOSE, Command.EXCEPTION_LOOP, Command.PLACE_HOLD}),
         "lockedUntil": frozenset({Command.AUTHENTICATE, Command.UNLOCK_USER}),
@@ -200,6 +204,7 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
         "roleName": frozenset({Command.CREATE_USER, Command.EXCEPTION_LOOP}),
         "signatureMeaning": frozenset({Command.SIGN}),
         "supplierStatus": frozenset({Command.QUALIFY_SUPPLIER}),
+        "toSchemaVersion": frozenset({Command.UPGRADE_STORE}),
         "validationOutcome": frozenset({Command.RECORD_VALIDATION}),
         "versionStatus": frozenset({Command.ASSESS_CHANGE, Command.MAKE_CHANGE_EFFECTIVE}),
         "workOrderState": frozenset(

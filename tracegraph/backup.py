@@ -263,9 +263,10 @@ def _export_portable(cfg: Settings, out: Path) -> dict[str, Any]:
     try:
         private_file(out)
         header = export_store(store, out)
+        version = store.schema_version()
     finally:
         store.close()
-    return {"layout": "portable", "storeId": header["storeId"], "schemaVersion": 0,
+    return {"layout": "portable", "storeId": header["storeId"], "schemaVersion": version,
             "watermark": header["watermark"], "checkpoint": None,
             "audit": {**header["audit"], "entries": header["counts"].get("audit", 0)}}
 

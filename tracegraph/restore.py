@@ -3,7 +3,8 @@ manifest and every checksum are checked, the files copied into a staging directo
 target, the restored store checked against the manifest and ``audit verify`` run on it (chain and
 state); only then does the staging directory become the data directory. Any failure is a
 :class:`tracegraph.backup.BackupRefused` naming each problem, and nothing is written to the
-target."""
+target. A restore into an empty Neo4j database (``server``) does all of that in the staging
+copy, then loads the store through the portable path and verifies it there."""
 
 from __future__ import annotations
 
@@ -14,15 +15,16 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-import graph.engines.sqlite.queries as Q
 from graph.audit import CheckpointError, VerifyReport, verify_checkpoint, verify_store
 from graph.engines.sqlite.store import SQLiteStore
 from graph.errors import Problem
-from graph.portable import PortableError, import_store
+from graph.port import GraphStore
+from graph.portable import PortableError, export_store, import_store
+from graph.schema import SCHEMA_VERSION
 from tracegraph.backup import (
     CHECKPOINT,
     FORMAT,
@@ -40,7 +42,7 @@ from tracegraph.backup import (
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-__all__ = ["RestoreResult", "read_manifest", "restore"]
+__all__ = ["RestoreResult", "ServerStore", "read_manifest", "restore"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class RestoreResult:
     data_dir: Path
     manifest: dict[str, Any]
     report: VerifyReport
+    engine: str = "embedded"  # where the store was restored to
 
 
 # -- restore -----------------------------------------------------------------------------------
@@ -84,9 +87,9 @@ def read_manifest(root: Path, public_key: Ed25519PublicKey | None = None
                                 "content: it was edited after the backup was sealed", "digest",
                                 m["digest"]))
     problems += _signature_problems(m, body, public_key)
-    if int(m["schemaVersion"]) > Q.SCHEMA_VERSION:
+    if int(m["schemaVersion"]) > SCHEMA_VERSION:
         problems.append(Problem("backup-newer", f"the backup's store schema is newer than this "
-                                f"tracegraph's ({Q.SCHEMA_VERSION}); restore it with "
+                                f"tracegraph's ({SCHEMA_VERSION}); restore it with "
                                 f"tracegraph {m['tracegraphVersion']} or later",
                                 "schemaVersion", m["schemaVersion"]))
     problems += _file_problems(root, m["files"])
@@ -170,7 +173,7 @@ def _copy_verified(root: Path, staging: Path, files: dict[str, Any]) -> list[Pro
     return problems
 
 
-def _import_portable(store: SQLiteStore, path: Path) -> list[Problem]:
+def _import_portable(store: GraphStore, path: Path) -> list[Problem]:
     try:
         import_store(store, path)
     except PortableError as e:
@@ -178,13 +181,14 @@ def _import_portable(store: SQLiteStore, path: Path) -> list[Problem]:
     return []
 
 
-def _store_problems(store: SQLiteStore, m: dict[str, Any]) -> list[Problem]:
+def _store_problems(store: GraphStore, m: dict[str, Any], same_store: bool = True
+                    ) -> list[Problem]:
     seq, head_hash = store.audit_head()
     got = {"watermark": store.watermark(), "audit.headSeq": seq, "audit.headHash": head_hash}
     want = {"watermark": m["watermark"], "audit.headSeq": m["audit"].get("headSeq"),
             "audit.headHash": m["audit"].get("headHash")}
-    if m.get("layout") != "portable":  # a portable load makes a new store
-        got["storeId"], want["storeId"] = store.store_id, m["storeId"]
+    if same_store and m.get("layout") != "portable":  # a portable load makes a new store
+        got["storeId"], want["storeId"] = getattr(store, "store_id", None), m["storeId"]
     return [Problem("manifest-mismatch", f"the restored store has {got[k]!r}", k, want[k])
             for k in got if got[k] != want[k]]
 
@@ -201,10 +205,50 @@ def _verify_problems(r: VerifyReport) -> list[Problem]:
     return []
 
 
+class ServerStore(GraphStore, Protocol):
+    """A server engine's store (Neo4j) a restore loads into: emptied again on failure."""
+
+    def wipe(self) -> None: ...
+
+
+def _server_problems(server: ServerStore | None) -> list[Problem]:
+    if server is None or (server.watermark() == 0 and server.audit_head()[0] == 0):
+        return []
+    return [Problem("target-not-empty", f"restore into a {server.engine} database only when it "
+                    f"is empty (it is at watermark {server.watermark()})", "NEO4J_URI",
+                    getattr(server, "where", server.engine))]
+
+
+def _into_server(store: SQLiteStore, server: ServerStore, staging: Path, m: dict[str, Any],
+                 progress: Callable[[str, int], None] | None
+                 ) -> tuple[list[Problem], VerifyReport | None]:
+    """The verified staged store into the empty server store through the portable path; then
+    the server store checked against the manifest and ``audit verify`` run on it."""
+    out = staging / f".load-{PORTABLE_FILE}"
+    try:
+        private_file(out)
+        export_store(store, out)
+        problems = _import_portable(server, out)
+    finally:
+        out.unlink(missing_ok=True)
+    problems = problems or _store_problems(server, m, same_store=False)
+    if problems:
+        return problems, None
+    report = verify_store(server, progress=progress)
+    return _verify_problems(report), report
+
+
 def restore(backup_dir: Path, data_dir: Path, public_key: Ed25519PublicKey | None = None,
-            progress: Callable[[str, int], None] | None = None) -> RestoreResult:
+            progress: Callable[[str, int], None] | None = None,
+            server: ServerStore | None = None) -> RestoreResult:
     """Restore the backup in ``backup_dir`` into the fresh (missing or empty) ``data_dir``,
-    or raise :class:`BackupRefused` having written nothing there (module docstring)."""
+    or raise :class:`BackupRefused` having written nothing there (module docstring).
+
+    With ``server`` (an empty Neo4j store) the store goes there instead: the backup is checked
+    and verified in a staging copy exactly as for the embedded engine (its signed checkpoint
+    too), loaded through the portable path, checked against the manifest and verified again
+    in the server; ``data_dir`` gets the raw signal files. On any failure the server store is
+    emptied again and nothing is left in ``data_dir``."""
     problems: list[Problem] = []
     if backup_dir.name.startswith(PARTIAL):
         problems.append(Problem("backup-incomplete", "an unfinished backup (its process stopped "
@@ -212,6 +256,7 @@ def restore(backup_dir: Path, data_dir: Path, public_key: Ed25519PublicKey | Non
     if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
         problems.append(Problem("target-not-empty", "restore only into a fresh data directory "
                                 "(missing or empty)", "data-dir", str(data_dir)))
+    problems += _server_problems(server)
     m, found = read_manifest(backup_dir, public_key)
     problems += found
     if problems:
@@ -219,6 +264,7 @@ def restore(backup_dir: Path, data_dir: Path, public_key: Ed25519PublicKey | Non
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = data_dir.parent / f".restore-partial-{data_dir.name}.{os.getpid()}"
     private_dir(staging)
+    loading = False
     try:
         problems = _copy_verified(backup_dir, staging, m["files"])
         report: VerifyReport | None = None
@@ -231,17 +277,25 @@ def restore(backup_dir: Path, data_dir: Path, public_key: Ed25519PublicKey | Non
                 if not problems:
                     report = _verify(store, backup_dir, m, public_key, progress)
                     problems = _verify_problems(report)
+                if not problems and server is not None:
+                    loading = True
+                    problems, report = _into_server(store, server, staging, m, progress)
             finally:
                 store.close()
         if problems or report is None:
             raise BackupRefused(problems)
+        if server is not None:  # the store lives in the server: only the signal files stay
+            for side in ("", "-wal", "-shm", ".derivations.npz"):
+                (staging / f"{STORE_FILE}{side}").unlink(missing_ok=True)
         if data_dir.exists():
             data_dir.rmdir()
         os.rename(staging, data_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if loading and server is not None:
+            server.wipe()
         raise
-    return RestoreResult(data_dir, m, report)
+    return RestoreResult(data_dir, m, report, "embedded" if server is None else server.engine)
 
 
 def _verify(store: SQLiteStore, root: Path, m: dict[str, Any],

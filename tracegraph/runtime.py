@@ -27,6 +27,7 @@ from ontology.vocab import Vocabulary, vocabulary
 from quality.guards import default_guards
 from shapes.validator import ShapeResult, ShapesValidator, validator
 from tracegraph.settings import Settings, settings
+from tracegraph.upgrade import UpgradeResult, upgrade
 
 __all__ = ["Runtime"]
 
@@ -42,17 +43,29 @@ class Runtime:
     shapes: ShapesValidator
     writer: Writer
     clock: Clock = utc_now
+    upgraded: UpgradeResult | None = None  # the schema upgrade this open ran (tracegraph.upgrade)
 
     @classmethod
     def open(cls, cfg: Settings | None = None, store: GraphStore | None = None,
              on_commit: Callable[[WriteResult], None] | None = None) -> Runtime:
+        """The runtime over ``store``, or over the configured store, which is opened here: a
+        store newer than this tracegraph is refused (``graph.schema.StoreVersionError``), an
+        older one upgraded after a backup (:mod:`tracegraph.upgrade`; ``UpgradeError`` leaves
+        it as it was). A store handed in is the caller's to keep current."""
         s = cfg or settings()
         st = store or open_store(s.store, sqlite_path=s.sqlite_path, neo4j_uri=s.neo4j_uri,
                                  neo4j_user=s.neo4j_user, neo4j_password=s.neo4j_password,
                                  neo4j_database=s.neo4j_database)
         vocab = vocabulary()
         shapes = validator()
-        return cls(s, st, vocab, shapes, Writer(st, vocab, shapes, on_commit, default_guards()))
+        rt = cls(s, st, vocab, shapes, Writer(st, vocab, shapes, on_commit, default_guards()))
+        if store is None:  # the configured store: an older one is upgraded here, once
+            try:
+                rt.upgraded = upgrade(s, st, rt.writer)
+            except BaseException:
+                st.close()
+                raise
+        return rt
 
     def capture(self, document: bytes | str | dict[str, Any], actor: str | None = None,
                 dry_run: bool = False, principal: Principal | None = None,

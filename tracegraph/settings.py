@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # window in that process, MB (issue 17 G: bounded memory; the API keeps the defaults)
     signals_cache_mb: int = Field(default=2, ge=1)
     signals_mmap_mb: int = Field(default=0, ge=0)
+    # store upgrades (tracegraph.upgrade): where the automatic backup before an upgrade goes;
+    # default: <data_dir>-upgrade-backups beside the data directory
+    upgrade_backup_dir: Path | None = None
 
     @property
     def sqlite_path(self) -> Path:

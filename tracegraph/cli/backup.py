@@ -103,29 +103,51 @@ def run_restore(
         public_key: Annotated[Path | None, typer.Option(
             help="PEM public key the backup must be signed with (checks the manifest's "
                  "signature and the audit checkpoint)")] = None,
+        engine: Annotated[str | None, typer.Option(
+            help="embedded | neo4j: where the store goes (default: TRACEGRAPH_STORE); neo4j "
+                 "loads it into the empty database at NEO4J_URI, DATA_DIR gets the signal "
+                 "files")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Restore a backup into a fresh data directory after checking its manifest and checksums;
-    then run audit verify on the restored store. Refused (nothing written) on any failure."""
+    """Restore a backup into a fresh data directory (or an empty Neo4j database) after checking
+    its manifest and checksums; then run audit verify on the restored store. Refused (nothing
+    written) on any failure."""
+    cfg = Settings()
+    target = engine or cfg.store
+    if target not in ("embedded", "neo4j"):
+        _refused("restore", [Problem("engine", "the engine is embedded or neo4j", "--engine",
+                                     target)], as_json)
     try:
         key = load_public_key(public_key) if public_key is not None else None
     except (CheckpointError, ValueError, OSError) as e:
         _refused("restore", [Problem("public-key", str(e), "--public-key", str(public_key))],
                  as_json)
         return
+    server: Any = None
+    if target == "neo4j":
+        try:
+            server = _open(cfg.model_copy(update={"store": "neo4j"}))
+        except Exception as e:  # the driver's errors: unreachable, refused credentials …
+            _refused("restore", [Problem("store-unreachable", f"cannot open the neo4j store "
+                                         f"({e})", "NEO4J_URI", cfg.neo4j_uri)], as_json)
     try:
-        r = restore(backup_dir, data_dir, key)
+        r = restore(backup_dir, data_dir, key, server=server)
     except BackupRefused as e:
         _refused("restore", e.problems, as_json)
         return
+    finally:
+        if server is not None:
+            server.close()
     rep, m = r.report, r.manifest
     if as_json:
-        _json({"ok": True, "dataDir": str(r.data_dir), "watermark": m["watermark"],
-               "audit": rep.as_dict()})
+        _json({"ok": True, "dataDir": str(r.data_dir), "engine": r.engine,
+               "watermark": m["watermark"], "audit": rep.as_dict()})
         return
     st = rep.state
+    into = (str(r.data_dir) if r.engine == "embedded"
+            else f"the {r.engine} store (signal files in {r.data_dir})")
     console.print(f"restored {escape(str(backup_dir))} (taken {m['createdAt']} by "
-                  f"{escape(m['createdBy'])}) into {escape(str(r.data_dir))}: watermark "
+                  f"{escape(m['createdBy'])}) into {escape(into)}: watermark "
                   f"{m['watermark']}", soft_wrap=True)
     console.print(f"[green]audit trail verified[/green]: {rep.checked:,} entries, head seq "
                   f"{rep.head_seq} hash {rep.head_hash}"
@@ -187,7 +209,41 @@ def portable_import(
         raise typer.Exit(1)
 
 
+def run_upgrade(
+        backup_dir: Annotated[Path | None, typer.Option(
+            help="where the backup before the upgrade goes (default: TRACEGRAPH_UPGRADE_"
+                 "BACKUP_DIR, else <data dir>-upgrade-backups)")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Upgrade the configured store to this tracegraph's schema version (after a backup, in one
+    transaction, recorded in the audit trail); say so when it is current. Every command that
+    opens the store does the same; this one does only that."""
+    from tracegraph.runtime import Runtime
+    from tracegraph.upgrade import upgrade
+
+    cfg = Settings()
+    rt = Runtime.open(cfg, store=_open(cfg))  # the store as found: upgraded below
+    try:
+        r = upgrade(cfg, rt.store, rt.writer, dest=backup_dir)
+        version = rt.store.schema_version()
+    finally:
+        rt.close()
+    if as_json:
+        _json({"ok": True, "schemaVersion": version, "upgraded": None if r is None else {
+            "from": r.from_version, "to": r.to_version, "backup": str(r.backup),
+            "manifestDigest": r.manifest_digest, "record": r.record, "seconds": r.seconds}})
+    elif r is None:
+        console.print(f"the {cfg.store} store is at schema version {version}, this "
+                      "tracegraph's: nothing to upgrade")
+    else:
+        console.print(f"upgraded the {cfg.store} store from schema version {r.from_version} to "
+                      f"{r.to_version} in {r.seconds:.2f} s; backup taken before: "
+                      f"{escape(str(r.backup))} (manifest digest {r.manifest_digest}); "
+                      f"audit record {escape(r.record)}", soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     app.command("backup")(run_backup)
     app.command("restore")(run_restore)
+    app.command("upgrade")(run_upgrade)
     app.add_typer(portable_app, name="portable")

@@ -9,16 +9,18 @@ import time
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from graph.authority import Migration, Principal
 from graph.errors import Problem, WriteRejectedError
 from graph.model import Direction
+from graph.schema import StoreVersionError
 from ontology.codes import RoleName
 from tracegraph.cli.admin import audit_app, user_app
 from tracegraph.cli.backup import register as register_backup
@@ -30,9 +32,23 @@ from tracegraph.cli.validation import validation_app
 from tracegraph.cli.versions import register as register_versions
 from tracegraph.runtime import Runtime
 from tracegraph.settings import settings
+from tracegraph.upgrade import UpgradeError
 
-app = typer.Typer(help="tracegraph: traceability knowledge graph for device manufacturing",
-                  no_args_is_help=True)
+
+class _App(typer.Typer):
+    """The command line: a store it must not open or could not upgrade ends the command with
+    the reason on one line (exit 1), not a traceback."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except (StoreVersionError, UpgradeError) as e:
+            Console(stderr=True).print(f"[red]refused[/red]: {escape(str(e))}", soft_wrap=True)
+            raise SystemExit(1) from None
+
+
+app = _App(help="tracegraph: traceability knowledge graph for device manufacturing",
+           no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
 
@@ -316,6 +332,12 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
 
     s = settings()
     h, p = host or s.host, port or s.port
+    rt = Runtime.open(s)  # before serving: a newer store refused, an older one upgraded
+    if rt.upgraded is not None:
+        console.print(f"upgraded the store from schema version {rt.upgraded.from_version} to "
+                      f"{rt.upgraded.to_version}; backup taken before: {rt.upgraded.backup}",
+                      soft_wrap=True)
+    rt.close()
     console.print(f"tracegraph ({s.store}) serving on http://{h}:{p}/graphql")
     uvicorn.run("api.app:create_app", factory=True, host=h, port=p, log_level="info")
 

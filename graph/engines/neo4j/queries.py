@@ -13,6 +13,22 @@ MERGE (w:GraphWatermark {code: 'main'})
 SET w.lastTx = coalesce(w.lastTx, 0) + 1
 RETURN w.lastTx AS tx
 """
+#: the store's identity and schema version: one StoreSchema node (unique code, not a Record)
+STORE_SCHEMA = """
+OPTIONAL MATCH (s:StoreSchema {code: 'main'})
+RETURN s.schemaVersion AS version, s.storeId AS storeId,
+       EXISTS { MATCH (w:GraphWatermark) } OR EXISTS { MATCH (:Record) } AS holdsData
+"""
+#: inside a write transaction: the record locked (a write to it), then read
+LOCK_STORE_SCHEMA = """
+OPTIONAL MATCH (s:StoreSchema {code: 'main'}) SET s.code = s.code
+RETURN s.schemaVersion AS version
+"""
+#: the step to version 3: the record, with a new store id unless it has one
+STEP_3_STORE_SCHEMA = """
+MERGE (s:StoreSchema {code: 'main'}) ON CREATE SET s.storeId = $storeId
+"""
+SET_SCHEMA_VERSION = "MATCH (s:StoreSchema {code: 'main'}) SET s.schemaVersion = $version"
 LAST_TX = "OPTIONAL MATCH (w:GraphWatermark {code: 'main'}) RETURN coalesce(w.lastTx, 0) AS tx"
 
 NODES_BY_IRIS = f"UNWIND $iris AS i MATCH (n:Record {{iri: i}}) RETURN {_NODE_RETURN}"

@@ -5,7 +5,11 @@ What it really does:
 * **Model.** Every node carries the labels of its class and all superclasses down from
   ``Record`` (the most specific one is the node's class); system properties ``iri``, ``key``,
   ``recordedAt``, ``updatedAt``, ``txId`` sit beside the ontology's; audit entries and capture
-  events are ``AuditEvent`` / ``CaptureEvent`` nodes; the watermark is one ``GraphWatermark`` node.
+  events are ``AuditEvent`` / ``CaptureEvent`` nodes; the watermark is one ``GraphWatermark`` node;
+  the store's schema version and id are one ``StoreSchema`` node
+  (:data:`graph.schema.SCHEMA_VERSION`: a newer store is refused before anything is written, an
+  empty one made current, an older one left for :mod:`tracegraph.upgrade`, whose Cypher steps
+  are :func:`migrate`).
   Constraints and indexes (IRI, key, each identifier, audit fields) are created on connect.
 * **Writes.** Batched ``UNWIND`` statements of :data:`_Neo4jReads.chunk_size` rows, grouped by
   label set or relationship type, in one explicit transaction; every lookup starts from an
@@ -21,6 +25,7 @@ What it really does:
 from __future__ import annotations
 
 import threading
+import uuid
 from abc import abstractmethod
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -53,7 +58,13 @@ from graph.model import (
     Genealogy,
     NodeRecord,
 )
-from graph.schema import DERIVATION, neo4j_schema_statements
+from graph.schema import (
+    DERIVATION,
+    LEGACY_VERSION,
+    SCHEMA_VERSION,
+    StoreVersionError,
+    neo4j_schema_statements,
+)
 from ontology.datatypes import now_utc_text
 from ontology.vocab import Vocabulary
 
@@ -130,6 +141,17 @@ class _Neo4jTx(_Neo4jReads, EngineTx):
     def _run(self, query: str, **params: Any) -> Iterable[Any]:
         return self.tx.run(query, **params)
 
+    def migrate_schema(self) -> int:
+        """Bring the store to :data:`SCHEMA_VERSION` inside this transaction (Cypher steps,
+        then the version); returns the version found (no record: a store of releases <= 2)."""
+        rec = self.tx.run(Q.LOCK_STORE_SCHEMA).single()
+        found = LEGACY_VERSION if rec is None or rec["version"] is None else int(rec["version"])
+        if found > SCHEMA_VERSION:
+            raise StoreVersionError("this Neo4j database", found)
+        if found < SCHEMA_VERSION:
+            migrate(self.tx, found)
+        return found
+
     def _last_audit(self) -> tuple[int, str] | None:
         rec = self.tx.run(Q.AUDIT_HEAD).single()
         return None if rec is None else (int(rec["seq"]), str(rec["hash"]))
@@ -188,6 +210,15 @@ def _expand(tx: Transaction | ManagedTransaction, frontier: list[str], rel_type:
             yield f, t, _Converter.edge(src, rel_type, dst, props)
 
 
+def migrate(tx: Transaction, found: int) -> None:
+    """The Cypher steps from ``found`` to :data:`SCHEMA_VERSION` and the version, in ``tx``.
+    (Indexes and constraints are not data: Neo4j runs them in their own transactions, so they
+    are created, ``IF NOT EXISTS``, on every connect; the steps never depend on a new one.)"""
+    if found < 3:
+        tx.run(Q.STEP_3_STORE_SCHEMA, storeId=uuid.uuid4().hex).consume()
+    tx.run(Q.SET_SCHEMA_VERSION, version=SCHEMA_VERSION).consume()
+
+
 class Neo4jStore(_Neo4jReads, EngineStore):
     """:class:`graph.port.GraphStore` on a Neo4j 5 server (see the module docstring)."""
 
@@ -203,10 +234,39 @@ class Neo4jStore(_Neo4jReads, EngineStore):
         self.conv = _Converter(self.vocab)
         self._local = threading.local()
         self.driver.verify_connectivity()
+        self.where = f"{uri} (database {database or 'default'})"
+        found = self._identity()  # read only: a newer store is refused before any write
+        if found is not None and found > SCHEMA_VERSION:
+            self.driver.close()
+            raise StoreVersionError(self.where, found)
         with self.driver.session(database=self.database) as s:
             for stmt in neo4j_schema_statements(self.vocab):
                 s.run(stmt).consume()
             s.run("CALL db.awaitIndexes(300)").consume()
+        if found is None:
+            self._create_fresh()
+
+    def _identity(self) -> int | None:
+        """Read the store's schema version and id (``store_id``): ``None`` for an empty
+        database, :data:`LEGACY_VERSION` for one holding data but no record."""
+        rec = self._read(Q.STORE_SCHEMA)[0]
+        self.store_id: str | None = rec["storeId"]
+        if rec["version"] is not None:
+            return int(rec["version"])
+        return LEGACY_VERSION if rec["holdsData"] else None
+
+    def _create_fresh(self) -> None:
+        """An empty database becomes a store at the current version (the upgrade's steps)."""
+        with self.driver.session(database=self.database) as s, s.begin_transaction() as tx:
+            rec = tx.run(Q.LOCK_STORE_SCHEMA).single()
+            if rec is None or rec["version"] is None:
+                migrate(tx, LEGACY_VERSION)
+            tx.commit()
+        self._identity()
+
+    def schema_version(self) -> int:
+        found = self._identity()
+        return SCHEMA_VERSION if found is None else found
 
     def _links_chunk(self, iris: list[str], outgoing: bool) -> Iterator[EdgeRecord]:
         """As :class:`_Neo4jReads`, and inside a snapshot only the edges committed by its
@@ -362,6 +422,7 @@ class Neo4jStore(_Neo4jReads, EngineStore):
         """Delete every node and relationship (tests and benchmarks only)."""
         with self.driver.session(database=self.database) as s:
             s.run(Q.WIPE).consume()
+        self._create_fresh()  # an empty store is a fresh one, at the current version
 
     def close(self) -> None:
         self.driver.close()

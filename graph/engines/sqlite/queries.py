@@ -81,10 +81,11 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 """
 
 
-SCHEMA_VERSION = 2  # 2: identifiers index table
+#: the stored schema version (graph.schema.SCHEMA_VERSION; steps in
+#: graph.engines.sqlite.migrations)
 GET_SCHEMA_VERSION = "SELECT v FROM meta WHERE k = 'schema_version'"
 SET_SCHEMA_VERSION = "INSERT OR REPLACE INTO meta(k, v) VALUES ('schema_version', ?)"
-#: (re)index every identifier value of every node (migration to schema 2, or repair)
+#: (re)index every identifier value of every node (the step to schema 2, or repair)
 REINDEX_IDENTIFIERS = """
 INSERT OR IGNORE INTO identifiers (value, prop, node)
 SELECT CAST(j.value AS TEXT), j.key, n.id FROM nodes n, json_each(n.props) AS j

@@ -6,7 +6,10 @@ What it really does:
   integer node ids, with a reverse index ``(dst, type, src)`` and a ``(type, tx)`` index). Every
   value of each ``tg:identifier`` property is also written to an ``identifiers`` table, so lookups
   by lot, serial, GTIN or tag are index seeks, and a write pays only for the identifiers a node
-  actually has. The audit table refuses updates and deletes (triggers).
+  actually has. The audit table refuses updates and deletes (triggers). The schema version is in
+  ``meta`` and the file header (:mod:`graph.engines.sqlite.migrations`): a newer or foreign file
+  is refused before anything is written, a fresh one made current, an older one left for
+  :mod:`tracegraph.upgrade`.
 * **Writes.** One writer at a time per process (a lock) and per file (``BEGIN IMMEDIATE``); the
   transaction id is a counter in the ``meta`` table.
 * **Traversal.** Not SQL (no recursive CTE, no query per level): the derivation edges are held
@@ -37,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+import graph.engines.sqlite.migrations as M
 import graph.engines.sqlite.queries as Q
 from graph.audit_chain import canonical_text
 from graph.engines.common import (
@@ -69,7 +73,15 @@ from graph.model import (
     NodeRecord,
 )
 from graph.port import GraphStore
-from graph.schema import DERIVATION, EDGE_SYSTEM_PROPS, KIND_PROPERTY, NODE_SYSTEM_PROPS
+from graph.schema import (
+    DERIVATION,
+    EDGE_SYSTEM_PROPS,
+    KIND_PROPERTY,
+    LEGACY_VERSION,
+    NODE_SYSTEM_PROPS,
+    SCHEMA_VERSION,
+    StoreVersionError,
+)
 from ontology.datatypes import now_utc_text
 from ontology.vocab import Vocabulary
 
@@ -129,6 +141,17 @@ class _SQLiteTx(_SQLiteReads, EngineTx):
 
     def _conn(self) -> sqlite3.Connection:
         return self.conn
+
+    def migrate_schema(self) -> int:
+        """Bring the file to :data:`SCHEMA_VERSION` inside this transaction (its steps, then
+        the version); returns the version found under the write lock."""
+        row = self.conn.execute(Q.GET_SCHEMA_VERSION).fetchone()
+        found = 1 if row is None else int(row[0])
+        if found > SCHEMA_VERSION:
+            raise StoreVersionError("this store", found)
+        if found < SCHEMA_VERSION:
+            M.migrate(self.conn, found, sorted(self.identifiers))
+        return found
 
     def _last_audit(self) -> tuple[int, str] | None:
         row = self.conn.execute(Q.AUDIT_HEAD).fetchone()
@@ -216,16 +239,28 @@ class SQLiteStore(_SQLiteReads, EngineStore):
             self._conn().execute(pragma)
 
     def _migrate(self) -> None:
+        """Open the file: refuse a newer or foreign one before touching it (query-only check),
+        create a fresh one at the current version, leave an older one at its version for
+        :mod:`tracegraph.upgrade` (the layouts read alike; :meth:`schema_version` says which)."""
+        found = M.check_openable(self.path)
         c = self._conn()
         c.executescript(Q.SCHEMA)
         c.execute(Q.SET_STORE_ID, (uuid.uuid4().hex,))
         self.store_id = str(c.execute(Q.STORE_ID).fetchone()[0])
-        row = c.execute(Q.GET_SCHEMA_VERSION).fetchone()
-        if row is None or int(row[0]) < Q.SCHEMA_VERSION:
+        if found is None or found == 1:  # fresh (perhaps being made by another process)
             c.execute("BEGIN IMMEDIATE")
-            c.execute(Q.REINDEX_IDENTIFIERS, (as_json(sorted(self.identifiers)),))
-            c.execute(Q.SET_SCHEMA_VERSION, (str(Q.SCHEMA_VERSION),))
+            try:
+                if (c.execute(Q.GET_SCHEMA_VERSION).fetchone() is None
+                        and int(c.execute(Q.LAST_TX).fetchone()[0]) == 0):
+                    M.migrate(c, LEGACY_VERSION, self.identifiers)  # the steps an upgrade runs
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
             c.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        row = self._conn().execute(Q.GET_SCHEMA_VERSION).fetchone()
+        return 1 if row is None else int(row[0])
 
     @contextmanager
     def transaction(self) -> Iterator[_SQLiteTx]:

@@ -1,0 +1,90 @@
+"""The embedded store's schema versions (:data:`graph.schema.SCHEMA_VERSION`) and the steps
+between them.
+
+:data:`graph.engines.sqlite.queries.SCHEMA` is the layout of version 2 (every statement
+``IF NOT EXISTS``, run on every open, so a dropped append-only trigger comes back); the steps
+bring it to the current version. A fresh file gets the same steps as an upgraded one, so a
+fresh store and an upgraded store have one layout. Every step runs inside the caller's write
+transaction (``BEGIN IMMEDIATE``): SQLite's DDL and header pragmas are transactional, so a
+failure or a crash anywhere leaves the file at the version it had.
+
+The version is read without writing (:func:`stored_version`, on a query-only connection), so
+a newer or foreign file is refused before the engine touches it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from urllib.parse import quote
+
+import graph.engines.sqlite.queries as Q
+from graph.engines.sqlite.rows import as_json
+from graph.schema import SCHEMA_VERSION, StoreVersionError
+
+__all__ = ["APPLICATION_ID", "STEPS", "check_openable", "migrate", "stored_version"]
+
+#: ``PRAGMA application_id`` of a tracegraph store: "TRCG" as a big-endian 32-bit integer.
+APPLICATION_ID = int.from_bytes(b"TRCG", "big")
+
+Step = Callable[[sqlite3.Connection, Sequence[str]], None]
+
+
+def _identifiers_table(c: sqlite3.Connection, identifiers: Sequence[str]) -> None:
+    """Version 2: every identifier value of every node in the ``identifiers`` table (the table
+    itself is in :data:`Q.SCHEMA`)."""
+    c.execute(Q.REINDEX_IDENTIFIERS, (as_json(sorted(identifiers)),))
+
+
+def _identity_in_header(c: sqlite3.Connection, identifiers: Sequence[str]) -> None:
+    """Version 3: the file's header names it a tracegraph store (the version follows in
+    :func:`migrate`, ``PRAGMA user_version``)."""
+    c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+
+#: step to version n (from n - 1)
+STEPS: dict[int, Step] = {2: _identifiers_table, 3: _identity_in_header}
+
+
+def stored_version(path: str) -> int | None:
+    """The schema version the file at ``path`` records, read on a query-only connection;
+    ``None`` for a file that does not exist or holds no tracegraph tables yet. Raises
+    :class:`StoreVersionError` for a SQLite file of another application."""
+    if path == ":memory:" or not Path(path).is_file() or Path(path).stat().st_size == 0:
+        return None
+    # read-write but query-only: as the last connection it removes the WAL side files it made
+    # (a read-only one leaves them behind), so a refused store's directory is as it was
+    con = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, timeout=60)
+    try:
+        con.execute("PRAGMA query_only = 1")
+        app_id = int(con.execute("PRAGMA application_id").fetchone()[0])
+        if app_id not in (0, APPLICATION_ID):
+            raise StoreVersionError(path, 0, message=(
+                f"{path} is a SQLite file of another application (application_id {app_id:#x}),"
+                " not a tracegraph store; nothing was written to it"))
+        has_meta = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                               "name = 'meta'").fetchone()
+        if has_meta is None:
+            return None
+        row = con.execute(Q.GET_SCHEMA_VERSION).fetchone()
+    finally:
+        con.close()
+    return 1 if row is None else int(row[0])
+
+
+def check_openable(path: str) -> int | None:
+    """:func:`stored_version`, refusing a store newer than this code."""
+    found = stored_version(path)
+    if found is not None and found > SCHEMA_VERSION:
+        raise StoreVersionError(path, found)
+    return found
+
+
+def migrate(c: sqlite3.Connection, found: int, identifiers: Sequence[str]) -> None:
+    """Run the steps from ``found`` to :data:`SCHEMA_VERSION` and record the version, on
+    ``c`` inside the caller's transaction."""
+    for version in range(found + 1, SCHEMA_VERSION + 1):
+        STEPS[version](c, identifiers)
+    c.execute(Q.SET_SCHEMA_VERSION, (str(SCHEMA_VERSION),))
+    c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
