@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from graph.engines.sqlite import queries as Q
+from graph.schema import SCHEMA_VERSION
 from tracegraph.settings import Settings
 
 __all__ = ["SERVICE_MARKERS", "ValidationSetupError", "find_source", "installation",
@@ -155,7 +155,7 @@ def installation(cfg: Settings, scratch: Path) -> Json:
     scratch_cfg = Settings(data_dir=scratch / "iq-store", store="embedded")
     scratch_cfg.data_dir.mkdir(parents=True, exist_ok=True)
     Runtime.open(scratch_cfg).close()
-    store: Json = {"engine": cfg.store, "schemaVersionOfThisRelease": Q.SCHEMA_VERSION,
+    store: Json = {"engine": cfg.store, "schemaVersionOfThisRelease": SCHEMA_VERSION,
                    "scratchStore": _store_facts(scratch_cfg.sqlite_path)}
     if cfg.store == "embedded":
         store["configuredStore"] = _store_facts(cfg.sqlite_path)
@@ -163,8 +163,8 @@ def installation(cfg: Settings, scratch: Path) -> Json:
         store["configuredStore"] = {"engine": "neo4j", "uri": str(cfg.neo4j_uri)}
     for name in ("scratchStore", "configuredStore"):
         v = store[name].get("schemaVersion")
-        if v is not None and v != Q.SCHEMA_VERSION:
-            bad.append(_dev("IQ", f"{name} schema version", str(Q.SCHEMA_VERSION), str(v)))
+        if v is not None and v != SCHEMA_VERSION:
+            bad.append(_dev("IQ", f"{name} schema version", str(SCHEMA_VERSION), str(v)))
     return {"tracegraph": dist.version, "installedAt": str(Path(str(dist.locate_file("")))),
             "python": sys.version.split()[0], "executable": sys.executable,
             "platform": platform.platform(), "host": socket.gethostname(),
