@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Hashable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -116,10 +116,10 @@ def _affected(walk: Walk, handles: Sequence[Hashable], limit: int | None = None
         chosen = walk.first_by_key(chosen, limit)
     records = walk.records(chosen)
     chosen.sort(key=lambda h: (records[h].key, records[h].iri))
-    paths = {h: walk.witness(h) for h in chosen}
+    paths = walk.witnesses(chosen)  # breadth-first: a path's length less one is the depth
     names = walk.iris(sorted({x for p in paths.values() for x in p}, key=str))
     return [Affected(iri=records[h].iri, cls=records[h].label, key=records[h].key,
-                     depth=walk.depth_of(h), witness=[names[x] for x in paths[h]],
+                     depth=len(paths[h]) - 1, witness=[names[x] for x in paths[h]],
                      properties=dict(records[h].props)) for h in chosen]
 
 
@@ -166,9 +166,8 @@ def _all_units(answer: RecallAnswer) -> Iterator[UnitRow]:
             yield (a.key, str(a.properties.get("gtin", "")), a.iri,
                    a.witness[-2] if len(a.witness) > 1 else "", a.depth, a.witness[0])
         return
-    # sorted by serial, so both engines write the same file
-    yield from sorted(walk.unit_rows(list(walk.by_label().get(UNIT_CLASS, ()))),
-                      key=lambda r: (r[0], r[2]))
+    # in (serial, IRI) order, streamed, so both engines write the same file
+    yield from walk.unit_rows(walk.by_label().get(UNIT_CLASS, ()))
 
 
 def write_export(answer: RecallAnswer, out_dir: Path) -> dict[str, Path]:
@@ -201,9 +200,8 @@ def write_export(answer: RecallAnswer, out_dir: Path) -> dict[str, Path]:
                         c.first_shipped or "", c.last_shipped or ""])
     body = {"watermark": answer.watermark, "summary": answer.summary(), "counts": answer.counts,
             "seeds": answer.seeds, "unknownSeeds": answer.unknown_seeds,
-            "batches": [asdict(a) for a in answer.batches],
-            "shipments": [asdict(a) for a in answer.shipments],
-            "customers": [asdict(c) for c in answer.customers],
+            "batches": answer.batches, "shipments": answer.shipments,  # orjson: dataclasses
+            "customers": answer.customers,
             "unitsFile": files["units"].name}
     files["json"] = out_dir / "recall.json"
     files["json"].write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2))
