@@ -45,7 +45,7 @@ def _worker(store_path: str, seeds_file: str, out: str, lean: bool) -> dict[str,
     seeds = Path(seeds_file).read_text().split()
     store = SQLiteStore(store_path)
     if lean:  # what `tracegraph recall` does now
-        store.limit_memory(64, 0)
+        store.limit_memory(16, 0)
     rt = Runtime.open(store=store)
     store.walk(seeds[:1], Direction.DOWNSTREAM)  # loads the derivation index, as any first call
     t0, c0 = time.perf_counter(), time.process_time()
@@ -57,13 +57,20 @@ def _worker(store_path: str, seeds_file: str, out: str, lean: bool) -> dict[str,
     t_counts, c_counts = time.perf_counter() - t0, time.process_time() - c0
     files = write_export(answer, Path(out))
     t_all, c_all = time.perf_counter() - t0, time.process_time() - c0
-    hashes = {k: hashlib.sha256(p.read_bytes()).hexdigest() for k, p in sorted(files.items())}
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before hashing
+    hashes = {}
+    for k, p in sorted(files.items()):
+        h = hashlib.sha256()
+        with p.open("rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+        hashes[k] = h.hexdigest()
     for p in files.values():
         p.unlink()
     rt.close()
     return {"walk_s": t_walk, "walk_cpu_s": c_walk, "counts_s": t_counts,
             "counts_cpu_s": c_counts, "export_s": t_all, "export_cpu_s": c_all,
-            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rss_mb": rss_mb,
             "summary": answer.summary(), "sha256": hashes}
 
 

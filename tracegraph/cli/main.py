@@ -209,7 +209,7 @@ def recall(seeds: Annotated[Path, typer.Option(help="CSV/text file of seed lots 
     rt = Runtime.open()
     lean = getattr(rt.store, "limit_memory", None)
     if lean is not None:  # one pass over most of the store: a small cache, no memory map
-        lean(64, 0)
+        lean(16, 0)
     try:
         t0 = time.perf_counter()
         answer = rt.recall(values, unit_limit=0, max_depth=max_depth)
