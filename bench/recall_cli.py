@@ -53,7 +53,8 @@ def _worker(store_path: str, seeds_file: str, out: str, lean: bool) -> dict[str,
     t_walk, c_walk = time.perf_counter() - t0, time.process_time() - c0
     del walk
     t0, c0 = time.perf_counter(), time.process_time()
-    answer = rt.recall(seeds, unit_limit=0)
+    lists = {"package_limit": 0} if lean else {}  # the command lists no package (new code)
+    answer = rt.recall(seeds, unit_limit=0, **lists)
     t_counts, c_counts = time.perf_counter() - t0, time.process_time() - c0
     files = write_export(answer, Path(out))
     t_all, c_all = time.perf_counter() - t0, time.process_time() - c0

@@ -98,11 +98,13 @@ class RecallAnswer:
     shipments: list[Affected]
     customers: list[AffectedCustomer]
     walk: Walk | None = field(default=None, repr=False)
+    packages_total: int | None = None  # when only some packages are listed (package_limit)
 
     def summary(self) -> dict[str, int]:
         return {"seeds": len(self.seeds), "unknownSeeds": len(self.unknown_seeds),
                 "batches": len(self.batches), "units": self.units_total,
-                "packages": len(self.packages), "shipments": len(self.shipments),
+                "packages": len(self.packages) if self.packages_total is None
+                else self.packages_total, "shipments": len(self.shipments),
                 "customers": len(self.customers)}
 
 
@@ -125,19 +127,22 @@ def _affected(walk: Walk, handles: Sequence[Hashable], limit: int | None = None
 
 
 def recall(store: _Store, walk: Walk, watermark: int, unit_limit: int = 1000,
-           unknown: Sequence[str] = ()) -> RecallAnswer:
-    """Classify a downstream walk into a recall answer (units listed up to ``unit_limit``)."""
+           unknown: Sequence[str] = (), package_limit: int | None = None) -> RecallAnswer:
+    """Classify a downstream walk into a recall answer (units listed up to ``unit_limit``,
+    packages up to ``package_limit``: the export files list none, so the command asks for 0)."""
     groups = walk.by_label()
     counts = {label: len(hs) for label, hs in sorted(groups.items())}
     batches = [a for c in BATCH_CLASSES for a in _affected(walk, groups.get(c, ()))]
     units = _affected(walk, groups.get(UNIT_CLASS, ()), unit_limit)
-    packages = _affected(walk, groups.get(PACK_CLASS, ()))
+    packages = _affected(walk, groups.get(PACK_CLASS, ()), package_limit)
     shipments = _affected(walk, groups.get(SHIPMENT_CLASS, ()))
     customers = _customers(store, shipments)
     return RecallAnswer(seeds=list(walk.seeds), unknown_seeds=[*unknown, *walk.unknown],
                         watermark=watermark, counts=counts, batches=batches, units=units,
                         units_total=len(groups.get(UNIT_CLASS, ())), packages=packages,
-                        shipments=shipments, customers=customers, walk=walk)
+                        shipments=shipments, customers=customers, walk=walk,
+                        packages_total=None if package_limit is None
+                        else len(groups.get(PACK_CLASS, ())))
 
 
 def _customers(store: _Store, shipments: list[Affected]) -> list[AffectedCustomer]:

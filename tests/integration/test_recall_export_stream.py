@@ -66,6 +66,11 @@ def test_streamed_export_equals_the_previous_export(plant: Runtime, tmp_path: Pa
         assert answer.units_total > 7 * 3
     files = write_export(answer, tmp_path)
     assert files["units"].read_bytes() == previous_units_csv(answer)
+    lean = plant.recall(seeds, unit_limit=0, package_limit=0)  # what the command asks for
+    assert lean.packages == [] and lean.summary() == answer.summary()
+    assert answer.summary()["packages"] == len(answer.packages) > 0
+    for name, path in write_export(lean, tmp_path / "lean").items():
+        assert path.read_bytes() == files[name].read_bytes(), name
     body = orjson.loads(files["json"].read_bytes())
     assert body["batches"] == [asdict(a) for a in answer.batches]
     assert body["shipments"] == [asdict(a) for a in answer.shipments]

@@ -212,7 +212,7 @@ def recall(seeds: Annotated[Path, typer.Option(help="CSV/text file of seed lots 
         lean(16, 0)
     try:
         t0 = time.perf_counter()
-        answer = rt.recall(values, unit_limit=0, max_depth=max_depth)
+        answer = rt.recall(values, unit_limit=0, max_depth=max_depth, package_limit=0)
         if not answer.seeds:  # nothing to recall from: no files, a failing exit
             err.print(f"none of the {len(values):,} seed(s) matched a node: "
                       + ", ".join(answer.unknown_seeds[:20]), soft_wrap=True)
