@@ -37,6 +37,10 @@ class Walk(Protocol):
 
     def witness(self, h: Hashable) -> list[Hashable]: ...
 
+    def witnesses(self, handles: Sequence[Hashable]) -> dict[Hashable, list[Hashable]]:
+        """:meth:`witness` of many handles at once (its length less one is the depth)."""
+        ...
+
     def iris(self, handles: Sequence[Hashable]) -> dict[Hashable, str]: ...
 
     def records(self, handles: Sequence[Hashable]) -> dict[Hashable, NodeRecord]: ...
@@ -50,7 +54,8 @@ class Walk(Protocol):
         ...
 
     def unit_rows(self, handles: Sequence[Hashable]) -> Iterator[UnitRow]:
-        """Export rows of many units at once: the recall file's longest list."""
+        """Export rows of many units, streamed in (serial, IRI) order: the recall file's
+        longest list, written as it comes (never held whole)."""
         ...
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Hashable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 import orjson
 
@@ -97,11 +98,13 @@ class RecallAnswer:
     shipments: list[Affected]
     customers: list[AffectedCustomer]
     walk: Walk | None = field(default=None, repr=False)
+    packages_total: int | None = None  # when only some packages are listed (package_limit)
 
     def summary(self) -> dict[str, int]:
         return {"seeds": len(self.seeds), "unknownSeeds": len(self.unknown_seeds),
                 "batches": len(self.batches), "units": self.units_total,
-                "packages": len(self.packages), "shipments": len(self.shipments),
+                "packages": len(self.packages) if self.packages_total is None
+                else self.packages_total, "shipments": len(self.shipments),
                 "customers": len(self.customers)}
 
 
@@ -116,27 +119,30 @@ def _affected(walk: Walk, handles: Sequence[Hashable], limit: int | None = None
         chosen = walk.first_by_key(chosen, limit)
     records = walk.records(chosen)
     chosen.sort(key=lambda h: (records[h].key, records[h].iri))
-    paths = {h: walk.witness(h) for h in chosen}
+    paths = walk.witnesses(chosen)  # breadth-first: a path's length less one is the depth
     names = walk.iris(sorted({x for p in paths.values() for x in p}, key=str))
     return [Affected(iri=records[h].iri, cls=records[h].label, key=records[h].key,
-                     depth=walk.depth_of(h), witness=[names[x] for x in paths[h]],
+                     depth=len(paths[h]) - 1, witness=[names[x] for x in paths[h]],
                      properties=dict(records[h].props)) for h in chosen]
 
 
 def recall(store: _Store, walk: Walk, watermark: int, unit_limit: int = 1000,
-           unknown: Sequence[str] = ()) -> RecallAnswer:
-    """Classify a downstream walk into a recall answer (units listed up to ``unit_limit``)."""
+           unknown: Sequence[str] = (), package_limit: int | None = None) -> RecallAnswer:
+    """Classify a downstream walk into a recall answer (units listed up to ``unit_limit``,
+    packages up to ``package_limit``: the export files list none, so the command asks for 0)."""
     groups = walk.by_label()
     counts = {label: len(hs) for label, hs in sorted(groups.items())}
     batches = [a for c in BATCH_CLASSES for a in _affected(walk, groups.get(c, ()))]
     units = _affected(walk, groups.get(UNIT_CLASS, ()), unit_limit)
-    packages = _affected(walk, groups.get(PACK_CLASS, ()))
+    packages = _affected(walk, groups.get(PACK_CLASS, ()), package_limit)
     shipments = _affected(walk, groups.get(SHIPMENT_CLASS, ()))
     customers = _customers(store, shipments)
     return RecallAnswer(seeds=list(walk.seeds), unknown_seeds=[*unknown, *walk.unknown],
                         watermark=watermark, counts=counts, batches=batches, units=units,
                         units_total=len(groups.get(UNIT_CLASS, ())), packages=packages,
-                        shipments=shipments, customers=customers, walk=walk)
+                        shipments=shipments, customers=customers, walk=walk,
+                        packages_total=None if package_limit is None
+                        else len(groups.get(PACK_CLASS, ())))
 
 
 def _customers(store: _Store, shipments: list[Affected]) -> list[AffectedCustomer]:
@@ -166,9 +172,22 @@ def _all_units(answer: RecallAnswer) -> Iterator[UnitRow]:
             yield (a.key, str(a.properties.get("gtin", "")), a.iri,
                    a.witness[-2] if len(a.witness) > 1 else "", a.depth, a.witness[0])
         return
-    # sorted by serial, so both engines write the same file
-    yield from sorted(walk.unit_rows(list(walk.by_label().get(UNIT_CLASS, ()))),
-                      key=lambda r: (r[0], r[2]))
+    # in (serial, IRI) order, streamed, so both engines write the same file
+    yield from walk.unit_rows(walk.by_label().get(UNIT_CLASS, ()))
+
+
+def _write_units(f: TextIO, rows: Iterator[UnitRow], per: int = 50_000) -> None:
+    """The rows as :func:`csv.writer` writes them, ``per`` at a time: a part whose fields hold
+    no comma, quote or line break (every serial and IRI) is joined directly, three times faster."""
+    w = csv.writer(f)
+    while part := list(islice(rows, per)):
+        text = "\r\n".join([f"{a},{b},{c},{d},{e},{g}" for a, b, c, d, e, g in part])
+        breaks = len(part) - 1
+        if (text.count(",") == 5 * len(part) and '"' not in text
+                and text.count("\n") == breaks and text.count("\r") == breaks):
+            f.write(text + "\r\n")
+        else:
+            w.writerows(part)
 
 
 def write_export(answer: RecallAnswer, out_dir: Path) -> dict[str, Path]:
@@ -185,7 +204,7 @@ def write_export(answer: RecallAnswer, out_dir: Path) -> dict[str, Path]:
     with files["units"].open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["serial", "gtin", "iri", "batch", "depth", "seed"])
-        w.writerows(_all_units(answer))
+        _write_units(f, _all_units(answer))
     with files["shipments"].open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["shipment", "shipped_at", "iri", "depth", *witness_cols])
@@ -201,9 +220,8 @@ def write_export(answer: RecallAnswer, out_dir: Path) -> dict[str, Path]:
                         c.first_shipped or "", c.last_shipped or ""])
     body = {"watermark": answer.watermark, "summary": answer.summary(), "counts": answer.counts,
             "seeds": answer.seeds, "unknownSeeds": answer.unknown_seeds,
-            "batches": [asdict(a) for a in answer.batches],
-            "shipments": [asdict(a) for a in answer.shipments],
-            "customers": [asdict(c) for c in answer.customers],
+            "batches": answer.batches, "shipments": answer.shipments,  # orjson: dataclasses
+            "customers": answer.customers,
             "unitsFile": files["units"].name}
     files["json"] = out_dir / "recall.json"
     files["json"].write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2))

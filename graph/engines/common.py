@@ -271,6 +271,9 @@ class DictWalk:
             path.append(p)
         return path[::-1]
 
+    def witnesses(self, handles: Sequence[Hashable]) -> dict[Hashable, list[Hashable]]:
+        return {h: self.witness(h) for h in handles}
+
     def iris(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
         return {h: str(h) for h in handles}
 
@@ -287,8 +290,8 @@ class DictWalk:
         return sorted(handles, key=lambda h: (recs[str(h)].key, str(h)))[:n]
 
     def unit_rows(self, handles: Sequence[Hashable]) -> Iterator[UnitRow]:
-        recs = self._all()
-        for h in handles:
+        recs = self._all()  # every record is in memory already: sort them here
+        for h in sorted(handles, key=lambda h: (recs[str(h)].key, str(h))):
             path = self.witness(h)
             rec = recs[str(h)]
             yield (rec.key, str(rec.props.get("gtin", "")), rec.iri,

@@ -162,13 +162,12 @@ WHERE e.dst IN (SELECT id FROM nodes WHERE iri IN (SELECT value FROM json_each(?
 #: the same, of some types only (a seek on the edges' (src, type …) / (dst, type …) keys)
 TYPED_LINKS_OUT = LINKS_OUT + "AND e.type IN (SELECT value FROM json_each(?2))\n"
 TYPED_LINKS_IN = LINKS_IN + "AND e.type IN (SELECT value FROM json_each(?2))\n"
-UNIT_ROWS_BY_IDS = """
-SELECT id, key, coalesce(props ->> '$.gtin', ''), iri FROM nodes
-WHERE id IN (SELECT value FROM json_each(?))
-"""
-#: nodes of one class in (key, iri) order, streamed to pick the first page of a large list
-IDS_BY_LABEL_IN_KEY_ORDER = "SELECT id FROM nodes WHERE label = ? ORDER BY key, iri"
+#: ``id`` and the columns ``{cols}`` (empty, or ``", a, b"``) of nodes by id, and of one class in
+#: (key, iri) order (streamed: a first page, or the recall export's units file)
+ROWS_BY_IDS = "SELECT id{cols} FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
+ROWS_OF_LABEL_IN_KEY_ORDER = "SELECT id{cols} FROM nodes WHERE label = ? ORDER BY key, iri"
 COUNT_OF_LABEL = "SELECT count(*) FROM nodes WHERE label = ?"
+KEY_IRI_ID_BY_IDS = "SELECT key, iri, id FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 KEYS_BY_IDS = "SELECT id, key FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 NODES_BY_IDS = f"SELECT id, {_NODE_COLS} FROM nodes WHERE id IN (SELECT value FROM json_each(?))"
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Hashable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 import graph.engines.sqlite.queries as Q
 from graph.engines.common import chunks
@@ -20,6 +22,15 @@ from graph.model import NodeRecord
 from graph.port import UnitRow
 
 __all__ = ["ArrayWalk", "LabelIndex"]
+
+#: units whose export rows are read and written at a time (the export never holds them all)
+UNIT_CHUNK = 50_000
+
+
+def _distinct(handles: Sequence[Hashable] | npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Sorted distinct node ids (a walk's lists come sorted: the sort is then cheap)."""
+    ids = np.sort(np.asarray(handles, dtype=np.int64))
+    return ids[np.concatenate(([True], ids[1:] != ids[:-1]))] if ids.size else ids
 
 
 class LabelIndex:
@@ -85,54 +96,78 @@ class ArrayWalk:
     def iris(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
         return dict(iris_of(self._conn(), handles))  # type: ignore[arg-type]  # handles are int node ids
 
-    def unit_rows(self, handles: Sequence[Hashable]) -> Iterator[UnitRow]:
+    def witnesses(self, handles: Sequence[Hashable]) -> dict[Hashable, list[Hashable]]:
         ids = np.asarray(list(handles), dtype=np.int64)
+        levels = [ids]
+        while True:  # climb the breadth-first tree, every handle at once
+            cur = levels[-1]
+            up = np.full(cur.size, -1, dtype=np.int64)
+            live = cur >= 0
+            up[live] = self.result.parents_of(cur[live])
+            if not (up >= 0).any():
+                break
+            levels.append(up)
+        rows = np.stack(levels[::-1], axis=1).tolist()
+        return {h: [x for x in row if x >= 0] for h, row in zip(ids.tolist(), rows, strict=True)}
+
+    def _in_key_order(self, ids: npt.NDArray[np.int64], cols: str = "", per: int = 0
+                      ) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows ``(id, *cols)`` of ``ids`` (sorted, distinct, all of one class) in (key, IRI)
+        order, in lists of at most ``per`` (default :data:`CHUNK`)."""
         if ids.size == 0:
             return
-        walk = self.result
-        root = ids.copy()
-        while True:  # climb the breadth-first tree to each unit's seed, all units at once
-            up = walk.parents_of(root)
-            more = up >= 0
-            if not more.any():
-                break
-            root[more] = up[more]
-        first = walk.parents_of(ids)
-        names = dict(iris_of(self._conn(), np.unique(np.concatenate(
-            [first[first >= 0], root])).tolist()))
-        conn = self._conn()
-        depth = walk.depth[walk.position(ids)]
-        for lo in range(0, ids.size, 50_000):
-            part = ids[lo:lo + 50_000]
-            rows = {r[0]: r[1:] for r in conn.execute(Q.UNIT_ROWS_BY_IDS,
-                                                      (as_json(part.tolist()),))}
-            for i, p, r, d in zip(part.tolist(), first[lo:lo + 50_000].tolist(),
-                                  root[lo:lo + 50_000].tolist(),
-                                  depth[lo:lo + 50_000].tolist(), strict=True):
-                key, gtin, iri = rows[i]
-                yield (key, gtin, iri, names.get(p, ""), d, names[r])
-
-    def first_by_key(self, handles: Sequence[Hashable], n: int) -> list[Hashable]:
-        ids = np.asarray(list(handles), dtype=np.int64)
-        if ids.size == 0 or n <= 0:
-            return []
+        per = per or CHUNK
         label = self.labels.names[int(self.labels.by_id[int(ids[0])])]
-        ids.sort()
         conn = self._conn()
         total = conn.execute(Q.COUNT_OF_LABEL, (label,)).fetchone()
         if ids.size * 4 < int(total[0]):  # a sparse subset: order its own keys
-            keys = self.keys(ids.tolist())
-            return sorted(keys, key=lambda h: (keys[h], str(h)))[:n]
-        out: list[Hashable] = []  # most of the class: walk the (label, key) index in order
-        cur = conn.execute(Q.IDS_BY_LABEL_IN_KEY_ORDER, (label,))
-        while len(out) < n:
-            rows = cur.fetchmany(4096)
-            if not rows:
-                break
+            keyed: list[tuple[str, str, int]] = []
+            for chunk in chunks(ids.tolist(), 100_000):
+                keyed.extend(conn.execute(Q.KEY_IRI_ID_BY_IDS, (as_json(chunk),)))
+            keyed.sort()
+            for part in chunks([r[2] for r in keyed], per):
+                got = {r[0]: r for r in conn.execute(Q.ROWS_BY_IDS.format(cols=cols),
+                                                     (as_json(part),))}
+                yield [got[i] for i in part]
+            return
+        cur = conn.execute(Q.ROWS_OF_LABEL_IN_KEY_ORDER.format(cols=cols), (label,))
+        while rows := cur.fetchmany(per):  # most of the class: the (label, key, iri) index
             batch = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
             pos = np.searchsorted(ids, batch)
             hit = (pos < ids.size) & (ids[np.minimum(pos, ids.size - 1)] == batch)
-            out.extend(batch[hit].tolist()[: n - len(out)])
+            if hit.any():
+                yield [rows[k] for k in np.flatnonzero(hit).tolist()]
+
+    def unit_rows(self, handles: Sequence[Hashable]) -> Iterator[UnitRow]:
+        walk = self.result
+        names: dict[int, str] = {}
+        conn = self._conn()
+        for rows in self._in_key_order(_distinct(handles), ", key, props, iri", UNIT_CHUNK):
+            part = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            root = part.copy()
+            while True:  # climb to each unit's seed, the whole part at once
+                up = walk.parents_of(root)
+                more = up >= 0
+                if not more.any():
+                    break
+                root[more] = up[more]
+            first = walk.parents_of(part)
+            near = _distinct(np.concatenate([first[first >= 0], root])).tolist()
+            names.update(iris_of(conn, [x for x in near if x not in names]))
+            depth = walk.depth[walk.position(part)]
+            for (_, key, props, iri), p, r, d in zip(rows, first.tolist(), root.tolist(),
+                                                     depth.tolist(), strict=True):
+                gtin = orjson.loads(props).get("gtin")
+                yield (key, "" if gtin is None else gtin, iri, names.get(p, ""), d, names[r])
+
+    def first_by_key(self, handles: Sequence[Hashable], n: int) -> list[Hashable]:
+        out: list[Hashable] = []
+        if n <= 0:
+            return out
+        for rows in self._in_key_order(_distinct(handles)):
+            out.extend(r[0] for r in rows[: n - len(out)])
+            if len(out) >= n:
+                break
         return out
 
     def keys(self, handles: Sequence[Hashable]) -> dict[Hashable, str]:
