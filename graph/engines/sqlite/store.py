@@ -54,6 +54,7 @@ from graph.engines.common import (
     unknown_seeds,
 )
 from graph.engines.sqlite.adjacency import DerivationIndex
+from graph.engines.sqlite.index_file import index_path, load_index, save_index
 from graph.engines.sqlite.rows import (
     CHUNK,
     as_json,
@@ -324,7 +325,8 @@ class SQLiteStore(_SQLiteReads, EngineStore):
             idx = self._index
             if not self._snapshot_tried:
                 self._snapshot_tried = True
-                self._load_snapshot(idx)
+                load_index(index_path(self.path), idx, self.store_id, self._pruned,
+                           self.watermark())
             watermark = self.watermark()  # inside a snapshot: the snapshot's
             if idx.tx < watermark:
                 sql = Q.ALL_DERIVATIONS if idx.tx == 0 else Q.DERIVATIONS_SINCE
@@ -348,34 +350,8 @@ class SQLiteStore(_SQLiteReads, EngineStore):
             self._index = DerivationIndex(self.vocab.prop(KIND_PROPERTY).code_list or ())
             self._labels = LabelIndex(list(self.vocab.classes))
 
-    @property
-    def _snapshot_path(self) -> Path | None:
-        return None if self.path == ":memory:" else Path(f"{self.path}.derivations.npz")
-
-    def _load_snapshot(self, idx: DerivationIndex) -> None:
-        path = self._snapshot_path
-        if path is None or not path.exists():
-            return
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                state = {k: z[k] for k in z.files}
-            kinds = [str(k) for k in state.pop("kinds")]
-            store_id = str(state.pop("store_id")[0])
-        except (OSError, ValueError, KeyError):
-            return  # unreadable: rebuild from the store
-        if (store_id == self.store_id and kinds == list(idx.kinds) and "etx" in state
-                and self._pruned <= int(state["tx"][0]) <= self.watermark()):
-            idx.restore(state)
-
     def _save_snapshot(self, idx: DerivationIndex) -> None:
-        path = self._snapshot_path
-        if path is None:
-            return
-        tmp = path.with_suffix(".tmp.npz")
-        arrays: dict[str, Any] = {**idx.state(), "kinds": np.array(list(idx.kinds)),
-                                  "store_id": np.array([self.store_id])}
-        np.savez(tmp, allow_pickle=False, **arrays)
-        tmp.replace(path)
+        save_index(index_path(self.path), idx, self.store_id)
 
     def _seed_ids(self, seeds: Sequence[str], as_of: str | None) -> dict[str, int]:
         """Node id of each seed the traversal starts from (see :func:`seeds_as_of`)."""
