@@ -17,6 +17,11 @@ A :class:`Detector` is a small state machine fed one sample at a time (pure: no 
   samples inside the alert limits, and an episode opens only while no limit is crossed: beyond
   them, limit detection with debounce owns the signal (a one-sample spike it ignores must not
   shift a subgroup mean into a warning either).
+  **Settled subgroups** (``spc_lateness_ms`` > 0): a sample enters its subgroup only once a
+  sample more than the allowed lateness newer has been fed (or :meth:`Detector.settle` is
+  called when its execution completes), so a late or out-of-order sample within the allowed
+  lateness is in its subgroup before the run rules see it: the warnings equal those of the
+  same samples fed in time order (limit detection is not delayed).
   A spec with subgroups ``perExecution`` has no within-run SPC (its run rules are evaluated
   when an execution completes: :mod:`quality.spc_runs`).
 """
@@ -135,6 +140,7 @@ class Detector:
     spc_limits: Limits | None = None  # centre and sigma of single values (from history)
     spc_baseline: int = 20  # subgroups that set the SPC limits when history gave none
     spc_rules: frozenset[str] = DEFAULT_SPC_RULES
+    spc_lateness_ms: int = 0  # SPC on settled subgroups only (0: every sample at once)
     last_ms: int = -1
     level: int = 0  # highest level reached in the current episode
     episode_ms: int = 0
@@ -144,6 +150,7 @@ class Detector:
     _inside: int = 0
     _window: list[float] = field(default_factory=list)  # recent subgroup z, newest last
     _baseline: list[list[float]] = field(default_factory=list)  # [n, mean, sd] per subgroup
+    _pending: list[tuple[int, float, bool]] = field(default_factory=list)  # not yet settled
 
     def __post_init__(self) -> None:
         self._groups = SubgroupAccumulator(max(1, self.spec.subgroup_size))
@@ -151,24 +158,26 @@ class Detector:
         self._span = self._episodes.span
 
     def state(self) -> dict[str, object]:
-        """Everything that evolves as samples are fed (JSON-able): with the same spec and
-        settings, :meth:`resume` continues exactly where this detector stopped."""
+        """Everything that evolves as samples are fed (JSON-able, a copy: later samples do not
+        change it): with the same spec and settings, :meth:`resume` continues exactly where
+        this detector stopped."""
         lim = self.spc_limits
         return {"spc": None if lim is None else [lim.center, lim.sigma],
                 "last_ms": self.last_ms, "level": self.level, "episode_ms": self.episode_ms,
-                "peak": self.peak, "runs": self._runs, "run_start": self._run_start,
+                "peak": self.peak, "runs": list(self._runs), "run_start": list(self._run_start),
                 "inside": self._inside, "window": self._window[-self._span:],
-                "baseline": self._baseline, "groups": self._groups.state(),
-                "episodes": self._episodes.state()}
+                "baseline": [list(b) for b in self._baseline], "groups": self._groups.state(),
+                "episodes": self._episodes.state(), "pending": list(self._pending)}
 
     @classmethod
     def resume(cls, spec: SpecLimits, state: Mapping[str, object], debounce: int = 3,
-               deadband: float = 0.02) -> Detector:
+               deadband: float = 0.02, spc_lateness_ms: int = 0) -> Detector:
         """A detector in the state :meth:`state` returned (a checkpoint written before
         subgroups existed resumes with an empty subgroup)."""
         s: dict[str, Any] = dict(state)
         spc = s["spc"]
-        d = cls(spec, debounce, deadband, Limits(*spc) if spc is not None else None)
+        d = cls(spec, debounce, deadband, Limits(*spc) if spc is not None else None,
+                spc_lateness_ms=spc_lateness_ms)
         d.last_ms, d.level, d.episode_ms = int(s["last_ms"]), int(s["level"]), int(s["episode_ms"])
         d.peak, d._inside = float(s["peak"]), int(s["inside"])
         d._runs, d._run_start = list(s["runs"]), list(s["run_start"])
@@ -176,6 +185,7 @@ class Detector:
             d._window, d._baseline = list(s["window"]), list(s["baseline"])
             d._groups = SubgroupAccumulator.resume(s["groups"])
             d._episodes.resume(s["episodes"])
+        d._pending = [(int(t), float(x), bool(m)) for t, x, m in s.get("pending", ())]
         return d
 
     def feed(self, t_ms: int, x: float) -> list[Finding]:
@@ -216,7 +226,27 @@ class Detector:
                 self.level = 0
                 self._inside = 0
         if lvl == 0:  # SPC subgroups take the samples inside the alert limits only
-            out.extend(self._spc(t_ms, x))
+            may_open = not (self.level or self._runs[1])
+            if self.spc_lateness_ms <= 0:
+                out.extend(self._spc(t_ms, x, may_open))
+            else:
+                self._pending.append((t_ms, x, may_open))
+        if self._pending:
+            out.extend(self.settle(t_ms - self.spc_lateness_ms))
+        return out
+
+    def settle(self, before_ms: int | None = None) -> list[Finding]:
+        """Feed the run rules the pending samples older than ``before_ms`` (None: all of
+        them, when the execution has completed), oldest first."""
+        out: list[Finding] = []
+        n = 0
+        for t, x, may_open in self._pending:
+            if before_ms is not None and t >= before_ms:
+                break
+            out.extend(self._spc(t, x, may_open))
+            n += 1
+        if n:
+            del self._pending[:n]
         return out
 
     def _well_inside(self, x: float) -> bool:
@@ -224,7 +254,7 @@ class Detector:
         lo, hi = self.spec.alert_low, self.spec.alert_high
         return (lo is None or x >= lo + db) and (hi is None or x <= hi - db)
 
-    def _spc(self, t_ms: int, x: float) -> list[Finding]:
+    def _spc(self, t_ms: int, x: float, may_open: bool) -> list[Finding]:
         if self.spec.subgroup_size == 0:
             return []  # subgroups per execution: charted across executions, not within one
         g = self._groups.add(t_ms, x)
@@ -241,8 +271,7 @@ class Detector:
         if len(self._window) > 2 * self._span:  # bounded, also through a long excursion
             del self._window[:-self._span]
         opened_at = self._episodes.open_at
-        event, broken = self._episodes.step(self._window, t_ms,
-                                            may_open=not (self.level or self._runs[1]))
+        event, broken = self._episodes.step(self._window, t_ms, may_open=may_open)
         if event == "open":
             return [Finding("spc", ExcursionLevel.SPC_RULE, t_ms, t_ms, g.mean, None, broken)]
         if event == "close" and opened_at is not None:

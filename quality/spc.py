@@ -330,7 +330,7 @@ class RuleEpisodes:
         return None, broken
 
     def state(self) -> dict[str, Any]:
-        return {"open_at": self.open_at, "quiet": self.quiet, "fired": self.fired}
+        return {"open_at": self.open_at, "quiet": self.quiet, "fired": list(self.fired)}
 
     def resume(self, s: Mapping[str, Any]) -> RuleEpisodes:
         self.open_at, self.quiet, self.fired = s["open_at"], int(s["quiet"]), list(s["fired"])

@@ -16,6 +16,9 @@ Guarantees the adapters build on (issue 17: exactly one record per exception, wh
   time), written with a deterministic event id;
 - QC notifications come from the committed alarms (:mod:`ingest.signals.outbox`): at least
   once, one id per alarm;
+- the SPC run rules see settled subgroups only: a sample enters its subgroup once the stream
+  is ``spc_lateness_ms`` past it, or its execution has completed (the stream moved on), so a
+  sample up to that late gives the warnings a time-ordered replay gives (issue 17);
 - memory per stream is bounded (the last ``keep_records`` records are kept for callers);
 - a sample belongs to the execution running at its material time, its source time plus its
   tag's residence delay (:mod:`quality.residence`; item 4).
@@ -92,6 +95,7 @@ class SignalPipeline:
     debounce: int = 3
     deadband: float = 0.02
     keep_records: int = 1000
+    spc_lateness_ms: int = 30_000  # how late a sample may be and still reach its SPC subgroup
     streams: dict[tuple[str, str], _Stream] = field(default_factory=dict)
     records: deque[Recorded] = field(default_factory=deque)
     samples_in: int = 0
@@ -228,7 +232,8 @@ class SignalPipeline:
         if st.run is not None and state is not None:
             ctx = self._context_at(st.run, st.key[1], st.delay_ms)
             if ctx is not None:
-                st.detector = Detector.resume(ctx.limits, state, self.debounce, self.deadband)
+                st.detector = Detector.resume(ctx.limits, state, self.debounce, self.deadband,
+                                              self.spc_lateness_ms)
 
     def _context_at(self, run: str, tag: str, delay_ms: int) -> Context | None:
         ex = self.rt.store.get(run)
@@ -356,13 +361,17 @@ class SignalPipeline:
         ctx = self._at(st, o.source_ms)
         if st.ctx is not None and (ctx is None or ctx.execution.iri != st.ctx.execution.iri):
             self._aggregate(o.equipment, o.tag, st.ctx)  # the previous run has ended
+            if st.detector is not None:  # its pending samples are settled
+                for f in st.detector.settle():
+                    self._record(st, st.ctx, f)
         if ctx is None:
             st.ctx, st.detector, st.run, st.valid_from, st.valid_to = None, None, None, t, \
                 _FOREVER
             return None
         if st.run != ctx.execution.iri or st.detector is None:
             st.detector = Detector(ctx.limits, self.debounce, self.deadband,
-                                   spc_limits=self._history(ctx))
+                                   spc_limits=self._history(ctx),
+                                   spc_lateness_ms=self.spc_lateness_ms)
             st.run = ctx.execution.iri
         st.ctx = ctx
         st.valid_from = t

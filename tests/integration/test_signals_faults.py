@@ -151,9 +151,6 @@ def test_spc_warnings_equal_a_fault_free_replay(tmp_path: Path) -> None:
     assert f.spc_warnings == f.spc_replay
 
 
-@pytest.mark.xfail(strict=True, reason="open: a late sample shifts the consecutive subgroups "
-                   "after it, so warnings committed on the provisional subgroups differ from "
-                   "the replay's (bench/README.md, signal loop under faults)")
 def test_spc_warnings_with_late_samples_equal_a_fault_free_replay(tmp_path: Path) -> None:
     _binary()
     f = run(tmp_path, streams=4, samples=1500, period=400, rate=600, kills=0,

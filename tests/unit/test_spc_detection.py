@@ -171,3 +171,48 @@ def test_duplicates_and_late_samples_are_ignored() -> None:
     assert d.feed(500, 260) == []  # older than the newest: ignored
     [f] = d.feed(2000, 261)
     assert f.level == "outOfSpec" and f.peak == 261 and f.limit == 250
+
+
+def test_a_detector_state_taken_earlier_is_not_changed_by_later_samples() -> None:
+    """The pipeline keeps checkpoints taken mid-batch and stores them after the batch: a state
+    taken earlier must resume where it was taken, not where the detector is now (it held the
+    live lists of runs, pending samples and fired rules)."""
+    rng = random.Random(4)
+    xs = _shifted(rng, 300, 0.0) + [251.0] * 2 + _shifted(rng, 300, 1.5)
+    d = Detector(SPEC, spc_limits=Limits(230, 1.5), spc_lateness_ms=3_000)
+    _run(d, xs[:301])
+    taken = d.state()
+    frozen = orjson.loads(orjson.dumps(taken))
+    for i, x in enumerate(xs[301:], start=301):
+        d.feed((i + 1) * 100, x)
+    assert orjson.loads(orjson.dumps(taken)) == frozen
+
+
+def test_settled_subgroups_give_a_late_sample_the_warnings_of_time_order() -> None:
+    """With an allowed lateness, a sample fed late (its stream re-evaluated from a checkpoint
+    before it, as the pipeline does) yields the same SPC findings as the samples in time order:
+    the findings already emitted before the late sample came are a prefix of those."""
+    rng = random.Random(11)
+    xs = _shifted(rng, 500, 0.0) + _shifted(rng, 300, 1.2) + _shifted(rng, 500, 0.0)
+    ordered = _run(Detector(SPEC, spc_limits=Limits(230, 1.5), spc_lateness_ms=5_000), xs)
+    assert any(f.kind == "spc" for f in ordered)
+    late = 640  # its sample arrives when the stream is 30 samples (3 s) further
+    d = Detector(SPEC, spc_limits=Limits(230, 1.5), spc_lateness_ms=5_000)
+    early: list[Finding] = []
+    checkpoint = None
+    for i, x in enumerate(xs[:late + 30]):
+        if i == late:
+            continue
+        if i == late - 1:
+            checkpoint = orjson.dumps(d.state())
+        early += d.feed((i + 1) * 100, x)
+    assert checkpoint is not None
+    again = Detector.resume(SPEC, orjson.loads(checkpoint), spc_lateness_ms=5_000)
+    redone = [f for i, x in enumerate(xs[late - 1:], start=late - 1)
+              for f in again.feed((i + 1) * 100, x)]
+    spc = [f for f in ordered if f.kind.startswith("spc")]
+    assert [f for f in early if f.kind.startswith("spc")] == spc[:len(
+        [f for f in early if f.kind.startswith("spc")])]
+    before = _run(Detector(SPEC, spc_limits=Limits(230, 1.5), spc_lateness_ms=5_000),
+                  xs[:late - 1])
+    assert before + redone == ordered
