@@ -93,6 +93,8 @@ RULES: dict[str, frozenset[str]] = {
     "Query.capaActions": READERS, "Query.changeRequests": READERS, "Query.batches": READERS,
     "Query.excursions": READERS, "Query.alarms": READERS, "Query.myWork": READERS,
     "Query.openExceptions": READERS,
+    # the KPI dashboard (issue 15 item 3; read-only)
+    "Query.kpis": READERS, "Query.kpiRecords": READERS,
     # HTTP routes
     "POST /api/recall": READERS,
     "POST /capture": WRITERS,

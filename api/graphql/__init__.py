@@ -40,6 +40,7 @@ from api.graphql import (
     explorer,
     genealogy,
     health,
+    kpi,
     quality,
     recall,
     signals,
@@ -54,7 +55,8 @@ __all__ = ["build_schema", "schema"]
 
 QUERIES: tuple[type, ...] = (accounts.Query, genealogy.Query, recall.Query, explorer.Query,
                              versions.Query, quality.Query, signals.Query, vocabulary.Query,
-                             environment.Query, health.Query, worklists.Query, specs.Query)
+                             environment.Query, health.Query, worklists.Query, specs.Query,
+                             kpi.Query)  # issue 15 item 3: KPI dashboard
 MUTATIONS: tuple[type, ...] = (capture.Mutation, accounts.Mutation, versions.Mutation,
                                quality.Mutation, health.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = (signals.Subscription,)

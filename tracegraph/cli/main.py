@@ -25,6 +25,7 @@ from ontology.codes import RoleName
 from tracegraph.cli.admin import audit_app, user_app
 from tracegraph.cli.backup import register as register_backup
 from tracegraph.cli.equipment import equipment_app
+from tracegraph.cli.kpi import register as register_kpi
 from tracegraph.cli.migrate import migrate_app
 from tracegraph.cli.quality import quality_app
 from tracegraph.cli.signals import signals_app
@@ -485,6 +486,7 @@ app.add_typer(signals_app, name="signals")
 app.add_typer(audit_app, name="audit")
 register_versions(app)
 register_backup(app)  # issue 19 item 2: backup / restore
+register_kpi(app)  # issue 15 item 3: KPI dashboard
 app.add_typer(quality_app, name="quality")
 app.add_typer(equipment_app, name="equipment")
 app.add_typer(migrate_app, name="migrate")  # issue 19 item 4: legacy data migration
