@@ -137,6 +137,15 @@ export const STRINGS = {
     "spc.rules": "Rule violations", "spc.ruleEpisodes": "Rule episodes (one alarm each)",
     "spc.violation": "subgroup {0} ({1}): rule {2} — {3}", "spc.episode": "subgroups {0}–{1}: {2}",
     "spc.open": "open", "spc.noSpec": "no parameter spec {0}", "spc.loaded": "SPC chart in {0} ms",
+    // issue 15 item 3: KPI dashboard
+    "kpi.title": "Quality KPIs", "kpi.from": "from", "kpi.to": "to (exclusive)", "kpi.show": "Show",
+    "kpi.period": "Period {0} to {1} (UTC); click a KPI for the records behind it, a bar for its part of the period.",
+    "kpi.na": "n/a", "kpi.unit.h": "h", "kpi.unit.d": "d", "kpi.trend": "trend over the period",
+    "kpi.clickList": "show the records behind this KPI", "kpi.loaded": "KPIs in {0} ms",
+    "kpi.records": "records", "kpi.bucket": "part of the period (the bar you clicked)",
+    "kpi.col.record": "record", "kpi.col.class": "class", "kpi.col.value": "value",
+    "kpi.col.counts": "counts as yes", "kpi.col.group": "group", "kpi.col.note": "note",
+    "kpi.yes": "yes", "kpi.no": "no", "kpi.empty": "no record in this period",
   },
   zh: {
     "tab.work": "我的工作", "work.waiting": "等待您处理", "work.nothing": "没有等待您处理的事项。",
@@ -212,6 +221,14 @@ export const STRINGS = {
     "spc.ruleEpisodes": "规则报警事件（每个事件一次报警）", "spc.violation": "子组 {0}（{1}）：规则 {2} — {3}",
     "spc.episode": "子组 {0}–{1}：{2}", "spc.open": "未结束", "spc.noSpec": "没有参数规格 {0}",
     "spc.loaded": "SPC 图加载用时 {0} 毫秒",
+    "kpi.title": "质量指标", "kpi.from": "从", "kpi.to": "至（不含）", "kpi.show": "显示",
+    "kpi.period": "期间 {0} 至 {1}（UTC）；点击指标查看其依据的记录，点击柱形查看该时段。",
+    "kpi.na": "无数据", "kpi.unit.h": "小时", "kpi.unit.d": "天", "kpi.trend": "期间内趋势",
+    "kpi.clickList": "查看该指标依据的记录", "kpi.loaded": "质量指标加载用时 {0} 毫秒",
+    "kpi.records": "记录", "kpi.bucket": "期间的一部分（所点击的柱形）",
+    "kpi.col.record": "记录", "kpi.col.class": "类别", "kpi.col.value": "数值",
+    "kpi.col.counts": "计为是", "kpi.col.group": "分组", "kpi.col.note": "说明",
+    "kpi.yes": "是", "kpi.no": "否", "kpi.empty": "该期间没有记录",
   },
 };
 
