@@ -55,8 +55,8 @@ def test_kpi_cards_show_the_api_values_and_list_their_records(browser: Any, demo
             f" && document.querySelector('#kpi-records h3').textContent.includes('{start[:10]}')")
         to_zh(page)
         zh = {k["id"]: k for k in gql(demo, QUERY, {"from": FROM, "to": TO, "lang": "zh"})["kpis"]}
-        page.wait_for_function("() => document.querySelector("
-                               "'#kpi-firstPassReleaseRate .kpi-name')?.textContent === '一次放行率'")
+        page.wait_for_function("() => document.querySelector('#kpi-firstPassReleaseRate "
+                               ".kpi-name')?.textContent === '一次放行率'")
         assert page.locator("#kpi-releaseLeadTime .kpi-definition").inner_text() == \
             zh["releaseLeadTime"]["definition"]
         shot(page, "kpi-dashboard-zh")
