@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
+import orjson
 import pytest
 
 from bench.plant import PLANT_MIGRATION, generate_plant
@@ -182,3 +184,91 @@ def test_as_of_refuses_writes_and_bad_times(plant: Plant) -> None:
     # before anything was recorded: an empty graph at watermark 0
     empty = AsOfStore(rt.store, "1970-01-01T00:00:00Z")
     assert empty.watermark() == 0 and empty.nodes_of_class(C.Batch) == []
+
+
+def status_moved(plant: Plant) -> tuple[Then, NodeRecord]:
+    """A record time and a batch (as it was then) whose status changed afterwards."""
+    st = plant.rt.store
+    for then in plant.thens:
+        for n in sorted(then.nodes.values(), key=lambda n: n.key):
+            now = st.get(n.iri)
+            assert now is not None
+            if n.label == C.Batch and now.props.get(P.batchStatus) != n.props.get(
+                    P.batchStatus):
+                return then, n
+    raise AssertionError("no batch changed status after a cut")
+
+
+@pytest.mark.req("URS-AUD-03")
+def test_graphql_answers_as_of_state_the_record_time_and_watermark(plant: Plant) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.conftest import bearer, make_user
+
+    rt = plant.rt
+    then, b = status_moved(plant)
+    if rt.store.find("a.reader") == []:
+        make_user(rt, "a.reader", ["operator"])
+    with TestClient(create_app(rt.settings, rt)) as c:
+        h = bearer(c, "a.reader")
+
+        def gql(query: str, **variables: Any) -> Any:
+            body = c.post("/graphql", json={"query": query, "variables": variables},
+                          headers=h).json()
+            assert not body.get("errors"), body
+            return body["data"]
+
+        g = gql("""query($b: String!, $t: String) { genealogy(of: $b, direction: UPSTREAM,
+                 asOf: $t) { watermark asOf nodes { node { iri properties links { type target } } }
+                 } }""", b=b.key, t=then.at)["genealogy"]
+        assert (g["watermark"], g["asOf"]) == (then.watermark, then.at)
+        seed = next(n["node"] for n in g["nodes"] if n["node"]["iri"] == b.iri)
+        assert seed["properties"]["batchStatus"] == b.props[P.batchStatus]
+        assert {(e["type"], e["target"]) for e in seed["links"]} == {
+            (t, d) for s, t, d, _ in then.edges if s == b.iri}
+        now = gql("""query($b: String!) { genealogy(of: $b) { asOf nodes { node { iri
+                   properties } } } }""", b=b.key)["genealogy"]
+        assert now["asOf"] is None and next(
+            n["node"] for n in now["nodes"] if n["node"]["iri"] == b.iri)["properties"][
+                "batchStatus"] != b.props[P.batchStatus]
+
+        k = gql("""query($b: String!, $t: String!) { knownAt(id: $b, asOf: $t) { asOf
+                 watermark node { properties } links { source type target } } }""",
+                b=b.key, t=then.at)["knownAt"]
+        assert (k["asOf"], k["watermark"]) == (then.at, then.watermark)
+        assert k["node"]["properties"] == orjson_roundtrip(b.props)
+        assert {(e["source"], e["type"], e["target"]) for e in k["links"]} == {
+            (s, t, d) for s, t, d, _ in then.edges if b.iri in (s, d)}
+        later = sorted(set(rt.store.get_many([n.iri for n in rt.store.nodes_by_iri()]))
+                       - set(then.nodes))[0]
+        assert gql("""query($i: String!, $t: String!) { knownAt(id: $i, asOf: $t) { node {
+                   iri } } }""", i=later, t=then.at)["knownAt"]["node"] is None
+
+        r = gql("""query($b: String!, $t: String) { releaseReport(batch: $b, asOf: $t) {
+                 status asOf watermark } }""", b=b.key, t=then.at)["releaseReport"]
+        assert r == {"status": b.props[P.batchStatus], "asOf": then.at,
+                     "watermark": then.watermark}
+        doc = gql("""query($b: String!, $t: String) { edhr(batch: $b, asOf: $t) }""",
+                  b=b.key, t=then.at)["edhr"]
+        assert (doc["batch"]["status"], doc["watermark"], doc["asOf"]) == (
+            b.props[P.batchStatus], then.watermark, then.at)
+        rec = gql("""query($b: String!, $t: String) { recall(seeds: [$b], asOf: $t) {
+                  watermark } }""", b=b.key, t=then.at)["recall"]
+        assert rec["watermark"] == then.watermark
+        html = c.get(f"/api/edhr/{b.key}", params={"asOf": then.at}, headers=h).text
+        assert f"as known at {then.at}" in html
+        bad = c.post("/graphql", json={"query": '{ knownAt(id: "x", asOf: "yesterday") { '
+                                                'watermark } }'}, headers=h).json()
+        assert bad["errors"][0]["extensions"]["code"] == "BAD_INPUT"
+        assert bad["errors"][0]["extensions"]["field"] == "asOf"
+        assert c.get(f"/api/edhr/{b.key}", params={"asOf": "yesterday"},
+                     headers=h).status_code == 400
+        # signed in only: the past is no more open than the present
+        anon = c.post("/graphql", json={"query": '{ knownAt(id: "x", asOf: "2026-01-01T00:00:'
+                                                 '00Z") { watermark } }'}).json()
+        assert anon["errors"] and not anon.get("data")
+
+
+def orjson_roundtrip(props: dict[str, Any]) -> Any:
+    return orjson.loads(orjson.dumps(props))
