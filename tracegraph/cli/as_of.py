@@ -63,9 +63,10 @@ def node_cmd(ident: Annotated[str, typer.Argument(help="IRI, business key or any
     if json:
         console.print_json(orjson.dumps(body).decode())
         return
-    t = Table("property", "value", title=f"{n.label} {n.key}: "
-              + (f"as known at {at} (watermark {watermark})" if at
-                 else f"now (watermark {watermark})"))
+    console.print(f"{n.label} {escape(n.key)}: " + (
+        f"as known at {at} (watermark {watermark})" if at else f"now (watermark {watermark})"),
+        soft_wrap=True)
+    t = Table("property", "value")
     for k, v in body["properties"].items():
         t.add_row(k, escape(str(v)))
     console.print(t)
