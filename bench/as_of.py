@@ -27,11 +27,11 @@ from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
 
-def _median_ms(fn: Callable[[], Genealogy], repeat: int) -> float:
+def _median_ms(fn: Callable[[str], Genealogy], lot: str, repeat: int) -> float:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        fn()
+        fn(lot)
         times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1000
 
@@ -59,22 +59,19 @@ def main() -> None:
         then, now = AsOfStore(store, at), AsOfStore(store, "9999-12-31T00:00:00Z")
         lots = [n.iri for n in store.nodes_of_class("MaterialLot") if n.recorded_at <= at]
         down = Direction.DOWNSTREAM
-        rows: dict[str, list[float]] = {"no asOf": [], "asOf edges only (before)": [],
-                                        "asOf (nodes as then)": [],
-                                        "asOf now (nothing replayed)": []}
+        ways: dict[str, Callable[[str], Genealogy]] = {
+            "no asOf": lambda lot: store.genealogy([lot], down),
+            "asOf edges only (before)": lambda lot: store.genealogy([lot], down, as_of=at),
+            "asOf (nodes as then)": lambda lot: then.genealogy([lot], down),
+            "asOf now (nothing replayed)": lambda lot: now.genealogy([lot], down)}
+        rows: dict[str, list[float]] = {name: [] for name in ways}
         nodes = replayed = 0
         for lot in lots:
-            g = then.genealogy([lot], down)
-            nodes += len(g.nodes)
-            replayed += sum(1 for i, n in store.genealogy([lot], down, as_of=at).nodes.items()
+            nodes += len(then.genealogy([lot], down).nodes)
+            replayed += sum(1 for n in store.genealogy([lot], down, as_of=at).nodes.values()
                             if n.updated_at > at)
-            rows["no asOf"].append(_median_ms(lambda: store.genealogy([lot], down), a.repeat))
-            rows["asOf edges only (before)"].append(_median_ms(
-                lambda: store.genealogy([lot], down, as_of=at), a.repeat))
-            rows["asOf (nodes as then)"].append(_median_ms(
-                lambda: then.genealogy([lot], down), a.repeat))
-            rows["asOf now (nothing replayed)"].append(_median_ms(
-                lambda: now.genealogy([lot], down), a.repeat))
+            for name, way in ways.items():
+                rows[name].append(_median_ms(way, lot, a.repeat))
         print(f"{len(lots)} lots recorded by then: {nodes} nodes in their pages as of then "
               f"({nodes / max(len(lots), 1):.0f} per page), {replayed} of them changed "
               "since (replayed from the audit)")
