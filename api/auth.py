@@ -54,6 +54,7 @@ RULES: dict[str, frozenset[str]] = {
     "Query.recordStatus": READERS, "Query.deviationView": READERS, "Query.spcChart": READERS,
     "Query.signalWindow": READERS,
     "Query.batchEnvironment": READERS,  # issue 17 item 1
+    "Query.knownAt": READERS,  # issue 18 item 4
     # subscriptions
     "Subscription.qcNotifications": READERS,
     # writes

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from graph.port import GraphStore
 
 __all__ = ["Progress", "StateDiff", "StateReport", "compare_state", "mask_secret",
-           "merge_reports", "verify_state"]
+           "merge_reports", "replay_record", "verify_state"]
 
 #: ``progress(phase, done)``: entries of the chain checked, records of the state compared
 Progress = Callable[[str, int], None]
@@ -137,7 +137,7 @@ def _link(n: _Node, prop: str, link: dict[str, Any], e: AuditEntry) -> None:
     n.edges[(rel, str(target), str(eid))] = (props, e.at, e.tx, e.seq)
 
 
-def _replay(entries: Iterable[AuditEntry]) -> _Node:
+def replay_record(entries: Iterable[AuditEntry]) -> _Node:
     """The state the entries of one record (in sequence order) leave it in."""
     n = _Node()
     for e in entries:
@@ -266,7 +266,7 @@ def compare_state(audit: Iterator[AuditEntry], nodes: Iterator[NodeRecord],
         last_tx = max([last_tx, *(e.tx for e in entries)])
         report.nodes += len(stored_nodes)
         report.edges += len(stored_edges)
-        replayed = _replay(entries)
+        replayed = replay_record(entries)
         for d in (*_node_diffs(iri, stored_nodes[0] if stored_nodes else None, replayed),
                   *_edge_diffs(iri, stored_edges, replayed)):
             report.differences += 1

@@ -153,6 +153,16 @@ class GraphStore(Protocol):
 
     def iter_audit(self, batch: int = 10_000) -> Iterator[AuditEntry]: ...
 
+    def audit_of_records(self, records: Iterable[str], until: str) -> list[AuditEntry]:
+        """The audit entries of many records recorded by ``until`` (UTC text), in (record,
+        seq) order: what :mod:`graph.as_of` replays a page of nodes from, in one read."""
+        ...
+
+    def tx_at(self, at: str) -> int:
+        """The last transaction recorded by record time ``at`` (0 when none): the watermark
+        an answer "as known at" ``at`` states."""
+        ...
+
     def audit_rows(self, after_seq: int = 0, limit: int | None = None
                    ) -> list[tuple[Any, ...]]:
         """Audit entries in sequence order as stored (:data:`graph.audit_chain.AuditRow`:

@@ -377,7 +377,8 @@ def render_html(doc: Mapping[str, Any], paper: str = "A4") -> str:
     of_batch = f" · batch {b['key']}" if unit else ""
     header = (f"{title}{of_batch} · product {product.get('key', '—')} "
               f"{product.get('name') or ''}").strip()
-    footer = f"tracegraph {doc['format']} · record watermark {doc.get('watermark', '—')}"
+    footer = f"tracegraph {doc['format']} · record watermark {doc.get('watermark', '—')}" + (
+        f" · as known at {doc['asOf']}" if doc.get("asOf") else "")  # issue 18 item 4
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
              f"{escape(title)}</title><style>{_style(paper, header, footer)}</style></head><body>",
              f"<h1>{escape(title)}</h1>",

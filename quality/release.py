@@ -88,6 +88,8 @@ class ReleaseReport:
     migrated: list[str] = field(default_factory=list)
     #: the store's watermark the report was read at (one read snapshot)
     watermark: int = 0
+    #: the batch's status as read (as known at the report's watermark: issue 18 item 4)
+    status: str | None = None
 
     @property
     def releasable(self) -> bool:
@@ -259,7 +261,8 @@ def _release_report(rt: Session, batch: str) -> ReleaseReport:
                 add("signature-missing", d_iri, m.field, m.value,
                     f"disposition {disps[d_iri].key}: {m.message}")
     moved = [n.iri for n in st.get_many(upstream).values() if n.props.get(MIGRATED) is True]
-    return ReleaseReport(b.iri, b.key, ex, upstream, sorted(moved))
+    return ReleaseReport(b.iri, b.key, ex, upstream, sorted(moved),
+                         status=_status(b.props.get(P.batchStatus)))
 
 
 def _covered(st: GraphStore, findings: list[str]) -> set[str]:
@@ -307,3 +310,7 @@ def release_batch(rt: Session, batch: str, username: str, password: str, reason:
         username, reason, f"quality:{key}:{uuid.uuid4().hex}", command=Command.RELEASE_BATCH)
     sign(rt, iri, username, password, SignatureMeaning.RELEASED, reason, clock)
     return resolve(rt, C.ReleaseDecision, iri)
+
+
+def _status(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -9,10 +9,11 @@ write path with the guards of :func:`quality.guards.default_guards`, and the clo
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graph import open_store
+from graph.as_of import as_of_store
 from graph.authority import Migration, Principal
 from graph.identifiers.identify import identify
 from graph.impact import WindowImpact, executions_in_window, results_in_window
@@ -66,6 +67,15 @@ class Runtime:
                 st.close()
                 raise
         return rt
+
+    def as_of(self, at: str | None) -> Runtime:
+        """This runtime reading the graph as recorded at ``at`` (:mod:`graph.as_of`: node
+        properties and edges as then, the watermark of then; writes refused), or itself when
+        ``at`` is ``None``. ``TypeRuleError`` when ``at`` is not a timestamp with a zone."""
+        if at is None:
+            return self
+        view = as_of_store(self.store, at)
+        return replace(self, store=view, writer=Writer(view, self.vocab, self.shapes))
 
     def capture(self, document: bytes | str | dict[str, Any], actor: str | None = None,
                 dry_run: bool = False, principal: Principal | None = None,

@@ -18,6 +18,7 @@ One module per domain, all built on the shared types and helpers of :mod:`api.gr
 - :mod:`~api.graphql.worklists`: worklists (filtered, sorted, cursor-paged connections) and
   the signed-in user's "my work"
 - :mod:`~api.graphql.specs`: the parameter specs to pick from (the explorer's SPC page)
+- :mod:`~api.graphql.as_of`: a record as known at a past record time (issue 18 item 4)
 
 :mod:`~api.graphql.limits` holds the per-request limits and the authorization extension. A
 domain adds its ``Query``/``Mutation``/``Subscription`` classes to the tuples below (their order
@@ -35,6 +36,7 @@ from strawberry.tools import merge_types
 
 from api.graphql import (
     accounts,
+    as_of,
     capture,
     environment,
     explorer,
@@ -56,7 +58,8 @@ __all__ = ["build_schema", "schema"]
 QUERIES: tuple[type, ...] = (accounts.Query, genealogy.Query, recall.Query, explorer.Query,
                              versions.Query, quality.Query, signals.Query, vocabulary.Query,
                              environment.Query, health.Query, worklists.Query, specs.Query,
-                             kpi.Query)  # issue 15 item 3: KPI dashboard
+                             kpi.Query,  # issue 15 item 3: KPI dashboard
+                             as_of.Query)  # issue 18 item 4
 MUTATIONS: tuple[type, ...] = (capture.Mutation, accounts.Mutation, versions.Mutation,
                                quality.Mutation, health.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = (signals.Subscription,)

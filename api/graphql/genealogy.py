@@ -14,6 +14,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
+from api.graphql.as_of import as_of_text
 from api.graphql.enums import DerivationKind
 from api.graphql.types import (
     MAX_DEPTH,
@@ -53,7 +54,11 @@ class AsBuiltView:
 class Genealogy:
     seed: str
     direction: Direction
-    watermark: int
+    watermark: int = strawberry.field(description="The watermark the answer is as of (with "
+                                                  "asOf: the last transaction recorded by it).")
+    as_of: str | None = strawberry.field(description="The record time asked (UTC): nodes, "
+                                                     "their properties and edges as recorded "
+                                                     "then; null: now.")
     node_count: int
     edge_count: int
     nodes: list[GenealogyNode]
@@ -67,12 +72,13 @@ class Genealogy:
                                   "equipment, fixtures, operators, operation, process version, "
                                   "inspections, observations (paged).")
     def as_built(self, info: Info[Any, None], first: int = 1000, offset: int = 0) -> AsBuiltView:
-        rt = runtime_of(info)
+        rt = runtime_of(info).as_of(self._as_of)
         batches = [n.node.iri for n in self._all if n.node.class_name in ("Batch", "Sublot")]
         ctx = as_built(rt.store, batches)
         nodes = sorted(ctx.nodes.values(), key=lambda n: (n.label, n.key))
         return AsBuiltView(node_count=len(nodes), edge_count=len(ctx.edges),
-                           nodes=[Node.of(n) for n in nodes[offset:offset + page("first", first)]],
+                           nodes=[Node.of(n, self._as_of)
+                                  for n in nodes[offset:offset + page("first", first)]],
                            edges=[Edge.of(e) for e in ctx.edges[offset:offset + first]])
 
     @strawberry.field(description="One shortest path from the seed to each target (IRIs; "
@@ -178,20 +184,16 @@ class Query:
         seed = resolve_one(rt, of)
         if seed is None:
             raise not_found("of", of)
-        if as_of is not None:
-            from ontology.datatypes import TypeRuleError, to_utc_text
-            try:
-                as_of = to_utc_text(as_of)
-            except TypeRuleError as e:
-                raise bad_input("asOf", as_of, e.rule) from None
+        as_of = as_of_text(as_of)
         page("first", first)
-        g = rt.store.genealogy([seed.iri], StoreDirection(direction.value), max_depth, kinds,
-                               as_of)
+        g = rt.as_of(as_of).store.genealogy([seed.iri], StoreDirection(direction.value),
+                                            max_depth, kinds, as_of)
         ordered = sorted(g.depth.items(), key=lambda x: (x[1], x[0]))
         edges = sorted(g.edges, key=lambda e: (e.src, e.dst, e.eid))
-        everything = [GenealogyNode(node=Node.of(g.nodes[i]), depth=d) for i, d in ordered]
+        everything = [GenealogyNode(node=Node.of(g.nodes[i], as_of), depth=d)
+                      for i, d in ordered]
         return Genealogy(
-            seed=seed.iri, direction=direction, watermark=g.watermark,
+            seed=seed.iri, direction=direction, watermark=g.watermark, as_of=as_of,
             node_count=len(ordered), edge_count=len(edges),
             nodes=everything[offset:offset + first],
             edges=[Edge.of(e) for e in edges[offset:offset + first]],

@@ -17,6 +17,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from api.graphql.as_of import as_of_text, runtime_at
 from api.graphql.enums import (
     CAPAActionType,
     CauseCategory,
@@ -98,11 +99,16 @@ class ReleaseReport:
     exceptions: list[Problem]
     watermark: int = strawberry.field(description="The store's watermark the report was read "
                                                   "at: every record it judges is as of then.")
+    status: str | None = strawberry.field(default=None, description="The batch's status as "
+                                                                     "read.")
+    as_of: str | None = strawberry.field(default=None, description="The record time asked "
+                                                                    "(UTC); null: now.")
 
     @classmethod
-    def of(cls, r: ReleaseRecord) -> ReleaseReport:
+    def of(cls, r: ReleaseRecord, as_of: str | None = None) -> ReleaseReport:
         return cls(batch=r.batch, releasable=r.releasable,
-                   exceptions=[Problem.of(p) for p in r.exceptions], watermark=r.watermark)
+                   exceptions=[Problem.of(p) for p in r.exceptions], watermark=r.watermark,
+                   status=r.status, as_of=as_of)
 
 
 @strawberry.type
@@ -230,19 +236,20 @@ class Query:
 
     @strawberry.field(description="Review by exception: the batch's exceptions against the "
                                   "release rules (empty = releasable).")
-    def release_report(self, info: Info[Any, None], batch: str) -> ReleaseReport | None:
+    def release_report(self, info: Info[Any, None], batch: str,
+                       as_of: str | None = None) -> ReleaseReport | None:
         try:
-            r = release_report(runtime_of(info), batch)
+            r = release_report(runtime_at(info, as_of), batch)
         except WorkflowRefused:
             return None
-        return ReleaseReport.of(r)
+        return ReleaseReport.of(r, as_of_text(as_of))
 
     @strawberry.field(description="Device history record (21 CFR 820.184) of a batch or of a "
                                   "serialized unit, as JSON (as a document: GET /api/edhr/{id}"
                                   "?format=html, pdf or json).")
     def edhr(self, info: Info[Any, None], batch: str | None = None,
-             unit: str | None = None) -> JSON | None:
-        rt = runtime_of(info)
+             unit: str | None = None, as_of: str | None = None) -> JSON | None:
+        rt = runtime_at(info, as_of)
         if (batch is None) == (unit is None):
             raise bad_input("batch/unit", None, "give exactly one of batch or unit")
         try:
@@ -251,7 +258,7 @@ class Query:
                        else unit_dhr(rt, str(unit), samples=raw))
         except (WorkflowRefused, ValueError):
             return None
-        return cast(JSON, doc)
+        return cast(JSON, {**doc, "asOf": as_of_text(as_of)})
 
 
 @strawberry.type

@@ -15,6 +15,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from api.graphql.as_of import runtime_at
 from api.graphql.types import (
     MAX_SEEDS,
     Node,
@@ -24,7 +25,6 @@ from api.graphql.types import (
     not_found,
     page,
     resolve_one,
-    runtime_of,
 )
 from graph.recall import Affected as AffectedRecord
 from graph.recall import AffectedCustomer, RecallAnswer
@@ -107,10 +107,10 @@ class Query:
     def equipment_impact(self, info: Info[Any, None], equipment: str,
                          window_start: Annotated[str, strawberry.argument(name="from")],
                          window_end: Annotated[str, strawberry.argument(name="to")],
-                         unit_limit: int = 100) -> EquipmentImpact:
+                         unit_limit: int = 100, as_of: str | None = None) -> EquipmentImpact:
         from ontology.datatypes import TypeRuleError
 
-        rt = runtime_of(info)
+        rt = runtime_at(info, as_of)  # issue 18 item 4: as known at
         node = resolve_one(rt, equipment)
         if node is None:
             raise not_found("equipment", equipment)
@@ -130,7 +130,9 @@ class Query:
     @strawberry.field(description="Bulk recall: everything downstream of the seeds (any "
                                   "identifiers), in one traversal. Units are paged by "
                                   "unitLimit; the full list is in the export (/api/recall).")
-    def recall(self, info: Info[Any, None], seeds: list[str], unit_limit: int = 100) -> Recall:
+    def recall(self, info: Info[Any, None], seeds: list[str], unit_limit: int = 100,
+               as_of: str | None = None) -> Recall:
         if len(seeds) > MAX_SEEDS:
             raise bad_input("seeds", len(seeds), f"at most {MAX_SEEDS} seeds per request")
-        return Recall.of(runtime_of(info).recall(seeds, unit_limit=page("unitLimit", unit_limit)))
+        return Recall.of(runtime_at(info, as_of).recall(seeds,
+                                                        unit_limit=page("unitLimit", unit_limit)))

@@ -153,18 +153,24 @@ class Node:
     properties: JSON
     recorded_at: str
     updated_at: str
+    #: the record time of an answer "as known at" (issue 18 item 4): its relationships then
+    _as_of: strawberry.Private[str | None] = None
 
     @classmethod
-    def of(cls, n: NodeRecord) -> Node:
+    def of(cls, n: NodeRecord, as_of: str | None = None) -> Node:
         public = {k: v for k, v in n.props.items() if k not in _SECRETS}
         return cls(iri=n.iri, class_name=n.label, key=n.key, properties=as_json(public),
-                   recorded_at=n.recorded_at, updated_at=n.updated_at)
+                   recorded_at=n.recorded_at, updated_at=n.updated_at, _as_of=as_of)
+
+    def _known(self, edges: list[EdgeRecord]) -> list[EdgeRecord]:
+        at = self._as_of
+        return edges if at is None else [e for e in edges if e.recorded_at <= at]
 
     @strawberry.field(description="Superseded states of this record (records are never "
                                   "overwritten: each correction keeps the prior state).")
     async def versions(self, info: Info[Any, None]) -> list[Version]:
         loader: DataLoader[tuple[str, str], list[EdgeRecord]] = info.context["links"]
-        prior = [e.dst for e in await loader.load((self.iri, "UPSTREAM"))
+        prior = [e.dst for e in self._known(await loader.load((self.iri, "UPSTREAM")))
                  if e.type == PRIOR_VERSION]
         found = [await info.context["nodes"].load(i) for i in prior]
         return sorted((Version.of(n) for n in found if n is not None),
@@ -174,7 +180,7 @@ class Node:
     async def links(self, info: Info[Any, None],
                     direction: Direction = Direction.UPSTREAM) -> list[Edge]:
         loader: DataLoader[tuple[str, str], list[EdgeRecord]] = info.context["links"]
-        return [Edge.of(e) for e in await loader.load((self.iri, direction.value))]
+        return [Edge.of(e) for e in self._known(await loader.load((self.iri, direction.value)))]
 
 
 # ---- counts, refusals, signatures -------------------------------------------------------------

@@ -4,12 +4,15 @@ identifier)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import CurrentUser, RuntimeDep, require
 from graph.identifiers.identify import identify
 from ingest.signals.environment import raw_samples
+from ontology.datatypes import TypeRuleError
 from ontology.terms import C
 from quality.edhr import PAPER, PdfUnavailable, batch_dhr, render_html, render_pdf, unit_dhr
 
@@ -21,9 +24,11 @@ router = APIRouter()
 @router.get("/api/edhr/{ident}", responses={200: {"content": {"text/html": {},
                                                                  "application/pdf": {}}}})
 def edhr(ident: str, rt: RuntimeDep, user: CurrentUser, format: str = "html",
-         paper: str | None = None) -> Response:
+         paper: str | None = None,
+         as_of: Annotated[str | None, Query(alias="asOf")] = None) -> Response:
     """The eDHR of a batch or unit as HTML, PDF or JSON; ``paper`` A4 or Letter (default:
-    TRACEGRAPH_EDHR_PAPER)."""
+    TRACEGRAPH_EDHR_PAPER); ``asOf`` a past record time: the record as known then (issue 18
+    item 4)."""
     require("GET /api/edhr", user)
     if format not in ("html", "pdf", "json"):
         raise HTTPException(400, {"code": "BAD_INPUT", "field": "format", "value": format,
@@ -32,6 +37,11 @@ def edhr(ident: str, rt: RuntimeDep, user: CurrentUser, format: str = "html",
     if paper not in PAPER:
         raise HTTPException(400, {"code": "BAD_INPUT", "field": "paper", "value": paper,
                                   "message": "paper is A4 or Letter"})
+    try:
+        rt = rt.as_of(as_of)
+    except TypeRuleError as e:
+        raise HTTPException(400, {"code": "BAD_INPUT", "field": "asOf", "value": as_of,
+                                  "message": e.rule}) from None
     found = [n for n in identify(rt.store, ident)
              if rt.vocab.cls(n.label).is_a(C.TraceableEntity)]
     if len(found) != 1:
@@ -41,6 +51,7 @@ def edhr(ident: str, rt: RuntimeDep, user: CurrentUser, format: str = "html",
     with raw_samples(rt.settings.data_dir) as raw:  # room conditions (issue 17 item 1)
         doc = (unit_dhr(rt, node.iri, samples=raw) if node.label == C.SerializedUnit
                else batch_dhr(rt, node.iri, samples=raw))
+    doc["asOf"] = getattr(rt.store, "at", None)
     if format == "json":
         return JSONResponse(doc)
     html = render_html(doc, paper)

@@ -194,6 +194,21 @@ class EngineStore(ChunkedReads, AuditHead):
                       since: str | None = None, until: str | None = None,
                       after_seq: int = 0, limit: int | None = None) -> list[AuditEntry]: ...
 
+    @abstractmethod
+    def _audit_chunk(self, records: list[str], until: str) -> Iterable[AuditEntry]:
+        """The audit entries of ``records`` recorded by ``until`` (any order)."""
+
+    @abstractmethod
+    def tx_at(self, at: str) -> int:
+        """The last transaction recorded by record time ``at`` (0 when none)."""
+
+    def audit_of_records(self, records: Iterable[str], until: str) -> list[AuditEntry]:
+        """The audit entries of many records recorded by ``until``, in (record, seq) order."""
+        got = [e for chunk in chunks(sorted(set(records)), self.chunk_size)
+               for e in self._audit_chunk(chunk, until)]
+        got.sort(key=lambda e: (e.record, e.seq))
+        return got
+
     def get(self, iri: str) -> NodeRecord | None:
         return self.get_many([iri]).get(iri)
 

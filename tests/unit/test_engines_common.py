@@ -31,6 +31,7 @@ class _Toy(EngineStore):
         self.nodes = {n.iri: n for n in nodes}
         self.edge_list = edges
         self.asked: list[list[str]] = []
+        self.trail: list[AuditEntry] = []  # per-record entries (graph.as_of), in no order
 
     def _nodes_chunk(self, iris: list[str]) -> Iterable[NodeRecord]:
         self.asked.append(iris)
@@ -65,6 +66,13 @@ class _Toy(EngineStore):
 
     def _last_audit(self) -> tuple[int, str] | None:
         return 5, "h"
+
+    def _audit_chunk(self, records: list[str], until: str) -> Iterable[AuditEntry]:
+        self.asked.append(records)
+        return [e for e in self.trail if e.record in records and e.at <= until]
+
+    def tx_at(self, at: str) -> int:
+        return max((e.tx for e in self.trail if e.at <= at), default=0)
 
 
 def _node(iri: str, recorded: str = "2026-01-01T00:00:00Z") -> NodeRecord:
@@ -130,3 +138,17 @@ def test_walk_goes_one_way_and_audit_pages(toy: _Toy) -> None:
     assert list(w.seeds) == ["urn:b/1"]
     assert w.unknown == ["urn:b/2", "urn:x"]
     assert [e.seq for e in toy.iter_audit(batch=2)] == [1, 2, 3, 4, 5]
+
+
+def test_audit_of_records_reads_in_chunks_and_answers_in_record_order(toy: _Toy) -> None:
+    def entry(seq: int, record: str, at: str) -> AuditEntry:
+        return AuditEntry(seq, seq, at, "a", "update", record, "Batch", "quantity", None, seq,
+                          None, None, "p", "h")
+
+    toy.trail = [entry(4, "urn:b/1", "2026-02-01"), entry(1, "urn:b/2", "2026-01-01"),
+                 entry(2, "urn:b/1", "2026-01-02"), entry(3, "urn:b/3", "2026-01-03"),
+                 entry(5, "urn:b/2", "2026-03-01")]
+    got = toy.audit_of_records(["urn:b/3", "urn:b/1", "urn:b/2", "urn:b/1"], "2026-02-15")
+    assert [(e.record, e.seq) for e in got] == [("urn:b/1", 2), ("urn:b/1", 4),
+                                                ("urn:b/2", 1), ("urn:b/3", 3)]
+    assert toy.asked == [["urn:b/1", "urn:b/2"], ["urn:b/3"]]  # chunks of chunk_size, once each

@@ -23,6 +23,7 @@ from graph.model import Direction
 from graph.schema import StoreVersionError
 from ontology.codes import RoleName
 from tracegraph.cli.admin import audit_app, user_app
+from tracegraph.cli.as_of import register as register_as_of
 from tracegraph.cli.backup import register as register_backup
 from tracegraph.cli.equipment import equipment_app
 from tracegraph.cli.kpi import register as register_kpi
@@ -487,6 +488,7 @@ app.add_typer(audit_app, name="audit")
 register_versions(app)
 register_backup(app)  # issue 19 item 2: backup / restore
 register_kpi(app)  # issue 15 item 3: KPI dashboard
+register_as_of(app)  # issue 18 item 4: tracegraph node ID --as-of TIME
 app.add_typer(quality_app, name="quality")
 app.add_typer(equipment_app, name="equipment")
 app.add_typer(migrate_app, name="migrate")  # issue 19 item 4: legacy data migration

@@ -17,10 +17,12 @@ from rich.console import Console
 from rich.table import Table
 
 from ingest.signals.environment import raw_samples
+from ontology.datatypes import TypeRuleError
 from quality.capa import overdue_actions
 from quality.edhr import batch_dhr, render_html, render_pdf, unit_dhr
 from quality.release import release_report
 from quality.workflow import WorkflowRefused, resolve
+from tracegraph.cli.as_of import refused_time
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -36,17 +38,30 @@ def _rt() -> Runtime:
     return Runtime.open(Settings())
 
 
+def _past(rt: Runtime, as_of: str | None) -> Runtime:
+    """``rt`` as known at ``--as-of`` (issue 18 item 4); a bad time is refused, exit 2."""
+    try:
+        return rt.as_of(as_of)
+    except TypeRuleError as e:
+        raise refused_time(str(as_of), e) from None
+
+
 @quality_app.command("release-report")
-def release_report_cmd(batch: Annotated[str, typer.Argument(help="batch IRI or key")]) -> None:
+def release_report_cmd(batch: Annotated[str, typer.Argument(help="batch IRI or key")],
+                       as_of: Annotated[str | None, typer.Option(
+                           "--as-of", help="a past record time: the report as then")] = None
+                       ) -> None:
     """Review by exception: every exception that blocks the batch's release (exit 1 if any)."""
     rt = _rt()
     try:
-        r = release_report(rt, batch)
+        r = release_report(_past(rt, as_of), batch)
     except WorkflowRefused as e:
         err.print(str(e))
         raise typer.Exit(2) from None
     finally:
         rt.close()
+    if as_of is not None:
+        console.print(f"{r.key} as known at {as_of} (watermark {r.watermark}): status {r.status}")
     if r.migrated:
         console.print(f"{r.key}: {len(r.migrated)} migrated record(s) (states from a legacy "
                       "system, loaded by a signed migration): " + ", ".join(
@@ -67,15 +82,19 @@ def edhr_cmd(ident: Annotated[str, typer.Argument(help="batch or serial (IRI or 
              out: Annotated[Path, typer.Option(help="file to write")],
              format: Annotated[str, typer.Option(help="html, pdf or json")] = "html",
              paper: Annotated[str | None, typer.Option(
-                 help="A4 or Letter (default TRACEGRAPH_EDHR_PAPER)")] = None) -> None:
+                 help="A4 or Letter (default TRACEGRAPH_EDHR_PAPER)")] = None,
+             as_of: Annotated[str | None, typer.Option(
+                 "--as-of", help="a past record time: the record as then")] = None) -> None:
     """Write the device history record (21 CFR 820.184) of a batch or unit."""
     rt = _rt()
     paper = paper or rt.settings.edhr_paper
     try:
-        node = resolve(rt, "TraceableEntity", ident)
+        past = _past(rt, as_of)
+        node = resolve(past, "TraceableEntity", ident)
         with raw_samples(rt.settings.data_dir) as raw:  # room conditions (issue 17 item 1)
-            doc = unit_dhr(rt, node.iri, samples=raw) if node.label == "SerializedUnit" else \
-                batch_dhr(rt, node.iri, samples=raw)
+            doc = unit_dhr(past, node.iri, samples=raw) if node.label == "SerializedUnit" else \
+                batch_dhr(past, node.iri, samples=raw)
+        doc["asOf"] = getattr(past.store, "at", None)
     except WorkflowRefused as e:
         err.print(str(e))
         raise typer.Exit(2) from None

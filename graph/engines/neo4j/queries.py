@@ -132,6 +132,12 @@ RETURN s.iri AS src, type(e) AS type, d.iri AS dst, properties(e) AS props
 AUDIT_IN_RECORD_ORDER = ("MATCH (a:AuditEvent) RETURN a {.*} AS a "
                          "ORDER BY a.targetIri, a.chainIndex")
 
+#: the entries of some records recorded by a time, and the last transaction by a time (asOf)
+AUDIT_OF_RECORDS = ("UNWIND $records AS r MATCH (a:AuditEvent {targetIri: r}) "
+                    "WHERE a.recordedAt <= $until RETURN a {.*} AS a")
+TX_AT = ("MATCH (a:AuditEvent) WHERE a.recordedAt <= $at RETURN a.txId AS tx "
+         "ORDER BY a.recordedAt DESC, a.chainIndex DESC LIMIT 1")
+
 COUNT_NODES = "MATCH (n:Record) RETURN labels(n) AS labels, count(*) AS n"
 COUNT_EDGES = "MATCH ()-[e]->() RETURN type(e) AS type, count(*) AS n"
 WIPE = "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"

@@ -370,6 +370,14 @@ class Neo4jStore(_Neo4jReads, EngineStore):
                           after=after_seq, limit=limit if limit is not None else 2**62)
         return [self.conv.audit(r["a"]) for r in rows]
 
+    def _audit_chunk(self, records: list[str], until: str) -> Iterator[AuditEntry]:
+        return (self.conv.audit(r["a"]) for r in self._read(Q.AUDIT_OF_RECORDS,
+                                                             records=records, until=until))
+
+    def tx_at(self, at: str) -> int:
+        rows = self._read(Q.TX_AT, at=at)
+        return int(rows[0]["tx"]) if rows else 0
+
     def _last_audit(self) -> tuple[int, str] | None:
         rows = self._read(Q.AUDIT_HEAD)
         return (int(rows[0]["seq"]), str(rows[0]["hash"])) if rows else None

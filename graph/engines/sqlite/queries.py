@@ -182,6 +182,12 @@ AUDIT_IN_RECORD_ORDER = """
 SELECT seq, tx, at, actor, action, record, record_class, field, old, new, reason, event_id,
        prev_hash, hash FROM audit {where} ORDER BY record, seq
 """
+#: the entries of some records recorded by a time, and the last transaction by a time (asOf)
+AUDIT_OF_RECORDS = """
+SELECT seq, tx, at, actor, action, record, record_class, field, old, new, reason, event_id,
+       prev_hash, hash FROM audit WHERE record IN (SELECT value FROM json_each(?)) AND at <= ?
+"""
+TX_AT = "SELECT tx FROM audit WHERE at <= ? ORDER BY at DESC, seq DESC LIMIT 1"
 #: the node IRI at an offset in IRI order (to cut the state into ranges)
 IRI_AT = "SELECT iri FROM nodes ORDER BY iri LIMIT 1 OFFSET ?"
 COUNT_ALL_NODES = "SELECT count(*) FROM nodes"

@@ -426,6 +426,12 @@ class SQLiteStore(_SQLiteReads, EngineStore):
                                     after_seq=after_seq, limit=limit)
         return [audit_of(r) for r in self._conn().execute(sql, params)]
 
+    def _audit_chunk(self, records: list[str], until: str) -> Iterator[AuditEntry]:
+        return map(audit_of, self._conn().execute(Q.AUDIT_OF_RECORDS, (as_json(records), until)))
+
+    def tx_at(self, at: str) -> int:
+        return int((self._conn().execute(Q.TX_AT, (at,)).fetchone() or (0,))[0])
+
     def reader(self) -> Callable[[], GraphStore] | None:
         """Another connection to the same file, opened in another process (WAL readers)."""
         return None if self.path == ":memory:" else functools.partial(SQLiteStore, self.path)
