@@ -25,6 +25,7 @@ from ontology.codes import RoleName
 from tracegraph.cli.admin import audit_app, user_app
 from tracegraph.cli.backup import register as register_backup
 from tracegraph.cli.equipment import equipment_app
+from tracegraph.cli.events import events_app
 from tracegraph.cli.migrate import migrate_app
 from tracegraph.cli.quality import quality_app
 from tracegraph.cli.signals import signals_app
@@ -483,6 +484,7 @@ def demo(port: Annotated[int | None, typer.Option()] = None,
 app.add_typer(user_app, name="user")
 app.add_typer(signals_app, name="signals")
 app.add_typer(audit_app, name="audit")
+app.add_typer(events_app, name="events")
 register_versions(app)
 register_backup(app)  # issue 19 item 2: backup / restore
 app.add_typer(quality_app, name="quality")
