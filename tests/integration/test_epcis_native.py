@@ -124,6 +124,7 @@ def shape(ev: dict[str, Any]) -> tuple[Any, ...]:
     return (t, ev["bizStep"], tuple(sorted(ins)), tuple(sorted(outs)))
 
 
+@pytest.mark.req("URS-DATA-02")
 def test_native_records_export_as_gs1_valid_epcis_events(client: TestClient,
                                                          runtime: Runtime) -> None:
     aud = bearer(client, "aud.ames")
@@ -173,6 +174,7 @@ def test_native_records_export_as_gs1_valid_epcis_events(client: TestClient,
 
 
 
+@pytest.mark.req("URS-DATA-02")
 def test_a_partner_captures_the_export_and_gets_the_same_genealogy(
         client: TestClient, runtime: Runtime, tmp_path: Path) -> None:
     aud = bearer(client, "aud.ames")

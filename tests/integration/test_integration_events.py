@@ -57,6 +57,7 @@ EXPECTED: list[tuple[str, str]] = [
     (T.DEVIATION_ADVANCED, "DEV-2"), (T.HOLD_DISPOSED, "HLD-1")]
 
 
+@pytest.mark.req("URS-INT-01")
 def test_each_workflow_event_is_committed_with_its_write_and_replays_from_any_cursor(
         rt: Runtime) -> None:
     expected = _workflow(rt)
@@ -82,6 +83,7 @@ def test_each_workflow_event_is_committed_with_its_write_and_replays_from_any_cu
     assert paged == found
 
 
+@pytest.mark.req("URS-INT-01")
 def test_webhooks_get_every_event_signed_in_order_after_failures_backed_off(
         rt: Runtime) -> None:
     expected = _workflow(rt)
@@ -121,6 +123,7 @@ def capture_as_admin(rt: Runtime, key: str, url: str) -> None:
         principal=Principal("adm", frozenset({RoleName.ADMIN})))
 
 
+@pytest.mark.req("URS-INT-01")
 def test_an_operator_cannot_register_a_webhook_nor_read_the_secret(rt: Runtime) -> None:
     from tracegraph.settings import Settings
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from ontology.codes import IntegrationEventType as T
 from ontology.codes import RoleName
@@ -50,6 +51,7 @@ def _wait(cond: object, timeout: float = 120) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.req("URS-INT-01")
 def test_every_event_is_delivered_once_in_effect_across_a_kill_9(tmp_path: Path) -> None:
     data = tmp_path / "data"
     receiver = Receiver(SECRET.encode(), block_at=4)

@@ -25,7 +25,7 @@ from ontology.codes import RoleName
 from tracegraph.cli.admin import audit_app, user_app
 from tracegraph.cli.backup import register as register_backup
 from tracegraph.cli.equipment import equipment_app
-from tracegraph.cli.events import events_app
+from tracegraph.cli.interop import check_export, events_app
 from tracegraph.cli.migrate import migrate_app
 from tracegraph.cli.quality import quality_app
 from tracegraph.cli.signals import signals_app
@@ -268,7 +268,8 @@ def export_rdf(seed: Annotated[str, typer.Option(help="lot, serial, IRI or any i
                RdfFormat.turtle,
                out: Annotated[Path | None, typer.Option(help="file (default: stdout)")] = None
                ) -> None:
-    """Export a trace as RDF in the tracegraph ontology (validates against the shapes)."""
+    """Export a trace as RDF in the tracegraph ontology, validated against the shapes
+    (pySHACL) before anything is written: a violation is listed and nothing is written."""
     from graph.identifiers.identify import identify_or_explain
     from graph.rdf_export import export_trace, serialize
 
@@ -278,7 +279,9 @@ def export_rdf(seed: Annotated[str, typer.Option(help="lot, serial, IRI or any i
         if len(found) != 1:
             err.print(f"[red]{why or f'{len(found)} nodes match {seed!r}'}[/red]", soft_wrap=True)
             raise typer.Exit(1)
-        text = serialize(export_trace(rt.store, found[0].iri, direction), fmt.value)
+        graph = export_trace(rt.store, found[0].iri, direction)
+        check_export(graph, rt.vocab)  # valid against the shapes, or nothing is written
+        text = serialize(graph, fmt.value)
     finally:
         rt.close()
     if out is None:
