@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rdflib import Literal as RDFLiteral
@@ -174,5 +174,4 @@ def events_since(store: GraphStore, vocab: Vocabulary, after: int = 0, limit: in
 
 def _keyed(store: GraphStore, events: list[IntegrationEvent]) -> list[IntegrationEvent]:
     nodes = store.get_many({e.record for e in events})
-    return [IntegrationEvent(**{**e.__dict__, "key": nodes[e.record].key})
-            if e.record in nodes else e for e in events]
+    return [replace(e, key=nodes[e.record].key) if e.record in nodes else e for e in events]

@@ -168,3 +168,14 @@ def test_an_operator_cannot_register_a_webhook_nor_read_the_secret(rt: Runtime) 
             for path in ("/api/integration/webhooks", "/api/integration/events", "/health"):
                 assert SECRET not in client.get(path, headers=who).text
 
+
+
+@pytest.mark.req("URS-INT-01")
+def test_the_validation_report_masks_every_secret_setting() -> None:
+    """The IQ section of `tracegraph validation run` lists the configuration (a record every
+    auditor reads): the webhook secret, like every secret setting, shows only as set."""
+    from tracegraph.settings import Settings
+    from tracegraph.validation.run import _SECRETS
+
+    secret_like = {k for k in Settings.model_fields if "secret" in k or "password" in k}
+    assert secret_like and secret_like <= _SECRETS
