@@ -26,6 +26,8 @@ its CBV 2.0 hash, so the same record exports the same event every time.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -40,6 +42,7 @@ from ontology.terms import C, P, R
 __all__ = ["CONTEXT", "native_events"]
 
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
+DL = "https://id.gs1.org"
 #: UCUM unit codes the plant writes → UN/CEFACT Recommendation 20 (EPCIS ``uom``)
 REC20 = {"kg": "KGM", "g": "GRM", "mg": "MGM", "t": "TNE", "L": "LTR", "l": "LTR",
          "mL": "MLT", "ml": "MLT", "m": "MTR", "cm": "CMT", "mm": "MMT", "m2": "MTK",
@@ -59,12 +62,28 @@ def _epc(n: NodeRecord) -> str:
         element = f"(00){p.get(P.sscc) or n.key}"
     elif n.label in (C.Batch, C.Sublot, C.MaterialLot) and p.get(P.gtin):
         element = f"(01){p[P.gtin]}(10){p.get(P.lotNumber) or n.key}"
-    if element is not None:
-        try:
-            return to_digital_link(parse_identifier(element))
-        except GS1Error:
-            pass
-    return n.iri
+    link = _digital_link(element) if element is not None else ""
+    return link or n.iri
+
+
+_PLAIN = re.compile(r"^\((01|00)\)(\d{14}|\d{18})(?:\((10|21)\)([A-Za-z0-9_.-]{1,20}))?$")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _digital_link(element: str) -> str:
+    """The canonical GS1 Digital Link of an element string. The Writer checked the keys (a
+    GTIN's or SSCC's digits and check digit, a lot or serial in GS1's character set), so a key
+    of the plain form (14/18 digits; lot or serial of unreserved URI characters, which need no
+    escaping) is written directly — the GS1 parser costs milliseconds per identifier, and an
+    EPCIS answer names thousands; anything else goes through the parser."""
+    m = _PLAIN.match(element)
+    if m and len(m.group(2)) == (14 if m.group(1) == "01" else 18):
+        return f"{DL}/{m.group(1)}/{m.group(2)}" + (f"/{m.group(3)}/{m.group(4)}"
+                                                    if m.group(3) else "")
+    try:
+        return to_digital_link(parse_identifier(element))
+    except GS1Error:
+        return ""
 
 
 def _quantity(n: NodeRecord, quantity: Any, unit: Any) -> dict[str, Any]:

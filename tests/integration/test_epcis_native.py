@@ -195,3 +195,15 @@ def test_a_partner_captures_the_export_and_gets_the_same_genealogy(
                 _iri(runtime, "MaterialLot", "RL-TUBE")} <= reached, reached
     finally:
         partner.close()
+
+
+@pytest.mark.req("URS-DATA-02")
+@pytest.mark.parametrize("element", [
+    "(01)09506000134352(21)SN-1", "(00)095060001000000012", "(01)09506000134369(10)B-MOULD",
+    "(01)09506000134352(21)A.b_c-9", "(01)09506000134352(10)LOT/1", "(01)09506000134352(21)x%y",
+    "(01)09506000134352(10)ABCDEFGHIJKLMNOPQRST"])
+def test_the_digital_link_fast_path_equals_the_gs1_parser(element: str) -> None:
+    from graph.identifiers.gs1 import parse_identifier, to_digital_link
+    from ingest.epcis_native import _digital_link
+
+    assert _digital_link(element) == to_digital_link(parse_identifier(element))
