@@ -16,8 +16,9 @@ from api.deps import CurrentUser, RuntimeDep
 from api.graphql import build_schema
 from api.graphql.types import context_for
 from api.graphql.view import GraphQLView
-from api.routes import auth, edhr, epcis, health, recall
+from api.routes import auth, edhr, epcis, health, integration, recall
 from api.routes.explorer import mount_explorer
+from tracegraph.integration import start_dispatcher
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings, settings
 
@@ -39,7 +40,10 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
 
             bridge = NotificationBridge(s.mqtt_host, s.mqtt_port, hub)
         app.state.notification_bridge = bridge
+        dispatcher = start_dispatcher(rt)  # integration events to the webhooks
         yield
+        if dispatcher is not None:
+            dispatcher.stop()
         if bridge is not None:
             bridge.close()
         if runtime is None:
@@ -62,6 +66,7 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
     app.include_router(edhr.router)
     app.include_router(health.router)
     app.include_router(recall.router)
+    app.include_router(integration.router)
     mount_explorer(app)
     app.add_middleware(BodyLimits, max_request_bytes=s.max_request_bytes,
                        max_upload_bytes=s.max_upload_bytes, max_json_depth=s.max_json_depth)

@@ -103,6 +103,13 @@ RULES: dict[str, frozenset[str]] = {
     "POST /events": WRITERS,
     "GET /events/{eventID}": READERS,
     "GET /epcis/genealogy": READERS,
+    # integration events and webhooks (issue 18 item 6, api/routes/integration.py): the events
+    # are the workflow's own records (QA, QC, auditors and the admin who wires a QMS read
+    # them); only the admin registers an endpoint
+    "GET /api/integration/events": frozenset({RoleName.QC, RoleName.QA, RoleName.AUDITOR,
+                                              RoleName.ADMIN}),
+    "GET /api/integration/webhooks": ADMIN,
+    "POST /api/integration/webhooks": ADMIN,
 }
 
 TOKEN_TTL = timedelta(hours=8)

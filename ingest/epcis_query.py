@@ -3,6 +3,7 @@ EPCISQueryDocument answer, and a lot's or unit's genealogy as an EPCIS document.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ import orjson
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from ingest.epcis import _cbv, canonical_id
+from ingest.epcis_native import native_events
 from ontology.datatypes import to_utc_text
 from ontology.terms import R
 
@@ -93,19 +95,20 @@ def query_events(store: GraphStore, params: Mapping[str, list[str]]) -> list[dic
     epc, any_epc, cls = (({canonical_id(s) for s in split(p)})
                          for p in ("MATCH_epc", "MATCH_anyEPC", "MATCH_epcClass"))
     out: list[tuple[str, dict[str, Any]]] = []
-    for n in store.nodes_of_class("EPCISEvent"):
-        p = n.props
-        et, rt = str(p["epcisEventTime"]), n.recorded_at
-        if ((types and p["epcisEventType"] not in types)
+    captured = (_event(n) for n in store.nodes_of_class("EPCISEvent"))
+    for ev in itertools.chain(captured, native_events(store)):  # issue 18 item 6
+        et, rt = to_utc_text(str(ev["eventTime"])), str(ev["recordTime"])
+        loc = ev.get("bizLocation")
+        if ((types and ev["type"] not in types)
                 or ("GE_eventTime" in bounds and et < bounds["GE_eventTime"])
                 or ("LT_eventTime" in bounds and et >= bounds["LT_eventTime"])
                 or ("GE_recordTime" in bounds and rt < bounds["GE_recordTime"])
                 or ("LT_recordTime" in bounds and rt >= bounds["LT_recordTime"])
-                or (steps and p.get("epcisBizStep") not in steps)
-                or (disps and p.get("epcisDisposition") not in disps)
-                or (locs and p.get("epcisBizLocation") not in locs)):
+                or (steps and _cbv(str(ev.get("bizStep")), "BizStep-") not in steps)
+                or (disps and _cbv(str(ev.get("disposition")), "Disp-") not in disps)
+                or (locs and not (isinstance(loc, dict)
+                                  and canonical_id(str(loc.get("id"))) in locs))):
             continue
-        ev = _event(n)
         if "EXISTS_errorDeclaration" in params and "errorDeclaration" not in ev:
             continue
         if ((epc and not epc & _ids(ev, _EPC_FIELDS, parent=False))
@@ -129,7 +132,8 @@ def genealogy_document(store: GraphStore, seed: str, created: str,
                        direction: Direction = Direction.BOTH, max_depth: int = 50,
                        declared_in_error: bool = True) -> dict[str, Any]:
     """The EPCIS events naming any node of the seed's genealogy (upstream and downstream), as
-    an EPCISDocument a partner can capture.
+    an EPCISDocument a partner can capture: the captured EPCIS events and the events of the
+    plant's own records (:mod:`ingest.epcis_native`).
 
     An event declared in error is never silently mixed in: it is exported with its
     ``errorDeclaration`` (so a receiver sees the declaration, and the derivations the event
@@ -140,8 +144,9 @@ def genealogy_document(store: GraphStore, seed: str, created: str,
     iris = list(dict.fromkeys([seed, *g.nodes]))
     events = {e.src: e for e in store.links(iris, [R.EPCIS_OBJECT], Direction.DOWNSTREAM)}
     nodes = store.get_many(list(events))
-    evs = sorted((e for e in (_event(n) for n in nodes.values() if n.label == "EPCISEvent")
-                  if declared_in_error or "errorDeclaration" not in e),
-                 key=lambda e: str(e["eventTime"]))
+    evs = sorted([*(e for e in (_event(n) for n in nodes.values() if n.label == "EPCISEvent")
+                    if declared_in_error or "errorDeclaration" not in e),
+                  *native_events(store, iris)],  # the plant's own records (issue 18 item 6)
+                 key=lambda e: to_utc_text(str(e["eventTime"])))
     return {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0",
             "creationDate": created, "epcisBody": {"eventList": evs}}

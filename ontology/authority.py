@@ -129,6 +129,7 @@ ASSERTED_BY: Mapping[str, frozenset[RoleName]] = MappingProxyType(
         "TrainingRecord": frozenset({RoleName.ENGINEER, RoleName.QA}),
         "User": frozenset(),
         "ValidationReport": frozenset(),
+        "WebhookSubscription": frozenset({RoleName.ADMIN}),
         "WorkOrder": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
     }
 )

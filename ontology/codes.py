@@ -58,6 +58,7 @@ __all__ = [
     "HoldState",
     "ImpactLevel",
     "InspectionOutcome",
+    "IntegrationEventType",
     "MaintenanceType",
     "MaterialLotStatus",
     "MaterialType",
@@ -416,6 +417,22 @@ class InspectionOutcome(StrEnum):
     NONCONFORMING = "nonconforming"  # nonconforming, 不合格
 
 
+class IntegrationEventType(StrEnum):
+    """Integration event type (``tg:IntegrationEventTypeScheme``). Workflow events published to
+    QMS/MES/ERP webhooks (quality.integration): each is a recorded change of the audit trail,
+    so it is committed in the same transaction as the workflow write that made it. A new
+    record type adds its events here with tg:eventClass, tg:eventProperty and tg:eventValue.
+    Held by no property.
+    """
+
+    BATCH_RELEASED = "batchReleased"  # batch released, 批次已放行
+    CHANGE_APPROVED = "changeApproved"  # change approved, 变更已批准
+    DEVIATION_ADVANCED = "deviationAdvanced"  # deviation advanced, 偏差状态推进
+    DEVIATION_RAISED = "deviationRaised"  # deviation raised, 偏差已提出
+    HOLD_DISPOSED = "holdDisposed"  # hold disposed, 隔离已处置
+    HOLD_OPENED = "holdOpened"  # hold opened, 隔离已开启
+
+
 class MaintenanceType(StrEnum):
     """Maintenance type (``tg:MaintenanceTypeScheme``). Kind of maintenance. Held by
     ``maintenanceType``.
@@ -713,6 +730,7 @@ SCHEMES: Mapping[str, type[StrEnum]] = MappingProxyType(
         "HoldStateScheme": HoldState,
         "ImpactLevelScheme": ImpactLevel,
         "InspectionOutcomeScheme": InspectionOutcome,
+        "IntegrationEventTypeScheme": IntegrationEventType,
         "MaintenanceTypeScheme": MaintenanceType,
         "MaterialLotStatusScheme": MaterialLotStatus,
         "MaterialTypeScheme": MaterialType,
@@ -762,6 +780,7 @@ SCHEME_LABELS: Mapping[type[StrEnum], tuple[str, str]] = MappingProxyType(
         HoldState: ("hold state", "隔离状态"),
         ImpactLevel: ("impact level", "影响程度"),
         InspectionOutcome: ("inspection outcome", "检验结论"),
+        IntegrationEventType: ("integration event type", "集成事件类型"),
         MaintenanceType: ("maintenance type", "维护类型"),
         MaterialLotStatus: ("material lot status", "物料批次状态"),
         MaterialType: ("material type", "物料类型"),
@@ -981,6 +1000,14 @@ LABELS: Mapping[type[StrEnum], Mapping[str, tuple[str, str]]] = MappingProxyType
         InspectionOutcome: {
             "conforming": ("conforming", "合格"),
             "nonconforming": ("nonconforming", "不合格"),
+        },
+        IntegrationEventType: {
+            "batchReleased": ("batch released", "批次已放行"),
+            "changeApproved": ("change approved", "变更已批准"),
+            "deviationAdvanced": ("deviation advanced", "偏差状态推进"),
+            "deviationRaised": ("deviation raised", "偏差已提出"),
+            "holdDisposed": ("hold disposed", "隔离已处置"),
+            "holdOpened": ("hold opened", "隔离已开启"),
         },
         MaintenanceType: {
             "corrective": ("corrective", "纠正性维护"),

@@ -79,6 +79,7 @@ class C(StrEnum):
     TrainingRecord = 'TrainingRecord'
     User = 'User'
     ValidationReport = 'ValidationReport'
+    WebhookSubscription = 'WebhookSubscription'
     WorkOrder = 'WorkOrder'
 
 class P(StrEnum):
@@ -161,6 +162,7 @@ class P(StrEnum):
     effectivenessCriterion = 'effectivenessCriterion'
     effectivenessResult = 'effectivenessResult'
     endedAtTime = 'endedAtTime'
+    endpointUrl = 'endpointUrl'
     entryHash = 'entryHash'
     epc = 'epc'
     epcisBizLocation = 'epcisBizLocation'
@@ -340,6 +342,7 @@ class P(StrEnum):
     wasDerivedFrom = 'wasDerivedFrom'
     wasGeneratedBy = 'wasGeneratedBy'
     wasRevisionOf = 'wasRevisionOf'
+    webhookActive = 'webhookActive'
     windowEnd = 'windowEnd'
     windowStart = 'windowStart'
     workDone = 'workDone'

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import queue
 import threading
 import time
@@ -19,8 +21,60 @@ from typing import Any
 
 import orjson
 
-__all__ = ["QC_TOPIC", "MqttNotifier", "Notification", "NotificationBridge", "NotificationHub",
-           "Seen", "WebhookSender", "hub"]
+__all__ = ["QC_TOPIC", "Backoff", "MqttNotifier", "Notification", "NotificationBridge",
+           "NotificationHub", "Seen", "WebhookSender", "hub", "post_json", "signature"]
+
+#: the header carrying the HMAC-SHA256 of the body (``sha256=<hex>``), when a secret is set
+SIGNATURE_HEADER = "X-Tracegraph-Signature"
+
+
+def signature(secret: bytes, body: bytes) -> str:
+    """The :data:`SIGNATURE_HEADER` value of ``body``: ``sha256=`` and the hex HMAC-SHA256
+    under ``secret`` (a receiver recomputes it over the bytes it got and compares in constant
+    time)."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def post_json(url: str, body: bytes, secret: bytes | None = None,
+              headers: dict[str, str] | None = None, timeout: float = 5) -> None:
+    """POST ``body`` (JSON) to ``url``, signed when a secret is given; returns only when the
+    receiver accepted it (2xx), raises :class:`OSError` otherwise — so an outbox marks an entry
+    delivered only then (the QC outbox and the integration-event outbox both deliver so)."""
+    h = {"Content-Type": "application/json", **(headers or {})}
+    if secret is not None:
+        h[SIGNATURE_HEADER] = signature(secret, body)
+    req = urllib.request.Request(url, body, method="POST", headers=h)
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        if r.status >= 300:
+            raise OSError(f"webhook {url} answered {r.status}")
+
+
+class Backoff:
+    """Exponential back-off of an outbox after a failed delivery: ``first`` seconds, doubled
+    per consecutive failure up to ``cap``, reset by a success."""
+
+    def __init__(self, first: float = 0.5, cap: float = 30.0) -> None:
+        self.first = first
+        self.cap = cap
+        self.delay = first
+        self.retry_at = 0.0
+        self.failures = 0  # consecutive
+
+    def ready(self) -> bool:
+        return time.monotonic() >= self.retry_at
+
+    def failed(self) -> float:
+        """Record a failure; returns the seconds until the next attempt."""
+        wait = self.delay
+        self.failures += 1
+        self.retry_at = time.monotonic() + wait
+        self.delay = min(self.delay * 2, self.cap)
+        return wait
+
+    def succeeded(self) -> None:
+        self.delay = self.first
+        self.retry_at = 0.0
+        self.failures = 0
 
 
 @dataclass(frozen=True)
@@ -102,24 +156,18 @@ class WebhookSender:
     def deliver(self, n: Notification, timeout: float = 5) -> None:
         """POST one notification now; raises unless the receiver accepted it (2xx), so an
         outbox marks it delivered only then."""
-        req = urllib.request.Request(self.url, orjson.dumps(n.as_dict()), method="POST",
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            if r.status >= 300:
-                raise OSError(f"QC webhook answered {r.status}")
+        post_json(self.url, orjson.dumps(n.as_dict()), timeout=timeout)
 
     def _run(self) -> None:
         while (n := self._q.get()) is not None:
             body = orjson.dumps(n.as_dict())
-            for attempt in range(self.retries):
+            backoff = Backoff(0.1)
+            for _ in range(self.retries):
                 try:
-                    req = urllib.request.Request(self.url, body, method="POST", headers={
-                        "Content-Type": "application/json"})
-                    with urllib.request.urlopen(req, timeout=5) as r:
-                        if r.status < 300:
-                            break
+                    post_json(self.url, body)
+                    break
                 except OSError:
-                    time.sleep(0.1 * 2 ** attempt)
+                    time.sleep(backoff.failed())
             else:
                 self.failed += 1
 

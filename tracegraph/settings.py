@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # store upgrades (tracegraph.upgrade): where the automatic backup before an upgrade goes;
     # default: <data_dir>-upgrade-backups beside the data directory
     upgrade_backup_dir: Path | None = None
+    # integration events (issue 18 item 6, tracegraph.integration): the HMAC-SHA256 key the
+    # webhooks are signed with (no secret: nothing is delivered), and the outbox poll interval
+    webhook_secret: str | None = Field(default=None, repr=False)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
 
     @property
     def sqlite_path(self) -> Path:

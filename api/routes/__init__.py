@@ -9,4 +9,6 @@ anything else.
 - :mod:`api.routes.health`: ``GET /health``
 - :mod:`api.routes.recall`: ``POST /api/recall`` (the recall export as a zip)
 - :mod:`api.routes.explorer`: the explorer page's static files at ``/explorer``
+- :mod:`api.routes.integration`: ``GET /api/integration/events`` (workflow events after a
+  cursor), ``GET``/``POST /api/integration/webhooks`` (admin: the webhook endpoints)
 """

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Callable, Sequence
 
 from graph.model import Direction
@@ -20,7 +19,7 @@ from ingest.signals.model import now_ms
 from ingest.signals.state import LoopState
 from ontology.terms import C, P, R
 from quality.exception_loop import QC_ROLE
-from quality.notify import Notification
+from quality.notify import Backoff, Notification
 
 __all__ = ["QcOutbox", "notification_of"]
 
@@ -85,8 +84,7 @@ class QcOutbox:
         self.delivered = 0
         self.failures = 0
         self._rescan = False
-        self._retry_at = 0.0
-        self._backoff = 0.5
+        self.backoff = Backoff()
 
     def add(self, alarm_iri: str) -> None:
         if len(self.pending) >= self.max_pending:  # still durable: found again by a rescan
@@ -109,7 +107,7 @@ class QcOutbox:
         """Deliver what is pending (after a failure, not before the back-off has passed)."""
         if not self.pending and not self._rescan:
             return 0
-        if not force and time.monotonic() < self._retry_at:
+        if not force and not self.backoff.ready():
             return 0
         if self._rescan:
             self.recover()
@@ -128,12 +126,11 @@ class QcOutbox:
                 self.failures += 1
                 log.warning("QC notification %s not delivered; will retry", n.id,
                             exc_info=True)
-                self._retry_at = time.monotonic() + self._backoff
-                self._backoff = min(self._backoff * 2, 30.0)
+                self.backoff.failed()
                 return sent
             self.state.mark_delivered(alarm, now_ms())
             del self.pending[alarm]
             sent += 1
         self.delivered += sent
-        self._backoff = 0.5
+        self.backoff.succeeded()
         return sent

@@ -27,6 +27,7 @@ from tracegraph.cli.as_of import register as register_as_of
 from tracegraph.cli.backup import register as register_backup
 from tracegraph.cli.equipment import equipment_app
 from tracegraph.cli.kpi import register as register_kpi
+from tracegraph.cli.interop import check_export, events_app
 from tracegraph.cli.migrate import migrate_app
 from tracegraph.cli.quality import quality_app
 from tracegraph.cli.signals import signals_app
@@ -269,7 +270,8 @@ def export_rdf(seed: Annotated[str, typer.Option(help="lot, serial, IRI or any i
                RdfFormat.turtle,
                out: Annotated[Path | None, typer.Option(help="file (default: stdout)")] = None
                ) -> None:
-    """Export a trace as RDF in the tracegraph ontology (validates against the shapes)."""
+    """Export a trace as RDF in the tracegraph ontology, validated against the shapes
+    (pySHACL) before anything is written: a violation is listed and nothing is written."""
     from graph.identifiers.identify import identify_or_explain
     from graph.rdf_export import export_trace, serialize
 
@@ -279,7 +281,9 @@ def export_rdf(seed: Annotated[str, typer.Option(help="lot, serial, IRI or any i
         if len(found) != 1:
             err.print(f"[red]{why or f'{len(found)} nodes match {seed!r}'}[/red]", soft_wrap=True)
             raise typer.Exit(1)
-        text = serialize(export_trace(rt.store, found[0].iri, direction), fmt.value)
+        graph = export_trace(rt.store, found[0].iri, direction)
+        check_export(graph, rt.vocab)  # valid against the shapes, or nothing is written
+        text = serialize(graph, fmt.value)
     finally:
         rt.close()
     if out is None:
@@ -485,6 +489,7 @@ def demo(port: Annotated[int | None, typer.Option()] = None,
 app.add_typer(user_app, name="user")
 app.add_typer(signals_app, name="signals")
 app.add_typer(audit_app, name="audit")
+app.add_typer(events_app, name="events")
 register_versions(app)
 register_backup(app)  # issue 19 item 2: backup / restore
 register_kpi(app)  # issue 15 item 3: KPI dashboard

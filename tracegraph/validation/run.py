@@ -43,7 +43,7 @@ __all__ = ["SERVICE_MARKERS", "ValidationSetupError", "find_source", "installati
 Json = dict[str, Any]
 #: markers of tests that need a service; excluded from the OQ unless ``--with`` names them
 SERVICE_MARKERS = ("neo4j", "browser", "mqtt", "opcua")
-_SECRETS = {"neo4j_password", "secret_key"}
+_SECRETS = {"neo4j_password", "secret_key", "webhook_secret"}
 _COPIED = ("tests", "pyproject.toml", "README.md", "CHANGELOG.md", "schema.graphql", "examples",
            "docs")
 
