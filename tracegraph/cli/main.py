@@ -26,8 +26,8 @@ from tracegraph.cli.admin import audit_app, user_app
 from tracegraph.cli.as_of import register as register_as_of
 from tracegraph.cli.backup import register as register_backup
 from tracegraph.cli.equipment import equipment_app
-from tracegraph.cli.kpi import register as register_kpi
 from tracegraph.cli.interop import check_export, events_app
+from tracegraph.cli.kpi import register as register_kpi
 from tracegraph.cli.migrate import migrate_app
 from tracegraph.cli.quality import quality_app
 from tracegraph.cli.signals import signals_app
