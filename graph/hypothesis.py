@@ -21,6 +21,7 @@ algebra over scopes: the shared core (in every scope) and what each adds (in it 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,7 @@ KINDS: dict[str, tuple[str, ...] | None] = {
 #: target it does not reach is reached by no derivation path at all
 PROOF_DEPTH = 10_000
 _OPEN_START, _OPEN_END = "0000", "9999"
+_SEEDS = re.compile(r"\+(?=\s*[A-Za-z][\w-]*:)")
 
 
 class HypothesisError(RefusedError, ValueError):
@@ -82,15 +84,17 @@ def parse_hypothesis(text: str) -> Hypothesis:
     """``NAME=KIND:REF[@FROM..TO][+KIND:REF…]``, e.g.
     ``both=lot:PA-778+equipment:UV-01@2026-01-05T00:00:00Z..2026-01-06T00:00:00Z``.
 
-    >>> parse_hypothesis("uv=equipment:UV-01@2026-01-05T00:00Z..2026-01-06T00:00Z").seeds[0].end
-    '2026-01-06T00:00Z'
+    >>> h = parse_hypothesis("both=lot:PA-778+equipment:UV-01@2026-01-05T08:00+08:00.."
+    ...                      "2026-01-06T08:00+08:00")
+    >>> [s.kind for s in h.seeds], h.seeds[1].end
+    (['lot', 'equipment'], '2026-01-06T08:00+08:00')
     """
     name, eq, body = text.partition("=")
     if not eq or not name.strip() or not body.strip():
         raise HypothesisError("hypothesis-syntax", "write NAME=KIND:REF[@FROM..TO][+…]",
                               "hypothesis", text)
     seeds: list[Seed] = []
-    for part in body.split("+"):
+    for part in _SEEDS.split(body):  # "+" before KIND: (not a "+08:00" offset)
         kind, colon, rest = part.strip().partition(":")
         ref, at, window = rest.partition("@")
         start, dots, end = window.partition("..")
