@@ -5,6 +5,7 @@ store)."""
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import networkx as nx
@@ -107,7 +108,6 @@ def nonempty(m: dict[str, set[str]]) -> dict[str, set[str]]:
 
 @pytest.mark.req("URS-TRC-02")
 def test_two_hypotheses_compared_equal_the_documents(plant: Plant) -> None:
-    a_text, b_text, both_text = plant.texts()
     a, b, both = scopes(plant.rt.store, [parse_hypothesis(x) for x in plant.texts()])
     want_a = plant.scope({plant.lot})
     want_b = plant.scope(plant.window_seeds())
@@ -130,7 +130,7 @@ def test_two_hypotheses_compared_equal_the_documents(plant: Plant) -> None:
         for u in sorted(s.members["SerializedUnit"])[:20]:
             w = s.witness(u)
             assert w[0] in s.seeds and w[-1] == u
-            assert all(plant.d.derived.has_edge(x, y) for x, y in zip(w, w[1:], strict=False))
+            assert all(plant.d.derived.has_edge(x, y) for x, y in pairwise(w))
 
 
 def test_other_seed_kinds_equal_the_documents(plant: Plant) -> None:
@@ -185,7 +185,7 @@ def test_a_proof_of_non_exposure_outside_both_and_refused_inside(plant: Plant) -
     f = refused.value.finding
     assert refused.value.code == "exposed" and f.exposed
     assert f.witness[0] in seeds and f.witness[-1] == inside
-    assert all(d.derived.has_edge(x, y) for x, y in zip(f.witness, f.witness[1:], strict=False))
+    assert all(d.derived.has_edge(x, y) for x, y in pairwise(f.witness))
     [lot_share] = [s for s in f.shares if s.seed == plant.lot]
     assert lot_share.fraction == pytest.approx(path_fraction(plant, plant.lot, inside))
     assert len(rt.store.nodes_of_class(C.ExposureProof)) == before  # nothing written
@@ -206,7 +206,7 @@ def path_fraction(plant: Plant, seed: str, target: str) -> float:
     total = 0.0
     for path in nx.all_simple_paths(g, seed, target):
         share = 1.0
-        for a, b in zip(path, path[1:], strict=False):
+        for a, b in pairwise(path):
             q = g.edges[a, b]["q"]
             share *= (1.0 if q is None else q) / float(props[a]["quantity"])
         total += share
