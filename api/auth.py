@@ -93,6 +93,9 @@ RULES: dict[str, frozenset[str]] = {
     "Query.capaActions": READERS, "Query.changeRequests": READERS, "Query.batches": READERS,
     "Query.excursions": READERS, "Query.alarms": READERS, "Query.myWork": READERS,
     "Query.openExceptions": READERS,
+    # what-if recall and proof of non-exposure (issue 18 item 3; quality.exposure checks QA too)
+    "Query.whatIf": READERS, "Query.exposure": READERS, "Query.exposureProof": READERS,
+    "Mutation.proveNonExposure": QA,
     # HTTP routes
     "POST /api/recall": READERS,
     "POST /capture": WRITERS,
