@@ -213,6 +213,7 @@ def path_fraction(plant: Plant, seed: str, target: str) -> float:
     return total
 
 
+@pytest.mark.req("URS-ACC-02", "URS-ESIG-01")
 def test_an_operator_cannot_prove_or_sign_a_proof(plant: Plant) -> None:
     """Attacker test: an operator's account is refused at every door, nothing written."""
     rt = plant.rt

@@ -43,12 +43,14 @@ def gql(c: TestClient, who: str, query: str, **variables: Any) -> dict[str, Any]
     return r.json()  # type: ignore[no-any-return]  # JSON body of a GraphQL answer
 
 
+@pytest.mark.req("URS-TRC-02")
 def test_two_hypotheses_side_by_side(client: TestClient) -> None:
     r = gql(client, "eng.ellis", WHAT_IF, hs=[
         {"name": "resin", "seeds": [{"kind": "lot", "ref": "PA-778"}]}, TUBE])
     assert "errors" not in r, r
     w = r["data"]["whatIf"]
     resin, tube = w["scopes"]
+    assert tube["spec"] == "tube=lot:RL-TUBE" and len(tube["items"]) == 3
     assert resin["spec"] == "resin=lot:PA-778" and len(resin["items"]) == 3
     shared = {s["label"]: s["count"] for s in w["shared"]}
     assert shared == {"Batch": 1, "Customer": 1, "PackagingAggregation": 1,
@@ -68,6 +70,7 @@ def test_bad_hypothesis_is_a_structured_error(client: TestClient) -> None:
     assert "window-required" in err["message"]
 
 
+@pytest.mark.req("URS-TRC-02", "URS-ACC-01")
 def test_proof_outside_refusal_inside_and_operator_refused(client: TestClient) -> None:
     ok = gql(client, "qa.quinn", PROVE, h=TUBE, t="B-MOULD", pw="correct horse battery staple")
     p = ok["data"]["proveNonExposure"]

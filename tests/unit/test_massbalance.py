@@ -3,6 +3,8 @@ whole into the rework batch and the unit made from it (it was "unknown" past eve
 
 from __future__ import annotations
 
+import pytest
+
 from graph.massbalance import mass_balance
 from graph.model import EdgeRecord, Genealogy, NodeRecord
 
@@ -32,6 +34,7 @@ def test_a_serialized_unit_counts_as_one_piece_through_a_rework() -> None:
     assert mb.notes == {}
 
 
+@pytest.mark.req("URS-TRC-01")
 def test_a_serialized_unit_made_without_a_quantity_is_one_piece_of_its_batch() -> None:
     """A unit's production edge often records no quantity (the demo plant's never do): the unit
     is one piece of a batch counted in pieces, so its share is 1 / the batch's pieces — not
