@@ -254,12 +254,12 @@ class Query:
             raise bad_input(e.field, e.value, str(e)) from None
 
     @strawberry.field(description="A stored proof of non-exposure (IRI or record number), "
-                                  "checked against its digest and signatures.")
-    def exposure_proof(self, info: Info[Any, None], proof: str) -> ExposureProof:
+                                  "checked against its digest and signatures; null if none.")
+    def exposure_proof(self, info: Info[Any, None], proof: str) -> ExposureProof | None:
         try:
             return ExposureProof.of(exp.stored_proof(runtime_of(info), proof))
-        except WorkflowRefused as e:
-            raise bad_input(e.field, e.value, str(e)) from None
+        except WorkflowRefused:
+            return None
 
 
 @strawberry.type
