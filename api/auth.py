@@ -96,6 +96,9 @@ RULES: dict[str, frozenset[str]] = {
     "Query.openExceptions": READERS,
     # the KPI dashboard (issue 15 item 3; read-only)
     "Query.kpis": READERS, "Query.kpiRecords": READERS,
+    # what-if recall and proof of non-exposure (issue 18 item 3; quality.exposure checks QA too)
+    "Query.whatIf": READERS, "Query.exposure": READERS, "Query.exposureProof": READERS,
+    "Mutation.proveNonExposure": QA,
     # HTTP routes
     "POST /api/recall": READERS,
     "POST /capture": WRITERS,

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
 from graph.recall import RecallAnswer
-from ontology.terms import R
+from ontology.terms import C, R
 
 __all__ = ["Exposure", "Measurement", "WindowImpact", "executions_in_room", "executions_in_window",
            "results_in_window"]
@@ -41,12 +41,14 @@ def _overlaps(node: NodeRecord, start: str, end: str) -> bool:
     return bool(began) and began <= end and ended >= start
 
 
-def executions_in_window(store: GraphStore, equipment: str, start: str, end: str
-                         ) -> list[Exposure]:
-    """Executions on ``equipment`` (as equipment or as fixture) overlapping [start, end]."""
-    runs = store.links([equipment], [ON_EQUIPMENT, USED_FIXTURE], Direction.DOWNSTREAM)
+def executions_in_window(store: GraphStore, equipment: str, start: str, end: str,
+                         via: tuple[str, ...] = (ON_EQUIPMENT, USED_FIXTURE)) -> list[Exposure]:
+    """Executions on ``equipment`` (as equipment or as fixture) overlapping [start, end];
+    ``via`` other links to the executions (``prov:wasAssociatedWith``: an operator's)."""
+    runs = store.links([equipment], list(via), Direction.DOWNSTREAM)
     executions = store.get_many(sorted({e.src for e in runs}))
-    hit = [x for x in executions.values() if _overlaps(x, start, end)]
+    hit = [x for x in executions.values()
+           if x.label == C.OperationExecution and _overlaps(x, start, end)]
     made: dict[str, list[str]] = {}
     for e in store.links([x.iri for x in hit], [FOR_BATCH]):
         made.setdefault(e.src, []).append(e.dst)

@@ -6,7 +6,8 @@ seed's exposure flows downstream in topological order: a source passes on the sh
 shipment when the edge has no quantity). A share that cannot be computed (no quantity on the
 source, units that differ) leaves the exposure unknown rather than guessed. A serialized unit
 records no quantity: it is one piece (``1 {pc}``), so what reached it passes on whole, through a
-rework too. The reconciliation
+rework too; and a unit made without a recorded quantity is one piece of a source counted in
+pieces. The reconciliation
 line compares what the seed lot received with what was consumed from it.
 
 >>> from graph.model import EdgeRecord, Genealogy, NodeRecord
@@ -30,6 +31,8 @@ from ontology.terms import C
 
 __all__ = ["MassBalance", "mass_balance"]
 
+PIECE = "{pc}"
+
 
 @dataclass
 class MassBalance:
@@ -50,12 +53,17 @@ class MassBalance:
         return e / self.received
 
 
-def _share(edge: EdgeRecord, source: NodeRecord) -> tuple[float | None, str]:
+def _share(edge: EdgeRecord, source: NodeRecord, derived: NodeRecord | None = None
+           ) -> tuple[float | None, str]:
     source_qty, source_unit = source.props.get("quantity"), source.props.get("unitCode")
     piece = source.label == C.SerializedUnit and source_qty is None
     if piece:  # a serialized unit is one piece
         source_qty, source_unit = 1.0, "{pc}"
     q = edge.props.get("quantity")
+    if q is None and derived is not None and derived.label == C.SerializedUnit:
+        q = 1.0  # a unit made without a recorded quantity is one piece of its source
+        if source_unit != PIECE:
+            return None, f"one piece made from a source counted in {source_unit}"
     if q is None:
         if piece or edge.props.get("derivationKind") in (DerivationKind.AGGREGATION,
                                                          DerivationKind.SHIPMENT):
@@ -94,7 +102,7 @@ def mass_balance(g: Genealogy) -> MassBalance:
             held = exposure.get(e.dst)
             if src is None or e.dst not in exposure:
                 continue  # a source outside the trace holds none of the seed
-            share, why = _share(e, src)
+            share, why = _share(e, src, g.nodes.get(n))
             if held is None or share is None:
                 total = None
                 notes[n] = why or notes.get(e.dst, "exposure of a source is unknown")

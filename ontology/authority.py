@@ -42,6 +42,7 @@ class Command(StrEnum):
     OPEN_WORK_ORDER = "openWorkOrder"
     PLACE_HOLD = "placeHold"
     PROPOSE_CHANGE = "proposeChange"
+    PROVE_NON_EXPOSURE = "proveNonExposure"
     QUALIFY_SUPPLIER = "qualifySupplier"
     RAISE_CHANGE_REQUEST = "raiseChangeRequest"
     RECORD_VALIDATION = "recordValidation"
@@ -85,6 +86,7 @@ ASSERTED_BY: Mapping[str, frozenset[RoleName]] = MappingProxyType(
         "EquipmentClass": frozenset({RoleName.ENGINEER}),
         "Excursion": frozenset(),
         "ExecutionRecord": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
+        "ExposureProof": frozenset(),
         "Fixture": frozenset({RoleName.ENGINEER}),
         "GraphWatermark": frozenset(),
         "Hold": frozenset(),
@@ -201,6 +203,9 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
             }
         ),
         "printedName": frozenset({Command.SIGN}),
+        "proofDigest": frozenset({Command.PROVE_NON_EXPOSURE}),
+        "proofDocument": frozenset({Command.PROVE_NON_EXPOSURE}),
+        "proofWatermark": frozenset({Command.PROVE_NON_EXPOSURE}),
         "releaseOutcome": frozenset({Command.RELEASE_BATCH}),
         "roleName": frozenset({Command.CREATE_USER, Command.EXCEPTION_LOOP}),
         "signatureMeaning": frozenset({Command.SIGN}),

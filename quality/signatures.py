@@ -55,7 +55,8 @@ SIGNED_CONTENT_FORMAT = "tracegraph.signed-content/1"
 NOT_SIGNABLE = frozenset({C.ElectronicSignature, C.AuditEvent, C.CaptureEvent,
                           C.GraphWatermark})
 #: Records only holders of these roles may sign (any other account is refused, ``not-permitted``).
-SIGNER_ROLES: dict[str, frozenset[str]] = {C.ValidationReport: frozenset({RoleName.QA})}
+SIGNER_ROLES: dict[str, frozenset[str]] = {C.ValidationReport: frozenset({RoleName.QA}),
+                                           C.ExposureProof: frozenset({RoleName.QA})}
 #: Links that belong to signatures, never to the signed content.
 _SIGNATURE_LINKS = frozenset({R.SIGNS, R.SIGNED_BY})
 

@@ -19,6 +19,7 @@ One module per domain, all built on the shared types and helpers of :mod:`api.gr
   the signed-in user's "my work"
 - :mod:`~api.graphql.specs`: the parameter specs to pick from (the explorer's SPC page)
 - :mod:`~api.graphql.as_of`: a record as known at a past record time (issue 18 item 4)
+- :mod:`~api.graphql.whatif`: what-if recall hypotheses and proofs of non-exposure (issue 18)
 
 :mod:`~api.graphql.limits` holds the per-request limits and the authorization extension. A
 domain adds its ``Query``/``Mutation``/``Subscription`` classes to the tuples below (their order
@@ -49,6 +50,7 @@ from api.graphql import (
     specs,
     versions,
     vocabulary,
+    whatif,
     worklists,
 )
 from api.graphql.limits import Schema, extensions
@@ -59,9 +61,10 @@ QUERIES: tuple[type, ...] = (accounts.Query, genealogy.Query, recall.Query, expl
                              versions.Query, quality.Query, signals.Query, vocabulary.Query,
                              environment.Query, health.Query, worklists.Query, specs.Query,
                              kpi.Query,  # issue 15 item 3: KPI dashboard
-                             as_of.Query)  # issue 18 item 4
+                             as_of.Query,  # issue 18 item 4
+                             whatif.Query)  # issue 18 item 3
 MUTATIONS: tuple[type, ...] = (capture.Mutation, accounts.Mutation, versions.Mutation,
-                               quality.Mutation, health.Mutation)
+                               quality.Mutation, health.Mutation, whatif.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = (signals.Subscription,)
 
 

@@ -47,13 +47,17 @@ from strawberry.utils.logging import StrawberryLogger
 from api.graphql.enums import CodeListErrors
 from ingest.strict_json import clip
 
-__all__ = ["LOGGED_CHARS", "Limits", "Measure", "OneOperation", "Schema", "extensions"]
+__all__ = ["LIST_BOUNDS", "LOGGED_CHARS", "Limits", "Measure", "OneOperation", "Schema",
+           "extensions"]
 
 #: an error is logged with at most this many characters per line (message, traceback lines)
 LOGGED_CHARS = 1000
 
 #: arguments that bound how many items a list field returns
 PAGE_ARGS = ("first", "limit", "unitLimit")
+#: list fields whose length the schema bounds, not a page ("Type.field" → at most this many
+#: items: counts per class, one entry per hypothesis asked); a domain module adds its own
+LIST_BOUNDS: dict[str, int] = {}
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,8 @@ class _Measurer:
                 if fdef is not None and isinstance(parent, GraphQLObjectType):
                     # a list of objects resolves each item; a list of scalars (a witness path,
                     # a list of keys) is one value, bounded by the field's own limits
-                    mult = (_page(s, self.variables, default)
+                    mult = (LIST_BOUNDS.get(f"{parent.name}.{s.name.value}")
+                            or _page(s, self.variables, default)
                             if _is_list(fdef.type) and not is_leaf_type(_named(fdef.type))
                             else 1)
                     cost = mult * (1 + child.cost)

@@ -135,6 +135,15 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
                                 '{ ok } }', {}),
     "Mutation.completeWorkOrder": ('mutation { completeWorkOrder(workOrder: "NO-WO", '
                                    'workDone: "w", reason: "r") { ok } }', {}),
+    # what-if recall and proof of non-exposure (issue 18 item 3)
+    "Query.whatIf": ('{ whatIf(hypotheses: [{name: "a", spec: "lot:RL-PP"}]) { watermark } }',
+                     {}),
+    "Query.exposure": ('{ exposure(hypothesis: {name: "a", spec: "lot:RL-TUBE"}, '
+                       'target: "B-MOULD") { exposed } }', {}),
+    "Query.exposureProof": ('{ exposureProof(proof: "NEP-NONE") { number } }', {}),
+    "Mutation.proveNonExposure": ('mutation($p: String!) { proveNonExposure(hypothesis: '
+                                  '{name: "a", spec: "lot:RL-TUBE"}, target: "B-MOULD", '
+                                  'password: $p, reason: "r") { ok } }', {"p": PASSWORD}),
 }
 
 

@@ -1,7 +1,8 @@
 """The main ``tracegraph`` command line (:data:`app`): load, validate, generate, serve, demo,
 info; it mounts the sub-apps of :mod:`tracegraph.cli.admin` (``user``, ``audit``),
-:mod:`tracegraph.cli.quality`, :mod:`tracegraph.cli.signals` and registers
-:mod:`tracegraph.cli.versions` (``diff``, ``impact``)."""
+:mod:`tracegraph.cli.recall` (``recall``), :mod:`tracegraph.cli.quality`,
+:mod:`tracegraph.cli.signals` and registers :mod:`tracegraph.cli.versions` (``diff``,
+``impact``)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from tracegraph.cli.interop import check_export, events_app
 from tracegraph.cli.kpi import register as register_kpi
 from tracegraph.cli.migrate import migrate_app
 from tracegraph.cli.quality import quality_app
+from tracegraph.cli.recall import recall_app
 from tracegraph.cli.signals import signals_app
 from tracegraph.cli.validation import validation_app
 from tracegraph.cli.versions import register as register_versions
@@ -201,60 +203,6 @@ def generate(out: Annotated[Path, typer.Option(help="output directory")] = Path(
     t0 = time.perf_counter()
     stats = write_plant(out, size=size, seed=seed)
     console.print(f"wrote {size} plant to {out} in {time.perf_counter() - t0:.1f} s: {stats}")
-
-
-def _read_seeds(path: Path) -> list[str]:
-    """Seed values from a CSV (the seed column by its header, else the first) or a text file."""
-    from ingest.seeds import seeds_from_text
-
-    return seeds_from_text(path.read_text(encoding="utf-8-sig"))
-
-
-@app.command()
-def recall(seeds: Annotated[Path, typer.Option(help="CSV/text file of seed lots (any identifier)")],
-           out: Annotated[Path, typer.Option(help="directory for the recall files")] = Path(
-               "recall"),
-           max_depth: Annotated[int, typer.Option(help="traversal depth bound")] = 50) -> None:
-    """Bulk recall: everything downstream of the seeds, with an export for the recall file."""
-    from graph.recall import write_export
-
-    if not seeds.is_file():
-        err.print(f"no seed file at {seeds}", soft_wrap=True)
-        raise typer.Exit(2)
-    values = _read_seeds(seeds)
-    if not values:
-        err.print(f"{seeds} holds no seeds (a CSV's seed column is found by its header: "
-                  "seed, lot, serial, iri …; else the first column)", soft_wrap=True)
-        raise typer.Exit(2)
-    rt = Runtime.open()
-    lean = getattr(rt.store, "limit_memory", None)
-    if lean is not None:  # one pass over most of the store: a small cache, no memory map
-        lean(16, 0)
-    try:
-        t0 = time.perf_counter()
-        answer = rt.recall(values, unit_limit=0, max_depth=max_depth, package_limit=0)
-        if not answer.seeds:  # nothing to recall from: no files, a failing exit
-            err.print(f"none of the {len(values):,} seed(s) matched a node: "
-                      + ", ".join(answer.unknown_seeds[:20]), soft_wrap=True)
-            raise typer.Exit(1)
-        t_query = time.perf_counter() - t0
-        files = write_export(answer, out)
-        t_all = time.perf_counter() - t0
-    finally:
-        rt.close()
-    t = Table(title=f"recall of {len(values):,} seeds at watermark {answer.watermark}")
-    t.add_column("affected")
-    t.add_column("count", justify="right")
-    for k, v in answer.summary().items():
-        t.add_row(k, f"{v:,}")
-    console.print(t)
-    if answer.unknown_seeds:
-        err.print(f"[yellow]{len(answer.unknown_seeds)} seed(s) matched nothing:[/yellow] "
-                  + ", ".join(answer.unknown_seeds[:20]))
-    console.print(f"counts and lists (traversal + classification) {t_query:.2f} s; with the "
-                  f"streamed export {t_all:.2f} s")
-    for name, path in files.items():
-        console.print(f"  {name}: {path}")
 
 
 class RdfFormat(StrEnum):
@@ -498,4 +446,5 @@ app.add_typer(quality_app, name="quality")
 app.add_typer(equipment_app, name="equipment")
 app.add_typer(migrate_app, name="migrate")  # issue 19 item 4: legacy data migration
 app.add_typer(validation_app, name="validation")  # issue 19 item 1: validation pack
+app.add_typer(recall_app, name="recall")  # bulk recall and what-if (issue 18 item 3)
 

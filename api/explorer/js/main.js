@@ -1,6 +1,6 @@
 // The explorer's shell: sign-in, tabs and hash routes (#/work/<list> — the home page, first
 // after sign-in —, #/trace/<id>/<direction>, #/recall, #/deviation/<id>, #/spc/<spec>,
-// #/equipment, #/equipment/<tag>, #/kpi/<from>/<to>/<kpi id>).
+// #/equipment, #/equipment/<tag>, #/kpi/<from>/<to>/<kpi id>, #/whatif).
 import { session, signIn, signOut } from "./api.js";
 import { label } from "./codes.js";
 import { translate, toggle } from "./i18n.js";
@@ -11,8 +11,9 @@ import * as spc from "./spc.js";
 import * as work from "./work.js";
 import * as equipment from "./equipment.js";
 import * as kpi from "./kpi.js";
+import * as whatif from "./whatif.js";
 
-const views = { work, trace, recall, deviation, spc, equipment, kpi };
+const views = { work, trace, recall, deviation, spc, equipment, kpi, whatif };
 const started = new Set();
 
 function show(name) {

@@ -146,6 +146,22 @@ export const STRINGS = {
     "kpi.col.record": "record", "kpi.col.class": "class", "kpi.col.value": "value",
     "kpi.col.counts": "counts as yes", "kpi.col.group": "group", "kpi.col.note": "note",
     "kpi.yes": "yes", "kpi.no": "no", "kpi.empty": "no record in this period",
+
+    // what-if recall (issue 18 item 3)
+    "wi.title": "What-if recall: hypotheses side by side",
+    "wi.help": "Each hypothesis: a name and its seeds, KIND:REF[@FROM..TO] joined by + (kinds: lot, equipment, operator, supplier, version), e.g. lot:PA-778+equipment:UV-01@2026-01-05T08:00Z..2026-01-05T20:00Z",
+    "wi.name": "name", "wi.spec": "seeds", "wi.specHint": "lot:PA-778+equipment:UV-01@FROM..TO",
+    "wi.remove": "remove this hypothesis", "wi.add": "Add hypothesis", "wi.compare": "Compare scopes",
+    "wi.none": "enter at least one hypothesis (a name and its seeds)",
+    "wi.class": "class", "wi.shared": "shared core", "wi.only": "only {0}",
+    "wi.scopes": "Scopes at watermark {0}", "wi.resolved": "{0} seed(s) of the walk, {1} execution(s)",
+    "wi.loaded": "what-if comparison in {0} ms", "wi.exposure": "Exposure and proof of non-exposure",
+    "wi.hypothesis": "hypothesis", "wi.target": "unit, shipment or customer", "wi.check": "Check exposure",
+    "wi.reason": "reason (for the signature)", "wi.password": "your password (QA)",
+    "wi.prove": "Prove and sign (QA)", "wi.pick": "compare first, then choose a hypothesis and a target",
+    "wi.witness": "Witness path from a seed:", "wi.seed": "seed", "wi.item": "exposed item",
+    "wi.fraction": "exposure fraction", "wi.note": "note", "wi.unknown": "unknown",
+    "wi.examined": "examined: {0}", "wi.proof": "Proof of non-exposure {0}", "wi.digest": "SHA-256 {0}",
   },
   zh: {
     "tab.work": "我的工作", "work.waiting": "等待您处理", "work.nothing": "没有等待您处理的事项。",
@@ -229,6 +245,22 @@ export const STRINGS = {
     "kpi.col.record": "记录", "kpi.col.class": "类别", "kpi.col.value": "数值",
     "kpi.col.counts": "计为是", "kpi.col.group": "分组", "kpi.col.note": "说明",
     "kpi.yes": "是", "kpi.no": "否", "kpi.empty": "该期间没有记录",
+
+    // what-if recall (issue 18 item 3)
+    "wi.title": "假设召回：并列比较各假设",
+    "wi.help": "每个假设：名称及其起点，KIND:REF[@起..止]，以 + 连接（类型：lot 批次、equipment 设备、operator 操作员、supplier 供应商、version 工艺版本），例如 lot:PA-778+equipment:UV-01@2026-01-05T08:00Z..2026-01-05T20:00Z",
+    "wi.name": "名称", "wi.spec": "起点", "wi.specHint": "lot:PA-778+equipment:UV-01@起..止",
+    "wi.remove": "删除此假设", "wi.add": "添加假设", "wi.compare": "比较范围",
+    "wi.none": "请至少输入一个假设（名称及其起点）",
+    "wi.class": "类别", "wi.shared": "共同核心", "wi.only": "仅 {0}",
+    "wi.scopes": "水位 {0} 时的范围", "wi.resolved": "遍历起点 {0} 个，执行 {1} 次",
+    "wi.loaded": "假设比较用时 {0} 毫秒", "wi.exposure": "暴露情况与未暴露证明",
+    "wi.hypothesis": "假设", "wi.target": "产品单元、发货或客户", "wi.check": "检查暴露",
+    "wi.reason": "原因（用于签名）", "wi.password": "您的密码（QA）",
+    "wi.prove": "证明并签名（QA）", "wi.pick": "请先比较，再选择假设和对象",
+    "wi.witness": "来自起点的见证路径：", "wi.seed": "起点", "wi.item": "暴露对象",
+    "wi.fraction": "暴露比例", "wi.note": "备注", "wi.unknown": "未知",
+    "wi.examined": "已检查：{0}", "wi.proof": "未暴露证明 {0}", "wi.digest": "SHA-256 {0}",
   },
 };
 
