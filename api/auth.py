@@ -93,6 +93,12 @@ RULES: dict[str, frozenset[str]] = {
     "Query.capaActions": READERS, "Query.changeRequests": READERS, "Query.batches": READERS,
     "Query.excursions": READERS, "Query.alarms": READERS, "Query.myWork": READERS,
     "Query.openExceptions": READERS,
+    # recall records (issue 18 item 5; quality.recalls checks the role per step again)
+    "Query.recalls": READERS, "Query.recallRecord": READERS,
+    "Mutation.initiateRecall": QA, "Mutation.startRecallChecks": QA,
+    "Mutation.terminateRecall": QA,
+    "Mutation.notifyRecallCustomer": frozenset({RoleName.QA, RoleName.QC}),
+    "Mutation.recordRecallResponse": frozenset({RoleName.QA, RoleName.QC}),
     # HTTP routes
     "POST /api/recall": READERS,
     "POST /capture": WRITERS,

@@ -505,9 +505,9 @@ class RecallClass(StrEnum):
     ``recallClass``.
     """
 
-    I = "I"  # class I, 一级召回
-    II = "II"  # class II, 二级召回
-    III = "III"  # class III, 三级召回
+    CLASS_I = "I"  # class I, 一级召回
+    CLASS_II = "II"  # class II, 二级召回
+    CLASS_III = "III"  # class III, 三级召回
 
 
 class RecallDepth(StrEnum):

@@ -18,6 +18,7 @@ One module per domain, all built on the shared types and helpers of :mod:`api.gr
 - :mod:`~api.graphql.worklists`: worklists (filtered, sorted, cursor-paged connections) and
   the signed-in user's "my work"
 - :mod:`~api.graphql.specs`: the parameter specs to pick from (the explorer's SPC page)
+- :mod:`~api.graphql.recalls`: recall records (lifecycle, consignees, 806/NMPA report data)
 
 :mod:`~api.graphql.limits` holds the per-request limits and the authorization extension. A
 domain adds its ``Query``/``Mutation``/``Subscription`` classes to the tuples below (their order
@@ -42,6 +43,7 @@ from api.graphql import (
     health,
     quality,
     recall,
+    recalls,
     signals,
     specs,
     versions,
@@ -54,9 +56,10 @@ __all__ = ["build_schema", "schema"]
 
 QUERIES: tuple[type, ...] = (accounts.Query, genealogy.Query, recall.Query, explorer.Query,
                              versions.Query, quality.Query, signals.Query, vocabulary.Query,
-                             environment.Query, health.Query, worklists.Query, specs.Query)
+                             environment.Query, health.Query, worklists.Query, specs.Query,
+                             recalls.Query)
 MUTATIONS: tuple[type, ...] = (capture.Mutation, accounts.Mutation, versions.Mutation,
-                               quality.Mutation, health.Mutation)
+                               quality.Mutation, health.Mutation, recalls.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = (signals.Subscription,)
 
 

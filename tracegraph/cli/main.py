@@ -27,6 +27,7 @@ from tracegraph.cli.backup import register as register_backup
 from tracegraph.cli.equipment import equipment_app
 from tracegraph.cli.migrate import migrate_app
 from tracegraph.cli.quality import quality_app
+from tracegraph.cli.recalls import recalls_app
 from tracegraph.cli.signals import signals_app
 from tracegraph.cli.validation import validation_app
 from tracegraph.cli.versions import register as register_versions
@@ -211,9 +212,12 @@ def _read_seeds(path: Path) -> list[str]:
 def recall(seeds: Annotated[Path, typer.Option(help="CSV/text file of seed lots (any identifier)")],
            out: Annotated[Path, typer.Option(help="directory for the recall files")] = Path(
                "recall"),
-           max_depth: Annotated[int, typer.Option(help="traversal depth bound")] = 50) -> None:
-    """Bulk recall: everything downstream of the seeds, with an export for the recall file."""
-    from graph.recall import write_export
+           max_depth: Annotated[int, typer.Option(help="traversal depth bound")] = 50,
+           balance: Annotated[bool, typer.Option(
+               "--mass-balance/--no-mass-balance")] = True) -> None:
+    """Bulk recall: everything downstream of the seeds, with an export for the recall file
+    (and recall-massbalance.csv: the mass balance of each seed, graph/recall_balance.py)."""
+    from graph.recall_balance import write_export
 
     if not seeds.is_file():
         err.print(f"no seed file at {seeds}", soft_wrap=True)
@@ -235,7 +239,7 @@ def recall(seeds: Annotated[Path, typer.Option(help="CSV/text file of seed lots 
                       + ", ".join(answer.unknown_seeds[:20]), soft_wrap=True)
             raise typer.Exit(1)
         t_query = time.perf_counter() - t0
-        files = write_export(answer, out)
+        files = write_export(answer, out, rt.store if balance else None, max_depth)
         t_all = time.perf_counter() - t0
     finally:
         rt.close()
@@ -490,3 +494,4 @@ app.add_typer(equipment_app, name="equipment")
 app.add_typer(migrate_app, name="migrate")  # issue 19 item 4: legacy data migration
 app.add_typer(validation_app, name="validation")  # issue 19 item 1: validation pack
 
+app.add_typer(recalls_app, name="recalls")  # issue 18 item 5: the recall as a record

@@ -326,9 +326,9 @@ export const RecallAction = Object.freeze({
 
 // recall class (tg:RecallClassScheme)
 export const RecallClass = Object.freeze({
-  I: "I",
-  II: "II",
-  III: "III",
+  CLASS_I: "I",
+  CLASS_II: "II",
+  CLASS_III: "III",
 });
 
 // recall depth (tg:RecallDepthScheme)

@@ -178,7 +178,7 @@ function addElements(nodes, edges) {
 async function refreshStatus(iris) {
   if (!iris.length) return;
   const { recordStatus } = await gql(`query($r: [String!]!) { recordStatus(records: $r) {
-      iri status onHold openDeviations released recalled } }`, { r: iris });
+      iri status onHold openDeviations released recalled recalls } }`, { r: iris });
   for (const s of recordStatus) {
     state.status.set(s.iri, s);
     const ring = s.recalled ? RING.recalled : s.openDeviations.length ? RING.deviation
@@ -221,7 +221,7 @@ function badges(s, n) {
   return el("span", {}, s.onHold ? el("span", { class: "badge hold" }, t("on hold")) : null,
     s.openDeviations.length ? el("span", { class: "badge dev" }, t("deviation open")) : null,
     s.released ? el("span", { class: "badge rel" }, t("released")) : null,
-    s.recalled ? el("span", { class: "badge rec" }, t("recalled")) : null,
+    s.recalled ? el("span", { class: "badge rec", title: (s.recalls || []).join(", ") }, t("recalled")) : null,
     s.status && !s.released && !s.onHold ? statusCode(s, n) : null);
 }
 
