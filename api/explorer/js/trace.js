@@ -206,6 +206,7 @@ function renderList() {
   const g = document.getElementById("graph");
   g.dataset.nodeCount = String(cy.nodes().length);
   g.dataset.edgeCount = String(cy.edges().length);
+  g.dataset.recalledCount = String(cy.nodes().filter((n) => state.status.get(n.id())?.recalled).length);
 }
 
 // the record's own status code, titled with its English and Chinese label: the code list is the
