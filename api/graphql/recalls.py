@@ -19,6 +19,7 @@ from api.graphql.quality import QualityResult, _run
 from api.graphql.types import Node, as_json, runtime_of, user_of
 from graph.model import NodeRecord
 from graph.port import GraphStore
+from ontology.codes import RecallState
 from ontology.terms import C, P
 from quality import recalls as rc
 from quality.recall_report import recall_report
@@ -121,7 +122,7 @@ class Mutation:
         rt = runtime_of(info)
         return _run(lambda: rc.initiate_recall(
             rt, user_of(info).username, password, key, seeds, recall_class, health_hazard,
-            depth, action, hypothesis, title, reason))
+            depth, action, hypothesis, title, reason), state=RecallState.INITIATED)
 
     @strawberry.mutation(description="Record a consignee's notification (QA or QC).")
     def notify_recall_customer(self, info: Info[Any, None], recall: str, customer: str,
@@ -143,7 +144,8 @@ class Mutation:
     def start_recall_checks(self, info: Info[Any, None], recall: str,
                             reason: str) -> QualityResult:
         rt = runtime_of(info)
-        return _run(lambda: rc.start_checks(rt, user_of(info).username, recall, reason))
+        return _run(lambda: rc.start_checks(rt, user_of(info).username, recall, reason),
+                    state=RecallState.EFFECTIVENESS_CHECKS)
 
     @strawberry.mutation(description="Terminate a recall once every consignee answered (QA, "
                                      "signed 'approved').")
@@ -151,4 +153,4 @@ class Mutation:
                          reason: str) -> QualityResult:
         rt = runtime_of(info)
         return _run(lambda: rc.terminate_recall(rt, user_of(info).username, password, recall,
-                                                reason))
+                                                reason), state=RecallState.TERMINATED)
