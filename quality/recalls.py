@@ -126,9 +126,9 @@ def initiate_recall(rt: Session, username: str, password: str, key: str, seeds: 
                               key)
     _reason(reason)
     scope = freeze_scope(rt.store, seeds)
-    if not scope.seeds:
-        raise WorkflowRefused("no-seed", "no seed matched a traceable item", "seeds",
-                              list(seeds))
+    if not scope.seeds or scope.unknown:
+        raise WorkflowRefused("unknown-seed", "every seed must name a traceable item; "
+                              "these match nothing", "seeds", scope.unknown or list(seeds))
     authenticate(rt, username, password, clock, purpose=f"initiation of recall {key}")
     at = to_utc_text(clock())
     rec = NodeUpsert(C.Recall, key, iri, {
@@ -228,10 +228,14 @@ def record_response(rt: Session, username: str, recall: str, customer: str, note
 
 
 def start_checks(rt: Session, username: str, recall: str, reason: str) -> NodeRecord:
-    """CustomersNotified → EffectivenessChecks (QA)."""
+    """CustomersNotified → EffectivenessChecks (QA); from Initiated when the scope reached no
+    consignee (nothing shipped)."""
     require_user(rt, username, DECIDERS, "starting recall effectiveness checks")
     rec = resolve(rt, C.Recall, recall)
-    _state(rec, (RecallState.CUSTOMERS_NOTIFIED,), "starting effectiveness checks")
+    shipped = bool(scope_of(rec).get("consignees"))
+    _state(rec, (RecallState.CUSTOMERS_NOTIFIED,) if shipped else
+           (RecallState.INITIATED, RecallState.CUSTOMERS_NOTIFIED),
+           "starting effectiveness checks")
     _reason(reason)
     write_nodes(rt, [NodeUpsert(C.Recall, rec.key, rec.iri,
                                 {P.recallState: RecallState.EFFECTIVENESS_CHECKS})],

@@ -229,6 +229,11 @@ def test_operators_and_engineers_can_do_no_recall_step(demo: Demo, recall: Any) 
         rc.initiate_recall(rt, QA, PASSWORD, "RCL-BAD", [seed], "II", "serious", "consumer",
                            "removal", "h", "t", "r")
     assert (e.value.code, e.value.field, e.value.value) == ("hazard-class", "recallClass", "II")
+    with pytest.raises(WorkflowRefused) as e:  # a seed that names nothing: no recall
+        rc.initiate_recall(rt, QA, PASSWORD, "RCL-BAD", [seed, "NO-SUCH-LOT"], "II",
+                           "temporary", "consumer", "removal", "h", "t", "r")
+    assert (e.value.code, e.value.value) == ("unknown-seed", ["NO-SUCH-LOT"])
+    assert rt.store.watermark() == mark
 
 
 @pytest.mark.req("URS-TRC-02", "URS-TRC-04")
