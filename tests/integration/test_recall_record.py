@@ -104,7 +104,9 @@ def test_a_recall_record_through_its_lifecycle(demo: Demo, recall: Any) -> None:
     rc.record_response(rt, QC, "RCL-DEMO-1", rest[0], "relabelled one unit", "response",
                        corrected=units_of[rest[0]][:1])
     rc.start_checks(rt, QA, "RCL-DEMO-1", "every consignee notified")
-    eff = rc.effectiveness(rt.store, rt.store.get(recall.iri))  # type: ignore[arg-type]
+    now = rt.store.get(recall.iri)
+    assert now is not None
+    eff = rc.effectiveness(rt.store, now)
     accounted = len(set(units_of[first]) | set(units_of[rest[0]][:1]))
     assert (eff.units, eff.accounted) == (want["units"], accounted)
     assert eff.share == pytest.approx(accounted / want["units"])
