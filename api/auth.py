@@ -99,6 +99,12 @@ RULES: dict[str, frozenset[str]] = {
     # what-if recall and proof of non-exposure (issue 18 item 3; quality.exposure checks QA too)
     "Query.whatIf": READERS, "Query.exposure": READERS, "Query.exposureProof": READERS,
     "Mutation.proveNonExposure": QA,
+    # recall records (issue 18 item 5; quality.recalls checks the role per step again)
+    "Query.recalls": READERS, "Query.recallRecord": READERS,
+    "Mutation.initiateRecall": QA, "Mutation.startRecallChecks": QA,
+    "Mutation.terminateRecall": QA,
+    "Mutation.notifyRecallCustomer": frozenset({RoleName.QA, RoleName.QC}),
+    "Mutation.recordRecallResponse": frozenset({RoleName.QA, RoleName.QC}),
     # HTTP routes
     "POST /api/recall": READERS,
     "POST /capture": WRITERS,

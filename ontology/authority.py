@@ -36,7 +36,9 @@ class Command(StrEnum):
     DECIDE_LOT = "decideLot"
     DISPOSE = "dispose"
     EXCEPTION_LOOP = "exceptionLoop"
+    INITIATE_RECALL = "initiateRecall"
     MAKE_CHANGE_EFFECTIVE = "makeChangeEffective"
+    NOTIFY_RECALL_CUSTOMER = "notifyRecallCustomer"
     OPEN_CAPA = "openCapa"
     OPEN_DEVIATION = "openDeviation"
     OPEN_WORK_ORDER = "openWorkOrder"
@@ -50,7 +52,9 @@ class Command(StrEnum):
     SET_ACCOUNT_STATUS = "setAccountStatus"
     SET_PASSWORD = "setPassword"
     SIGN = "sign"
+    START_RECALL_CHECKS = "startRecallChecks"
     START_WORK_ORDER = "startWorkOrder"
+    TERMINATE_RECALL = "terminateRecall"
     UNLOCK_USER = "unlockUser"
     UPGRADE_STORE = "upgradeStore"
     VERIFY_EFFECTIVENESS_CHECK = "verifyEffectivenessCheck"
@@ -112,6 +116,8 @@ ASSERTED_BY: Mapping[str, frozenset[RoleName]] = MappingProxyType(
         "Product": frozenset({RoleName.ENGINEER}),
         "Qualification": frozenset({RoleName.ENGINEER, RoleName.QA}),
         "QualityRecord": frozenset(),
+        "Recall": frozenset(),
+        "RecallNotification": frozenset(),
         "Record": frozenset(),
         "RecordVersion": frozenset(),
         "ReleaseDecision": frozenset(),
@@ -148,7 +154,14 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
         ),
         "actionState": frozenset({Command.ADD_CAPA_ACTION, Command.COMPLETE_CAPA_ACTION}),
         "alarmState": frozenset({Command.EXCEPTION_LOOP, Command.WARN_AT_START}),
-        "approvalDecision": frozenset({Command.ADVANCE_DEVIATION, Command.APPROVE_CHANGE}),
+        "approvalDecision": frozenset(
+            {
+                Command.ADVANCE_DEVIATION,
+                Command.APPROVE_CHANGE,
+                Command.INITIATE_RECALL,
+                Command.TERMINATE_RECALL,
+            }
+        ),
         "batchStatus": frozenset(
             {
                 Command.DISPOSE,
@@ -206,6 +219,14 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
         "proofDigest": frozenset({Command.PROVE_NON_EXPOSURE}),
         "proofDocument": frozenset({Command.PROVE_NON_EXPOSURE}),
         "proofWatermark": frozenset({Command.PROVE_NON_EXPOSURE}),
+        "recallState": frozenset(
+            {
+                Command.INITIATE_RECALL,
+                Command.NOTIFY_RECALL_CUSTOMER,
+                Command.START_RECALL_CHECKS,
+                Command.TERMINATE_RECALL,
+            }
+        ),
         "releaseOutcome": frozenset({Command.RELEASE_BATCH}),
         "roleName": frozenset({Command.CREATE_USER, Command.EXCEPTION_LOOP}),
         "signatureMeaning": frozenset({Command.SIGN}),

@@ -55,6 +55,7 @@ __all__ = [
     "EquipmentStatus",
     "ExcursionLevel",
     "ExecutionStatus",
+    "HealthHazard",
     "HoldState",
     "ImpactLevel",
     "InspectionOutcome",
@@ -64,6 +65,10 @@ __all__ = [
     "MaterialType",
     "PackagingLevel",
     "ProcessVersionStatus",
+    "RecallAction",
+    "RecallClass",
+    "RecallDepth",
+    "RecallState",
     "ReleaseOutcome",
     "RoleName",
     "SignatureMeaning",
@@ -391,6 +396,16 @@ class ExecutionStatus(StrEnum):
     STARTED = "Started"  # started, 已开始
 
 
+class HealthHazard(StrEnum):
+    """Health hazard (``tg:HealthHazardScheme``). Outcome of the health hazard evaluation of a
+    recall (21 CFR 7.41). Held by ``healthHazard``.
+    """
+
+    SERIOUS = "serious"  # serious, 严重健康危害
+    TEMPORARY = "temporary"  # temporary or reversible, 暂时或可逆的健康危害
+    UNLIKELY = "unlikely"  # unlikely, 危害可能性较小
+
+
 class HoldState(StrEnum):
     """Hold state (``tg:HoldStateScheme``). States of a quality hold. Held by ``holdState``."""
 
@@ -490,6 +505,45 @@ class ProcessVersionStatus(StrEnum):
     IN_REVIEW = "InReview"  # in review, 审核中
     OBSOLETE = "Obsolete"  # obsolete, 作废
     SUPERSEDED = "Superseded"  # superseded, 已被取代
+
+
+class RecallAction(StrEnum):
+    """Recall action (``tg:RecallActionScheme``). Correction or removal (21 CFR 806.2). Held by
+    ``recallAction``.
+    """
+
+    CORRECTION = "correction"  # correction, 纠正
+    REMOVAL = "removal"  # removal, 撤回
+
+
+class RecallClass(StrEnum):
+    """Recall class (``tg:RecallClassScheme``). FDA recall classification (21 CFR 7.3(m)) and the
+    NMPA recall grade (医疗器械召回管理办法): the same three levels of health hazard. Held by
+    ``recallClass``.
+    """
+
+    CLASS_I = "I"  # class I, 一级召回
+    CLASS_II = "II"  # class II, 二级召回
+    CLASS_III = "III"  # class III, 三级召回
+
+
+class RecallDepth(StrEnum):
+    """Recall depth (``tg:RecallDepthScheme``). Depth of a recall strategy (21 CFR 7.42(b)(1)).
+    Held by ``recallDepth``.
+    """
+
+    CONSUMER = "consumer"  # consumer or user, 使用者
+    RETAIL = "retail"  # retail, 零售
+    WHOLESALE = "wholesale"  # wholesale, 批发
+
+
+class RecallState(StrEnum):
+    """Recall state (``tg:RecallStateScheme``). Lifecycle of a recall. Held by ``recallState``."""
+
+    CUSTOMERS_NOTIFIED = "CustomersNotified"  # customers notified, 已通知客户
+    EFFECTIVENESS_CHECKS = "EffectivenessChecks"  # effectiveness checks, 有效性检查
+    INITIATED = "Initiated"  # initiated, 已启动
+    TERMINATED = "Terminated"  # terminated, 已终止
 
 
 class ReleaseOutcome(StrEnum):
@@ -678,6 +732,7 @@ CODE_LISTS: Mapping[str, type[StrEnum]] = MappingProxyType(
         "equipmentStatus": EquipmentStatus,
         "excursionLevel": ExcursionLevel,
         "executionStatus": ExecutionStatus,
+        "healthHazard": HealthHazard,
         "holdState": HoldState,
         "impactLevel": ImpactLevel,
         "inspectionOutcome": InspectionOutcome,
@@ -685,6 +740,10 @@ CODE_LISTS: Mapping[str, type[StrEnum]] = MappingProxyType(
         "materialLotStatus": MaterialLotStatus,
         "materialType": MaterialType,
         "packagingLevel": PackagingLevel,
+        "recallAction": RecallAction,
+        "recallClass": RecallClass,
+        "recallDepth": RecallDepth,
+        "recallState": RecallState,
         "releaseOutcome": ReleaseOutcome,
         "roleName": RoleName,
         "signatureMeaning": SignatureMeaning,
@@ -727,6 +786,7 @@ SCHEMES: Mapping[str, type[StrEnum]] = MappingProxyType(
         "EquipmentStatusScheme": EquipmentStatus,
         "ExcursionLevelScheme": ExcursionLevel,
         "ExecutionStatusScheme": ExecutionStatus,
+        "HealthHazardScheme": HealthHazard,
         "HoldStateScheme": HoldState,
         "ImpactLevelScheme": ImpactLevel,
         "InspectionOutcomeScheme": InspectionOutcome,
@@ -736,6 +796,10 @@ SCHEMES: Mapping[str, type[StrEnum]] = MappingProxyType(
         "MaterialTypeScheme": MaterialType,
         "PackagingLevelScheme": PackagingLevel,
         "ProcessVersionStatusScheme": ProcessVersionStatus,
+        "RecallActionScheme": RecallAction,
+        "RecallClassScheme": RecallClass,
+        "RecallDepthScheme": RecallDepth,
+        "RecallStateScheme": RecallState,
         "ReleaseOutcomeScheme": ReleaseOutcome,
         "RoleNameScheme": RoleName,
         "SignatureMeaningScheme": SignatureMeaning,
@@ -777,6 +841,7 @@ SCHEME_LABELS: Mapping[type[StrEnum], tuple[str, str]] = MappingProxyType(
         EquipmentStatus: ("equipment status", "设备状态"),
         ExcursionLevel: ("excursion level", "超限级别"),
         ExecutionStatus: ("execution status", "执行状态"),
+        HealthHazard: ("health hazard", "健康危害"),
         HoldState: ("hold state", "隔离状态"),
         ImpactLevel: ("impact level", "影响程度"),
         InspectionOutcome: ("inspection outcome", "检验结论"),
@@ -786,6 +851,10 @@ SCHEME_LABELS: Mapping[type[StrEnum], tuple[str, str]] = MappingProxyType(
         MaterialType: ("material type", "物料类型"),
         PackagingLevel: ("packaging level", "包装层级"),
         ProcessVersionStatus: ("version status", "版本状态"),
+        RecallAction: ("recall action", "召回措施"),
+        RecallClass: ("recall class", "召回级别"),
+        RecallDepth: ("recall depth", "召回深度"),
+        RecallState: ("recall state", "召回状态"),
         ReleaseOutcome: ("release outcome", "放行结论"),
         RoleName: ("role name", "角色名称"),
         SignatureMeaning: ("signature meaning", "签名含义"),
@@ -986,6 +1055,11 @@ LABELS: Mapping[type[StrEnum], Mapping[str, tuple[str, str]]] = MappingProxyType
             "Completed": ("completed", "已完成"),
             "Started": ("started", "已开始"),
         },
+        HealthHazard: {
+            "serious": ("serious", "严重健康危害"),
+            "temporary": ("temporary or reversible", "暂时或可逆的健康危害"),
+            "unlikely": ("unlikely", "危害可能性较小"),
+        },
         HoldState: {
             "Active": ("active", "隔离中"),
             "Dispositioned": ("dispositioned", "已处置"),
@@ -1044,6 +1118,26 @@ LABELS: Mapping[type[StrEnum], Mapping[str, tuple[str, str]]] = MappingProxyType
             "InReview": ("in review", "审核中"),
             "Obsolete": ("obsolete", "作废"),
             "Superseded": ("superseded", "已被取代"),
+        },
+        RecallAction: {
+            "correction": ("correction", "纠正"),
+            "removal": ("removal", "撤回"),
+        },
+        RecallClass: {
+            "I": ("class I", "一级召回"),
+            "II": ("class II", "二级召回"),
+            "III": ("class III", "三级召回"),
+        },
+        RecallDepth: {
+            "consumer": ("consumer or user", "使用者"),
+            "retail": ("retail", "零售"),
+            "wholesale": ("wholesale", "批发"),
+        },
+        RecallState: {
+            "CustomersNotified": ("customers notified", "已通知客户"),
+            "EffectivenessChecks": ("effectiveness checks", "有效性检查"),
+            "Initiated": ("initiated", "已启动"),
+            "Terminated": ("terminated", "已终止"),
         },
         ReleaseOutcome: {
             "rejected": ("rejected", "拒绝放行"),

@@ -20,6 +20,7 @@ One module per domain, all built on the shared types and helpers of :mod:`api.gr
 - :mod:`~api.graphql.specs`: the parameter specs to pick from (the explorer's SPC page)
 - :mod:`~api.graphql.as_of`: a record as known at a past record time (issue 18 item 4)
 - :mod:`~api.graphql.whatif`: what-if recall hypotheses and proofs of non-exposure (issue 18)
+- :mod:`~api.graphql.recalls`: recall records (lifecycle, consignees, 806/NMPA report data)
 
 :mod:`~api.graphql.limits` holds the per-request limits and the authorization extension. A
 domain adds its ``Query``/``Mutation``/``Subscription`` classes to the tuples below (their order
@@ -46,6 +47,7 @@ from api.graphql import (
     kpi,
     quality,
     recall,
+    recalls,
     signals,
     specs,
     versions,
@@ -62,9 +64,11 @@ QUERIES: tuple[type, ...] = (accounts.Query, genealogy.Query, recall.Query, expl
                              environment.Query, health.Query, worklists.Query, specs.Query,
                              kpi.Query,  # issue 15 item 3: KPI dashboard
                              as_of.Query,  # issue 18 item 4
-                             whatif.Query)  # issue 18 item 3
+                             whatif.Query,  # issue 18 item 3
+                             recalls.Query)  # issue 18 item 5
 MUTATIONS: tuple[type, ...] = (capture.Mutation, accounts.Mutation, versions.Mutation,
-                               quality.Mutation, health.Mutation, whatif.Mutation)
+                               quality.Mutation, health.Mutation, whatif.Mutation,
+                               recalls.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = (signals.Subscription,)
 
 

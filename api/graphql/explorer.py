@@ -38,6 +38,7 @@ from ontology.datatypes import ms_to_text
 from ontology.terms import P, R
 from quality import signatures, spc
 from quality.capability import MinSample
+from quality.recalls import recalled_by
 from tracegraph.runtime import Runtime
 
 __all__ = ["DeviationSignal", "DeviationView", "Limits", "Query", "RecordStatus", "SignalPoint",
@@ -62,10 +63,11 @@ class RecordStatus:
     open_deviations: list[str] = strawberry.field(description="Keys of the deviations that "
                                                               "concern it and are not closed.")
     released: bool
-    recalled: bool = strawberry.field(description="Its status is Recalled. No code list of the "
-                                                  "ontology has that status yet (and units and "
-                                                  "shipments have no status), so this is "
-                                                  "false until the ontology can mark a recall.")
+    recalled: bool = strawberry.field(description="A recall record's frozen scope holds it "
+                                                  "(tg:recalls, quality/recalls.py), or its "
+                                                  "own status is Recalled.")
+    recalls: list[str] = strawberry.field(default_factory=list, description="Record numbers "
+                                          "of the recalls whose scope holds it.")
     migrated: bool = strawberry.field(default=False, description="It was written by an "
                                       "admin-run, signed migration (tg:migrated): its state "
                                       "did not come through the workflow commands.")
@@ -247,8 +249,8 @@ def _signal(rt: Runtime, excursion: NodeRecord, hours: float,
                            points=points, samples=[])
 
 
-def status_overlay(n: NodeRecord, holds: list[NodeRecord], devs: list[NodeRecord]
-                   ) -> RecordStatus:
+def status_overlay(n: NodeRecord, holds: list[NodeRecord], devs: list[NodeRecord],
+                   recalls: Sequence[str] = ()) -> RecordStatus:
     """The explorer's overlay of a record from the holds on it and the deviations concerning
     it: open deviation, active hold and released mean what they mean for release
     (:mod:`graph.status`)."""
@@ -257,7 +259,8 @@ def status_overlay(n: NodeRecord, holds: list[NodeRecord], devs: list[NodeRecord
         iri=n.iri, status=own,
         on_hold=own in ON_HOLD or any(is_active_hold(h) for h in holds),
         open_deviations=sorted(d.key for d in devs if is_open_deviation(d)),
-        released=is_released(n), recalled=own == "Recalled",
+        released=is_released(n), recalled=own == "Recalled" or bool(recalls),
+        recalls=list(recalls),
         migrated=n.props.get(P.migrated) is True)
 
 
@@ -282,7 +285,9 @@ class Query:
                 holds[e.dst].append(src)
             elif e.type == CONCERNS and src.label == "Deviation":
                 devs[e.dst].append(src)
-        return [status_overlay(nodes[i], holds[i], devs[i]) for i in records if i in nodes]
+        recalled = recalled_by(store, list(nodes))  # issue 18 item 5
+        return [status_overlay(nodes[i], holds[i], devs[i], recalled.get(i, ()))
+                for i in records if i in nodes]
 
     @strawberry.field(description="A deviation with its excursion, the signal around the event "
                                   "with limits (raw samples within ±rawSeconds when the raw "

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from api.bodies import clip
 from api.deps import CurrentUser, RuntimeDep, require
 from api.graphql.types import MAX_SEEDS
-from graph.recall import write_export
+from graph.recall_balance import write_export
 from ingest.seeds import seeds_from_text
 
 __all__ = ["RecallRequest", "router"]
@@ -51,7 +51,7 @@ def recall_export(body: RecallRequest, rt: RuntimeDep, user: CurrentUser) -> Res
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(buf, "w",
                                                                zipfile.ZIP_DEFLATED) as z:
-        for path in write_export(answer, Path(tmp)).values():
+        for path in write_export(answer, Path(tmp), rt.store).values():
             z.write(path, path.name)
     name = f"recall-w{answer.watermark}.zip"
     return Response(buf.getvalue(), media_type="application/zip",

@@ -32,6 +32,7 @@ from tracegraph.cli.kpi import register as register_kpi
 from tracegraph.cli.migrate import migrate_app
 from tracegraph.cli.quality import quality_app
 from tracegraph.cli.recall import recall_app
+from tracegraph.cli.recalls import recalls_app
 from tracegraph.cli.signals import signals_app
 from tracegraph.cli.validation import validation_app
 from tracegraph.cli.versions import register as register_versions
@@ -448,3 +449,4 @@ app.add_typer(migrate_app, name="migrate")  # issue 19 item 4: legacy data migra
 app.add_typer(validation_app, name="validation")  # issue 19 item 1: validation pack
 app.add_typer(recall_app, name="recall")  # bulk recall and what-if (issue 18 item 3)
 
+app.add_typer(recalls_app, name="recalls")  # issue 18 item 5: the recall as a record

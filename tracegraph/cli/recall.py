@@ -47,10 +47,12 @@ def recall(ctx: typer.Context, seeds: Annotated[Path | None, typer.Option(
                help="CSV/text file of seed lots (any identifier)")] = None,
            out: Annotated[Path, typer.Option(help="directory for the recall files")] = Path(
                "recall"),
-           max_depth: Annotated[int, typer.Option(help="traversal depth bound")] = 50) -> None:
+           max_depth: Annotated[int, typer.Option(help="traversal depth bound")] = 50,
+           balance: Annotated[bool, typer.Option(
+               "--mass-balance/--no-mass-balance")] = True) -> None:
     """Bulk recall: everything downstream of the seeds, with an export for the recall file
     (or a what-if command: whatif, compare, prove)."""
-    from graph.recall import write_export
+    from graph.recall_balance import write_export
 
     if ctx.invoked_subcommand is not None:
         return
@@ -77,7 +79,7 @@ def recall(ctx: typer.Context, seeds: Annotated[Path | None, typer.Option(
                       + ", ".join(answer.unknown_seeds[:20]), soft_wrap=True)
             raise typer.Exit(1)
         t_query = time.perf_counter() - t0
-        files = write_export(answer, out)
+        files = write_export(answer, out, rt.store if balance else None, max_depth)
         t_all = time.perf_counter() - t0
     finally:
         rt.close()

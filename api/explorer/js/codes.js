@@ -244,6 +244,13 @@ export const ExecutionStatus = Object.freeze({
   STARTED: "Started",
 });
 
+// health hazard (tg:HealthHazardScheme)
+export const HealthHazard = Object.freeze({
+  SERIOUS: "serious",
+  TEMPORARY: "temporary",
+  UNLIKELY: "unlikely",
+});
+
 // hold state (tg:HoldStateScheme)
 export const HoldState = Object.freeze({
   ACTIVE: "Active",
@@ -319,6 +326,34 @@ export const ProcessVersionStatus = Object.freeze({
   IN_REVIEW: "InReview",
   OBSOLETE: "Obsolete",
   SUPERSEDED: "Superseded",
+});
+
+// recall action (tg:RecallActionScheme)
+export const RecallAction = Object.freeze({
+  CORRECTION: "correction",
+  REMOVAL: "removal",
+});
+
+// recall class (tg:RecallClassScheme)
+export const RecallClass = Object.freeze({
+  CLASS_I: "I",
+  CLASS_II: "II",
+  CLASS_III: "III",
+});
+
+// recall depth (tg:RecallDepthScheme)
+export const RecallDepth = Object.freeze({
+  CONSUMER: "consumer",
+  RETAIL: "retail",
+  WHOLESALE: "wholesale",
+});
+
+// recall state (tg:RecallStateScheme)
+export const RecallState = Object.freeze({
+  CUSTOMERS_NOTIFIED: "CustomersNotified",
+  EFFECTIVENESS_CHECKS: "EffectivenessChecks",
+  INITIATED: "Initiated",
+  TERMINATED: "Terminated",
 });
 
 // release outcome (tg:ReleaseOutcomeScheme)
@@ -426,6 +461,7 @@ export const CODE_LISTS = Object.freeze({
   equipmentStatus: "EquipmentStatus",
   excursionLevel: "ExcursionLevel",
   executionStatus: "ExecutionStatus",
+  healthHazard: "HealthHazard",
   holdState: "HoldState",
   impactLevel: "ImpactLevel",
   inspectionOutcome: "InspectionOutcome",
@@ -433,6 +469,10 @@ export const CODE_LISTS = Object.freeze({
   materialLotStatus: "MaterialLotStatus",
   materialType: "MaterialType",
   packagingLevel: "PackagingLevel",
+  recallAction: "RecallAction",
+  recallClass: "RecallClass",
+  recallDepth: "RecallDepth",
+  recallState: "RecallState",
   releaseOutcome: "ReleaseOutcome",
   roleName: "RoleName",
   signatureMeaning: "SignatureMeaning",
@@ -631,6 +671,11 @@ export const LABELS = Object.freeze({
     "Completed": ["completed", "已完成"],
     "Started": ["started", "已开始"],
   }),
+  HealthHazard: Object.freeze({
+    "serious": ["serious", "严重健康危害"],
+    "temporary": ["temporary or reversible", "暂时或可逆的健康危害"],
+    "unlikely": ["unlikely", "危害可能性较小"],
+  }),
   HoldState: Object.freeze({
     "Active": ["active", "隔离中"],
     "Dispositioned": ["dispositioned", "已处置"],
@@ -689,6 +734,26 @@ export const LABELS = Object.freeze({
     "InReview": ["in review", "审核中"],
     "Obsolete": ["obsolete", "作废"],
     "Superseded": ["superseded", "已被取代"],
+  }),
+  RecallAction: Object.freeze({
+    "correction": ["correction", "纠正"],
+    "removal": ["removal", "撤回"],
+  }),
+  RecallClass: Object.freeze({
+    "I": ["class I", "一级召回"],
+    "II": ["class II", "二级召回"],
+    "III": ["class III", "三级召回"],
+  }),
+  RecallDepth: Object.freeze({
+    "consumer": ["consumer or user", "使用者"],
+    "retail": ["retail", "零售"],
+    "wholesale": ["wholesale", "批发"],
+  }),
+  RecallState: Object.freeze({
+    "CustomersNotified": ["customers notified", "已通知客户"],
+    "EffectivenessChecks": ["effectiveness checks", "有效性检查"],
+    "Initiated": ["initiated", "已启动"],
+    "Terminated": ["terminated", "已终止"],
   }),
   ReleaseOutcome: Object.freeze({
     "rejected": ["rejected", "拒绝放行"],
@@ -790,6 +855,8 @@ export const CLASS_LABELS = Object.freeze({
   "Product": ["product", "产品"],
   "Qualification": ["qualification", "资质"],
   "QualityRecord": ["quality record", "质量记录"],
+  "Recall": ["recall", "召回"],
+  "RecallNotification": ["recall notification", "召回通知"],
   "Record": ["record", "记录"],
   "RecordVersion": ["record version", "记录版本"],
   "ReleaseDecision": ["release decision", "放行"],
@@ -868,6 +935,7 @@ export const PROPERTY_LABELS = Object.freeze({
   "concerns": ["concerns", "涉及对象"],
   "consumedEntity": ["consumed entity", "消耗对象"],
   "contentHash": ["content hash", "内容哈希"],
+  "correctedUnit": ["corrected unit", "已纠正单元"],
   "country": ["country", "国家"],
   "criterionBatches": ["criterion batches", "判定批数"],
   "criterionScope": ["criterion scope", "判定范围"],
@@ -926,6 +994,7 @@ export const PROPERTY_LABELS = Object.freeze({
   "hasQualification": ["has qualification", "持有资质"],
   "hasRole": ["has role", "拥有角色"],
   "hasRouting": ["has routing", "工艺路线"],
+  "healthHazard": ["health hazard", "健康危害"],
   "holdState": ["hold state", "隔离状态"],
   "holds": ["holds", "隔离对象"],
   "impactLevel": ["impact level", "影响程度"],
@@ -965,6 +1034,10 @@ export const PROPERTY_LABELS = Object.freeze({
   "minValue": ["minimum value", "最小值"],
   "name": ["name", "名称"],
   "newValue": ["new value", "新值"],
+  "notificationMethod": ["notification method", "通知方式"],
+  "notificationOf": ["notification of", "所属召回"],
+  "notifiedAt": ["notified at", "通知时间"],
+  "notifiedCustomer": ["notified customer", "通知客户"],
   "notifiesRole": ["notifies role", "通知角色"],
   "observedProperty": ["observed property", "观测属性"],
   "observes": ["observes", "观测参数"],
@@ -994,6 +1067,13 @@ export const PROPERTY_LABELS = Object.freeze({
   "quantityTolerance": ["quantity tolerance", "用量公差"],
   "raisedBy": ["raised by", "触发来源"],
   "reason": ["reason", "变更原因"],
+  "recallAction": ["recall action", "召回措施"],
+  "recallClass": ["recall class", "召回级别"],
+  "recallDepth": ["recall depth", "召回深度"],
+  "recallHypothesis": ["recall hypothesis", "召回原因假设"],
+  "recallSeed": ["recall seed", "召回起因"],
+  "recallState": ["recall state", "召回状态"],
+  "recalls": ["recalls", "召回对象"],
   "receivedAt": ["received at", "收货时间"],
   "recordNumber": ["record number", "记录编号"],
   "recordedAt": ["recorded at", "记录时间"],
@@ -1004,7 +1084,10 @@ export const PROPERTY_LABELS = Object.freeze({
   "requiresQualification": ["requires qualification", "所需资质"],
   "residenceDelay": ["residence delay (s)", "滞留延迟（秒）"],
   "resolvesHold": ["resolves hold", "解除隔离"],
+  "respondedAt": ["responded at", "回复时间"],
+  "responseNote": ["response note", "回复说明"],
   "resultTime": ["result time", "结果时间"],
+  "returnedUnit": ["returned unit", "退回单元"],
   "revisedClass": ["revised class", "被修订记录类别"],
   "revisedRecord": ["revised record", "被修订记录"],
   "revision": ["revision", "版本号"],
@@ -1014,6 +1097,9 @@ export const PROPERTY_LABELS = Object.freeze({
   "sampleSize": ["sample size", "样本量"],
   "samplingPlan": ["sampling plan", "抽样方案"],
   "schemaVersion": ["schema version", "模式版本"],
+  "scopeDigest": ["scope digest", "范围摘要"],
+  "scopeDocument": ["scope document", "召回范围记录"],
+  "scopeWatermark": ["scope watermark", "范围水位"],
   "scrapQuantity": ["scrap quantity", "报废数量"],
   "sequence": ["sequence", "工序号"],
   "serialNumber": ["serial number", "序列号"],

@@ -178,7 +178,7 @@ function addElements(nodes, edges) {
 async function refreshStatus(iris) {
   if (!iris.length) return;
   const { recordStatus } = await gql(`query($r: [String!]!) { recordStatus(records: $r) {
-      iri status onHold openDeviations released recalled } }`, { r: iris });
+      iri status onHold openDeviations released recalled recalls } }`, { r: iris });
   for (const s of recordStatus) {
     state.status.set(s.iri, s);
     const ring = s.recalled ? RING.recalled : s.openDeviations.length ? RING.deviation
@@ -206,6 +206,7 @@ function renderList() {
   const g = document.getElementById("graph");
   g.dataset.nodeCount = String(cy.nodes().length);
   g.dataset.edgeCount = String(cy.edges().length);
+  g.dataset.recalledCount = String(cy.nodes().filter((n) => state.status.get(n.id())?.recalled).length);
 }
 
 // the record's own status code, titled with its English and Chinese label: the code list is the
@@ -221,7 +222,7 @@ function badges(s, n) {
   return el("span", {}, s.onHold ? el("span", { class: "badge hold" }, t("on hold")) : null,
     s.openDeviations.length ? el("span", { class: "badge dev" }, t("deviation open")) : null,
     s.released ? el("span", { class: "badge rel" }, t("released")) : null,
-    s.recalled ? el("span", { class: "badge rec" }, t("recalled")) : null,
+    s.recalled ? el("span", { class: "badge rec", title: (s.recalls || []).join(", ") }, t("recalled")) : null,
     s.status && !s.released && !s.onHold ? statusCode(s, n) : null);
 }
 
