@@ -27,6 +27,7 @@ class Command(StrEnum):
     ADD_CAPA_ACTION = "addCapaAction"
     ADVANCE_DEVIATION = "advanceDeviation"
     APPROVE_CHANGE = "approveChange"
+    APPROVE_DOCUMENT = "approveDocument"
     ASSESS_CHANGE = "assessChange"
     AUTHENTICATE = "authenticate"
     CLOSE_CAPA = "closeCapa"
@@ -37,6 +38,7 @@ class Command(StrEnum):
     DISPOSE = "dispose"
     EXCEPTION_LOOP = "exceptionLoop"
     MAKE_CHANGE_EFFECTIVE = "makeChangeEffective"
+    MAKE_DOCUMENT_EFFECTIVE = "makeDocumentEffective"
     OPEN_CAPA = "openCapa"
     OPEN_DEVIATION = "openDeviation"
     OPEN_WORK_ORDER = "openWorkOrder"
@@ -50,6 +52,7 @@ class Command(StrEnum):
     SET_PASSWORD = "setPassword"
     SIGN = "sign"
     START_WORK_ORDER = "startWorkOrder"
+    SUBMIT_DOCUMENT = "submitDocument"
     UNLOCK_USER = "unlockUser"
     UPGRADE_STORE = "upgradeStore"
     VERIFY_EFFECTIVENESS_CHECK = "verifyEffectivenessCheck"
@@ -145,7 +148,13 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
         ),
         "actionState": frozenset({Command.ADD_CAPA_ACTION, Command.COMPLETE_CAPA_ACTION}),
         "alarmState": frozenset({Command.EXCEPTION_LOOP, Command.WARN_AT_START}),
-        "approvalDecision": frozenset({Command.ADVANCE_DEVIATION, Command.APPROVE_CHANGE}),
+        "approvalDecision": frozenset(
+            {
+                Command.ADVANCE_DEVIATION,
+                Command.APPROVE_CHANGE,
+                Command.APPROVE_DOCUMENT,
+            }
+        ),
         "batchStatus": frozenset(
             {
                 Command.DISPOSE,
@@ -205,8 +214,17 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
         "signatureMeaning": frozenset({Command.SIGN}),
         "supplierStatus": frozenset({Command.QUALIFY_SUPPLIER}),
         "toSchemaVersion": frozenset({Command.UPGRADE_STORE}),
+        "trainingDueBy": frozenset({Command.MAKE_DOCUMENT_EFFECTIVE}),
         "validationOutcome": frozenset({Command.RECORD_VALIDATION}),
-        "versionStatus": frozenset({Command.ASSESS_CHANGE, Command.MAKE_CHANGE_EFFECTIVE}),
+        "versionStatus": frozenset(
+            {
+                Command.APPROVE_DOCUMENT,
+                Command.ASSESS_CHANGE,
+                Command.MAKE_CHANGE_EFFECTIVE,
+                Command.MAKE_DOCUMENT_EFFECTIVE,
+                Command.SUBMIT_DOCUMENT,
+            }
+        ),
         "workOrderState": frozenset(
             {
                 Command.COMPLETE_WORK_ORDER,
