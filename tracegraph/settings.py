@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # store upgrades (tracegraph.upgrade): where the automatic backup before an upgrade goes;
     # default: <data_dir>-upgrade-backups beside the data directory
     upgrade_backup_dir: Path | None = None
+    # document control (issue 18 item 1): days after a document revision becomes Effective
+    # before an operator must have trained on it to start an operation under it (a revision's
+    # own tg:trainingGraceDays wins)
+    document_training_grace_days: int = Field(default=14, ge=0, le=366)
 
     @property
     def sqlite_path(self) -> Path:

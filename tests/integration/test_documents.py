@@ -1,0 +1,208 @@
+"""Document control tied to execution and training (issue 18 item 1), on both engines: a new
+SOP revision approved by QA's e-signature and made Effective makes a qualified operator
+untrained once its grace period ends — refused at operation start, accepted after training —
+and the attacks on the QA steps fail, writing nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from graph.authority import Principal
+from graph.errors import WriteRejectedError
+from quality import documents as dc
+from quality.document_training import RULE, training_status
+from quality.workflow import WorkflowRefused
+from tests.conftest import PASSWORD, make_user, migrate
+from tests.integration.test_versions import doc, node, version_nodes
+from tracegraph.runtime import Runtime
+
+Json = dict[str, Any]
+ENG = Principal("eng.one", frozenset({"engineer"}))
+OPERATOR = Principal("op.one", frozenset({"operator"}))
+
+
+def iri(rt: Runtime, cls: str, key: str) -> str:
+    return rt.vocab.mint_iri(cls, key)
+
+
+def plant(rt: Runtime) -> None:
+    """A one-operation bonding plant (test_versions' version v1) whose operation is executed
+    under SOP-UVB (revision A, Effective since go-live); an engineer drafts revision B."""
+    for name, roles in (("eng.one", ["engineer"]), ("qa.one", ["qa"]), ("qa.two", ["qa"]),
+                        ("op.one", ["operator"])):
+        make_user(rt, name, roles)
+    v1 = version_nodes("v1", "Effective", 3200.0, "2026-01-01T00:00:00Z")
+    v1[0]["links"]["governedBy"] = "Document/SOP-UVB/A"
+    migrate(rt, doc({"eventId": "md", "reason": "state at go-live", "nodes": [
+        node("Product", "CATH", {"name": "Catheter", "gtin": "09506000134352"}),
+        node("Qualification", "Q-UVB", {"name": "UV bonding", "validityDays": 365}),
+        node("EquipmentClass", "EC-UVB", {"name": "UV bonding station"}),
+        node("EquipmentClass", "EC-NEST", {"name": "Bonding nest"}),
+        node("Equipment", "UVB-01", {"name": "UV station 1"},
+             {"ofEquipmentClass": "EquipmentClass/EC-UVB"}),
+        node("Person", "P-ANN", {"name": "Ann Operator"},
+             {"hasQualification": "Qualification/Q-UVB"}),
+        node("Person", "P-BOB", {"name": "Bob Untrained"}),
+        node("Document", "SOP-UVB/A", {"title": "UV bonding", "revision": "A",
+                                       "documentType": "sop", "versionStatus": "Effective",
+                                       "effectiveFrom": "2026-01-01T00:00:00Z"}),
+        node("ProcessDefinition", "BOND", {"name": "Bonding"}, {"ofProduct": "Product/CATH"}),
+        *v1,
+        node("Batch", "B-1", {"batchStatus": "InProcess"},
+             {"ofProduct": "Product/CATH", "runsProcessVersion": "ProcessVersion/BOND/v1"})]}))
+    rt.capture(doc({"eventId": "sop-b", "reason": "revision B: new cure time", "nodes": [
+        node("Document", "SOP-UVB/B", {"title": "UV bonding", "revision": "B",
+                                       "documentType": "sop", "versionStatus": "Draft"},
+             {"wasRevisionOf": "Document/SOP-UVB/A"})]}), principal=ENG)
+
+
+def start(rt: Runtime, key: str, at: str, who: str = "P-ANN") -> None:
+    migrate(rt, doc({"eventId": f"run-{key}", "nodes": [node(
+        "OperationExecution", key, {"startedAtTime": at, "executionStatus": "Started"},
+        {"executesOperation": "Operation/BOND/v1/OP10", "forBatch": "Batch/B-1",
+         "onEquipment": "Equipment/UVB-01", "wasAssociatedWith": f"Person/{who}"})]}))
+
+
+def effective_b(rt: Runtime, grace: int = 7) -> None:
+    dc.submit(rt, "SOP-UVB/B", "eng.one", "ready for review")
+    dc.approve(rt, "SOP-UVB/B", "qa.one", PASSWORD, "reviewed against the validation report")
+    dc.make_effective(rt, "SOP-UVB/B", "qa.one", "in force", at="2026-03-01T00:00:00Z",
+                      grace_days=grace)
+
+
+def status(rt: Runtime, key: str) -> Any:
+    return rt.store.get(iri(rt, "Document", key)).props.get("versionStatus")  # type: ignore[union-attr]  # the document exists
+
+
+@pytest.mark.req("URS-DOC-01")
+def test_new_sop_revision_needs_training_after_the_grace_period(runtime: Runtime) -> None:
+    rt = runtime
+    plant(rt)
+    start(rt, "X-0", "2026-02-20T08:00:00Z")  # revision A in force, no training asked
+    effective_b(rt, grace=7)
+    b = rt.store.get(iri(rt, "Document", "SOP-UVB/B"))
+    assert b is not None and b.props["versionStatus"] == "Effective"
+    assert b.props["trainingDueBy"].startswith("2026-03-08T00:00:00")
+    a = rt.store.get(iri(rt, "Document", "SOP-UVB/A"))
+    assert a is not None and a.props["versionStatus"] == "Superseded"
+    assert a.props["effectiveTo"].startswith("2026-03-01T00:00:00")
+
+    start(rt, "X-1", "2026-03-05T08:00:00Z")  # within the grace period
+    [due] = training_status(rt.store, b, "2026-03-05T08:00:00Z")
+    assert (due.person_key, due.state, due.trained_at) == ("P-ANN", "pending", None)
+    with pytest.raises(WriteRejectedError) as e:
+        start(rt, "X-2", "2026-03-09T08:00:00Z")
+    [p] = [p for p in e.value.problems if p.rule == RULE]
+    assert (p.field, p.value, p.focus) == ("wasAssociatedWith", iri(rt, "Person", "P-ANN"),
+                                           iri(rt, "OperationExecution", "X-2"))
+    assert "P-ANN" in p.message and "SOP-UVB/B" in p.message and "revision B" in p.message
+    assert rt.store.get(iri(rt, "OperationExecution", "X-2")) is None
+    assert training_status(rt.store, b, "2026-03-09T08:00:00Z")[0].state == "overdue"
+
+    dc.record_training(rt, "SOP-UVB/B", "P-ANN", "qa.two", PASSWORD, "read and demonstrated",
+                       at="2026-03-09T10:00:00Z")
+    start(rt, "X-3", "2026-03-09T12:00:00Z")
+    assert rt.store.get(iri(rt, "OperationExecution", "X-3")) is not None
+    [due] = training_status(rt.store, b, "2026-03-09T12:00:00Z")
+    assert due.state == "trained" and due.trained_at.startswith("2026-03-09T10:00:00")
+    with pytest.raises(WriteRejectedError) as e:  # back-dated before the training: refused
+        start(rt, "X-4", "2026-03-09T09:00:00Z")
+    assert RULE in {p.rule for p in e.value.problems}
+
+
+def test_grace_period_from_the_document_or_the_setting(runtime: Runtime) -> None:
+    rt = runtime
+    plant(rt)
+    rt.capture(doc({"eventId": "grace", "reason": "short grace", "nodes": [
+        node("Document", "SOP-UVB/B", {"trainingGraceDays": 0})]}), principal=ENG)
+    dc.submit(rt, "SOP-UVB/B", "eng.one", "ready")
+    dc.approve(rt, "SOP-UVB/B", "qa.one", PASSWORD, "ok")
+    dc.make_effective(rt, "SOP-UVB/B", "qa.one", "in force", at="2026-03-01T00:00:00Z",
+                      default_grace_days=rt.settings.document_training_grace_days)
+    b = rt.store.get(iri(rt, "Document", "SOP-UVB/B"))
+    assert b is not None and b.props["trainingDueBy"].startswith("2026-03-01T00:00:00")
+    with pytest.raises(WriteRejectedError):
+        start(rt, "X-1", "2026-03-01T08:00:00Z")
+
+
+def refused(code: str, step: Any) -> WorkflowRefused:
+    with pytest.raises(WorkflowRefused) as e:
+        step()
+    assert e.value.code == code, e.value
+    return e.value
+
+
+def test_operator_cannot_approve_make_effective_or_self_train(runtime: Runtime) -> None:
+    rt = runtime
+    plant(rt)
+    dc.submit(rt, "SOP-UVB/B", "eng.one", "ready")
+    refused("role", lambda: dc.approve(rt, "SOP-UVB/B", "op.one", PASSWORD, "me"))
+    refused("role", lambda: dc.approve(rt, "SOP-UVB/B", "eng.one", PASSWORD, "me"))
+    refused("role", lambda: dc.make_effective(rt, "SOP-UVB/B", "op.one", "me"))
+    refused("document-lifecycle", lambda: dc.make_effective(rt, "SOP-UVB/B", "qa.one", "skip"))
+    assert status(rt, "SOP-UVB/B") == "InReview"
+    # capture cannot set a document's status: not an operator's record, and workflow-managed
+    with pytest.raises(WriteRejectedError) as e:
+        rt.capture(doc({"eventId": "op-eff", "nodes": [
+            node("Document", "SOP-UVB/B", {"versionStatus": "Effective"})]}), principal=OPERATOR)
+    assert {p.rule for p in e.value.problems} == {"not-authorised"}
+    with pytest.raises(WriteRejectedError) as e:
+        rt.capture(doc({"eventId": "eng-eff", "nodes": [
+            node("Document", "SOP-UVB/B", {"versionStatus": "Effective"})]}), principal=ENG)
+    assert {p.rule for p in e.value.problems} == {"workflow-managed"}
+    # an operator recording their own training, by capture or by the command
+    with pytest.raises(WriteRejectedError) as e:
+        rt.capture(doc({"eventId": "op-trn", "nodes": [node(
+            "TrainingRecord", "TRN-SELF", {"effectiveFrom": "2026-03-02T00:00:00Z"},
+            {"trainee": "User/op.one", "trainedOn": "Document/SOP-UVB/B",
+             "grantsQualification": "Qualification/Q-UVB"})]}), principal=OPERATOR)
+    assert {p.rule for p in e.value.problems} == {"not-authorised"}
+    refused("role", lambda: dc.record_training(rt, "SOP-UVB/B", "op.one", "op.one", PASSWORD,
+                                               "self"))
+    dc.approve(rt, "SOP-UVB/B", "qa.one", PASSWORD, "ok")
+    refused("self-training", lambda: dc.record_training(rt, "SOP-UVB/B", "qa.two", "qa.two",
+                                                        PASSWORD, "self"))
+    # an edit after the approval makes it stale: no Effective without a fresh approval
+    rt.capture(doc({"eventId": "edit", "reason": "late edit", "nodes": [
+        node("Document", "SOP-UVB/B", {"title": "UV bonding (edited)"})]}), principal=ENG)
+    e2 = refused("requires-signature",
+                 lambda: dc.make_effective(rt, "SOP-UVB/B", "qa.one", "in force"))
+    assert e2.problems[0].rule == "requires-signature"
+    assert status(rt, "SOP-UVB/B") == "Approved" and status(rt, "SOP-UVB/A") == "Effective"
+    # and no workflow command skips the guard: a command write of Effective is refused too
+    with pytest.raises(WriteRejectedError) as e:
+        from graph.session import write_nodes
+        from graph.write import NodeUpsert
+        write_nodes(rt, [NodeUpsert("Document", "SOP-UVB/B", iri(rt, "Document", "SOP-UVB/B"),
+                                    {"versionStatus": "Effective"})], "qa.one", "sneak",
+                    command="makeDocumentEffective")
+    assert {p.rule for p in e.value.problems} == {"requires-signature"}
+
+
+def test_bad_input_is_refused_naming_field_and_value(runtime: Runtime) -> None:
+    rt = runtime
+    plant(rt)
+    e = refused("no-such-record", lambda: dc.submit(rt, "SOP-NONE/Z", "eng.one", "x"))
+    assert (e.field, e.value) == ("Document", "SOP-NONE/Z")
+    dc.submit(rt, "SOP-UVB/B", "eng.one", "ready")
+    e = refused("approval-decision", lambda: dc.approve(rt, "SOP-UVB/B", "qa.one", PASSWORD,
+                                                        "x", decision="maybe"))
+    assert (e.field, e.value) == ("decision", "maybe")
+    dc.approve(rt, "SOP-UVB/B", "qa.one", PASSWORD, "ok")
+    e = refused("grace-days", lambda: dc.make_effective(rt, "SOP-UVB/B", "qa.one", "x",
+                                                        grace_days=-3))
+    assert (e.field, e.value) == ("graceDays", -3)
+    e = refused("time", lambda: dc.make_effective(rt, "SOP-UVB/B", "qa.one", "x",
+                                                  at="next Tuesday"))
+    assert (e.field, e.value) == ("at", "next Tuesday")
+    assert status(rt, "SOP-UVB/B") == "Approved"
+    e = refused("qualification", lambda: dc.record_training(rt, "SOP-UVB/B", "P-BOB", "qa.one",
+                                                            PASSWORD, "x"))
+    assert e.field == "qualification"
+    with pytest.raises(WriteRejectedError) as w:
+        rt.capture(doc({"eventId": "neg", "nodes": [
+            node("Document", "SOP-UVB/B", {"trainingGraceDays": -1})]}), principal=ENG)
+    [p] = w.value.problems
+    assert (p.field, str(p.value)) == ("trainingGraceDays", "-1")
