@@ -21,56 +21,20 @@ qualified later is due as well.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from graph.documents import chains, in_force
 from graph.errors import Problem
 from graph.model import Direction, EdgeRecord, NodeRecord
 from graph.port import GraphStore
-from graph.versions import effective_at
 from graph.write import PendingWrite
 from ontology.terms import C, P, R
 
-__all__ = ["TrainingDue", "chains", "governed_operations", "in_force", "qualified_people",
-           "trained_on", "training_problems", "training_status"]
+__all__ = ["RULE", "TrainingDue", "chains", "executed_under", "governed_operations", "in_force",
+           "qualified_people", "trained_on", "training_problems", "training_status"]
 
-#: how many revisions back or forward a chain is followed
-MAX_REVISIONS = 200
 RULE = "operator-trained-on-document"
-
-
-def chains(store: GraphStore, docs: Sequence[str]) -> dict[str, list[NodeRecord]]:
-    """For each document IRI of ``docs``: every revision of its chain (itself included)."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            x = parent[x]
-        return x
-
-    frontier = sorted(set(docs))
-    seen = set(frontier)
-    for _ in range(MAX_REVISIONS):
-        if not frontier:
-            break
-        nxt: set[str] = set()
-        for e in [*store.links(frontier, [R.WAS_REVISION_OF]),
-                  *store.links(frontier, [R.WAS_REVISION_OF], Direction.DOWNSTREAM)]:
-            parent[find(e.src)] = find(e.dst)
-            nxt.update((e.src, e.dst))
-        frontier = sorted(nxt - seen)
-        seen |= nxt
-    nodes = {i: n for i, n in store.get_many(sorted(seen)).items() if n.label == C.Document}
-    groups: dict[str, list[NodeRecord]] = {}
-    for i, n in nodes.items():
-        groups.setdefault(find(i), []).append(n)
-    return {d: sorted(groups.get(find(d), []), key=lambda n: n.key) for d in docs}
-
-
-def in_force(revisions: Iterable[NodeRecord], at: str) -> NodeRecord | None:
-    """The revision effective at ``at`` (the latest to become effective, if windows overlap)."""
-    hits = [r for r in revisions if effective_at(r, at)]
-    return max(hits, key=lambda r: str(r.props.get(P.effectiveFrom, ""))) if hits else None
 
 
 def trained_on(store: GraphStore, people: Sequence[str],
@@ -207,3 +171,35 @@ def training_status(store: GraphStore, revision: NodeRecord, now: str) -> list[T
         out.append(TrainingDue(person, n.key if n else person, str(n.props.get(P.name, ""))
                                if n else "", revision.iri, revision.key, due, at, state))
     return out
+
+
+# -- the eDHR -------------------------------------------------------------------------------------
+
+def executed_under(store: GraphStore, steps: Sequence[tuple[NodeRecord, NodeRecord | None]]
+                   ) -> list[dict[str, object]]:
+    """For each (execution, its operation): the documents the operation is governed by, with
+    the revision in force when the execution started (None when no revision was in force)."""
+    ops = sorted({op.iri for _x, op in steps if op is not None})
+    governed: dict[str, list[str]] = {}
+    for e in store.links(ops, [R.GOVERNED_BY]) if ops else []:
+        governed.setdefault(e.src, []).append(e.dst)
+    chain = chains(store, sorted({d for ds in governed.values() for d in ds}))
+    rows: list[dict[str, object]] = []
+    for x, op in steps:
+        if op is None:
+            continue
+        at = str(x.props.get(P.startedAtTime, ""))
+        for doc in sorted(governed.get(op.iri, ())):
+            revs = chain.get(doc, [])
+            named = next((r for r in revs if r.iri == doc), None)
+            rev = in_force(revs, at)
+            shown = rev or named
+            rows.append({
+                "execution": x.key, "operation": op.key,
+                "document": named.key if named else doc.rsplit("/", 1)[-1],
+                "documentType": shown.props.get(P.documentType) if shown else None,
+                "title": shown.props.get("title") if shown else None,
+                "revisionInForce": rev.key if rev else None,
+                "revision": rev.props.get(P.revision) if rev else None,
+                "effectiveFrom": rev.props.get(P.effectiveFrom) if rev else None})
+    return rows

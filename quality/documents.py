@@ -27,7 +27,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from graph.errors import Problem
-from graph.model import NodeRecord
+from graph.model import NodeRecord, Props
 from graph.port import GraphStore
 from graph.session import Session, write_nodes
 from graph.versions import LIFECYCLE
@@ -212,7 +212,7 @@ def record_training(rt: Session, document: str, person: str, username: str, pass
     authenticate(rt, username, password, purpose=f"training record on {doc.key}")
     number = f"TRN-{doc.key}-{who.key}-{uuid.uuid4().hex[:6]}"
     iri = rt.vocab.mint_iri(C.TrainingRecord, number)
-    props = {P.recordNumber: number, P.effectiveFrom: when,
+    props: Props = {P.recordNumber: number, P.effectiveFrom: when,
              **({P.effectiveTo: until} if until else {})}
     write_nodes(rt, [NodeUpsert(C.TrainingRecord, number, iri, props,
         {P.trainee: [who.iri], P.trainedOn: [doc.iri], P.grantsQualification: held})],

@@ -11,6 +11,7 @@ import pytest
 
 from graph.authority import Principal
 from graph.errors import WriteRejectedError
+from graph.model import Direction
 from quality import documents as dc
 from quality.document_training import RULE, training_status
 from quality.workflow import WorkflowRefused
@@ -50,8 +51,11 @@ def plant(rt: Runtime) -> None:
                                        "effectiveFrom": "2026-01-01T00:00:00Z"}),
         node("ProcessDefinition", "BOND", {"name": "Bonding"}, {"ofProduct": "Product/CATH"}),
         *v1,
+        node("WorkOrder", "WO-1", {"workOrderStatus": "InProgress", "quantity": 100.0},
+             {"ofProduct": "Product/CATH"}),
         node("Batch", "B-1", {"batchStatus": "InProcess"},
-             {"ofProduct": "Product/CATH", "runsProcessVersion": "ProcessVersion/BOND/v1"})]}))
+             {"ofProduct": "Product/CATH", "runsProcessVersion": "ProcessVersion/BOND/v1",
+              "forWorkOrder": "WorkOrder/WO-1"})]}))
     rt.capture(doc({"eventId": "sop-b", "reason": "revision B: new cure time", "nodes": [
         node("Document", "SOP-UVB/B", {"title": "UV bonding", "revision": "B",
                                        "documentType": "sop", "versionStatus": "Draft"},
@@ -206,3 +210,41 @@ def test_bad_input_is_refused_naming_field_and_value(runtime: Runtime) -> None:
             node("Document", "SOP-UVB/B", {"trainingGraceDays": -1})]}), principal=ENG)
     [p] = w.value.problems
     assert (p.field, str(p.value)) == ("trainingGraceDays", "-1")
+
+
+@pytest.mark.req("URS-DOC-01")
+def test_edhr_names_the_revision_each_step_ran_under(runtime: Runtime) -> None:
+    from quality.edhr import batch_dhr, render_html
+
+    rt = runtime
+    plant(rt)
+    start(rt, "X-0", "2026-02-20T08:00:00Z")
+    effective_b(rt, grace=7)
+    start(rt, "X-1", "2026-03-05T08:00:00Z")
+    dhr = batch_dhr(rt, "B-1")
+    got = [(r["execution"], r["document"], r["revisionInForce"], r["revision"])
+           for r in dhr["documents"]]
+    assert got == [("X-0", "SOP-UVB/A", "SOP-UVB/A", "A"), ("X-1", "SOP-UVB/A", "SOP-UVB/B", "B")]
+    html = render_html(dhr)
+    assert "Documents executed under" in html and "SOP-UVB/B" in html
+
+
+@pytest.mark.req("URS-DOC-01")
+def test_a_document_revision_is_a_subject_of_change_impact(runtime: Runtime) -> None:
+    from graph.change_impact import change_impact, edges_of
+
+    rt = runtime
+    plant(rt)
+    start(rt, "X-0", "2026-02-20T08:00:00Z")
+    ci = change_impact(rt.store, iri(rt, "Document", "SOP-UVB/B"))
+    by = {(i.category, i.key) for i in ci.items}
+    assert {("operation", "BOND/v1/OP10"), ("version", "BOND/v1"), ("wip-batch", "B-1"),
+            ("open-work-order", "WO-1"), ("qualified-person", "P-ANN")} <= by
+    assert ("qualified-person", "P-BOB") not in by
+    [op] = ci.of("operation")
+    assert op.path == (iri(rt, "Document", "SOP-UVB/B"), iri(rt, "Document", "SOP-UVB/A"),
+                       iri(rt, "Operation", "BOND/v1/OP10"))
+    starts = sorted({a for a, _ in edges_of(ci.items)})  # every explaining step is a stored link
+    stored = {(e.src, e.dst) for d in (Direction.UPSTREAM, Direction.DOWNSTREAM)
+              for e in rt.store.links(starts, None, d)}
+    assert all(pair in stored or pair[::-1] in stored for pair in edges_of(ci.items))
