@@ -93,6 +93,11 @@ RULES: dict[str, frozenset[str]] = {
     "Query.capaActions": READERS, "Query.changeRequests": READERS, "Query.batches": READERS,
     "Query.excursions": READERS, "Query.alarms": READERS, "Query.myWork": READERS,
     "Query.openExceptions": READERS,
+    # document control (issue 18 item 1; api/graphql/documents.py): the commands check the
+    # roles again (quality.documents)
+    "Query.documents": READERS, "Query.document": READERS,
+    "Mutation.submitDocument": CHANGE, "Mutation.approveDocument": QA,
+    "Mutation.makeDocumentEffective": QA, "Mutation.recordTraining": CHANGE,
     # HTTP routes
     "POST /api/recall": READERS,
     "POST /capture": WRITERS,

@@ -18,6 +18,8 @@ One module per domain, all built on the shared types and helpers of :mod:`api.gr
 - :mod:`~api.graphql.worklists`: worklists (filtered, sorted, cursor-paged connections) and
   the signed-in user's "my work"
 - :mod:`~api.graphql.specs`: the parameter specs to pick from (the explorer's SPC page)
+- :mod:`~api.graphql.documents`: controlled documents, their revisions, approvals and training
+  (issue 18 item 1)
 
 :mod:`~api.graphql.limits` holds the per-request limits and the authorization extension. A
 domain adds its ``Query``/``Mutation``/``Subscription`` classes to the tuples below (their order
@@ -36,6 +38,7 @@ from strawberry.tools import merge_types
 from api.graphql import (
     accounts,
     capture,
+    documents,
     environment,
     explorer,
     genealogy,
@@ -54,9 +57,10 @@ __all__ = ["build_schema", "schema"]
 
 QUERIES: tuple[type, ...] = (accounts.Query, genealogy.Query, recall.Query, explorer.Query,
                              versions.Query, quality.Query, signals.Query, vocabulary.Query,
-                             environment.Query, health.Query, worklists.Query, specs.Query)
+                             environment.Query, health.Query, worklists.Query, specs.Query,
+                             documents.Query)
 MUTATIONS: tuple[type, ...] = (capture.Mutation, accounts.Mutation, versions.Mutation,
-                               quality.Mutation, health.Mutation)
+                               quality.Mutation, health.Mutation, documents.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = (signals.Subscription,)
 
 

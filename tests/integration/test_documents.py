@@ -248,3 +248,59 @@ def test_a_document_revision_is_a_subject_of_change_impact(runtime: Runtime) -> 
     stored = {(e.src, e.dst) for d in (Direction.UPSTREAM, Direction.DOWNSTREAM)
               for e in rt.store.links(starts, None, d)}
     assert all(pair in stored or pair[::-1] in stored for pair in edges_of(ci.items))
+
+
+@pytest.mark.req("URS-DOC-01")
+def test_document_control_over_graphql(runtime: Runtime) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.conftest import bearer
+
+    rt = runtime
+    plant(rt)
+    rev = "{ key status trainingDueBy approvals { signatures { meaning valid } } " \
+          "training { person state } }"
+    with TestClient(create_app(rt.settings, rt)) as c:
+        eng, qa, op = bearer(c, "eng.one"), bearer(c, "qa.one"), bearer(c, "op.one")
+
+        def call(q: str, h: dict[str, str], **vs: Any) -> Any:
+            return c.post("/graphql", json={"query": q, "variables": vs}, headers=h).json()
+
+        r = call(f'mutation {{ submitDocument(document: "SOP-UVB/B", reason: "r") {rev} }}', eng)
+        assert r["data"]["submitDocument"]["status"] == "InReview"
+        approve = ('mutation($p: String!) { approveDocument(document: "SOP-UVB/B", password: $p,'
+                   f' reason: "reviewed") {rev} }}')
+        for who in (op, eng):  # only QA approves
+            assert call(approve, who, p=PASSWORD)["errors"][0]["extensions"]["code"] == \
+                "FORBIDDEN"
+        wrong = call(approve, qa, p="wrong password")
+        assert wrong["errors"][0]["extensions"]["code"] == "INVALID_CREDENTIALS"
+        r = call(approve, qa, p=PASSWORD)["data"]["approveDocument"]
+        assert r["status"] == "Approved"
+        assert r["approvals"][0]["signatures"] == [{"meaning": "approved", "valid": True}]
+        effective = ('mutation { makeDocumentEffective(document: "SOP-UVB/B", reason: "go", '
+                     f'at: "2026-03-01T00:00:00Z", graceDays: 7) {rev} }}')
+        assert call(effective, op)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        bad = call('mutation { makeDocumentEffective(document: "SOP-UVB/B", reason: "go", '
+                   f'graceDays: 999) {rev} }}', qa)
+        assert bad["errors"][0]["extensions"]["code"] == "GRACE_DAYS"
+        assert bad["errors"][0]["extensions"]["field"] == "graceDays"
+        r = call(effective, qa)["data"]["makeDocumentEffective"]
+        assert r["status"] == "Effective" and r["trainingDueBy"].startswith("2026-03-08")
+        assert r["training"] == [{"person": "P-ANN", "state": "overdue"}]  # the clock is now
+        train = ('mutation($p: String!) { recordTraining(document: "SOP-UVB/B", person: "P-ANN",'
+                 f' password: $p, reason: "trained") {rev} }}')
+        assert call(train, op, p=PASSWORD)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        r = call(train, eng, p=PASSWORD)["data"]["recordTraining"]
+        assert r["training"] == [{"person": "P-ANN", "state": "trained"}]
+        r = call('{ document(key: "SOP-UVB/A") { code inForce { key } operations '
+                 'revisions { key status } } }', op)["data"]["document"]
+        assert r == {"code": "SOP-UVB/A", "inForce": {"key": "SOP-UVB/B"},
+                     "operations": ["BOND/v1/OP10"],
+                     "revisions": [{"key": "SOP-UVB/A", "status": "Superseded"},
+                                   {"key": "SOP-UVB/B", "status": "Effective"}]}
+        assert [d["code"] for d in call("{ documents { code } }", op)["data"]["documents"]] == \
+            ["SOP-UVB/A"]
+        missing = call(f'mutation {{ submitDocument(document: "NOPE", reason: "r") {rev} }}', eng)
+        assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
