@@ -304,3 +304,36 @@ def test_document_control_over_graphql(runtime: Runtime) -> None:
             ["SOP-UVB/A"]
         missing = call(f'mutation {{ submitDocument(document: "NOPE", reason: "r") {rev} }}', eng)
         assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.req("URS-DOC-01")
+def test_document_control_from_the_command_line(tmp_path: Any) -> None:
+    from tests.integration.test_cli import run
+    from tracegraph.settings import Settings
+
+    rt = Runtime.open(Settings(data_dir=tmp_path / "store"))
+    try:
+        plant(rt)
+    finally:
+        rt.close()
+    ok = run(tmp_path, "documents", "submit", "SOP-UVB/B", "--user", "eng.one", "--reason", "r")
+    assert ok.returncode == 0, ok.stderr
+    assert "submitted: SOP-UVB/B InReview" in ok.stdout
+    no = run(tmp_path, "documents", "approve", "SOP-UVB/B", "--user", "op.one", "--reason", "x")
+    assert no.returncode == 2 and "(role)" in no.stderr
+    assert run(tmp_path, "documents", "approve", "SOP-UVB/B", "--user", "qa.one", "--reason",
+               "reviewed").returncode == 0
+    bad = run(tmp_path, "documents", "effective", "SOP-UVB/B", "--user", "qa.one", "--reason",
+              "go", "--at", "soon")
+    assert bad.returncode == 2 and "at='soon' (time)" in bad.stderr
+    eff = run(tmp_path, "documents", "effective", "SOP-UVB/B", "--user", "qa.one", "--reason",
+              "go", "--at", "2026-03-01T00:00:00Z", "--grace-days", "7")
+    assert eff.returncode == 0, eff.stderr
+    assert "Effective, training due by 2026-03-08T00:00:00" in eff.stdout
+    show = run(tmp_path, "documents", "show", "SOP-UVB/B")
+    assert "BOND/v1/OP10" in show.stdout and "overdue" in show.stdout and "P-ANN" in show.stdout
+    tr = run(tmp_path, "documents", "train", "SOP-UVB/B", "--person", "P-ANN", "--user",
+             "qa.two", "--reason", "trained")
+    assert tr.returncode == 0, tr.stderr
+    listed = run(tmp_path, "documents", "list")
+    assert "SOP-UVB/A (Superseded), SOP-UVB/B (Effective)" in listed.stdout

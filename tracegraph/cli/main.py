@@ -24,6 +24,7 @@ from graph.schema import StoreVersionError
 from ontology.codes import RoleName
 from tracegraph.cli.admin import audit_app, user_app
 from tracegraph.cli.backup import register as register_backup
+from tracegraph.cli.documents import documents_app
 from tracegraph.cli.equipment import equipment_app
 from tracegraph.cli.migrate import migrate_app
 from tracegraph.cli.quality import quality_app
@@ -489,4 +490,5 @@ app.add_typer(quality_app, name="quality")
 app.add_typer(equipment_app, name="equipment")
 app.add_typer(migrate_app, name="migrate")  # issue 19 item 4: legacy data migration
 app.add_typer(validation_app, name="validation")  # issue 19 item 1: validation pack
+app.add_typer(documents_app, name="documents")  # issue 18 item 1: document control
 
