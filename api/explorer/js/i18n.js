@@ -29,6 +29,8 @@ const UI = {
   "recalled": "已召回", "Properties": "属性",
   // issue 17 item 5 / issue 15 item 7
   "Equipment": "设备", "parameter spec": "参数规格", "last executions": "最近执行次数",
+  // issue 18 item 1
+  "Documents": "文件",
 };
 
 export let lang = localStorage.getItem(KEY) || (navigator.language?.toLowerCase().startsWith("zh") ? "zh" : "en");

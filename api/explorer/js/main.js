@@ -1,6 +1,6 @@
 // The explorer's shell: sign-in, tabs and hash routes (#/work/<list> — the home page, first
 // after sign-in —, #/trace/<id>/<direction>, #/recall, #/deviation/<id>, #/spc/<spec>,
-// #/equipment, #/equipment/<tag>).
+// #/equipment, #/equipment/<tag>, #/documents, #/documents/<code>).
 import { session, signIn, signOut } from "./api.js";
 import { label } from "./codes.js";
 import { translate, toggle } from "./i18n.js";
@@ -10,8 +10,9 @@ import * as deviation from "./deviation.js";
 import * as spc from "./spc.js";
 import * as work from "./work.js";
 import * as equipment from "./equipment.js";
+import * as documents from "./documents.js";  // issue 18 item 1
 
-const views = { work, trace, recall, deviation, spc, equipment };
+const views = { work, trace, recall, deviation, spc, equipment, documents };
 const started = new Set();
 
 function show(name) {

@@ -137,6 +137,17 @@ export const STRINGS = {
     "spc.rules": "Rule violations", "spc.ruleEpisodes": "Rule episodes (one alarm each)",
     "spc.violation": "subgroup {0} ({1}): rule {2} — {3}", "spc.episode": "subgroups {0}–{1}: {2}",
     "spc.open": "open", "spc.noSpec": "no parameter spec {0}", "spc.loaded": "SPC chart in {0} ms",
+    // document control (issue 18 item 1)
+    "doc.list": "Controlled documents", "doc.loaded": "documents in {0} ms",
+    "doc.col.document": "document", "doc.col.title": "title", "doc.col.revisions": "revisions",
+    "doc.col.inForce": "in force", "doc.col.operations": "operations executed under it",
+    "doc.col.revision": "revision", "doc.col.status": "status", "doc.col.from": "effective from",
+    "doc.col.to": "effective to", "doc.col.dueBy": "training due by",
+    "doc.col.approvals": "approval signatures", "doc.col.person": "person", "doc.col.name": "name",
+    "doc.col.trainedAt": "trained at", "doc.col.state": "training",
+    "doc.state.trained": "trained", "doc.state.pending": "pending", "doc.state.overdue": "overdue",
+    "doc.training": "Training on {0}", "doc.noTraining": "no training required",
+    "doc.all": "‹ All documents", "doc.none": "no document {0}",
   },
   zh: {
     "tab.work": "我的工作", "work.waiting": "等待您处理", "work.nothing": "没有等待您处理的事项。",
@@ -212,6 +223,17 @@ export const STRINGS = {
     "spc.ruleEpisodes": "规则报警事件（每个事件一次报警）", "spc.violation": "子组 {0}（{1}）：规则 {2} — {3}",
     "spc.episode": "子组 {0}–{1}：{2}", "spc.open": "未结束", "spc.noSpec": "没有参数规格 {0}",
     "spc.loaded": "SPC 图加载用时 {0} 毫秒",
+    // document control (issue 18 item 1)
+    "doc.list": "受控文件", "doc.loaded": "文件清单加载用时 {0} 毫秒",
+    "doc.col.document": "文件", "doc.col.title": "标题", "doc.col.revisions": "版本",
+    "doc.col.inForce": "现行版本", "doc.col.operations": "依据该文件执行的工序",
+    "doc.col.revision": "版本", "doc.col.status": "状态", "doc.col.from": "生效日期",
+    "doc.col.to": "失效日期", "doc.col.dueBy": "培训截止时间",
+    "doc.col.approvals": "批准签名", "doc.col.person": "人员", "doc.col.name": "姓名",
+    "doc.col.trainedAt": "培训完成时间", "doc.col.state": "培训状态",
+    "doc.state.trained": "已培训", "doc.state.pending": "待培训", "doc.state.overdue": "培训逾期",
+    "doc.training": "{0} 的培训", "doc.noTraining": "无需培训",
+    "doc.all": "‹ 全部文件", "doc.none": "没有文件 {0}",
   },
 };
 
