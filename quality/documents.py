@@ -30,7 +30,7 @@ from graph.errors import Problem
 from graph.model import NodeRecord, Props
 from graph.port import GraphStore
 from graph.session import Session, write_nodes
-from graph.versions import LIFECYCLE
+from graph.versions import FROZEN, LIFECYCLE
 from graph.write import PRIOR_VERSION, NodeUpsert, PendingWrite
 from ontology.codes import ApprovalDecision, RoleName, SignatureMeaning
 from ontology.codes import ProcessVersionStatus as V
@@ -223,13 +223,26 @@ def record_training(rt: Session, document: str, person: str, username: str, pass
 
 def document_lifecycle(p: PendingWrite) -> list[Problem]:
     """Stored document revisions move along the version lifecycle; becoming Effective (other
-    than by a signed migration of legacy records) needs a valid signed QA approval."""
+    than by a signed migration of legacy records) needs a valid signed QA approval; an
+    Approved, Effective, Superseded or Obsolete revision is never edited (its properties other
+    than the lifecycle ones, its own links) except by a signed migration (a legacy correction,
+    which leaves any approval of the old content stale): a change is a new revision."""
     migration = any(ev.migration for ev in p.events)
     problems: list[Problem] = []
+    for e in [] if migration else p.new_edges:
+        old = p.before.get(e.src)
+        if old is not None and old.label == C.Document and e.type != PRIOR_VERSION \
+                and _status(old) in FROZEN:
+            problems.append(_frozen(old, e.type, e.dst))
     for iri, new in p.after.items():
         old = p.before.get(iri)
         if new.label != C.Document or old is None:
             continue
+        if _status(old) in FROZEN and not migration:
+            edited = sorted(k for k in {*old.props, *new.props} - LIFECYCLE_PROPS
+                            if old.props.get(k) != new.props.get(k))
+            if edited:
+                problems.append(_frozen(old, edited[0], new.props.get(edited[0])))
         was, now = old.props.get(P.versionStatus), new.props.get(P.versionStatus)
         if was == now or was is None:
             continue
@@ -242,3 +255,10 @@ def document_lifecycle(p: PendingWrite) -> list[Problem]:
         elif now == V.EFFECTIVE and not migration:
             problems.extend(approval_problems(p.store, new))
     return problems
+
+
+def _frozen(doc: NodeRecord, field: str, value: object) -> Problem:
+    return Problem(rule="document-immutable", field=field, value=value, focus=doc.iri,
+                   message=f"document revision {doc.key} is {_status(doc)}: its content is "
+                           "frozen; make the change in a new revision (wasRevisionOf "
+                           f"{doc.key}) through review and approval")

@@ -168,9 +168,16 @@ def test_operator_cannot_approve_make_effective_or_self_train(runtime: Runtime) 
     dc.approve(rt, "SOP-UVB/B", "qa.one", PASSWORD, "ok")
     refused("self-training", lambda: dc.record_training(rt, "SOP-UVB/B", "qa.two", "qa.two",
                                                         PASSWORD, "self"))
-    # an edit after the approval makes it stale: no Effective without a fresh approval
-    rt.capture(doc({"eventId": "edit", "reason": "late edit", "nodes": [
-        node("Document", "SOP-UVB/B", {"title": "UV bonding (edited)"})]}), principal=ENG)
+    # an approved revision is frozen: an edit is refused (a change is a new revision) …
+    with pytest.raises(WriteRejectedError) as e:
+        rt.capture(doc({"eventId": "edit", "reason": "late edit", "nodes": [
+            node("Document", "SOP-UVB/B", {"title": "UV bonding (edited)"})]}), principal=ENG)
+    [p] = e.value.problems
+    assert (p.rule, p.field, p.value) == ("document-immutable", "title", "UV bonding (edited)")
+    # … and the approval binds to the content it approved: content changed by any other way
+    # (here a legacy correction through a signed migration) leaves it stale
+    migrate(rt, doc({"eventId": "legacy-edit", "reason": "legacy correction", "nodes": [
+        node("Document", "SOP-UVB/B", {"documentUri": "https://dms.example.org/other"})]}))
     e2 = refused("requires-signature",
                  lambda: dc.make_effective(rt, "SOP-UVB/B", "qa.one", "in force"))
     assert e2.problems[0].rule == "requires-signature"
