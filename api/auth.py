@@ -105,6 +105,11 @@ RULES: dict[str, frozenset[str]] = {
     "Mutation.terminateRecall": QA,
     "Mutation.notifyRecallCustomer": frozenset({RoleName.QA, RoleName.QC}),
     "Mutation.recordRecallResponse": frozenset({RoleName.QA, RoleName.QC}),
+    # document control (issue 18 item 1; api/graphql/documents.py): the commands check the
+    # roles again (quality.documents)
+    "Query.documents": READERS, "Query.document": READERS,
+    "Mutation.submitDocument": CHANGE, "Mutation.approveDocument": QA,
+    "Mutation.makeDocumentEffective": QA, "Mutation.recordTraining": CHANGE,
     # HTTP routes
     "POST /api/recall": READERS,
     "POST /capture": WRITERS,

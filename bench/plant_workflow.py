@@ -47,6 +47,12 @@ from datetime import timedelta
 from typing import Any
 
 from bench.plant import INCOMING_INSPECTION, MAX_EVENTS, MAX_ITEMS, _size, receipt_event
+from bench.plant_documents import (
+    DocumentRevisionPlan,
+    document_revision_plan,
+    draft_event,
+    run_document_control,
+)
 from bench.plant_exec import BatchRelease, Production
 from bench.plant_master import (
     ADMIN,
@@ -122,8 +128,13 @@ class ChangeControl:
     plan: ChangeRequestPlan
 
 
+@dataclass(frozen=True)
+class DocumentControl:  # issue 18 item 1
+    plan: DocumentRevisionPlan
+
+
 Step = (GoLive | Fact | Legacy | Account | LotDecision | BatchRelease | ChangeControl
-        | Quality)
+        | Quality | DocumentControl)
 
 
 def workflow_steps(size: str = "demo", seed: int = 7) -> Iterator[Step]:
@@ -158,6 +169,9 @@ def workflow_steps(size: str = "demo", seed: int = 7) -> Iterator[Step]:
             yield Legacy(case.signal_event())
             yield Fact(case.maintenance_event())
         yield Quality(case)
+    docs = document_revision_plan(plant, people)  # issue 18 item 1: an SOP revision
+    yield Fact(draft_event(docs))
+    yield DocumentControl(docs)
 
 
 @dataclass
@@ -234,6 +248,8 @@ class _Loader:
             release_batch(_at(rt, step.at), step.batch, step.qa, pw, step.reason)
         elif isinstance(step, Quality):
             run_case(lambda sec: _at(rt, sec), step.case, pw)
+        elif isinstance(step, DocumentControl):
+            run_document_control(lambda sec: _at(rt, sec), step.plan, pw)
         else:
             self.change_control(step.plan)
 

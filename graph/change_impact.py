@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from graph.documents import MAX_REVISIONS
 from graph.fitness import calibrations_of, last_pass_before
 from graph.model import Direction, NodeRecord
 from graph.port import GraphStore
@@ -199,6 +200,8 @@ def _operations(store: GraphStore, paths: _Paths, node: NodeRecord) -> list[str]
         return _step(store, paths, plans, [R.INSPECTION_PLAN_OF], up)
     if node.label == "EquipmentClass":
         return _by_class(store, paths, [e])
+    if node.label == "Document":  # issue 18 item 1: a document revision
+        return _governed(store, paths, e)
     if node.label in ("Equipment", "Fixture"):
         classes = _step(store, paths, [e], [R.OF_EQUIPMENT_CLASS], up)
         execs = _step(store, paths, [e], [R.ON_EQUIPMENT, R.USED_FIXTURE], down)
@@ -206,7 +209,35 @@ def _operations(store: GraphStore, paths: _Paths, node: NodeRecord) -> list[str]
         return sorted({*ran, *_by_class(store, paths, classes)})
     raise ValueError(f"{node.label} {node.key}: impact analysis covers parameter specs, "
                      "operations, BOM lines, inspection plans, characteristics and methods, "
-                     "materials, equipment, fixtures, equipment classes and qualifications")
+                     "materials, equipment, fixtures, equipment classes, qualifications and "
+                     "document revisions")
+
+
+def _inspecting(store: GraphStore, paths: _Paths, methods: list[str]) -> list[str]:
+    """The operations whose inspection plans use ``methods``."""
+    if not methods:
+        return []
+    chars = _step(store, paths, methods, [R.USES_METHOD], Direction.DOWNSTREAM)
+    plans = _step(store, paths, chars, [R.CHARACTERISTIC_OF])
+    return _step(store, paths, plans, [R.INSPECTION_PLAN_OF])
+
+
+def _governed(store: GraphStore, paths: _Paths, doc: str) -> list[str]:
+    """The operations executed under any revision of ``doc``'s chain (directly, or through an
+    inspection method governed by it)."""
+    revisions, frontier = [doc], [doc]
+    for _ in range(MAX_REVISIONS):
+        frontier = [r for r in (*_step(store, paths, frontier, [R.WAS_REVISION_OF]),
+                                *_step(store, paths, frontier, [R.WAS_REVISION_OF],
+                                       Direction.DOWNSTREAM)) if r not in revisions]
+        if not frontier:
+            break
+        revisions += frontier
+    users = _step(store, paths, revisions, [R.GOVERNED_BY], Direction.DOWNSTREAM)
+    found = store.get_many(users)
+    ops = [u for u in users if found[u].label == "Operation"]
+    methods = [u for u in users if found[u].label == "InspectionMethod"]
+    return sorted({*ops, *_inspecting(store, paths, methods)})
 
 
 def _by_class(store: GraphStore, paths: _Paths, classes: list[str]) -> list[str]:
@@ -214,11 +245,7 @@ def _by_class(store: GraphStore, paths: _Paths, classes: list[str]) -> list[str]
     found = store.get_many(users)
     ops = [u for u in users if found[u].label == "Operation"]
     methods = [u for u in users if found[u].label == "InspectionMethod"]
-    if methods:
-        chars = _step(store, paths, methods, [R.USES_METHOD], Direction.DOWNSTREAM)
-        plans = _step(store, paths, chars, [R.CHARACTERISTIC_OF])
-        ops += _step(store, paths, plans, [R.INSPECTION_PLAN_OF])
-    return sorted(set(ops))
+    return sorted({*ops, *_inspecting(store, paths, methods)})
 
 
 def _current_steps(store: GraphStore, batches: Sequence[str]) -> dict[str, str]:

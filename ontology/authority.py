@@ -27,6 +27,7 @@ class Command(StrEnum):
     ADD_CAPA_ACTION = "addCapaAction"
     ADVANCE_DEVIATION = "advanceDeviation"
     APPROVE_CHANGE = "approveChange"
+    APPROVE_DOCUMENT = "approveDocument"
     ASSESS_CHANGE = "assessChange"
     AUTHENTICATE = "authenticate"
     CLOSE_CAPA = "closeCapa"
@@ -38,6 +39,7 @@ class Command(StrEnum):
     EXCEPTION_LOOP = "exceptionLoop"
     INITIATE_RECALL = "initiateRecall"
     MAKE_CHANGE_EFFECTIVE = "makeChangeEffective"
+    MAKE_DOCUMENT_EFFECTIVE = "makeDocumentEffective"
     NOTIFY_RECALL_CUSTOMER = "notifyRecallCustomer"
     OPEN_CAPA = "openCapa"
     OPEN_DEVIATION = "openDeviation"
@@ -54,6 +56,7 @@ class Command(StrEnum):
     SIGN = "sign"
     START_RECALL_CHECKS = "startRecallChecks"
     START_WORK_ORDER = "startWorkOrder"
+    SUBMIT_DOCUMENT = "submitDocument"
     TERMINATE_RECALL = "terminateRecall"
     UNLOCK_USER = "unlockUser"
     UPGRADE_STORE = "upgradeStore"
@@ -158,6 +161,7 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
             {
                 Command.ADVANCE_DEVIATION,
                 Command.APPROVE_CHANGE,
+                Command.APPROVE_DOCUMENT,
                 Command.INITIATE_RECALL,
                 Command.TERMINATE_RECALL,
             }
@@ -232,8 +236,17 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
         "signatureMeaning": frozenset({Command.SIGN}),
         "supplierStatus": frozenset({Command.QUALIFY_SUPPLIER}),
         "toSchemaVersion": frozenset({Command.UPGRADE_STORE}),
+        "trainingDueBy": frozenset({Command.MAKE_DOCUMENT_EFFECTIVE}),
         "validationOutcome": frozenset({Command.RECORD_VALIDATION}),
-        "versionStatus": frozenset({Command.ASSESS_CHANGE, Command.MAKE_CHANGE_EFFECTIVE}),
+        "versionStatus": frozenset(
+            {
+                Command.APPROVE_DOCUMENT,
+                Command.ASSESS_CHANGE,
+                Command.MAKE_CHANGE_EFFECTIVE,
+                Command.MAKE_DOCUMENT_EFFECTIVE,
+                Command.SUBMIT_DOCUMENT,
+            }
+        ),
         "workOrderState": frozenset(
             {
                 Command.COMPLETE_WORK_ORDER,

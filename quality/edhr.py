@@ -27,6 +27,7 @@ from graph.status import is_released
 from ontology.terms import C, P, R
 from ontology.units import display_unit
 from ontology.vocab import DEFAULT_INSTANCE_BASE as ID_BASE
+from quality.document_training import executed_under
 from quality.environment import SampleSource, execution_conditions
 from quality.release import release_report
 from quality.signatures import human_time, manifestation, signatures_by_record
@@ -215,6 +216,8 @@ def _batch_dhr(rt: Session, batch: str, unit_limit: int,
                            if version else None),
         "materials": materials,
         "operations": operations,
+        "documents": executed_under(st, [(x, one(R.EXECUTES_OPERATION, x.iri))  # issue 18 item 1
+                                         for x in executions]),
         "equipment": sorted(equipment.values(), key=lambda x: str(x["key"])),
         "fixtures": sorted(fixtures.values(), key=lambda x: str(x["key"])),
         "operators": sorted(operators.values(), key=lambda x: str(x["username"])),
@@ -394,6 +397,7 @@ def render_html(doc: Mapping[str, Any], paper: str = "A4") -> str:
              _fields("Process version", doc["processVersion"], "process-version"),
              _table("Materials and lots", doc["materials"], section="materials"),
              _table("Operations", doc["operations"], section="operations"),
+             _table("Documents executed under", doc.get("documents", []), section="documents"),
              _table("Equipment", doc["equipment"], section="equipment"),
              _table("Fixtures", doc["fixtures"], section="fixtures"),
              _table("Operators", doc["operators"], section="operators"),

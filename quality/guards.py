@@ -11,6 +11,7 @@ from __future__ import annotations
 from graph.write import Guard
 from quality.closed_batch import closed_batch_rules
 from quality.deviation_guard import capa_closure, deviation_lifecycle
+from quality.documents import document_lifecycle
 from quality.environment import room_limit_rules
 from quality.holds import held_material_guard
 from quality.inspection_rules import inspection_rules
@@ -32,4 +33,6 @@ def default_guards() -> list[Guard]:
             # execution and route rules (issue 14)
             variant_forms, equipment_class_rules, route_rules,
             # room limits (issue 17 item 1)
-            room_limit_rules]
+            room_limit_rules,
+            # document control (issue 18 item 1)
+            document_lifecycle]

@@ -38,6 +38,7 @@ from graph.write import PRIOR_VERSION, Guard, PendingWrite
 from ontology.codes import ProcessVersionStatus
 from ontology.terms import R
 from quality.change_control import effectivity_problems
+from quality.document_training import training_problems
 
 __all__ = ["version_guards"]
 
@@ -153,6 +154,7 @@ def operation_start(p: PendingWrite) -> list[Problem]:
         for eq in (*links.get(R.ON_EQUIPMENT, ()), *links.get(R.USED_FIXTURE, ())):
             problems.extend(_equipment_problems(p, iri, eq, at))
     problems.extend(_qualification_problems(p, starts, by_exec))
+    problems.extend(training_problems(p, starts, by_exec))  # issue 18 item 1: documents
     return problems
 
 

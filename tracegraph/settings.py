@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # webhooks are signed with (no secret: nothing is delivered), and the outbox poll interval
     webhook_secret: str | None = Field(default=None, repr=False)
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    # document control (issue 18 item 1): days after a document revision becomes Effective
+    # before an operator must have trained on it to start an operation under it (a revision's
+    # own tg:trainingGraceDays wins)
+    document_training_grace_days: int = Field(default=14, ge=0, le=366)
 
     @property
     def sqlite_path(self) -> Path:

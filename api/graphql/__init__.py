@@ -21,6 +21,8 @@ One module per domain, all built on the shared types and helpers of :mod:`api.gr
 - :mod:`~api.graphql.as_of`: a record as known at a past record time (issue 18 item 4)
 - :mod:`~api.graphql.whatif`: what-if recall hypotheses and proofs of non-exposure (issue 18)
 - :mod:`~api.graphql.recalls`: recall records (lifecycle, consignees, 806/NMPA report data)
+- :mod:`~api.graphql.documents`: controlled documents, their revisions, approvals and training
+  (issue 18 item 1)
 
 :mod:`~api.graphql.limits` holds the per-request limits and the authorization extension. A
 domain adds its ``Query``/``Mutation``/``Subscription`` classes to the tuples below (their order
@@ -40,6 +42,7 @@ from api.graphql import (
     accounts,
     as_of,
     capture,
+    documents,
     environment,
     explorer,
     genealogy,
@@ -65,10 +68,11 @@ QUERIES: tuple[type, ...] = (accounts.Query, genealogy.Query, recall.Query, expl
                              kpi.Query,  # issue 15 item 3: KPI dashboard
                              as_of.Query,  # issue 18 item 4
                              whatif.Query,  # issue 18 item 3
-                             recalls.Query)  # issue 18 item 5
+                             recalls.Query,  # issue 18 item 5
+                             documents.Query)  # issue 18 item 1
 MUTATIONS: tuple[type, ...] = (capture.Mutation, accounts.Mutation, versions.Mutation,
                                quality.Mutation, health.Mutation, whatif.Mutation,
-                               recalls.Mutation)
+                               recalls.Mutation, documents.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = (signals.Subscription,)
 
 

@@ -254,3 +254,23 @@ def test_the_drifting_extruder_has_a_forecast_and_a_predictive_work_order(
     assert drifting.batch is not None and drifting.batch.endswith("-D")
     assert warned.alarm is not None and warned.batch is not None and warned.batch.endswith("-N")
     assert rt.store.get(rt.vocab.mint_iri(C.Batch, warned.batch)) is not None  # written
+
+
+# -- document control (issue 18 item 1) ------------------------------------------------------------
+@pytest.mark.req("URS-DOC-01")
+def test_sop_revision_approved_signed_and_due_for_training(plant: tuple[Runtime, Path]) -> None:
+    from ontology.datatypes import to_utc_text
+    from quality.document_training import training_status
+    from quality.documents import approval_problems
+
+    rt, _ = plant
+    c, d = (rt.store.get(rt.vocab.mint_iri(C.Document, k)) for k in ("SOP-STE-070",
+                                                                     "SOP-STE-070/D"))
+    assert c is not None and c.props[P.versionStatus] == ProcessVersionStatus.SUPERSEDED
+    assert d is not None and d.props[P.versionStatus] == ProcessVersionStatus.EFFECTIVE
+    assert d.props.get(MIGRATED) is not True and c.props[P.effectiveTo] == d.props[P.effectiveFrom]
+    assert approval_problems(rt.store, d) == []  # a valid QA approval, signed
+    due = training_status(rt.store, d, to_utc_text(rt.clock()))
+    states = sorted(t.state for t in due)
+    assert states.count("trained") == 1 and len(due) > 1
+    assert set(states) - {"trained"} <= {"pending", "overdue"}

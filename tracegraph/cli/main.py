@@ -26,6 +26,7 @@ from ontology.codes import RoleName
 from tracegraph.cli.admin import audit_app, user_app
 from tracegraph.cli.as_of import register as register_as_of
 from tracegraph.cli.backup import register as register_backup
+from tracegraph.cli.documents import documents_app
 from tracegraph.cli.equipment import equipment_app
 from tracegraph.cli.interop import check_export, events_app
 from tracegraph.cli.kpi import register as register_kpi
@@ -448,5 +449,6 @@ app.add_typer(equipment_app, name="equipment")
 app.add_typer(migrate_app, name="migrate")  # issue 19 item 4: legacy data migration
 app.add_typer(validation_app, name="validation")  # issue 19 item 1: validation pack
 app.add_typer(recall_app, name="recall")  # bulk recall and what-if (issue 18 item 3)
+app.add_typer(documents_app, name="documents")  # issue 18 item 1: document control
 
 app.add_typer(recalls_app, name="recalls")  # issue 18 item 5: the recall as a record

@@ -30,8 +30,9 @@ const UI = {
   // issue 17 item 5 / issue 15 item 7
   "Equipment": "设备", "parameter spec": "参数规格", "last executions": "最近执行次数",
   "KPIs": "质量指标",  // issue 15 item 3
-
   "What-if": "假设召回",  // issue 18 item 3
+  // issue 18 item 1
+  "Documents": "文件",
 };
 
 export let lang = localStorage.getItem(KEY) || (navigator.language?.toLowerCase().startsWith("zh") ? "zh" : "en");

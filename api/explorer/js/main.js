@@ -1,6 +1,7 @@
 // The explorer's shell: sign-in, tabs and hash routes (#/work/<list> — the home page, first
 // after sign-in —, #/trace/<id>/<direction>, #/recall, #/deviation/<id>, #/spc/<spec>,
-// #/equipment, #/equipment/<tag>, #/kpi/<from>/<to>/<kpi id>, #/whatif).
+// #/equipment, #/equipment/<tag>, #/kpi/<from>/<to>/<kpi id>, #/whatif, #/documents,
+// #/documents/<code>).
 import { session, signIn, signOut } from "./api.js";
 import { label } from "./codes.js";
 import { translate, toggle } from "./i18n.js";
@@ -12,8 +13,9 @@ import * as work from "./work.js";
 import * as equipment from "./equipment.js";
 import * as kpi from "./kpi.js";
 import * as whatif from "./whatif.js";
+import * as documents from "./documents.js";  // issue 18 item 1
 
-const views = { work, trace, recall, deviation, spc, equipment, kpi, whatif };
+const views = { work, trace, recall, deviation, spc, equipment, kpi, whatif, documents };
 const started = new Set();
 
 function show(name) {

@@ -162,6 +162,17 @@ export const STRINGS = {
     "wi.witness": "Witness path from a seed:", "wi.seed": "seed", "wi.item": "exposed item",
     "wi.fraction": "exposure fraction", "wi.note": "note", "wi.unknown": "unknown",
     "wi.examined": "examined: {0}", "wi.proof": "Proof of non-exposure {0}", "wi.digest": "SHA-256 {0}",
+    // document control (issue 18 item 1)
+    "doc.list": "Controlled documents", "doc.loaded": "documents in {0} ms",
+    "doc.col.document": "document", "doc.col.title": "title", "doc.col.revisions": "revisions",
+    "doc.col.inForce": "in force", "doc.col.operations": "operations executed under it",
+    "doc.col.revision": "revision", "doc.col.status": "status", "doc.col.from": "effective from",
+    "doc.col.to": "effective to", "doc.col.dueBy": "training due by",
+    "doc.col.approvals": "approval signatures", "doc.col.person": "person", "doc.col.name": "name",
+    "doc.col.trainedAt": "trained at", "doc.col.state": "training",
+    "doc.state.trained": "trained", "doc.state.pending": "pending", "doc.state.overdue": "overdue",
+    "doc.training": "Training on {0}", "doc.noTraining": "no training required",
+    "doc.all": "‹ All documents", "doc.none": "no document {0}",
   },
   zh: {
     "tab.work": "我的工作", "work.waiting": "等待您处理", "work.nothing": "没有等待您处理的事项。",
@@ -261,6 +272,17 @@ export const STRINGS = {
     "wi.witness": "来自起点的见证路径：", "wi.seed": "起点", "wi.item": "暴露对象",
     "wi.fraction": "暴露比例", "wi.note": "备注", "wi.unknown": "未知",
     "wi.examined": "已检查：{0}", "wi.proof": "未暴露证明 {0}", "wi.digest": "SHA-256 {0}",
+    // document control (issue 18 item 1)
+    "doc.list": "受控文件", "doc.loaded": "文件清单加载用时 {0} 毫秒",
+    "doc.col.document": "文件", "doc.col.title": "标题", "doc.col.revisions": "版本",
+    "doc.col.inForce": "现行版本", "doc.col.operations": "依据该文件执行的工序",
+    "doc.col.revision": "版本", "doc.col.status": "状态", "doc.col.from": "生效日期",
+    "doc.col.to": "失效日期", "doc.col.dueBy": "培训截止时间",
+    "doc.col.approvals": "批准签名", "doc.col.person": "人员", "doc.col.name": "姓名",
+    "doc.col.trainedAt": "培训完成时间", "doc.col.state": "培训状态",
+    "doc.state.trained": "已培训", "doc.state.pending": "待培训", "doc.state.overdue": "培训逾期",
+    "doc.training": "{0} 的培训", "doc.noTraining": "无需培训",
+    "doc.all": "‹ 全部文件", "doc.none": "没有文件 {0}",
   },
 };
 
