@@ -27,15 +27,19 @@ class Command(StrEnum):
     ADD_CAPA_ACTION = "addCapaAction"
     ADVANCE_DEVIATION = "advanceDeviation"
     APPROVE_CHANGE = "approveChange"
+    APPROVE_SUPPLIER_MATERIAL = "approveSupplierMaterial"
     ASSESS_CHANGE = "assessChange"
     AUTHENTICATE = "authenticate"
     CLOSE_CAPA = "closeCapa"
+    CLOSE_SCAR = "closeScar"
     COMPLETE_CAPA_ACTION = "completeCapaAction"
     COMPLETE_WORK_ORDER = "completeWorkOrder"
     CREATE_USER = "createUser"
     DECIDE_LOT = "decideLot"
     DISPOSE = "dispose"
     EXCEPTION_LOOP = "exceptionLoop"
+    INSPECT_INCOMING_LOT = "inspectIncomingLot"
+    ISSUE_SCAR = "issueScar"
     MAKE_CHANGE_EFFECTIVE = "makeChangeEffective"
     OPEN_CAPA = "openCapa"
     OPEN_DEVIATION = "openDeviation"
@@ -44,6 +48,7 @@ class Command(StrEnum):
     PROPOSE_CHANGE = "proposeChange"
     QUALIFY_SUPPLIER = "qualifySupplier"
     RAISE_CHANGE_REQUEST = "raiseChangeRequest"
+    RECORD_SCAR_RESPONSE = "recordScarResponse"
     RECORD_VALIDATION = "recordValidation"
     RELEASE_BATCH = "releaseBatch"
     SET_ACCOUNT_STATUS = "setAccountStatus"
@@ -89,6 +94,7 @@ ASSERTED_BY: Mapping[str, frozenset[RoleName]] = MappingProxyType(
         "GraphWatermark": frozenset(),
         "Hold": frozenset(),
         "ImpactAssessment": frozenset(),
+        "IncomingInspection": frozenset(),
         "InspectionCharacteristic": frozenset({RoleName.ENGINEER}),
         "InspectionMethod": frozenset({RoleName.ENGINEER}),
         "InspectionPlan": frozenset({RoleName.ENGINEER}),
@@ -125,6 +131,8 @@ ASSERTED_BY: Mapping[str, frozenset[RoleName]] = MappingProxyType(
         "StoreUpgrade": frozenset(),
         "Sublot": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
         "Supplier": frozenset({RoleName.ENGINEER, RoleName.QA}),
+        "SupplierApproval": frozenset(),
+        "SupplierCorrectiveAction": frozenset(),
         "TraceableEntity": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
         "TrainingRecord": frozenset({RoleName.ENGINEER, RoleName.QA}),
         "User": frozenset(),
@@ -146,6 +154,7 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
         "actionState": frozenset({Command.ADD_CAPA_ACTION, Command.COMPLETE_CAPA_ACTION}),
         "alarmState": frozenset({Command.EXCEPTION_LOOP, Command.WARN_AT_START}),
         "approvalDecision": frozenset({Command.ADVANCE_DEVIATION, Command.APPROVE_CHANGE}),
+        "aslStatus": frozenset({Command.APPROVE_SUPPLIER_MATERIAL}),
         "batchStatus": frozenset(
             {
                 Command.DISPOSE,
@@ -189,6 +198,7 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
                 Command.DECIDE_LOT,
                 Command.DISPOSE,
                 Command.EXCEPTION_LOOP,
+                Command.INSPECT_INCOMING_LOT,
                 Command.PLACE_HOLD,
             }
         ),
@@ -202,6 +212,13 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
         "printedName": frozenset({Command.SIGN}),
         "releaseOutcome": frozenset({Command.RELEASE_BATCH}),
         "roleName": frozenset({Command.CREATE_USER, Command.EXCEPTION_LOOP}),
+        "scarState": frozenset(
+            {
+                Command.CLOSE_SCAR,
+                Command.ISSUE_SCAR,
+                Command.RECORD_SCAR_RESPONSE,
+            }
+        ),
         "signatureMeaning": frozenset({Command.SIGN}),
         "supplierStatus": frozenset({Command.QUALIFY_SUPPLIER}),
         "toSchemaVersion": frozenset({Command.UPGRADE_STORE}),

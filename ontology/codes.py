@@ -57,6 +57,7 @@ __all__ = [
     "ExecutionStatus",
     "HoldState",
     "ImpactLevel",
+    "InspectionLevel",
     "InspectionOutcome",
     "MaintenanceType",
     "MaterialLotStatus",
@@ -65,6 +66,7 @@ __all__ = [
     "ProcessVersionStatus",
     "ReleaseOutcome",
     "RoleName",
+    "SCARState",
     "SignatureMeaning",
     "SubgroupRule",
     "SupplierStatus",
@@ -407,6 +409,17 @@ class ImpactLevel(StrEnum):
     NONE = "none"  # none, 无
 
 
+class InspectionLevel(StrEnum):
+    """Inspection level (``tg:InspectionLevelScheme``). General inspection levels of ISO 2859-1 /
+    ANSI/ASQ Z1.4 Table 1 (GII, level II, unless the plan says otherwise). Held by
+    ``inspectionLevel``.
+    """
+
+    GI = "GI"  # general level I, 一般检验水平 I
+    GII = "GII"  # general level II, 一般检验水平 II
+    GIII = "GIII"  # general level III, 一般检验水平 III
+
+
 class InspectionOutcome(StrEnum):
     """Inspection outcome (``tg:InspectionOutcomeScheme``). Outcome of an inspection. Held by
     ``inspectionOutcome``.
@@ -497,6 +510,17 @@ class RoleName(StrEnum):
     QC = "qc"  # quality control, 质量控制
 
 
+class SCARState(StrEnum):
+    """SCAR state (``tg:SCARStateScheme``). Lifecycle of a supplier corrective action request.
+    Held by ``scarState``.
+    """
+
+    CANCELLED = "Cancelled"  # cancelled, 已取消
+    CLOSED = "Closed"  # closed, 已关闭
+    ISSUED = "Issued"  # issued, 已发出
+    RESPONDED = "Responded"  # responded, 已回复
+
+
 class SignatureMeaning(StrEnum):
     """Signature meaning (``tg:SignatureMeaningScheme``). Meaning of an electronic signature (21
     CFR 11.50). Held by ``signatureMeaning``.
@@ -520,7 +544,7 @@ class SubgroupRule(StrEnum):
 
 class SupplierStatus(StrEnum):
     """Supplier status (``tg:SupplierStatusScheme``). Qualification status of a supplier. Held by
-    ``supplierStatus``.
+    ``aslStatus``, ``supplierStatus``.
     """
 
     APPROVED = "approved"  # approved, 合格
@@ -641,6 +665,7 @@ CODE_LISTS: Mapping[str, type[StrEnum]] = MappingProxyType(
         "alarmPriority": AlarmPriority,
         "alarmState": AlarmState,
         "approvalDecision": ApprovalDecision,
+        "aslStatus": SupplierStatus,
         "auditAction": AuditAction,
         "batchStatus": BatchStatus,
         "calibrationResult": CalibrationResult,
@@ -663,6 +688,7 @@ CODE_LISTS: Mapping[str, type[StrEnum]] = MappingProxyType(
         "executionStatus": ExecutionStatus,
         "holdState": HoldState,
         "impactLevel": ImpactLevel,
+        "inspectionLevel": InspectionLevel,
         "inspectionOutcome": InspectionOutcome,
         "maintenanceType": MaintenanceType,
         "materialLotStatus": MaterialLotStatus,
@@ -670,6 +696,7 @@ CODE_LISTS: Mapping[str, type[StrEnum]] = MappingProxyType(
         "packagingLevel": PackagingLevel,
         "releaseOutcome": ReleaseOutcome,
         "roleName": RoleName,
+        "scarState": SCARState,
         "signatureMeaning": SignatureMeaning,
         "subgroupRule": SubgroupRule,
         "supplierStatus": SupplierStatus,
@@ -712,6 +739,7 @@ SCHEMES: Mapping[str, type[StrEnum]] = MappingProxyType(
         "ExecutionStatusScheme": ExecutionStatus,
         "HoldStateScheme": HoldState,
         "ImpactLevelScheme": ImpactLevel,
+        "InspectionLevelScheme": InspectionLevel,
         "InspectionOutcomeScheme": InspectionOutcome,
         "MaintenanceTypeScheme": MaintenanceType,
         "MaterialLotStatusScheme": MaterialLotStatus,
@@ -720,6 +748,7 @@ SCHEMES: Mapping[str, type[StrEnum]] = MappingProxyType(
         "ProcessVersionStatusScheme": ProcessVersionStatus,
         "ReleaseOutcomeScheme": ReleaseOutcome,
         "RoleNameScheme": RoleName,
+        "SCARStateScheme": SCARState,
         "SignatureMeaningScheme": SignatureMeaning,
         "SubgroupRuleScheme": SubgroupRule,
         "SupplierStatusScheme": SupplierStatus,
@@ -761,6 +790,7 @@ SCHEME_LABELS: Mapping[type[StrEnum], tuple[str, str]] = MappingProxyType(
         ExecutionStatus: ("execution status", "执行状态"),
         HoldState: ("hold state", "隔离状态"),
         ImpactLevel: ("impact level", "影响程度"),
+        InspectionLevel: ("inspection level", "检验水平"),
         InspectionOutcome: ("inspection outcome", "检验结论"),
         MaintenanceType: ("maintenance type", "维护类型"),
         MaterialLotStatus: ("material lot status", "物料批次状态"),
@@ -769,6 +799,7 @@ SCHEME_LABELS: Mapping[type[StrEnum], tuple[str, str]] = MappingProxyType(
         ProcessVersionStatus: ("version status", "版本状态"),
         ReleaseOutcome: ("release outcome", "放行结论"),
         RoleName: ("role name", "角色名称"),
+        SCARState: ("SCAR state", "供应商纠正措施状态"),
         SignatureMeaning: ("signature meaning", "签名含义"),
         SubgroupRule: ("SPC subgroup rule", "SPC 子组规则"),
         SupplierStatus: ("supplier status", "供应商状态"),
@@ -978,6 +1009,11 @@ LABELS: Mapping[type[StrEnum], Mapping[str, tuple[str, str]]] = MappingProxyType
             "medium": ("medium", "中"),
             "none": ("none", "无"),
         },
+        InspectionLevel: {
+            "GI": ("general level I", "一般检验水平 I"),
+            "GII": ("general level II", "一般检验水平 II"),
+            "GIII": ("general level III", "一般检验水平 III"),
+        },
         InspectionOutcome: {
             "conforming": ("conforming", "合格"),
             "nonconforming": ("nonconforming", "不合格"),
@@ -1029,6 +1065,12 @@ LABELS: Mapping[type[StrEnum], Mapping[str, tuple[str, str]]] = MappingProxyType
             "operator": ("operator", "操作员"),
             "qa": ("quality assurance", "质量保证"),
             "qc": ("quality control", "质量控制"),
+        },
+        SCARState: {
+            "Cancelled": ("cancelled", "已取消"),
+            "Closed": ("closed", "已关闭"),
+            "Issued": ("issued", "已发出"),
+            "Responded": ("responded", "已回复"),
         },
         SignatureMeaning: {
             "approved": ("approved", "批准"),

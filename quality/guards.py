@@ -19,6 +19,7 @@ from quality.record_rules import derivation_rules, gs1_identifiers
 from quality.route_rules import equipment_class_rules, route_rules, variant_forms
 from quality.shipping_rules import shipping_rules
 from quality.spec_guards import spec_units
+from quality.supplier_rules import receipt_rules
 from quality.version_guards import version_guards
 
 __all__ = ["default_guards"]
@@ -32,4 +33,6 @@ def default_guards() -> list[Guard]:
             # execution and route rules (issue 14)
             variant_forms, equipment_class_rules, route_rules,
             # room limits (issue 17 item 1)
-            room_limit_rules]
+            room_limit_rules,
+            # approved supplier list at receipt (issue 18 item 2)
+            receipt_rules]

@@ -44,6 +44,7 @@ from api.graphql import (
     recall,
     signals,
     specs,
+    suppliers,
     versions,
     vocabulary,
     worklists,
@@ -54,9 +55,10 @@ __all__ = ["build_schema", "schema"]
 
 QUERIES: tuple[type, ...] = (accounts.Query, genealogy.Query, recall.Query, explorer.Query,
                              versions.Query, quality.Query, signals.Query, vocabulary.Query,
-                             environment.Query, health.Query, worklists.Query, specs.Query)
+                             environment.Query, health.Query, worklists.Query, specs.Query,
+                             suppliers.Query)
 MUTATIONS: tuple[type, ...] = (capture.Mutation, accounts.Mutation, versions.Mutation,
-                               quality.Mutation, health.Mutation)
+                               quality.Mutation, health.Mutation, suppliers.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = (signals.Subscription,)
 
 

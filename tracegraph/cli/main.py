@@ -28,6 +28,7 @@ from tracegraph.cli.equipment import equipment_app
 from tracegraph.cli.migrate import migrate_app
 from tracegraph.cli.quality import quality_app
 from tracegraph.cli.signals import signals_app
+from tracegraph.cli.suppliers import suppliers_app
 from tracegraph.cli.validation import validation_app
 from tracegraph.cli.versions import register as register_versions
 from tracegraph.runtime import Runtime
@@ -487,6 +488,7 @@ register_versions(app)
 register_backup(app)  # issue 19 item 2: backup / restore
 app.add_typer(quality_app, name="quality")
 app.add_typer(equipment_app, name="equipment")
+app.add_typer(suppliers_app, name="suppliers")
 app.add_typer(migrate_app, name="migrate")  # issue 19 item 4: legacy data migration
 app.add_typer(validation_app, name="validation")  # issue 19 item 1: validation pack
 
