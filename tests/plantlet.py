@@ -43,12 +43,6 @@ def master_data() -> dict[str, Any]:
                  "properties": {"name": "PP resin", "materialType": "resin", "unitCode": "kg"}},
                 {"class": "Material", "key": "PVC-TUBE",
                  "properties": {"name": "PVC tubing", "materialType": "tubing", "unitCode": "m"}},
-                # the approved supplier list (issue 18 item 2): each supplier for its material
-                *({"class": "SupplierApproval", "key": f"ASL/{s}/{m}",
-                   "properties": {"recordNumber": f"ASL/{s}/{m}", "aslStatus": "approved"},
-                   "links": {"approvesSupplier": f"Supplier/{s}", "approvesMaterial":
-                             f"Material/{m}"}}
-                  for s, m in (("SUP-PP", "PP-H350"), ("SUP-TUBE", "PVC-TUBE"))),
                 {"class": "Product", "key": "CATH-14G",
                  "properties": {"name": "IV catheter 14G", "gtin": "09506000134352",
                                 "udiDI": "09506000134352"}},
@@ -83,6 +77,12 @@ def master_data() -> dict[str, Any]:
                  "properties": {"supplierLotNumber": "TB-12", "quantity": 2000, "unitCode": "m",
                                 "expiryDate": "2027-06-01", "materialLotStatus": "Approved"},
                  "links": {"ofMaterial": "Material/PVC-TUBE", "suppliedBy": "Supplier/SUP-TUBE"}},
+                # the approved supplier list (issue 18 item 2): each supplier for its material
+                *({"class": "SupplierApproval", "key": f"ASL/{s}/{m}",
+                   "properties": {"recordNumber": f"ASL/{s}/{m}", "aslStatus": "approved"},
+                   "links": {"approvesSupplier": f"Supplier/{s}", "approvesMaterial":
+                             f"Material/{m}"}}
+                  for s, m in (("SUP-PP", "PP-H350"), ("SUP-TUBE", "PVC-TUBE"))),
             ],
         }],
     }
