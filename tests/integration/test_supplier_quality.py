@@ -133,6 +133,7 @@ def test_rejected_incoming_lot_cannot_be_consumed_and_its_supplier_scorecard_cou
 
 
 # -- SCAR lifecycle -----------------------------------------------------------------------------
+@pytest.mark.req("URS-SUP-03")
 def test_scar_lifecycle_and_its_refusals(rt: Runtime) -> None:
     dev = open_deviation(rt, "DEV-S", "resin contamination", "black specks", "major", "u.qa",
                          "incoming", concerns=[rt.vocab.mint_iri("MaterialLot", "RL-OK")])
