@@ -45,14 +45,14 @@ def _runtime() -> Iterator[Runtime]:
         yield rt
     except WorkflowRefused as e:
         for p in e.problems:
-            err.print(f"refused [{p.rule}] {p.field}={p.value!r}: {p.message}")
+            err.print(f"refused [{p.rule}] {p.field}={p.value!r}: {p.message}", markup=False)
         raise typer.Exit(2) from None
     except WriteRejectedError as e:
         for p in e.problems:
-            err.print(f"refused [{p.rule}] {p.field}={p.value!r}: {p.message}")
+            err.print(f"refused [{p.rule}] {p.field}={p.value!r}: {p.message}", markup=False)
         raise typer.Exit(2) from None
     except RefusedError as e:
-        err.print(f"refused: {e}")
+        err.print(f"refused: {e}", markup=False)
         raise typer.Exit(2) from None
     finally:
         rt.close()
@@ -65,7 +65,7 @@ def _password(user: str) -> str:
 
 def _done(what: str, run: Callable[[Runtime], str]) -> None:
     with _runtime() as rt:
-        console.print(f"{what}: {run(rt)}")
+        console.print(f"{what}: {run(rt)}", markup=False)
 
 
 @suppliers_app.command("asl")
