@@ -14,7 +14,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.enums import SupplierStatus
+from api.graphql.enums import InspectionLevel, SupplierStatus
 from api.graphql.quality import QualityResult, _run
 from api.graphql.types import runtime_of, user_of
 from graph.model import NodeRecord
@@ -190,7 +190,7 @@ class Mutation:
                                      "re-authenticated).")
     def inspect_incoming_lot(self, info: Info[Any, None], lot: str, lot_size: int, aql: float,
                              nonconforming: int, password: str, reason: str,
-                             level: str = "GII") -> QualityResult:
+                             level: InspectionLevel = InspectionLevel.GII) -> QualityResult:
         rt = runtime_of(info)
 
         def step() -> NodeRecord:
