@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 from quality.workflow import WorkflowRefused
 
-__all__ = ["AQLS", "CODE_LETTERS", "SAMPLE_SIZES", "SamplingPlan", "plan_for", "verdict"]
+__all__ = ["AQLS", "CODE_LETTERS", "SAMPLE_SIZES", "SamplingPlan", "code_letter", "plan_for",
+           "verdict"]
 
 #: the code letters of Table 2-A with their sample sizes
 SAMPLE_SIZES: dict[str, int] = {
@@ -95,17 +96,22 @@ def _cell(row: int, col: int) -> tuple[int, int] | str:
     return cell
 
 
-def plan_for(lot_size: int, aql: float | str, level: str = "GII") -> SamplingPlan:
-    """The single sampling plan for normal inspection of a lot of ``lot_size`` items."""
+def code_letter(lot_size: int, level: str = "GII") -> str:
+    """The sample size code letter of Table 1 for a lot of ``lot_size`` items."""
     if isinstance(lot_size, bool) or not isinstance(lot_size, int) or lot_size < 2:
         raise _refuse("lot-size", "lotSize", lot_size,
                       "the lot size is a whole number of items, at least 2 (ISO 2859-1 Table 1)")
     if level not in _LEVELS:
         raise _refuse("inspection-level", "inspectionLevel", level,
                       "the inspection level is one of the general levels GI, GII, GIII")
+    return next(str(r[1 + _LEVELS.index(level)]) for r in CODE_LETTERS
+                if r[0] is None or lot_size <= r[0])
+
+
+def plan_for(lot_size: int, aql: float | str, level: str = "GII") -> SamplingPlan:
+    """The single sampling plan for normal inspection of a lot of ``lot_size`` items."""
+    letter = code_letter(lot_size, level)
     col = _aql_index(aql)
-    letter = next(str(r[1 + _LEVELS.index(level)]) for r in CODE_LETTERS
-                  if r[0] is None or lot_size <= r[0])
     row = _LETTERS.index(letter)
     while True:
         if _LETTERS[row] == "R":

@@ -41,7 +41,7 @@ from quality.sampling import SamplingPlan, plan_for, verdict
 from quality.workflow import WorkflowRefused, require_user, resolve
 
 __all__ = ["AslEntry", "approve_supplier_material", "approved_supplier_list", "asl_key",
-           "close_scar", "inspect_incoming_lot", "issue_scar", "record_scar_response"]
+           "close_scar", "inspect_incoming_lot", "issue_scar", "lots_of", "record_scar_response"]
 
 ASL_APPROVERS = frozenset({RoleName.QA})
 LOT_INSPECTORS = frozenset({RoleName.QC, RoleName.QA})
