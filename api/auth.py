@@ -110,6 +110,12 @@ RULES: dict[str, frozenset[str]] = {
     "Query.documents": READERS, "Query.document": READERS,
     "Mutation.submitDocument": CHANGE, "Mutation.approveDocument": QA,
     "Mutation.makeDocumentEffective": QA, "Mutation.recordTraining": CHANGE,
+    # supplier quality (issue 18 item 2; api/graphql/suppliers.py)
+    "Query.suppliers": READERS, "Query.approvedSupplierList": READERS,
+    "Query.supplierScorecard": READERS, "Query.scar": READERS, "Query.scars": READERS,
+    "Mutation.approveSupplierMaterial": QA, "Mutation.inspectIncomingLot": LOT_DECIDERS,
+    "Mutation.issueScar": QUALITY, "Mutation.recordScarResponse": QUALITY,
+    "Mutation.closeScar": QA,
     # HTTP routes
     "POST /api/recall": READERS,
     "POST /capture": WRITERS,

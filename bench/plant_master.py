@@ -29,6 +29,9 @@ from bench.plant_stock import DAY, HOUR, equipment_park, fixture_of, fixture_par
 from ontology.codes import RoleName, label
 from quality.environment import room_limit_nodes
 
+#: the last valid day of the go-live approved supplier list entries (after every plant size's run)
+ASL_UNTIL = "2029-12-31"
+
 __all__ = ["ADMIN", "SITE", "ChangeRequestPlan", "change_request_plan", "draft_version_event",
            "event", "master_events", "node", "op_key", "room_of", "training_records",
            "version_day"]
@@ -191,6 +194,13 @@ def master_events(size: PlantSize, seed: int, go_live: bool = False) -> Iterator
             nodes.append(node("Material", prod.code, {
                 "name": f"{prod.name} (in-house)", "unitCode": prod.unit, "gtin": prod.gtin,
                 "materialType": "tubing" if prod.unit == "m" else "subassembly"}))
+    # the approved supplier list (issue 18 item 2): each supplier approved for the materials it
+    # supplies, re-evaluated yearly (receipts are refused without an entry)
+    nodes += [node("SupplierApproval", f"ASL/{m.supplier}/{m.code}", {
+        "recordNumber": f"ASL/{m.supplier}/{m.code}", "aslStatus": "approved",
+        "approvalScope": f"{m.name} ({m.lot_prefix} lots)", "approvedUntil": ASL_UNTIL},
+        {"approvesSupplier": f"Supplier/{m.supplier}", "approvesMaterial": f"Material/{m.code}"})
+        for m in MATERIALS.values()]
     yield event("md/materials", t + 3 * HOUR, nodes, actor=ADMIN,
                 reason="approved supplier list, material and product master")
 

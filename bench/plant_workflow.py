@@ -67,7 +67,7 @@ from bench.plant_people import StaffMember, staff
 from bench.plant_quality import ExcursionCase, SupplierCase, quality_cases, run_case
 from bench.plant_shipping import shipping_events
 from bench.plant_sim import Planner
-from bench.plant_stock import DAY, HOUR, T0
+from bench.plant_stock import DAY, HOUR, T0, Receipt
 from graph.authority import Migration
 from graph.port import GraphStore
 from graph.session import Session
@@ -79,10 +79,12 @@ from quality.accounts import begin_migration, create_user
 from quality.change_control import approve, assess, make_effective, propose
 from quality.lots import decide_lot
 from quality.release import release_batch
+from quality.sampling import plan_for
+from quality.suppliers import inspect_incoming_lot
 from tracegraph.runtime import Runtime
 
-__all__ = ["GO_LIVE", "LEGACY", "Account", "ChangeControl", "Fact", "GoLive", "Legacy",
-           "LotDecision", "Quality", "Step", "load_workflow", "workflow_steps"]
+__all__ = ["GO_LIVE", "LEGACY", "Account", "ChangeControl", "Fact", "GoLive", "IncomingRejection",
+           "Legacy", "LotDecision", "Quality", "Step", "load_workflow", "workflow_steps"]
 
 Json = dict[str, Any]
 GO_LIVE = "state at go-live, migrated from the legacy system"
@@ -124,6 +126,18 @@ class LotDecision:
 
 
 @dataclass(frozen=True)
+class IncomingRejection:
+    """Issue 18 item 2: one extra receipt fails its ISO 2859-1 incoming inspection (AQL 1.0,
+    level II, as many nonconforming items as the plan's rejection number) and is Rejected —
+    never consumed, counted on its supplier's scorecard."""
+
+    lot: str
+    inspector: str
+    at: int
+    lot_size: int
+
+
+@dataclass(frozen=True)
 class ChangeControl:
     plan: ChangeRequestPlan
 
@@ -134,7 +148,7 @@ class DocumentControl:  # issue 18 item 1
 
 
 Step = (GoLive | Fact | Legacy | Account | LotDecision | BatchRelease | ChangeControl
-        | Quality | DocumentControl)
+        | Quality | DocumentControl | IncomingRejection)
 
 
 def workflow_steps(size: str = "demo", seed: int = 7) -> Iterator[Step]:
@@ -160,6 +174,12 @@ def workflow_steps(size: str = "demo", seed: int = 7) -> Iterator[Step]:
             yield Fact(receipt_event(r))
             yield LotDecision(r.key, inspectors[i % len(inspectors)], r.approved,
                               INCOMING_INSPECTION)
+    # one receipt more than the plan needs, rejected at incoming inspection (issue 18 item 2)
+    extra = Receipt(f"{r.key[:-1]}X", r.material, f"{r.supplier_lot}X", r.quantity,
+                    r.received + HOUR, r.approved + HOUR, r.expiry)
+    yield Fact(receipt_event(extra))
+    yield IncomingRejection(extra.key, inspectors[0], extra.approved,
+                            max(2, int(extra.quantity)))
     for s in prod.steps():
         yield s if isinstance(s, BatchRelease) else Fact(s)
     for ev in shipping_events(prod):
@@ -244,6 +264,11 @@ class _Loader:
         elif isinstance(step, LotDecision):
             decide_lot(_at(rt, step.at), step.lot, MaterialLotStatus.APPROVED, step.inspector,
                        pw, step.reason)
+        elif isinstance(step, IncomingRejection):
+            found = plan_for(step.lot_size, "1.0").reject
+            inspect_incoming_lot(_at(rt, step.at), step.lot, step.lot_size, "1.0", found,
+                                 step.inspector, pw, f"incoming inspection: {found} "
+                                 "nonconforming in the sample (AQL 1.0, level II): rejected")
         elif isinstance(step, BatchRelease):
             release_batch(_at(rt, step.at), step.batch, step.qa, pw, step.reason)
         elif isinstance(step, Quality):

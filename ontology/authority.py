@@ -28,9 +28,11 @@ class Command(StrEnum):
     ADVANCE_DEVIATION = "advanceDeviation"
     APPROVE_CHANGE = "approveChange"
     APPROVE_DOCUMENT = "approveDocument"
+    APPROVE_SUPPLIER_MATERIAL = "approveSupplierMaterial"
     ASSESS_CHANGE = "assessChange"
     AUTHENTICATE = "authenticate"
     CLOSE_CAPA = "closeCapa"
+    CLOSE_SCAR = "closeScar"
     COMPLETE_CAPA_ACTION = "completeCapaAction"
     COMPLETE_WORK_ORDER = "completeWorkOrder"
     CREATE_USER = "createUser"
@@ -38,6 +40,8 @@ class Command(StrEnum):
     DISPOSE = "dispose"
     EXCEPTION_LOOP = "exceptionLoop"
     INITIATE_RECALL = "initiateRecall"
+    INSPECT_INCOMING_LOT = "inspectIncomingLot"
+    ISSUE_SCAR = "issueScar"
     MAKE_CHANGE_EFFECTIVE = "makeChangeEffective"
     MAKE_DOCUMENT_EFFECTIVE = "makeDocumentEffective"
     NOTIFY_RECALL_CUSTOMER = "notifyRecallCustomer"
@@ -49,6 +53,7 @@ class Command(StrEnum):
     PROVE_NON_EXPOSURE = "proveNonExposure"
     QUALIFY_SUPPLIER = "qualifySupplier"
     RAISE_CHANGE_REQUEST = "raiseChangeRequest"
+    RECORD_SCAR_RESPONSE = "recordScarResponse"
     RECORD_VALIDATION = "recordValidation"
     RELEASE_BATCH = "releaseBatch"
     SET_ACCOUNT_STATUS = "setAccountStatus"
@@ -98,6 +103,7 @@ ASSERTED_BY: Mapping[str, frozenset[RoleName]] = MappingProxyType(
         "GraphWatermark": frozenset(),
         "Hold": frozenset(),
         "ImpactAssessment": frozenset(),
+        "IncomingInspection": frozenset(),
         "InspectionCharacteristic": frozenset({RoleName.ENGINEER}),
         "InspectionMethod": frozenset({RoleName.ENGINEER}),
         "InspectionPlan": frozenset({RoleName.ENGINEER}),
@@ -136,6 +142,8 @@ ASSERTED_BY: Mapping[str, frozenset[RoleName]] = MappingProxyType(
         "StoreUpgrade": frozenset(),
         "Sublot": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
         "Supplier": frozenset({RoleName.ENGINEER, RoleName.QA}),
+        "SupplierApproval": frozenset(),
+        "SupplierCorrectiveAction": frozenset(),
         "TraceableEntity": frozenset({RoleName.ENGINEER, RoleName.OPERATOR}),
         "TrainingRecord": frozenset({RoleName.ENGINEER, RoleName.QA}),
         "User": frozenset(),
@@ -166,6 +174,7 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
                 Command.TERMINATE_RECALL,
             }
         ),
+        "aslStatus": frozenset({Command.APPROVE_SUPPLIER_MATERIAL}),
         "batchStatus": frozenset(
             {
                 Command.DISPOSE,
@@ -209,6 +218,7 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
                 Command.DECIDE_LOT,
                 Command.DISPOSE,
                 Command.EXCEPTION_LOOP,
+                Command.INSPECT_INCOMING_LOT,
                 Command.PLACE_HOLD,
             }
         ),
@@ -233,6 +243,13 @@ CHANGED_BY: Mapping[str, frozenset[Command]] = MappingProxyType(
         ),
         "releaseOutcome": frozenset({Command.RELEASE_BATCH}),
         "roleName": frozenset({Command.CREATE_USER, Command.EXCEPTION_LOOP}),
+        "scarState": frozenset(
+            {
+                Command.CLOSE_SCAR,
+                Command.ISSUE_SCAR,
+                Command.RECORD_SCAR_RESPONSE,
+            }
+        ),
         "signatureMeaning": frozenset({Command.SIGN}),
         "supplierStatus": frozenset({Command.QUALIFY_SUPPLIER}),
         "toSchemaVersion": frozenset({Command.UPGRADE_STORE}),

@@ -58,6 +58,7 @@ __all__ = [
     "HealthHazard",
     "HoldState",
     "ImpactLevel",
+    "InspectionLevel",
     "InspectionOutcome",
     "IntegrationEventType",
     "MaintenanceType",
@@ -71,6 +72,7 @@ __all__ = [
     "RecallState",
     "ReleaseOutcome",
     "RoleName",
+    "SCARState",
     "SignatureMeaning",
     "SubgroupRule",
     "SupplierStatus",
@@ -423,6 +425,17 @@ class ImpactLevel(StrEnum):
     NONE = "none"  # none, 无
 
 
+class InspectionLevel(StrEnum):
+    """Inspection level (``tg:InspectionLevelScheme``). General inspection levels of ISO 2859-1 /
+    ANSI/ASQ Z1.4 Table 1 (GII, level II, unless the plan says otherwise). Held by
+    ``inspectionLevel``.
+    """
+
+    GI = "GI"  # general level I, 一般检验水平 I
+    GII = "GII"  # general level II, 一般检验水平 II
+    GIII = "GIII"  # general level III, 一般检验水平 III
+
+
 class InspectionOutcome(StrEnum):
     """Inspection outcome (``tg:InspectionOutcomeScheme``). Outcome of an inspection. Held by
     ``inspectionOutcome``.
@@ -568,6 +581,17 @@ class RoleName(StrEnum):
     QC = "qc"  # quality control, 质量控制
 
 
+class SCARState(StrEnum):
+    """SCAR state (``tg:SCARStateScheme``). Lifecycle of a supplier corrective action request.
+    Held by ``scarState``.
+    """
+
+    CANCELLED = "Cancelled"  # cancelled, 已取消
+    CLOSED = "Closed"  # closed, 已关闭
+    ISSUED = "Issued"  # issued, 已发出
+    RESPONDED = "Responded"  # responded, 已回复
+
+
 class SignatureMeaning(StrEnum):
     """Signature meaning (``tg:SignatureMeaningScheme``). Meaning of an electronic signature (21
     CFR 11.50). Held by ``signatureMeaning``.
@@ -591,7 +615,7 @@ class SubgroupRule(StrEnum):
 
 class SupplierStatus(StrEnum):
     """Supplier status (``tg:SupplierStatusScheme``). Qualification status of a supplier. Held by
-    ``supplierStatus``.
+    ``aslStatus``, ``supplierStatus``.
     """
 
     APPROVED = "approved"  # approved, 合格
@@ -712,6 +736,7 @@ CODE_LISTS: Mapping[str, type[StrEnum]] = MappingProxyType(
         "alarmPriority": AlarmPriority,
         "alarmState": AlarmState,
         "approvalDecision": ApprovalDecision,
+        "aslStatus": SupplierStatus,
         "auditAction": AuditAction,
         "batchStatus": BatchStatus,
         "calibrationResult": CalibrationResult,
@@ -735,6 +760,7 @@ CODE_LISTS: Mapping[str, type[StrEnum]] = MappingProxyType(
         "healthHazard": HealthHazard,
         "holdState": HoldState,
         "impactLevel": ImpactLevel,
+        "inspectionLevel": InspectionLevel,
         "inspectionOutcome": InspectionOutcome,
         "maintenanceType": MaintenanceType,
         "materialLotStatus": MaterialLotStatus,
@@ -746,6 +772,7 @@ CODE_LISTS: Mapping[str, type[StrEnum]] = MappingProxyType(
         "recallState": RecallState,
         "releaseOutcome": ReleaseOutcome,
         "roleName": RoleName,
+        "scarState": SCARState,
         "signatureMeaning": SignatureMeaning,
         "subgroupRule": SubgroupRule,
         "supplierStatus": SupplierStatus,
@@ -789,6 +816,7 @@ SCHEMES: Mapping[str, type[StrEnum]] = MappingProxyType(
         "HealthHazardScheme": HealthHazard,
         "HoldStateScheme": HoldState,
         "ImpactLevelScheme": ImpactLevel,
+        "InspectionLevelScheme": InspectionLevel,
         "InspectionOutcomeScheme": InspectionOutcome,
         "IntegrationEventTypeScheme": IntegrationEventType,
         "MaintenanceTypeScheme": MaintenanceType,
@@ -802,6 +830,7 @@ SCHEMES: Mapping[str, type[StrEnum]] = MappingProxyType(
         "RecallStateScheme": RecallState,
         "ReleaseOutcomeScheme": ReleaseOutcome,
         "RoleNameScheme": RoleName,
+        "SCARStateScheme": SCARState,
         "SignatureMeaningScheme": SignatureMeaning,
         "SubgroupRuleScheme": SubgroupRule,
         "SupplierStatusScheme": SupplierStatus,
@@ -844,6 +873,7 @@ SCHEME_LABELS: Mapping[type[StrEnum], tuple[str, str]] = MappingProxyType(
         HealthHazard: ("health hazard", "健康危害"),
         HoldState: ("hold state", "隔离状态"),
         ImpactLevel: ("impact level", "影响程度"),
+        InspectionLevel: ("inspection level", "检验水平"),
         InspectionOutcome: ("inspection outcome", "检验结论"),
         IntegrationEventType: ("integration event type", "集成事件类型"),
         MaintenanceType: ("maintenance type", "维护类型"),
@@ -857,6 +887,7 @@ SCHEME_LABELS: Mapping[type[StrEnum], tuple[str, str]] = MappingProxyType(
         RecallState: ("recall state", "召回状态"),
         ReleaseOutcome: ("release outcome", "放行结论"),
         RoleName: ("role name", "角色名称"),
+        SCARState: ("SCAR state", "供应商纠正措施状态"),
         SignatureMeaning: ("signature meaning", "签名含义"),
         SubgroupRule: ("SPC subgroup rule", "SPC 子组规则"),
         SupplierStatus: ("supplier status", "供应商状态"),
@@ -1071,6 +1102,11 @@ LABELS: Mapping[type[StrEnum], Mapping[str, tuple[str, str]]] = MappingProxyType
             "medium": ("medium", "中"),
             "none": ("none", "无"),
         },
+        InspectionLevel: {
+            "GI": ("general level I", "一般检验水平 I"),
+            "GII": ("general level II", "一般检验水平 II"),
+            "GIII": ("general level III", "一般检验水平 III"),
+        },
         InspectionOutcome: {
             "conforming": ("conforming", "合格"),
             "nonconforming": ("nonconforming", "不合格"),
@@ -1150,6 +1186,12 @@ LABELS: Mapping[type[StrEnum], Mapping[str, tuple[str, str]]] = MappingProxyType
             "operator": ("operator", "操作员"),
             "qa": ("quality assurance", "质量保证"),
             "qc": ("quality control", "质量控制"),
+        },
+        SCARState: {
+            "Cancelled": ("cancelled", "已取消"),
+            "Closed": ("closed", "已关闭"),
+            "Issued": ("issued", "已发出"),
+            "Responded": ("responded", "已回复"),
         },
         SignatureMeaning: {
             "approved": ("approved", "批准"),

@@ -20,6 +20,7 @@ from quality.record_rules import derivation_rules, gs1_identifiers
 from quality.route_rules import equipment_class_rules, route_rules, variant_forms
 from quality.shipping_rules import shipping_rules
 from quality.spec_guards import spec_units
+from quality.supplier_rules import receipt_rules
 from quality.version_guards import version_guards
 
 __all__ = ["default_guards"]
@@ -35,4 +36,6 @@ def default_guards() -> list[Guard]:
             # room limits (issue 17 item 1)
             room_limit_rules,
             # document control (issue 18 item 1)
-            document_lifecycle]
+            document_lifecycle,
+            # approved supplier list at receipt (issue 18 item 2)
+            receipt_rules]

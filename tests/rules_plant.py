@@ -75,6 +75,11 @@ def plant(rt: Runtime) -> Runtime:
                                    "materialType": "resin"}),
         node("Material", "DYE", {"name": "blue dye", "unitCode": "kg",
                                  "materialType": "consumable"}),
+        # the approved supplier list (issue 18 item 2): SUP-OK is approved for both materials
+        *(node("SupplierApproval", f"ASL/SUP-OK/{m}", {"recordNumber": f"ASL/SUP-OK/{m}",
+                                                      "aslStatus": "approved"},
+               {"approvesSupplier": "Supplier/SUP-OK", "approvesMaterial": f"Material/{m}"})
+          for m in ("RESIN", "DYE")),
         node("Product", "CONN", {"name": "connector", "gtin": "09506000134369"}),
         node("EquipmentClass", "PRESS", {"name": "moulding press"}),
         node("EquipmentClass", "GAUGE", {"name": "gauge"}),

@@ -53,6 +53,7 @@ from api.graphql import (
     recalls,
     signals,
     specs,
+    suppliers,
     versions,
     vocabulary,
     whatif,
@@ -69,10 +70,11 @@ QUERIES: tuple[type, ...] = (accounts.Query, genealogy.Query, recall.Query, expl
                              as_of.Query,  # issue 18 item 4
                              whatif.Query,  # issue 18 item 3
                              recalls.Query,  # issue 18 item 5
-                             documents.Query)  # issue 18 item 1
+                             documents.Query,  # issue 18 item 1
+                             suppliers.Query)  # issue 18 item 2
 MUTATIONS: tuple[type, ...] = (capture.Mutation, accounts.Mutation, versions.Mutation,
                                quality.Mutation, health.Mutation, whatif.Mutation,
-                               recalls.Mutation, documents.Mutation)
+                               recalls.Mutation, documents.Mutation, suppliers.Mutation)
 SUBSCRIPTIONS: tuple[type, ...] = (signals.Subscription,)
 
 

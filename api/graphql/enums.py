@@ -65,6 +65,7 @@ from ontology.codes import (
     ExcursionLevel,
     HoldState,
     ImpactLevel,
+    InspectionLevel,
     MaterialLotStatus,
     RoleName,
     SignatureMeaning,
@@ -92,6 +93,7 @@ __all__ = [
     "ExcursionLevel",
     "HoldState",
     "ImpactLevel",
+    "InspectionLevel",
     "MaterialLotStatus",
     "RoleName",
     "SignatureMeaning",
@@ -105,7 +107,9 @@ CODE_ENUMS: tuple[type[StrEnum], ...] = (
     RoleName, SignatureMeaning, SupplierStatus,
     # the worklists' filters (api/graphql/worklists.py)
     ActionState, AlarmPriority, AlarmState, BatchStatus, CAPAState, ChangeState, ExcursionLevel,
-    HoldState)
+    HoldState,
+    # the incoming inspection's level (api/graphql/suppliers.py, issue 18 item 2)
+    InspectionLevel)
 
 
 def _code_list(cls: type[StrEnum]) -> None:

@@ -57,5 +57,6 @@ def test_no_argument_takes_a_code_as_a_free_string() -> None:
                     assert get_named_type(arg.type).name in enums, seen[-1]
     # the 12 code arguments of issue 13, and decideLot(decision), qualifySupplier(status), and
     # the 11 code filters of the worklists (issue 15: state in six lists, grade, awaitingRole,
-    # status, level, priority), approveDocument(decision) (issue 18 item 1)
-    assert len(seen) == 26, seen
+    # status, level, priority), approveDocument(decision) (issue 18 item 1),
+    # approveSupplierMaterial(status), inspectIncomingLot(level) (issue 18 item 2)
+    assert len(seen) == 28, seen

@@ -35,6 +35,7 @@ from tracegraph.cli.quality import quality_app
 from tracegraph.cli.recall import recall_app
 from tracegraph.cli.recalls import recalls_app
 from tracegraph.cli.signals import signals_app
+from tracegraph.cli.suppliers import suppliers_app
 from tracegraph.cli.validation import validation_app
 from tracegraph.cli.versions import register as register_versions
 from tracegraph.runtime import Runtime
@@ -446,6 +447,7 @@ register_kpi(app)  # issue 15 item 3: KPI dashboard
 register_as_of(app)  # issue 18 item 4: tracegraph node ID --as-of TIME
 app.add_typer(quality_app, name="quality")
 app.add_typer(equipment_app, name="equipment")
+app.add_typer(suppliers_app, name="suppliers")
 app.add_typer(migrate_app, name="migrate")  # issue 19 item 4: legacy data migration
 app.add_typer(validation_app, name="validation")  # issue 19 item 1: validation pack
 app.add_typer(recall_app, name="recall")  # bulk recall and what-if (issue 18 item 3)

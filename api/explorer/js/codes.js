@@ -266,6 +266,13 @@ export const ImpactLevel = Object.freeze({
   NONE: "none",
 });
 
+// inspection level (tg:InspectionLevelScheme)
+export const InspectionLevel = Object.freeze({
+  GI: "GI",
+  GII: "GII",
+  GIII: "GIII",
+});
+
 // inspection outcome (tg:InspectionOutcomeScheme)
 export const InspectionOutcome = Object.freeze({
   CONFORMING: "conforming",
@@ -372,6 +379,14 @@ export const RoleName = Object.freeze({
   QC: "qc",
 });
 
+// SCAR state (tg:SCARStateScheme)
+export const SCARState = Object.freeze({
+  CANCELLED: "Cancelled",
+  CLOSED: "Closed",
+  ISSUED: "Issued",
+  RESPONDED: "Responded",
+});
+
 // signature meaning (tg:SignatureMeaningScheme)
 export const SignatureMeaning = Object.freeze({
   APPROVED: "approved",
@@ -441,6 +456,7 @@ export const CODE_LISTS = Object.freeze({
   alarmPriority: "AlarmPriority",
   alarmState: "AlarmState",
   approvalDecision: "ApprovalDecision",
+  aslStatus: "SupplierStatus",
   auditAction: "AuditAction",
   batchStatus: "BatchStatus",
   calibrationResult: "CalibrationResult",
@@ -464,6 +480,7 @@ export const CODE_LISTS = Object.freeze({
   healthHazard: "HealthHazard",
   holdState: "HoldState",
   impactLevel: "ImpactLevel",
+  inspectionLevel: "InspectionLevel",
   inspectionOutcome: "InspectionOutcome",
   maintenanceType: "MaintenanceType",
   materialLotStatus: "MaterialLotStatus",
@@ -475,6 +492,7 @@ export const CODE_LISTS = Object.freeze({
   recallState: "RecallState",
   releaseOutcome: "ReleaseOutcome",
   roleName: "RoleName",
+  scarState: "SCARState",
   signatureMeaning: "SignatureMeaning",
   subgroupRule: "SubgroupRule",
   supplierStatus: "SupplierStatus",
@@ -687,6 +705,11 @@ export const LABELS = Object.freeze({
     "medium": ["medium", "中"],
     "none": ["none", "无"],
   }),
+  InspectionLevel: Object.freeze({
+    "GI": ["general level I", "一般检验水平 I"],
+    "GII": ["general level II", "一般检验水平 II"],
+    "GIII": ["general level III", "一般检验水平 III"],
+  }),
   InspectionOutcome: Object.freeze({
     "conforming": ["conforming", "合格"],
     "nonconforming": ["nonconforming", "不合格"],
@@ -767,6 +790,12 @@ export const LABELS = Object.freeze({
     "qa": ["quality assurance", "质量保证"],
     "qc": ["quality control", "质量控制"],
   }),
+  SCARState: Object.freeze({
+    "Cancelled": ["cancelled", "已取消"],
+    "Closed": ["closed", "已关闭"],
+    "Issued": ["issued", "已发出"],
+    "Responded": ["responded", "已回复"],
+  }),
   SignatureMeaning: Object.freeze({
     "approved": ["approved", "批准"],
     "authored": ["authored", "编写"],
@@ -834,6 +863,7 @@ export const CLASS_LABELS = Object.freeze({
   "GraphWatermark": ["graph watermark", "图水位"],
   "Hold": ["hold", "隔离"],
   "ImpactAssessment": ["impact assessment", "影响评估"],
+  "IncomingInspection": ["incoming inspection", "来料检验"],
   "InspectionCharacteristic": ["inspection characteristic", "检验特性"],
   "InspectionMethod": ["inspection method", "检验方法"],
   "InspectionPlan": ["inspection plan", "检验计划"],
@@ -872,6 +902,8 @@ export const CLASS_LABELS = Object.freeze({
   "StoreUpgrade": ["store upgrade", "存储升级"],
   "Sublot": ["sublot", "子批次"],
   "Supplier": ["supplier", "供应商"],
+  "SupplierApproval": ["approved supplier list entry", "合格供方名录条目"],
+  "SupplierCorrectiveAction": ["supplier corrective action request", "供应商纠正措施要求"],
   "TraceableEntity": ["traceable entity", "可追溯实体"],
   "TrainingRecord": ["training record", "培训记录"],
   "User": ["user", "用户"],
@@ -902,7 +934,13 @@ export const PROPERTY_LABELS = Object.freeze({
   "alertHigh": ["upper alert limit", "警戒上限"],
   "alertLow": ["lower alert limit", "警戒下限"],
   "approvalDecision": ["approval decision", "审批结论"],
+  "approvalScope": ["approval scope", "批准范围"],
+  "approvedUntil": ["approved until", "批准有效期至"],
   "approves": ["approves", "审批对象"],
+  "approvesMaterial": ["approves material", "批准物料"],
+  "approvesSupplier": ["approves supplier", "批准供应商"],
+  "aql": ["acceptance quality limit", "接收质量限"],
+  "aslStatus": ["approved supplier list status", "合格供方状态"],
   "assesses": ["assesses", "评估对象"],
   "assignedTo": ["assigned to", "负责人"],
   "atTime": ["at time", "发生时间"],
@@ -982,6 +1020,7 @@ export const PROPERTY_LABELS = Object.freeze({
   "failedAttempts": ["failed attempts", "连续失败次数"],
   "fieldName": ["field name", "字段名"],
   "forBatch": ["for batch", "所属批次"],
+  "forCapa": ["for CAPA", "关联纠正预防措施"],
   "forCharacteristic": ["for characteristic", "检验特性"],
   "forWorkOrder": ["for work order", "所属工单"],
   "forecastBreachAt": ["forecast breach at", "预测超限时间"],
@@ -1000,8 +1039,10 @@ export const PROPERTY_LABELS = Object.freeze({
   "impactLevel": ["impact level", "影响程度"],
   "inRole": ["in role", "审批角色"],
   "inspectedEntity": ["inspected entity", "被检对象"],
+  "inspectionLevel": ["inspection level", "检验水平"],
   "inspectionOutcome": ["inspection outcome", "检验结论"],
   "inspectionPlanOf": ["inspection plan of", "检验工序"],
+  "inspectsLot": ["inspects lot", "检验批次"],
   "intoBatch": ["into batch", "投入批次"],
   "introducedBy": ["introduced by", "引入变更"],
   "invalidatedAt": ["invalidated at", "失效时间"],
@@ -1016,6 +1057,7 @@ export const PROPERTY_LABELS = Object.freeze({
   "locatedIn": ["located in", "位于"],
   "lockedUntil": ["locked until", "锁定至"],
   "lotNumber": ["lot number", "批号"],
+  "lotSize": ["lot size", "批量"],
   "lsl": ["lower specification limit", "规格下限"],
   "madeBySensor": ["made by sensor", "传感器"],
   "maintains": ["maintains", "维护对象"],
@@ -1077,8 +1119,10 @@ export const PROPERTY_LABELS = Object.freeze({
   "receivedAt": ["received at", "收货时间"],
   "recordNumber": ["record number", "记录编号"],
   "recordedAt": ["recorded at", "记录时间"],
+  "rejectionNumber": ["rejection number", "拒收数"],
   "releaseOf": ["release of", "放行对象"],
   "releaseOutcome": ["release outcome", "放行结论"],
+  "requestedOf": ["requested of", "责任供应商"],
   "requiresCalibration": ["requires calibration", "需校准"],
   "requiresEquipmentClass": ["requires equipment class", "所需设备类别"],
   "requiresQualification": ["requires qualification", "所需资质"],
@@ -1095,7 +1139,9 @@ export const PROPERTY_LABELS = Object.freeze({
   "runsProcessVersion": ["runs process version", "执行工艺版本"],
   "sampleCount": ["sample count", "样本数"],
   "sampleSize": ["sample size", "样本量"],
+  "sampleSizeCode": ["sample size code letter", "样本量字码"],
   "samplingPlan": ["sampling plan", "抽样方案"],
+  "scarState": ["SCAR state", "供应商纠正措施状态"],
   "schemaVersion": ["schema version", "模式版本"],
   "scopeDigest": ["scope digest", "范围摘要"],
   "scopeDocument": ["scope document", "召回范围记录"],
@@ -1127,6 +1173,7 @@ export const PROPERTY_LABELS = Object.freeze({
   "supersededAt": ["superseded at", "被取代时间"],
   "suppliedBy": ["supplied by", "供应商"],
   "supplierLotNumber": ["supplier lot number", "供应商批号"],
+  "supplierResponse": ["supplier response", "供应商回复"],
   "supplierStatus": ["supplier status", "供应商状态"],
   "targetIri": ["target IRI", "目标记录"],
   "targetType": ["target type", "目标类型"],
