@@ -40,6 +40,8 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "Query.signalWindow": ('{ signalWindow(record: "B-ASSY") { parameter } }', {}),
     "Query.vocabulary": ('{ vocabulary(lang: "zh") { lang } }', {}),
     "Query.batchEnvironment": ('{ batchEnvironment(batch: "B-ASSY") { execution } }', {}),
+    "Query.knownAt": ('{ knownAt(id: "RL-PP", asOf: "2026-01-01T00:00:00Z") { watermark } }',
+                      {}),  # issue 18 item 4
     "Mutation.capture": ("mutation($d: JSON!) { capture(document: $d) { ok } }",
                          {"d": "CAPTURE"}),
     "Mutation.sign": ('mutation($p: String!) { sign(record: "B-ASSY", meaning: reviewed, '
