@@ -87,6 +87,10 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "Query.alarms": ("{ alarms { totalCount } }", {}),
     "Query.myWork": ("{ myWork { username sections { kind total } } }", {}),
     "Query.openExceptions": ("{ openExceptions { openDeviations } }", {}),
+    # the KPI dashboard (issue 15 item 3)
+    "Query.kpis": ('{ kpis(from: "2026-01-01", to: "2027-01-01") { id value n } }', {}),
+    "Query.kpiRecords": ('{ kpiRecords(id: "scrapRate", from: "2026-01-01", to: "2027-01-01") '
+                         '{ key value } }', {}),
     "Mutation.openDeviation": ('mutation { openDeviation(title: "Scratch on hub", description: '
                                '"scratch found at inspection", grade: minor, reason: "found", '
                                'concerns: ["B-ASSY"]) { ok } }', {}),
