@@ -150,6 +150,18 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "Mutation.proveNonExposure": ('mutation($p: String!) { proveNonExposure(hypothesis: '
                                   '{name: "a", spec: "lot:RL-TUBE"}, target: "B-MOULD", '
                                   'password: $p, reason: "r") { ok } }', {"p": PASSWORD}),
+    # document control (issue 18 item 1)
+    "Query.documents": ("{ documents { code } }", {}),
+    "Query.document": ('{ document(key: "NO-DOC") { code } }', {}),
+    "Mutation.submitDocument": ('mutation { submitDocument(document: "NO-DOC", reason: "r") '
+                                '{ key } }', {}),
+    "Mutation.approveDocument": ('mutation($p: String!) { approveDocument(document: "NO-DOC", '
+                                 'password: $p, reason: "r") { key } }', {"p": PASSWORD}),
+    "Mutation.makeDocumentEffective": ('mutation { makeDocumentEffective(document: "NO-DOC", '
+                                       'reason: "r") { key } }', {}),
+    "Mutation.recordTraining": ('mutation($p: String!) { recordTraining(document: "NO-DOC", '
+                                'person: "P-1", password: $p, reason: "r") { key } }',
+                                {"p": PASSWORD}),
 }
 
 
