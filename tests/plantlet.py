@@ -77,13 +77,17 @@ def master_data() -> dict[str, Any]:
                  "properties": {"supplierLotNumber": "TB-12", "quantity": 2000, "unitCode": "m",
                                 "expiryDate": "2027-06-01", "materialLotStatus": "Approved"},
                  "links": {"ofMaterial": "Material/PVC-TUBE", "suppliedBy": "Supplier/SUP-TUBE"}},
-                # the approved supplier list (issue 18 item 2): each supplier for its material
-                *({"class": "SupplierApproval", "key": f"ASL/{s}/{m}",
-                   "properties": {"recordNumber": f"ASL/{s}/{m}", "aslStatus": "approved"},
-                   "links": {"approvesSupplier": f"Supplier/{s}", "approvesMaterial":
-                             f"Material/{m}"}}
-                  for s, m in (("SUP-PP", "PP-H350"), ("SUP-TUBE", "PVC-TUBE"))),
             ],
+        }, {
+            # the approved supplier list (issue 18 item 2): each supplier for its material; an
+            # event of its own, so tests editing the first event re-send this one unchanged
+            "eventId": "md-asl",
+            "reason": "approved supplier list",
+            "nodes": [{"class": "SupplierApproval", "key": f"ASL/{s}/{m}",
+                       "properties": {"recordNumber": f"ASL/{s}/{m}", "aslStatus": "approved"},
+                       "links": {"approvesSupplier": f"Supplier/{s}",
+                                 "approvesMaterial": f"Material/{m}"}}
+                      for s, m in (("SUP-PP", "PP-H350"), ("SUP-TUBE", "PVC-TUBE"))],
         }],
     }
 
