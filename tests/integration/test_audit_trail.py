@@ -104,7 +104,7 @@ def test_audit_entries_correspond_one_to_one_to_mutations(runtime: Runtime,
                                                           data: st.DataObject) -> None:
     rt = runtime
     if rt.store.get(rt.vocab.mint_iri("Material", "PP-H350")) is None:
-        migrate(rt, plantlet.master_data())
+        migrate(rt, plantlet.master_data(), plantlet.asl())
     run = uuid.uuid4().hex[:8]
     model: dict[str, dict[str, Any]] = {}  # iri -> stored props
     classes: dict[str, str] = {}

@@ -130,6 +130,27 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "Mutation.qualifySupplier": ('mutation($p: String!) { qualifySupplier(supplier: "SUP-PP", '
                                  'status: approved, password: $p, reason: "audit passed") '
                                  '{ ok } }', {"p": PASSWORD}),
+    # supplier quality (issue 18 item 2)
+    "Query.suppliers": ("{ suppliers { key } }", {}),
+    "Query.approvedSupplierList": ('{ approvedSupplierList(supplier: "SUP-PP") { key } }', {}),
+    "Query.supplierScorecard": ('{ supplierScorecard(supplier: "SUP-PP", start: "2026-03-01", '
+                                'end: "2026-04-01") { lotsReceived } }', {}),
+    "Query.scar": ('{ scar(id: "NO-SCAR") { key } }', {}),
+    "Query.scars": ('{ scars(supplier: "SUP-PP") { key } }', {}),
+    "Mutation.approveSupplierMaterial": (
+        'mutation($p: String!) { approveSupplierMaterial(supplier: "SUP-PP", material: '
+        '"PP-H350", status: approved, password: $p, reason: "re-evaluated") { ok } }',
+        {"p": PASSWORD}),
+    "Mutation.inspectIncomingLot": (
+        'mutation($p: String!) { inspectIncomingLot(lot: "RL-PP", lotSize: 500, aql: 1.0, '
+        'nonconforming: 0, password: $p, reason: "IQC") { ok } }', {"p": PASSWORD}),
+    "Mutation.issueScar": ('mutation { issueScar(key: "SCAR-AUTHZ", supplier: "SUP-PP", title: '
+                           '"t", description: "d", dueDate: "2026-04-30", reason: "r") { ok } }',
+                           {}),
+    "Mutation.recordScarResponse": ('mutation { recordScarResponse(scar: "NO-SCAR", response: '
+                                    '"8D", reason: "r") { ok } }', {}),
+    "Mutation.closeScar": ('mutation($p: String!) { closeScar(scar: "NO-SCAR", password: $p, '
+                           'reason: "r") { ok } }', {"p": PASSWORD}),
     # equipment health and maintenance work orders (issue 17 item 2)
     "Query.equipmentHealth": ('{ equipmentHealth(equipment: "IMM-01") { state } }', {}),
     "Query.equipmentList": ("{ equipmentList { equipment state } }", {}),

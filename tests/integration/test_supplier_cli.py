@@ -25,7 +25,8 @@ def _receipt(key: str, supplier: str) -> dict[str, object]:
 
 
 def test_suppliers_cli_asl_receipt_inspection_and_scorecard(tmp_path: Path) -> None:
-    assert migrate(tmp_path, write_docs(tmp_path, [plantlet.master_data()])).returncode == 0
+    docs = [plantlet.master_data(), plantlet.asl()]
+    assert migrate(tmp_path, write_docs(tmp_path, docs)).returncode == 0
     asl = orjson.loads(run(tmp_path, "suppliers", "asl", "--json").stdout)
     assert [(e["key"], e["status"]) for e in asl] == [("ASL/SUP-PP/PP-H350", "approved"),
                                                       ("ASL/SUP-TUBE/PVC-TUBE", "approved")]
