@@ -57,5 +57,5 @@ def test_no_argument_takes_a_code_as_a_free_string() -> None:
                     assert get_named_type(arg.type).name in enums, seen[-1]
     # the 12 code arguments of issue 13, and decideLot(decision), qualifySupplier(status), and
     # the 11 code filters of the worklists (issue 15: state in six lists, grade, awaitingRole,
-    # status, level, priority)
-    assert len(seen) == 25, seen
+    # status, level, priority), and proveNonExposure(meaning) (issue 18 item 3)
+    assert len(seen) == 26, seen
