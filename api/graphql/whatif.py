@@ -243,13 +243,13 @@ class Query:
             raise bad_input(e.field, e.value, str(e)) from None
 
     @strawberry.field(description="Whether a hypothesis reaches a unit, shipment or customer "
-                                  "(any identifier): the witness path and exposure fractions, "
-                                  "or what was examined to show it does not.")
+                                  "(item: any identifier): the witness path and exposure "
+                                  "fractions, or what was examined to show it does not.")
     def exposure(self, info: Info[Any, None], hypothesis: HypothesisInput,
-                 target: str) -> ExposureFinding:
+                 item: str) -> ExposureFinding:
         [h] = _hypotheses([hypothesis])
         try:
-            return ExposureFinding.of(exp.examine(runtime_of(info).store, h, target))
+            return ExposureFinding.of(exp.examine(runtime_of(info).store, h, item))
         except HypothesisError as e:
             raise bad_input(e.field, e.value, str(e)) from None
 
@@ -269,12 +269,12 @@ class Mutation:
                                      "stored and signed. An exposed target is refused with its "
                                      "witness path and exposure fraction.")
     def prove_non_exposure(self, info: Info[Any, None], hypothesis: HypothesisInput,
-                           target: str, password: str, reason: str,
+                           item: str, password: str, reason: str,
                            meaning: SignatureMeaning = SignatureMeaning.VERIFIED) -> ProofResult:
         [h] = _hypotheses([hypothesis])
         rt = runtime_of(info)
         try:
-            p = exp.prove(rt, h, target, user_of(info).username, password, reason,
+            p = exp.prove(rt, h, item, user_of(info).username, password, reason,
                           str(meaning))
         except exp.ExposedError as e:
             return ProofResult(ok=False, finding=ExposureFinding.of(e.finding),

@@ -166,10 +166,10 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "Query.whatIf": ('{ whatIf(hypotheses: [{name: "a", spec: "lot:RL-PP"}]) { watermark } }',
                      {}),
     "Query.exposure": ('{ exposure(hypothesis: {name: "a", spec: "lot:RL-TUBE"}, '
-                       'target: "B-MOULD") { exposed } }', {}),
+                       'item: "B-MOULD") { exposed } }', {}),
     "Query.exposureProof": ('{ exposureProof(proof: "NEP-NONE") { number } }', {}),
     "Mutation.proveNonExposure": ('mutation($p: String!) { proveNonExposure(hypothesis: '
-                                  '{name: "a", spec: "lot:RL-TUBE"}, target: "B-MOULD", '
+                                  '{name: "a", spec: "lot:RL-TUBE"}, item: "B-MOULD", '
                                   'password: $p, reason: "r") { ok } }', {"p": PASSWORD}),
     # document control (issue 18 item 1)
     "Query.documents": ("{ documents { code } }", {}),

@@ -20,7 +20,7 @@ WHAT_IF = """query($hs: [HypothesisInput!]!) { whatIf(hypotheses: $hs) {
   shared { label count } sharedItems(class: "Batch")
   adds { name counts { label count } items(class: "MaterialLot") } union { label count } } }"""
 PROVE = """mutation($h: HypothesisInput!, $t: String!, $pw: String!) {
-  proveNonExposure(hypothesis: $h, target: $t, password: $pw, reason: "recall scoping") {
+  proveNonExposure(hypothesis: $h, item: $t, password: $pw, reason: "recall scoping") {
     ok problems { rule field value message }
     proof { number intact document signatures { username meaning valid } }
     finding { exposed witness shares { seed fraction } statement } } }"""
@@ -92,5 +92,5 @@ def test_proof_outside_refusal_inside_and_operator_refused(client: TestClient) -
         r = gql(client, who, PROVE, h=TUBE, t="B-MOULD", pw="correct horse battery staple")
         assert r["data"] is None and r["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     e = gql(client, "eng.ellis", """{ exposure(hypothesis: {name: "tube", spec: "lot:RL-TUBE"},
-      target: "HOSP-1") { exposed witness statement } }""")["data"]["exposure"]
+      item: "HOSP-1") { exposed witness statement } }""")["data"]["exposure"]
     assert e["exposed"] and e["witness"][-1].endswith("Customer/HOSP-1")

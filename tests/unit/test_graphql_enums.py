@@ -20,9 +20,6 @@ CODE_ARGUMENTS = {"grade", "target", "category", "actionType", "criterion", "kin
                   "roles", "decision", "meaning", "edgeKinds", "status",
                   # the worklists' filters (issue 15)
                   "state", "level", "priority", "awaitingRole"}
-# arguments that share a code argument's name but take a record identifier, not a code: the
-# unit, shipment or customer a what-if exposure is checked or proved for (issue 18 item 3)
-IDENTIFIER_ARGUMENTS = {("exposure", "target"), ("proveNonExposure", "target")}
 
 
 @pytest.mark.parametrize("enum", CODE_ENUMS, ids=lambda e: e.__name__)
@@ -55,7 +52,7 @@ def test_no_argument_takes_a_code_as_a_free_string() -> None:
             continue
         for fname, f in t.fields.items():
             for aname, arg in f.args.items():
-                if aname in CODE_ARGUMENTS and (fname, aname) not in IDENTIFIER_ARGUMENTS:
+                if aname in CODE_ARGUMENTS:
                     seen.append(f"{t.name}.{fname}({aname})")
                     assert get_named_type(arg.type).name in enums, seen[-1]
     # the 12 code arguments of issue 13, and decideLot(decision), qualifySupplier(status), and

@@ -10,11 +10,11 @@ import { t } from "./strings.js";
 const WHAT_IF = `query($hs: [HypothesisInput!]!) { whatIf(hypotheses: $hs) {
   watermark scopes { name spec seeds origins { seed node executions walkSeeds } counts { label count } }
   shared { label count } adds { name counts { label count } } union { label count } } }`;
-const EXPOSURE = `query($h: HypothesisInput!, $t: String!) { exposure(hypothesis: $h, target: $t) {
+const EXPOSURE = `query($h: HypothesisInput!, $t: String!) { exposure(hypothesis: $h, item: $t) {
   exposed target targetClass targetKey watermark examined witness statement
   shares { seed item quantity fraction unit note } } }`;
 const PROVE = `mutation($h: HypothesisInput!, $t: String!, $pw: String!, $r: String!) {
-  proveNonExposure(hypothesis: $h, target: $t, password: $pw, reason: $r) {
+  proveNonExposure(hypothesis: $h, item: $t, password: $pw, reason: $r) {
     ok problems { rule field value message }
     proof { number digest intact document signatures { manifestation valid } }
     finding { exposed witness statement shares { seed item fraction note } } } }`;
