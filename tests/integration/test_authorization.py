@@ -183,6 +183,22 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
     "Mutation.recordTraining": ('mutation($p: String!) { recordTraining(document: "NO-DOC", '
                                 'person: "P-1", password: $p, reason: "r") { key } }',
                                 {"p": PASSWORD}),
+    # recall records (issue 18 item 5)
+    "Query.recalls": ("{ recalls { key } }", {}),
+    "Query.recallRecord": ('{ recallRecord(id: "NO-RCL") { key } }', {}),
+    "Mutation.initiateRecall": ('mutation($p: String!) { initiateRecall(key: "RCL-A", '
+                                'seeds: ["NO-LOT"], recallClass: "II", healthHazard: '
+                                '"temporary", depth: "consumer", action: "removal", '
+                                'hypothesis: "h", title: "t", password: $p, reason: "r") '
+                                '{ ok } }', {"p": PASSWORD}),
+    "Mutation.notifyRecallCustomer": ('mutation { notifyRecallCustomer(recall: "NO-RCL", '
+                                      'customer: "C", method: "m", reason: "r") { ok } }', {}),
+    "Mutation.recordRecallResponse": ('mutation { recordRecallResponse(recall: "NO-RCL", '
+                                      'customer: "C", note: "n", reason: "r") { ok } }', {}),
+    "Mutation.startRecallChecks": ('mutation { startRecallChecks(recall: "NO-RCL", '
+                                   'reason: "r") { ok } }', {}),
+    "Mutation.terminateRecall": ('mutation($p: String!) { terminateRecall(recall: "NO-RCL", '
+                                 'password: $p, reason: "r") { ok } }', {"p": PASSWORD}),
 }
 
 
