@@ -459,6 +459,8 @@ class IntegrationEventType(StrEnum):
     DEVIATION_RAISED = "deviationRaised"  # deviation raised, 偏差已提出
     HOLD_DISPOSED = "holdDisposed"  # hold disposed, 隔离已处置
     HOLD_OPENED = "holdOpened"  # hold opened, 隔离已开启
+    RECALL_INITIATED = "recallInitiated"  # recall initiated, 召回已启动
+    RECALL_TERMINATED = "recallTerminated"  # recall terminated, 召回已终止
 
 
 class MaintenanceType(StrEnum):
@@ -1118,6 +1120,8 @@ LABELS: Mapping[type[StrEnum], Mapping[str, tuple[str, str]]] = MappingProxyType
             "deviationRaised": ("deviation raised", "偏差已提出"),
             "holdDisposed": ("hold disposed", "隔离已处置"),
             "holdOpened": ("hold opened", "隔离已开启"),
+            "recallInitiated": ("recall initiated", "召回已启动"),
+            "recallTerminated": ("recall terminated", "召回已终止"),
         },
         MaintenanceType: {
             "corrective": ("corrective", "纠正性维护"),

@@ -17,8 +17,10 @@ from bench.plant import PLANT_MIGRATION, generate_plant
 from graph.authority import Principal
 from graph.engines.sqlite import SQLiteStore
 from graph.errors import WriteRejectedError
+from graph.integration import events_since
 from graph.port import GraphStore
 from graph.recall_balance import write_export
+from ontology.codes import IntegrationEventType
 from quality import recalls as rc
 from quality.accounts import AuthError
 from quality.recall_report import recall_report, render_html
@@ -127,6 +129,11 @@ def test_a_recall_record_through_its_lifecycle(demo: Demo, recall: Any) -> None:
     with pytest.raises(WorkflowRefused) as e:  # a terminated recall takes no more responses
         rc.record_response(rt, QA, "RCL-DEMO-1", first, "late", "late")
     assert e.value.code == "recall-state"
+    # QMS/ERP integration: the initiation and the termination are published once each
+    events = [(e.type, e.key) for e in events_since(rt.store, rt.vocab, limit=100_000)[0]
+              if e.key == "RCL-DEMO-1"]
+    assert events == [(IntegrationEventType.RECALL_INITIATED, "RCL-DEMO-1"),
+                      (IntegrationEventType.RECALL_TERMINATED, "RCL-DEMO-1")]
 
 
 def _shipped_to(oracle: Documents, unit: str) -> list[str]:

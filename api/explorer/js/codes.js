@@ -287,6 +287,8 @@ export const IntegrationEventType = Object.freeze({
   DEVIATION_RAISED: "deviationRaised",
   HOLD_DISPOSED: "holdDisposed",
   HOLD_OPENED: "holdOpened",
+  RECALL_INITIATED: "recallInitiated",
+  RECALL_TERMINATED: "recallTerminated",
 });
 
 // maintenance type (tg:MaintenanceTypeScheme)
@@ -721,6 +723,8 @@ export const LABELS = Object.freeze({
     "deviationRaised": ["deviation raised", "偏差已提出"],
     "holdDisposed": ["hold disposed", "隔离已处置"],
     "holdOpened": ["hold opened", "隔离已开启"],
+    "recallInitiated": ["recall initiated", "召回已启动"],
+    "recallTerminated": ["recall terminated", "召回已终止"],
   }),
   MaintenanceType: Object.freeze({
     "corrective": ["corrective", "纠正性维护"],
