@@ -13,6 +13,7 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from api.graphql.enums import ApprovalDecision
+from api.graphql.limits import LIST_BOUNDS
 from api.graphql.types import Node, Signature, not_found, runtime_of, user_of
 from graph.documents import chains, in_force
 from graph.errors import RefusedError, WriteRejectedError
@@ -68,6 +69,13 @@ class DocumentChain:
     revisions: list[DocumentRevision]
     in_force: DocumentRevision | None
     operations: list[str]
+
+
+# the cost estimate of a query: a document has a few revisions (a letter each), a revision a few
+# review rounds, an approval its signers: not a page of 100 each (the explorer's documents list
+# asked 100 x 100 revisions and was refused with COST_LIMIT)
+LIST_BOUNDS.update({"DocumentChain.revisions": 26, "DocumentRevision.approvals": 5,
+                    "DocumentApproval.signatures": 4})
 
 
 def _revision(rt: Runtime, n: NodeRecord, now: str) -> DocumentRevision:
