@@ -15,7 +15,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api.graphql.as_of import runtime_at
+from api.graphql.as_of import past_at, runtime_at
 from api.graphql.types import (
     MAX_SEEDS,
     Node,
@@ -119,11 +119,13 @@ class Query:
                                          page("unitLimit", unit_limit))
         except TypeRuleError as e:
             raise bad_input("from/to", e.value, e.rule) from None
+        at = past_at(rt)  # the nested links as known at asOf too
         return EquipmentImpact(
             equipment=node.iri, window_start=window_start, window_end=window_end,
-            executions=[ExposedExecution(execution=Node.of(x.execution), batches=list(x.batches))
+            executions=[ExposedExecution(execution=Node.of(x.execution, at),
+                                         batches=list(x.batches))
                         for x in impact.executions],
-            results=[MeasuredResult(result=Node.of(m.result), inspected=list(m.inspected))
+            results=[MeasuredResult(result=Node.of(m.result, at), inspected=list(m.inspected))
                      for m in impact.results],
             recall=Recall.of(impact.recall))
 

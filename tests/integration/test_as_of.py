@@ -272,3 +272,54 @@ def test_graphql_answers_as_of_state_the_record_time_and_watermark(plant: Plant)
 
 def orjson_roundtrip(props: dict[str, Any]) -> Any:
     return orjson.loads(orjson.dumps(props))
+
+
+@pytest.mark.req("URS-AUD-03")
+def test_equipment_impact_as_of_shows_the_executions_links_then(plant: Plant) -> None:
+    """equipmentImpact(asOf): the executions' nested links are those recorded by then — a link
+    recorded after asOf does not appear (asof UI, issue 18 item 4); without asOf it does."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.conftest import bearer, make_user
+
+    rt = plant.rt
+    both = (Direction.UPSTREAM, Direction.DOWNSTREAM)
+    # an execution recorded by a cut that gained a link after it, and the equipment it ran on
+    picked = next(
+        (then, x, d) for then in plant.thens
+        for x in sorted(then.nodes.values(), key=lambda n: n.iri)
+        if x.label == C.OperationExecution
+        for s, t, d, _ in sorted(then.edges) if s == x.iri and t == R.ON_EQUIPMENT
+        if {edge_key(e) for w in both for e in rt.store.edges(x.iri, w)}
+        - {k for k in then.edges if x.iri in (k[0], k[2])})
+    then, x, equipment = picked
+    began = str(x.props["startedAtTime"])
+    later = {edge_key(e) for w in both for e in rt.store.edges(x.iri, w)} - then.edges
+    assert later  # the test can fail: the execution has links recorded after asOf
+    if rt.store.find("an.impact.reader") == []:
+        make_user(rt, "an.impact.reader", ["operator"])
+    q = """query($e: String!, $f: String!, $t: String!, $at: String) {
+      equipmentImpact(equipment: $e, from: $f, to: $t, unitLimit: 0, asOf: $at) {
+        recall { watermark } executions { execution { iri
+          out: links(direction: UPSTREAM) { source type target }
+          in: links(direction: DOWNSTREAM) { source type target } } } } }"""
+    with TestClient(create_app(rt.settings, rt)) as c:
+        h = bearer(c, "an.impact.reader")
+
+        def impact(at: str | None) -> dict[str, Any]:
+            body = c.post("/graphql", json={"query": q, "variables": {
+                "e": equipment, "f": began, "t": began, "at": at}}, headers=h).json()
+            assert not body.get("errors"), body
+            return dict(body["data"]["equipmentImpact"])
+
+        def links_of(answer: dict[str, Any]) -> set[tuple[str, str, str]]:
+            ex = next(y["execution"] for y in answer["executions"]
+                      if y["execution"]["iri"] == x.iri)
+            return {(e["source"], e["type"], e["target"]) for e in ex["out"] + ex["in"]}
+
+        past = impact(then.at)
+        assert past["recall"]["watermark"] == then.watermark
+        assert links_of(past) == {(s, t, d) for s, t, d, _ in then.edges if x.iri in (s, d)}
+        assert not links_of(past) & {(s, t, d) for s, t, d, _ in later}
+        assert {(s, t, d) for s, t, d, _ in later} <= links_of(impact(None))

@@ -173,6 +173,11 @@ export const STRINGS = {
     "doc.state.trained": "trained", "doc.state.pending": "pending", "doc.state.overdue": "overdue",
     "doc.training": "Training on {0}", "doc.noTraining": "no training required",
     "doc.all": "‹ All documents", "doc.none": "no document {0}",
+    // as known at (issue 18 item 4, asof UI)
+    "asof.label": "as known at (UTC)", "asof.now": "Now",
+    "asof.note": "as known at {0} (watermark {1})",
+    "asof.panel": "Properties as recorded at {0}",
+    "asof.status": "status as recorded then; holds and deviations are shown without asOf",
   },
   zh: {
     "tab.work": "我的工作", "work.waiting": "等待您处理", "work.nothing": "没有等待您处理的事项。",
@@ -283,6 +288,11 @@ export const STRINGS = {
     "doc.state.trained": "已培训", "doc.state.pending": "待培训", "doc.state.overdue": "培训逾期",
     "doc.training": "{0} 的培训", "doc.noTraining": "无需培训",
     "doc.all": "‹ 全部文件", "doc.none": "没有文件 {0}",
+    // as known at (issue 18 item 4, asof UI)
+    "asof.label": "截至记录时间（UTC）", "asof.now": "当前",
+    "asof.note": "截至 {0} 的记录（水位 {1}）",
+    "asof.panel": "{0} 时记录的属性",
+    "asof.status": "当时记录的状态；暂扣与偏差请在不指定时间时查看",
   },
 };
 

@@ -1,6 +1,8 @@
 // Genealogy view: search, a layered left-to-right graph (Cytoscape.js + dagre), expand and
 // collapse, status outlines, edge quantities, and a side panel (properties, as-built context,
-// audit history, signatures).
+// audit history, signatures). "As known at" (issue 18 item 4): with a record time set, the trace,
+// the properties and the status are those recorded then; the hash keeps it
+// (#/trace/<id>/<direction>/<asOf>) so the view can be shared.
 import cytoscape from "../vendor/cytoscape.js";
 import dagre from "../vendor/cytoscape-dagre.js";
 import { gql, el, kvTable, status, fill } from "./api.js";
@@ -21,20 +23,68 @@ const OTHER = "#7f7f7f";
 const RING = { recalled: "#6a1b9a", deviation: "#c62828", hold: "#ef6c00", released: "#2e7d32" };
 
 const NODE_FIELDS = "iri class key properties";
-const GENEALOGY = `query($of: String!, $dir: Direction!, $depth: Int!, $first: Int!) {
-  genealogy(of: $of, direction: $dir, maxDepth: $depth, first: $first) {
-    seed nodeCount edgeCount
+const GENEALOGY = `query($of: String!, $dir: Direction!, $depth: Int!, $first: Int!, $asOf: String) {
+  genealogy(of: $of, direction: $dir, maxDepth: $depth, first: $first, asOf: $asOf) {
+    seed nodeCount edgeCount watermark asOf
     nodes { depth node { ${NODE_FIELDS} } }
     edges { source target type properties } } }`;
-const NEIGHBOURS = `query($of: String!, $first: Int!) {
-  up: genealogy(of: $of, direction: UPSTREAM, maxDepth: 1, first: $first) {
+const NEIGHBOURS = `query($of: String!, $first: Int!, $asOf: String) {
+  up: genealogy(of: $of, direction: UPSTREAM, maxDepth: 1, first: $first, asOf: $asOf) {
     nodes { depth node { ${NODE_FIELDS} } } edges { source target type properties } }
-  down: genealogy(of: $of, direction: DOWNSTREAM, maxDepth: 1, first: $first) {
+  down: genealogy(of: $of, direction: DOWNSTREAM, maxDepth: 1, first: $first, asOf: $asOf) {
     nodes { depth node { ${NODE_FIELDS} } } edges { source target type properties } } }`;
 
 let cy = null;
 const state = { seed: null, seedKey: "", dir: "UPSTREAM", nodes: new Map(), status: new Map(),
-                expanded: new Map(), collapsed: new Map(), selected: null };
+                expanded: new Map(), collapsed: new Map(), selected: null, asOf: null };
+// the properties holding a record's own status (as the API's status overlay reads them)
+const STATUS_PROPS = ["batchStatus", "materialLotStatus", "unitStatus", "status"];
+
+// the trace route of a record in a direction, keeping the record time asked
+function traceHash(id, dir) {
+  return `#/trace/${encodeURIComponent(id)}/${dir}${state.asOf ? "/" + encodeURIComponent(state.asOf) : ""}`;
+}
+
+// the "as known at" control: a UTC date-time (to the millisecond); empty means now
+function asOfControl() {
+  const input = el("input", { id: "as-of", type: "datetime-local", step: "0.001" });
+  const go = () => { if (state.seed) location.hash = traceHash(state.seedKey, state.dir); };
+  input.addEventListener("change", () => {
+    const v = input.value;
+    state.asOf = v ? (v.length === 16 ? `${v}:00Z` : `${v}Z`) : null;
+    go();
+  });
+  const clear = el("button", { type: "button", id: "as-of-clear", onclick: () => {
+    state.asOf = null; input.value = ""; go(); } });
+  return el("span", { id: "as-of-box" }, el("label", { for: "as-of", id: "as-of-label" }), " ", input, " ", clear);
+}
+
+function showAsOf() {
+  const input = document.getElementById("as-of");
+  document.getElementById("as-of-label").textContent = vt("asof.label");
+  document.getElementById("as-of-clear").textContent = vt("asof.now");
+  document.getElementById("as-of-clear").hidden = !state.asOf;
+  const v = state.asOf ? state.asOf.replace(/Z$/, "").replace(/(\.\d{3})\d*$/, "$1") : "";
+  if (input.value !== v && !(state.asOf && input.value && `${input.value}Z`.startsWith(state.asOf))) input.value = v;
+  asOfNote(state.loadedAsOf === state.asOf ? state.lastAnswer : null);  // again, in the language
+}
+
+function asOfNote(g) {
+  state.lastAnswer = g;
+  const note = document.getElementById("as-of-note");
+  note.hidden = !g?.asOf;
+  note.textContent = g?.asOf ? vt("asof.note", g.asOf, g.watermark) : "";
+  if (g?.asOf) { note.dataset.asOf = g.asOf; note.dataset.watermark = String(g.watermark); }
+}
+
+// a record's status as recorded then: its own status property (holds on it and deviations
+// concerning it are the overlay of now, left out)
+function statusThen(iri) {
+  const p = state.nodes.get(iri)?.properties || {};
+  const own = STATUS_PROPS.map((k) => p[k]).find((v) => v !== undefined && v !== null) ?? null;
+  return { iri, status: own, onHold: own === "OnHold", openDeviations: [], released: own === "Released",
+           recalled: own === "Recalled", recalls: [] };
+}
 
 export function init() {
   document.getElementById("search").addEventListener("submit", (ev) => {
@@ -43,11 +93,13 @@ export function init() {
   });
   for (const b of document.querySelectorAll("#search .seg button")) {
     b.addEventListener("click", () => {
-      if (state.seed) location.hash = `#/trace/${encodeURIComponent(state.seedKey)}/${b.dataset.dir}`;
+      if (state.seed) location.hash = traceHash(state.seedKey, b.dataset.dir);
       else { state.dir = b.dataset.dir; pressDir(); }
     });
   }
   document.getElementById("fit").addEventListener("click", () => cy?.fit(undefined, 30));
+  document.getElementById("search").append(asOfControl());
+  document.getElementById("trace-summary").after(el("p", { id: "as-of-note", class: "summary", hidden: true }));
   document.getElementById("legend").append(
     ...Object.entries(COLORS).map(([k, c]) => el("span", {}, el("i", { style: `background:${c}` }), k)),
     ...Object.entries({ "on hold": RING.hold, "deviation open": RING.deviation,
@@ -75,10 +127,12 @@ export function init() {
   cy.on("tap", "node", (ev) => select(ev.target.id()));
 }
 
-export function open(id, dir) {
+export function open(id, dir, asOf) {
   if (dir === "UPSTREAM" || dir === "DOWNSTREAM") state.dir = dir;
+  state.asOf = asOf || null;
   pressDir();
-  if (id && (id !== state.seedKey || state.loadedDir !== state.dir)) load(id);
+  showAsOf();
+  if (id && (id !== state.seedKey || state.loadedDir !== state.dir || state.loadedAsOf !== state.asOf)) load(id);
 }
 
 function pressDir() {
@@ -100,7 +154,7 @@ async function search(text) {
   const go = (n) => {
     if (n.class === "Deviation") location.hash = `#/deviation/${encodeURIComponent(n.key)}`;
     else if (n.class === "ParameterSpec") location.hash = `#/spc/${encodeURIComponent(n.key)}`;
-    else location.hash = `#/trace/${encodeURIComponent(found.length > 1 ? n.iri : n.key)}/${state.dir}`;
+    else location.hash = traceHash(found.length > 1 ? n.iri : n.key, state.dir);
   };
   if (found.length === 1) { go(found[0]); return; }
   matches.append(...found.map((n) => el("li", {}, el("button", { type: "button", onclick: () => go(n) }, `${cls(n.class)} ${n.key}`))));
@@ -115,9 +169,10 @@ async function load(id) {
   summary("loading …");
   let g;
   try {
-    g = (await gql(GENEALOGY, { of: id, dir: state.dir, depth: 20, first: 1000 })).genealogy;
-  } catch (e) { summary(e.message); return; }
-  state.seed = g.seed; state.seedKey = id; state.loadedDir = state.dir;
+    g = (await gql(GENEALOGY, { of: id, dir: state.dir, depth: 20, first: 1000, asOf: state.asOf })).genealogy;
+  } catch (e) { summary(e.message); asOfNote(null); return; }
+  state.seed = g.seed; state.seedKey = id; state.loadedDir = state.dir; state.loadedAsOf = state.asOf;
+  asOfNote(g);
   state.nodes = new Map(); state.expanded = new Map(); state.collapsed = new Map();
   // draw whole levels while they fit; deeper levels open from the frontier
   let maxDepth = Infinity;
@@ -177,7 +232,8 @@ function addElements(nodes, edges) {
 
 async function refreshStatus(iris) {
   if (!iris.length) return;
-  const { recordStatus } = await gql(`query($r: [String!]!) { recordStatus(records: $r) {
+  const { recordStatus } = state.asOf ? { recordStatus: iris.map(statusThen) }
+    : await gql(`query($r: [String!]!) { recordStatus(records: $r) {
       iri status onHold openDeviations released recalled recalls } }`, { r: iris });
   for (const s of recordStatus) {
     state.status.set(s.iri, s);
@@ -233,7 +289,7 @@ async function expand(iri) {
     renderList(); layout(); return;
   }
   const n = state.nodes.get(iri);
-  const { up, down } = await gql(NEIGHBOURS, { of: iri, first: EXPAND_FIRST });
+  const { up, down } = await gql(NEIGHBOURS, { of: iri, first: EXPAND_FIRST, asOf: state.asOf });
   const depth = (n?.depth ?? 0) + 1;
   const nodes = [...up.nodes, ...down.nodes].filter((x) => x.depth > 0).map((x) => ({ node: x.node, depth }));
   const added = addElements(nodes, [...up.edges, ...down.edges]);
@@ -296,25 +352,28 @@ async function select(iri) {
     el("div", { class: "actions" },
       el("button", { type: "button", id: "expand", onclick: () => expand(iri) }, "Expand"),
       el("button", { type: "button", id: "collapse", onclick: () => collapse(iri) }, "Collapse"),
-      el("button", { type: "button", onclick: () => { location.hash = `#/trace/${encodeURIComponent(n.key)}/${dir === "UPSTREAM" ? "DOWNSTREAM" : "UPSTREAM"}`; } },
+      el("button", { type: "button", onclick: () => { location.hash = traceHash(n.key, dir === "UPSTREAM" ? "DOWNSTREAM" : "UPSTREAM"); } },
         dir === "UPSTREAM" ? "Where used" : "Where from"),
       el("button", { type: "button", onclick: () => { sessionStorage.setItem("tracegraph.seeds", n.key); location.hash = "#/recall"; } }, "Recall…")),
     ...(s?.openDeviations || []).map((d) => el("p", {}, "Open deviation: ", el("a", { href: `#/deviation/${encodeURIComponent(d)}` }, d))),
     n.class === "Equipment" ? el("p", {}, el("a", { id: "equipment-health-link", href: `#/equipment/${encodeURIComponent(n.key)}` }, vt("eq.open"))) : null,
     ["Equipment", "Fixture"].includes(n.class) ? equipmentImpact(n) : null,
-    el("h4", {}, t("Properties")), kvTable({ iri: n.iri, ...n.properties }),
+    el("h4", {}, t("Properties")),
+    state.asOf ? el("p", { class: "muted", id: "panel-as-of", title: vt("asof.status") }, vt("asof.panel", state.asOf)) : null,
+    kvTable({ iri: n.iri, ...n.properties }),
     el("div", { id: "panel-more" }, el("p", { class: "muted" }, "loading context …")));
   const more = await details(n);
   if (state.selected === iri) document.getElementById("panel-more")?.replaceWith(more);
 }
 
 async function details(n) {
-  const q = `query($iri: String!) {
-    genealogy(of: $iri, direction: UPSTREAM, maxDepth: 1, first: 1) { asBuilt(first: 300) { nodeCount nodes { class key properties } } }
-    auditTrail(record: $iri, first: 50) { seq at actor action field new reason }
+  const q = `query($iri: String!, $asOf: String) {
+    genealogy(of: $iri, direction: UPSTREAM, maxDepth: 1, first: 1, asOf: $asOf) { asBuilt(first: 300) { nodeCount nodes { class key properties } } }
+    auditTrail(record: $iri, until: $asOf, first: 50) { seq at actor action field new reason }
     signatures(record: $iri) { printedName meaning signedAt valid manifestation } }`;
   let d;
-  try { d = await gql(q, { iri: n.iri }); } catch (e) { return el("p", { class: "error" }, e.message); }
+  try { d = await gql(q, { iri: n.iri, asOf: state.asOf }); } catch (e) { return el("p", { class: "error" }, e.message); }
+  if (state.asOf) d.signatures = d.signatures.filter((s) => !s.signedAt || s.signedAt <= state.asOf);
   const byClass = new Map();
   for (const x of d.genealogy.asBuilt.nodes) byClass.set(x.class, [...(byClass.get(x.class) || []), x]);
   const asBuilt = byClass.size ? [...byClass].map(([cls, xs]) => el("details", {},
@@ -350,12 +409,12 @@ function equipmentImpact(n) {
     const utc = (v) => (v.length === 16 ? `${v}:00Z` : `${v}Z`);
     let r;
     try {
-      r = (await gql(`query($e: String!, $f: String!, $t: String!) {
-        equipmentImpact(equipment: $e, from: $f, to: $t, unitLimit: 0) {
+      r = (await gql(`query($e: String!, $f: String!, $t: String!, $asOf: String) {
+        equipmentImpact(equipment: $e, from: $f, to: $t, unitLimit: 0, asOf: $asOf) {
           executions { execution { key } batches }
           results { result { key } inspected }
           recall { unitsTotal shipments { key } customers { key } } } }`,
-        { e: n.iri, f: utc(f.get("from")), t: utc(f.get("to")) })).equipmentImpact;
+        { e: n.iri, f: utc(f.get("from")), t: utc(f.get("to")), asOf: state.asOf })).equipmentImpact;
     } catch (e) { out.replaceChildren(el("p", { class: "error" }, e.message)); return; }
     const batches = [...new Set([...r.executions.flatMap((x) => x.batches),
       ...r.results.flatMap((m) => m.inspected)])];
