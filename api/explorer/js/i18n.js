@@ -33,6 +33,7 @@ const UI = {
   "What-if": "假设召回",  // issue 18 item 3
   // issue 18 item 1
   "Documents": "文件",
+  "Suppliers": "供应商",  // issue 18 item 2
 };
 
 export let lang = localStorage.getItem(KEY) || (navigator.language?.toLowerCase().startsWith("zh") ? "zh" : "en");

@@ -14,8 +14,10 @@ import * as equipment from "./equipment.js";
 import * as kpi from "./kpi.js";
 import * as whatif from "./whatif.js";
 import * as documents from "./documents.js";  // issue 18 item 1
+import * as suppliers from "./suppliers.js";  // issue 18 item 2
 
 const views = { work, trace, recall, deviation, spc, equipment, kpi, whatif, documents };
+views.suppliers = suppliers;  // issue 18 item 2: #/suppliers, #/suppliers/<key>/<from>/<to>
 const started = new Set();
 
 function show(name) {
