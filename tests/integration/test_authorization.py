@@ -199,6 +199,11 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
                                    'reason: "r") { ok } }', {}),
     "Mutation.terminateRecall": ('mutation($p: String!) { terminateRecall(recall: "NO-RCL", '
                                  'password: $p, reason: "r") { ok } }', {"p": PASSWORD}),
+    # integration events (issue 18 item 6)
+    "Query.integrationEvents": ("{ integrationEvents(first: 5) { next events { id type } } }",
+                                {}),
+    "Query.webhookSubscriptions": ("{ webhookSubscriptions { key endpoint active cursor } }",
+                                   {}),
 }
 
 
@@ -267,7 +272,10 @@ def test_the_auditor_reads_everything_and_writes_nothing(
         app: tuple[TestClient, Runtime, dict[str, dict[str, str]]]) -> None:
     _client, _rt, _headers = app
     readable = {op for op, roles in RULES.items() if "auditor" in roles}
-    assert {op for op in RULES if op.startswith("Query.")} <= readable
+    # the webhook endpoints are the administrator's configuration, not records (like
+    # GET /api/integration/webhooks)
+    configuration = {"Query.webhookSubscriptions"}
+    assert {op for op in RULES if op.startswith("Query.")} - configuration <= readable
     assert not {op for op in readable if op.startswith("Mutation.")}
 
 
