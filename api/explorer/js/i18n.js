@@ -33,6 +33,7 @@ const UI = {
   "What-if": "假设召回",  // issue 18 item 3
   // issue 18 item 1
   "Documents": "文件",
+  "Events": "集成事件",  // issue 18 item 6
 };
 
 export let lang = localStorage.getItem(KEY) || (navigator.language?.toLowerCase().startsWith("zh") ? "zh" : "en");

@@ -14,8 +14,10 @@ import * as equipment from "./equipment.js";
 import * as kpi from "./kpi.js";
 import * as whatif from "./whatif.js";
 import * as documents from "./documents.js";  // issue 18 item 1
+import * as events from "./events.js";  // issue 18 item 6: #/events/<after>/<type>
 
 const views = { work, trace, recall, deviation, spc, equipment, kpi, whatif, documents };
+views.events = events;  // issue 18 item 6
 const started = new Set();
 
 function show(name) {
