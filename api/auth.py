@@ -130,6 +130,11 @@ RULES: dict[str, frozenset[str]] = {
                                               RoleName.ADMIN}),
     "GET /api/integration/webhooks": ADMIN,
     "POST /api/integration/webhooks": ADMIN,
+    # their GraphQL surface (api/graphql/integration.py): the same readers; the subscriptions
+    # are the admin's configuration, which the auditor reads too (never the secret)
+    "Query.integrationEvents": frozenset({RoleName.QC, RoleName.QA, RoleName.AUDITOR,
+                                          RoleName.ADMIN}),
+    "Query.webhookSubscriptions": frozenset({RoleName.AUDITOR, RoleName.ADMIN}),
 }
 
 TOKEN_TTL = timedelta(hours=8)

@@ -33,8 +33,8 @@ from ontology.vocab import Vocabulary
 from quality.notify import Backoff, post_json
 from tracegraph.runtime import Runtime
 
-__all__ = ["DeliveryState", "Dispatcher", "Endpoint", "endpoints", "start_dispatcher",
-           "state_path"]
+__all__ = ["DeliveryState", "Dispatcher", "Endpoint", "Subscription", "endpoints",
+           "start_dispatcher", "state_path", "subscriptions"]
 
 log = logging.getLogger("tracegraph.integration")
 EVENT_ID_HEADER = "X-Tracegraph-Event-Id"
@@ -57,6 +57,35 @@ def endpoints(store: GraphStore) -> list[Endpoint]:
                    for n in store.nodes_of_class(C.WebhookSubscription)
                    if n.props.get(P.webhookActive, True) is not False
                    and n.props.get(P.endpointUrl)), key=lambda e: e.key)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A webhook subscription as the administrator sees it: never the secret (a server
+    setting, not a record)."""
+
+    key: str
+    url: str
+    active: bool
+    cursor: int  # delivered through this event cursor
+    failures: int
+    last_error: str | None
+
+
+def subscriptions(store: GraphStore, data_dir: Path) -> list[Subscription]:
+    """Every webhook subscription (active or not), by key, with its delivery position."""
+    state = DeliveryState(state_path(data_dir))
+    try:
+        rows = state.rows()
+    finally:
+        state.close()
+    out = []
+    for n in store.nodes_of_class(C.WebhookSubscription):
+        cursor, failures, error = rows.get(n.key, (0, 0, None))
+        out.append(Subscription(n.key, str(n.props.get(P.endpointUrl) or ""),
+                                n.props.get(P.webhookActive, True) is not False
+                                and bool(n.props.get(P.endpointUrl)), cursor, failures, error))
+    return sorted(out, key=lambda s: s.key)
 
 
 class DeliveryState:

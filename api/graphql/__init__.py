@@ -23,6 +23,8 @@ One module per domain, all built on the shared types and helpers of :mod:`api.gr
 - :mod:`~api.graphql.recalls`: recall records (lifecycle, consignees, 806/NMPA report data)
 - :mod:`~api.graphql.documents`: controlled documents, their revisions, approvals and training
   (issue 18 item 1)
+- :mod:`~api.graphql.integration`: the integration events and webhook subscriptions (issue 18
+  item 6)
 
 :mod:`~api.graphql.limits` holds the per-request limits and the authorization extension. A
 domain adds its ``Query``/``Mutation``/``Subscription`` classes to the tuples below (their order
@@ -47,6 +49,7 @@ from api.graphql import (
     explorer,
     genealogy,
     health,
+    integration,
     kpi,
     quality,
     recall,
@@ -71,7 +74,8 @@ QUERIES: tuple[type, ...] = (accounts.Query, genealogy.Query, recall.Query, expl
                              whatif.Query,  # issue 18 item 3
                              recalls.Query,  # issue 18 item 5
                              documents.Query,  # issue 18 item 1
-                             suppliers.Query)  # issue 18 item 2
+                             suppliers.Query,  # issue 18 item 2
+                             integration.Query)  # issue 18 item 6: integration events
 MUTATIONS: tuple[type, ...] = (capture.Mutation, accounts.Mutation, versions.Mutation,
                                quality.Mutation, health.Mutation, whatif.Mutation,
                                recalls.Mutation, documents.Mutation, suppliers.Mutation)

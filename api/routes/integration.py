@@ -19,7 +19,7 @@ from graph.authority import Principal
 from graph.errors import WriteRejectedError
 from graph.integration import event_types, events_since
 from ontology.terms import C
-from tracegraph.integration import DeliveryState, endpoints, state_path
+from tracegraph.integration import subscriptions
 
 __all__ = ["WebhookRequest", "router"]
 
@@ -48,15 +48,10 @@ def integration_events(rt: RuntimeDep, user: CurrentUser, after: int = Query(0, 
 def list_webhooks(rt: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
     """The active endpoints with their delivery cursor and last failure (never the secret)."""
     require("GET /api/integration/webhooks", user)
-    state = DeliveryState(state_path(rt.settings.data_dir))
-    try:
-        rows = state.rows()
-    finally:
-        state.close()
     return {"signed": bool(rt.settings.webhook_secret), "webhooks": [
-        {"key": e.key, "url": e.url, "cursor": rows.get(e.key, (0, 0, None))[0],
-         "failures": rows.get(e.key, (0, 0, None))[1],
-         "lastError": rows.get(e.key, (0, 0, None))[2]} for e in endpoints(rt.store)]}
+        {"key": w.key, "url": w.url, "cursor": w.cursor, "failures": w.failures,
+         "lastError": w.last_error}
+        for w in subscriptions(rt.store, rt.settings.data_dir) if w.active]}
 
 
 @router.post("/api/integration/webhooks", status_code=201)

@@ -199,6 +199,11 @@ REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
                                    'reason: "r") { ok } }', {}),
     "Mutation.terminateRecall": ('mutation($p: String!) { terminateRecall(recall: "NO-RCL", '
                                  'password: $p, reason: "r") { ok } }', {"p": PASSWORD}),
+    # integration events (issue 18 item 6)
+    "Query.integrationEvents": ("{ integrationEvents(first: 5) { next events { id type } } }",
+                                {}),
+    "Query.webhookSubscriptions": ("{ webhookSubscriptions { key endpoint active cursor } }",
+                                   {}),
 }
 
 

@@ -34,6 +34,7 @@ const UI = {
   // issue 18 item 1
   "Documents": "文件",
   "Suppliers": "供应商",  // issue 18 item 2
+  "Events": "集成事件",  // issue 18 item 6
 };
 
 export let lang = localStorage.getItem(KEY) || (navigator.language?.toLowerCase().startsWith("zh") ? "zh" : "en");

@@ -15,9 +15,10 @@ import * as kpi from "./kpi.js";
 import * as whatif from "./whatif.js";
 import * as documents from "./documents.js";  // issue 18 item 1
 import * as suppliers from "./suppliers.js";  // issue 18 item 2
+import * as events from "./events.js";  // issue 18 item 6: #/events/<after>/<type>
 
-const views = { work, trace, recall, deviation, spc, equipment, kpi, whatif, documents };
-views.suppliers = suppliers;  // issue 18 item 2: #/suppliers, #/suppliers/<key>/<from>/<to>
+const views = { work, trace, recall, deviation, spc, equipment, kpi, whatif, documents, suppliers,
+  events };
 const started = new Set();
 
 function show(name) {

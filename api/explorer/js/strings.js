@@ -195,6 +195,14 @@ export const STRINGS = {
     "sup.scars": "Supplier corrective action requests (SCAR)", "sup.noScars": "no SCAR",
     "sup.col.scar": "SCAR", "sup.col.title": "title", "sup.col.state": "state", "sup.col.due": "due",
     "sup.col.opened": "opened", "sup.col.closed": "closed", "sup.col.raisedBy": "deviations / CAPAs",
+    // integration events (issue 18 item 6)
+    "ev.title": "Integration events", "ev.type": "event type", "ev.allTypes": "all types",
+    "ev.prev": "‹ Previous", "ev.next": "Next ›", "ev.created": "created",
+    "ev.range": "Events after cursor {0}; the next page starts after {1}.",
+    "ev.empty": "No event after this cursor.", "ev.loaded": "events in {0} ms",
+    "ev.col.cursor": "cursor", "ev.col.type": "type", "ev.col.record": "record",
+    "ev.col.class": "class", "ev.col.from": "from", "ev.col.to": "to", "ev.col.at": "time",
+    "ev.col.user": "user", "ev.col.reason": "reason",
   },
   zh: {
     "tab.work": "我的工作", "work.waiting": "等待您处理", "work.nothing": "没有等待您处理的事项。",
@@ -327,6 +335,14 @@ export const STRINGS = {
     "sup.scars": "供应商纠正措施要求（SCAR）", "sup.noScars": "无 SCAR",
     "sup.col.scar": "SCAR", "sup.col.title": "标题", "sup.col.state": "状态", "sup.col.due": "到期日",
     "sup.col.opened": "发出时间", "sup.col.closed": "关闭时间", "sup.col.raisedBy": "偏差 / CAPA",
+    // integration events (issue 18 item 6)
+    "ev.title": "集成事件", "ev.type": "事件类型", "ev.allTypes": "全部类型",
+    "ev.prev": "‹ 上一页", "ev.next": "下一页 ›", "ev.created": "已创建",
+    "ev.range": "游标 {0} 之后的事件；下一页从 {1} 之后开始。",
+    "ev.empty": "此游标之后没有事件。", "ev.loaded": "事件加载用时 {0} 毫秒",
+    "ev.col.cursor": "游标", "ev.col.type": "类型", "ev.col.record": "记录",
+    "ev.col.class": "类别", "ev.col.from": "原值", "ev.col.to": "新值", "ev.col.at": "时间",
+    "ev.col.user": "用户", "ev.col.reason": "原因",
   },
 };
 
