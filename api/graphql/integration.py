@@ -1,8 +1,8 @@
 """GraphQL surface of the integration events (issue 18 item 6): ``integrationEvents(after,
 first, types)`` — the workflow events after a cursor, oldest first, and the cursor to continue
 from (the same :func:`graph.integration.events_since` as ``GET /api/integration/events``, the
-webhooks and ``tracegraph events replay``) — and ``webhookSubscriptions`` (administrator and auditor:
-each endpoint, whether it is active and the cursor delivered through; never the signing
+webhooks and ``tracegraph events replay``) — and ``webhookSubscriptions`` (administrator and
+auditor: each endpoint, whether it is active and the cursor delivered through; never the signing
 secret, a server setting)."""
 
 from __future__ import annotations
