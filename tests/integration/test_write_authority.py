@@ -166,9 +166,13 @@ def _value(rt: Runtime, prop: str) -> Any:
         return f"{p.range_class}/x"
     if p.code_list:
         return next(v for v in p.code_list if v not in CAPTURE_VALUES.get(prop, ()))
-    if p.datatype is not None and str(p.datatype).endswith("#integer"):
-        return 1  # of its type, so the refusal is the authority's, not the datatype's
-    return {"failedAttempts": 0, "lockedUntil": "2026-01-01T00:00:00Z"}.get(prop, "forged")
+    # of its type, so the refusal is the authority's, not the datatype's
+    typed = {"#integer": 1, "#dateTime": "2026-01-01T00:00:00Z", "#date": "2026-01-01",
+             "#decimal": 1.5, "#boolean": True}
+    for suffix, value in typed.items():
+        if p.datatype is not None and str(p.datatype).endswith(suffix):
+            return value
+    return {"failedAttempts": 0}.get(prop, "forged")
 
 
 def _expected(rt: Runtime, cls: str, prop: str | None, role: str | None) -> str:
