@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,17 +61,40 @@ def _neo4j_store() -> Iterator[GraphStore]:
     store.close()
 
 
-@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+#: Parametrises a fixture over both engines; the fixture calls :func:`engine_store`.
+ENGINES = ["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)]
+
+
+def engine_store(request: pytest.FixtureRequest, path: Path) -> GraphStore:
+    """A fresh, empty store of the engine a fixture parametrised with :data:`ENGINES` is
+    running for: a new SQLite file at ``path``, or the session's Neo4j, wiped."""
+    if request.param == "embedded":
+        return SQLiteStore(path)
+    neo = request.getfixturevalue("_neo4j_store")
+    neo.wipe()
+    return neo  # type: ignore[no-any-return]  # the session fixture's Neo4jStore
+
+
+def demo_runtime(request: pytest.FixtureRequest, data_dir: Path,
+                 docs: list[dict[str, Any]]) -> Runtime:
+    """A runtime over a fresh store of the fixture's engine with ``docs`` (the demo plant's
+    capture documents) loaded as the plant generator's migration."""
+    from bench.plant import PLANT_MIGRATION
+
+    rt = Runtime.open(Settings(data_dir=data_dir),
+                      store=engine_store(request, data_dir / "s.sqlite"))
+    for d in docs:
+        rt.capture(d, migration=PLANT_MIGRATION)
+    return rt
+
+
+@pytest.fixture(params=ENGINES)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore]:
     """A fresh, empty store of each engine."""
+    s = engine_store(request, tmp_path / "store.sqlite")
+    yield s
     if request.param == "embedded":
-        s = SQLiteStore(tmp_path / "store.sqlite")
-        yield s
         s.close()
-    else:
-        neo = request.getfixturevalue("_neo4j_store")
-        neo.wipe()
-        yield neo
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ import pytest
 
 from bench.plant import PLANT_MIGRATION, generate_plant
 from graph.as_of import AsOfStore
-from graph.engines.sqlite import SQLiteStore
 from graph.errors import RefusedError
 from graph.model import Direction, EdgeRecord, NodeRecord
 from graph.port import GraphStore
@@ -29,6 +28,7 @@ from ontology.datatypes import TypeRuleError
 from ontology.terms import C, P, R
 from quality.edhr import batch_dhr
 from quality.release import release_report
+from tests.conftest import ENGINES, engine_store
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -62,18 +62,12 @@ class Plant:
     thens: list[Then]
 
 
-@pytest.fixture(scope="module",
-                params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+@pytest.fixture(scope="module", params=ENGINES)
 def plant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[Plant]:
     tmp_path = tmp_path_factory.mktemp("as-of")
-    store: GraphStore
-    if request.param == "embedded":
-        store = SQLiteStore(tmp_path / "s.sqlite")
-    else:
-        store = request.getfixturevalue("_neo4j_store")
-        store.wipe()  # type: ignore[attr-defined]  # a Neo4jStore: wipe() is not on the port
-    rt = Runtime.open(Settings(data_dir=tmp_path), store=store)
+    rt = Runtime.open(Settings(data_dir=tmp_path),
+                      store=engine_store(request, tmp_path / "s.sqlite"))
     events = [(doc, ev) for doc in generate_plant(size="demo", seed=7) for ev in doc["events"]]
     cuts = {int(len(events) * c) for c in CUTS}
     thens = []
@@ -83,7 +77,7 @@ def plant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             thens.append(kept(rt.store))
     yield Plant(rt, thens)
     if request.param == "embedded":
-        store.close()
+        rt.store.close()
 
 
 def edge_key(e: EdgeRecord) -> tuple[str, str, str, str]:

@@ -19,13 +19,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
-from bench.plant import PLANT_MIGRATION, generate_plant
+from bench.plant import generate_plant
 from graph.engines.sqlite import SQLiteStore
-from graph.port import GraphStore
 from quality.kpi import KPI_IDS, KpiError, compute_kpis
-from tests.conftest import bearer, make_user
+from tests.conftest import ENGINES, bearer, demo_runtime, make_user
 from tracegraph.runtime import Runtime
-from tracegraph.settings import Settings
 
 Json = dict[str, Any]
 PERIODS = [("2025-01-01", "2027-01-01"), ("2026-01-08", "2026-01-12"),
@@ -235,22 +233,12 @@ def independent(docs: list[Json], start: str, end: str) -> dict[str, tuple[float
     return out
 
 
-@pytest.fixture(scope="module", params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+@pytest.fixture(scope="module", params=ENGINES)
 def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[tuple[Runtime, list[Json]]]:
     docs = list(generate_plant(size="demo", seed=7))
     docs += story(docs)
-    tmp = tmp_path_factory.mktemp("kpi-demo")
-    store: GraphStore
-    if request.param == "embedded":
-        store = SQLiteStore(tmp / "s.sqlite")
-    else:
-        store = request.getfixturevalue("_neo4j_store")
-        store.wipe()  # type: ignore[attr-defined]  # a Neo4jStore: wipe() is not on the port
-    rt = Runtime.open(Settings(data_dir=tmp), store=store)
-    for d in docs:
-        rt.capture(d, migration=PLANT_MIGRATION)
-    yield rt, docs
+    yield demo_runtime(request, tmp_path_factory.mktemp("kpi-demo"), docs), docs
 
 
 @pytest.mark.parametrize(("start", "end"), PERIODS)

@@ -14,11 +14,9 @@ from typing import Any
 
 import pytest
 
-from bench.plant import PLANT_MIGRATION, generate_plant
-from graph.engines.sqlite import SQLiteStore
+from bench.plant import generate_plant
 from graph.errors import WriteRejectedError
 from graph.model import Direction
-from graph.port import GraphStore
 from graph.schema import DERIVATION
 from ontology.terms import C, P, R
 from quality import capa as capa_mod
@@ -28,9 +26,8 @@ from quality.edhr import batch_dhr, render_html, unit_dhr
 from quality.release import release_batch, release_report
 from quality.signatures import signatures_of
 from quality.workflow import WorkflowRefused
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import ENGINES, PASSWORD, demo_runtime, make_user
 from tracegraph.runtime import Runtime
-from tracegraph.settings import Settings
 
 BATCH = "CA26010801"  # the batch of the demo plant's CPP excursion
 STATION = "UVB-01"
@@ -40,22 +37,14 @@ def clock() -> datetime:
     return datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+@pytest.fixture(params=ENGINES)
 def demo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runtime]:
-    store: GraphStore
-    if request.param == "embedded":
-        store = SQLiteStore(tmp_path / "s.sqlite")
-    else:
-        store = request.getfixturevalue("_neo4j_store")
-        store.wipe()  # type: ignore[attr-defined]  # a Neo4jStore: wipe() is not on the port
-    rt = Runtime.open(Settings(data_dir=tmp_path), store=store)
-    for d in generate_plant(size="demo", seed=7):
-        rt.capture(d, migration=PLANT_MIGRATION)
+    rt = demo_runtime(request, tmp_path, list(generate_plant(size="demo", seed=7)))
     for name, roles in (("q.clark", ["qc"]), ("q.adams", ["qa"]), ("o.ortiz", ["operator"])):
         make_user(rt, name, roles)
     yield rt
     if request.param == "embedded":
-        store.close()
+        rt.store.close()
 
 
 def iri(rt: Runtime, cls: str, key: str) -> str:

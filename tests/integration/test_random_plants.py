@@ -20,7 +20,7 @@ from graph.massbalance import mass_balance
 from graph.model import Direction
 from graph.port import GraphStore
 from tests import plantlet
-from tests.conftest import migrate
+from tests.conftest import ENGINES, engine_store, migrate
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -134,18 +134,13 @@ def path_sum_exposure(g: nx.MultiDiGraph, qty: dict[str, float], seed: str) -> d
     return out
 
 
-@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+@pytest.fixture(params=ENGINES)
 def fresh(request: pytest.FixtureRequest) -> Iterator[Callable[[], Runtime]]:
     tmp = Path(tempfile.mkdtemp())
     made: list[GraphStore] = []
 
     def make() -> Runtime:
-        store: GraphStore
-        if request.param == "embedded":
-            store = SQLiteStore(tmp / f"s{len(made)}.sqlite")
-        else:
-            store = request.getfixturevalue("_neo4j_store")
-            store.wipe()  # type: ignore[attr-defined]  # a Neo4jStore: wipe() is not on the port
+        store = engine_store(request, tmp / f"s{len(made)}.sqlite")
         made.append(store)
         rt = Runtime.open(Settings(data_dir=tmp), store=store)
         migrate(rt, plantlet.master_data())

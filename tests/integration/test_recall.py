@@ -11,12 +11,10 @@ import networkx as nx
 import orjson
 import pytest
 
-from bench.plant import PLANT_MIGRATION, generate_plant
-from graph.engines.sqlite import SQLiteStore
-from graph.port import GraphStore
+from bench.plant import generate_plant
 from graph.recall import write_export
 from tests import plantlet
-from tests.conftest import migrate
+from tests.conftest import ENGINES, demo_runtime, migrate
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -75,21 +73,11 @@ def test_recall_of_a_supplier_lot(runtime: Runtime, tmp_path: Path) -> None:
     assert body["summary"]["units"] == 3 and body["unknownSeeds"] == ["NO-SUCH-LOT"]
 
 
-@pytest.fixture(scope="module", params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+@pytest.fixture(scope="module", params=ENGINES)
 def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[tuple[Runtime, list[dict[str, Any]]]]:
     docs = list(generate_plant(size="demo", seed=7))
-    tmp = tmp_path_factory.mktemp("demo")
-    store: GraphStore
-    if request.param == "embedded":
-        store = SQLiteStore(tmp / "s.sqlite")
-    else:
-        store = request.getfixturevalue("_neo4j_store")
-        store.wipe()  # type: ignore[attr-defined]  # a Neo4jStore: wipe() is not on the port
-    rt = Runtime.open(Settings(data_dir=tmp), store=store)
-    for d in docs:
-        rt.capture(d, migration=PLANT_MIGRATION)
-    yield rt, docs
+    yield demo_runtime(request, tmp_path_factory.mktemp("demo"), docs), docs
 
 
 @pytest.mark.req("URS-TRC-02")

@@ -13,12 +13,10 @@ from typing import Any
 import orjson
 import pytest
 
-from bench.plant import PLANT_MIGRATION, generate_plant
+from bench.plant import generate_plant
 from graph.authority import Principal
-from graph.engines.sqlite import SQLiteStore
 from graph.errors import WriteRejectedError
 from graph.integration import events_since
-from graph.port import GraphStore
 from graph.recall_balance import write_export
 from ontology.codes import IntegrationEventType
 from quality import recalls as rc
@@ -26,32 +24,22 @@ from quality.accounts import AuthError
 from quality.recall_report import recall_report, render_html
 from quality.signatures import signatures_by_record
 from quality.workflow import WorkflowRefused, linked_from
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import ENGINES, PASSWORD, demo_runtime, make_user
 from tests.recall_oracle import Documents, when
 from tracegraph.runtime import Runtime
-from tracegraph.settings import Settings
 
 FMT = "tracegraph.capture/1"
 QA, QC, OP, ENG = "q.adams", "q.clark", "o.olsen", "e.evans"
 Demo = tuple[Runtime, Documents, str]
 
 
-@pytest.fixture(scope="module", params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+@pytest.fixture(scope="module", params=ENGINES)
 def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[Demo]:
     """The demo plant, one account per role, and the resin lot whose recall reaches the most
     consignees with the fewest units (chosen by the oracle)."""
     docs = list(generate_plant(size="demo", seed=7))
-    tmp = tmp_path_factory.mktemp("recall-record")
-    store: GraphStore
-    if request.param == "embedded":
-        store = SQLiteStore(tmp / "s.sqlite")
-    else:
-        store = request.getfixturevalue("_neo4j_store")
-        store.wipe()  # type: ignore[attr-defined]  # a Neo4jStore: wipe() is not on the port
-    rt = Runtime.open(Settings(data_dir=tmp), store=store)
-    for d in docs:
-        rt.capture(d, migration=PLANT_MIGRATION)
+    rt = demo_runtime(request, tmp_path_factory.mktemp("recall-record"), docs)
     for user, role in ((QA, "qa"), (QC, "qc"), (OP, "operator"), (ENG, "engineer")):
         make_user(rt, user, [role])
     oracle = Documents(docs, rt.vocab)

@@ -17,14 +17,12 @@ from typing import Any
 import pytest
 
 from graph.authority import Migration
-from graph.engines.sqlite import SQLiteStore
-from graph.port import GraphStore
 from quality import my_work as M
 from quality import worklists as W
 from quality.paging import Page, Sort, WorklistError
 from quality.release import release_report
 from tests import plantlet
-from tests.conftest import make_user, migrate
+from tests.conftest import ENGINES, engine_store, make_user, migrate
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -191,15 +189,10 @@ def build(rt: Runtime) -> Fixture:
     return fx
 
 
-@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+@pytest.fixture(params=ENGINES)
 def plant(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Runtime, Fixture]]:
-    store: GraphStore
-    if request.param == "embedded":
-        store = SQLiteStore(tmp_path / "s.sqlite")
-    else:
-        store = request.getfixturevalue("_neo4j_store")
-        store.wipe()  # type: ignore[attr-defined]  # a Neo4jStore: wipe() is not on the port
-    rt = Runtime.open(Settings(data_dir=tmp_path), store=store)
+    rt = Runtime.open(Settings(data_dir=tmp_path),
+                      store=engine_store(request, tmp_path / "s.sqlite"))
     rt.clock = lambda: NOW
     plantlet.load(rt)
     for u in OWNERS:
@@ -209,7 +202,7 @@ def plant(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Runt
     make_user(rt, "u.aud", ["auditor"])
     yield rt, build(rt)
     if request.param == "embedded":
-        store.close()
+        rt.store.close()
 
 
 

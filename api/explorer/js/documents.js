@@ -6,6 +6,7 @@ import { gql, el, status, when, fill } from "./api.js";
 import { label } from "./codes.js";
 import { lang } from "./i18n.js";
 import { t } from "./strings.js";
+import { table } from "./table.js";
 
 const REV = "key revision status effectiveFrom effectiveTo trainingDueBy";
 const LIST = `{ documents { code title operations revisions { ${REV} } inForce { key } } }`;
@@ -18,12 +19,6 @@ const at = (v) => (v ? when(v) : "—");
 const STATE_CLASS = { trained: "rel", pending: "hold", overdue: "dev" };
 const badge = (s) => el("span", { class: `badge ${STATE_CLASS[s] || ""}`, "data-state": s }, t(`doc.state.${s}`));
 const statusOf = (s) => label("versionStatus", s, lang) || s;
-
-function table(id, cols, rows) {
-  return el("div", { class: "scroll" }, el("table", { class: "table", id },
-    el("thead", {}, el("tr", {}, cols.map((c) => el("th", {}, t(c))))),
-    el("tbody", {}, rows)));
-}
 
 export function init() {}
 

@@ -7,6 +7,7 @@ import { gql, el, status, when, fill } from "./api.js";
 import { LABELS } from "./codes.js";
 import { lang } from "./i18n.js";
 import { t } from "./strings.js";
+import { table } from "./table.js";
 import { num } from "./env.js";
 
 const LIST = `{ equipmentList { equipment name state equipmentStatus
@@ -28,12 +29,6 @@ const at = (v) => (v ? when(v) : "—");
 const STATE_CLASS = { ok: "rel", drifting: "hold", breachForecast: "dev", overdue: "dev" };
 const stateBadge = (s) => el("span", { class: `badge ${STATE_CLASS[s] || ""}`, "data-state": s, title: s }, t(`state.${s}`));
 const dueCell = (d) => (d.due ? el("span", { class: d.overdue ? "badge dev" : "", title: d.overdue ? t("overdue") : null }, at(d.due)) : "—");
-
-function table(id, cols, rows) {
-  return el("div", { class: "scroll" }, el("table", { class: "table", id },
-    el("thead", {}, el("tr", {}, cols.map((c) => el("th", {}, t(c))))),
-    el("tbody", {}, rows)));
-}
 
 export function init() {}
 

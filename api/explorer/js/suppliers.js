@@ -9,6 +9,7 @@ import { gql, el, status, when, fill } from "./api.js";
 import { label } from "./codes.js";
 import { lang } from "./i18n.js";
 import { t } from "./strings.js";
+import { table } from "./table.js";
 
 const ASL = "key material status scope approvedUntil";
 // (few fields each: the nested list multiplies the query's cost estimate)
@@ -30,12 +31,6 @@ const materialKey = (iri) => decodeURIComponent(iri.slice(iri.lastIndexOf("/Mate
 
 export const expired = (until, today) => Boolean(until) && until < today;
 export const overdue = (s, today) => OPEN.has(s.state) && Boolean(s.dueDate) && s.dueDate < today;
-
-function table(id, cols, rows) {
-  return el("div", { class: "scroll" }, el("table", { class: "table", id },
-    el("thead", {}, el("tr", {}, cols.map((c) => el("th", {}, t(c))))),
-    el("tbody", {}, rows)));
-}
 
 const error = (out, msg) => fill(out, el("p", { class: "error", role: "alert" }, msg));
 
