@@ -5,6 +5,7 @@
 //   fmtNum(value)           a number in the reader's locale
 //   fmtQty(value, ucumCode) a quantity as people write it: "21.5 °C", "144 pcs"
 //   fmtUnit(ucumCode)       a unit as people write it: Cel → °C, {pc} → pcs, um → µm
+//   plantIso(ms), plantOffset(ms)  the plant's wall clock of an instant (chart axes)
 // The plant's time zone (TRACEGRAPH_PLANT_TIMEZONE) and the unit table come from the API
 // (GET /api/formatting, from ontology/units.py), loaded once when the page starts; the reader's
 // locale follows the page's language (zh → zh-CN, else the browser's English locale).
@@ -60,6 +61,21 @@ export function fmtDate(iso) {
   const d = parseTime(iso);
   if (!d) return iso ?? "";
   return formatter("date", { year: "numeric", month: "2-digit", day: "2-digit" }).format(d);
+}
+
+// the plant's wall-clock time of an instant (epoch ms) as "YYYY-MM-DDTHH:MM:SS" (chart axes)
+export function plantIso(ms) {
+  const p = Object.fromEntries(new Intl.DateTimeFormat("en-CA", {
+    timeZone: plantTimeZone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+    minute: "2-digit", second: "2-digit", hourCycle: "h23",
+  }).formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
+}
+
+// the plant's offset from UTC at an instant, ms (wall clock − UTC)
+export function plantOffset(ms) {
+  const t = Math.floor(ms / 1000) * 1000;
+  return Date.parse(`${plantIso(t)}Z`) - t;
 }
 
 export function fmtNum(value) {

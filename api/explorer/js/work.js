@@ -6,6 +6,7 @@
 import { gql, el, status } from "./api.js";
 import { CODE_LISTS, LABELS, label } from "./codes.js";
 import { t } from "./strings.js";
+import { fmtTime } from "./format.js";  // issue 15 item 4
 
 const PAGE = 10;
 const codesOf = (prop) => Object.keys(LABELS[CODE_LISTS[prop]] || {});
@@ -117,7 +118,7 @@ function cell(L, r, c) {
   if (v === null || v === undefined) return "";
   if (L.codes?.[c]) return el("span", { title: `${label(L.codes[c], v)} / ${label(L.codes[c], v, "zh")}` }, label(L.codes[c], v));
   if (c === "dueDate" && r.overdue) return el("span", { class: "badge dev", title: t("overdue") }, v);
-  if (/At$/.test(c)) return String(v).slice(0, 16).replace("T", " ");
+  if (/At$/.test(c)) return el("span", { title: String(v) }, fmtTime(v));
   return String(v);
 }
 
