@@ -1,7 +1,7 @@
 // Talking to the tracegraph API: the OAuth2 password flow, GraphQL and the recall export.
 // The bearer token lives in sessionStorage (gone when the tab closes).
 import { code, prop } from "./i18n.js";
-import { fmtTime } from "./format.js";  // issue 15 item 4
+import { fmtTime, fmtUnit } from "./format.js";  // issue 15 item 4
 
 const KEY = "tracegraph.token";
 
@@ -109,7 +109,7 @@ export function kvTable(obj) {
   return el("table", { class: "kv" }, el("tbody", {},
     Object.entries(obj || {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => {
       const shown = typeof v === "object" ? JSON.stringify(v) : String(v);
-      const coded = typeof v === "string" ? when(code(k, v)) : shown;
+      const coded = typeof v !== "string" ? shown : k === "unitCode" ? fmtUnit(v) : when(code(k, v));
       return el("tr", { "data-prop": k }, el("td", { title: k }, prop(k)),
         el("td", { title: coded !== shown ? shown : null }, coded));
     })));
