@@ -16,7 +16,9 @@ const conf = await fetch("/api/formatting")
   .then((r) => (r.ok ? r.json() : null))
   .catch(() => null) || { plantTimeZone: "UTC", units: {} };
 
-export const plantTimeZone = conf.plantTimeZone;
+// a zone the browser's time-zone data does not know falls back to UTC (and says so in each time)
+const known = (zone) => { try { new Intl.DateTimeFormat("en", { timeZone: zone }); return true; } catch { return false; } };
+export const plantTimeZone = known(conf.plantTimeZone) ? conf.plantTimeZone : "UTC";
 const UNITS = conf.units;
 
 const TIME = /^(\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d)?)(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
