@@ -379,7 +379,7 @@ def render_html(doc: Mapping[str, Any], paper: str = "A4", lang: str = "en",
     header = (title + of_batch + w.phrase("product", product.get("key", "—"),
                                           product.get("name") or "")).strip()
     footer = w.phrase("footer", doc["format"], doc.get("watermark", "—")) + (
-        w.phrase("as-of", w.time(str(doc["asOf"]))) if doc.get("asOf") else "")  # issue 18 i. 4
+        w.phrase("as-of", doc["asOf"]) if doc.get("asOf") else "")  # issue 18 item 4: as asked
     parts = [f"<!DOCTYPE html><html lang=\"{'zh-CN' if w.zh else 'en'}\"><head>"
              f"<meta charset=\"utf-8\"><title>{escape(title)}</title>"
              f"<style>{_style(paper, header, footer, w)}</style></head><body>",
