@@ -16,7 +16,7 @@ from api.deps import CurrentUser, RuntimeDep
 from api.graphql import build_schema
 from api.graphql.types import context_for
 from api.graphql.view import GraphQLView
-from api.routes import auth, edhr, epcis, health, integration, recall
+from api.routes import auth, edhr, epcis, formatting, health, integration, recall
 from api.routes.explorer import mount_explorer
 from tracegraph.integration import start_dispatcher
 from tracegraph.runtime import Runtime
@@ -67,6 +67,7 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
     app.include_router(health.router)
     app.include_router(recall.router)
     app.include_router(integration.router)
+    app.include_router(formatting.router)
     mount_explorer(app)
     app.add_middleware(BodyLimits, max_request_bytes=s.max_request_bytes,
                        max_upload_bytes=s.max_upload_bytes, max_json_depth=s.max_json_depth)

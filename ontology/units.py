@@ -15,11 +15,12 @@ True
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cache
 
 import pint
 
-__all__ = ["UnitError", "convert", "display_unit", "parse_unit", "registry"]
+__all__ = ["UnitError", "convert", "display_table", "display_unit", "parse_unit", "registry"]
 
 #: UCUM special (bracketed or non-SI-named) units and their pint names
 _UCUM: dict[str, str] = {
@@ -72,6 +73,16 @@ def display_unit(code: str) -> str:
         else:
             out.append(_EXPONENT.sub(lambda m: m.group(1).translate(_SUPERSCRIPT), part))
     return "".join(out)
+
+
+def display_table(codes: Iterable[str] = ()) -> dict[str, str]:
+    """The unit codes and how people write them, for a client that shows units (the explorer):
+    every code of the fixed table, plus ``codes`` (e.g. the plant's spec units) composed by
+    :func:`display_unit` — so no client keeps a second copy of the table or of its rules."""
+    table = dict(_SHOWN)
+    for code in codes:
+        table[code] = display_unit(code)
+    return table
 
 
 class UnitError(ValueError):

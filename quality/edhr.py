@@ -28,9 +28,10 @@ from ontology.terms import C, P, R
 from ontology.units import display_unit
 from ontology.vocab import DEFAULT_INSTANCE_BASE as ID_BASE
 from quality.document_training import executed_under
+from quality.edhr_words import Words, heading
 from quality.environment import SampleSource, execution_conditions
 from quality.release import release_report
-from quality.signatures import human_time, manifestation, signatures_by_record
+from quality.signatures import manifestation, manifestation_text, signatures_by_record
 from quality.workflow import linked_from, resolve
 
 __all__ = ["FORMAT", "PAPER", "PdfUnavailable", "batch_dhr", "heading", "render_html",
@@ -267,78 +268,63 @@ def _unit_dhr(rt: Session, serial: str, samples: SampleSource | None = None) -> 
 
 
 # -- HTML -------------------------------------------------------------------------------------
-#: headings people read for the record's field names (others: camelCase split into words)
-_HEADINGS = {"iri": "IRI", "gtin": "GTIN", "udi": "UDI", "udiDI": "UDI-DI", "di": "DI",
-             "humanReadable": "UDI (human readable)", "at": "Time", "lsl": "LSL", "usl": "USL",
-             "ok": "OK", "sd": "SD", "n": "n"}
 _UNIT_FIELDS = frozenset({"unit", "unitCode"})
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z")
 PAPER = ("A4", "Letter")
+_EN = Words()  # English, UTC: the default words
 
 
-def heading(name: str) -> str:
-    """A record's field name as a column heading.
-
-    >>> [heading(n) for n in ("materialName", "udiDI", "supplierLot", "quantityMade")]
-    ['Material name', 'UDI-DI', 'Supplier lot', 'Quantity made']
-    """
-    if name in _HEADINGS:
-        return _HEADINGS[name]
-    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).split(" ")
-    text = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
-    return text[:1].upper() + text[1:]
-
-
-def _cell(v: object, field: str = "") -> str:
+def _cell(v: object, field: str = "", w: Words = _EN, section: str = "") -> str:
     if v is None:
         return "—"
     if isinstance(v, bool):
-        return "yes" if v else "no"
+        return escape(w.phrase("yes" if v else "no"))
     if isinstance(v, list):
-        return ", ".join(_cell(x, field) for x in v)
+        return ", ".join(_cell(x, field, w, section) for x in v)
     text = str(v)
     if field in _UNIT_FIELDS:
         return escape(display_unit(text))
     if text.startswith(ID_BASE):  # our IRIs: class/key, as people know the record
         return escape(unquote(text[len(ID_BASE):]))
     if _TIME.fullmatch(text):
-        return escape(human_time(text))
+        return escape(w.time(text))
+    if isinstance(v, str) and w.coded(section, field):  # codes and classes by their label
+        return escape(w.code(section, field, text))
     return escape(text)
 
 
-def _table(title: str, rows: Sequence[Mapping[str, Any]], cols: Iterable[str] | None = None,
-           section: str = "") -> str:
-    head = f'<section id="{escape(section or title.lower().replace(" ", "-"))}"><h2>' \
-           f"{escape(title)}</h2>"
+def _table(section: str, rows: Sequence[Mapping[str, Any]], cols: Iterable[str] | None = None,
+           w: Words = _EN) -> str:
+    head = f'<section id="{escape(section)}"><h2>{escape(w.title(section))}</h2>'
     if not rows:
-        return head + "<p>None recorded.</p></section>"
+        return head + f"<p>{escape(w.phrase('none-recorded'))}</p></section>"
     names = list(cols or rows[0].keys())
-    th = "".join(f"<th>{escape(heading(c))}</th>" for c in names)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(r.get(c), c)}</td>" for c in names) + "</tr>"
-                   for r in rows)
+    th = "".join(f"<th>{escape(w.heading(c))}</th>" for c in names)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(r.get(c), c, w, section)}</td>" for c in names)
+                   + "</tr>" for r in rows)
     return f"{head}<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></section>"
 
 
-def _fields(title: str, data: Mapping[str, Any] | None, section: str) -> str:
+def _fields(section: str, data: Mapping[str, Any] | None, w: Words) -> str:
+    head = f'<section id="{section}"><h2>{escape(w.title(section))}</h2>'
     if not data:
-        return f'<section id="{section}"><h2>{escape(title)}</h2><p>None recorded.</p></section>'
-    rows = "".join(f"<tr><th>{escape(heading(k))}</th><td>{_cell(v, k)}</td></tr>"
+        return head + f"<p>{escape(w.phrase('none-recorded'))}</p></section>"
+    rows = "".join(f"<tr><th>{escape(w.heading(k))}</th><td>{_cell(v, k, w, section)}</td></tr>"
                    for k, v in data.items())
-    return (f'<section id="{section}"><h2>{escape(title)}</h2><table class="fields">{rows}'
-            "</table></section>")
+    return f'{head}<table class="fields">{rows}</table></section>'
 
 
 def _css_text(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _style(paper: str, header: str, footer: str) -> str:
+def _style(paper: str, header: str, footer: str, w: Words) -> str:
     """Print layout: the paper size, a running header (record, batch, product) and footer
     (page n of m, watermark) in the page margins; tables fit the page width and wrap."""
     return (f"@page{{size:{paper};margin:20mm 12mm 18mm 12mm;"
             f"@top-left{{content:{_css_text(header)};font:9px sans-serif;color:#444}}"
             f"@bottom-left{{content:{_css_text(footer)};font:9px sans-serif;color:#444}}"
-            '@bottom-right{content:"page " counter(page) " of " counter(pages);'
+            f"@bottom-right{{content:{w.phrase('page')};"
             "font:9px sans-serif;color:#444}}"
             "body{font-family:sans-serif;margin:0;color:#111}"
             "@media screen{body{margin:2em}}"
@@ -351,68 +337,79 @@ def _style(paper: str, header: str, footer: str) -> str:
             "section.signatures table td{font-size:10px}")
 
 
-def _signature_block(signatures: Sequence[Mapping[str, Any]]) -> str:
+def _signature_block(signatures: Sequence[Mapping[str, Any]], w: Words) -> str:
     """The signature manifestations (21 CFR 11.50): printed name, user, date and time, meaning —
-    the same line the system shows everywhere (:func:`quality.signatures.manifestation`)."""
-    head = '<section id="signatures" class="signatures"><h2>Signatures</h2>'
+    the same line the system shows everywhere (:func:`quality.signatures.manifestation_text`),
+    in the record's language and the plant's time zone."""
+    head = (f'<section id="signatures" class="signatures"><h2>{escape(w.title("signatures"))}'
+            "</h2>")
     if not signatures:
-        return head + "<p>None.</p></section>"
+        return head + f"<p>{escape(w.phrase('none'))}</p></section>"
     rows = "".join(
         '<tr class="sig">'
-        f"<td>{escape(str(s['recordClass']))} {escape(str(s['record']))}</td>"
-        f"<td>{escape(str(s['manifestation']))}</td>"
-        f"<td>{'valid' if s['valid'] else 'INVALID (record changed after signing)'}</td></tr>"
+        f"<td>{escape(w.cls(str(s['recordClass'])))} {escape(str(s['record']))}</td>"
+        f"<td>{escape(_manifestation(s, w))}</td>"
+        f"<td>{escape(w.phrase('sig.valid' if s['valid'] else 'sig.invalid'))}</td></tr>"
         for s in signatures)
-    return (head + "<table><thead><tr><th>Record</th><th>Signature (printed name, user, date "
-            "and time, meaning)</th><th>Status</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table></section>")
+    return (head + f"<table><thead><tr><th>{escape(w.phrase('sig.record'))}</th>"
+            f"<th>{escape(w.phrase('sig.line'))}</th><th>{escape(w.phrase('sig.status'))}</th>"
+            f"</tr></thead><tbody>{rows}</tbody></table></section>")
 
 
-def render_html(doc: Mapping[str, Any], paper: str = "A4") -> str:
+def _manifestation(s: Mapping[str, Any], w: Words) -> str:
+    if "signedAt" not in s:  # a document of an older format: the line as it was made
+        return str(s["manifestation"])
+    return manifestation_text(str(s["printedName"]), str(s["username"]), str(s["signedAt"]),
+                              w.code("signatures", "meaning", str(s["meaning"])), w.lang, w.tz)
+
+
+def render_html(doc: Mapping[str, Any], paper: str = "A4", lang: str = "en",
+                tz: str = "UTC") -> str:
     """A human-readable, printable device history record (one self-contained page, laid out
-    for ``paper``: ``A4`` or ``Letter``)."""
+    for ``paper``: ``A4`` or ``Letter``), in English or Chinese (``lang``: headings, code values
+    and classes by the ontology's labels) with its times in the time zone ``tz`` (the plant's)."""
     if paper not in PAPER:
         raise ValueError(f"paper {paper!r}: use A4 or Letter")
+    w = Words(lang, tz)
     b = doc["batch"]
     unit = doc.get("unit")
-    title = f"Device history record — {'unit ' + unit['serial'] if unit else 'batch ' + b['key']}"
+    title = w.phrase("title.unit", unit["serial"]) if unit else w.phrase("title.batch", b["key"])
     product = doc.get("product") or {}
-    of_batch = f" · batch {b['key']}" if unit else ""
-    header = (f"{title}{of_batch} · product {product.get('key', '—')} "
-              f"{product.get('name') or ''}").strip()
-    footer = f"tracegraph {doc['format']} · record watermark {doc.get('watermark', '—')}" + (
-        f" · as known at {doc['asOf']}" if doc.get("asOf") else "")  # issue 18 item 4
-    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
-             f"{escape(title)}</title><style>{_style(paper, header, footer)}</style></head><body>",
+    of_batch = w.phrase("of-batch", b["key"]) if unit else ""
+    header = (title + of_batch + w.phrase("product", product.get("key", "—"),
+                                          product.get("name") or "")).strip()
+    footer = w.phrase("footer", doc["format"], doc.get("watermark", "—")) + (
+        w.phrase("as-of", doc["asOf"]) if doc.get("asOf") else "")  # issue 18 item 4: as asked
+    parts = [f"<!DOCTYPE html><html lang=\"{'zh-CN' if w.zh else 'en'}\"><head>"
+             f"<meta charset=\"utf-8\"><title>{escape(title)}</title>"
+             f"<style>{_style(paper, header, footer, w)}</style></head><body>",
              f"<h1>{escape(title)}</h1>",
-             "<p>21 CFR 820.184 / ISO 13485 §7.5.1 — generated from the tracegraph record; "
-             f"format {escape(str(doc['format']))}.</p>",
-             _fields("Batch", b, "batch"),
-             ('<p class="migrated">Migrated records (their states came from a legacy system '
-              "through a signed migration, not through the workflow commands): "
-              + _cell(doc["migrated"]) + "</p>") if doc.get("migrated") else "",
-             _fields("Unit", unit, "unit") if unit else "",
-             _fields("UDI", doc["udi"], "udi"),
-             _fields("Product", doc["product"], "product"),
-             _fields("Process version", doc["processVersion"], "process-version"),
-             _table("Materials and lots", doc["materials"], section="materials"),
-             _table("Operations", doc["operations"], section="operations"),
-             _table("Documents executed under", doc.get("documents", []), section="documents"),
-             _table("Equipment", doc["equipment"], section="equipment"),
-             _table("Fixtures", doc["fixtures"], section="fixtures"),
-             _table("Operators", doc["operators"], section="operators"),
-             _table("Parameters", doc["parameters"], section="parameters"),
-             _table("Room conditions", _environment_rows(doc.get("environment", [])),
-                    section="environment"),
-             _table("Excursions", doc["excursions"], section="excursions"),
-             _table("Inspections", doc["inspections"], section="inspections"),
-             _table("Deviations", doc["deviations"], section="deviations"),
-             _table("Holds", doc["holds"], section="holds"),
-             _table("Dispositions", doc["dispositions"], section="dispositions"),
-             _table("Release", doc["release"], section="release"),
-             _table("Open exceptions", doc["exceptions"],
-                    ("rule", "focus", "field", "value", "message"), "exceptions"),
-             _signature_block(doc["signatures"]),
+             f"<p>{escape(w.phrase('basis', doc['format']))} "
+             f"{escape(w.phrase('times', tz))}</p>",
+             _fields("batch", b, w),
+             (f'<p class="migrated">{escape(w.phrase("migrated"))}'
+              + _cell(doc["migrated"], "", w) + "</p>") if doc.get("migrated") else "",
+             _fields("unit", unit, w) if unit else "",
+             _fields("udi", doc["udi"], w),
+             _fields("product", doc["product"], w),
+             _fields("process-version", doc["processVersion"], w),
+             _table("materials", doc["materials"], w=w),
+             _table("operations", doc["operations"], w=w),
+             _table("documents", doc.get("documents", []), w=w),
+             _table("equipment", doc["equipment"], w=w),
+             _table("fixtures", doc["fixtures"], w=w),
+             _table("operators", doc["operators"], w=w),
+             _table("parameters", doc["parameters"], w=w),
+             _table("environment", _environment_rows(doc.get("environment", [])), w=w),
+             _table("excursions", doc["excursions"], w=w),
+             _table("inspections", doc["inspections"], w=w),
+             _table("deviations", doc["deviations"], w=w),
+             _table("holds", doc["holds"], w=w),
+             _table("dispositions", doc["dispositions"], w=w),
+             _table("release", doc["release"], w=w),
+             _table("exceptions", doc["exceptions"],
+                    ("rule", "focus", "field", "value", "message"), w),
+             _signature_block(doc["signatures"], w),
              "</body></html>"]
     return "".join(parts)
 

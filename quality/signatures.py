@@ -17,7 +17,9 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -43,6 +45,7 @@ __all__ = [
     "current_hash",
     "human_time",
     "manifestation",
+    "manifestation_text",
     "render_record",
     "sign",
     "signatures_by_record",
@@ -206,16 +209,44 @@ def signatures_of(rt: Session, record_iri: str) -> list[Signature]:
     return signatures_by_record(rt.store, [record_iri])[record_iri]
 
 
-def human_time(text: str) -> str:
-    """A stored UTC time as people read it: ``2026-03-03 08:00:00 UTC``."""
-    return f"{text[:10]} {text[11:19]} UTC" if len(text) >= 19 else text
+def human_time(text: str, tz: str = "UTC") -> str:
+    """A stored UTC time as people read it: ``2026-03-03 08:00:00 UTC``; in time zone ``tz``
+    (an IANA name, the plant's) with its offset: ``2026-03-03 16:00:00 UTC+08:00``. Text that is
+    no time is returned as given.
+
+    >>> human_time("2026-03-03T08:00:00.000000Z", "Asia/Shanghai")
+    '2026-03-03 16:00:00 UTC+08:00'
+    """
+    if len(text) < 19 or text[10:11] != "T":
+        return text
+    if tz == "UTC":
+        return f"{text[:10]} {text[11:19]} UTC"
+    try:
+        at = datetime.fromisoformat(text).astimezone(ZoneInfo(tz))
+    except ValueError:
+        return text
+    off = at.strftime("%z")
+    return f"{at:%Y-%m-%d %H:%M:%S} UTC{off[:3]}:{off[3:]}"
+
+
+#: the signature line's words in Chinese (21 CFR 11.50 manifestation, issue 15 item 4)
+_SIGNED_ZH = "由 {name}（{user}）于 {at} 签署 — {meaning}"  # noqa: RUF001
+
+
+def manifestation_text(printed_name: str, username: str, signed_at: str, meaning: str,
+                       lang: str = "en", tz: str = "UTC") -> str:
+    """The signature line of :func:`manifestation` from its parts, in English or Chinese
+    (``lang``; the meaning as the caller names it) and the time in ``tz``."""
+    at = human_time(signed_at, tz)
+    if lang == "zh":
+        return _SIGNED_ZH.format(name=printed_name, user=username, at=at, meaning=meaning)
+    return f"Signed by {printed_name} ({username}) on {at} — {meaning}"
 
 
 def manifestation(sig: Signature) -> str:
     """The human-readable signature line (21 CFR 11.50): printed name, username, UTC time and
     meaning."""
-    return (f"Signed by {sig.printed_name} ({sig.username}) on {human_time(sig.signed_at)} "
-            f"— {sig.meaning}")
+    return manifestation_text(sig.printed_name, sig.username, sig.signed_at, sig.meaning)
 
 
 def _show(value: Any) -> str:

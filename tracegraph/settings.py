@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "settings"]
@@ -54,6 +55,19 @@ class Settings(BaseSettings):
     # before an operator must have trained on it to start an operation under it (a revision's
     # own tg:trainingGraceDays wins)
     document_training_grace_days: int = Field(default=14, ge=0, le=366)
+    # issue 15 item 4: the plant's IANA time zone (e.g. Asia/Shanghai): the explorer and the eDHR
+    # show times in it (stored times stay UTC)
+    plant_timezone: str = "UTC"
+
+    @field_validator("plant_timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"TRACEGRAPH_PLANT_TIMEZONE {v!r} is not an IANA time zone "
+                             "(e.g. Asia/Shanghai, Europe/Berlin, UTC)") from None
+        return v
 
     @property
     def sqlite_path(self) -> Path:

@@ -12,6 +12,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.types import bad_input, page, runtime_of
+from api.graphql.vocabulary import language
 from quality.kpi import KPI_IDS, Kpi, KpiError, compute_kpis
 
 __all__ = ["Query"]
@@ -53,13 +54,7 @@ class KpiValue:
 
 
 def _lang(info: Info[Any, None], lang: str | None) -> str:
-    if lang is None:
-        req = info.context.get("request")
-        header = req.headers.get("accept-language", "") if req is not None else ""
-        lang = "zh" if header.lower().startswith("zh") else "en"
-    if lang not in ("en", "zh"):
-        raise bad_input("lang", lang, "en or zh")
-    return lang
+    return language(info, lang)  # one rule for the reader's language (api.language)
 
 
 @strawberry.type

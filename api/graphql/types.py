@@ -31,6 +31,8 @@ from strawberry.types import Info
 
 from api.bodies import clip
 from api.graphql.enums import SignatureMeaning
+from api.graphql.shown import ShownProperty, pick, shown_properties
+from api.language import LANGUAGES, negotiate
 from graph.errors import Problem as ProblemRecord
 from graph.identifiers.identify import identify
 from graph.model import Direction as StoreDirection
@@ -42,8 +44,8 @@ from shapes.validator import ShapeResult
 from tracegraph.runtime import Runtime
 
 __all__ = ["MAX_DEPTH", "MAX_PAGE", "MAX_SEEDS", "Direction", "Edge", "Node", "Problem",
-           "Signature", "Stat", "Version", "as_json", "bad_input", "context_for", "not_found",
-           "page", "resolve_one", "runtime_of", "user_of"]
+           "Signature", "Stat", "Version", "as_json", "bad_input", "context_for", "language",
+           "not_found", "page", "resolve_one", "runtime_of", "user_of"]
 
 _SECRETS = vocabulary().secrets
 MAX_PAGE = 5_000
@@ -80,6 +82,17 @@ def bad_input(field: str, value: object, rule: str) -> GraphQLError:
     """``BAD_INPUT`` naming the field, the value (clipped) and the rule."""
     return GraphQLError(f"{field}={clip(value)!r}: {rule}",
                         extensions={"code": "BAD_INPUT", "field": field, "rule": rule})
+
+
+def language(info: Info[Any, None], lang: str | None) -> str:
+    """``lang`` if given (``en`` or ``zh``), else the best of ``Accept-Language``, else ``en``
+    (:mod:`api.language`, the rule the REST routes follow too)."""
+    if lang is not None:
+        if lang not in LANGUAGES:
+            raise bad_input("lang", lang, "a language is en or zh")
+        return lang
+    request = info.context.get("request")
+    return negotiate(request.headers.get("accept-language") if request is not None else None)
 
 
 def page(field: str, first: int) -> int:
@@ -175,6 +188,20 @@ class Node:
         found = [await info.context["nodes"].load(i) for i in prior]
         return sorted((Version.of(n) for n in found if n is not None),
                       key=lambda v: v.version_number)
+
+    @strawberry.field(description="The record's class by its ontology label in English or "
+                                  "Chinese (lang, else Accept-Language; issue 15 item 4).")
+    def class_label(self, info: Info[Any, None], lang: str | None = None) -> str:
+        c = vocabulary().classes.get(self.class_name)
+        return pick(c.label, c.label_zh, language(info, lang)) if c else self.class_name
+
+    @strawberry.field(description="The record's properties as people read them: labels, "
+                                  "code values and times (in the plant's time zone) in English "
+                                  "or Chinese (lang, else Accept-Language; issue 15 item 4).")
+    def shown(self, info: Info[Any, None], lang: str | None = None) -> list[ShownProperty]:
+        props = self.properties if isinstance(self.properties, dict) else {}
+        return shown_properties(props, language(info, lang),
+                                runtime_of(info).settings.plant_timezone)
 
     @strawberry.field(description="Relationships of this node (UPSTREAM = outgoing).")
     async def links(self, info: Info[Any, None],

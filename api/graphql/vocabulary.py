@@ -12,34 +12,11 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.types import bad_input, runtime_of
+from api.graphql.shown import pick as _pick
+from api.graphql.types import language, runtime_of
+from api.language import LANGUAGES
 
 __all__ = ["LANGUAGES", "Query", "language"]
-
-LANGUAGES = ("en", "zh")
-
-
-def language(info: Info[Any, None], lang: str | None) -> str:
-    """``lang`` if given (``en`` or ``zh``), else the best of ``Accept-Language``, else ``en``."""
-    if lang is not None:
-        if lang not in LANGUAGES:
-            raise bad_input("lang", lang, "a language is en or zh")
-        return lang
-    request = info.context.get("request")
-    header = request.headers.get("accept-language", "") if request is not None else ""
-    ranked = []
-    for i, part in enumerate(header.split(",")):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        primary = tag.strip().lower().split("-")[0]
-        if primary in LANGUAGES and q > 0:
-            ranked.append((-q, i, primary))
-    return min(ranked)[2] if ranked else "en"
 
 
 @strawberry.type
@@ -68,10 +45,6 @@ class Vocabulary:
     classes: list[Term]
     properties: list[Term]
     code_lists: list[CodeListTerm]
-
-
-def _pick(en: str, zh: str, lang: str) -> str:
-    return zh if lang == "zh" and zh else en
 
 
 @strawberry.type

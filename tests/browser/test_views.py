@@ -35,6 +35,7 @@ from ingest.signals.rawstore import RawStore
 from ontology.datatypes import ms_to_text
 from ontology.terms import R
 from ontology.vocab import ONTOLOGY_PATH
+from tests.browser.clock import shown_time
 from tests.browser.conftest import PASSWORD, Demo, shot, signed_in_page
 
 pytestmark = pytest.mark.browser
@@ -210,7 +211,7 @@ def test_equipment_list_and_the_drifting_extruders_health(browser: Any, demo: De
         cell = page.locator(f"#health-parameters tr[data-parameter='{p['parameter']}'] "
                             "td[data-col=breachAt]")
         assert cell.get_attribute("data-value") == p["breachAt"]
-        assert cell.inner_text() == p["breachAt"][:19].replace("T", " ") + " UTC"
+        assert cell.inner_text() == shown_time(p["breachAt"])  # format.js: the plant's zone
         interval = page.inner_text(f"#health-parameters tr[data-parameter='{p['parameter']}'] "
                                    "td[data-col=interval]")
         assert p["breachEarliest"][11:19] in interval and p["breachLatest"][11:19] in interval

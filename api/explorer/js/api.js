@@ -1,6 +1,7 @@
 // Talking to the tracegraph API: the OAuth2 password flow, GraphQL and the recall export.
 // The bearer token lives in sessionStorage (gone when the tab closes).
 import { code, prop } from "./i18n.js";
+import { fmtTime, fmtUnit } from "./format.js";  // issue 15 item 4
 
 const KEY = "tracegraph.token";
 
@@ -92,11 +93,9 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-// a stored UTC time (2026-01-05T15:07:31.000000Z) as people read it: 2026-01-05 15:07:31 UTC
-export function when(text) {
-  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?Z$/.exec(text);
-  return m ? `${m[1]} ${m[2]} UTC` : text;
-}
+// a stored UTC time (2026-01-05T15:07:31.000000Z) as people read it: in the plant's time zone
+// and the reader's locale (format.js); any other text as given
+export const when = fmtTime;
 
 // replace the children of `parent`, leaving out absent parts (null, undefined, false): the DOM's
 // replaceChildren would show them as the words "null" and "false"
@@ -110,7 +109,7 @@ export function kvTable(obj) {
   return el("table", { class: "kv" }, el("tbody", {},
     Object.entries(obj || {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => {
       const shown = typeof v === "object" ? JSON.stringify(v) : String(v);
-      const coded = typeof v === "string" ? when(code(k, v)) : shown;
+      const coded = typeof v !== "string" ? shown : k === "unitCode" ? fmtUnit(v) : when(code(k, v));
       return el("tr", { "data-prop": k }, el("td", { title: k }, prop(k)),
         el("td", { title: coded !== shown ? shown : null }, coded));
     })));

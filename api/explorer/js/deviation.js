@@ -3,6 +3,7 @@
 import { gql, el, kvTable, status, fill } from "./api.js";
 import { ACTIVE_HOLD_STATES, OPEN_DEVIATION_STATES, label } from "./codes.js";
 import { linePlot, timeLabel } from "./plot.js";
+import { fmtTime, fmtUnit, plantIso } from "./format.js";  // issue 15 item 4
 
 const NODE = "iri class key properties";
 const QUERY = `query($id: String!) { deviationView(id: $id) {
@@ -80,7 +81,7 @@ function signalCard(v) {
   const s = v.signal, l = s.limits, raw = s.source === "raw";
   const beyond = (lo, hi) => (l.lsl !== null && lo < l.lsl) || (l.usl !== null && hi > l.usl);
   const points = raw
-    ? s.samples.map((p) => ({ x: Date.parse(p.time), y: p.value, title: `${p.time}: ${p.value} (${p.quality})`,
+    ? s.samples.map((p) => ({ x: Date.parse(p.time), y: p.value, title: `${fmtTime(p.time)}: ${p.value} (${p.quality})`,
       color: beyond(p.value, p.value) ? "#c62828" : undefined }))
     : s.points.map((p) => ({ x: Date.parse(p.time), y: p.mean, lo: p.min, hi: p.max,
       title: `${p.execution}: mean ${p.mean}, min ${p.min}, max ${p.max} (${p.samples} samples)`,
@@ -92,13 +93,13 @@ function signalCard(v) {
     { y: l.setpoint, label: "setpoint", color: "#2e7d32", dash: "2 3" }];
   const exc = v.excursion?.properties || {};
   return el("div", { class: "card" },
-    el("h3", {}, `Signal: ${s.spec.properties.name || s.spec.key} (${l.unit || ""}) around ${s.eventTime}`),
+    el("h3", {}, `Signal: ${s.spec.properties.name || s.spec.key} (${fmtUnit(l.unit)}) around ${fmtTime(s.eventTime)}`),
     points.length ? linePlot({ id: "signal-plot", points, lines,
-      xLabel: raw ? (x) => new Date(x).toISOString().slice(11, 19) : timeLabel,
+      xLabel: raw ? (x) => plantIso(x).slice(11, 19) : timeLabel,
       event: { x: Date.parse(s.eventTime), label: `excursion, peak ${exc.peakValue}` },
       title: raw ? `${s.spec.key}: raw samples` : `${s.spec.key}: mean per execution, band = min–max` })
       : el("p", { class: "muted" }, "no observations in the window"),
     el("p", { class: "muted", id: "signal-source", "data-source": s.source },
-      `${points.length} ${raw ? "raw samples" : "observations"} between ${s.windowStart} and ${s.windowEnd}. `,
+      `${points.length} ${raw ? "raw samples" : "observations"} between ${fmtTime(s.windowStart)} and ${fmtTime(s.windowEnd)}. `,
       el("a", { href: `#/spc/${encodeURIComponent(s.spec.key)}` }, "SPC chart of this parameter")));
 }

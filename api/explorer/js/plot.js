@@ -1,5 +1,7 @@
 // A small SVG line chart: a series (with an optional min–max band), horizontal limit lines,
 // marked points and an optional vertical event line. Scales to its container's width.
+import { plantIso, plantOffset } from "./format.js";  // issue 15 item 4: the plant's time zone
+
 const NS = "http://www.w3.org/2000/svg";
 
 function s(tag, attrs = {}, text) {
@@ -69,21 +71,23 @@ export function linePlot({ points, lines = [], marks = [], event = null, xLabel 
   return svg;
 }
 
-export const timeLabel = (x) => new Date(x).toISOString().slice(5, 16).replace("T", " ");
+export const timeLabel = (x) => plantIso(x).slice(5, 16).replace("T", " ");
 
-// time ticks (x in epoch ms, UTC) at round steps, each label distinct: dates over days, times
-// within one, seconds within minutes (no tick repeats its neighbour's label)
+// time ticks (x in epoch ms) at round steps of the plant's wall clock (format.js), each label
+// distinct: dates over days, times within one, seconds within minutes (no tick repeats its
+// neighbour's label)
 const STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
                86400, 172800, 604800, 1209600, 2592000].map((s) => s * 1000);
 export function timeTicks(x0, x1, most = 6) {
   const step = STEPS.find((s) => (x1 - x0) / s <= most) || STEPS[STEPS.length - 1];
-  const day = (x) => new Date(x).toISOString().slice(0, 10);
+  const day = (x) => plantIso(x).slice(0, 10);
+  const off = plantOffset(x0);
   const fmt = step >= 86400000 ? (d) => d.slice(5, 10)
     : step >= 60000 ? (d) => (day(x0) !== day(x1) ? d.slice(5, 16).replace("T", " ") : d.slice(11, 16))
     : (d) => d.slice(11, 19);
   const out = [];
-  for (let x = Math.ceil(x0 / step) * step; x <= x1; x += step) {
-    const label = fmt(new Date(x).toISOString());
+  for (let x = Math.ceil((x0 + off) / step) * step - off; x <= x1; x += step) {
+    const label = fmt(plantIso(x));
     if (!out.length || out[out.length - 1].label !== label) out.push({ x, label });
   }
   return out;

@@ -7,6 +7,7 @@
 import { gql, el, status, fill } from "./api.js";
 import { linePlot, timeTicks } from "./plot.js";
 import { t } from "./strings.js";
+import { fmtTime, plantTimeZone } from "./format.js";  // issue 15 item 4
 
 const QUERY = `query($spec: String!, $last: Int!) { spcChart(spec: $spec, last: $last) {
   spec { key properties } limits { setpoint lsl usl unit unitShown }
@@ -69,7 +70,7 @@ export async function open(...parts) {
   // the time axis: each subgroup at the source time of its first value
   const gs = c.subgroups.map((g, i) => ({ ...g, i, x: g.time ? Date.parse(g.time) : null })).filter((g) => g.x !== null);
   const points = gs.map((g) => ({ x: g.x, y: g.mean, color: bad.has(g.i) ? "#c62828" : undefined,
-    title: `#${g.i + 1} ${g.key} ${g.time}: ${ind ? "" : "x̄ "}${+g.mean.toPrecision(6)} ${unit} (n ${g.n}${g.sd !== null ? `, s ${fmt(g.sd, 4)}` : ""})` }));
+    title: `#${g.i + 1} ${g.key} ${fmtTime(g.time)}: ${ind ? "" : "x̄ "}${+g.mean.toPrecision(6)} ${unit} (n ${g.n}${g.sd !== null ? `, s ${fmt(g.sd, 4)}` : ""})` }));
   const lines = [
     { y: c.limits.usl, label: "USL", color: "#c62828" }, { y: c.limits.lsl, label: "LSL", color: "#c62828" },
     { y: c.ucl, label: "UCL", color: "#ef6c00", dash: "6 3" }, { y: c.lcl, label: "LCL", color: "#ef6c00", dash: "6 3" },
@@ -83,7 +84,7 @@ export async function open(...parts) {
        { y: typical.sLcl, label: "LCL", color: "#ef6c00", dash: "6 3" }];
   const ci = (iv) => (iv ? ` [${fmt(iv.low, 2)}, ${fmt(iv.high, 2)}]` : "");
   const n = c.subgroups.length ? Math.max(...c.subgroups.map((g) => g.n)) : 1;
-  const axis = { xTicks: timeTicks, xTitle: t("spc.time") };
+  const axis = { xTicks: timeTicks, xTitle: t("spc.time", plantTimeZone) };
   const stat = (key, caption, value) => el("div", { class: "count", "data-stat": key }, el("b", {}, value), caption);
   fill(out,
     el("div", { class: "card", id: "spc-head", "data-assessable": String(cap.assessable) },
@@ -105,7 +106,7 @@ export async function open(...parts) {
       c.violations.length ? el("details", { id: "spc-violations", open: c.violations.length <= 20 },
         el("summary", {}, `${t("spc.violations")}: ${c.violations.length}`),
         el("ul", {}, c.violations.slice(0, 500).map((v) => el("li", {},
-          t("spc.violation", v.index + 1, c.subgroups[v.index]?.time?.slice(0, 19).replace("T", " ") || "", v.rule, v.description)))))
+          t("spc.violation", v.index + 1, fmtTime(c.subgroups[v.index]?.time || ""), v.rule, v.description)))))
         : el("p", { class: "muted" }, t("none")),
       el("h3", {}, t("spc.ruleEpisodes")),
       c.episodes.length ? el("ul", {}, c.episodes.map((e) => el("li", {},

@@ -6,6 +6,8 @@
 import { gql, el, status } from "./api.js";
 import { CODE_LISTS, LABELS, label } from "./codes.js";
 import { t } from "./strings.js";
+import { fmtTime } from "./format.js";  // issue 15 item 4
+import { lang } from "./i18n.js";  // issue 15 item 4: codes in the page's language
 
 const PAGE = 10;
 const codesOf = (prop) => Object.keys(LABELS[CODE_LISTS[prop]] || {});
@@ -86,7 +88,7 @@ function filterInput(L, f) {
     return el("label", {}, caption, el("select", { name: f.arg, id: name },
       el("option", { value: "" }, t("filter.any")),
       choices.map((c) => el("option", { value: c, title: f.prop ? label(f.prop, c, "zh") : null },
-        f.prop ? label(f.prop, c) : label("roleName", c)))));
+        f.prop ? label(f.prop, c, lang) : label("roleName", c, lang)))));
   }
   if (f.kind === "bool" || f.kind === "flag") {
     return el("label", {}, el("input", { type: "checkbox", name: f.arg, id: name, checked: !!f.init }), caption);
@@ -115,9 +117,9 @@ function cell(L, r, c) {
   const v = r[c];
   if (Array.isArray(v)) return v.join(", ");
   if (v === null || v === undefined) return "";
-  if (L.codes?.[c]) return el("span", { title: `${label(L.codes[c], v)} / ${label(L.codes[c], v, "zh")}` }, label(L.codes[c], v));
+  if (L.codes?.[c]) return el("span", { title: `${label(L.codes[c], v)} / ${label(L.codes[c], v, "zh")}`, "data-code": v }, label(L.codes[c], v, lang));
   if (c === "dueDate" && r.overdue) return el("span", { class: "badge dev", title: t("overdue") }, v);
-  if (/At$/.test(c)) return String(v).slice(0, 16).replace("T", " ");
+  if (/At$/.test(c)) return el("span", { title: String(v) }, fmtTime(v));
   return String(v);
 }
 
