@@ -149,11 +149,11 @@ def _progress(show: bool, totals: dict[str, int | None]) -> Iterator[Progress | 
 @audit_app.command("verify")
 def verify(
         checkpoint_file: Annotated[Path | None, typer.Option(
-            "--checkpoint", help="also check against this signed checkpoint (detects "
-                                 "truncation and rewrites)")] = None,
+            "--checkpoint", exists=True, dir_okay=False, help="also check against this signed "
+                                 "checkpoint (detects truncation and rewrites)")] = None,
         public_key: Annotated[Path | None, typer.Option(
-            help="PEM public key the checkpoint must be signed with (required with "
-                 "--checkpoint)")] = None,
+            exists=True, dir_okay=False, help="PEM public key the checkpoint must be signed "
+                                              "with (required with --checkpoint)")] = None,
         insecure_no_key: Annotated[bool, typer.Option(
             "--insecure-no-key", help="trust the public key the checkpoint names itself "
                                       "(anyone can forge such a checkpoint)")] = False,

@@ -5,7 +5,6 @@ a prompt)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Annotated
 
@@ -15,14 +14,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from graph.documents import chains, in_force
-from graph.errors import WriteRejectedError
 from graph.model import NodeRecord
 from ontology.datatypes import to_utc_text
 from ontology.terms import C, P
 from quality import documents as dc
-from quality.accounts import AuthError, authenticate
 from quality.document_training import governed_operations, training_status
-from quality.workflow import WorkflowRefused, resolve
+from quality.workflow import resolve
+from tracegraph.cli.workflow import ReasonOpt, UserOpt, password, run_step, signed_in
 from tracegraph.runtime import Runtime
 
 __all__ = ["documents_app"]
@@ -32,43 +30,22 @@ documents_app = typer.Typer(help="document control: revisions Draft → InReview
                             no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
-UserOpt = Annotated[str, typer.Option("--user", help="acting account (password: "
-                                                     "TRACEGRAPH_PASSWORD or a prompt)")]
-ReasonOpt = Annotated[str, typer.Option("--reason", help="why (audit trail, signatures)")]
 DocArg = Annotated[str, typer.Argument(help="document revision (code or IRI)")]
 
 
-def _password(user: str) -> str:
-    return os.environ.get("TRACEGRAPH_PASSWORD") or typer.prompt(f"password of {user}",
-                                                                 hide_input=True)
-
-
 def _signed_in(rt: Runtime, user: str) -> str:
-    try:
-        return authenticate(rt, user, _password(user), purpose="document control").username
-    except AuthError as e:
-        err.print(f"[red]refused[/red]: {e}")
-        raise typer.Exit(2) from None
+    return signed_in(rt, user, "document control")
 
 
 def _do(step: str, run: Callable[[Runtime], object], document: str) -> None:
-    rt = Runtime.open()
-    try:
+    def step_then_document(rt: Runtime) -> NodeRecord:
         run(rt)
-        doc = resolve(rt, C.Document, document)
-    except (WorkflowRefused, WriteRejectedError) as e:
-        for p in e.problems:
-            err.print(f"[red]refused[/red] {p.field}={p.value!r} ({p.rule}): "
-                      f"{escape(p.message)}")
-        raise typer.Exit(2) from None
-    except AuthError as e:
-        err.print(f"[red]refused[/red]: {e}")
-        raise typer.Exit(2) from None
-    finally:
-        rt.close()
-    console.print(f"{step}: {doc.key} {doc.props.get(P.versionStatus)}"
-                  + (f", training due by {doc.props[P.trainingDueBy]}"
-                     if doc.props.get(P.trainingDueBy) else ""))
+        return resolve(rt, C.Document, document)
+
+    run_step(step_then_document, lambda doc: f"{step}: {doc.key} "
+             f"{doc.props.get(P.versionStatus)}" + (
+                 f", training due by {doc.props[P.trainingDueBy]}"
+                 if doc.props.get(P.trainingDueBy) else ""))
 
 
 @documents_app.command("list")
@@ -101,11 +78,7 @@ def show(document: DocArg) -> None:
     """A revision: status, the operations executed under its document, who must train on it."""
     rt = Runtime.open()
     try:
-        try:
-            doc = resolve(rt, C.Document, document)
-        except WorkflowRefused as e:
-            err.print(f"[red]{escape(str(e))}[/red]")
-            raise typer.Exit(2) from None
+        doc = resolve(rt, C.Document, document)
         revs = chains(rt.store, [doc.iri])[doc.iri]
         console.print(f"{doc.key} revision {doc.props.get(P.revision)}: "
                       f"{doc.props.get(P.versionStatus)}; effective from "
@@ -136,7 +109,7 @@ def approve(document: DocArg, user: UserOpt, reason: ReasonOpt,
             reject: Annotated[bool, typer.Option(help="reject instead")] = False) -> None:
     """QA approves (or rejects) a revision in review, signing the approval."""
     _do("rejected" if reject else "approved", lambda rt: dc.approve(
-        rt, document, user, _password(user), reason, "rejected" if reject else "approved"),
+        rt, document, user, password(user), reason, "rejected" if reject else "approved"),
         document)
 
 
@@ -162,7 +135,7 @@ def train(document: DocArg,
           ) -> None:
     """A trainer (QA or engineer, never for themselves) records training on a revision."""
     def run(rt: Runtime) -> NodeRecord:
-        dc.record_training(rt, document, person, user, _password(user), reason,
+        dc.record_training(rt, document, person, user, password(user), reason,
                            qualification, at)
         return resolve(rt, C.Document, document)
     _do("trained", run, document)

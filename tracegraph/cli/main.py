@@ -10,24 +10,23 @@ import time
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from graph.authority import Migration, Principal
 from graph.errors import Problem, WriteRejectedError
 from graph.model import Direction
-from graph.schema import StoreVersionError
 from ontology.codes import RoleName
 from tracegraph.cli.admin import audit_app, user_app
 from tracegraph.cli.as_of import register as register_as_of
 from tracegraph.cli.backup import register as register_backup
 from tracegraph.cli.documents import documents_app
 from tracegraph.cli.equipment import equipment_app
+from tracegraph.cli.errors import CliGroup
 from tracegraph.cli.interop import check_export, events_app
 from tracegraph.cli.kpi import register as register_kpi
 from tracegraph.cli.migrate import migrate_app
@@ -38,25 +37,12 @@ from tracegraph.cli.signals import signals_app
 from tracegraph.cli.suppliers import suppliers_app
 from tracegraph.cli.validation import validation_app
 from tracegraph.cli.versions import register as register_versions
+from tracegraph.cli.workflow import password
 from tracegraph.runtime import Runtime
 from tracegraph.settings import settings
-from tracegraph.upgrade import UpgradeError
 
-
-class _App(typer.Typer):
-    """The command line: a store it must not open or could not upgrade ends the command with
-    the reason on one line (exit 1), not a traceback."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().__call__(*args, **kwargs)
-        except (StoreVersionError, UpgradeError) as e:
-            Console(stderr=True).print(f"[red]refused[/red]: {escape(str(e))}", soft_wrap=True)
-            raise SystemExit(1) from None
-
-
-app = _App(help="tracegraph: traceability knowledge graph for device manufacturing",
-           no_args_is_help=True)
+app = typer.Typer(cls=CliGroup, no_args_is_help=True,
+                  help="tracegraph: traceability knowledge graph for device manufacturing")
 console = Console()
 err = Console(stderr=True)
 
@@ -101,23 +87,16 @@ def _signed_in(rt: Runtime, user: str | None, migration: bool, reason: str | Non
     """Who loads: the system loader (no ``--user``), an authenticated account (its roles decide
     what it may assert), or an admin-run, signed migration (``--migration --reason``). The
     password comes from TRACEGRAPH_PASSWORD or a prompt."""
-    import os
-
-    from quality.accounts import AuthError, authenticate, begin_migration
+    from quality.accounts import authenticate, begin_migration
 
     if user is None:
         if migration:
             raise typer.BadParameter("a migration is signed: give --user (an administrator)")
         return None, None
-    password = os.environ.get("TRACEGRAPH_PASSWORD") or typer.prompt(
-        f"password of {user}", hide_input=True)
-    try:
-        if migration:
-            return None, begin_migration(rt, user, password, reason or "")
-        account = authenticate(rt, user, password, purpose="load")
-    except AuthError as e:
-        err.print(f"[red]refused[/red]: {e}")
-        raise typer.Exit(2) from None
+    secret = password(user)
+    if migration:
+        return None, begin_migration(rt, user, secret, reason or "")
+    account = authenticate(rt, user, secret, purpose="load")
     return Principal(account.username, account.roles), None
 
 

@@ -23,6 +23,7 @@ from quality.edhr import batch_dhr, render_html, render_pdf, unit_dhr
 from quality.release import release_report
 from quality.workflow import WorkflowRefused, resolve
 from tracegraph.cli.as_of import refused_time
+from tracegraph.cli.errors import fail, writable
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -86,6 +87,9 @@ def edhr_cmd(ident: Annotated[str, typer.Argument(help="batch or serial (IRI or 
              as_of: Annotated[str | None, typer.Option(
                  "--as-of", help="a past record time: the record as then")] = None) -> None:
     """Write the device history record (21 CFR 820.184) of a batch or unit."""
+    if format not in ("html", "pdf", "json"):
+        fail(f"--format={format!r}: html, pdf or json")
+    writable(out, "--out")
     rt = _rt()
     paper = paper or rt.settings.edhr_paper
     try:
@@ -114,10 +118,13 @@ def overdue_cmd(capa: Annotated[list[str] | None, typer.Option(help="CAPA key(s)
                 owner: Annotated[list[str] | None, typer.Option(help="owner username(s)")] = None,
                 today: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None) -> None:
     """CAPA actions past their due date and not done (plant-wide without --capa/--owner)."""
+    try:
+        day = date.fromisoformat(today) if today else date.today()
+    except ValueError:
+        fail(f"--today={today!r}: a date, YYYY-MM-DD")
     rt = _rt()
     try:
-        found = overdue_actions(rt, date.fromisoformat(today) if today else date.today(),
-                                capa or [], owner or [])
+        found = overdue_actions(rt, day, capa or [], owner or [])
     finally:
         rt.close()
     t = Table("action", "capa", "owner", "due", "state", "days overdue")

@@ -12,7 +12,6 @@ operator, supplier, version), e.g. ``both=lot:PA-778+equipment:UV-01@2026-01-05T
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -25,6 +24,7 @@ from rich.table import Table
 
 from graph.errors import RefusedError
 from graph.hypothesis import Hypothesis, compare, parse_hypothesis, scopes
+from tracegraph.cli.workflow import password
 from tracegraph.runtime import Runtime
 
 __all__ = ["recall_app"]
@@ -179,11 +179,10 @@ def prove(hypothesis: Annotated[str, HYPOTHESIS],
     from quality.exposure import prove as prove_
 
     [h] = _parse([hypothesis])
-    password = os.environ.get("TRACEGRAPH_PASSWORD") or typer.prompt(
-        f"password of {user}", hide_input=True)
+    secret = password(user)
     rt = Runtime.open()
     try:
-        proof = prove_(rt, h, target, user, password, reason)
+        proof = prove_(rt, h, target, user, secret, reason)
     except ExposedError as e:
         f = e.finding
         err.print(f"[red]refused[/red]: {escape(f.statement())}", soft_wrap=True)
