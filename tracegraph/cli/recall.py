@@ -79,7 +79,7 @@ def recall(ctx: typer.Context, seeds: Annotated[Path | None, typer.Option(
                       + ", ".join(answer.unknown_seeds[:20]), soft_wrap=True)
             raise typer.Exit(1)
         t_query = time.perf_counter() - t0
-        files = write_export(answer, out, rt.store if balance else None, max_depth)
+        files = write_export(answer, out, rt.store, max_depth, balance)
         t_all = time.perf_counter() - t0
     finally:
         rt.close()
