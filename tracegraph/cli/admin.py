@@ -41,6 +41,7 @@ from graph.model import AuditEntry
 from ontology.codes import AuditAction
 from ontology.datatypes import TypeRuleError, to_utc_text
 from quality.accounts import AuthError, create_first_admin
+from tracegraph.cli.progress import shown
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -121,8 +122,9 @@ def _print_report(r: VerifyReport, as_json: bool) -> None:
 
 @contextmanager
 def _progress(show: bool, totals: dict[str, int | None]) -> Iterator[Progress | None]:
-    """A rich progress bar per phase (chain entries, state records) on stderr."""
-    if not show:
+    """A rich progress bar per phase (chain entries, state records) on stderr, when it is a
+    terminal and ``--quiet`` is not given (:func:`tracegraph.cli.progress.shown`)."""
+    if not (show and shown(err)):
         yield None
         return
     from rich.progress import (

@@ -24,6 +24,7 @@ from quality.release import release_report
 from quality.workflow import WorkflowRefused, resolve
 from tracegraph.cli.as_of import refused_time
 from tracegraph.cli.errors import fail, writable
+from tracegraph.cli.progress import phases
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -55,7 +56,8 @@ def release_report_cmd(batch: Annotated[str, typer.Argument(help="batch IRI or k
     """Review by exception: every exception that blocks the batch's release (exit 1 if any)."""
     rt = _rt()
     try:
-        r = release_report(_past(rt, as_of), batch)
+        with phases("release review", ["exceptions"]):
+            r = release_report(_past(rt, as_of), batch)
     except WorkflowRefused as e:
         err.print(str(e))
         raise typer.Exit(2) from None
@@ -95,21 +97,23 @@ def edhr_cmd(ident: Annotated[str, typer.Argument(help="batch or serial (IRI or 
     try:
         past = _past(rt, as_of)
         node = resolve(past, "TraceableEntity", ident)
-        with raw_samples(rt.settings.data_dir) as raw:  # room conditions (issue 17 item 1)
+        with phases("eDHR", ["record", format]) as step, raw_samples(rt.settings.data_dir) as raw:
+            # room conditions (issue 17 item 1)
             doc = unit_dhr(past, node.iri, samples=raw) if node.label == "SerializedUnit" else \
                 batch_dhr(past, node.iri, samples=raw)
-        doc["asOf"] = getattr(past.store, "at", None)
+            doc["asOf"] = getattr(past.store, "at", None)
+            step(format)
+            if format == "json":
+                out.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+            elif format == "pdf":
+                out.write_bytes(render_pdf(render_html(doc, paper)))
+            else:
+                out.write_text(render_html(doc, paper), encoding="utf-8")
     except WorkflowRefused as e:
         err.print(str(e))
         raise typer.Exit(2) from None
     finally:
         rt.close()
-    if format == "json":
-        out.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
-    elif format == "pdf":
-        out.write_bytes(render_pdf(render_html(doc, paper)))
-    else:
-        out.write_text(render_html(doc, paper), encoding="utf-8")
     console.print(f"wrote {out}")
 
 

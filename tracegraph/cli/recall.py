@@ -24,6 +24,7 @@ from rich.table import Table
 
 from graph.errors import RefusedError
 from graph.hypothesis import Hypothesis, compare, parse_hypothesis, scopes
+from tracegraph.cli.progress import phases
 from tracegraph.cli.workflow import password
 from tracegraph.runtime import Runtime
 
@@ -73,13 +74,15 @@ def recall(ctx: typer.Context, seeds: Annotated[Path | None, typer.Option(
         lean(16, 0)
     try:
         t0 = time.perf_counter()
-        answer = rt.recall(values, unit_limit=0, max_depth=max_depth, package_limit=0)
-        if not answer.seeds:  # nothing to recall from: no files, a failing exit
-            err.print(f"none of the {len(values):,} seed(s) matched a node: "
-                      + ", ".join(answer.unknown_seeds[:20]), soft_wrap=True)
-            raise typer.Exit(1)
-        t_query = time.perf_counter() - t0
-        files = write_export(answer, out, rt.store, max_depth, balance)
+        with phases("recall", ["traversal", "export"]) as step:
+            answer = rt.recall(values, unit_limit=0, max_depth=max_depth, package_limit=0)
+            if not answer.seeds:  # nothing to recall from: no files, a failing exit
+                err.print(f"none of the {len(values):,} seed(s) matched a node: "
+                          + ", ".join(answer.unknown_seeds[:20]), soft_wrap=True)
+                raise typer.Exit(1)
+            t_query = time.perf_counter() - t0
+            step("export")
+            files = write_export(answer, out, rt.store, max_depth, balance)
         t_all = time.perf_counter() - t0
     finally:
         rt.close()
