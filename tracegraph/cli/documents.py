@@ -20,6 +20,8 @@ from ontology.terms import C, P
 from quality import documents as dc
 from quality.document_training import governed_operations, training_status
 from quality.workflow import resolve
+from tracegraph.cli.tables import Column, JsonOpt
+from tracegraph.cli.tables import show as tableshow
 from tracegraph.cli.workflow import ReasonOpt, UserOpt, password, run_step, signed_in
 from tracegraph.runtime import Runtime
 
@@ -49,14 +51,14 @@ def _do(step: str, run: Callable[[Runtime], object], document: str) -> None:
 
 
 @documents_app.command("list")
-def list_cmd() -> None:
+def list_cmd(as_json: JsonOpt = False) -> None:
     """Every document (revision chain) with the revision in force now."""
     rt = Runtime.open()
     try:
         now = to_utc_text(rt.clock())
         docs = rt.store.nodes_of_class(C.Document)
         groups = chains(rt.store, [d.iri for d in docs])
-        t = Table("document", "revisions", "in force", "training due by", "title")
+        rows: list[dict[str, object]] = []
         seen: set[str] = set()
         for d in docs:
             if d.iri in seen:
@@ -64,13 +66,20 @@ def list_cmd() -> None:
             revs = groups[d.iri]
             seen.update(r.iri for r in revs)
             cur = in_force(revs, now)
-            t.add_row(revs[0].key, ", ".join(f"{r.key} ({r.props.get(P.versionStatus)})"
-                                             for r in revs),
-                      cur.key if cur else "—", str((cur.props if cur else {}).get(
-                          P.trainingDueBy, "")), str((cur or revs[-1]).props.get("title", "")))
-        console.print(t)
+            rows.append({"document": revs[0].key,
+                         "revisions": [{"key": r.key, "status": r.props.get(P.versionStatus)}
+                                       for r in revs],
+                         "inForce": cur.key if cur else None,
+                         "trainingDueBy": (cur.props if cur else {}).get(P.trainingDueBy),
+                         "title": (cur or revs[-1]).props.get("title")})
     finally:
         rt.close()
+    tableshow(rows, [Column("document", "document", nowrap=True),
+                Column("revisions", "revisions", priority=2, shown=lambda rs: ", ".join(
+                    f"{r['key']} ({r['status']})" for r in rs)),
+                Column("inForce", "in force", nowrap=True, shown=lambda v: v or "—"),
+                Column("trainingDueBy", "training due by", priority=1),
+                Column("title", "title", priority=3)], as_json=as_json)
 
 
 @documents_app.command("show")

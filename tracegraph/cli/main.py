@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ontology.codes import RoleName
 from tracegraph.cli.admin import audit_app, user_app
@@ -31,6 +30,7 @@ from tracegraph.cli.recall import recall_app
 from tracegraph.cli.recalls import recalls_app
 from tracegraph.cli.signals import signals_app
 from tracegraph.cli.suppliers import suppliers_app
+from tracegraph.cli.tables import Column, JsonOpt, show
 from tracegraph.cli.validation import validation_app
 from tracegraph.cli.versions import register as register_versions
 from tracegraph.runtime import Runtime
@@ -52,18 +52,17 @@ def main(quiet: Annotated[bool, typer.Option(
 
 
 @app.command()
-def info() -> None:
+def info(as_json: JsonOpt = False) -> None:
     """Node and edge counts of the configured store."""
     rt = Runtime.open()
     try:
-        t = Table(title=f"{rt.store.engine} store, watermark {rt.store.watermark()}")
-        t.add_column("label / type")
-        t.add_column("count", justify="right")
-        for k, v in sorted(rt.store.counts().items()):
-            t.add_row(k, f"{v:,}")
-        console.print(t)
+        engine, watermark, counts = rt.store.engine, rt.store.watermark(), rt.store.counts()
     finally:
         rt.close()
+    rows = [{"label": k, "count": v} for k, v in sorted(counts.items())]
+    show(rows, [Column("label", "label / type", nowrap=True), Column("count", "count", "right")],
+         title=f"{engine} store, watermark {watermark}", as_json=as_json,
+         json_body={"engine": engine, "watermark": watermark, "counts": rows})
 
 
 @app.command()

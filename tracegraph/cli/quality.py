@@ -14,7 +14,6 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from ingest.signals.environment import raw_samples
 from ontology.datatypes import TypeRuleError
@@ -25,6 +24,7 @@ from quality.workflow import WorkflowRefused, resolve
 from tracegraph.cli.as_of import refused_time
 from tracegraph.cli.errors import fail, writable
 from tracegraph.cli.progress import phases
+from tracegraph.cli.tables import Column, JsonOpt, print_json, show
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -51,8 +51,8 @@ def _past(rt: Runtime, as_of: str | None) -> Runtime:
 @quality_app.command("release-report")
 def release_report_cmd(batch: Annotated[str, typer.Argument(help="batch IRI or key")],
                        as_of: Annotated[str | None, typer.Option(
-                           "--as-of", help="a past record time: the report as then")] = None
-                       ) -> None:
+                           "--as-of", help="a past record time: the report as then")] = None,
+                       as_json: JsonOpt = False) -> None:
     """Review by exception: every exception that blocks the batch's release (exit 1 if any)."""
     rt = _rt()
     try:
@@ -63,6 +63,13 @@ def release_report_cmd(batch: Annotated[str, typer.Argument(help="batch IRI or k
         raise typer.Exit(2) from None
     finally:
         rt.close()
+    rows = [{"rule": p.rule, "record": (p.focus or "").rsplit("/", 1)[-1], "value": p.value,
+             "message": p.message, "field": p.field} for p in r.exceptions]
+    if as_json:
+        print_json({"batch": r.key, "status": r.status, "watermark": r.watermark,
+                    "asOf": as_of, "releasable": r.releasable, "migrated": r.migrated,
+                    "exceptions": rows})
+        raise typer.Exit(0 if r.releasable else 1)
     if as_of is not None:
         console.print(f"{r.key} as known at {as_of} (watermark {r.watermark}): status {r.status}")
     if r.migrated:
@@ -72,11 +79,9 @@ def release_report_cmd(batch: Annotated[str, typer.Argument(help="batch IRI or k
     if r.releasable:
         console.print(f"{r.key}: no exceptions — releasable (QA signature required)")
         return
-    t = Table("rule", "record", "value", "message", title=f"{r.key}: {len(r.exceptions)} "
-              "exception(s)")
-    for p in r.exceptions:
-        t.add_row(p.rule, (p.focus or "").rsplit("/", 1)[-1], str(p.value), p.message)
-    console.print(t)
+    show(rows, [Column("rule", "rule"), Column("record", "record", nowrap=True),
+                Column("value", "value", priority=1), Column("message", "message")],
+         title=f"{r.key}: {len(r.exceptions)} exception(s)")
     raise typer.Exit(1)
 
 
@@ -120,7 +125,8 @@ def edhr_cmd(ident: Annotated[str, typer.Argument(help="batch or serial (IRI or 
 @quality_app.command("overdue")
 def overdue_cmd(capa: Annotated[list[str] | None, typer.Option(help="CAPA key(s)")] = None,
                 owner: Annotated[list[str] | None, typer.Option(help="owner username(s)")] = None,
-                today: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None) -> None:
+                today: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+                as_json: JsonOpt = False) -> None:
     """CAPA actions past their due date and not done (plant-wide without --capa/--owner)."""
     try:
         day = date.fromisoformat(today) if today else date.today()
@@ -131,8 +137,10 @@ def overdue_cmd(capa: Annotated[list[str] | None, typer.Option(help="CAPA key(s)
         found = overdue_actions(rt, day, capa or [], owner or [])
     finally:
         rt.close()
-    t = Table("action", "capa", "owner", "due", "state", "days overdue")
-    for a in found:
-        t.add_row(a.key, a.capa.rsplit("/", 1)[-1], a.owner.rsplit("/", 1)[-1], a.due, a.state,
-                  str(a.days_overdue))
-    console.print(t)
+    rows = [{"action": a.key, "capa": a.capa.rsplit("/", 1)[-1],
+             "owner": a.owner.rsplit("/", 1)[-1], "due": a.due, "state": a.state,
+             "daysOverdue": a.days_overdue} for a in found]
+    show(rows, [Column("action", "action", nowrap=True), Column("capa", "capa", nowrap=True),
+                Column("owner", "owner"), Column("due", "due", nowrap=True),
+                Column("state", "state", priority=1),
+                Column("daysOverdue", "days overdue", "right")], as_json=as_json)

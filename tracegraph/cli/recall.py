@@ -25,6 +25,7 @@ from rich.table import Table
 from graph.errors import RefusedError
 from graph.hypothesis import Hypothesis, compare, parse_hypothesis, scopes
 from tracegraph.cli.progress import phases
+from tracegraph.cli.tables import Column, JsonOpt, show
 from tracegraph.cli.workflow import password
 from tracegraph.runtime import Runtime
 
@@ -50,7 +51,8 @@ def recall(ctx: typer.Context, seeds: Annotated[Path | None, typer.Option(
                "recall"),
            max_depth: Annotated[int, typer.Option(help="traversal depth bound")] = 50,
            balance: Annotated[bool, typer.Option(
-               "--mass-balance/--no-mass-balance")] = True) -> None:
+               "--mass-balance/--no-mass-balance")] = True,
+           as_json: JsonOpt = False) -> None:
     """Bulk recall: everything downstream of the seeds, with an export for the recall file
     (or a what-if command: whatif, compare, prove)."""
     from graph.recall_balance import write_export
@@ -86,12 +88,15 @@ def recall(ctx: typer.Context, seeds: Annotated[Path | None, typer.Option(
         t_all = time.perf_counter() - t0
     finally:
         rt.close()
-    t = Table(title=f"recall of {len(values):,} seeds at watermark {answer.watermark}")
-    t.add_column("affected")
-    t.add_column("count", justify="right")
-    for k, v in answer.summary().items():
-        t.add_row(k, f"{v:,}")
-    console.print(t)
+    rows = [{"affected": k, "count": v} for k, v in answer.summary().items()]
+    show(rows, [Column("affected", "affected", nowrap=True), Column("count", "count", "right")],
+         title=f"recall of {len(values):,} seeds at watermark {answer.watermark}",
+         as_json=as_json, json_body={
+             "watermark": answer.watermark, "summary": answer.summary(),
+             "unknownSeeds": answer.unknown_seeds, "files": {k: str(p) for k, p in files.items()},
+             "seconds": {"query": round(t_query, 3), "all": round(t_all, 3)}})
+    if as_json:
+        return
     if answer.unknown_seeds:
         err.print(f"[yellow]{len(answer.unknown_seeds)} seed(s) matched nothing:[/yellow] "
                   + ", ".join(answer.unknown_seeds[:20]))

@@ -12,13 +12,14 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from graph.model import NodeRecord
 from ontology.terms import C, P
 from quality import recalls as rc
 from quality.recall_report import recall_report, render_html
 from quality.workflow import resolve
+from tracegraph.cli.tables import Column, JsonOpt, print_json
+from tracegraph.cli.tables import show as tableshow
 from tracegraph.cli.workflow import (
     ReasonOpt,
     UserOpt,
@@ -98,23 +99,33 @@ def terminate(recall: str, user: UserOpt, reason: ReasonOpt) -> None:
 
 
 @recalls_app.command("show")
-def show(recall: str) -> None:
+def show(recall: str, as_json: JsonOpt = False) -> None:
     """State, scope counts and effectiveness per consignee."""
     with runtime() as rt:
         rec = resolve(rt, C.Recall, recall)
         eff = rc.effectiveness(rt.store, rec)
     counts = rc.scope_of(rec).get("counts", {})
+    rows = [{"customer": c.key, "units": c.units, "notified": c.notified_at,
+             "responded": c.responded_at, "returned": len(c.returned),
+             "corrected": len(c.corrected)} for c in eff.consignees]
+    if as_json:
+        print_json({"recall": rec.key, "state": rec.props.get(P.recallState),
+                    "class": rec.props.get(P.recallClass),
+                    "scopeWatermark": rec.props.get(P.scopeWatermark), "counts": counts,
+                    "units": eff.units, "accounted": eff.accounted, "consignees": rows})
+        return
     console.print(f"recall {rec.key}: {rec.props.get(P.recallState)} class "
                   f"{rec.props.get(P.recallClass)}, scope at watermark "
                   f"{rec.props.get(P.scopeWatermark)}: " + ", ".join(
                       f"{k} {v}" for k, v in counts.items()))
-    t = Table("customer", "units", "notified", "responded", "returned", "corrected",
+    dash = lambda v: v or "-"  # noqa: E731
+    tableshow(rows, [Column("customer", "customer", nowrap=True), Column("units", "units", "right"),
+                     Column("notified", "notified", shown=dash),
+                     Column("responded", "responded", shown=dash),
+                     Column("returned", "returned", "right"),
+                     Column("corrected", "corrected", "right")],
               title=f"effectiveness {eff.accounted}/{eff.units} units accounted for"
               + (f" ({eff.share:.1%})" if eff.share is not None else ""))
-    for c in eff.consignees:
-        t.add_row(c.key, str(c.units), c.notified_at or "-", c.responded_at or "-",
-                  str(len(c.returned)), str(len(c.corrected)))
-    console.print(t)
 
 
 @recalls_app.command("report")
