@@ -19,6 +19,7 @@ import pytest
 from bench.plant import PLANT_MIGRATION, generate_plant
 from graph.engines.sqlite import SQLiteStore
 from graph.recall_balance import write_export
+from tests.integration.test_recall import raw_graph
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -38,30 +39,22 @@ def demo(tmp_path_factory: pytest.TempPathFactory
 def expected(docs: list[dict[str, Any]], rt: Runtime) -> dict[str, set[tuple[str, ...]]]:
     """Unit IRI → {(shipment, shipped at, customer, name, GLN)}: the shipments a unit reaches
     through its packaging, from the documents alone."""
-    g: nx.DiGraph = nx.DiGraph()
-    cls: dict[str, str] = {}
+    g, cls = raw_graph(docs, rt)
     props: dict[str, dict[str, Any]] = {}
-    links: dict[str, dict[str, str]] = {}
-
-    def iri(ref: str) -> str:
-        c, _, key = ref.partition("/")
-        return rt.vocab.mint_iri(c, key)
-
-    for doc in docs:
-        for ev in doc["events"]:
-            for n in ev.get("nodes", []):
-                i = rt.vocab.mint_iri(n["class"], n["key"])
-                cls[i] = n["class"]
-                props.setdefault(i, {"key": n["key"]}).update(n.get("properties", {}))
-                links.setdefault(i, {}).update(n.get("links", {}))
-            for d in ev.get("derivations", []):
-                g.add_edge(iri(d["input"]), iri(d["output"]))
+    links: dict[str, str] = {}  # shipment → its customer
+    for ev in (ev for doc in docs for ev in doc["events"]):
+        for n in ev.get("nodes", []):
+            i = rt.vocab.mint_iri(n["class"], n["key"])
+            props.setdefault(i, {"key": n["key"]}).update(n.get("properties", {}))
+            if "shippedTo" in n.get("links", {}):
+                c, _, key = n["links"]["shippedTo"].partition("/")
+                links[i] = rt.vocab.mint_iri(c, key)
     packed = g.subgraph([n for n in g if cls[n] in ("SerializedUnit", "PackagingAggregation",
                                                     "Shipment")])
     out: dict[str, set[tuple[str, ...]]] = {}
     for u in (n for n in packed if cls[n] == "SerializedUnit"):
         for s in (x for x in nx.descendants(packed, u) if cls[x] == "Shipment"):
-            c = iri(links[s]["shippedTo"])
+            c = links[s]
             out.setdefault(u, set()).add((props[s]["key"], props[s]["shippedAt"],
                                           props[c]["key"], props[c]["name"],
                                           props[c].get("gln", "")))

@@ -31,7 +31,6 @@ documents_app = typer.Typer(help="document control: revisions Draft → InReview
                                  "Effective → Superseded, and training on them",
                             no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
 DocArg = Annotated[str, typer.Argument(help="document revision (code or IRI)")]
 
 

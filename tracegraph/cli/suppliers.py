@@ -29,7 +29,6 @@ __all__ = ["suppliers_app"]
 suppliers_app = typer.Typer(help="supplier quality: approved supplier list, incoming inspection, "
                                  "SCAR, scorecard", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
 
 
 def _done(what: str, run: Callable[[Runtime], str]) -> None:
