@@ -30,7 +30,7 @@ memory stays bounded by a few days of production even for MD-M (~10M units).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,8 +137,10 @@ def generate_plant(size: str = "demo", seed: int = 7) -> Iterator[Json]:
         yield doc
 
 
-def write_plant(out_dir: Path, size: str = "demo", seed: int = 7) -> dict[str, int]:
-    """Write the plant as ``<phase>.jsonl`` files (lexical order = load order) and count it."""
+def write_plant(out_dir: Path, size: str = "demo", seed: int = 7,
+                progress: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Write the plant as ``<phase>.jsonl`` files (lexical order = load order) and count it;
+    ``progress`` is called with the phase after each document."""
     plant = _size(size)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -153,6 +155,8 @@ def write_plant(out_dir: Path, size: str = "demo", seed: int = 7) -> dict[str, i
             line = orjson.dumps(doc) + b"\n"
             fh.write(line)
             counts["bytes"] += len(line)
+            if progress is not None:
+                progress(phase)
             counts["documents"] += 1
             for ev in doc["events"]:
                 counts["events"] += 1

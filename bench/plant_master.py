@@ -108,6 +108,10 @@ def version_day(size: PlantSize, process: str, version: str) -> int:
     return PROCESSES[process].versions[version][1]
 
 
+#: customers' GLNs: location references from here on (a site's are below)
+CUSTOMER_LOCATIONS = 50_000
+
+
 def gln(location: int) -> str:
     body = f"{COMPANY_PREFIX}{location:05d}"
     return body + gs1_check_digit(body)
@@ -220,8 +224,10 @@ def master_events(size: PlantSize, seed: int, go_live: bool = False) -> Iterator
                         actor=engineer, reason="process definition released")
 
     nodes = [node("Customer", c.key, {"name": c.name, "address": c.address,
-                                      "country": c.country})
-             for c in customers(size, seed)]
+                                      "country": c.country,
+                                      # the consignee's GLN, named in a recall's units file
+                                      "gln": gln(CUSTOMER_LOCATIONS + n)})
+             for n, c in enumerate(customers(size, seed), 1)]
     for i in range(0, len(nodes), 500):
         yield event(f"md/customers/{i // 500}", t + 6 * HOUR, nodes[i:i + 500], actor=ADMIN,
                     reason="customer master")

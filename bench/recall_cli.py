@@ -36,7 +36,8 @@ LOT_POOL = ("SELECT n.iri FROM nodes n WHERE n.label = 'MaterialLot' AND EXISTS 
             "edges e WHERE e.dst = n.id AND e.type = 'WAS_DERIVED_FROM') ORDER BY n.id")
 
 
-def _worker(store_path: str, seeds_file: str, out: str, lean: bool) -> dict[str, Any]:
+def _worker(store_path: str, seeds_file: str, out: str, lean: bool,
+            consignees: bool = False) -> dict[str, Any]:
     from graph.engines.sqlite import SQLiteStore
     from graph.model import Direction
     from graph.recall import write_export
@@ -56,7 +57,10 @@ def _worker(store_path: str, seeds_file: str, out: str, lean: bool) -> dict[str,
     lists = {"package_limit": 0} if lean else {}  # the command lists no package (new code)
     answer = rt.recall(seeds, unit_limit=0, **lists)
     t_counts, c_counts = time.perf_counter() - t0, time.process_time() - c0
-    files = write_export(answer, Path(out))
+    # --consignees: the units file with each unit's shipment and customer, as the command
+    # writes it (issue 15 item 11)
+    files = write_export(answer, Path(out), store) if consignees else \
+        write_export(answer, Path(out))
     t_all, c_all = time.perf_counter() - t0, time.process_time() - c0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before hashing
     hashes = {}
@@ -79,10 +83,12 @@ def _load() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
 
-def _measure(src: Path, store: Path, seeds_file: Path, out: Path, lean: bool) -> dict[str, Any]:
+def _measure(src: Path, store: Path, seeds_file: Path, out: Path, lean: bool,
+             consignees: bool = False) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(src), "PYTHONDONTWRITEBYTECODE": "1"}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(seeds_file),
-           "--sqlite", str(store), "--out", str(out), *(["--lean"] if lean else [])]
+           "--sqlite", str(store), "--out", str(out), *(["--lean"] if lean else []),
+           *(["--consignees"] if consignees else [])]
     load = _load()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, cwd=src)
     if done.returncode:
@@ -109,9 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="scratch directory for the export files")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--lean", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--consignees", action="store_true",
+                    help="also the export with each unit's shipment and customer (a row "
+                         "'after + consignees': what `tracegraph recall` writes)")
     args = ap.parse_args(argv)
     if args.worker:
-        print(json.dumps(_worker(str(args.sqlite), args.worker, str(args.out), args.lean)))
+        print(json.dumps(_worker(str(args.sqlite), args.worker, str(args.out), args.lean,
+                                 args.consignees)))
         return 0
     ro = sqlite3.connect(f"file:{args.sqlite}?mode=ro", uri=True)
     pool = [r[0] for r in ro.execute(LOT_POOL)]
@@ -132,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         seeds_file.write_text("\n".join(seeds))
         after = _measure(here, args.sqlite, seeds_file, scratch / "after", lean=True)
         print(_row(f"{run} after", after), flush=True)
+        if args.consignees:
+            with_c = _measure(here, args.sqlite, seeds_file, scratch / "consignees", lean=True,
+                              consignees=True)
+            print(_row(f"{run} after + consignees", with_c), flush=True)
         if args.before_src:
             before = _measure(args.before_src.resolve(), args.sqlite, seeds_file,
                               scratch / "before", lean=False)

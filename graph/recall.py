@@ -176,22 +176,27 @@ def _all_units(answer: RecallAnswer) -> Iterator[UnitRow]:
     yield from walk.unit_rows(walk.by_label().get(UNIT_CLASS, ()))
 
 
-def _write_units(f: TextIO, rows: Iterator[UnitRow], per: int = 50_000) -> None:
+def _write_units(f: TextIO, rows: Iterator[Sequence[Any]], per: int = 50_000) -> None:
     """The rows as :func:`csv.writer` writes them, ``per`` at a time: a part whose fields hold
     no comma, quote or line break (every serial and IRI) is joined directly, three times faster."""
     w = csv.writer(f)
     while part := list(islice(rows, per)):
-        text = "\r\n".join([f"{a},{b},{c},{d},{e},{g}" for a, b, c, d, e, g in part])
+        if len(part[0]) == 6:
+            text = "\r\n".join([f"{a},{b},{c},{d},{e},{g}" for a, b, c, d, e, g in part])
+        else:
+            text = "\r\n".join([",".join(map(str, r)) for r in part])
         breaks = len(part) - 1
-        if (text.count(",") == 5 * len(part) and '"' not in text
+        if (text.count(",") == (len(part[0]) - 1) * len(part) and '"' not in text
                 and text.count("\n") == breaks and text.count("\r") == breaks):
             f.write(text + "\r\n")
         else:
             w.writerows(part)
 
 
-def write_export(answer: RecallAnswer, out_dir: Path) -> dict[str, Path]:
-    """Write the recall files: ``recall.json`` (everything) and one CSV per list."""
+def write_export(answer: RecallAnswer, out_dir: Path, store: Any = None) -> dict[str, Path]:
+    """Write the recall files: ``recall.json`` (everything) and one CSV per list; given the
+    store, the units file names each unit's shipment and customer
+    (:mod:`graph.recall_consignees`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {name: out_dir / f"recall-{name}.csv"
              for name in ("batches", "units", "shipments", "customers")}
@@ -203,8 +208,15 @@ def write_export(answer: RecallAnswer, out_dir: Path) -> dict[str, Path]:
             w.writerow([a.cls, a.key, a.iri, a.depth, a.witness[0], " > ".join(a.witness)])
     with files["units"].open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["serial", "gtin", "iri", "batch", "depth", "seed"])
-        _write_units(f, _all_units(answer))
+        if store is None:
+            w.writerow(["serial", "gtin", "iri", "batch", "depth", "seed"])
+            _write_units(f, _all_units(answer))
+        else:
+            from graph.recall_consignees import CONSIGNEE_COLUMNS, Consignees, with_consignees
+
+            w.writerow(["serial", "gtin", "iri", "batch", "depth", "seed", *CONSIGNEE_COLUMNS])
+            _write_units(f, with_consignees(_all_units(answer),
+                                            Consignees(store, answer.shipments)))
     with files["shipments"].open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["shipment", "shipped_at", "iri", "depth", *witness_cols])

@@ -54,10 +54,11 @@ def balance_rows(store: GraphStore, answer: RecallAnswer, max_depth: int = 50
 
 
 def write_export(answer: RecallAnswer, out_dir: Path, store: GraphStore | None = None,
-                 max_depth: int = 50) -> dict[str, Path]:
-    """The recall files, with the mass balance of each seed when ``store`` is given."""
-    files = write_lists(answer, out_dir)
-    if store is None:
+                 max_depth: int = 50, balance: bool = True) -> dict[str, Path]:
+    """The recall files; given the store, the units file names each unit's shipment and
+    customer and, with ``balance``, the mass balance of each seed is written."""
+    files = write_lists(answer, out_dir, store)
+    if store is None or not balance:
         return files
     rows, summary = balance_rows(store, answer, max_depth)
     path = out_dir / "recall-massbalance.csv"

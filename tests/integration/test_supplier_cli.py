@@ -42,7 +42,7 @@ def test_suppliers_cli_asl_receipt_inspection_and_scorecard(tmp_path: Path) -> N
     args = ("suppliers", "inspect", "RL-P", "--lot-size", "1000", "--aql", "1.0",
             "--nonconforming", "3", "--reason", "IQC: 3 in 80")
     admin = run(tmp_path, *args, "--user", "it.admin")
-    assert admin.returncode == 2 and "[role]" in admin.stderr  # an administrator is not QC
+    assert admin.returncode == 2 and "(role):" in admin.stderr  # an administrator is not QC
     done = run(tmp_path, *args, "--user", "iqc.inspector")
     assert done.returncode == 0, done.stderr
     assert "code J, sample 80, Ac 2 Re 3: rejected" in done.stdout

@@ -41,6 +41,7 @@ from graph.model import AuditEntry
 from ontology.codes import AuditAction
 from ontology.datatypes import TypeRuleError, to_utc_text
 from quality.accounts import AuthError, create_first_admin
+from tracegraph.cli.progress import shown
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -121,8 +122,9 @@ def _print_report(r: VerifyReport, as_json: bool) -> None:
 
 @contextmanager
 def _progress(show: bool, totals: dict[str, int | None]) -> Iterator[Progress | None]:
-    """A rich progress bar per phase (chain entries, state records) on stderr."""
-    if not show:
+    """A rich progress bar per phase (chain entries, state records) on stderr, when it is a
+    terminal and ``--quiet`` is not given (:func:`tracegraph.cli.progress.shown`)."""
+    if not (show and shown(err)):
         yield None
         return
     from rich.progress import (
@@ -149,11 +151,11 @@ def _progress(show: bool, totals: dict[str, int | None]) -> Iterator[Progress | 
 @audit_app.command("verify")
 def verify(
         checkpoint_file: Annotated[Path | None, typer.Option(
-            "--checkpoint", help="also check against this signed checkpoint (detects "
-                                 "truncation and rewrites)")] = None,
+            "--checkpoint", exists=True, dir_okay=False, help="also check against this signed "
+                                 "checkpoint (detects truncation and rewrites)")] = None,
         public_key: Annotated[Path | None, typer.Option(
-            help="PEM public key the checkpoint must be signed with (required with "
-                 "--checkpoint)")] = None,
+            exists=True, dir_okay=False, help="PEM public key the checkpoint must be signed "
+                                              "with (required with --checkpoint)")] = None,
         insecure_no_key: Annotated[bool, typer.Option(
             "--insecure-no-key", help="trust the public key the checkpoint names itself "
                                       "(anyone can forge such a checkpoint)")] = False,

@@ -24,6 +24,7 @@ from graph.errors import Problem
 from graph.port import GraphStore
 from graph.portable import PortableError, export_store, import_store
 from tracegraph.backup import BackupRefused, backup, private_file
+from tracegraph.cli.errors import writable
 from tracegraph.restore import restore
 from tracegraph.settings import Settings
 
@@ -222,6 +223,8 @@ def run_upgrade(
     from tracegraph.upgrade import upgrade
 
     cfg = Settings()
+    if backup_dir is not None:
+        writable(backup_dir, "--backup-dir")
     rt = Runtime.open(cfg, store=_open(cfg))  # the store as found: upgraded below
     try:
         r = upgrade(cfg, rt.store, rt.writer, dest=backup_dir)

@@ -5,7 +5,6 @@ a prompt)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Annotated
 
@@ -15,14 +14,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from graph.documents import chains, in_force
-from graph.errors import WriteRejectedError
 from graph.model import NodeRecord
 from ontology.datatypes import to_utc_text
 from ontology.terms import C, P
 from quality import documents as dc
-from quality.accounts import AuthError, authenticate
 from quality.document_training import governed_operations, training_status
-from quality.workflow import WorkflowRefused, resolve
+from quality.workflow import resolve
+from tracegraph.cli.tables import Column, JsonOpt
+from tracegraph.cli.tables import show as tableshow
+from tracegraph.cli.workflow import ReasonOpt, UserOpt, password, run_step, signed_in
 from tracegraph.runtime import Runtime
 
 __all__ = ["documents_app"]
@@ -31,55 +31,33 @@ documents_app = typer.Typer(help="document control: revisions Draft → InReview
                                  "Effective → Superseded, and training on them",
                             no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
-UserOpt = Annotated[str, typer.Option("--user", help="acting account (password: "
-                                                     "TRACEGRAPH_PASSWORD or a prompt)")]
-ReasonOpt = Annotated[str, typer.Option("--reason", help="why (audit trail, signatures)")]
 DocArg = Annotated[str, typer.Argument(help="document revision (code or IRI)")]
 
 
-def _password(user: str) -> str:
-    return os.environ.get("TRACEGRAPH_PASSWORD") or typer.prompt(f"password of {user}",
-                                                                 hide_input=True)
-
-
 def _signed_in(rt: Runtime, user: str) -> str:
-    try:
-        return authenticate(rt, user, _password(user), purpose="document control").username
-    except AuthError as e:
-        err.print(f"[red]refused[/red]: {e}")
-        raise typer.Exit(2) from None
+    return signed_in(rt, user, "document control")
 
 
 def _do(step: str, run: Callable[[Runtime], object], document: str) -> None:
-    rt = Runtime.open()
-    try:
+    def step_then_document(rt: Runtime) -> NodeRecord:
         run(rt)
-        doc = resolve(rt, C.Document, document)
-    except (WorkflowRefused, WriteRejectedError) as e:
-        for p in e.problems:
-            err.print(f"[red]refused[/red] {p.field}={p.value!r} ({p.rule}): "
-                      f"{escape(p.message)}")
-        raise typer.Exit(2) from None
-    except AuthError as e:
-        err.print(f"[red]refused[/red]: {e}")
-        raise typer.Exit(2) from None
-    finally:
-        rt.close()
-    console.print(f"{step}: {doc.key} {doc.props.get(P.versionStatus)}"
-                  + (f", training due by {doc.props[P.trainingDueBy]}"
-                     if doc.props.get(P.trainingDueBy) else ""))
+        return resolve(rt, C.Document, document)
+
+    run_step(step_then_document, lambda doc: f"{step}: {doc.key} "
+             f"{doc.props.get(P.versionStatus)}" + (
+                 f", training due by {doc.props[P.trainingDueBy]}"
+                 if doc.props.get(P.trainingDueBy) else ""))
 
 
 @documents_app.command("list")
-def list_cmd() -> None:
+def list_cmd(as_json: JsonOpt = False) -> None:
     """Every document (revision chain) with the revision in force now."""
     rt = Runtime.open()
     try:
         now = to_utc_text(rt.clock())
         docs = rt.store.nodes_of_class(C.Document)
         groups = chains(rt.store, [d.iri for d in docs])
-        t = Table("document", "revisions", "in force", "training due by", "title")
+        rows: list[dict[str, object]] = []
         seen: set[str] = set()
         for d in docs:
             if d.iri in seen:
@@ -87,13 +65,20 @@ def list_cmd() -> None:
             revs = groups[d.iri]
             seen.update(r.iri for r in revs)
             cur = in_force(revs, now)
-            t.add_row(revs[0].key, ", ".join(f"{r.key} ({r.props.get(P.versionStatus)})"
-                                             for r in revs),
-                      cur.key if cur else "—", str((cur.props if cur else {}).get(
-                          P.trainingDueBy, "")), str((cur or revs[-1]).props.get("title", "")))
-        console.print(t)
+            rows.append({"document": revs[0].key,
+                         "revisions": [{"key": r.key, "status": r.props.get(P.versionStatus)}
+                                       for r in revs],
+                         "inForce": cur.key if cur else None,
+                         "trainingDueBy": (cur.props if cur else {}).get(P.trainingDueBy),
+                         "title": (cur or revs[-1]).props.get("title")})
     finally:
         rt.close()
+    tableshow(rows, [Column("document", "document", nowrap=True),
+                Column("revisions", "revisions", priority=2, shown=lambda rs: ", ".join(
+                    f"{r['key']} ({r['status']})" for r in rs)),
+                Column("inForce", "in force", nowrap=True, shown=lambda v: v or "—"),
+                Column("trainingDueBy", "training due by", priority=1),
+                Column("title", "title", priority=3)], as_json=as_json)
 
 
 @documents_app.command("show")
@@ -101,11 +86,7 @@ def show(document: DocArg) -> None:
     """A revision: status, the operations executed under its document, who must train on it."""
     rt = Runtime.open()
     try:
-        try:
-            doc = resolve(rt, C.Document, document)
-        except WorkflowRefused as e:
-            err.print(f"[red]{escape(str(e))}[/red]")
-            raise typer.Exit(2) from None
+        doc = resolve(rt, C.Document, document)
         revs = chains(rt.store, [doc.iri])[doc.iri]
         console.print(f"{doc.key} revision {doc.props.get(P.revision)}: "
                       f"{doc.props.get(P.versionStatus)}; effective from "
@@ -136,7 +117,7 @@ def approve(document: DocArg, user: UserOpt, reason: ReasonOpt,
             reject: Annotated[bool, typer.Option(help="reject instead")] = False) -> None:
     """QA approves (or rejects) a revision in review, signing the approval."""
     _do("rejected" if reject else "approved", lambda rt: dc.approve(
-        rt, document, user, _password(user), reason, "rejected" if reject else "approved"),
+        rt, document, user, password(user), reason, "rejected" if reject else "approved"),
         document)
 
 
@@ -162,7 +143,7 @@ def train(document: DocArg,
           ) -> None:
     """A trainer (QA or engineer, never for themselves) records training on a revision."""
     def run(rt: Runtime) -> NodeRecord:
-        dc.record_training(rt, document, person, user, _password(user), reason,
+        dc.record_training(rt, document, person, user, password(user), reason,
                            qualification, at)
         return resolve(rt, C.Document, document)
     _do("trained", run, document)

@@ -5,7 +5,6 @@ TRACEGRAPH_PASSWORD or a prompt)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated
@@ -15,13 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from graph.errors import WriteRejectedError
 from graph.model import NodeRecord
 from ingest.signals.health import EquipmentHealth, equipment_health
 from ingest.signals.model import text_to_ms
 from quality import maintenance
-from quality.accounts import AuthError, authenticate
-from quality.workflow import WorkflowRefused
+from tracegraph.cli.workflow import ReasonOpt, UserOpt, run_step, runtime, signed_in
 from tracegraph.runtime import Runtime
 
 __all__ = ["equipment_app"]
@@ -33,9 +30,6 @@ wo_app = typer.Typer(help="maintenance work orders: Open → InProgress → Done
 equipment_app.add_typer(wo_app, name="work-order")
 console = Console()
 err = Console(stderr=True)
-UserOpt = Annotated[str, typer.Option("--user", help="acting account (password: "
-                                                     "TRACEGRAPH_PASSWORD or a prompt)")]
-ReasonOpt = Annotated[str, typer.Option("--reason", help="why (audit trail)")]
 
 
 def _as_json(h: EquipmentHealth) -> dict[str, object]:
@@ -57,14 +51,8 @@ def health(equipment: Annotated[str, typer.Argument(help="equipment tag or IRI")
     except ValueError:
         err.print(f"--at={at!r}: an ISO 8601 date-time with time zone")
         raise typer.Exit(2) from None
-    rt = Runtime.open()
-    try:
+    with runtime() as rt:
         h = equipment_health(rt, rt.settings.data_dir / "signals", equipment, when)
-    except WorkflowRefused as e:
-        err.print(str(e))
-        raise typer.Exit(2) from None
-    finally:
-        rt.close()
     if json:
         typer.echo(orjson.dumps(_as_json(h), option=orjson.OPT_INDENT_2, default=str).decode())
     else:
@@ -102,27 +90,12 @@ def _print(h: EquipmentHealth) -> None:
 
 
 def _signed(rt: Runtime, user: str) -> str:
-    password = os.environ.get("TRACEGRAPH_PASSWORD") or typer.prompt(
-        f"password of {user}", hide_input=True)
-    try:
-        return authenticate(rt, user, password, purpose="work order").username
-    except AuthError as e:
-        err.print(f"[red]refused[/red]: {e}")
-        raise typer.Exit(2) from None
+    return signed_in(rt, user, "work order")
 
 
 def _do(step: str, run: Callable[[Runtime], NodeRecord]) -> None:
-    rt = Runtime.open()
-    try:
-        wo = run(rt)
-    except (WorkflowRefused, WriteRejectedError) as e:
-        for p in e.problems:
-            err.print(f"[red]refused[/red] {p.field}={p.value!r} ({p.rule}): {p.message}")
-        raise typer.Exit(2) from None
-    finally:
-        rt.close()
-    console.print(f"{step}: {wo.key} {wo.props.get('maintenanceType')} "
-                  f"{wo.props.get('workOrderState')}")
+    run_step(run, lambda wo: f"{step}: {wo.key} {wo.props.get('maintenanceType')} "
+             f"{wo.props.get('workOrderState')}")
 
 
 @wo_app.command("open")

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from quality.kpi import KPI_IDS, Kpi, KpiError, compute_kpis
+from tracegraph.cli.progress import phases
 from tracegraph.runtime import Runtime
 
 __all__ = ["register"]
@@ -46,7 +47,8 @@ def kpi(start: Annotated[str, typer.Option("--from", help="period start (ISO 860
         raise typer.Exit(2)
     rt = Runtime.open()
     try:
-        ks = compute_kpis(rt.store, start, end)
+        with phases("KPIs", ["compute"]):
+            ks = compute_kpis(rt.store, start, end)
     except KpiError as e:
         err.print(f"--{e.field}={e.value!r}: {str(e).split(': ', 1)[1]}")
         raise typer.Exit(2) from None

@@ -10,7 +10,6 @@ migration (``--user``, password from TRACEGRAPH_PASSWORD or a prompt, ``--reason
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 import time
 from pathlib import Path
@@ -39,6 +38,7 @@ from ingest.migration import (
     verify,
 )
 from ingest.migration.mapping import Mapping
+from tracegraph.cli.workflow import password
 from tracegraph.runtime import Runtime
 
 __all__ = ["migrate_app"]
@@ -100,15 +100,9 @@ def _summary(r: StageReport, verb: str) -> None:
 
 
 def _signed(rt: Runtime, user: str, reason: str, stage: str) -> Migration:
-    from quality.accounts import AuthError, begin_migration
+    from quality.accounts import begin_migration
 
-    password = os.environ.get("TRACEGRAPH_PASSWORD") or typer.prompt(
-        f"password of {user}", hide_input=True)
-    try:
-        return dataclasses.replace(begin_migration(rt, user, password, reason), stage=stage)
-    except AuthError as e:
-        err.print(f"[red]refused[/red]: {escape(str(e))}")
-        raise typer.Exit(2) from None
+    return dataclasses.replace(begin_migration(rt, user, password(user), reason), stage=stage)
 
 
 @migrate_app.command("plan")

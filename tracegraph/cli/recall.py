@@ -12,7 +12,6 @@ operator, supplier, version), e.g. ``both=lot:PA-778+equipment:UV-01@2026-01-05T
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -25,6 +24,9 @@ from rich.table import Table
 
 from graph.errors import RefusedError
 from graph.hypothesis import Hypothesis, compare, parse_hypothesis, scopes
+from tracegraph.cli.progress import phases
+from tracegraph.cli.tables import Column, JsonOpt, show
+from tracegraph.cli.workflow import password
 from tracegraph.runtime import Runtime
 
 __all__ = ["recall_app"]
@@ -49,7 +51,8 @@ def recall(ctx: typer.Context, seeds: Annotated[Path | None, typer.Option(
                "recall"),
            max_depth: Annotated[int, typer.Option(help="traversal depth bound")] = 50,
            balance: Annotated[bool, typer.Option(
-               "--mass-balance/--no-mass-balance")] = True) -> None:
+               "--mass-balance/--no-mass-balance")] = True,
+           as_json: JsonOpt = False) -> None:
     """Bulk recall: everything downstream of the seeds, with an export for the recall file
     (or a what-if command: whatif, compare, prove)."""
     from graph.recall_balance import write_export
@@ -73,22 +76,27 @@ def recall(ctx: typer.Context, seeds: Annotated[Path | None, typer.Option(
         lean(16, 0)
     try:
         t0 = time.perf_counter()
-        answer = rt.recall(values, unit_limit=0, max_depth=max_depth, package_limit=0)
-        if not answer.seeds:  # nothing to recall from: no files, a failing exit
-            err.print(f"none of the {len(values):,} seed(s) matched a node: "
-                      + ", ".join(answer.unknown_seeds[:20]), soft_wrap=True)
-            raise typer.Exit(1)
-        t_query = time.perf_counter() - t0
-        files = write_export(answer, out, rt.store if balance else None, max_depth)
+        with phases("recall", ["traversal", "export"]) as step:
+            answer = rt.recall(values, unit_limit=0, max_depth=max_depth, package_limit=0)
+            if not answer.seeds:  # nothing to recall from: no files, a failing exit
+                err.print(f"none of the {len(values):,} seed(s) matched a node: "
+                          + ", ".join(answer.unknown_seeds[:20]), soft_wrap=True)
+                raise typer.Exit(1)
+            t_query = time.perf_counter() - t0
+            step("export")
+            files = write_export(answer, out, rt.store, max_depth, balance)
         t_all = time.perf_counter() - t0
     finally:
         rt.close()
-    t = Table(title=f"recall of {len(values):,} seeds at watermark {answer.watermark}")
-    t.add_column("affected")
-    t.add_column("count", justify="right")
-    for k, v in answer.summary().items():
-        t.add_row(k, f"{v:,}")
-    console.print(t)
+    rows = [{"affected": k, "count": v} for k, v in answer.summary().items()]
+    show(rows, [Column("affected", "affected", nowrap=True), Column("count", "count", "right")],
+         title=f"recall of {len(values):,} seeds at watermark {answer.watermark}",
+         as_json=as_json, json_body={
+             "watermark": answer.watermark, "summary": answer.summary(),
+             "unknownSeeds": answer.unknown_seeds, "files": {k: str(p) for k, p in files.items()},
+             "seconds": {"query": round(t_query, 3), "all": round(t_all, 3)}})
+    if as_json:
+        return
     if answer.unknown_seeds:
         err.print(f"[yellow]{len(answer.unknown_seeds)} seed(s) matched nothing:[/yellow] "
                   + ", ".join(answer.unknown_seeds[:20]))
@@ -179,11 +187,10 @@ def prove(hypothesis: Annotated[str, HYPOTHESIS],
     from quality.exposure import prove as prove_
 
     [h] = _parse([hypothesis])
-    password = os.environ.get("TRACEGRAPH_PASSWORD") or typer.prompt(
-        f"password of {user}", hide_input=True)
+    secret = password(user)
     rt = Runtime.open()
     try:
-        proof = prove_(rt, h, target, user, password, reason)
+        proof = prove_(rt, h, target, user, secret, reason)
     except ExposedError as e:
         f = e.finding
         err.print(f"[red]refused[/red]: {escape(f.statement())}", soft_wrap=True)

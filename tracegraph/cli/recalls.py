@@ -5,7 +5,6 @@ a prompt; every step re-authenticates, the signed steps sign with it). ``report`
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -13,15 +12,22 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from graph.errors import WriteRejectedError
 from graph.model import NodeRecord
 from ontology.terms import C, P
 from quality import recalls as rc
-from quality.accounts import AuthError, authenticate
 from quality.recall_report import recall_report, render_html
-from quality.workflow import WorkflowRefused, resolve
+from quality.workflow import resolve
+from tracegraph.cli.tables import Column, JsonOpt, print_json
+from tracegraph.cli.tables import show as tableshow
+from tracegraph.cli.workflow import (
+    ReasonOpt,
+    UserOpt,
+    password,
+    run_step,
+    runtime,
+    signed_in,
+)
 from tracegraph.runtime import Runtime
 
 __all__ = ["recalls_app"]
@@ -30,38 +36,14 @@ recalls_app = typer.Typer(help="recall records: Initiated → CustomersNotified 
                                "EffectivenessChecks → Terminated", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
-UserOpt = Annotated[str, typer.Option("--user", help="acting account (password: "
-                                                     "TRACEGRAPH_PASSWORD or a prompt)")]
-ReasonOpt = Annotated[str, typer.Option("--reason", help="why (audit trail)")]
-
-
-def _password(user: str) -> str:
-    return os.environ.get("TRACEGRAPH_PASSWORD") or typer.prompt(f"password of {user}",
-                                                                 hide_input=True)
-
-
-def _signed(rt: Runtime, user: str) -> str:
-    try:
-        return authenticate(rt, user, _password(user), purpose="recall step").username
-    except AuthError as e:
-        err.print(f"[red]refused[/red]: {e}")
-        raise typer.Exit(2) from None
 
 
 def _do(step: str, run: Callable[[Runtime], NodeRecord]) -> None:
-    rt = Runtime.open()
-    try:
-        n = run(rt)
-    except (WorkflowRefused, WriteRejectedError) as e:
-        for p in e.problems:
-            err.print(f"[red]refused[/red] {p.field}={p.value!r} ({p.rule}): {p.message}")
-        raise typer.Exit(2) from None
-    except AuthError as e:
-        err.print(f"[red]refused[/red]: {e}")
-        raise typer.Exit(2) from None
-    finally:
-        rt.close()
-    console.print(f"{step}: {n.key} {n.props.get(P.recallState, '')}".rstrip())
+    run_step(run, lambda n: f"{step}: {n.key} {n.props.get(P.recallState, '')}".rstrip())
+
+
+def _signed(rt: Runtime, user: str) -> str:
+    return signed_in(rt, user, "recall step")
 
 
 @recalls_app.command("initiate")
@@ -77,7 +59,7 @@ def initiate(key: Annotated[str, typer.Argument(help="recall record number")],
              user: UserOpt, reason: ReasonOpt) -> None:
     """Initiate a recall (QA, signed): the scope is frozen at the current watermark."""
     _do("initiated", lambda rt: rc.initiate_recall(
-        rt, user, _password(user), key, seed, recall_class, hazard, depth, action, hypothesis,
+        rt, user, password(user), key, seed, recall_class, hazard, depth, action, hypothesis,
         title, reason))
 
 
@@ -112,34 +94,38 @@ def check(recall: str, user: UserOpt, reason: ReasonOpt) -> None:
 @recalls_app.command("terminate")
 def terminate(recall: str, user: UserOpt, reason: ReasonOpt) -> None:
     """Terminate the recall (QA, signed): every consignee must have answered."""
-    _do("terminated", lambda rt: rc.terminate_recall(rt, user, _password(user), recall,
+    _do("terminated", lambda rt: rc.terminate_recall(rt, user, password(user), recall,
                                                      reason))
 
 
 @recalls_app.command("show")
-def show(recall: str) -> None:
+def show(recall: str, as_json: JsonOpt = False) -> None:
     """State, scope counts and effectiveness per consignee."""
-    rt = Runtime.open()
-    try:
+    with runtime() as rt:
         rec = resolve(rt, C.Recall, recall)
         eff = rc.effectiveness(rt.store, rec)
-    except WorkflowRefused as e:
-        err.print(str(e))
-        raise typer.Exit(2) from None
-    finally:
-        rt.close()
     counts = rc.scope_of(rec).get("counts", {})
+    rows = [{"customer": c.key, "units": c.units, "notified": c.notified_at,
+             "responded": c.responded_at, "returned": len(c.returned),
+             "corrected": len(c.corrected)} for c in eff.consignees]
+    if as_json:
+        print_json({"recall": rec.key, "state": rec.props.get(P.recallState),
+                    "class": rec.props.get(P.recallClass),
+                    "scopeWatermark": rec.props.get(P.scopeWatermark), "counts": counts,
+                    "units": eff.units, "accounted": eff.accounted, "consignees": rows})
+        return
     console.print(f"recall {rec.key}: {rec.props.get(P.recallState)} class "
                   f"{rec.props.get(P.recallClass)}, scope at watermark "
                   f"{rec.props.get(P.scopeWatermark)}: " + ", ".join(
                       f"{k} {v}" for k, v in counts.items()))
-    t = Table("customer", "units", "notified", "responded", "returned", "corrected",
+    dash = lambda v: v or "-"  # noqa: E731
+    tableshow(rows, [Column("customer", "customer", nowrap=True), Column("units", "units", "right"),
+                     Column("notified", "notified", shown=dash),
+                     Column("responded", "responded", shown=dash),
+                     Column("returned", "returned", "right"),
+                     Column("corrected", "corrected", "right")],
               title=f"effectiveness {eff.accounted}/{eff.units} units accounted for"
               + (f" ({eff.share:.1%})" if eff.share is not None else ""))
-    for c in eff.consignees:
-        t.add_row(c.key, str(c.units), c.notified_at or "-", c.responded_at or "-",
-                  str(len(c.returned)), str(len(c.corrected)))
-    console.print(t)
 
 
 @recalls_app.command("report")
@@ -150,14 +136,8 @@ def report(recall: str,
     if fmt not in ("json", "html"):
         err.print(f"--format={fmt!r}: json or html")
         raise typer.Exit(2)
-    rt = Runtime.open()
-    try:
+    with runtime() as rt:
         doc = recall_report(rt.store, resolve(rt, C.Recall, recall).iri)
-    except WorkflowRefused as e:
-        err.print(str(e))
-        raise typer.Exit(2) from None
-    finally:
-        rt.close()
     text = render_html(doc) if fmt == "html" else orjson.dumps(
         doc, option=orjson.OPT_INDENT_2).decode()
     if out is None:

@@ -21,7 +21,8 @@ __all__ = ["signals_app"]
 
 signals_app = typer.Typer(help="Equipment signals → detection → deviation, hold, QC notified.")
 console = Console(stderr=True)
-TagsOpt = Annotated[Path, typer.Option("--tags", help="tag map JSON (validated at start)")]
+TagsOpt = Annotated[Path, typer.Option("--tags", exists=True, dir_okay=False,
+                                       help="tag map JSON (validated at start)")]
 WebhookOpt = Annotated[str | None, typer.Option("--webhook", help="QC webhook URL")]
 
 

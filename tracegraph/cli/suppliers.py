@@ -6,9 +6,7 @@ TRACEGRAPH_PASSWORD or a prompt). A refusal prints its problems (rule, field, va
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -17,55 +15,24 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from graph.errors import RefusedError, WriteRejectedError
 from ontology.codes import SupplierStatus
 from ontology.datatypes import to_utc_text
 from ontology.terms import C
 from quality import suppliers as sup
 from quality.supplier_scorecard import scorecard
-from quality.workflow import WorkflowRefused, resolve
+from quality.workflow import resolve
+from tracegraph.cli.workflow import ReasonOpt, UserOpt, password, run_step, runtime
 from tracegraph.runtime import Runtime
-from tracegraph.settings import Settings
 
 __all__ = ["suppliers_app"]
 
 suppliers_app = typer.Typer(help="supplier quality: approved supplier list, incoming inspection, "
                                  "SCAR, scorecard", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
-UserOpt = Annotated[str, typer.Option("--user", help="acting account (password: "
-                                                     "TRACEGRAPH_PASSWORD or a prompt)")]
-ReasonOpt = Annotated[str, typer.Option("--reason", help="why (kept in the audit trail)")]
-
-
-@contextmanager
-def _runtime() -> Iterator[Runtime]:
-    rt = Runtime.open(Settings())
-    try:
-        yield rt
-    except WorkflowRefused as e:
-        for p in e.problems:
-            err.print(f"refused [{p.rule}] {p.field}={p.value!r}: {p.message}", markup=False)
-        raise typer.Exit(2) from None
-    except WriteRejectedError as e:
-        for p in e.problems:
-            err.print(f"refused [{p.rule}] {p.field}={p.value!r}: {p.message}", markup=False)
-        raise typer.Exit(2) from None
-    except RefusedError as e:
-        err.print(f"refused: {e}", markup=False)
-        raise typer.Exit(2) from None
-    finally:
-        rt.close()
-
-
-def _password(user: str) -> str:
-    return os.environ.get("TRACEGRAPH_PASSWORD") or typer.prompt(f"password of {user}",
-                                                                   hide_input=True)
 
 
 def _done(what: str, run: Callable[[Runtime], str]) -> None:
-    with _runtime() as rt:
-        console.print(f"{what}: {run(rt)}", markup=False)
+    run_step(run, lambda text: f"{what}: {text}")
 
 
 @suppliers_app.command("asl")
@@ -73,7 +40,7 @@ def asl_cmd(supplier: Annotated[str | None, typer.Option(help="supplier IRI or k
             material: Annotated[str | None, typer.Option(help="material IRI or key")] = None,
             as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The approved supplier list (of one supplier or material)."""
-    with _runtime() as rt:
+    with runtime() as rt:
         s = resolve(rt, C.Supplier, supplier).iri if supplier else None
         m = resolve(rt, C.Material, material).iri if material else None
         rows = sup.approved_supplier_list(rt.store, s, m)
@@ -93,7 +60,7 @@ def scorecard_cmd(supplier: Annotated[str, typer.Argument(help="supplier IRI or 
                   as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The supplier's scorecard for [--from, --to): lots received and rejected, deviations
     traced to it by genealogy, SCARs on time."""
-    with _runtime() as rt:
+    with runtime() as rt:
         iri = resolve(rt, C.Supplier, supplier).iri
         c = scorecard(rt.store, iri, start, end, to_utc_text(datetime.now(UTC)))
     doc = {**c.__dict__, "rejectionRate": c.rejection_rate,
@@ -119,7 +86,7 @@ def approve_cmd(supplier: str, material: str, user: UserOpt, reason: ReasonOpt,
                 until: Annotated[str | None, typer.Option(help="last valid day")] = None) -> None:
     """Set the ASL entry of SUPPLIER for MATERIAL (QA)."""
     _done("ASL entry", lambda rt: sup.approve_supplier_material(
-        rt, supplier, material, status, user, _password(user), reason, scope, until))
+        rt, supplier, material, status, user, password(user), reason, scope, until))
 
 
 @suppliers_app.command("inspect")
@@ -131,7 +98,7 @@ def inspect_cmd(lot: str, user: UserOpt, reason: ReasonOpt,
     """Inspect LOT (in quarantine) with the ISO 2859-1 plan: approved or rejected (QC/QA)."""
     def run(rt: Runtime) -> str:
         iri, p, ok = sup.inspect_incoming_lot(rt, lot, lot_size, aql, nonconforming, user,
-                                              _password(user), reason, level)
+                                              password(user), reason, level)
         return (f"{iri} — code {p.code_letter}, sample {p.sample_size}, Ac {p.accept} "
                 f"Re {p.reject}: {'accepted (Approved)' if ok else 'rejected (Rejected)'}")
     _done("incoming inspection", run)
@@ -160,5 +127,5 @@ def scar_respond_cmd(scar: str, response: str, user: UserOpt, reason: ReasonOpt)
 def scar_close_cmd(scar: str, user: UserOpt, reason: ReasonOpt,
                    cancel: Annotated[bool, typer.Option()] = False) -> None:
     """Close (or --cancel) SCAR (QA)."""
-    _done("SCAR", lambda rt: sup.close_scar(rt, scar, user, _password(user), reason,
+    _done("SCAR", lambda rt: sup.close_scar(rt, scar, user, password(user), reason,
                                              cancel).iri)

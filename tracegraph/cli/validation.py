@@ -4,7 +4,6 @@ have QA sign it, and print it as HTML, PDF or JSON. Mounted by :mod:`tracegraph.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -19,6 +18,8 @@ from graph.errors import RefusedError
 from quality.edhr import PdfUnavailable, render_pdf
 from quality.signatures import manifestation, sign
 from quality.validation import StoredReport, canonical, record_report, stored_report
+from tracegraph.cli.errors import fail, writable
+from tracegraph.cli.workflow import password
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 from tracegraph.validation.catalogue import coverage, load, scan_markers
@@ -38,11 +39,6 @@ validation_app = typer.Typer(help="Validation pack: IQ/OQ/PQ of the installed sy
                              "signed report (issue 19)", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
-
-
-def _password(user: str) -> str:
-    return os.environ.get("TRACEGRAPH_PASSWORD") or typer.prompt(f"password of {user}",
-                                                                 hide_input=True)
 
 
 def _refused(e: Exception) -> NoReturn:
@@ -133,8 +129,8 @@ def run_cmd(
         _refused(ValidationSetupError("--with", unknown, f"one of {', '.join(SERVICE_MARKERS)}"))
     if sign_as and not user:
         _refused(ValidationSetupError("--sign", True, "signing needs --user"))
-    password = _password(user) if user else ""
-    out = out or Path(f"validation-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+    secret = password(user) if user else ""
+    out = writable(out or Path(f"validation-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"), "--out")
     cfg = Settings()
     try:
         src = find_source(source)
@@ -163,9 +159,9 @@ def run_cmd(
         raise typer.Exit(0 if doc["outcome"] == "conforming" else 1)
     rt = Runtime.open(cfg)
     try:
-        rep = record_report(rt, doc, user, password, reason)
+        rep = record_report(rt, doc, user, secret, reason)
         if sign_as:
-            sign(rt, rep.iri, user, password, "approved", reason)
+            sign(rt, rep.iri, user, secret, "approved", reason)
             rep = stored_report(rt, rep.iri)
         written = _write(rep, out, ("json", "html", "pdf"))
     except RefusedError as e:
@@ -189,7 +185,7 @@ def sign_cmd(report: Annotated[str, typer.Argument(help="record number or IRI (V
     rt = Runtime.open()
     try:
         rep = stored_report(rt, report)
-        s = sign(rt, rep.iri, user, _password(user), meaning, reason)
+        s = sign(rt, rep.iri, user, password(user), meaning, reason)
     except RefusedError as e:
         _refused(e)
     finally:
@@ -203,6 +199,9 @@ def show_cmd(report: Annotated[str, typer.Argument(help="record number or IRI (V
              format: Annotated[list[str] | None, typer.Option(
                  help="json, html and/or pdf (default all)")] = None) -> None:
     """Print a stored validation report with its signatures (checked now) as files."""
+    bad = [f for f in format or () if f not in ("json", "html", "pdf")]
+    if bad:
+        fail(f"--format={bad[0]!r}: json, html or pdf")
     rt = Runtime.open()
     try:
         rep = stored_report(rt, report)

@@ -13,12 +13,12 @@ import orjson
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from graph.change_impact import change_impact
 from graph.identifiers.identify import identify
 from graph.model import NodeRecord
 from graph.versions import diff_report, diff_versions, load_tree
+from tracegraph.cli.tables import Column, JsonOpt, print_json, show
 from tracegraph.runtime import Runtime
 
 __all__ = ["register"]
@@ -62,7 +62,7 @@ def diff(from_version: Annotated[str, typer.Argument(help="older process version
 def impact(element: Annotated[str, typer.Argument(help="changed element (key/IRI)")],
            base: Annotated[str | None, typer.Option(help="version the change is against")] = None,
            paths: Annotated[bool, typer.Option(help="print each item's explaining path")] = False,
-           ) -> None:
+           as_json: JsonOpt = False) -> None:
     """Impact of a proposed change to a definition element, equipment or material."""
     rt = Runtime.open()
     try:
@@ -74,15 +74,17 @@ def impact(element: Annotated[str, typer.Argument(help="changed element (key/IRI
             err.print(f"[red]{escape(str(e))}[/red]")
             raise typer.Exit(2) from None
         keys = {i.iri: i.key for i in ci.items} | {node.iri: node.key}
-        t = Table(title=f"Impact of changing {node.label} {node.key}")
-        for col in ("category", "class", "key", "note", *(["path"] if paths else [])):
-            t.add_column(col)
-        for i in ci.items:
-            row = [i.category, i.cls, i.key, i.note]
-            if paths:
-                row.append(" → ".join(keys.get(p, unquote(p.rsplit("/", 1)[-1])) for p in i.path))
-            t.add_row(*map(escape, row))
-        console.print(t)
+        rows = [{"category": i.category, "class": i.cls, "key": i.key, "note": i.note,
+                 "path": [keys.get(p, unquote(p.rsplit("/", 1)[-1])) for p in i.path]}
+                for i in ci.items]
+        if as_json:
+            print_json({"element": node.key, "class": node.label, "items": rows,
+                        "counts": ci.counts()})
+            return
+        show(rows, [Column("category", "category"), Column("class", "class"),
+                    Column("key", "key", nowrap=True), Column("note", "note", priority=1),
+                    *([Column("path", "path", priority=2, shown=" → ".join)] if paths else [])],
+             title=f"Impact of changing {node.label} {node.key}")
         counts = ", ".join(f"{k} {v}" for k, v in sorted(ci.counts().items()))
         console.print(f"items: {escape(counts) or 'none'}", highlight=False)
         if ci.released is not None:
