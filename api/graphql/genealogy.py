@@ -32,6 +32,7 @@ from graph.context import as_built
 from graph.identifiers.identify import identify_or_explain
 from graph.massbalance import mass_balance
 from graph.model import Direction as StoreDirection
+from graph.pages import genealogy_page
 
 __all__ = ["AsBuiltView", "Exposure", "Genealogy", "GenealogyNode", "MassBalance", "Query"]
 
@@ -63,7 +64,6 @@ class Genealogy:
     edge_count: int
     nodes: list[GenealogyNode]
     edges: list[Edge]
-    _all: strawberry.Private[list[GenealogyNode]]
     _max_depth: strawberry.Private[int]
     _kinds: strawberry.Private[list[str] | None]
     _as_of: strawberry.Private[str | None]
@@ -73,7 +73,15 @@ class Genealogy:
                                   "inspections, observations (paged).")
     def as_built(self, info: Info[Any, None], first: int = 1000, offset: int = 0) -> AsBuiltView:
         rt = runtime_of(info).as_of(self._as_of)
-        batches = [n.node.iri for n in self._all if n.node.class_name in ("Batch", "Sublot")]
+        ways = ([StoreDirection.UPSTREAM, StoreDirection.DOWNSTREAM]
+                if self.direction == Direction.BOTH else [StoreDirection(self.direction.value)])
+        found: set[str] = set()
+        for way in ways:  # the trace's batches, from the walk (no other record read)
+            walk = rt.store.walk([self.seed], way, self._max_depth, self._kinds, self._as_of)
+            groups = walk.by_label()
+            found.update(walk.iris([h for c in ("Batch", "Sublot")
+                                    for h in groups.get(c, ())]).values())
+        batches = sorted(found)
         ctx = as_built(rt.store, batches)
         nodes = sorted(ctx.nodes.values(), key=lambda n: (n.label, n.key))
         return AsBuiltView(node_count=len(nodes), edge_count=len(ctx.edges),
@@ -186,18 +194,15 @@ class Query:
             raise not_found("of", of)
         as_of = as_of_text(as_of)
         page("first", first)
-        g = rt.as_of(as_of).store.genealogy([seed.iri], StoreDirection(direction.value),
-                                            max_depth, kinds, as_of)
-        ordered = sorted(g.depth.items(), key=lambda x: (x[1], x[0]))
-        edges = sorted(g.edges, key=lambda e: (e.src, e.dst, e.eid))
-        everything = [GenealogyNode(node=Node.of(g.nodes[i], as_of), depth=d)
-                      for i, d in ordered]
+        # counts from the walk, records only for the page asked for (graph.pages)
+        g = genealogy_page(rt.as_of(as_of).store, [seed.iri], StoreDirection(direction.value),
+                           max_depth, kinds, as_of, first=first, offset=offset)
         return Genealogy(
             seed=seed.iri, direction=direction, watermark=g.watermark, as_of=as_of,
-            node_count=len(ordered), edge_count=len(edges),
-            nodes=everything[offset:offset + first],
-            edges=[Edge.of(e) for e in edges[offset:offset + first]],
-            _all=everything, _max_depth=max_depth, _kinds=kinds, _as_of=as_of)
+            node_count=g.node_count, edge_count=g.edge_count,
+            nodes=[GenealogyNode(node=Node.of(n, as_of), depth=d) for n, d in g.nodes],
+            edges=[Edge.of(e) for e in g.edges],
+            _max_depth=max_depth, _kinds=kinds, _as_of=as_of)
 
     @strawberry.field(description="How much of a seed lot reached each downstream node "
                                   "(exposure along consumption edges), with the seed's "
