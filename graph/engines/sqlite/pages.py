@@ -29,7 +29,7 @@ from graph.engines.sqlite.walk import ArrayWalk, LabelIndex
 from graph.model import Direction, EdgeRecord
 from graph.schema import DERIVATION
 
-__all__ = ["IriOrder", "edge_order", "iri_order", "node_order", "page_of"]
+__all__ = ["IriOrder", "class_counts", "edge_order", "iri_order", "node_order", "page_of"]
 
 IntArray = npt.NDArray[np.int64]
 
@@ -53,7 +53,7 @@ class IriOrder:
     """
 
     def __init__(self) -> None:
-        self.rank: npt.NDArray[np.int64] = np.zeros(1, dtype=np.int64)
+        self.rank: npt.NDArray[np.int32] = np.zeros(1, dtype=np.int32)
         self.upto = -1
         self._lock = threading.Lock()
 
@@ -64,13 +64,15 @@ class IriOrder:
                                         top - self.upto > max(self.upto // 100, 1000)):
                 return
             ids = np.fromiter((r[0] for r in conn.execute(IDS_IN_IRI_ORDER)), dtype=np.int64)
-            rank = np.full(max(top, int(ids.max(initial=0))) + 1, -1, dtype=np.int64)
-            rank[ids] = np.arange(ids.size, dtype=np.int64)
+            rank = np.full(max(top, int(ids.max(initial=0))) + 1, -1, dtype=np.int32)
+            rank[ids] = np.arange(ids.size, dtype=np.int32)
             self.rank, self.upto = rank, top
 
     def of(self, ids: IntArray) -> IntArray:
         """Ranks of ``ids`` (``-1`` for nodes newer than the order)."""
         rank = self.rank
+        if ids.size == 0 or int(ids.max()) < rank.size:
+            return rank[ids].astype(np.int64)
         out = np.full(ids.size, -1, dtype=np.int64)
         known = ids < rank.size
         out[known] = rank[ids[known]]
@@ -139,22 +141,34 @@ def edge_order(walk: ArrayWalk, src: IntArray, dst: IntArray, offset: int, first
     if stop <= offset:
         return []
     conn = walk._conn()
-    nodes = np.unique(np.concatenate([src, dst]))
-    ranks = _ranked(conn, iri_order(walk), nodes)
-    rs, rd = ranks[np.searchsorted(nodes, src)], ranks[np.searchsorted(nodes, dst)]
+    order = iri_order(walk)
+    rs, rd = order.of(src), order.of(dst)
+    if (rs < 0).any() or (rd < 0).any():  # new nodes: rank every reached node by its IRI
+        ids = walk.result.ids  # (both ends of a walked edge are reached)
+        ranks = _ranked(conn, order, ids)
+        rs, rd = ranks[np.searchsorted(ids, src)], ranks[np.searchsorted(ids, dst)]
     keys = rs * (np.int64(1) << 31) + rd
     # the page's pairs, and every pair tied with its last one (a pair's edges sort by eid)
     last = keys[_smallest(keys, stop)[-1]]
     chosen = np.flatnonzero(keys <= last)
     pairs = sorted({(int(s), int(d)) for s, d in zip(src[chosen], dst[chosen], strict=True)})
-    at = np.searchsorted(nodes, np.array(pairs, dtype=np.int64).reshape(-1))
-    rank_of = dict(zip(nodes[at].tolist(), ranks[at].tolist(), strict=True))
+    rank_of = dict(zip(src[chosen].tolist(), rs[chosen].tolist(), strict=True))
+    rank_of.update(zip(dst[chosen].tolist(), rd[chosen].tolist(), strict=True))
     wanted = None if kinds is None else set(kinds)
     rows = [r for r in conn.execute(EDGES_OF_PAIRS, (as_json([list(p) for p in pairs]),
                                                      DERIVATION))
             if wanted is None or r[3] in wanted]
     rows.sort(key=lambda r: (rank_of[r[0]], rank_of[r[1]], r[2]))
     return rows[offset:stop]
+
+
+def class_counts(walk: ArrayWalk) -> dict[str, int]:
+    """Reached nodes per class, from the label index alone."""
+    ids, labels = walk.result.ids, walk.labels
+    codes = labels.by_id[np.minimum(ids, labels.by_id.size - 1)]
+    counts = np.bincount(codes[codes >= 0].astype(np.int64), minlength=len(labels.names))
+    return {labels.names[i]: int(n) for i, n in sorted(enumerate(counts.tolist()),
+                                                        key=lambda x: labels.names[x[0]]) if n}
 
 
 def page_of(store: SQLiteStore, seeds: Sequence[str], upstream: bool, max_depth: int,
@@ -166,7 +180,7 @@ def page_of(store: SQLiteStore, seeds: Sequence[str], upstream: bool, max_depth:
         walk = store.walk(seeds, direction, max_depth, kinds)
         assert isinstance(walk, ArrayWalk)
         src, dst = store._index.endpoints(walk.result.edges)
-        by_class = {k: len(v) for k, v in sorted(walk.by_label().items())}
+        by_class = class_counts(walk)
         ids = node_order(walk, offset, first)
         depth = walk.result.depth[walk.result.position(ids)]
         edge_ids = edge_order(walk, src, dst, edges_offset, edges_first, kinds)
