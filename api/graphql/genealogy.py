@@ -12,10 +12,12 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.graphql.as_of import as_of_text
 from api.graphql.enums import DerivationKind
+from api.graphql.genealogy_rows import page_rows
 from api.graphql.types import (
     MAX_DEPTH,
     Direction,
@@ -32,7 +34,7 @@ from graph.context import as_built
 from graph.identifiers.identify import identify_or_explain
 from graph.massbalance import mass_balance
 from graph.model import Direction as StoreDirection
-from graph.pages import genealogy_page
+from graph.pages import GenealogyPage, genealogy_page
 
 __all__ = ["AsBuiltView", "Exposure", "Genealogy", "GenealogyNode", "MassBalance", "Query"]
 
@@ -67,6 +69,15 @@ class Genealogy:
     _max_depth: strawberry.Private[int]
     _kinds: strawberry.Private[list[str] | None]
     _as_of: strawberry.Private[str | None]
+    _page: strawberry.Private[GenealogyPage | None] = None
+
+    @strawberry.field(description="The same page of nodes and edges as one typed JSON value "
+                                  "(for bulk pages: no per-field resolution): {nodes: [{iri, "
+                                  "class, key, depth, properties, recordedAt, updatedAt}], "
+                                  "edges: [{source, type, target, edgeId, properties, "
+                                  "recordedAt}]}, in the order of nodes and edges.")
+    def rows(self) -> JSON:
+        return page_rows(self._page)
 
     @strawberry.field(description="As-built context of every batch in the trace: executions, "
                                   "equipment, fixtures, operators, operation, process version, "
@@ -202,7 +213,7 @@ class Query:
             node_count=g.node_count, edge_count=g.edge_count,
             nodes=[GenealogyNode(node=Node.of(n, as_of), depth=d) for n, d in g.nodes],
             edges=[Edge.of(e) for e in g.edges],
-            _max_depth=max_depth, _kinds=kinds, _as_of=as_of)
+            _max_depth=max_depth, _kinds=kinds, _as_of=as_of, _page=g)
 
     @strawberry.field(description="How much of a seed lot reached each downstream node "
                                   "(exposure along consumption edges), with the seed's "

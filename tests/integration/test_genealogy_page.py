@@ -137,3 +137,33 @@ def test_unknown_seed_and_an_empty_page(plant: tuple[Runtime, Path, int]) -> Non
                        offset=10**6)
     assert p.unknown == ["urn:nothing"] and p.seeds == [lot]
     assert p.nodes == [] and p.edges == [] and p.node_count > 1
+
+
+def test_graphql_rows_are_the_page_as_one_json_value(plant: tuple[Runtime, Path, int]) -> None:
+    """``Genealogy.rows`` (the bulk page without per-field resolution) holds the same nodes and
+    edges, in the same order, as the typed fields, and both are networkx's page."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.conftest import bearer, make_user
+
+    rt, path, _ = plant
+    o = Oracle(path)
+    lot = str(_pick(o, "MaterialLot"))
+    nodes, edges, _ = o.answer(lot, Direction.DOWNSTREAM, 20)
+    make_user(rt, "eng.rows", ["engineer"])
+    q = """query($of: String!) { genealogy(of: $of, direction: DOWNSTREAM, first: 40,
+      offset: 3) { nodeCount edgeCount rows
+      nodes { depth node { iri class key properties recordedAt updatedAt } }
+      edges { source type target edgeId properties recordedAt } } }"""
+    with TestClient(create_app(rt.settings, rt)) as c:
+        c.headers.update(bearer(c, "eng.rows"))
+        r = c.post("/graphql", json={"query": q, "variables": {"of": lot}})
+    assert r.status_code == 200 and "errors" not in r.json(), r.text[:300]
+    g = r.json()["data"]["genealogy"]
+    assert (g["nodeCount"], g["edgeCount"]) == (len(nodes), len(edges))
+    typed = [{**n["node"], "depth": n["depth"]} for n in g["nodes"]]
+    assert g["rows"]["nodes"] == typed
+    assert g["rows"]["edges"] == g["edges"]
+    assert [(n["iri"], n["depth"]) for n in typed] == nodes[3:43]
+    assert [(e["source"], e["target"], e["edgeId"]) for e in g["edges"]] == edges[3:43]
