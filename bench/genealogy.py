@@ -15,10 +15,14 @@ draw for every engine. Engines:
 * ``embedded.reach``      ``SQLiteStore.reach``: node ids and depths, edges as id pairs
 * ``embedded.walk``       (extra, opt-in) ``SQLiteStore.walk``, the traversal behind recall: one
                           walk as arrays, nothing materialised
+* ``embedded.page``       ``graph.pages.genealogy_page``: what a user receives — counts and the
+                          first 1,000 node and edge records (checked: counts and page order)
 * ``embedded.genealogy``  ``SQLiteStore.genealogy``: the full answer (node and edge records)
 * ``neo4j.genealogy``     ``Neo4jStore.genealogy``: the full answer
 * ``neo4j.cypher``        (extra, opt-in) one variable-length Cypher query returning the distinct
                           reached IRIs, to show what a server-side traversal costs
+* ``postgres.cte``        Debian's PostgreSQL server started by the bench on loopback, the same
+                          edges, one recursive CTE (:mod:`bench.genealogy_pg`)
 * ``csr``                 roofline: numpy BFS over CSR arrays of the same edges, built once,
                           seeds given as ids; depths and walked-edge indices as arrays
 

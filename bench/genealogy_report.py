@@ -12,7 +12,7 @@ import numpy as np
 import orjson
 from rich.table import Table
 
-from bench.genealogy_model import QUESTIONS, REFERENCE, TARGET_MS, Cell, console
+from bench.genealogy_model import PAGE_TARGET_MS, QUESTIONS, REFERENCE, TARGET_MS, Cell, console
 
 __all__ = ["cells_of", "merge_json", "report", "to_json"]
 
@@ -95,7 +95,8 @@ def report(doc: dict[str, Any]) -> int:
                    ("p50 ms", "right"),
                    ("p99 ms", "right"), ("reached nodes\nmedian [min-max]", "right"),
                    ("edges walked\n(median)", "right"), ("p50 ÷\nneo4j.gen.", "right"),
-                   ("p50 ÷\ncsr", "right"), ("target", "left"), ("checks", "left")):
+                   ("p50 ÷\npostgres", "right"), ("p50 ÷\ncsr", "right"), ("target", "left"),
+                   ("checks", "left")):
         t.add_column(col, justify=j, no_wrap=col in ("engine", "p50 ms", "p99 ms"))  # type: ignore[arg-type]  # j is one of rich's justify literals
     bad = 0
     qs = {q.name: q for q in QUESTIONS}
@@ -103,6 +104,7 @@ def report(doc: dict[str, Any]) -> int:
         q = qs[qname]
         neo = row["neo4j.genealogy"].pct(50) if "neo4j.genealogy" in row else math.nan
         csr = row["csr"].pct(50) if "csr" in row else math.nan
+        pg = row["postgres.cte"].pct(50) if "postgres.cte" in row else math.nan
         for i, (e, c) in enumerate(row.items()):
             p50, p99 = c.pct(50), c.pct(99)
             target = ""
@@ -119,39 +121,45 @@ def report(doc: dict[str, Any]) -> int:
                       _ms(p50), _ms(p99),
                       _sizes(c.reached), med_edges,
                       _ratio(p50, neo) if e != "neo4j.genealogy" else "",
+                      _ratio(p50, pg) if e != "postgres.cte" else "",
                       _ratio(p50, csr) if e != "csr" else "", target, check,
                       end_section=i == len(row) - 1)
     console.print(t)
 
     g = Table(title="Targets (DESIGN.md §5 / issue) — embedded engine")
-    for col in ("target", "embedded.reach", "embedded.genealogy", "neo4j.genealogy"):
+    shown = ("embedded.reach", "embedded.page", "embedded.genealogy", "neo4j.genealogy",
+             "postgres.cte")
+    for col in ("target", *shown):
         g.add_column(col)
-    for qname, lim in TARGET_MS.items():
+    for qname, lim, engines in [*((q, v, shown) for q, v in TARGET_MS.items()),
+                                *((q, v, ("embedded.page",)) for q, v in PAGE_TARGET_MS.items())]:
         if qname not in cells:
             continue
         row = cells[qname]
         vals = []
-        for e in ("embedded.reach", "embedded.genealogy", "neo4j.genealogy"):
-            if e not in row:
+        for e in shown:
+            if e not in row or e not in engines:
                 vals.append("-")
                 continue
             p99 = row[e].pct(99)
             vals.append(f"p99 {_ms(p99)} ms " + ("[green]≤[/]" if p99 <= lim else "[red]>[/]")
                         + f" {lim:,.0f}")
-        g.add_row(f"{qname} p99 ≤ {lim:,.0f} ms", *vals)
-    for qname, row in cells.items():
-        if "neo4j.genealogy" not in row:
-            continue
-        neo = row["neo4j.genealogy"].pct(50)
-        vals = []
-        for e in ("embedded.reach", "embedded.genealogy"):
-            if e in row:
-                r = row[e].pct(50) / neo
-                vals.append(f"{_ratio(row[e].pct(50), neo)} " +
-                            ("[green]no slower[/]" if r <= 1 else "[red]slower[/]"))
-            else:
-                vals.append("-")
-        g.add_row(f"{qname}: embedded no slower than Neo4j (p50)", *vals, "1.00x")
+        what = "full answer (page + counts) " if engines == ("embedded.page",) else ""
+        g.add_row(f"{qname} {what}p99 ≤ {lim:,.0f} ms", *vals)
+    for peer in ("neo4j.genealogy", "postgres.cte"):
+        for qname, row in cells.items():
+            if peer not in row:
+                continue
+            base = row[peer].pct(50)
+            vals = []
+            for e in shown:
+                if e in row and e.startswith("embedded"):
+                    r = row[e].pct(50) / base
+                    vals.append(f"{_ratio(row[e].pct(50), base)} " +
+                                ("[green]≥10x faster[/]" if r <= 0.1 else "[red]<10x[/]"))
+                else:
+                    vals.append("1.00x" if e == peer else "-")
+            g.add_row(f"{qname}: embedded ≥ 10x faster than {peer} (p50)", *vals)
     console.print(g)
     for qname, row in cells.items():
         for e, c in row.items():

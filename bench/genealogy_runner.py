@@ -23,10 +23,12 @@ import numpy as np
 from rich.table import Table
 
 from bench.genealogy_csr import CSRRoofline
-from bench.genealogy_model import REFERENCE, Answer, Cell, Question, compare, console
+from bench.genealogy_model import PAGE, REFERENCE, Answer, Cell, Question, compare, console
+from bench.genealogy_pg import PostgresPeer
 from bench.neo4j_copy import open_readonly
 from graph.engines.sqlite import SQLiteStore
 from graph.model import Direction
+from graph.pages import GenealogyPage, genealogy_page
 from graph.schema import DERIVATION
 
 __all__ = ["Bench", "machine_note", "profile"]
@@ -59,13 +61,26 @@ class Bench:
 
             self.neo = Neo4jStore(neo4j_uri, user, password)
         self.csr: CSRRoofline | None = None
-        if "csr" in self.engines:
+        self.pg: PostgresPeer | None = None
+        if "csr" in self.engines or "postgres.cte" in self.engines:
             t0 = time.perf_counter()
             rows = self.ro.execute("SELECT src, dst FROM edges WHERE type = ?",
                                    (DERIVATION,)).fetchall()
             arr = np.array(rows, dtype=np.int64).reshape(-1, 2)
-            self.csr = CSRRoofline(arr[:, 0], arr[:, 1])
-            self.timings["csr: read edges + build (s)"] = time.perf_counter() - t0
+            del rows
+            self.timings["read derivation edges (s)"] = time.perf_counter() - t0
+            if "csr" in self.engines:
+                t0 = time.perf_counter()
+                self.csr = CSRRoofline(arr[:, 0], arr[:, 1])
+                self.timings["csr: build (s)"] = time.perf_counter() - t0
+            if "postgres.cte" in self.engines:
+                self.pg = PostgresPeer(np.ascontiguousarray(arr[:, 0]),
+                                       np.ascontiguousarray(arr[:, 1]))
+                self.timings.update(self.pg.timings)
+                if self.pg.rows != arr.shape[0]:
+                    raise SystemExit(f"PostgreSQL holds {self.pg.rows} edges, the store "
+                                     f"{arr.shape[0]}")
+            del arr
         if any(e.startswith("embedded") for e in self.engines):
             t0 = time.perf_counter()
             self.store.reach([str(self.iri_of[self.lots[0]])], Direction.DOWNSTREAM, 1)
@@ -97,6 +112,19 @@ class Bench:
                 depth = {names[h]: w.depth_of(h) for h in handles}
                 return Answer(depth, set(depth), -1)
             return (lambda: self.store.walk(iris, d, md)), reduce_walk
+        if engine == "embedded.page":
+            def reduce_page(p: GenealogyPage) -> Answer:
+                rows = [(n.iri, d) for n, d in p.nodes]
+                return Answer(None, {i for i, _ in rows}, p.edge_count, rows, p.node_count)
+            return (lambda: genealogy_page(self.store, iris, d, md, first=PAGE)), reduce_page
+        if engine == "postgres.cte":
+            assert self.pg is not None
+            pg = self.pg
+
+            def reduce_pg(r: list[tuple[int, int]]) -> Answer:
+                dd = {str(self.iri_of[k]): v for k, v in r}
+                return Answer(dd, set(dd), -1)
+            return (lambda: pg.walk(ids, d == Direction.UPSTREAM, md)), reduce_pg
         if engine in ("embedded.genealogy", "neo4j.genealogy"):
             st = self.store if engine.startswith("embedded") else self.neo
 
@@ -173,6 +201,8 @@ class Bench:
         return cells
 
     def close(self) -> None:
+        if self.pg is not None:
+            self.pg.close()
         if self.neo is not None:
             self.neo.close()
         self.store.close()
@@ -255,6 +285,8 @@ def machine_note(bench: Bench) -> dict[str, str]:
         note["code"] = f"git {head}" + (" + uncommitted changes in graph/" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         pass
+    if bench.pg is not None:
+        note["postgres"] = f"PostgreSQL {bench.pg.version} (Debian), loopback, recursive CTE"
     if bench.neo is not None:
         v = bench.neo._read("CALL dbms.components() YIELD name, versions, edition "
                             "RETURN name + ' ' + versions[0] + ' ' + edition AS v")[0]["v"]

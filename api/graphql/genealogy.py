@@ -12,10 +12,12 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.graphql.as_of import as_of_text
 from api.graphql.enums import DerivationKind
+from api.graphql.genealogy_rows import page_rows
 from api.graphql.types import (
     MAX_DEPTH,
     Direction,
@@ -32,6 +34,7 @@ from graph.context import as_built
 from graph.identifiers.identify import identify_or_explain
 from graph.massbalance import mass_balance
 from graph.model import Direction as StoreDirection
+from graph.pages import GenealogyPage, genealogy_page
 
 __all__ = ["AsBuiltView", "Exposure", "Genealogy", "GenealogyNode", "MassBalance", "Query"]
 
@@ -63,17 +66,33 @@ class Genealogy:
     edge_count: int
     nodes: list[GenealogyNode]
     edges: list[Edge]
-    _all: strawberry.Private[list[GenealogyNode]]
     _max_depth: strawberry.Private[int]
     _kinds: strawberry.Private[list[str] | None]
     _as_of: strawberry.Private[str | None]
+    _page: strawberry.Private[GenealogyPage | None] = None
+
+    @strawberry.field(description="The same page of nodes and edges as one typed JSON value "
+                                  "(for bulk pages: no per-field resolution): {nodes: [{iri, "
+                                  "class, key, depth, properties, recordedAt, updatedAt}], "
+                                  "edges: [{source, type, target, edgeId, properties, "
+                                  "recordedAt}]}, in the order of nodes and edges.")
+    def rows(self) -> JSON:
+        return page_rows(self._page)
 
     @strawberry.field(description="As-built context of every batch in the trace: executions, "
                                   "equipment, fixtures, operators, operation, process version, "
                                   "inspections, observations (paged).")
     def as_built(self, info: Info[Any, None], first: int = 1000, offset: int = 0) -> AsBuiltView:
         rt = runtime_of(info).as_of(self._as_of)
-        batches = [n.node.iri for n in self._all if n.node.class_name in ("Batch", "Sublot")]
+        ways = ([StoreDirection.UPSTREAM, StoreDirection.DOWNSTREAM]
+                if self.direction == Direction.BOTH else [StoreDirection(self.direction.value)])
+        found: set[str] = set()
+        for way in ways:  # the trace's batches, from the walk (no other record read)
+            walk = rt.store.walk([self.seed], way, self._max_depth, self._kinds, self._as_of)
+            groups = walk.by_label()
+            found.update(walk.iris([h for c in ("Batch", "Sublot")
+                                    for h in groups.get(c, ())]).values())
+        batches = sorted(found)
         ctx = as_built(rt.store, batches)
         nodes = sorted(ctx.nodes.values(), key=lambda n: (n.label, n.key))
         return AsBuiltView(node_count=len(nodes), edge_count=len(ctx.edges),
@@ -186,18 +205,15 @@ class Query:
             raise not_found("of", of)
         as_of = as_of_text(as_of)
         page("first", first)
-        g = rt.as_of(as_of).store.genealogy([seed.iri], StoreDirection(direction.value),
-                                            max_depth, kinds, as_of)
-        ordered = sorted(g.depth.items(), key=lambda x: (x[1], x[0]))
-        edges = sorted(g.edges, key=lambda e: (e.src, e.dst, e.eid))
-        everything = [GenealogyNode(node=Node.of(g.nodes[i], as_of), depth=d)
-                      for i, d in ordered]
+        # counts from the walk, records only for the page asked for (graph.pages)
+        g = genealogy_page(rt.as_of(as_of).store, [seed.iri], StoreDirection(direction.value),
+                           max_depth, kinds, as_of, first=first, offset=offset)
         return Genealogy(
             seed=seed.iri, direction=direction, watermark=g.watermark, as_of=as_of,
-            node_count=len(ordered), edge_count=len(edges),
-            nodes=everything[offset:offset + first],
-            edges=[Edge.of(e) for e in edges[offset:offset + first]],
-            _all=everything, _max_depth=max_depth, _kinds=kinds, _as_of=as_of)
+            node_count=g.node_count, edge_count=g.edge_count,
+            nodes=[GenealogyNode(node=Node.of(n, as_of), depth=d) for n, d in g.nodes],
+            edges=[Edge.of(e) for e in g.edges],
+            _max_depth=max_depth, _kinds=kinds, _as_of=as_of, _page=g)
 
     @strawberry.field(description="How much of a seed lot reached each downstream node "
                                   "(exposure along consumption edges), with the seed's "

@@ -1,0 +1,60 @@
+"""A genealogy answer as a user receives it: counts and one page (issue 16 item 1).
+
+Nodes are listed by (depth, IRI), edges by (source IRI, target IRI, edge id); ``first`` and
+``offset`` choose the page. The counts — reached nodes, walked edges, nodes per class — never
+load a record. On the embedded engine the page is cut from the walk's arrays and only its
+records are read (:mod:`graph.engines.sqlite.pages`); on any other store (Neo4j, an "as known
+at" view, both directions at once) the full genealogy is read and the page cut from it, with
+the same order and so the same answer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from graph.model import Direction, EdgeRecord, NodeRecord
+
+__all__ = ["GenealogyPage", "genealogy_page"]
+
+
+@dataclass(frozen=True)
+class GenealogyPage:
+    seeds: list[str]
+    unknown: list[str]
+    watermark: int
+    node_count: int
+    edge_count: int
+    by_class: dict[str, int]
+    nodes: list[tuple[NodeRecord, int]]  # (record, depth), by (depth, IRI)
+    edges: list[EdgeRecord]  # by (source, target, edge id)
+
+
+def genealogy_page(store: Any, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
+                   kinds: Sequence[str] | None = None, as_of: str | None = None,
+                   first: int = 1000, offset: int = 0, edges_first: int | None = None,
+                   edges_offset: int | None = None) -> GenealogyPage:
+    """Counts of the genealogy of ``seeds`` and its page ``[offset, offset + first)`` of nodes
+    (and of edges: ``edges_first``/``edges_offset``, by default the same)."""
+    ef = first if edges_first is None else edges_first
+    eo = offset if edges_offset is None else edges_offset
+    if as_of is None and direction != Direction.BOTH:
+        from graph.engines.sqlite.store import SQLiteStore
+
+        if isinstance(store, SQLiteStore):
+            from graph.engines.sqlite.pages import page_of
+
+            return GenealogyPage(*page_of(store, seeds, direction == Direction.UPSTREAM,
+                                          max_depth, kinds, first, offset, ef, eo))
+    g = store.genealogy(seeds, direction, max_depth, kinds, as_of)
+    ordered = sorted(g.depth.items(), key=lambda x: (x[1], x[0]))
+    edges = sorted(g.edges, key=lambda e: (e.src, e.dst, e.eid))
+    seen = {s for s in seeds if s in g.depth}
+    return GenealogyPage(
+        seeds=sorted(seen), unknown=[s for s in seeds if s not in seen], watermark=g.watermark,
+        node_count=len(ordered), edge_count=len(edges),
+        by_class=dict(sorted(Counter(n.label for n in g.nodes.values()).items())),
+        nodes=[(g.nodes[i], d) for i, d in ordered[offset:offset + first]],
+        edges=edges[eo:eo + ef])
