@@ -44,6 +44,16 @@ MATCH (s:Record)-[e]->(d:Record {iri: i})
 RETURN s.iri AS src, type(e) AS type, d.iri AS dst, properties(e) AS props
 """
 
+
+def typed_links(rel_types: list[str], outgoing: bool) -> str:
+    """Edges of the given types out of or into the nodes ``$iris``: the store seeks by type
+    instead of reading every edge of a hub (a material's thousands of lots) and dropping them."""
+    typ = "|".join(rel_types)
+    pattern = (f"(s:Record {{iri: i}})-[e:{typ}]->(d:Record)" if outgoing
+               else f"(s:Record)-[e:{typ}]->(d:Record {{iri: i}})")
+    return (f"UNWIND $iris AS i MATCH {pattern} "
+            "RETURN s.iri AS src, type(e) AS type, d.iri AS dst, properties(e) AS props")
+
 EVENTS_BY_IDS = """
 UNWIND $ids AS i MATCH (e:CaptureEvent {eventId: i})
 RETURN e.eventId AS id, e.contentHash AS hash, e.txId AS tx, e.recordedAt AS at
@@ -84,12 +94,14 @@ def upsert_nodes(labels: tuple[str, ...]) -> str:
     return f"UNWIND $rows AS r MERGE (n:Record {{iri: r.iri}}) SET n = r.props SET n:{label_set}"
 
 
-def merge_edges(rel_type: str) -> str:
+def create_edges(rel_type: str) -> str:
+    """New edges of one type (the caller passes only edges not stored: the Writer checks them
+    against the stored out-edges of their sources; an import fills an empty store). CREATE,
+    not MERGE: a MERGE looks through every ``rel_type`` edge of both ends, a hub's thousands."""
     return (
         "UNWIND $rows AS r "
         "MATCH (s:Record {iri: r.src}) MATCH (d:Record {iri: r.dst}) "
-        f"MERGE (s)-[e:{rel_type} {{edgeId: r.eid}}]->(d) "
-        "ON CREATE SET e += r.props"
+        f"CREATE (s)-[e:{rel_type}]->(d) SET e = r.props"
     )
 
 
@@ -106,6 +118,49 @@ def expand(rel_type: str, upstream: bool) -> str:
         "RETURN collect([f.iri, t.iri, startNode(e).iri, endNode(e).iri, properties(e)]) "
         "AS rows"
     )
+
+
+#: is the APOC path expander served (Neo4j with APOC core: the test launcher, docker-compose, Aura)
+HAS_APOC = ("SHOW PROCEDURES YIELD name WHERE name = 'apoc.path.spanningTree' "
+            "RETURN count(*) > 0 AS ok")
+
+
+def _tree(rel_type: str, upstream: bool) -> str:
+    """The breadth-first spanning tree from ``$seeds`` (indexed start, pinned), one way over
+    ``rel_type`` to at most ``$maxDepth`` levels, all seeds at once (APOC: one multi-source BFS,
+    each node once, first reached = at its shortest depth)."""
+    arrow = f"{rel_type}>" if upstream else f"<{rel_type}"
+    return (
+        "UNWIND $seeds AS i MATCH (s:Record {iri: i}) USING INDEX s:Record(iri) "
+        "WITH collect(DISTINCT s) AS starts "
+        "CALL apoc.path.spanningTree(starts, {relationshipFilter: '" + arrow + "', "
+        "minLevel: 0, maxLevel: $maxDepth, bfs: true, uniqueness: 'NODE_GLOBAL'}) "
+        "YIELD path WITH path, last(nodes(path)) AS n, length(path) AS d "
+    )
+
+
+#: after the tree, the watermark as committed NOW: equal to the snapshot's, no edge written since
+#: was visible to the traversal (else the engine walks again with the per-edge filter)
+_THEN_WATERMARK = ("OPTIONAL MATCH (w:GraphWatermark {code: 'main'}) "
+                   "RETURN rows, coalesce(w.lastTx, 0) AS tx")
+
+
+def walk_tree(rel_type: str, upstream: bool) -> str:
+    """One round trip: per reached node its IRI, depth, the node it was reached from, its
+    labels and key (classification and ordering need no second read), as ONE record."""
+    return (_tree(rel_type, upstream)
+            + "WITH collect([n.iri, d, CASE WHEN d > 0 THEN nodes(path)[-2].iri END, "
+              "labels(n), n.key]) AS rows " + _THEN_WATERMARK)
+
+
+def genealogy_tree(rel_type: str, upstream: bool) -> str:
+    """One round trip: every reached node (record and depth) and, for each closer than
+    ``$maxDepth``, the ``rel_type`` edges it is walked along (the far node's IRI, properties)."""
+    edge = f"(n)-[e:{rel_type}]->(t:Record)" if upstream else f"(n)<-[e:{rel_type}]-(t:Record)"
+    return (_tree(rel_type, upstream)
+            + "CALL (n, d) { OPTIONAL MATCH " + edge + " WHERE d < $maxDepth "
+              "RETURN collect([t.iri, properties(e)]) AS out } "
+              "WITH collect([n {.*}, labels(n), d, out]) AS rows " + _THEN_WATERMARK)
 
 
 def find_by(props: list[str]) -> str:
