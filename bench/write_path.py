@@ -35,7 +35,8 @@ def load(store: GraphStore, size: str, seed: int, tmp: Path) -> tuple[Runtime, f
 
 def _edges(edges: list[EdgeRecord]) -> list[str]:
     """Edges as loaded, less when (record time and transaction differ between two loads)."""
-    return sorted(repr((e.src, e.type, e.dst, e.eid, sorted(e.props.items()))) for e in edges)
+    return sorted(repr((e.src, getattr(e.type, "value", e.type), e.dst, e.eid,
+                        sorted(e.props.items()))) for e in edges)
 
 
 def differences(a: GraphStore, b: GraphStore, seeds: list[str]) -> list[str]:

@@ -88,21 +88,16 @@ def audit_query(record: bool, actor: bool, since: bool, until: bool) -> str:
     return "MATCH (a:AuditEvent) WHERE " + " AND ".join(where) + " " + _AUDIT_RETURN
 
 
-def upsert_nodes(labels: tuple[str, ...]) -> str:
-    """Write full node states for nodes of one class (labels = the class and its superclasses)."""
-    label_set = ":".join(labels)
-    return f"UNWIND $rows AS r MERGE (n:Record {{iri: r.iri}}) SET n = r.props SET n:{label_set}"
-
-
-def create_edges(rel_type: str) -> str:
-    """New edges of one type (the caller passes only edges not stored: the Writer checks them
-    against the stored out-edges of their sources; an import fills an empty store). CREATE,
-    not MERGE: a MERGE looks through every ``rel_type`` edge of both ends, a hub's thousands."""
-    return (
-        "UNWIND $rows AS r "
-        "MATCH (s:Record {iri: r.src}) MATCH (d:Record {iri: r.dst}) "
-        f"CREATE (s)-[e:{rel_type}]->(d) SET e = r.props"
-    )
+#: full node states, every class in one statement: ``r.labels`` (the class and its superclasses,
+#: checked against the vocabulary by the caller) set as dynamic labels (Neo4j 5.26)
+UPSERT_NODES = ("UNWIND $rows AS r MERGE (n:Record {iri: r.iri}) SET n = r.props "
+                "SET n:$(r.labels)")
+#: new edges, every type in one statement (``r.type`` checked by the caller). The caller passes
+#: only edges not stored (the Writer checks them against the stored out-edges of their sources;
+#: an import fills an empty store): CREATE, not MERGE, which would look through every edge of
+#: that type at both ends, a hub's thousands.
+CREATE_EDGES = ("UNWIND $rows AS r MATCH (s:Record {iri: r.src}) MATCH (d:Record {iri: r.dst}) "
+                "CREATE (s)-[e:$(r.type)]->(d) SET e = r.props")
 
 
 def expand(rel_type: str, upstream: bool) -> str:

@@ -11,9 +11,11 @@ What it really does:
   empty one made current, an older one left for :mod:`tracegraph.upgrade`, whose Cypher steps
   are :func:`migrate`).
   Constraints and indexes (IRI, key, each identifier, audit fields) are created on connect.
-* **Writes.** Batched ``UNWIND`` statements of :data:`_Neo4jReads.chunk_size` rows, grouped by
-  label set or relationship type, in one explicit transaction; every lookup starts from an
-  indexed property.
+* **Writes.** A write transaction is a small constant number of round trips: the Writer's
+  batched reads (``UNWIND`` over keys, typed links seeking by relationship type), then one
+  ``UNWIND`` statement per kind (nodes of every class with dynamic labels, edges of every type
+  with dynamic types, audit entries, capture events) of up to :data:`_WRITE_BATCH` rows;
+  every lookup starts from an indexed property.
 * **Traversal.** With APOC core served, one query per direction of a question
   (:mod:`graph.engines.neo4j.tree`: indexed start, APOC's breadth-first spanning tree with a
   direction and ``maxLevel``, classification or records and edges in the same query). Otherwise
@@ -31,7 +33,6 @@ from __future__ import annotations
 import threading
 import uuid
 from abc import abstractmethod
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -80,6 +81,9 @@ from ontology.vocab import Vocabulary
 __all__ = ["Neo4jStore"]
 
 _BATCH = 5_000
+#: rows per write statement: a capture document (at most 20,000 items) is one statement per
+#: kind (nodes, edges, audit entries, capture events)
+_WRITE_BATCH = 20_000
 
 class _Converter:
     def __init__(self, vocab: Vocabulary) -> None:
@@ -171,23 +175,17 @@ class _Neo4jTx(_Neo4jReads, EngineTx):
 
     def write(self, nodes: Sequence[NodeRecord], edges: Sequence[EdgeRecord],
               audit: Sequence[AuditEntry], events: Sequence[CapturedEvent]) -> None:
-        by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for n in nodes:
-            by_label[n.label].append({"iri": n.iri, "props": {
-                **n.props, "iri": n.iri, "key": n.key, "recordedAt": n.recorded_at,
-                "updatedAt": n.updated_at, "txId": n.tx}})
-        for label, rows in by_label.items():
-            labels = self.conv.vocab.cls(label).labels
-            for batch in chunks(rows, _BATCH):
-                self.tx.run(Q.upsert_nodes(labels), rows=batch)
-        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for e in edges:
-            by_type[e.type].append({"src": e.src, "dst": e.dst, "props": {
-                **e.props, "edgeId": e.eid, "recordedAt": e.recorded_at, "txId": e.tx}})
-        for typ, rows in by_type.items():
-            self.conv.vocab.rel(typ)
-            for batch in chunks(rows, _BATCH):
-                self.tx.run(Q.create_edges(typ), rows=batch)
+        labels = {c: self.conv.vocab.cls(c).labels for c in {n.label for n in nodes}}
+        node_rows = [{"iri": n.iri, "labels": list(labels[n.label]), "props": {
+            **n.props, "iri": n.iri, "key": n.key, "recordedAt": n.recorded_at,
+            "updatedAt": n.updated_at, "txId": n.tx}} for n in nodes]
+        self._put(Q.UPSERT_NODES, node_rows)
+        for typ in {e.type for e in edges}:
+            self.conv.vocab.rel(typ)  # a type the ontology declares, or UnknownTermError
+        edge_rows = [{"src": e.src, "dst": e.dst, "type": e.type, "props": {
+            **e.props, "edgeId": e.eid, "recordedAt": e.recorded_at, "txId": e.tx}}
+            for e in edges]
+        self._put(Q.CREATE_EDGES, edge_rows)
         audit_rows = [{
             "chainIndex": a.seq, "txId": a.tx, "recordedAt": a.at, "actorName": a.actor,
             "auditAction": a.action, "targetIri": a.record, "targetType": a.record_class,
@@ -195,12 +193,15 @@ class _Neo4jTx(_Neo4jReads, EngineTx):
             "newValue": canonical_text(a.new), "reason": a.reason,
             "eventId": a.event_id, "previousHash": a.prev_hash, "entryHash": a.hash}
             for a in audit]
-        for batch in chunks(audit_rows, _BATCH):
-            self.tx.run(Q.INSERT_AUDIT, rows=batch)
+        self._put(Q.INSERT_AUDIT, audit_rows)
         event_rows = [{"id": e.event_id, "hash": e.content_hash, "tx": e.tx,
                        "at": e.recorded_at} for e in events]
-        for batch in chunks(event_rows, _BATCH):
-            self.tx.run(Q.INSERT_EVENTS, rows=batch)
+        self._put(Q.INSERT_EVENTS, event_rows)
+
+    def _put(self, query: str, rows: Sequence[dict[str, Any]]) -> None:
+        """``query`` over ``rows``: one statement per :data:`_WRITE_BATCH` rows."""
+        for batch in chunks(rows, _WRITE_BATCH):
+            self.tx.run(query, rows=batch).consume()
 
     def remove(self, iris: Sequence[str], audit: Sequence[AuditEntry],
                event_prefix: str) -> None:
