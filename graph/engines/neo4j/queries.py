@@ -100,6 +100,23 @@ CREATE_EDGES = ("UNWIND $rows AS r MATCH (s:Record {iri: r.src}) MATCH (d:Record
                 "CREATE (s)-[e:$(r.type)]->(d) SET e = r.props")
 
 
+def upsert_nodes(labels: tuple[str, ...]) -> str:
+    """Full node states for nodes of one class (labels = the class and its superclasses):
+    :mod:`bench.neo4j_copy` resuming an interrupted copy."""
+    label_set = ":".join(labels)
+    return f"UNWIND $rows AS r MERGE (n:Record {{iri: r.iri}}) SET n = r.props SET n:{label_set}"
+
+
+def merge_edges(rel_type: str) -> str:
+    """Edges of one type, each once by ``edgeId``: :mod:`bench.neo4j_copy` resuming."""
+    return (
+        "UNWIND $rows AS r "
+        "MATCH (s:Record {iri: r.src}) MATCH (d:Record {iri: r.dst}) "
+        f"MERGE (s)-[e:{rel_type} {{edgeId: r.eid}}]->(d) "
+        "ON CREATE SET e += r.props"
+    )
+
+
 def expand(rel_type: str, upstream: bool) -> str:
     """One breadth-first level over ``rel_type`` from a frontier of IRIs, as ONE record
     holding every row (per-record decoding in the driver dominated the time otherwise)."""
