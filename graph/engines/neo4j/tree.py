@@ -76,7 +76,8 @@ def _run(tx: Transaction, query: str, seeds: Sequence[str], max_depth: int,
     """The rows of a tree query, or ``None`` when a write committed since ``watermark``."""
     if not seeds:
         return []
-    rec = tx.run(query, seeds=list(dict.fromkeys(seeds)), maxDepth=max_depth).single()
+    # (APOC reads a negative maxLevel as "no bound"; the per-level search as "seeds only")
+    rec = tx.run(query, seeds=list(dict.fromkeys(seeds)), maxDepth=max(max_depth, 0)).single()
     if rec is None or int(rec["tx"]) != watermark:
         return None
     return list(rec["rows"])
