@@ -5,6 +5,7 @@ depths equal an independent networkx computation over the capture documents."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,8 +14,9 @@ import pytest
 
 from bench.plant import PLANT_MIGRATION, generate_plant
 from graph.engines.sqlite import SQLiteStore
-from graph.model import Direction, EdgeRecord, Genealogy
+from graph.model import Direction, EdgeRecord, Genealogy, NodeRecord
 from graph.port import GraphStore
+from graph.schema import DERIVATION
 from ontology.datatypes import now_utc_text
 from tests.recall_oracle import Documents
 from tracegraph.runtime import Runtime
@@ -122,3 +124,57 @@ def test_the_stored_graph_and_audit_trail_equal_the_embedded_store(loaded: Loade
     assert nodes(neo) == nodes(emb)
     assert _edges(list(neo.edges_by_source())) == _edges(list(emb.edges_by_source()))
     assert trail(neo) == trail(emb)
+
+
+def test_a_server_without_apoc_gives_the_same_answers(loaded: Loaded) -> None:
+    """The per-level search (a Neo4j without APOC, or a filtered question) and the one-query
+    traversal agree: genealogy both ways and the recall walk (depths, classes, witnesses)."""
+    _, neo, oracle, _ = loaded
+    store: Any = neo.store
+    seeds = oracle.of("MaterialLot")[::9] + oracle.of("Batch")[::9]
+    ways = (Direction.UPSTREAM, Direction.DOWNSTREAM)
+    assert store.apoc
+
+    def answers() -> tuple[list[Genealogy], Any]:
+        return ([store.genealogy([s], w) for s in seeds for w in ways],
+                store.walk(seeds, Direction.DOWNSTREAM))
+
+    one_query, walk = answers()
+    store.apoc = False
+    try:
+        per_level, level_walk = answers()
+    finally:
+        store.apoc = True
+    for a, b in zip(one_query, per_level, strict=True):
+        _same(a, b, str(a.seeds))
+    assert walk.depth == level_walk.depth
+    assert {k: sorted(v) for k, v in walk.by_label().items()} == \
+        {k: sorted(v) for k, v in level_walk.by_label().items()}
+    assert all(len(walk.witness(h)) == walk.depth_of(h) + 1 for h in walk.depth)
+
+
+def test_a_traversal_in_a_snapshot_leaves_out_an_edge_committed_since(loaded: Loaded) -> None:
+    """Runs last: writes to the Neo4j store only. A batch made from a lot, committed by another
+    session while a snapshot reads, is not in that snapshot's genealogy or walk of the lot (the
+    one-query traversal sees it, notices the watermark moved and walks again per level)."""
+    _, neo, oracle, _ = loaded
+    store = neo.store
+    lot = oracle.of("MaterialLot")[0]
+    new = neo.vocab.mint_iri("Batch", "SNAPSHOT-TEST")
+
+    def commit() -> None:
+        with store.transaction() as tx:
+            tx.write([NodeRecord(new, "Batch", "SNAPSHOT-TEST", {}, tx.at, tx.at, tx.tx_id)],
+                     [EdgeRecord(new, DERIVATION, lot, "snapshot-test#0",
+                                 {"derivationKind": "consumption"}, tx.at, tx.tx_id)], [], [])
+
+    before = store.genealogy([lot], Direction.DOWNSTREAM).depth
+    with store.snapshot():
+        writer = threading.Thread(target=commit)
+        writer.start()
+        writer.join()
+        inside = store.genealogy([lot], Direction.DOWNSTREAM)
+        walk = store.walk([lot], Direction.DOWNSTREAM)
+    assert inside.depth == before and new not in inside.nodes
+    assert new not in walk.by_label().get("Batch", [])
+    assert store.genealogy([lot], Direction.DOWNSTREAM).depth == {**before, new: 1}
