@@ -44,6 +44,16 @@ MATCH (s:Record)-[e]->(d:Record {iri: i})
 RETURN s.iri AS src, type(e) AS type, d.iri AS dst, properties(e) AS props
 """
 
+
+def typed_links(rel_types: list[str], outgoing: bool) -> str:
+    """Edges of the given types out of or into the nodes ``$iris``: the store seeks by type
+    instead of reading every edge of a hub (a material's thousands of lots) and dropping them."""
+    typ = "|".join(rel_types)
+    pattern = (f"(s:Record {{iri: i}})-[e:{typ}]->(d:Record)" if outgoing
+               else f"(s:Record)-[e:{typ}]->(d:Record {{iri: i}})")
+    return (f"UNWIND $iris AS i MATCH {pattern} "
+            "RETURN s.iri AS src, type(e) AS type, d.iri AS dst, properties(e) AS props")
+
 EVENTS_BY_IDS = """
 UNWIND $ids AS i MATCH (e:CaptureEvent {eventId: i})
 RETURN e.eventId AS id, e.contentHash AS hash, e.txId AS tx, e.recordedAt AS at
@@ -78,13 +88,27 @@ def audit_query(record: bool, actor: bool, since: bool, until: bool) -> str:
     return "MATCH (a:AuditEvent) WHERE " + " AND ".join(where) + " " + _AUDIT_RETURN
 
 
+#: full node states, every class in one statement: ``r.labels`` (the class and its superclasses,
+#: checked against the vocabulary by the caller) set as dynamic labels (Neo4j 5.26)
+UPSERT_NODES = ("UNWIND $rows AS r MERGE (n:Record {iri: r.iri}) SET n = r.props "
+                "SET n:$(r.labels)")
+#: new edges, every type in one statement (``r.type`` checked by the caller). The caller passes
+#: only edges not stored (the Writer checks them against the stored out-edges of their sources;
+#: an import fills an empty store): CREATE, not MERGE, which would look through every edge of
+#: that type at both ends, a hub's thousands.
+CREATE_EDGES = ("UNWIND $rows AS r MATCH (s:Record {iri: r.src}) MATCH (d:Record {iri: r.dst}) "
+                "CREATE (s)-[e:$(r.type)]->(d) SET e = r.props")
+
+
 def upsert_nodes(labels: tuple[str, ...]) -> str:
-    """Write full node states for nodes of one class (labels = the class and its superclasses)."""
+    """Full node states for nodes of one class (labels = the class and its superclasses):
+    :mod:`bench.neo4j_copy` resuming an interrupted copy."""
     label_set = ":".join(labels)
     return f"UNWIND $rows AS r MERGE (n:Record {{iri: r.iri}}) SET n = r.props SET n:{label_set}"
 
 
 def merge_edges(rel_type: str) -> str:
+    """Edges of one type, each once by ``edgeId``: :mod:`bench.neo4j_copy` resuming."""
     return (
         "UNWIND $rows AS r "
         "MATCH (s:Record {iri: r.src}) MATCH (d:Record {iri: r.dst}) "
@@ -106,6 +130,49 @@ def expand(rel_type: str, upstream: bool) -> str:
         "RETURN collect([f.iri, t.iri, startNode(e).iri, endNode(e).iri, properties(e)]) "
         "AS rows"
     )
+
+
+#: is the APOC path expander served (Neo4j with APOC core: the test launcher, docker-compose, Aura)
+HAS_APOC = ("SHOW PROCEDURES YIELD name WHERE name = 'apoc.path.spanningTree' "
+            "RETURN count(*) > 0 AS ok")
+
+
+def _tree(rel_type: str, upstream: bool) -> str:
+    """The breadth-first spanning tree from ``$seeds`` (indexed start, pinned), one way over
+    ``rel_type`` to at most ``$maxDepth`` levels, all seeds at once (APOC: one multi-source BFS,
+    each node once, first reached = at its shortest depth)."""
+    arrow = f"{rel_type}>" if upstream else f"<{rel_type}"
+    return (
+        "UNWIND $seeds AS i MATCH (s:Record {iri: i}) USING INDEX s:Record(iri) "
+        "WITH collect(DISTINCT s) AS starts "
+        "CALL apoc.path.spanningTree(starts, {relationshipFilter: '" + arrow + "', "
+        "minLevel: 0, maxLevel: $maxDepth, bfs: true, uniqueness: 'NODE_GLOBAL'}) "
+        "YIELD path WITH path, last(nodes(path)) AS n, length(path) AS d "
+    )
+
+
+#: after the tree, the watermark as committed NOW: equal to the snapshot's, no edge written since
+#: was visible to the traversal (else the engine walks again with the per-edge filter)
+_THEN_WATERMARK = ("OPTIONAL MATCH (w:GraphWatermark {code: 'main'}) "
+                   "RETURN rows, coalesce(w.lastTx, 0) AS tx")
+
+
+def walk_tree(rel_type: str, upstream: bool) -> str:
+    """One round trip: per reached node its IRI, depth, the node it was reached from, its
+    labels and key (classification and ordering need no second read), as ONE record."""
+    return (_tree(rel_type, upstream)
+            + "WITH collect([n.iri, d, CASE WHEN d > 0 THEN nodes(path)[-2].iri END, "
+              "labels(n), n.key]) AS rows " + _THEN_WATERMARK)
+
+
+def genealogy_tree(rel_type: str, upstream: bool) -> str:
+    """One round trip: every reached node (record and depth) and, for each closer than
+    ``$maxDepth``, the ``rel_type`` edges it is walked along (the far node's IRI, properties)."""
+    edge = f"(n)-[e:{rel_type}]->(t:Record)" if upstream else f"(n)<-[e:{rel_type}]-(t:Record)"
+    return (_tree(rel_type, upstream)
+            + "CALL (n, d) { OPTIONAL MATCH " + edge + " WHERE d < $maxDepth "
+              "RETURN collect([t.iri, properties(e)]) AS out } "
+              "WITH collect([n {.*}, labels(n), d, out]) AS rows " + _THEN_WATERMARK)
 
 
 def find_by(props: list[str]) -> str:

@@ -11,15 +11,21 @@ What it really does:
   empty one made current, an older one left for :mod:`tracegraph.upgrade`, whose Cypher steps
   are :func:`migrate`).
   Constraints and indexes (IRI, key, each identifier, audit fields) are created on connect.
-* **Writes.** Batched ``UNWIND`` statements of :data:`_Neo4jReads.chunk_size` rows, grouped by
-  label set or relationship type, in one explicit transaction; every lookup starts from an
-  indexed property.
-* **Traversal.** Per-level breadth-first search driven from Python: the search of
-  :mod:`graph.engines.traversal` (``bfs`` for genealogy, ``bfs_tree`` for a walk), expanding each
-  level's frontier with one parameterised Cypher round trip per chunk of the frontier (the
-  ``asOf`` and kind filters applied in Cypher), all levels in one read transaction. No
-  variable-length pattern, so depth and de-duplication are exactly the embedded engine's. A walk
-  is a :class:`graph.engines.common.DictWalk` with IRIs as handles.
+* **Writes.** A write transaction is a small constant number of round trips: the Writer's
+  batched reads (``UNWIND`` over keys, typed links seeking by relationship type), then one
+  ``UNWIND`` statement per kind (nodes of every class with dynamic labels, edges of every type
+  with dynamic types, audit entries, capture events) of up to :data:`_WRITE_BATCH` rows;
+  every lookup starts from an indexed property.
+* **Traversal.** With APOC core served, one query per direction of a question
+  (:mod:`graph.engines.neo4j.tree`: indexed start, APOC's breadth-first spanning tree with a
+  direction and ``maxLevel``, classification or records and edges in the same query). Otherwise
+  (no APOC, an ``asOf`` or kind filter, a write committed since the snapshot) per-level
+  breadth-first search driven from Python: the search of :mod:`graph.engines.traversal` (``bfs``
+  for genealogy, ``bfs_tree`` for a walk), expanding each level's frontier with one
+  parameterised Cypher round trip per chunk of the frontier (the ``asOf`` and kind filters
+  applied in Cypher), all levels in one read transaction. Either way depth and de-duplication
+  are exactly the embedded engine's. A walk is a :class:`graph.engines.common.DictWalk` with
+  IRIs as handles.
 """
 
 from __future__ import annotations
@@ -27,13 +33,12 @@ from __future__ import annotations
 import threading
 import uuid
 from abc import abstractmethod
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from neo4j import Driver, GraphDatabase, ManagedTransaction, Transaction
+from neo4j import Driver, GraphDatabase, Transaction
 
 import graph.engines.neo4j.queries as Q
 from graph.audit_chain import canonical_text
@@ -45,11 +50,17 @@ from graph.engines.common import (
     chunks,
     directions,
     iri_range,
-    merge_depths,
     seeds_as_of,
     unknown_seeds,
 )
-from graph.engines.traversal import bfs, bfs_tree
+from graph.engines.neo4j.tree import (
+    edge_record,
+    expand,
+    levels_genealogy,
+    server_genealogy,
+    server_walk,
+)
+from graph.engines.traversal import bfs_tree
 from graph.model import (
     AuditEntry,
     CapturedEvent,
@@ -59,7 +70,6 @@ from graph.model import (
     NodeRecord,
 )
 from graph.schema import (
-    DERIVATION,
     LEGACY_VERSION,
     SCHEMA_VERSION,
     StoreVersionError,
@@ -71,6 +81,9 @@ from ontology.vocab import Vocabulary
 __all__ = ["Neo4jStore"]
 
 _BATCH = 5_000
+#: rows per write statement: a capture document (at most 20,000 items) is one statement per
+#: kind (nodes, edges, audit entries, capture events)
+_WRITE_BATCH = 20_000
 
 class _Converter:
     def __init__(self, vocab: Vocabulary) -> None:
@@ -93,11 +106,7 @@ class _Converter:
         recorded, updated, tx = p.pop("recordedAt", ""), p.pop("updatedAt", ""), p.pop("txId", 0)
         return NodeRecord(iri, self.most_specific(labels), key, p, recorded, updated, tx)
 
-    @staticmethod
-    def edge(src: str, typ: str, dst: str, props: dict[str, Any]) -> EdgeRecord:
-        p = dict(props)
-        eid, recorded, tx = p.pop("edgeId", ""), p.pop("recordedAt", ""), p.pop("txId", 0)
-        return EdgeRecord(src, typ, dst, eid, p, recorded, tx)
+    edge = staticmethod(edge_record)
 
     @staticmethod
     def audit(a: dict[str, Any]) -> AuditEntry:
@@ -125,6 +134,14 @@ class _Neo4jReads(ChunkedReads):
         query = Q.OUT_EDGES_OF_IRIS if outgoing else Q.IN_EDGES_OF_IRIS
         return (self.conv.edge(r["src"], r["type"], r["dst"], r["props"])
                 for r in self._run(query, iris=iris))
+
+    def _typed_links_chunk(self, iris: list[str], outgoing: bool, types: list[str]
+                           ) -> Iterable[EdgeRecord]:
+        known = [t for t in types if t in self.conv.vocab.relationship_types]
+        if not known:  # a type the ontology does not declare is on no stored edge
+            return ()
+        return (self.conv.edge(r["src"], r["type"], r["dst"], r["props"])
+                for r in self._run(Q.typed_links(known, outgoing), iris=iris))
 
     def _events_chunk(self, event_ids: list[str]) -> Iterator[CapturedEvent]:
         return (CapturedEvent(r["id"], r["hash"], r["tx"], r["at"])
@@ -158,23 +175,17 @@ class _Neo4jTx(_Neo4jReads, EngineTx):
 
     def write(self, nodes: Sequence[NodeRecord], edges: Sequence[EdgeRecord],
               audit: Sequence[AuditEntry], events: Sequence[CapturedEvent]) -> None:
-        by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for n in nodes:
-            by_label[n.label].append({"iri": n.iri, "props": {
-                **n.props, "iri": n.iri, "key": n.key, "recordedAt": n.recorded_at,
-                "updatedAt": n.updated_at, "txId": n.tx}})
-        for label, rows in by_label.items():
-            labels = self.conv.vocab.cls(label).labels
-            for batch in chunks(rows, _BATCH):
-                self.tx.run(Q.upsert_nodes(labels), rows=batch)
-        by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for e in edges:
-            by_type[e.type].append({"src": e.src, "dst": e.dst, "eid": e.eid, "props": {
-                **e.props, "recordedAt": e.recorded_at, "txId": e.tx}})
-        for typ, rows in by_type.items():
-            self.conv.vocab.rel(typ)
-            for batch in chunks(rows, _BATCH):
-                self.tx.run(Q.merge_edges(typ), rows=batch)
+        labels = {c: self.conv.vocab.cls(c).labels for c in {n.label for n in nodes}}
+        node_rows = [{"iri": n.iri, "labels": list(labels[n.label]), "props": {
+            **n.props, "iri": n.iri, "key": n.key, "recordedAt": n.recorded_at,
+            "updatedAt": n.updated_at, "txId": n.tx}} for n in nodes]
+        self._put(Q.UPSERT_NODES, node_rows)
+        for typ in {e.type for e in edges}:
+            self.conv.vocab.rel(typ)  # a type the ontology declares, or UnknownTermError
+        edge_rows = [{"src": e.src, "dst": e.dst, "type": e.type, "props": {
+            **e.props, "edgeId": e.eid, "recordedAt": e.recorded_at, "txId": e.tx}}
+            for e in edges]
+        self._put(Q.CREATE_EDGES, edge_rows)
         audit_rows = [{
             "chainIndex": a.seq, "txId": a.tx, "recordedAt": a.at, "actorName": a.actor,
             "auditAction": a.action, "targetIri": a.record, "targetType": a.record_class,
@@ -182,12 +193,15 @@ class _Neo4jTx(_Neo4jReads, EngineTx):
             "newValue": canonical_text(a.new), "reason": a.reason,
             "eventId": a.event_id, "previousHash": a.prev_hash, "entryHash": a.hash}
             for a in audit]
-        for batch in chunks(audit_rows, _BATCH):
-            self.tx.run(Q.INSERT_AUDIT, rows=batch)
+        self._put(Q.INSERT_AUDIT, audit_rows)
         event_rows = [{"id": e.event_id, "hash": e.content_hash, "tx": e.tx,
                        "at": e.recorded_at} for e in events]
-        for batch in chunks(event_rows, _BATCH):
-            self.tx.run(Q.INSERT_EVENTS, rows=batch)
+        self._put(Q.INSERT_EVENTS, event_rows)
+
+    def _put(self, query: str, rows: Sequence[dict[str, Any]]) -> None:
+        """``query`` over ``rows``: one statement per :data:`_WRITE_BATCH` rows."""
+        for batch in chunks(rows, _WRITE_BATCH):
+            self.tx.run(query, rows=batch).consume()
 
     def remove(self, iris: Sequence[str], audit: Sequence[AuditEntry],
                event_prefix: str) -> None:
@@ -195,19 +209,6 @@ class _Neo4jTx(_Neo4jReads, EngineTx):
             self.tx.run(Q.REMOVE_NODES, iris=batch)
         self.tx.run(Q.REMOVE_EVENTS, prefix=event_prefix)
         self.write([], [], audit, [])
-
-
-def _expand(tx: Transaction | ManagedTransaction, frontier: list[str], rel_type: str,
-            upstream: bool, kinds: Sequence[str] | None, as_of: str | None,
-            max_tx: int | None = None) -> Iterator[tuple[str, str, EdgeRecord]]:
-    """One breadth-first level: ``(from, to, edge)`` for each edge out of (``upstream``) or
-    into the frontier (committed by ``max_tx``), one round trip per chunk of it."""
-    query = Q.expand(rel_type, upstream)
-    for batch in chunks(frontier, _BATCH):
-        rec = tx.run(query, frontier=batch, asOf=as_of, maxTx=max_tx,
-                     kinds=None if kinds is None else list(kinds)).single()
-        for f, t, src, dst, props in rec["rows"] if rec is not None else ():
-            yield f, t, _Converter.edge(src, rel_type, dst, props)
 
 
 def migrate(tx: Transaction, found: int) -> None:
@@ -243,6 +244,8 @@ class Neo4jStore(_Neo4jReads, EngineStore):
             for stmt in neo4j_schema_statements(self.vocab):
                 s.run(stmt).consume()
             s.run("CALL db.awaitIndexes(300)").consume()
+        #: APOC's path expander served: traversals are one query (graph.engines.neo4j.tree)
+        self.apoc = bool(self._read(Q.HAS_APOC)[0]["ok"])
         if found is None:
             self._create_fresh()
 
@@ -272,9 +275,15 @@ class Neo4jStore(_Neo4jReads, EngineStore):
         """As :class:`_Neo4jReads`, and inside a snapshot only the edges committed by its
         watermark: a record written since (a deviation on a batch, a result on a lot) is not
         reached through its links while the snapshot reads (Neo4j reads are read-committed)."""
-        edges = super()._links_chunk(iris, outgoing)
+        return self._committed(super()._links_chunk(iris, outgoing))
+
+    def _typed_links_chunk(self, iris: list[str], outgoing: bool, types: list[str]
+                           ) -> Iterable[EdgeRecord]:
+        return self._committed(super()._typed_links_chunk(iris, outgoing, types))
+
+    def _committed(self, edges: Iterable[EdgeRecord]) -> Iterator[EdgeRecord]:
         if getattr(self._local, "tx", None) is None:
-            return edges
+            return iter(edges)
         watermark = int(self._local.watermark)
         return (e for e in edges if not e.tx or e.tx <= watermark)
 
@@ -334,29 +343,35 @@ class Neo4jStore(_Neo4jReads, EngineStore):
         nodes = (self.conv.node(r["props"], r["labels"]) for r in rows)
         return [n for n in nodes if n.label == label]
 
+    def _on_server(self, kinds: Sequence[str] | None, as_of: str | None) -> bool:
+        """Can this question be one traversal query (:mod:`graph.engines.neo4j.tree`)?"""
+        return self.apoc and kinds is None and as_of is None
+
     def genealogy(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
                   kinds: Sequence[str] | None = None, as_of: str | None = None) -> Genealogy:
-        depth: dict[str, int] = {}
-        edges: list[EdgeRecord] = []
         with self._read_tx() as (tx, watermark):
-            start = seeds_as_of(seeds, self.get_many(seeds), as_of)
-            for up in directions(direction):
-                d, e = bfs(start,
-                           lambda f, up=up: _expand(tx, f, DERIVATION, up, kinds, as_of,  # type: ignore[misc]  # lambda default
-                                                    watermark),
-                           max_depth)
-                merge_depths(depth, d)
-                edges.extend(e)
-            nodes = self.get_many(depth)
+            got = server_genealogy(tx, seeds, directions(direction), max_depth, watermark,
+                                   self.conv.node) if self._on_server(kinds, as_of) else None
+            if got is None:
+                start = seeds_as_of(seeds, self.get_many(seeds), as_of)
+                depth, edges = levels_genealogy(tx, start, directions(direction), max_depth,
+                                                kinds, as_of, watermark)
+                got = depth, self.get_many(depth), edges
+        depth, nodes, edges = got
         return Genealogy(seeds=list(seeds), nodes=nodes, depth=depth, edges=edges,
                          watermark=watermark)
 
     def _walk(self, seeds: Sequence[str], upstream: bool, max_depth: int,
               kinds: Sequence[str] | None, as_of: str | None) -> DictWalk:
         with self._read_tx() as (tx, watermark):
+            if self._on_server(kinds, as_of):
+                walk = server_walk(tx, seeds, upstream, max_depth, watermark,
+                                   self.conv.most_specific, self.get_many)
+                if walk is not None:
+                    return walk
             start = seeds_as_of(seeds, self.get_many(seeds), as_of)
             depth, parent = bfs_tree(
-                start, lambda f: _expand(tx, f, DERIVATION, upstream, kinds, as_of, watermark),
+                start, lambda f: expand(tx, f, upstream, kinds, as_of, watermark),
                 max_depth)
         return DictWalk({s: s for s in start}, unknown_seeds(seeds, start), depth, parent,
                         self.get_many)

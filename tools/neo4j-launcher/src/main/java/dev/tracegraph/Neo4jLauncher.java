@@ -31,7 +31,7 @@ import org.neo4j.harness.Neo4jBuilders;
  * <pre>
  * java -Xmx1g -cp 'target/classes:target/lib/*' dev.tracegraph.Neo4jLauncher \
  *     --uri-file PATH [--port 0] [--host 127.0.0.1] [--workdir DIR] [--pagecache 256m]
- *     [--exit-on-stdin-eof]
+ *     [--plugins DIR] [--exit-on-stdin-eof]
  * </pre>
  *
  * --port 0 (the default) lets the kernel pick a free port, which avoids the race of choosing
@@ -47,6 +47,7 @@ public final class Neo4jLauncher {
         int port = 0;
         Path workdir;
         long pagecacheBytes = 256L * 1024 * 1024;
+        Path plugins;
         boolean exitOnStdinEof;
     }
 
@@ -91,6 +92,11 @@ public final class Neo4jLauncher {
                 .withConfig(GraphDatabaseInternalSettings.netty_server_shutdown_quiet_period, 0)
                 .withConfig(GraphDatabaseInternalSettings.netty_server_shutdown_timeout, Duration.ofSeconds(2))
                 .withConfig(BoltConnectorInternalSettings.thread_pool_shutdown_wait_time, Duration.ofSeconds(2));
+        if (opts.plugins != null) {
+            // Procedure jars (APOC core); their classes are on the class path too, as in the
+            // server distribution, so extensions load and procedures are found here.
+            builder = builder.withConfig(GraphDatabaseSettings.plugin_dir, opts.plugins.toAbsolutePath());
+        }
 
         Neo4j neo4j = builder.build();
         int boltPort = neo4j.boltURI().getPort();
@@ -185,6 +191,7 @@ public final class Neo4jLauncher {
                 }
                 case "--workdir" -> o.workdir = Path.of(value(args, ++i, a));
                 case "--pagecache" -> o.pagecacheBytes = parseBytes(value(args, ++i, a));
+                case "--plugins" -> o.plugins = Path.of(value(args, ++i, a));
                 case "--exit-on-stdin-eof" -> o.exitOnStdinEof = true;
                 case "-h", "--help" -> {
                     System.out.println(usage());
@@ -228,7 +235,7 @@ public final class Neo4jLauncher {
 
     private static String usage() {
         return "usage: Neo4jLauncher --uri-file PATH [--port N (0 = free port)] [--host 127.0.0.1]"
-                + " [--workdir DIR] [--pagecache 256m] [--exit-on-stdin-eof]";
+                + " [--workdir DIR] [--pagecache 256m] [--plugins DIR] [--exit-on-stdin-eof]";
     }
 
     private static void log(String msg) {
