@@ -40,12 +40,13 @@ GRADE_ZH = "严重"  # tg:DeviationGradeScheme "critical"@zh (ontology/tracegrap
 # what the page shows as browser notifications, and every delivery the page was told of
 RECORD = """(() => {
   const Native = window.Notification;
-  window.__notes = []; window.__deliveries = 0;
+  window.__notes = []; window.__shown = []; window.__deliveries = 0;
   window.addEventListener("tracegraph:qc", () => { window.__deliveries += 1; });
   window.Notification = class extends Native {
     constructor(title, options = {}) {
       window.__notes.push({ title, body: options.body, tag: options.tag });
       super(title, options);
+      window.__shown.push(this);
     }
   };
 })();"""
@@ -135,7 +136,10 @@ def test_a_committed_deviation_reaches_qc_live_once_and_not_the_operator(
             assert qc.inner_text("#qc-state") == "实时"
             assert qc.inner_text(f"#qc-live li[data-id='{alarm.key}'] a") == (
                 f"偏差 {dev.key}（{GRADE_ZH}），IMM-01 MELT-TEMP")  # noqa: RUF001
-        qc.click(f"#qc-live li[data-id='{alarm.key}'] a")  # to the deviation
+        if viewport == PHONE:  # to the deviation: from the banner, or the notification
+            qc.click(f"#qc-live li[data-id='{alarm.key}'] a")
+        else:
+            qc.evaluate("window.__shown[0].onclick()")
         qc.wait_for_selector("#deviation-state")
         qc.wait_for_selector("[data-impact=units]")
         assert qc.input_value("#deviation-id") == dev.key

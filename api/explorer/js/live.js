@@ -118,8 +118,15 @@ function receive(n) {
   render();
   if (wanted() && supported() && Notification.permission === "granted") {
     const note = new Notification(title(n), { body: body(n), tag: n.id || undefined });
-    note.onclick = () => { window.focus(); location.hash = linkOf(n); note.close(); };
+    note.onclick = () => { window.focus(); location.hash = linkOf(n); read(n); note.close(); };
   }
+}
+
+// opened (its banner link or its browser notification): no longer unread
+function read(n) {
+  const i = unread.indexOf(n);
+  if (i >= 0) unread.splice(i, 1);
+  render();
 }
 
 // "notify me": asks the browser on this click (a user gesture), remembers the choice
@@ -153,9 +160,8 @@ function render() {
     document.querySelector("header")?.after(banner);
   }
   banner.hidden = !unread.length || !session();
-  const read = (n) => () => { unread.splice(unread.indexOf(n), 1); render(); };
   fill(banner, el("ul", {}, unread.slice(0, 5).map((n) => el("li", { "data-id": n.id, "data-kind": n.kind },
-    el("a", { href: linkOf(n), onclick: read(n) }, title(n)), el("span", { class: "muted" }, ` ${body(n)}`)))),
+    el("a", { href: linkOf(n), onclick: () => read(n) }, title(n)), el("span", { class: "muted" }, ` ${body(n)}`)))),
   unread.length > 5 ? el("p", { class: "muted" }, t("qc.more", unread.length - 5)) : null,
   el("button", { type: "button", id: "qc-dismiss", onclick: () => { unread.length = 0; render(); } }, t("qc.dismiss")));
 }
