@@ -2,7 +2,8 @@
 bearer token in the graphql-transport-ws ``connection_init`` payload. That signs the
 subscription in like the header; a forged token closes the socket; without either nothing is
 subscribed. The subscription's rule (api/auth.py: every signed-in role) lets an operator in too —
-the page, not the server, keeps QC's notifications for QC."""
+the page, not the server, keeps QC's notifications for QC. An account disabled after it
+subscribed gets no more notifications."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from api.app import create_app
 from bench.signal_plant import plant
+from ontology.codes import AccountStatus
+from quality.accounts import set_account_status
 from quality.notify import hub
 from tests.conftest import PASSWORD, make_user, migrate
 from tests.integration.test_signals_api import SUBSCRIBE, run_excursion
@@ -78,3 +81,29 @@ def test_a_forged_or_absent_token_subscribes_nobody(runtime: Runtime) -> None:
             err = ws.receive_json()
         assert err["type"] == "error" or err["payload"].get("errors"), err
         assert hub.subscribers == 0
+
+
+def test_a_disabled_account_gets_no_more_notifications(runtime: Runtime) -> None:
+    """The account is read again before each message: disabled after subscribing, it gets the
+    refusal instead of the deviation (as a disabled account's HTTP requests are refused)."""
+    migrate(runtime, plant())
+    make_user(runtime, "qc.phone", ["qc"])
+    with TestClient(create_app(runtime.settings, runtime)) as client, \
+            client.websocket_connect(*WS) as ws:
+        ws.send_json({"type": "connection_init",
+                      "payload": {"Authorization": f"Bearer {token(client, 'qc.phone')}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}})
+        deadline = time.monotonic() + 10
+        while hub.subscribers < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        set_account_status(runtime, "qc.phone", AccountStatus.DISABLED, "admin",
+                           "left the company")
+        worker = threading.Thread(target=run_excursion, args=(runtime,))
+        worker.start()
+        msg = ws.receive_json()
+        worker.join(30)
+    assert runtime.store.nodes_of_class("Deviation"), "the loop committed its deviation"
+    assert "qcNotifications" not in str(msg.get("payload", {}).get("data")), msg
+    errors = msg["payload"] if msg["type"] == "error" else msg["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED", msg

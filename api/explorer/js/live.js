@@ -56,7 +56,7 @@ function setState(s, reason = "") {
 // connect (or keep the connection) for the signed-in user; disconnect when signed out
 export function sync() {
   const tok = session()?.access_token || null;
-  if (tok !== token || !(ws || timer)) {
+  if (tok !== token || !(ws || timer || state === "refused")) {  // refused: until signed in again
     stop();
     if (tok !== token) unread.length = 0;  // another sign-in: not their notifications
     token = tok;
@@ -103,6 +103,11 @@ function connect() {
     delay = Math.min(delay * 2, MAX_DELAY);
   };
 }
+
+// back on the network (a phone out of a dead spot): try now rather than after the back-off
+window.addEventListener("online", () => {
+  if (timer) { clearTimeout(timer); connect(); }
+});
 
 // the server refused the subscription (a rule, not a dropped line): no retrying
 function refuse(sock, message) {
