@@ -24,7 +24,8 @@ from quality.lots import LOT_DECIDERS
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
-__all__ = ["ALL_ROLES", "RULES", "Unauthorized", "authorize", "issue_token", "user_from_token"]
+__all__ = ["ALL_ROLES", "RULES", "Unauthorized", "active_user", "authorize", "issue_token",
+           "user_from_token"]
 
 #: every role of the system: the code list tg:RoleNameScheme
 ALL_ROLES: frozenset[str] = frozenset(RoleName)
@@ -182,7 +183,13 @@ def user_from_token(rt: Runtime, secret: str, authorization: str | None) -> User
                             options={"require": list(REQUIRED_CLAIMS)})
     except jwt.PyJWTError:
         return None
-    user = get_user(rt, str(claims.get("sub", "")))
+    return active_user(rt, str(claims.get("sub", "")))
+
+
+def active_user(rt: Runtime, username: str) -> User | None:
+    """The account as stored now, if it is active and not locked (a long-lived websocket
+    subscription asks again before each message)."""
+    user = get_user(rt, username)
     if user is None or user.status != AccountStatus.ACTIVE or user.locked_at(utc_now()):
         return None
     return user

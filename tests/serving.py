@@ -16,9 +16,10 @@ from tracegraph.runtime import Runtime
 
 
 @contextmanager
-def served(runtime: Runtime) -> Iterator[str]:
-    """Serve the app on a free port of 127.0.0.1; yields its base URL."""
-    port = free_port()
+def served(runtime: Runtime, port: int | None = None) -> Iterator[str]:
+    """Serve the app on a free port of 127.0.0.1 (or ``port``: the same server again after a
+    restart); yields its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(runtime.settings, runtime),
                                            host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

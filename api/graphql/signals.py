@@ -162,8 +162,13 @@ class Subscription:
                                          "sent after commit.")
     async def qc_notifications(self, info: Info[Any, None]
                                ) -> AsyncGenerator[Notification, None]:
-        from api.auth import authorize
+        from api.auth import active_user, authorize
 
-        authorize("Subscription.qcNotifications", info.context.get("user"))
+        user = info.context.get("user")
+        authorize("Subscription.qcNotifications", user)
+        rt = runtime_of(info)
         async for n in hub.subscribe():
+            # the account as it is now: a disabled or locked account gets no more (the
+            # subscription ends with the error), whatever it was when it subscribed
+            authorize("Subscription.qcNotifications", active_user(rt, user.username))
             yield n

@@ -2,7 +2,12 @@
 executed off the event loop (parsing, validation, resolvers and the completion of large answers
 run in a worker thread with its own loop, so one heavy request cannot stall the others or the
 websocket subscriptions) and JSON read and written with orjson (bodies were checked strictly by
-:class:`api.bodies.BodyLimits` before they got here)."""
+:class:`api.bodies.BodyLimits` before they got here).
+
+A browser cannot set headers on a websocket, so a subscriber may instead send its bearer token
+in the ``connection_init`` payload (``{"Authorization": "Bearer …"}``, graphql-transport-ws);
+the same check as the header's, and a token that names no active account closes the socket
+(4403) rather than leaving a silent anonymous connection."""
 
 from __future__ import annotations
 
@@ -12,8 +17,12 @@ from typing import Any
 
 import anyio
 import orjson
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UnsetType
+
+from api.auth import user_from_token
 
 __all__ = ["CDN_ASSET", "GraphQLView", "local_graphiql"]
 
@@ -42,6 +51,19 @@ class GraphQLView(GraphQLRouter[Any, None]):
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         work = super().execute_single(*args, **kwargs)
         return await anyio.to_thread.run_sync(asyncio.run, work)
+
+    async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
+        """The user of a websocket from its ``connection_init`` payload, when no
+        ``Authorization`` header signed it in (browsers)."""
+        params = context.get("connection_params") or {}
+        token = params.get("Authorization") if isinstance(params, dict) else None
+        if context.get("user") is None and token is not None:
+            app = context["request"].app
+            user = user_from_token(app.state.runtime, app.state.secret, str(token))
+            if user is None:
+                raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+            context["user"] = user
+        return await super().on_ws_connect(context)
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)

@@ -93,11 +93,12 @@ def browser() -> Iterator[Any]:
 
 @contextmanager
 def signed_in_page(browser: Any, url: str, username: str, password: str,
-                   view: str = "trace", viewport: tuple[int, int] = (1366, 860)
-                   ) -> Iterator[Any]:
+                   view: str = "trace", viewport: tuple[int, int] = (1366, 860),
+                   expected_errors: tuple[str, ...] = ()) -> Iterator[Any]:
     """A page of the explorer at ``url`` signed in as ``username`` on a laptop-sized screen
     (or ``viewport``: width, height), on ``view`` (``""``: the page as it opens, the "My work"
-    home page); fails on any console error."""
+    home page); fails on any console error but those containing one of ``expected_errors``
+    (the browser's own report of a refused connection while a test has stopped the server)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
                               accept_downloads=True)
@@ -105,7 +106,7 @@ def signed_in_page(browser: Any, url: str, username: str, password: str,
         pg = ctx.new_page()
         errors: list[str] = []
         pg.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}")
-              if m.type == "error" else None)
+              if m.type == "error" and not any(x in m.text for x in expected_errors) else None)
         pg.on("pageerror", lambda e: errors.append(f"page error: {e}"))
         pg.set_default_timeout(15_000)
         pg.goto(f"{url}/explorer" + (f"#/{view}" if view else ""))

@@ -16,6 +16,8 @@ import * as whatif from "./whatif.js";
 import * as documents from "./documents.js";  // issue 18 item 1
 import * as suppliers from "./suppliers.js";  // issue 18 item 2
 import * as events from "./events.js";  // issue 18 item 6: #/events/<after>/<type>
+import * as live from "./live.js";  // issue 15 item 9: live QC notifications
+import "./phone.js";  // issue 15 item 9: phone layout of tables
 
 const views = { work, trace, recall, deviation, spc, equipment, kpi, whatif, documents, suppliers,
   events };
@@ -33,6 +35,7 @@ function route() {
   who.title = s ? s.roles.map((r) => `${label("roleName", r)} / ${label("roleName", r, "zh")}`).join(", ") : "";
   document.getElementById("sign-out").hidden = !s;
   document.getElementById("tabs").hidden = !s;
+  live.sync();  // issue 15 item 9: subscribed while signed in
   if (!s) { show("signin"); return; }
   const [name = "work", ...args] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   const view = views[name] ? name : "work";

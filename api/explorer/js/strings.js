@@ -203,6 +203,17 @@ export const STRINGS = {
     "ev.col.cursor": "cursor", "ev.col.type": "type", "ev.col.record": "record",
     "ev.col.class": "class", "ev.col.from": "from", "ev.col.to": "to", "ev.col.at": "time",
     "ev.col.user": "user", "ev.col.reason": "reason",
+    // live QC notifications and the phone layout (issue 15 item 9)
+    "qc.deviation": "Deviation {0} ({1}) on {2}", "qc.excursion": "Excursion on {0}: peak {1}",
+    "qc.spcWarning": "SPC warning on {0}", "qc.driftWarning": "Drift warning on {0}",
+    "qc.batch": "batch {0}", "qc.held": "{0} records held", "qc.new": "{0} new",
+    "qc.more": "and {0} more", "qc.dismiss": "Dismiss",
+    "qc.notify": "Notify me", "qc.notifyOn": "Notifying",
+    "qc.blocked": "Notifications are blocked in this browser's settings",
+    "qc.unsupported": "This browser cannot show notifications",
+    "qc.signIn": "sign in again for live updates",
+    "qc.state.off": "", "qc.state.connecting": "connecting …", "qc.state.live": "live",
+    "qc.state.reconnecting": "reconnecting …", "qc.state.refused": "no live updates",
   },
   zh: {
     "tab.work": "我的工作", "work.waiting": "等待您处理", "work.nothing": "没有等待您处理的事项。",
@@ -343,6 +354,17 @@ export const STRINGS = {
     "ev.col.cursor": "游标", "ev.col.type": "类型", "ev.col.record": "记录",
     "ev.col.class": "类别", "ev.col.from": "原值", "ev.col.to": "新值", "ev.col.at": "时间",
     "ev.col.user": "用户", "ev.col.reason": "原因",
+    // 实时 QC 通知与手机布局（issue 15 item 9）
+    "qc.deviation": "偏差 {0}（{1}），{2}", "qc.excursion": "{0} 超限：峰值 {1}",
+    "qc.spcWarning": "{0} SPC 预警", "qc.driftWarning": "{0} 漂移预警",
+    "qc.batch": "批次 {0}", "qc.held": "暂扣 {0} 条记录", "qc.new": "{0} 条新通知",
+    "qc.more": "另有 {0} 条", "qc.dismiss": "知道了",
+    "qc.notify": "通知我", "qc.notifyOn": "通知已开启",
+    "qc.blocked": "浏览器设置已禁止通知",
+    "qc.unsupported": "此浏览器无法显示通知",
+    "qc.signIn": "请重新登录以接收实时更新",
+    "qc.state.off": "", "qc.state.connecting": "连接中 …", "qc.state.live": "实时",
+    "qc.state.reconnecting": "重新连接中 …", "qc.state.refused": "无实时更新",
   },
 };
 

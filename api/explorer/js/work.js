@@ -226,6 +226,14 @@ export function init() {
     LISTS.map((L) => el("button", { type: "button", "data-list": L.id, onclick: () => { location.hash = `#/work/${L.id}`; } }, t(`list.${L.id}`))));
   view.replaceChildren(el("div", { id: "my-work" }), el("h2", {}, t("work.lists")), tabs, ...LISTS.map(listBox));
   for (const L of LISTS) state[L.id] = { afters: [], after: null };
+  window.addEventListener("tracegraph:qc", () => { if (!view.hidden) refresh(); });  // live.js
+}
+
+// issue 15 item 9: a committed exception (live.js) refreshes the home page and the open list
+function refresh() {
+  loadMyWork();
+  const L = LISTS.find((x) => !document.getElementById(`worklist-${x.id}`).hidden);
+  if (L) load(L, state[L.id].after);
 }
 
 export function open(list = "deviations") {
