@@ -16,6 +16,7 @@ from strawberry.types import Info
 
 from api.graphql.as_of import as_of_text
 from api.graphql.enums import DerivationKind
+from api.graphql.trace_outline import TraceOutline, outline_of
 from api.graphql.types import (
     MAX_DEPTH,
     Direction,
@@ -32,6 +33,7 @@ from graph.context import as_built
 from graph.identifiers.identify import identify_or_explain
 from graph.massbalance import mass_balance
 from graph.model import Direction as StoreDirection
+from graph.model import Genealogy as StoreGenealogy
 
 __all__ = ["AsBuiltView", "Exposure", "Genealogy", "GenealogyNode", "MassBalance", "Query"]
 
@@ -67,6 +69,13 @@ class Genealogy:
     _max_depth: strawberry.Private[int]
     _kinds: strawberry.Private[list[str] | None]
     _as_of: strawberry.Private[str | None]
+    _answer: strawberry.Private[StoreGenealogy]
+
+    @strawberry.field(description="The answer as the explorer draws it: units and packages "
+                                  "grouped per batch with their counts, captions, aggregated "
+                                  "edges (every list paged).")
+    def outline(self, info: Info[Any, None]) -> TraceOutline:
+        return outline_of(info, self._answer, self._as_of)
 
     @strawberry.field(description="As-built context of every batch in the trace: executions, "
                                   "equipment, fixtures, operators, operation, process version, "
@@ -197,7 +206,7 @@ class Query:
             node_count=len(ordered), edge_count=len(edges),
             nodes=everything[offset:offset + first],
             edges=[Edge.of(e) for e in edges[offset:offset + first]],
-            _all=everything, _max_depth=max_depth, _kinds=kinds, _as_of=as_of)
+            _all=everything, _max_depth=max_depth, _kinds=kinds, _as_of=as_of, _answer=g)
 
     @strawberry.field(description="How much of a seed lot reached each downstream node "
                                   "(exposure along consumption edges), with the seed's "
