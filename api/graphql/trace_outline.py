@@ -11,7 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.limits import LIST_BOUNDS
-from api.graphql.types import Node, Stat, page, runtime_of
+from api.graphql.types import Edge, Node, Stat, page, runtime_of
 from graph import trace_outline as T
 from graph.model import Genealogy as StoreGenealogy
 
@@ -43,10 +43,23 @@ class TraceGroup:
     _members: strawberry.Private[list[str]]
     _g: strawberry.Private[StoreGenealogy]
 
-    @strawberry.field(description="The members, by class and key (paged).")
-    def members(self, first: int = 100, offset: int = 0) -> list[Node]:
-        return [Node.of(self._g.nodes[i])
+    _as_of: strawberry.Private[str | None]
+
+    @strawberry.field(description="The members, by class and key (paged; captioned as their "
+                                  "batch).")
+    def members(self, first: int = 100, offset: int = 0) -> list[OutlineNode]:
+        g = self._g
+        return [OutlineNode(node=Node.of(g.nodes[i], self._as_of), depth=g.depth[i],
+                            caption=self.caption, made_in=self.batch)
                 for i in self._members[offset:offset + page("first", first)]]
+
+    @strawberry.field(description="The derivation edges of the trace that touch a member "
+                                  "(inside the group and out of it), paged.")
+    def edges(self, first: int = 1000, offset: int = 0) -> list[Edge]:
+        inside = set(self._members)
+        touching = [e for e in self._g.edges if e.src in inside or e.dst in inside]
+        touching.sort(key=lambda e: (e.src, e.dst, e.eid))
+        return [Edge.of(e) for e in touching[offset:offset + page("first", first)]]
 
 
 @strawberry.type(description="Derivation edges between two drawn things (a node's IRI or a "
@@ -85,7 +98,8 @@ class TraceOutline:
         return [TraceGroup(id=x.id, batch=x.batch, batch_key=g.nodes[x.batch].key,
                            depth=x.depth, count=len(x.members),
                            counts=[Stat(label=k, count=v) for k, v in x.counts.items()],
-                           caption=self._captions.get(x.batch), _members=x.members, _g=g)
+                           caption=self._captions.get(x.batch), _members=x.members, _g=g,
+                           _as_of=self._as_of)
                 for x in self._o.groups[offset:offset + page("first", first)]]
 
     @strawberry.field(description="The aggregated edges, by source and target.")

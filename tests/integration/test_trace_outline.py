@@ -27,7 +27,7 @@ OUTLINE = """query($of: String!, $first: Int!, $offset: Int!) {
     outline { nodeCount groupCount memberCount edgeCount
       nodes(first: 500) { depth caption madeIn node { class key } }
       groups(first: $first, offset: $offset) { id batch batchKey depth count caption
-        counts { label count } members(first: 3) { key } }
+        counts { label count } members(first: 3) { node { key } depth } }
       edges(first: 2000) { source target count quantity unitCode kinds } } } }"""
 
 
