@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -154,3 +155,26 @@ def test_groups_are_paged_and_a_page_too_large_is_refused(
     bad = ask(api, OUTLINE, of=seed, first=100_000, offset=0)
     ext = bad["errors"][0]["extensions"]
     assert ext["code"] == "BAD_INPUT" and ext["field"] == "first" and bad["data"] is None
+
+
+def test_a_group_opens_into_its_members_and_their_edges(
+        api: tuple[TestClient, dict[str, str]]) -> None:
+    p = plant()
+    seed = busiest_lot(p)
+    members = oracle_members(p, seed)
+    q = """query($of: String!, $at: Int!) { genealogy(of: $of, direction: DOWNSTREAM,
+      maxDepth: 20, first: 0) { outline { groups(first: 1, offset: $at) { batchKey count
+        members(first: 500) { depth madeIn node { class key } }
+        edges(first: 2000) { source target } } } } }"""
+    g = ask(api, q, of=key(seed), at=3)["data"]["genealogy"]["outline"]["groups"][0]
+    batch = f"Batch/{g['batchKey']}"
+    mine = {m for m, b in members.items() if b == batch}
+    assert {f"{m['node']['class']}/{m['node']['key']}" for m in g["members"]} == mine
+    assert g["count"] == len(mine) and all(m["madeIn"].endswith(batch) for m in g["members"])
+    down = p.downstream(seed)
+    depth = nx.single_source_shortest_path_length(p.g.reverse(copy=False), seed)
+    assert all(m["depth"] == depth[f"{m['node']['class']}/{m['node']['key']}"]
+               for m in g["members"])
+    touching = [(a, b) for a, b in p.g.subgraph(down).edges if a in mine or b in mine]
+    assert sorted((e["source"].split("/id/")[1], e["target"].split("/id/")[1])
+                  for e in g["edges"]) == sorted(touching)
