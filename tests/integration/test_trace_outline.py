@@ -165,7 +165,7 @@ def test_a_group_opens_into_its_members_and_their_edges(
     q = """query($of: String!, $at: Int!) { genealogy(of: $of, direction: DOWNSTREAM,
       maxDepth: 20, first: 0) { outline { groups(first: 1, offset: $at) { batchKey count
         members(first: 500) { depth madeIn node { class key } }
-        edges(first: 2000) { source target } } } } }"""
+        memberEdges(first: 500) { source target } } } } }"""
     g = ask(api, q, of=key(seed), at=3)["data"]["genealogy"]["outline"]["groups"][0]
     batch = f"Batch/{g['batchKey']}"
     mine = {m for m, b in members.items() if b == batch}
@@ -177,4 +177,4 @@ def test_a_group_opens_into_its_members_and_their_edges(
                for m in g["members"])
     touching = [(a, b) for a, b in p.g.subgraph(down).edges if a in mine or b in mine]
     assert sorted((e["source"].split("/id/")[1], e["target"].split("/id/")[1])
-                  for e in g["edges"]) == sorted(touching)
+                  for e in g["memberEdges"]) == sorted(touching)

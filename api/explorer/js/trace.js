@@ -11,7 +11,7 @@ import { cls, code, t } from "./i18n.js";
 import { t as vt } from "./strings.js";
 import { roomConditions } from "./env.js";
 import { COLORS, RING, STYLE, layout as place, classFilter, readability } from "./trace_layout.js";
-import { GENEALOGY, NEIGHBOURS, MEMBER_PAGE, addOutline, caption, closeGroup, countsText, groupOf, openGroup } from "./trace_group.js";
+import { GENEALOGY, NEIGHBOURS, MEMBER_PAGE, addOutline, caption, closeGroup, countsText, groupOf, moreOf, openGroup } from "./trace_group.js";
 import { renderList as listNodes, renderTree } from "./trace_table.js";
 import { fmtQty, fmtTime, shownProps } from "./trace_fmt.js";
 
@@ -150,7 +150,7 @@ async function load(id) {
   state.seed = g.seed; state.seedKey = id; state.loadedDir = state.dir; state.loadedAsOf = state.asOf;
   asOfNote(g);
   state.nodes = new Map(); state.expanded = new Map(); state.collapsed = new Map();
-  state.groups = new Map(); state.open = new Map(); state.page = 0;
+  state.groups = new Map(); state.open = new Map(); state.status = new Map(); state.page = 0;
   state.total = g.nodeCount; state.edgeTotal = g.edgeCount;
   const o = g.outline;
   // draw whole levels while they fit; deeper levels open from the frontier
@@ -195,13 +195,15 @@ function summarise() {
 }
 
 // records in view: drawn nodes, and the members of the groups drawn closed
+// (a group open in part counts the members not drawn yet: its note says how many)
 function inViewCount() {
-  return cy.nodes().reduce((n, x) => n + (state.groups.has(x.id()) ? state.groups.get(x.id()).count : 1), 0);
+  const drawn = cy.nodes().reduce((n, x) => n + (state.groups.has(x.id()) ? state.groups.get(x.id()).count : 1), 0);
+  return drawn + [...state.open.keys()].reduce((n, id) => n + moreOf(state, id), 0);
 }
 
 async function refreshStatus() {
   const iris = [...new Set([...state.nodes.keys(), ...[...state.groups.values()].map((g) => g.batch),
-    ...[...state.nodes.values()].map((n) => n.madeIn).filter(Boolean)])].filter((i) => !state.status.has(i) || state.asOf);
+    ...[...state.nodes.values()].map((n) => n.madeIn).filter(Boolean)])].filter((i) => !state.status.has(i));
   if (iris.length) {
     const { recordStatus } = state.asOf ? { recordStatus: iris.map(statusThen) }
       : await gql(`query($r: [String!]!) { recordStatus(records: $r) {
@@ -229,8 +231,8 @@ function redraw() {
 }
 
 function renderList() {
-  listNodes(cy, state, select);
-  renderTree(cy, state, select);
+  listNodes(cy, state, select, statusCell);
+  renderTree(cy, state, select, statusCell);
   const g = document.getElementById("graph");
   g.dataset.nodeCount = String(inViewCount());
   g.dataset.drawnCount = String(cy.nodes().length);
@@ -240,6 +242,18 @@ function renderList() {
   const r = readability(cy);
   g.dataset.zoom = r.zoom.toFixed(3);
   g.dataset.outside = String(r.outside);
+}
+
+// the status badges of a drawn node: a group shows its batch's; a unit or package made in a held
+// batch says so
+function statusCell(id) {
+  const g = state.groups.get(id);
+  if (g && cy.$id(id).nonempty()) return badges(state.status.get(g.batch), { properties: {} });
+  const n = state.nodes.get(id);
+  const s = state.status.get(id);
+  const held = !s?.onHold && n?.madeIn && state.status.get(n.madeIn)?.onHold;
+  return el("span", {}, badges(s, n), held ? el("span", { class: "badge hold", title: state.keys.get(n.madeIn) },
+    `${t("on hold")} (${t("batch")})`) : null);
 }
 
 // the record's own status code, titled with its English and Chinese label: the code list is the
@@ -266,9 +280,9 @@ async function expand(iri) {
     redraw(); return;
   }
   if (state.groups.has(iri)) {
-    const { added, total } = await openGroup(cy, state, gql, iri);
+    const { added, drawn, total } = await openGroup(cy, state, gql, iri);
     await refreshStatus(); redraw();
-    status(`opened ${state.groups.get(iri).batchKey}: ${added.length} of ${total} member(s) drawn`);
+    status(`opened ${state.groups.get(iri).batchKey}: ${drawn} of ${total} member(s) drawn`);
     select(added[0] || state.seed);
     return;
   }
@@ -343,7 +357,8 @@ async function select(iri) {
     n.caption ? el("p", { id: "panel-caption" }, n.caption) : null,
     !s?.onHold && n.madeIn && state.status.get(n.madeIn)?.onHold
       ? el("p", { id: "panel-made-in" }, el("span", { class: "badge hold" }, t("on hold")),
-           `${t("batch")} ${state.keys.get(n.madeIn) || ""}`) : null,
+           ` ${t("batch")} ${state.keys.get(n.madeIn) || ""}`) : null,
+    groupOf(state, iri) ? groupNote(groupOf(state, iri)) : null,
     el("div", { class: "actions" },
       el("button", { type: "button", id: "expand", onclick: () => expand(iri) }, "Expand"),
       el("button", { type: "button", id: "collapse", onclick: () => collapse(iri) }, "Collapse"),
@@ -359,6 +374,16 @@ async function select(iri) {
     el("div", { id: "panel-more" }, el("p", { class: "muted" }, "loading context …")));
   const more = await details(n);
   if (state.selected === iri) document.getElementById("panel-more")?.replaceWith(more);
+}
+
+// a member of an open group: how much of it is drawn, the next page, and closing it again
+function groupNote(id) {
+  const g = state.groups.get(id);
+  const more = moreOf(state, id);
+  return el("p", { id: "group-note", "data-group": g.batchKey },
+    `${t("group")} ${g.batchKey}: ${g.count - more} / ${g.count} `,
+    more ? el("button", { type: "button", id: "group-more", onclick: () => expand(id) },
+              `+${Math.min(more, MEMBER_PAGE)}`) : null);
 }
 
 // a batch's group: its counts, its batch's status, and the button that opens it

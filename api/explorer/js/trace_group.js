@@ -19,11 +19,12 @@ export const GENEALOGY = `query($of: String!, $dir: Direction!, $depth: Int!, $a
 export const NEIGHBOURS = `query($of: String!, $asOf: String) {
   up: genealogy(of: $of, direction: UPSTREAM, maxDepth: 1, first: 0, asOf: $asOf) { ${outline(200, 50, 600)} }
   down: genealogy(of: $of, direction: DOWNSTREAM, maxDepth: 1, first: 0, asOf: $asOf) { ${outline(200, 50, 600)} } }`;
-const MEMBERS = `query($of: String!, $dir: Direction!, $depth: Int!, $asOf: String, $at: Int!) {
+const MEMBERS = `query($of: String!, $dir: Direction!, $depth: Int!, $asOf: String, $at: Int!, $first: Int!, $offset: Int!) {
   genealogy(of: $of, direction: $dir, maxDepth: $depth, first: 0, asOf: $asOf) { outline {
-    groups(first: 1, offset: $at) { id count members(first: 300) { ${NODE} }
-      edges(first: 1200) { source target type edgeId properties } } } } }`;
-export const MEMBER_PAGE = 300;
+    groups(first: 1, offset: $at) { id count members(first: $first, offset: $offset) { ${NODE} }
+      memberEdges(first: $first, offset: $offset) { source target type edgeId properties } } } } }`;
+// members drawn per page when a group opens (a phone's graph stays a few screens tall)
+export const MEMBER_PAGE = 100;
 
 // the words of a group's counts (the ontology's class labels are too long for a caption)
 const WORDS = { en: { SerializedUnit: "units", PackagingAggregation: "packages" },
@@ -100,22 +101,31 @@ function addEdges(cy, edges) {
   cy.add(els);
 }
 
-// open a group: its members (first MEMBER_PAGE) in place of the group node
+// open a group: its members, a page (MEMBER_PAGE) at a time, in place of the group node
 export async function openGroup(cy, state, gql, id) {
   const g = state.groups.get(id);
   const s = g.src;
-  const d = await gql(MEMBERS, { of: s.of, dir: s.dir, depth: s.depth, asOf: state.asOf, at: s.at });
+  const offset = state.open.get(id)?.members.length || 0;
+  const d = await gql(MEMBERS, { of: s.of, dir: s.dir, depth: s.depth, asOf: state.asOf, at: s.at,
+                                 first: MEMBER_PAGE, offset });
   const found = d.genealogy.outline.groups[0];
   if (!found || found.id !== id) throw new Error(`group ${g.batchKey} is no longer in the trace`);
-  const node = cy.$id(id);
-  const removed = cy.remove(node.union(node.connectedEdges()));
-  state.open.set(id, { removed, members: [] });
+  if (!state.open.has(id)) {
+    const node = cy.$id(id);
+    state.open.set(id, { removed: cy.remove(node.union(node.connectedEdges())), members: [] });
+  }
   const added = addOutline(cy, state, { nodes: found.members, groups: [], edges: [] }, s.depthOf, s);
-  state.open.get(id).members = added;
-  addEdges(cy, found.edges.map((e) => ({ ...e, id: `${e.target}>${e.source}>${e.type}>${e.edgeId}`,
+  state.open.get(id).members.push(...added);
+  addEdges(cy, found.memberEdges.map((e) => ({ ...e, id: `${e.target}>${e.source}>${e.type}>${e.edgeId}`,
     quantity: e.properties?.quantity, unitCode: e.properties?.unitCode, count: 1,
     kinds: [e.properties?.derivationKind].filter(Boolean) })));
-  return { added, total: found.count };
+  return { added, drawn: state.open.get(id).members.length, total: found.count };
+}
+
+// members of an open group not drawn yet
+export function moreOf(state, id) {
+  const o = state.open.get(id);
+  return o ? state.groups.get(id).count - o.members.length : 0;
 }
 
 // close an open group again: its members go, the group node comes back

@@ -11,7 +11,7 @@ export const RING = { recalled: "#6a1b9a", deviation: "#c62828", hold: "#ef6c00"
 
 const NODE_W = 150, NODE_H = 78, GAP_X = 20, GAP_Y = 14, RANK_GAP = 46, PAD = 14;
 const MIN_ZOOM = 0.85;     // 12 px captions stay ≥ 10 px on screen
-const DAGRE_MAX_RANK = 12; // more nodes than this in one rank: the wrapped layout
+const DAGRE_MAX_RANK = 12; // more nodes than this in one rank (or dagre too small): wrapped
 const MAX_HEIGHT = 9000;   // px: the graph grows at most to this (a phone scrolls)
 
 export const STYLE = [
@@ -84,7 +84,7 @@ export function layout(cy, dir) {
     cy.resize();
     cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 14, rankSep: 70, edgeSep: 6,
                 animate: false, fit: true, padding: 30 }).run();
-    return;
+    if (cy.zoom() >= MIN_ZOOM || cy.nodes(":visible").length < 2) return;
   }
   const { pos, height } = wrapped(cy, dir, box);
   box.parentElement.classList.add("tall");  // the legend above the graph, not over it

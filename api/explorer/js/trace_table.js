@@ -4,7 +4,7 @@
 // everything drawn, a page at a time.
 import { el } from "./api.js";
 import { cls, t } from "./i18n.js";
-import { countsText, statusText } from "./trace_group.js";
+import { countsText } from "./trace_group.js";
 
 export const PAGE = 50;
 
@@ -34,7 +34,7 @@ function tree(cy, state) {
   return rows;
 }
 
-export function renderTree(cy, state, select) {
+export function renderTree(cy, state, select, cell) {
   const body = document.querySelector("#trace-tree tbody");
   if (!body) return;
   body.replaceChildren(...tree(cy, state).map(({ id, level, via }) => {
@@ -48,12 +48,12 @@ export function renderTree(cy, state, select) {
       el("td", { "data-class": w.klass }, w.cls),
       el("td", { class: "num" }, via || ""),
       el("td", { class: "num" }, String(w.count)),
-      el("td", {}, statusText(state, state.groups.get(id)?.batch || id)));
+      el("td", {}, cell(id)));
   }));
 }
 
 // "nodes in view", paged
-export function renderList(cy, state, select) {
+export function renderList(cy, state, select, cell) {
   const body = document.querySelector("#node-list tbody");
   const ids = cy.nodes(":visible").map((n) => n.id());
   const rows = ids.map((id) => ({ id, w: who(state, id), depth: cy.$id(id).data("depth") ?? 0 }))
@@ -67,13 +67,13 @@ export function renderList(cy, state, select) {
       class: id === state.selected ? "selected" : "", onclick: () => select(id) },
     el("td", { title: w.klass, "data-class": w.klass }, w.cls),
     el("td", {}, w.key, w.caption ? el("span", { class: "muted" }, ` ${w.caption}`) : null),
-    el("td", {}, depth), el("td", {}, statusText(state, state.groups.get(id)?.batch || id)))));
+    el("td", {}, depth), el("td", {}, cell(id)))));
   const pager = document.getElementById("node-pager");
   const from = rows.length ? state.page * PAGE + 1 : 0;
   pager.replaceChildren(
     el("button", { type: "button", id: "node-prev", disabled: state.page === 0,
-                   onclick: () => { state.page -= 1; renderList(cy, state, select); } }, "‹"),
+                   onclick: () => { state.page -= 1; renderList(cy, state, select, cell); } }, "‹"),
     el("span", { id: "node-range", "data-total": rows.length }, ` ${from}–${from + shown.length - (rows.length ? 1 : 0)} / ${rows.length} `),
     el("button", { type: "button", id: "node-next", disabled: state.page >= pages - 1,
-                   onclick: () => { state.page += 1; renderList(cy, state, select); } }, "›"));
+                   onclick: () => { state.page += 1; renderList(cy, state, select, cell); } }, "›"));
 }
