@@ -10,6 +10,7 @@ import { CODE_LISTS, label } from "./codes.js";
 import { cls, code, t } from "./i18n.js";
 import { t as vt } from "./strings.js";
 import { roomConditions } from "./env.js";
+import { equipmentImpact } from "./trace_impact.js";
 import { COLORS, RING, STYLE, layout as place, classFilter, readability } from "./trace_layout.js";
 import { GENEALOGY, NEIGHBOURS, MEMBER_PAGE, addOutline, caption, closeGroup, countsText, groupOf, moreOf, openGroup } from "./trace_group.js";
 import { renderList as listNodes, renderTree } from "./trace_table.js";
@@ -367,7 +368,7 @@ async function select(iri) {
       el("button", { type: "button", onclick: () => { sessionStorage.setItem("tracegraph.seeds", n.key); location.hash = "#/recall"; } }, "Recall…")),
     ...(s?.openDeviations || []).map((d) => el("p", {}, "Open deviation: ", el("a", { href: `#/deviation/${encodeURIComponent(d)}` }, d))),
     n.class === "Equipment" ? el("p", {}, el("a", { id: "equipment-health-link", href: `#/equipment/${encodeURIComponent(n.key)}` }, vt("eq.open"))) : null,
-    ["Equipment", "Fixture"].includes(n.class) ? equipmentImpact(n) : null,
+    ["Equipment", "Fixture"].includes(n.class) ? equipmentImpact(n, state.asOf) : null,
     el("h4", {}, t("Properties")),
     state.asOf ? el("p", { class: "muted", id: "panel-as-of", title: vt("asof.status") }, vt("asof.panel", state.asOf)) : null,
     kvTable({ iri: n.iri, ...shownProps(n.properties) }),
@@ -426,44 +427,4 @@ async function details(n) {
     el("table", { class: "kv" }, el("tbody", {}, d.auditTrail.map((a) => el("tr", {},
       el("td", {}, `${fmtTime(a.at)} ${a.actor}`),
       el("td", {}, `${a.action}${a.field ? " " + a.field : ""}${a.new !== null && a.field ? " = " + JSON.stringify(a.new) : ""}${a.reason ? " — " + a.reason : ""}`))))));
-}
-
-// equipment or fixture suspect during a window (out of calibration, excursion): the executions
-// on it, their batches and the recall they imply
-function equipmentImpact(n) {
-  const out = el("div", { id: "impact-result" });
-  const form = el("form", { id: "impact-form", class: "stack" },
-    el("h4", {}, "Equipment-window impact (UTC)"),
-    el("label", {}, "from", el("input", { name: "from", type: "datetime-local", required: true })),
-    el("label", {}, "to", el("input", { name: "to", type: "datetime-local", required: true })),
-    el("button", { type: "submit" }, "Find affected batches"), out);
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const f = new FormData(form);
-    const utc = (v) => (v.length === 16 ? `${v}:00Z` : `${v}Z`);
-    let r;
-    try {
-      r = (await gql(`query($e: String!, $f: String!, $t: String!, $asOf: String) {
-        equipmentImpact(equipment: $e, from: $f, to: $t, unitLimit: 0, asOf: $asOf) {
-          executions { execution { key } batches }
-          results { result { key } inspected }
-          recall { unitsTotal shipments { key } customers { key } } } }`,
-        { e: n.iri, f: utc(f.get("from")), t: utc(f.get("to")), asOf: state.asOf })).equipmentImpact;
-    } catch (e) { out.replaceChildren(el("p", { class: "error" }, e.message)); return; }
-    const batches = [...new Set([...r.executions.flatMap((x) => x.batches),
-      ...r.results.flatMap((m) => m.inspected)])];
-    const keys = batches.map((b) => decodeURIComponent(b.split("/").pop()));
-    out.replaceChildren(
-      el("p", { "data-executions": r.executions.length },
-        `${r.executions.length} execution(s), ${r.results.length} inspection result(s), ` +
-        `${batches.length} batch(es) or lot(s), ${r.recall.unitsTotal} unit(s), ` +
-        `${r.recall.shipments.length} shipment(s), ${r.recall.customers.length} customer(s)`),
-      el("ul", { id: "impact-executions" }, r.executions.map((x) => el("li", {}, x.execution.key))),
-      r.results.length ? el("ul", { id: "impact-results" }, r.results.map((m) => el("li", {},
-        `${m.result.key} (${m.inspected.map((i) => decodeURIComponent(i.split("/").pop())).join(", ")})`))) : null,
-      keys.length ? el("button", { type: "button", onclick: () => {
-        sessionStorage.setItem("tracegraph.seeds", keys.join("\n")); location.hash = "#/recall"; } },
-        "Recall these batches…") : null);
-  });
-  return form;
 }
