@@ -7,6 +7,13 @@ apart: the explorer shows the page first and fills them in.
 
     python -m bench.worklists                                   # demo plant + MD-S if present
     python -m bench.worklists --mds /path/to/bench-load/tracegraph.sqlite --runs 5
+    python -m bench.worklists --explorer http://127.0.0.1:8765 --user demo.qa  # + the page
+
+The large trace (issue 15 item 5): the demo plant's busiest lot downstream (4,285 nodes),
+its genealogy and the grouped outline the explorer draws (graph/trace_outline.py); with
+``--explorer`` (a running ``tracegraph demo``; password in ``TRACEGRAPH_DEMO_PASSWORD``) also
+the page's render time of that trace in headless Chromium (request to laid-out graph, as the
+page measures it: ``#graph[data-render-ms]``).
 
 The MD-S store is opened read-only (SQLite ``mode=ro&immutable=1``: no lock, no journal file,
 no derivation snapshot written next to it), so a shared store is never changed.
@@ -26,8 +33,10 @@ from urllib.parse import quote
 
 import graph.engines.sqlite.queries as Q
 from bench.plant import PLANT_MIGRATION, generate_plant
+from graph import trace_outline as T
 from graph.engines.sqlite import SQLiteStore
 from graph.engines.sqlite.adjacency import DerivationIndex
+from graph.model import Direction
 from quality import my_work as M
 from quality import worklists as W
 from tracegraph.runtime import Runtime
@@ -93,12 +102,81 @@ def run(name: str, rt: Runtime, runs: int) -> None:
               f"median of {runs} {statistics.median(warm):8.1f} ms")
 
 
+def busiest_lot(store: SQLiteStore) -> tuple[str, int]:
+    """The material lot with the largest downstream trace, and its size."""
+    sizes = [(len(store.walk([n.iri], Direction.DOWNSTREAM, 20)), n.key)
+             for n in store.nodes_of_class("MaterialLot")]
+    size, lot = max(sizes, key=lambda x: (x[0], x[1]))
+    return lot, size
+
+
+def large_trace(rt: Runtime, runs: int) -> str:
+    """Genealogy + outline + captions of the busiest lot's downstream trace, printed."""
+    store = rt.store
+    assert isinstance(store, SQLiteStore)
+    lot, size = busiest_lot(store)
+    iri = store.find(lot, None, "MaterialLot")[0].iri
+
+    def once() -> int:
+        g = store.genealogy([iri], Direction.DOWNSTREAM, 20)
+        o = T.outline(g)
+        T.captions(store, {i: g.nodes[i] for i in o.nodes}
+                   | {x.batch: g.nodes[x.batch] for x in o.groups})
+        return len(o.nodes) + len(o.groups)
+
+    times = []
+    drawn = 0
+    for _ in range(runs + 1):
+        t = time.perf_counter()
+        drawn = once()
+        times.append((time.perf_counter() - t) * 1000)
+    print(f"  {'large trace ' + lot:<26} first call {times[0]:8.1f} ms   "
+          f"median of {runs} {statistics.median(times[1:]):8.1f} ms   "
+          f"({size} nodes downstream, {drawn} drawn: genealogy + outline + captions)")
+    return lot
+
+
+def explorer_render(url: str, user: str, lot: str, runs: int) -> None:
+    """The page's render time of the large trace in headless Chromium (Playwright)."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    password = os.environ.get("TRACEGRAPH_DEMO_PASSWORD", "")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=os.environ.get("TRACEGRAPH_CHROMIUM",
+                                                             "/usr/bin/chromium"),
+                              headless=True, args=["--disable-gpu"])
+        page = b.new_page(viewport={"width": 1366, "height": 860})
+        page.goto(f"{url}/explorer#/work")
+        page.fill("#signin input[name=username]", user)
+        page.fill("#signin input[name=password]", password)
+        page.click("#signin button[type=submit]")
+        page.wait_for_selector("#work-view:not([hidden])", timeout=60_000)
+        ms: list[float] = []
+        for i in range(2 * runs + 1):
+            # the view loads again when the direction changes: downstream runs are the ones timed
+            page.evaluate("delete document.getElementById('graph').dataset.renderMs")
+            direction = "DOWNSTREAM" if i % 2 == 0 else "UPSTREAM"
+            page.evaluate(f"location.hash = '#/trace/{lot}/{direction}'")
+            page.wait_for_function("document.getElementById('graph').dataset.renderMs",
+                                   timeout=120_000)
+            if i % 2 == 0:
+                ms.append(float(page.get_attribute("#graph", "data-render-ms") or "nan"))
+        b.close()
+    print(f"  {'explorer: large trace':<26} first load {ms[0]:8.1f} ms   "
+          f"median of {len(ms) - 1} {statistics.median(ms[1:]) if len(ms) > 1 else ms[0]:8.1f} ms"
+          "   (request → laid-out graph, in the page)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.worklists", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mds", type=Path, default=MDS, help="the MD-S embedded store (read-only)")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-demo", action="store_true")
+    ap.add_argument("--explorer", help="URL of a running `tracegraph demo`: also time the page")
+    ap.add_argument("--user", default="demo.qa", help="the explorer's user (with --explorer)")
     a = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="tg-bench-worklists-"))
     if not a.no_demo:
@@ -106,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         for d in generate_plant(size="demo", seed=7):
             rt.capture(d, migration=PLANT_MIGRATION)
         run("demo plant (seed 7, embedded)", rt, a.runs)
+        lot = large_trace(rt, a.runs)
         rt.store.close()
+        if a.explorer:
+            explorer_render(a.explorer, a.user, lot, a.runs)
     if a.mds.exists():
         rt = Runtime.open(Settings(data_dir=tmp), store=ReadOnlySQLiteStore(a.mds))
         run(f"MD-S ({a.mds}, embedded, read-only)", rt, a.runs)

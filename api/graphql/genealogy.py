@@ -18,6 +18,7 @@ from strawberry.types import Info
 from api.graphql.as_of import as_of_text
 from api.graphql.enums import DerivationKind
 from api.graphql.genealogy_rows import page_rows
+from api.graphql.trace_outline import TraceOutline, outline_of
 from api.graphql.types import (
     MAX_DEPTH,
     Direction,
@@ -78,6 +79,15 @@ class Genealogy:
                                   "recordedAt}]}, in the order of nodes and edges.")
     def rows(self) -> JSON:
         return page_rows(self._page)
+
+    @strawberry.field(description="The answer as the explorer draws it: units and packages "
+                                  "grouped per batch with their counts, captions, aggregated "
+                                  "edges (every list paged).")
+    def outline(self, info: Info[Any, None]) -> TraceOutline:
+        rt = runtime_of(info).as_of(self._as_of)
+        answer = rt.store.genealogy([self.seed], StoreDirection(self.direction.value),
+                                    self._max_depth, self._kinds, self._as_of)
+        return outline_of(info, answer, self._as_of)
 
     @strawberry.field(description="As-built context of every batch in the trace: executions, "
                                   "equipment, fixtures, operators, operation, process version, "

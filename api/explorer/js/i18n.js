@@ -35,6 +35,9 @@ const UI = {
   "Documents": "文件",
   "Suppliers": "供应商",  // issue 18 item 2
   "Events": "集成事件",  // issue 18 item 6
+  // issue 15 item 5: large traces (trace_group.js, trace_table.js)
+  "group": "批次组", "Traceability report": "追溯报告", "item": "项目", "quantity": "数量",
+  "count": "数量（件）", "batch": "批次",
 };
 
 export let lang = localStorage.getItem(KEY) || (navigator.language?.toLowerCase().startsWith("zh") ? "zh" : "en");

@@ -10,33 +10,22 @@ import { CODE_LISTS, label } from "./codes.js";
 import { cls, code, t } from "./i18n.js";
 import { t as vt } from "./strings.js";
 import { roomConditions } from "./env.js";
+import { equipmentImpact } from "./trace_impact.js";
+import { COLORS, RING, STYLE, layout as place, classFilter, readability } from "./trace_layout.js";
+import { GENEALOGY, NEIGHBOURS, MEMBER_PAGE, addOutline, caption, closeGroup, countsText, groupOf, moreOf, openGroup } from "./trace_group.js";
+import { renderList as listNodes, renderTree } from "./trace_table.js";
+import { fmtQty, fmtTime } from "./format.js";
+import { shownProps } from "./trace_fmt.js";
 
 cytoscape.use(dagre);
 
-const MAX_DRAW = 300;      // nodes drawn at first; deeper levels open by expanding the frontier
-const EXPAND_FIRST = 200;  // neighbours added per expansion
-const COLORS = {
-  MaterialLot: "#8d6e63", Batch: "#1f77b4", Sublot: "#17becf", SerializedUnit: "#2ca02c",
-  PackagingAggregation: "#bcbd22", Shipment: "#9467bd", Customer: "#e377c2",
-};
-const OTHER = "#7f7f7f";
-const RING = { recalled: "#6a1b9a", deviation: "#c62828", hold: "#ef6c00", released: "#2e7d32" };
-
-const NODE_FIELDS = "iri class key properties";
-const GENEALOGY = `query($of: String!, $dir: Direction!, $depth: Int!, $first: Int!, $asOf: String) {
-  genealogy(of: $of, direction: $dir, maxDepth: $depth, first: $first, asOf: $asOf) {
-    seed nodeCount edgeCount watermark asOf
-    nodes { depth node { ${NODE_FIELDS} } }
-    edges { source target type properties } } }`;
-const NEIGHBOURS = `query($of: String!, $first: Int!, $asOf: String) {
-  up: genealogy(of: $of, direction: UPSTREAM, maxDepth: 1, first: $first, asOf: $asOf) {
-    nodes { depth node { ${NODE_FIELDS} } } edges { source target type properties } }
-  down: genealogy(of: $of, direction: DOWNSTREAM, maxDepth: 1, first: $first, asOf: $asOf) {
-    nodes { depth node { ${NODE_FIELDS} } } edges { source target type properties } } }`;
+const MAX_DRAW = 300;      // nodes (and groups) drawn at first; deeper levels open from the frontier
 
 let cy = null;
 const state = { seed: null, seedKey: "", dir: "UPSTREAM", nodes: new Map(), status: new Map(),
-                expanded: new Map(), collapsed: new Map(), selected: null, asOf: null };
+                expanded: new Map(), collapsed: new Map(), selected: null, asOf: null,
+                groups: new Map(), open: new Map(), keys: new Map(), hidden: new Set(), page: 0,
+                total: 0, edgeTotal: 0 };
 // the properties holding a record's own status (as the API's status overlay reads them)
 const STATUS_PROPS = ["batchStatus", "materialLotStatus", "unitStatus", "status"];
 
@@ -101,29 +90,18 @@ export function init() {
   document.getElementById("search").append(asOfControl());
   document.getElementById("trace-summary").after(el("p", { id: "as-of-note", class: "summary", hidden: true }));
   document.getElementById("legend").append(
-    ...Object.entries(COLORS).map(([k, c]) => el("span", {}, el("i", { style: `background:${c}` }), k)),
+    ...Object.entries(COLORS).filter(([k]) => k !== "group").map(([k, c]) => el("span", {}, el("i", { style: `background:${c}` }), cls(k))),
+    el("span", {}, el("i", { style: `background:${COLORS.group};border:1px solid #999` }), t("group")),
     ...Object.entries({ "on hold": RING.hold, "deviation open": RING.deviation,
                         released: RING.released, recalled: RING.recalled })
-      .map(([k, c]) => el("span", {}, el("i", { class: "ring", style: `border-color:${c}` }), k)));
-  cy = cytoscape({
-    container: document.getElementById("graph"),
-    maxZoom: 2, minZoom: 0.05,
-    style: [
-      { selector: "node", style: {
-          "background-color": "data(color)", label: "data(label)", "font-size": 10,
-          "text-valign": "bottom", "text-margin-y": 3, width: 22, height: 22,
-          "border-width": "data(ringWidth)", "border-color": "data(ring)",
-          "border-style": "data(ringStyle)" } },
-      { selector: "node.seed", style: { width: 30, height: 30, "font-weight": "bold" } },
-      { selector: "node.frontier", style: { shape: "round-diamond" } },
-      { selector: "node:selected", style: { "overlay-color": "#1f6feb", "overlay-opacity": 0.25 } },
-      { selector: "edge", style: {
-          width: 1.2, "line-color": "#9aa5b1", "target-arrow-color": "#9aa5b1",
-          "target-arrow-shape": "triangle", "curve-style": "bezier", label: "data(label)",
-          "font-size": 8, color: "#56606b", "text-background-color": "#fff",
-          "text-background-opacity": 0.8, "text-rotation": "autorotate" } },
-    ],
-  });
+      .map(([k, c]) => el("span", {}, el("i", { class: "ring", style: `border-color:${c}` }), t(k))));
+  document.getElementById("node-list-box").before(el("div", { id: "class-filter", class: "toolbar", "aria-label": "class filter" }));
+  document.getElementById("node-list").after(el("div", { id: "node-pager", class: "toolbar" }));
+  document.getElementById("node-list-box").before(el("details", { id: "trace-tree-box", open: true },
+    el("summary", {}, t("Traceability report")),
+    el("table", { id: "trace-tree", class: "table" }, el("thead", {}, el("tr", {},
+      ...["item", "class", "quantity", "count", "status"].map((h) => el("th", {}, t(h))))), el("tbody"))));
+  cy = cytoscape({ container: document.getElementById("graph"), maxZoom: 2, minZoom: 0.05, style: STYLE });
   cy.on("tap", "node", (ev) => select(ev.target.id()));
 }
 
@@ -169,100 +147,115 @@ async function load(id) {
   summary("loading …");
   let g;
   try {
-    g = (await gql(GENEALOGY, { of: id, dir: state.dir, depth: 20, first: 1000, asOf: state.asOf })).genealogy;
+    g = (await gql(GENEALOGY, { of: id, dir: state.dir, depth: 20, asOf: state.asOf })).genealogy;
   } catch (e) { summary(e.message); asOfNote(null); return; }
   state.seed = g.seed; state.seedKey = id; state.loadedDir = state.dir; state.loadedAsOf = state.asOf;
   asOfNote(g);
   state.nodes = new Map(); state.expanded = new Map(); state.collapsed = new Map();
+  state.groups = new Map(); state.open = new Map(); state.status = new Map(); state.page = 0;
+  state.total = g.nodeCount; state.edgeTotal = g.edgeCount;
+  const o = g.outline;
   // draw whole levels while they fit; deeper levels open from the frontier
   let maxDepth = Infinity;
-  if (g.nodes.length > MAX_DRAW) {
-    let n = 0;
+  if (o.nodes.length + o.groups.length > MAX_DRAW) {
     const perDepth = new Map();
-    for (const x of g.nodes) perDepth.set(x.depth, (perDepth.get(x.depth) || 0) + 1);
+    for (const x of [...o.nodes, ...o.groups]) perDepth.set(x.depth, (perDepth.get(x.depth) || 0) + 1);
+    let n = 0;
     for (const d of [...perDepth.keys()].sort((a, b) => a - b)) {
       if (n + perDepth.get(d) > MAX_DRAW && d > 0) break;
       n += perDepth.get(d); maxDepth = d;
     }
   }
-  const nodes = g.nodes.filter((x) => x.depth <= maxDepth);
-  const shown = new Set(nodes.map((x) => x.node.iri));
-  const frontier = new Set(g.edges.filter((e) => shown.has(near(e)) && !shown.has(far(e))).map(near));
+  const part = { nodes: o.nodes.filter((x) => x.depth <= maxDepth), groups: o.groups.filter((x) => x.depth <= maxDepth), edges: o.edges };
   cy.elements().remove();
-  addElements(nodes, g.edges.filter((e) => shown.has(e.source) && shown.has(e.target)));
-  for (const iri of frontier) cy.$id(iri).addClass("frontier");
+  const src = { of: id, dir: state.dir, depth: 20, depthOf: (d) => d };
+  addOutline(cy, state, part, src.depthOf, src);
+  const shown = new Set(cy.nodes().map((n) => n.id()));
+  for (const e of o.edges) {
+    const [a, b] = state.dir === "UPSTREAM" ? [e.source, e.target] : [e.target, e.source];
+    if (shown.has(a) && !shown.has(b)) cy.$id(a).addClass("frontier");
+  }
   cy.$id(g.seed).addClass("seed");
-  await refreshStatus([...shown]);
-  layout();
+  await refreshStatus();
+  redraw();
   const ms = Math.round(performance.now() - t0);
-  const what = state.dir === "UPSTREAM" ? "upstream of" : "downstream of";
-  const cut = nodes.length < g.nodeCount ? ` — showing ${nodes.length} (depth ≤ ${maxDepth}); expand ◆ frontier nodes to go deeper` : "";
-  summary(`${g.nodeCount} nodes, ${g.edgeCount} edges ${what} ${id}${cut} (${ms} ms)`);
+  document.getElementById("graph").dataset.renderMs = String(ms);
   status(`genealogy loaded in ${ms} ms`);
   select(g.seed);
 }
 
-// derivation edges point from output (source) to input (target); in the traversal direction the
-// near end is the one closer to the seed
-function near(e) { return state.dir === "UPSTREAM" ? e.source : e.target; }
-function far(e) { return state.dir === "UPSTREAM" ? e.target : e.source; }
-
-function addElements(nodes, edges) {
-  const added = [];
-  for (const { node, depth } of nodes) {
-    if (cy.$id(node.iri).nonempty()) continue;
-    state.nodes.set(node.iri, { ...node, depth });
-    added.push({ group: "nodes", data: { id: node.iri, label: node.key, cls: node.class,
-      color: COLORS[node.class] || OTHER, ring: "#ffffff", ringWidth: 0, ringStyle: "solid" } });
-  }
-  cy.add(added);
-  const edgeEls = [];
-  for (const e of edges) {
-    // drawn input → output, so material flows left to right
-    const id = `${e.target}>${e.source}>${e.type}`;
-    if (cy.$id(id).nonempty() || cy.$id(e.source).empty() || cy.$id(e.target).empty()) continue;
-    const p = e.properties || {};
-    const unit = (p.unitCode || "").replace(/^\{(.*)\}$/, "$1");  // UCUM annotation {pc} → pc
-    const label = p.quantity !== undefined && p.quantity !== null ? `${+p.quantity.toPrecision(6)}${unit ? " " + unit : ""}` : (p.derivationKind || "");
-    edgeEls.push({ group: "edges", data: { id, source: e.target, target: e.source, label } });
-  }
-  cy.add(edgeEls);
-  return added.map((a) => a.data.id);
+// the summary line, from what is drawn now (after every expand, collapse, filter)
+function summarise() {
+  const what = state.dir === "UPSTREAM" ? "upstream of" : "downstream of";
+  const drawn = cy.nodes().length;
+  const inView = inViewCount();
+  const groups = cy.nodes(".group").length;
+  const cut = inView < state.total ? ` — in view ${inView} of ${state.total}` : "";
+  const grouped = groups ? ` (${drawn} drawn, ${groups} batch group${groups > 1 ? "s" : ""})` : "";
+  const ms = document.getElementById("graph").dataset.renderMs;
+  summary(`${state.total} nodes, ${state.edgeTotal} edges ${what} ${state.seedKey}${cut}${grouped}${cut ? "; expand dashed frontier nodes to go deeper" : ""}${ms ? ` (${ms} ms)` : ""}`);
 }
 
-async function refreshStatus(iris) {
-  if (!iris.length) return;
-  const { recordStatus } = state.asOf ? { recordStatus: iris.map(statusThen) }
-    : await gql(`query($r: [String!]!) { recordStatus(records: $r) {
-      iri status onHold openDeviations released recalled recalls } }`, { r: iris });
-  for (const s of recordStatus) {
-    state.status.set(s.iri, s);
-    const ring = s.recalled ? RING.recalled : s.openDeviations.length ? RING.deviation
+// records in view: drawn nodes, and the members of the groups drawn closed
+// (a group open in part counts the members not drawn yet: its note says how many)
+function inViewCount() {
+  const drawn = cy.nodes().reduce((n, x) => n + (state.groups.has(x.id()) ? state.groups.get(x.id()).count : 1), 0);
+  return drawn + [...state.open.keys()].reduce((n, id) => n + moreOf(state, id), 0);
+}
+
+async function refreshStatus() {
+  const iris = [...new Set([...state.nodes.keys(), ...[...state.groups.values()].map((g) => g.batch),
+    ...[...state.nodes.values()].map((n) => n.madeIn).filter(Boolean)])].filter((i) => !state.status.has(i));
+  if (iris.length) {
+    const { recordStatus } = state.asOf ? { recordStatus: iris.map(statusThen) }
+      : await gql(`query($r: [String!]!) { recordStatus(records: $r) {
+        iri status onHold openDeviations released recalled recalls } }`, { r: iris });
+    for (const s of recordStatus) state.status.set(s.iri, s);
+  }
+  for (const n of cy.nodes()) {
+    const g = state.groups.get(n.id());
+    const s = state.status.get(g ? g.batch : n.id());
+    const ring = !s ? null : s.recalled ? RING.recalled : s.openDeviations.length ? RING.deviation
       : s.onHold ? RING.hold : s.released ? RING.released : null;
-    cy.$id(s.iri).data({ ring: ring || "#ffffff", ringWidth: ring ? 4 : 0,
-                         ringStyle: s.onHold && s.openDeviations.length ? "double" : "solid" });
+    n.data({ ring: ring || "#ffffff", ringWidth: ring ? 4 : 0,
+             ringStyle: s?.onHold && s.openDeviations.length ? "double" : "solid", label: caption(state, n.id()) });
   }
-  renderList();
 }
 
-function layout() {
-  cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 14, rankSep: 90, edgeSep: 6,
-              animate: false, fit: true, padding: 30 }).run();
+// after any change: filter, layout, lists, counts, summary
+function redraw() {
+  const classes = new Set(cy.nodes().map((n) => n.data("cls")));
+  classFilter(document.getElementById("class-filter"), classes, state.hidden, () => redraw(), (c) => c === "group" ? t("group") : cls(c));
+  cy.nodes().forEach((n) => n.toggleClass("filtered", state.hidden.has(n.data("cls")) && n.id() !== state.seed));
+  place(cy, state.dir);
+  renderList();
+  summarise();
 }
 
 function renderList() {
-  const body = document.querySelector("#node-list tbody");
-  const rows = cy.nodes().map((n) => state.nodes.get(n.id())).filter(Boolean)
-    .sort((a, b) => (a.depth - b.depth) || a.class.localeCompare(b.class) || a.key.localeCompare(b.key));
-  body.replaceChildren(...rows.map((n) => el("tr", { "data-iri": n.iri, "data-key": n.key,
-      class: n.iri === state.selected ? "selected" : "", onclick: () => select(n.iri) },
-    el("td", { title: n.class, "data-class": n.class }, cls(n.class)), el("td", {}, n.key),
-    el("td", {}, n.depth ?? ""),
-    el("td", {}, badges(state.status.get(n.iri), n)))));
+  listNodes(cy, state, select, statusCell);
+  renderTree(cy, state, select, statusCell);
   const g = document.getElementById("graph");
-  g.dataset.nodeCount = String(cy.nodes().length);
+  g.dataset.nodeCount = String(inViewCount());
+  g.dataset.drawnCount = String(cy.nodes().length);
+  g.dataset.groupCount = String(cy.nodes(".group").length);
   g.dataset.edgeCount = String(cy.edges().length);
   g.dataset.recalledCount = String(cy.nodes().filter((n) => state.status.get(n.id())?.recalled).length);
+  const r = readability(cy);
+  g.dataset.zoom = r.zoom.toFixed(3);
+  g.dataset.outside = String(r.outside);
+}
+
+// the status badges of a drawn node: a group shows its batch's; a unit or package made in a held
+// batch says so
+function statusCell(id) {
+  const g = state.groups.get(id);
+  if (g && cy.$id(id).nonempty()) return badges(state.status.get(g.batch), { properties: {} });
+  const n = state.nodes.get(id);
+  const s = state.status.get(id);
+  const held = !s?.onHold && n?.madeIn && state.status.get(n.madeIn)?.onHold;
+  return el("span", {}, badges(s, n), held ? el("span", { class: "badge hold", title: state.keys.get(n.madeIn) },
+    `${t("on hold")} (${t("batch")})`) : null);
 }
 
 // the record's own status code, titled with its English and Chinese label: the code list is the
@@ -286,22 +279,34 @@ async function expand(iri) {
   const hidden = state.collapsed.get(iri);
   if (hidden) {
     hidden.restore(); state.collapsed.delete(iri); cy.$id(iri).removeClass("collapsed");
-    renderList(); layout(); return;
+    redraw(); return;
+  }
+  if (state.groups.has(iri)) {
+    const { added, drawn, total } = await openGroup(cy, state, gql, iri);
+    await refreshStatus(); redraw();
+    status(`opened ${state.groups.get(iri).batchKey}: ${drawn} of ${total} member(s) drawn`);
+    select(added[0] || state.seed);
+    return;
   }
   const n = state.nodes.get(iri);
-  const { up, down } = await gql(NEIGHBOURS, { of: iri, first: EXPAND_FIRST, asOf: state.asOf });
-  const depth = (n?.depth ?? 0) + 1;
-  const nodes = [...up.nodes, ...down.nodes].filter((x) => x.depth > 0).map((x) => ({ node: x.node, depth }));
-  const added = addElements(nodes, [...up.edges, ...down.edges]);
+  const { up, down } = await gql(NEIGHBOURS, { of: iri, asOf: state.asOf });
+  const base = n?.depth ?? 0;
+  const added = [];
+  for (const [part, dir] of [[up, "UPSTREAM"], [down, "DOWNSTREAM"]]) {
+    const sign = dir === state.dir ? 1 : -1;
+    const depthOf = (d) => base + sign * d;
+    added.push(...addOutline(cy, state, part.outline, depthOf, { of: iri, dir, depth: 1, depthOf }));
+  }
   cy.$id(iri).removeClass("frontier");
   state.expanded.set(iri, [...(state.expanded.get(iri) || []), ...added]);
-  await refreshStatus(added);
-  renderList(); layout();
+  await refreshStatus(); redraw();
   status(`expanded ${n?.key}: ${added.length} node(s) added`);
   select(iri);
 }
 
 function collapse(iri) {
+  const group = state.groups.has(iri) ? null : groupOf(state, iri);
+  if (group) { closeGroup(cy, state, group); redraw(); select(group); return; }
   const mine = state.expanded.get(iri);
   if (mine?.length) {
     const keep = new Set(reachable(null, mine));
@@ -317,7 +322,7 @@ function collapse(iri) {
     state.collapsed.set(iri, cy.remove(gone.union(gone.connectedEdges())));
     node.addClass("collapsed");
   }
-  renderList(); layout(); select(iri);
+  redraw(); select(iri);
 }
 
 // nodes reachable from the seed (either way along drawn edges), avoiding `blocked` and `skip`
@@ -341,14 +346,21 @@ async function select(iri) {
   cy.$(":selected").unselect();
   cy.$id(iri).select();
   for (const tr of document.querySelectorAll("#node-list tbody tr")) tr.classList.toggle("selected", tr.dataset.iri === iri);
+  for (const tr of document.querySelectorAll("#trace-tree tbody tr")) tr.classList.toggle("selected", tr.dataset.id === iri);
   const n = state.nodes.get(iri);
   const panel = document.getElementById("panel");
+  if (state.groups.has(iri) && cy.$id(iri).nonempty()) { groupPanel(panel, state.groups.get(iri)); return; }
   if (!n) return;
   const s = state.status.get(iri);
   const dir = state.dir;
   fill(document.getElementById("batch-env-box"), n.class === "Batch" ? roomConditions(n.key) : null);
   fill(panel,
     el("h3", {}, `${cls(n.class)} ${n.key}`), badges(s, n),
+    n.caption ? el("p", { id: "panel-caption" }, n.caption) : null,
+    !s?.onHold && n.madeIn && state.status.get(n.madeIn)?.onHold
+      ? el("p", { id: "panel-made-in" }, el("span", { class: "badge hold" }, t("on hold")),
+           ` ${t("batch")} ${state.keys.get(n.madeIn) || ""}`) : null,
+    groupOf(state, iri) ? groupNote(groupOf(state, iri)) : null,
     el("div", { class: "actions" },
       el("button", { type: "button", id: "expand", onclick: () => expand(iri) }, "Expand"),
       el("button", { type: "button", id: "collapse", onclick: () => collapse(iri) }, "Collapse"),
@@ -357,13 +369,37 @@ async function select(iri) {
       el("button", { type: "button", onclick: () => { sessionStorage.setItem("tracegraph.seeds", n.key); location.hash = "#/recall"; } }, "Recall…")),
     ...(s?.openDeviations || []).map((d) => el("p", {}, "Open deviation: ", el("a", { href: `#/deviation/${encodeURIComponent(d)}` }, d))),
     n.class === "Equipment" ? el("p", {}, el("a", { id: "equipment-health-link", href: `#/equipment/${encodeURIComponent(n.key)}` }, vt("eq.open"))) : null,
-    ["Equipment", "Fixture"].includes(n.class) ? equipmentImpact(n) : null,
+    ["Equipment", "Fixture"].includes(n.class) ? equipmentImpact(n, state.asOf) : null,
     el("h4", {}, t("Properties")),
     state.asOf ? el("p", { class: "muted", id: "panel-as-of", title: vt("asof.status") }, vt("asof.panel", state.asOf)) : null,
-    kvTable({ iri: n.iri, ...n.properties }),
+    kvTable({ iri: n.iri, ...shownProps(n.properties) }),
     el("div", { id: "panel-more" }, el("p", { class: "muted" }, "loading context …")));
   const more = await details(n);
   if (state.selected === iri) document.getElementById("panel-more")?.replaceWith(more);
+}
+
+// a member of an open group: how much of it is drawn, the next page, and closing it again
+function groupNote(id) {
+  const g = state.groups.get(id);
+  const more = moreOf(state, id);
+  return el("p", { id: "group-note", "data-group": g.batchKey },
+    `${t("group")} ${g.batchKey}: ${g.count - more} / ${g.count} `,
+    more ? el("button", { type: "button", id: "group-more", onclick: () => expand(id) },
+              `+${Math.min(more, MEMBER_PAGE)}`) : null);
+}
+
+// a batch's group: its counts, its batch's status, and the button that opens it
+function groupPanel(panel, g) {
+  fill(document.getElementById("batch-env-box"), null);
+  const s = state.status.get(g.batch);
+  fill(panel,
+    el("h3", {}, `${t("group")} ${g.batchKey}`), badges(s, { properties: {} }),
+    g.caption ? el("p", { id: "panel-caption" }, g.caption) : null,
+    el("p", { id: "group-counts", "data-count": g.count }, countsText(g)),
+    el("div", { class: "actions" },
+      el("button", { type: "button", id: "expand", onclick: () => expand(g.id) },
+         g.count > MEMBER_PAGE ? `${t("Open")} (${MEMBER_PAGE} / ${g.count})` : t("Open")),
+      el("button", { type: "button", onclick: () => select(g.batch) }, `${cls("Batch")} ${g.batchKey}`)));
 }
 
 async function details(n) {
@@ -380,7 +416,7 @@ async function details(n) {
       el("summary", {}, `${cls} (${xs.length})`),
       el("ul", {}, xs.map((x) => el("li", {}, cls === "ParameterObservation"
         ? el("a", { href: `#/spc/${encodeURIComponent(x.key)}`, title: "SPC chart of this parameter" },
-             `${x.key}: mean ${x.properties.meanValue} ${x.properties.unitCode || ""}`)
+             `${x.key}: mean ${fmtQty(x.properties.meanValue, x.properties.unitCode)}`)
         : `${x.key}${x.properties.name ? " — " + x.properties.name : ""}`)))))
     : [el("p", { class: "muted" }, "no batch in scope")];
   return el("div", {},
@@ -390,46 +426,6 @@ async function details(n) {
       : el("p", { class: "muted" }, "none"),
     el("h4", {}, `Audit history (${d.auditTrail.length})`),
     el("table", { class: "kv" }, el("tbody", {}, d.auditTrail.map((a) => el("tr", {},
-      el("td", {}, `${a.at.slice(0, 19).replace("T", " ")} ${a.actor}`),
+      el("td", {}, `${fmtTime(a.at)} ${a.actor}`),
       el("td", {}, `${a.action}${a.field ? " " + a.field : ""}${a.new !== null && a.field ? " = " + JSON.stringify(a.new) : ""}${a.reason ? " — " + a.reason : ""}`))))));
-}
-
-// equipment or fixture suspect during a window (out of calibration, excursion): the executions
-// on it, their batches and the recall they imply
-function equipmentImpact(n) {
-  const out = el("div", { id: "impact-result" });
-  const form = el("form", { id: "impact-form", class: "stack" },
-    el("h4", {}, "Equipment-window impact (UTC)"),
-    el("label", {}, "from", el("input", { name: "from", type: "datetime-local", required: true })),
-    el("label", {}, "to", el("input", { name: "to", type: "datetime-local", required: true })),
-    el("button", { type: "submit" }, "Find affected batches"), out);
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const f = new FormData(form);
-    const utc = (v) => (v.length === 16 ? `${v}:00Z` : `${v}Z`);
-    let r;
-    try {
-      r = (await gql(`query($e: String!, $f: String!, $t: String!, $asOf: String) {
-        equipmentImpact(equipment: $e, from: $f, to: $t, unitLimit: 0, asOf: $asOf) {
-          executions { execution { key } batches }
-          results { result { key } inspected }
-          recall { unitsTotal shipments { key } customers { key } } } }`,
-        { e: n.iri, f: utc(f.get("from")), t: utc(f.get("to")), asOf: state.asOf })).equipmentImpact;
-    } catch (e) { out.replaceChildren(el("p", { class: "error" }, e.message)); return; }
-    const batches = [...new Set([...r.executions.flatMap((x) => x.batches),
-      ...r.results.flatMap((m) => m.inspected)])];
-    const keys = batches.map((b) => decodeURIComponent(b.split("/").pop()));
-    out.replaceChildren(
-      el("p", { "data-executions": r.executions.length },
-        `${r.executions.length} execution(s), ${r.results.length} inspection result(s), ` +
-        `${batches.length} batch(es) or lot(s), ${r.recall.unitsTotal} unit(s), ` +
-        `${r.recall.shipments.length} shipment(s), ${r.recall.customers.length} customer(s)`),
-      el("ul", { id: "impact-executions" }, r.executions.map((x) => el("li", {}, x.execution.key))),
-      r.results.length ? el("ul", { id: "impact-results" }, r.results.map((m) => el("li", {},
-        `${m.result.key} (${m.inspected.map((i) => decodeURIComponent(i.split("/").pop())).join(", ")})`))) : null,
-      keys.length ? el("button", { type: "button", onclick: () => {
-        sessionStorage.setItem("tracegraph.seeds", keys.join("\n")); location.hash = "#/recall"; } },
-        "Recall these batches…") : null);
-  });
-  return form;
 }
