@@ -72,12 +72,24 @@ function auditTable(n, entries) {
       el("td", {}, a.field ? `${a.field} = ${JSON.stringify(a.new)}` : ""), el("td", {}, a.reason || ""))))));
 }
 
+// the batch's release decisions (earlier releases too) with their signatures
+async function decisionList(n) {
+  const links = (await gql(`query($id: String!) { node(id: $id) { links(direction: DOWNSTREAM) { type sourceNode { iri key properties } } } }`,
+    { id: n.iri })).node.links.filter((e) => e.type === "RELEASE_OF" && e.sourceNode).map((e) => e.sourceNode);
+  const sigs = await Promise.all(links.map((x) => gql(`query($r: String!) { signatures(record: $r) { meaning valid manifestation } }`, { r: x.iri })));
+  return links.length ? el("ul", { id: "release-decisions" }, links.map((x, i) => el("li", { "data-key": x.key },
+    `${x.key}: `, label("releaseOutcome", x.properties.releaseOutcome, lang), ` ${when(x.properties.decidedAt || "")} — `,
+    sigs[i].signatures.map((s) => el("span", { "data-meaning": s.meaning, "data-valid": String(s.valid) },
+      `${s.manifestation}${s.valid ? "" : ` — ${t("rec.invalid")}`}`))))) : null;
+}
+
 // the release report of a batch: the exceptions, rule by rule, and the signed release
 async function releaseCard(n, done) {
   const r = (await gql(`query($b: String!) { releaseReport(batch: $b) { releasable status exceptions { rule message field value focus } } }`, { b: n.iri })).releaseReport;
   return el("div", { class: "card", id: "release-report", "data-releasable": String(r.releasable), "data-exceptions": String(r.exceptions.length) },
     el("h3", {}, t("rec.reportTitle", n.key, r.releasable ? t("rec.releasable") : t("rec.exceptions", r.exceptions.length))),
     r.exceptions.length ? problemList(r.exceptions, "release-exceptions") : null,
+    await decisionList(n),
     el("div", { class: "actions" }, releaseAction(n, done)));
 }
 
