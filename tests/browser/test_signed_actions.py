@@ -168,10 +168,10 @@ def test_qa_works_the_excursion_deviation_every_step_signed(browser: Any, plant_
         if lang == "zh":
             page.click("#lang")
             page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
-        link = page.wait_for_selector(f"#my-work [data-section=deviations] li[data-key='{dev}'] a")
-        assert link is not None
+        link = f"#my-work [data-section=deviations] li[data-key='{dev}'] a"
+        page.wait_for_selector(link)
         shot(page, f"{name}-1-home")
-        link.click()
+        page.locator(link).click()  # found again if the page re-rendered in the language
         state_is(page, "Open")
         if lang == "zh":  # the lifecycle in the ontology's Chinese labels
             assert page.inner_text("#lifecycle li.current") == zh_code("DeviationState", "Open")
@@ -259,6 +259,16 @@ def test_a_minor_deviation_closed_without_capa_lets_qa_release_the_batch(
         sign(page, f"release-{batch}", "review by exception: none")
         page.wait_for_selector("#release-decisions li span[data-meaning=released][data-valid=true]")
         shot(page, "walk-release-signed")
+        # the record's audit history names the release; its eDHR opens as a document
+        audit = page.inner_text("#record-audit")
+        assert LEAD in audit and "Released" in audit
+        with page.expect_popup() as popup:
+            page.click("#record [data-link=edhr]")
+        doc = popup.value
+        doc.wait_for_url(lambda u: u.startswith("blob:"), wait_until="commit")
+        doc.wait_for_function("b => document.body && document.body.innerText.includes(b)",
+                              arg=batch)
+        doc.close()
     st = read(d)
     try:
         assert next(n for n in st.nodes_of_class("Batch")
