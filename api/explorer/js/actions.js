@@ -9,7 +9,7 @@ import { gql, el } from "./api.js";
 import { CODE_LISTS, LABELS, label } from "./codes.js";
 import { lang } from "./i18n.js";
 import { t } from "./strings.js";
-import { signDialog, reauthenticate, signRecord } from "./sign.js";
+import { signDialog, reauthenticate, signRecord, asProblems } from "./sign.js";
 
 const RESULT = "ok state record { iri class key } problems { rule message field value focus }";
 const codes = (prop) => Object.keys(LABELS[CODE_LISTS[prop]] || {}).map((c) => [c, label(prop, c, lang)]);
@@ -29,7 +29,10 @@ async function writeThenSign(mutation, vars, values, target = async (r) => r.rec
   const r = first(await gql(mutation, vars(values)));
   if (!r.ok) return r;
   const iri = await target(r);
-  if (iri) await signRecord(iri, values.meaning, values.password, values.reason);
+  if (!iri) return r;
+  try { await signRecord(iri, values.meaning, values.password, values.reason); } catch (e) {
+    return { ok: false, written: r.record?.key || iri, problems: asProblems(e) };  // written, not signed
+  }
   return r;
 }
 

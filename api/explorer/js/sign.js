@@ -5,7 +5,8 @@
 // returned (rule, field, value, message) — nothing was written; success closes it.
 //
 //   const result = await signDialog({ title, what, meaning | meanings, fields, run })
-//   run(values) → { ok, problems, state, record } (a QualityResult); ApiError = refusal too.
+//   run(values) → { ok, problems, state, record } (a QualityResult); ApiError = refusal too;
+//   { written: key } with problems: the step was written but its signature refused.
 import { gql, el, session, status, ApiError } from "./api.js";
 import { label } from "./codes.js";
 import { lang } from "./i18n.js";
@@ -86,7 +87,8 @@ export async function signDialog({ title, what, meaning = null, meanings = null,
         status(t("sign.done", title, values.meaning ? meaningLabel(values.meaning) : ""));
         dlg.close();
       } else {
-        out.replaceChildren(el("p", { class: "error" }, t("sign.refused")), problemList(r.problems));
+        out.replaceChildren(el("p", { class: "error" }, r.written ? t("sign.unsigned", r.written) : t("sign.refused")), problemList(r.problems));
+        if (r.written) { result = r; submit.disabled = true; }  // not again: the view reads it anew on close
       }
     });
     document.body.append(dlg);
