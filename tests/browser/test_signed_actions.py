@@ -30,7 +30,7 @@ from rdflib import Graph, Literal, Namespace
 from rdflib.namespace import SKOS
 
 from graph.engines.sqlite import SQLiteStore
-from graph.model import Direction
+from graph.model import Direction, NodeRecord
 from ontology.terms import C, R
 from ontology.vocab import ONTOLOGY_PATH
 from tests.browser.conftest import PASSWORD, Demo, shot, signed_in_page
@@ -104,13 +104,18 @@ def excursion_deviation(d: Demo) -> tuple[str, str, str]:
     st = read(d)
     try:
         exc = max(st.nodes_of_class(C.Excursion), key=lambda n: str(n.props.get("detectedAt")))
+        def node(iri: str) -> NodeRecord:
+            n = st.get(iri)
+            assert n is not None, iri
+            return n
+
         def raised(by: str, cls: str) -> str:
             return next(e.src for e in st.links([by], [R.RAISED_BY], Direction.DOWNSTREAM)
-                        if st.get(e.src).label == cls)  # type: ignore[union-attr]
+                        if node(e.src).label == cls)
         dev = raised(exc.iri, C.Deviation)
         hold = raised(dev, C.Hold)
         batch = st.links([hold], [R.HOLDS])[0].dst
-        return tuple(st.get(i).key for i in (dev, hold, batch))  # type: ignore[union-attr,return-value]
+        return node(dev).key, node(hold).key, node(batch).key
     finally:
         st.close()
 
