@@ -154,7 +154,7 @@ def test_deviation_view_plots_the_signal_around_the_excursion(page: Any, demo: D
     holds = [ln["holds"] for r, ln in p.links.items()
              if r.startswith("Hold/") and ln.get("raisedBy") == dev]
     held = {h for hs in holds for h in ([hs] if isinstance(hs, str) else hs)}
-    assert {li.strip() for li in page.locator("#held li").all_inner_texts()} == {
+    assert {li.strip() for li in page.locator("#held li a.node").all_inner_texts()} == {
         h.replace("/", " ", 1) for h in held}
     # the computed impact: everything downstream of what the deviation concerns or holds
     concerns = p.links[dev]["concerns"]

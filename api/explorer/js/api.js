@@ -43,7 +43,7 @@ export async function gql(query, variables = {}) {
     const e = body.errors[0];
     const code = e.extensions?.code;
     if (code === "UNAUTHENTICATED") signOut();
-    throw new ApiError(e.message, code);
+    throw Object.assign(new ApiError(e.message, code), { extensions: e.extensions || {} });  // issue 15 item 2: rule lists
   }
   return body.data;
 }

@@ -18,9 +18,11 @@ import * as suppliers from "./suppliers.js";  // issue 18 item 2
 import * as events from "./events.js";  // issue 18 item 6: #/events/<after>/<type>
 import * as live from "./live.js";  // issue 15 item 9: live QC notifications
 import "./phone.js";  // issue 15 item 9: phone layout of tables
+import * as record from "./record.js";  // issue 15 item 2: #/record/<key>, signed actions
 
 const views = { work, trace, recall, deviation, spc, equipment, kpi, whatif, documents, suppliers,
   events };
+views.record = record;  // issue 15 item 2
 const started = new Set();
 
 function show(name) {

@@ -14,6 +14,7 @@ const codesOf = (prop) => Object.keys(LABELS[CODE_LISTS[prop]] || {});
 const enc = encodeURIComponent;
 const trace = (key, dir) => `#/trace/${enc(key)}/${dir}`;
 const devLink = (key) => `#/deviation/${enc(key)}`;
+const recLink = (key) => `#/record/${enc(key)}`;  // record.js: audit history, release report, signed actions
 
 // kind: enum (one code of a code list, sent as a one-element list), role, bool (true/false),
 // flag (true or null), text, int, date
@@ -37,23 +38,26 @@ const LISTS = [
   { id: "capas", field: "capas", desc: false, sorts: ["dueDate", "openedAt", "key", "state"],
     filters: [{ arg: "state", kind: "enum", prop: "capaState", type: "[CAPAState!]" },
       { arg: "openOnly", kind: "bool", init: true }, { arg: "overdue", kind: "flag" }],
-    cols: ["key", "title", "state", "dueDate", "openActions"], codes: { state: "capaState" } },
+    cols: ["key", "title", "state", "dueDate", "openActions"], codes: { state: "capaState" },
+    link: (r) => recLink(r.key) },
   { id: "actions", field: "capaActions", desc: false, sorts: ["dueDate", "key", "state"],
     filters: [{ arg: "state", kind: "enum", prop: "actionState", type: "[ActionState!]" },
       { arg: "openOnly", kind: "bool", init: true }, { arg: "owner", kind: "text" },
       { arg: "overdue", kind: "flag" }],
-    cols: ["key", "capa", "actionType", "state", "owner", "dueDate"], codes: { state: "actionState", actionType: "actionType" } },
+    cols: ["key", "capa", "actionType", "state", "owner", "dueDate"], codes: { state: "actionState", actionType: "actionType" },
+    link: (r) => (r.capa ? recLink(r.capa) : null) },
   { id: "changes", field: "changeRequests", desc: true, sorts: ["openedAt", "key", "state"],
     filters: [{ arg: "state", kind: "enum", prop: "changeState", type: "[ChangeState!]" },
       { arg: "awaitingRole", kind: "role", choices: ["engineer", "qa"], type: "RoleName" }],
-    cols: ["key", "title", "state", "openedAt", "awaiting"], codes: { state: "changeState" } },
+    cols: ["key", "title", "state", "openedAt", "awaiting"], codes: { state: "changeState" },
+    link: (r) => recLink(r.key) },
   { id: "batches", field: "batches", desc: true, sorts: ["manufacturedAt", "key", "status"],
     fixed: { awaitingRelease: [true, "Boolean"] },
     filters: [{ arg: "status", kind: "enum", prop: "batchStatus", type: "[BatchStatus!]" },
       { arg: "product", kind: "text" }],
     cols: ["key", "product", "status", "manufacturedAt", "exceptionCount"], codes: { status: "batchStatus" },
     lazy: ["exceptionCount"], // each reads the batch's release report: filled in after the page shows
-    link: (r) => trace(r.key, "UPSTREAM") },
+    link: (r) => recLink(r.key) },
   { id: "excursions", field: "excursions", desc: true, sorts: ["detectedAt", "key", "level"],
     filters: [{ arg: "level", kind: "enum", prop: "excursionLevel", type: "[ExcursionLevel!]" },
       { arg: "equipment", kind: "text" }, { arg: "since", kind: "date" }],
@@ -183,7 +187,7 @@ function listBox(L) {
 
 function itemLink(i) {
   if (i.className === "Deviation") return devLink(i.key);
-  if (i.className === "Batch") return trace(i.key, "UPSTREAM");
+  if (i.className === "Batch" || i.className === "ChangeRequest" || i.className === "CAPA") return recLink(i.key);
   if (i.className === "MaterialLot") return trace(i.key, "DOWNSTREAM");
   if (i.className === "Hold" && i.detail) return trace(i.detail.split(", ")[0], "DOWNSTREAM");
   return null;
