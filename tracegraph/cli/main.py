@@ -129,9 +129,13 @@ def load(paths: Annotated[list[Path], typer.Argument(
                                                       "TRACEGRAPH_PASSWORD or a prompt)")] = None,
          migration: Annotated[bool, typer.Option(help="admin-run, signed migration of records "
                                                       "in later states (marked migrated)")] = False,
-         reason: Annotated[str | None, typer.Option(help="why (required with --migration)")] = None
+         reason: Annotated[str | None, typer.Option(help="why (required with --migration)")] = None,
+         bulk: Annotated[bool, typer.Option(help="embedded store: secondary indexes built at "
+                                                 "the end, phase times printed")] = False
          ) -> None:
     """Load capture documents through the one write path (validated, audited, idempotent)."""
+    from tracegraph.cli.load_phases import bulk_load, phase_line
+
     rt = Runtime.open()
     try:
         principal, mig = _signed_in(rt, user, migration, reason)
@@ -144,11 +148,14 @@ def load(paths: Annotated[list[Path], typer.Argument(
     columns = (TextColumn("[bold]loading"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("{task.fields[rate]}"))
     try:
-        with Progress(*columns, console=console) as progress:
+        with bulk_load(rt, bulk) as phases, Progress(*columns, console=console) as progress:
             task = progress.add_task("load", total=total, rate="")
             for path, doc in _documents(paths):
                 try:
+                    t_doc, in_writer = time.perf_counter(), sum(phases.values())
                     r = rt.capture(doc, actor=actor, principal=principal, migration=mig)
+                    phases["parse"] = phases.get("parse", 0.0) + time.perf_counter() - t_doc \
+                        - (sum(phases.values()) - in_writer)
                 except WriteRejectedError as e:
                     err.print(f"[red]rejected[/red] a document of {path}")
                     print_problems(e.problems)
@@ -168,6 +175,7 @@ def load(paths: Annotated[list[Path], typer.Argument(
         f"loaded {events:,} events ({skipped:,} already present) into {rt.store.engine}: "
         f"{nodes:,} nodes, {edges:,} edges, {audit:,} audit entries in {dt:.1f} s — "
         f"{edges / dt:,.0f} edges/s, {nodes / dt:,.0f} nodes/s (with validation)")
+    console.print(phase_line(phases, dt))
 
 
 @app.command()
