@@ -54,8 +54,8 @@ BAD: dict[str, tuple[dict[str, Any], Principal | None]] = {
 _UNEQUAL = re.compile(r'"(supersededAt|passwordHash)":"[^"]*"')
 
 
-def _untimed(text: object) -> object:
-    return _UNEQUAL.sub(r'"\1":"(differs)"', text) if isinstance(text, str) else text
+def _untimed(text: str | None) -> str | None:
+    return None if text is None else _UNEQUAL.sub(r'"\1":"(differs)"', text)
 
 
 def _rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
