@@ -38,7 +38,9 @@ def bulk_load(rt: Runtime, bulk: bool) -> Iterator[dict[str, float]]:
 
 
 def phase_line(phases: dict[str, float], total: float) -> str:
-    """``parse 12.1 s · read 3.0 s …`` with the process's peak RSS."""
+    """``parse 12.1 s · read 3.0 s …`` with the process's CPU time (on a shared machine the
+    wall time is mostly other processes') and peak RSS."""
     parts = [f"{p} {phases[p]:.1f} s" for p in PHASES if phases.get(p)]
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return f"phases ({total:.1f} s): " + " · ".join(parts) + f"; peak RSS {rss:,.0f} MB"
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return (f"phases ({total:.1f} s): " + " · ".join(parts) +
+            f"; CPU {use.ru_utime + use.ru_stime:.1f} s; peak RSS {use.ru_maxrss / 1024:,.0f} MB")
