@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import gc
 import itertools
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -135,9 +136,19 @@ class PendingWrite:
     after: Mapping[str, NodeRecord]  # full new state of every node the batch writes
     new_edges: Sequence[EdgeRecord]
     events: Sequence[WriteEvent]
+    _by_type: dict[str, list[EdgeRecord]] = field(default_factory=dict, compare=False,
+                                                  repr=False)
 
     def current(self, iri: str) -> NodeRecord | None:
         return self.after.get(iri) or self.before.get(iri)
+
+    def new_edges_of(self, types: Sequence[str]) -> list[EdgeRecord]:
+        """The new edges of ``types`` (indexed by type once per write, so guards that read
+        links many times do not rescan every new edge)."""
+        if not self._by_type and self.new_edges:
+            for e in self.new_edges:
+                self._by_type.setdefault(e.type, []).append(e)
+        return [e for t in dict.fromkeys(types) for e in self._by_type.get(t, ())]
 
 
 #: a business rule over a pending write (held material, immutable versions, lifecycle
@@ -156,6 +167,14 @@ class Writer:
         self.shapes = shapes
         self.on_commit = on_commit
         self.guards = tuple(guards)
+        #: seconds spent in each step, summed over writes, when a loader asks (a dict)
+        self.phases: dict[str, float] | None = None
+
+    def _lap(self, phase: str, since: float) -> float:
+        now = time.perf_counter()
+        if self.phases is not None:
+            self.phases[phase] = self.phases.get(phase, 0.0) + now - since
+        return now
 
     def apply(self, events: Sequence[WriteEvent] | Callable[[StoreTx], Sequence[WriteEvent]],
               dry_run: bool = False) -> WriteResult:
@@ -167,6 +186,8 @@ class Writer:
                 result = self._apply(tx, events(tx) if callable(events) else events)
                 if dry_run or result.events_written == 0:
                     raise _DryRun(result)  # roll back: not even the watermark moves
+                clock = time.perf_counter()
+            self._lap("commit", clock)
         except _DryRun as d:
             return d.result
         if self.on_commit is not None:
@@ -175,6 +196,7 @@ class Writer:
 
     # -- the steps --------------------------------------------------------------------------
     def _apply(self, tx: StoreTx, events: Sequence[WriteEvent]) -> WriteResult:
+        clock = time.perf_counter()
         fresh, skipped = self._idempotency(tx, events)
         touched: set[str] = set()
         for ev in fresh:
@@ -203,6 +225,7 @@ class Writer:
             existing_out.setdefault(e.src, set()).add(e)
         extra_targets = {e.dst for es in existing_out.values() for e in es} - set(stored)
         stored.update(tx.fetch_nodes(extra_targets))
+        clock = self._lap("read", clock)
 
         for ev in fresh:
             drafts: list[AuditDraft] = []
@@ -213,7 +236,7 @@ class Writer:
                     mark: dict[str, StoredValue] = {MIGRATED: True}
                     if ev.stage is not None:
                         mark[MIGRATION_STAGE] = ev.stage
-                    up = replace(up, props={**up.props, **mark})
+                    up = NodeUpsert(up.cls, up.key, up.iri, {**up.props, **mark}, up.links)
                 old = current(up.iri)
                 if ev.stage is not None and up.iri in stored:
                     problems.append(stage_problem(up.iri, up.cls, ev))
@@ -314,17 +337,20 @@ class Writer:
                                      stored))
         if problems:
             raise WriteRejectedError(problems)
+        clock = self._lap("checks", clock)
         if self.guards:
             pending = PendingWrite(tx, self.store, stored, state, list(new_edges), fresh)
             for guard in self.guards:
                 problems.extend(guard(pending))
             if problems:
                 raise WriteRejectedError(problems)
+        clock = self._lap("guards", clock)
 
         results = self.shapes.validate(self._views(focus, current, existing_out, new_edges))
         blocking = [r for r in results if r.severity == "Violation"]
         if blocking:
             raise WriteRejectedError([_problem_of(r, None) for r in blocking])
+        clock = self._lap("shapes", clock)
 
         audit: list[AuditEntry] = []
         head = tx.audit_head()
@@ -334,7 +360,9 @@ class Writer:
                 head = (entries[-1].seq, entries[-1].hash)
             audit.extend(entries)
         captured = [CapturedEvent(ev.event_id, ev.content_hash, tx.tx_id, tx.at) for ev in fresh]
+        clock = self._lap("audit", clock)
         tx.write(list(state.values()), list(new_edges), audit, captured)
+        self._lap("write", clock)
         created = sum(1 for n in state.values() if n.iri not in stored)
         return WriteResult(tx.tx_id, len(fresh), skipped, created, len(state) - created,
                            len(new_edges), len(audit),

@@ -26,6 +26,8 @@ class Reads(Protocol):
 
     def current(self, iri: str) -> NodeRecord | None: ...
 
+    def new_edges_of(self, types: Sequence[str]) -> list[EdgeRecord]: ...
+
 
 @dataclass(frozen=True)
 class Committed:
@@ -36,6 +38,9 @@ class Committed:
 
     def current(self, iri: str) -> NodeRecord | None:
         return None
+
+    def new_edges_of(self, types: Sequence[str]) -> list[EdgeRecord]:
+        return [e for e in self.new_edges if e.type in types]
 
 
 def nodes(p: Reads, iris: Iterable[str]) -> dict[str, NodeRecord]:
@@ -58,7 +63,7 @@ def links(p: Reads, iris: Iterable[str], types: Sequence[str],
     out = list(p.store.links(wanted, list(types), direction))
     seen = set(wanted)
     up = direction == Direction.UPSTREAM
-    out += [e for e in p.new_edges if e.type in types and (e.src if up else e.dst) in seen]
+    out += [e for e in p.new_edges_of(types) if (e.src if up else e.dst) in seen]
     return out
 
 

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -40,13 +41,19 @@ _LENGTHS = {"01": 14, "00": 18, "414": 13}
 
 def _gs1_problem(prop: str, ai: str, value: object) -> str | None:
     """Why ``value`` is not the GS1 key ``ai``, or None when it is."""
-    text = str(value) if isinstance(value, str) else ""
+    return _gs1_text_problem(prop, ai, value) if isinstance(value, str) else None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _gs1_text_problem(prop: str, ai: str, text: str) -> str | None:
+    """:func:`_gs1_problem` of a text (a pure function: a load writes the same GTIN on
+    thousands of units, so each is checked once)."""
     if not (text.isascii() and text.isdigit() and len(text) == _LENGTHS.get(ai, len(text))):
         return None  # the form (digits, length) is the shapes' sh:pattern; they report it
     try:
         validate_pair(ai, text)
     except GS1Error as exc:
-        return f"{value!r} is not a valid {prop.upper()} (GS1 AI {ai}): {exc}"
+        return f"{text!r} is not a valid {prop.upper()} (GS1 AI {ai}): {exc}"
     return None
 
 
@@ -102,6 +109,7 @@ def derivation_rules(p: PendingWrite) -> list[Problem]:
     joins = vocab.derivation_joins
     ends = nodes(p, {x for e in new for x in (e.src, e.dst)})
     problems: list[Problem] = []
+    fits: dict[tuple[str, frozenset[str]], bool] = {}  # (class, allowed) → fits: once a write
     for e in new:
         problems += _form_problems(e)
         kind = str(e.props.get(P.derivationKind, ""))
@@ -110,7 +118,11 @@ def derivation_rules(p: PendingWrite) -> list[Problem]:
         if src is None or dst is None:
             continue  # referential integrity already refused it
         for node, allowed, role in ((src, outs, "derived thing"), (dst, ins, "source")):
-            if not any(vocab.cls(node.label).is_a(c) for c in allowed):
+            fit = fits.get((node.label, allowed))
+            if fit is None:
+                fit = fits[node.label, allowed] = any(vocab.cls(node.label).is_a(c)
+                                                      for c in allowed)
+            if not fit:
                 problems.append(_edge_problem(
                     e, "derivation-kind", P.derivationKind, kind,
                     f"a {kind or 'derivation without a kind'} cannot have a {node.label} as its "

@@ -133,7 +133,8 @@ def _frozen(focus: str, status: str, field: str, value: object, version: str) ->
 def _links(p: PendingWrite, iris: Sequence[str], types: Sequence[str]) -> list[EdgeRecord]:
     stored = [i for i in iris if i in p.before]
     out = list(p.store.links(stored, list(types))) if stored else []
-    return out + [e for e in p.new_edges if e.src in set(iris) and e.type in types]
+    wanted = set(iris)
+    return out + [e for e in p.new_edges_of(types) if e.src in wanted]
 
 
 def operation_start(p: PendingWrite) -> list[Problem]:

@@ -134,6 +134,14 @@ _LENGTHS: dict[str, Callable[[int, Any], bool]] = {
 _CONFORMS: list[str | None] = []  # shared, never mutated: a check found nothing
 _NODE_LEVEL: list[str | None] = [None]  # one result about the node, without a value
 _ON_EMPTY = frozenset({"MinCountConstraintComponent", "HasValueConstraintComponent"})
+#: components whose result for a value depends on that value alone (sh:class: and on the class
+#: of the linked node, part of the memo key), and the value types whose equal values print
+#: alike (floats do not: 0.0 == -0.0)
+_PER_VALUE = frozenset({"DatatypeConstraintComponent", "NodeKindConstraintComponent",
+                        "InConstraintComponent", "PatternConstraintComponent",
+                        "ClassConstraintComponent", *_BOUNDS, *_LENGTHS})
+_MEMO_TYPES = frozenset({str, int, bool})
+_CLASS = "ClassConstraintComponent"
 
 
 def _term_key(t: Node) -> Value:
@@ -387,6 +395,9 @@ class ShapesValidator:
 
     def validate(self, nodes: Iterable[NodeView]) -> list[ShapeResult]:
         out: list[ShapeResult] = []
+        # a check that reads only its value gives the same answer for the same value: a batch
+        # writes the same status, unit, GTIN or batch link on thousands of nodes
+        memo: dict[tuple[int, type, Value, str | None], list[str | None]] = {}
         for node in nodes:
             cache: dict[str, list[Value]] = {}
             for ns in self.shapes_for(node.label):
@@ -396,7 +407,18 @@ class ShapesValidator:
                         values = cache[ps.path] = self._values(node, ps.path)
                     # with no value only a minimum count or a required value can fail
                     for check in ps.checks if values else ps.on_empty:
-                        for value in self._run(check, values, node):
+                        if check.component in _PER_VALUE and len(values) == 1 and \
+                                type(values[0][1]) in _MEMO_TYPES:
+                            v = values[0]
+                            k = (id(check), type(v[1]), v,
+                                 node.target_labels().get(str(v[1])) if v[0] and
+                                 check.component == _CLASS else None)
+                            found = memo.get(k)
+                            if found is None:
+                                found = memo[k] = self._run(check, values, node)
+                        else:
+                            found = self._run(check, values, node)
+                        for value in found:
                             out.append(ShapeResult(node.iri, ps.path, check.component,
                                                    ps.severity, ps.message, value, ps.shape))
         return out

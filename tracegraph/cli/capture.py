@@ -89,9 +89,13 @@ def load(paths: Annotated[list[Path], typer.Argument(
                                                       "TRACEGRAPH_PASSWORD or a prompt)")] = None,
          migration: Annotated[bool, typer.Option(help="admin-run, signed migration of records "
                                                       "in later states (marked migrated)")] = False,
-         reason: Annotated[str | None, typer.Option(help="why (required with --migration)")] = None
+         reason: Annotated[str | None, typer.Option(help="why (required with --migration)")] = None,
+         bulk: Annotated[bool, typer.Option(help="embedded store: secondary indexes built at "
+                                                 "the end, phase times printed")] = False
          ) -> None:
     """Load capture documents through the one write path (validated, audited, idempotent)."""
+    from tracegraph.cli.load_phases import bulk_load, phase_line
+
     rt = Runtime.open()
     try:
         principal, mig = _signed_in(rt, user, migration, reason)
@@ -102,10 +106,13 @@ def load(paths: Annotated[list[Path], typer.Argument(
     nodes = edges = events = skipped = audit = 0
     t0 = time.perf_counter()
     try:
-        with progress("loading", total) as bar:
+        with bulk_load(rt, bulk) as phases, progress("loading", total) as bar:
             for path, doc in _documents(paths):
                 try:
+                    t_doc, in_writer = time.perf_counter(), sum(phases.values())
                     r = rt.capture(doc, actor=actor, principal=principal, migration=mig)
+                    phases["parse"] = phases.get("parse", 0.0) + time.perf_counter() - t_doc \
+                        - (sum(phases.values()) - in_writer)
                 except WriteRejectedError as e:
                     err.print(f"[red]rejected[/red] a document of {path}")
                     print_problems(e.problems)
@@ -124,6 +131,7 @@ def load(paths: Annotated[list[Path], typer.Argument(
         f"loaded {events:,} events ({skipped:,} already present) into {rt.store.engine}: "
         f"{nodes:,} nodes, {edges:,} edges, {audit:,} audit entries in {dt:.1f} s — "
         f"{edges / dt:,.0f} edges/s, {nodes / dt:,.0f} nodes/s (with validation)")
+    console.print(phase_line(phases, dt))
 
 
 def validate(paths: Annotated[list[Path], typer.Argument(help="capture files or dirs", exists=True,
