@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -27,7 +25,6 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -51,38 +48,6 @@ STEP_MS = 100
 EXCURSION_AT = 1000  # offset within each period
 EXCURSION_LEN = 5
 DEBOUNCE = 3
-T0 = T0_MS + 30 * 60_000  # the first sample's time
-
-
-def press_topics(streams: int) -> list[str]:
-    return [f"plant/IMM-B{k}/MELT-TEMP" for k in range(streams)]
-
-
-def staggering(period: int, streams: int) -> int:
-    """Samples between the excursions of neighbouring press streams."""
-    return max(1, (period - EXCURSION_AT) // max(streams, 1))
-
-
-def payload(topic: str, i: int, period: int, stagger: int) -> bytes:
-    """Sample ``i`` of ``topic`` as the JSON payload a press or room sensor publishes."""
-    ms = T0 + i * STEP_MS
-    tag = topic.rsplit("/", 1)[1]
-    if tag != "MELT-TEMP":
-        return orjson.dumps({"value": room_value(topic, i), "time": ms, "seq": i,
-                             "unit": UNITS[tag]})
-    offset = int(topic.split("/")[1].removeprefix("IMM-B")) * stagger
-    return orjson.dumps({"value": value(i, period, offset), "time": ms, "seq": i,
-                         "unit": "Cel"})
-
-
-def completes(topic: str, i: int, period: int, stagger: int) -> str | None:
-    """The excursion key (``equipment|detected-at ms``) when sample ``i`` of a press topic
-    completes an excursion's debounce, else None."""
-    press = topic.split("/")[1]
-    offset = int(press.removeprefix("IMM-B")) * stagger
-    if i >= offset and (i - offset) % period == EXCURSION_AT + DEBOUNCE - 1:
-        return f"{press}|{T0 + i * STEP_MS}"
-    return None
 
 
 def value(i: int, period: int, offset: int = 0) -> float:
@@ -104,8 +69,9 @@ def publish(host: str, port: int, streams: int, samples: int, period: int, out: 
     c.max_queued_messages_set(0)
     c.connect(host, port)
     c.loop_start()
+    t0 = T0_MS + 30 * 60_000
     marks: dict[str, float] = {}
-    presses = press_topics(streams)
+    presses = [f"plant/IMM-B{k}/MELT-TEMP" for k in range(streams)]
     every = presses + [t["address"] for t in rooms(n_rooms)[1]]
     mine = set(every[part::parts])
     topics = [t for t in presses if t in mine]
@@ -113,19 +79,25 @@ def publish(host: str, port: int, streams: int, samples: int, period: int, out: 
     rate = rate * len(mine) / len(every)
     start = time.time()
     pending: deque[mqtt.MQTTMessageInfo] = deque()
-    stagger = staggering(period, streams)
+    stagger = max(1, (period - EXCURSION_AT) // max(streams, 1))
     for i in range(samples):
         if rate > 0:
             ahead = start + i * len(mine) / rate - time.time()
             if ahead > 0:
                 time.sleep(ahead)
+        ms = t0 + i * STEP_MS
         for topic in env:
-            pending.append(c.publish(topic, payload(topic, i, period, stagger), qos=1))
+            pending.append(c.publish(topic, orjson.dumps({
+                "value": room_value(topic, i), "time": ms, "seq": i,
+                "unit": UNITS[topic.rsplit("/", 1)[1]]}), qos=1))
         for topic in topics:  # streams' excursions are staggered, not at once
-            pending.append(c.publish(topic, payload(topic, i, period, stagger), qos=1))
-            mark = completes(topic, i, period, stagger)
-            if mark:
-                marks[mark] = time.time()
+            k = int(topic.split("/")[1].removeprefix("IMM-B"))
+            offset = k * stagger
+            body = orjson.dumps({"value": value(i, period, offset), "time": ms, "seq": i,
+                                 "unit": "Cel"})
+            pending.append(c.publish(topic, body, qos=1))
+            if (i - offset) % period == EXCURSION_AT + DEBOUNCE - 1 and i >= offset:
+                marks[f"IMM-B{k}|{ms}"] = time.time()
         while len(pending) > 20_000:  # paho has 65,535 message ids: stay well below
             pending.popleft().wait_for_publish(60)
     for info in pending:
@@ -134,32 +106,6 @@ def publish(host: str, port: int, streams: int, samples: int, period: int, out: 
     c.disconnect()
     c.loop_stop()
     out.write_text(json.dumps({"start": start, "end": end, "marks": marks}))
-
-
-def mosquitto_pub(folder: Path, port: int, a: argparse.Namespace, room_topics: list[str]
-                  ) -> tuple[list[subprocess.Popen[bytes]], dict[str, Any]]:
-    """One stopped ``mosquitto_pub -l`` (QoS 1) per stream, its samples written to a file
-    beforehand (so that writing them is not timed); ``SIGCONT`` starts them."""
-    exe = shutil.which("mosquitto_pub")
-    if exe is None:
-        raise SystemExit("mosquitto_pub not installed (make system-deps: mosquitto-clients)")
-    folder.mkdir(parents=True)
-    stagger = staggering(a.period, a.streams)
-    pubs, marks = [], {}
-    for k, topic in enumerate(press_topics(a.streams) + room_topics):
-        f = folder / f"{k}.jsonl"
-        with f.open("wb") as out:
-            for i in range(a.samples):
-                out.write(payload(topic, i, a.period, stagger) + b"\n")
-                mark = completes(topic, i, a.period, stagger) if "MELT" in topic else None
-                if mark:
-                    marks[mark] = 0.0
-        pubs.append(subprocess.Popen(
-            ["sh", "-c", 'kill -STOP $$; exec "$0" "$@"', exe, "-h", "127.0.0.1", "-p",
-             str(port), "-q", "1", "-i", f"bench-c-{k}", "-t", topic, "-l"],
-            stdin=f.open("rb")))
-    time.sleep(0.5)  # every shell has stopped itself
-    return pubs, {"marks": marks}
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -178,10 +124,6 @@ def main() -> int:
     ap.add_argument("--rooms", type=int, default=2,
                     help="cleanrooms, five environment streams each")
     ap.add_argument("--publishers", type=int, default=2, help="publisher processes")
-    ap.add_argument("--publisher", choices=("paho", "mosquitto_pub"), default="paho",
-                    help="paho: Python publisher processes (pacing and latency marks); "
-                         "mosquitto_pub: Mosquitto's C client, one per stream, reading its "
-                         "samples from a file (unpaced throughput, publishing costs little)")
     ap.add_argument("--publish", nargs=4, metavar=("PORT", "OUT", "PART", "PARTS"),
                     help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -221,49 +163,32 @@ def main() -> int:
             c.connected.wait(10)
             time.sleep(0.2)
             marks_files = [root / f"marks-{k}.json" for k in range(a.publishers)]
-            c_pub = a.publisher == "mosquitto_pub"
-            if c_pub:
-                pubs, m = mosquitto_pub(root / "pub", broker.port, a, [t["address"] for t in
-                                                                       rooms(a.rooms)[1]])
             cpu0 = time.process_time()
-            if c_pub:
-                m["start"] = time.time()
-                for pub in pubs:
-                    pub.send_signal(signal.SIGCONT)
-            else:
-                pubs = [subprocess.Popen([sys.executable, "-m", "bench.signals", "--streams",
-                                          str(a.streams), "--samples", str(a.samples),
-                                          "--period", str(a.period), "--rate", str(a.rate),
-                                          "--rooms", str(a.rooms), "--publish",
-                                          str(broker.port), str(f), str(k), str(a.publishers)])
-                        for k, f in enumerate(marks_files)]
+            pubs = [subprocess.Popen([sys.executable, "-m", "bench.signals", "--streams",
+                                      str(a.streams), "--samples", str(a.samples), "--period",
+                                      str(a.period), "--rate", str(a.rate), "--rooms",
+                                      str(a.rooms), "--publish", str(broker.port), str(f),
+                                      str(k), str(a.publishers)])
+                    for k, f in enumerate(marks_files)]
             total = (a.streams + 5 * a.rooms) * a.samples
             deadline = time.time() + 300
             while c.acked < total and time.time() < deadline:
                 time.sleep(0.01)
-                if c_pub and "end" not in m and all(pub.poll() is not None for pub in pubs):
-                    m["end"] = time.time()
             done = time.time()
             cpu = time.process_time() - cpu0
             for pub in pubs:
                 pub.wait(60)
             c.stop.set()
             t.join(30)
-            if c_pub:
-                m.setdefault("end", done)
-            else:
-                parts = [json.loads(f.read_text()) for f in marks_files]
-                m = {"start": min(x["start"] for x in parts),
-                     "end": max(x["end"] for x in parts),
-                     "marks": {k: v for x in parts for k, v in x["marks"].items()}}
+            parts = [json.loads(f.read_text()) for f in marks_files]
+            m = {"start": min(x["start"] for x in parts), "end": max(x["end"] for x in parts),
+                 "marks": {k: v for x in parts for k, v in x["marks"].items()}}
             lat = [(committed[k] - v) * 1000 for k, v in m["marks"].items() if k in committed]
             elapsed = done - m["start"]
             counts = rt.store.counts()
             print(f"streams {a.streams} presses + {5 * a.rooms} room ({a.rooms} cleanrooms) x "
-                  f"{a.samples} samples = {total:,} samples over MQTT QoS 1 ("
-                  + (f"{len(pubs)} mosquitto_pub processes, one per stream"
-                     if c_pub else f"{a.publishers} publisher processes")
-                  + ", broker, consumer on this machine)")
+                  f"{a.samples} samples = {total:,} samples over MQTT QoS 1 ({a.publishers} "
+                  f"publisher processes, broker, consumer on this machine)")
             print(f"acknowledged {c.acked:,} (stored raw {p.samples_in:,}, duplicates "
                   f"{p.duplicates}) in {elapsed:.2f} s  ->  {c.acked / elapsed:,.0f} samples/s "
                   f"sustained (publish alone {total / (m['end'] - m['start']):,.0f}/s)")
@@ -272,10 +197,7 @@ def main() -> int:
                   f"CPU-second (machine load average {load:.1f} on {os.cpu_count()} cores)")
             print(f"excursions injected {len(m['marks'])}, deviations committed "
                   f"{counts.get('Deviation', 0)}, holds {counts.get('Hold', 0)}")
-            if c_pub:
-                print("latency not measured: mosquitto_pub does not report when it published "
-                      "a line (use the paho publishers, the default, with --rate)")
-            elif lat:
+            if lat:
                 print(f"publish -> committed deviation+hold latency: p50 {pct(lat, 50):.1f} ms, "
                       f"p99 {pct(lat, 99):.1f} ms, max {max(lat):.1f} ms (n={len(lat)})")
         finally:
