@@ -83,7 +83,8 @@ def impact(element: Annotated[str, typer.Argument(help="changed element (key/IRI
             return
         show(rows, [Column("category", "category"), Column("class", "class"),
                     Column("key", "key", nowrap=True), Column("note", "note", priority=1),
-                    *([Column("path", "path", priority=2, shown=" → ".join)] if paths else [])],
+                    # asked for with --paths: shown at any width (the note gives way first)
+                    *([Column("path", "path", shown=" → ".join)] if paths else [])],
              title=f"Impact of changing {node.label} {node.key}")
         counts = ", ".join(f"{k} {v}" for k, v in sorted(ci.counts().items()))
         console.print(f"items: {escape(counts) or 'none'}", highlight=False)
