@@ -9,6 +9,7 @@ import pytest
 
 from tests import plantlet
 from tests.integration.test_cli import migrate, run, write_docs
+from tests.integration.test_i18n_api import concept, label
 
 
 @pytest.mark.req("URS-REC-02", "URS-DHR-01")
@@ -38,3 +39,12 @@ def test_release_report_and_edhr_from_the_command_line(tmp_path: Path) -> None:
     dhr = orjson.loads(js.read_bytes())
     assert dhr["batch"]["key"] == "B-ASSY" and dhr["batch"]["migrated"] is True
     assert run(tmp_path, "quality", "release-report", "NOPE").returncode == 2
+    zh = tmp_path / "edhr-zh.html"
+    assert run(tmp_path, "quality", "edhr", "B-ASSY", "--out", str(zh), "--lang",
+               "zh").returncode == 0
+    text = zh.read_text()  # the ontology's Chinese labels, read here with rdflib
+    assert '<html lang="zh-CN">' in text
+    assert label("Deviation", "zh") in text and label("Batch", "zh") in text
+    assert label(concept("DeviationStateScheme", "Open"), "zh") in text
+    bad = run(tmp_path, "quality", "edhr", "B-ASSY", "--out", str(zh), "--lang", "fr")
+    assert bad.returncode != 0 and "--lang='fr'" in bad.stderr and "Traceback" not in bad.stderr

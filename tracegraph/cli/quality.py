@@ -15,6 +15,7 @@ import orjson
 import typer
 from rich.console import Console
 
+from api.language import LANGUAGES
 from ingest.signals.environment import raw_samples
 from ontology.datatypes import TypeRuleError
 from quality.capa import overdue_actions
@@ -92,13 +93,19 @@ def edhr_cmd(ident: Annotated[str, typer.Argument(help="batch or serial (IRI or 
              paper: Annotated[str | None, typer.Option(
                  help="A4 or Letter (default TRACEGRAPH_EDHR_PAPER)")] = None,
              as_of: Annotated[str | None, typer.Option(
-                 "--as-of", help="a past record time: the record as then")] = None) -> None:
+                 "--as-of", help="a past record time: the record as then")] = None,
+             lang: Annotated[str, typer.Option(
+                 help="en or zh: headings, classes and code values by the ontology's labels "
+                      "(html and pdf)")] = "en") -> None:
     """Write the device history record (21 CFR 820.184) of a batch or unit."""
     if format not in ("html", "pdf", "json"):
         fail(f"--format={format!r}: html, pdf or json")
+    if lang not in LANGUAGES:
+        fail(f"--lang={lang!r}: {' or '.join(LANGUAGES)}")
     writable(out, "--out")
     rt = _rt()
     paper = paper or rt.settings.edhr_paper
+    tz = rt.settings.plant_timezone
     try:
         past = _past(rt, as_of)
         node = resolve(past, "TraceableEntity", ident)
@@ -111,9 +118,9 @@ def edhr_cmd(ident: Annotated[str, typer.Argument(help="batch or serial (IRI or 
             if format == "json":
                 out.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
             elif format == "pdf":
-                out.write_bytes(render_pdf(render_html(doc, paper)))
+                out.write_bytes(render_pdf(render_html(doc, paper, lang, tz)))
             else:
-                out.write_text(render_html(doc, paper), encoding="utf-8")
+                out.write_text(render_html(doc, paper, lang, tz), encoding="utf-8")
     except WorkflowRefused as e:
         err.print(str(e))
         raise typer.Exit(2) from None
