@@ -190,8 +190,9 @@ def main() -> int:
                                      + (["--room-gateway"] if a.room_gateway else []))
                     for k, f in enumerate(marks_files)]
             total = (a.streams + 5 * a.rooms) * a.samples
+            messages = (a.streams + (a.rooms if a.room_gateway else 5 * a.rooms)) * a.samples
             deadline = time.time() + 300
-            while c.acked < total and time.time() < deadline:
+            while c.acked < messages and time.time() < deadline:
                 time.sleep(0.01)
             done = time.time()
             cpu = time.process_time() - cpu0
@@ -210,11 +211,12 @@ def main() -> int:
                   f"publisher processes, broker, consumer on this machine"
                   + ("; rooms as Sparkplug edge nodes, 5 metrics per message)"
                      if a.room_gateway else ")"))
-            print(f"acknowledged {c.acked:,} (stored raw {p.samples_in:,}, duplicates "
-                  f"{p.duplicates}) in {elapsed:.2f} s  ->  {c.acked / elapsed:,.0f} samples/s "
+            print(f"acknowledged {c.acked:,} messages (stored raw {p.samples_in:,} samples, "
+                  f"duplicates {p.duplicates}) in {elapsed:.2f} s  ->  "
+                  f"{p.samples_in / elapsed:,.0f} samples/s "
                   f"sustained (publish alone {total / (m['end'] - m['start']):,.0f}/s)")
             load = os.getloadavg()[0]
-            print(f"consumer process CPU {cpu:.2f} s -> {c.acked / cpu:,.0f} samples per "
+            print(f"consumer process CPU {cpu:.2f} s -> {p.samples_in / cpu:,.0f} samples per "
                   f"CPU-second (machine load average {load:.1f} on {os.cpu_count()} cores)")
             print(f"excursions injected {len(m['marks'])}, deviations committed "
                   f"{counts.get('Deviation', 0)}, holds {counts.get('Hold', 0)}")
