@@ -59,10 +59,13 @@ def value(i: int, period: int, offset: int = 0) -> float:
 
 
 def publish(host: str, port: int, streams: int, samples: int, period: int, out: Path,
-            rate: float, n_rooms: int = 0, part: int = 0, parts: int = 1) -> None:
+            rate: float, n_rooms: int = 0, part: int = 0, parts: int = 1,
+            gateway: bool = False) -> None:
     """One publisher process: round-robin over its share of the streams (every ``parts``-th
     from ``part``), QoS 1, as fast as acks allow or paced to its share of ``rate``
-    samples/s (0: unpaced)."""
+    samples/s (0: unpaced). ``gateway``: each room's monitoring system publishes as a
+    Sparkplug edge node, one DDATA message per room and sample time with its five metrics
+    (topic ``spBv1.0/plant/DDATA/env/<room>``; the metric addresses are the tag map's)."""
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{part}",
                     protocol=mqtt.MQTTv311)
     c.max_inflight_messages_set(20)  # paho scans its in-flight set per PUBACK: keep it small
@@ -76,16 +79,26 @@ def publish(host: str, port: int, streams: int, samples: int, period: int, out: 
     mine = set(every[part::parts])
     topics = [t for t in presses if t in mine]
     env = [t for t in every[streams:] if t in mine]
-    rate = rate * len(mine) / len(every)
+    by_room: dict[str, list[str]] = {}
+    for t in rooms(n_rooms)[1]:
+        by_room.setdefault(t["room"], []).append(t["address"])
+    devices = {r: xs for r, xs in by_room.items() if xs[0] in mine} if gateway else {}
+    env = [] if gateway else env
+    tick = len(every) / rate if rate > 0 else 0.0  # seconds per sample time, all streams
     start = time.time()
     pending: deque[mqtt.MQTTMessageInfo] = deque()
     stagger = max(1, (period - EXCURSION_AT) // max(streams, 1))
     for i in range(samples):
         if rate > 0:
-            ahead = start + i * len(mine) / rate - time.time()
+            ahead = start + i * tick - time.time()
             if ahead > 0:
                 time.sleep(ahead)
         ms = t0 + i * STEP_MS
+        for room, addresses in devices.items():
+            pending.append(c.publish(f"spBv1.0/plant/DDATA/env/{room}", orjson.dumps({
+                "timestamp": ms, "seq": i, "metrics": [
+                    {"name": a.rsplit("/", 1)[1], "value": room_value(a, i), "timestamp": ms,
+                     "unit": UNITS[a.rsplit("/", 1)[1]]} for a in addresses]}), qos=1))
         for topic in env:
             pending.append(c.publish(topic, orjson.dumps({
                 "value": room_value(topic, i), "time": ms, "seq": i,
@@ -124,12 +137,16 @@ def main() -> int:
     ap.add_argument("--rooms", type=int, default=2,
                     help="cleanrooms, five environment streams each")
     ap.add_argument("--publishers", type=int, default=2, help="publisher processes")
+    ap.add_argument("--room-gateway", action="store_true",
+                    help="rooms publish as Sparkplug edge nodes: one message per room and "
+                         "sample time with its five metrics (else one message per sample)")
     ap.add_argument("--publish", nargs=4, metavar=("PORT", "OUT", "PART", "PARTS"),
                     help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.publish:
         publish("127.0.0.1", int(a.publish[0]), a.streams, a.samples, a.period,
-                Path(a.publish[1]), a.rate, a.rooms, int(a.publish[2]), int(a.publish[3]))
+                Path(a.publish[1]), a.rate, a.rooms, int(a.publish[2]), int(a.publish[3]),
+                a.room_gateway)
         return 0
     binary = mosquitto_binary()
     if binary is None:
@@ -157,7 +174,8 @@ def main() -> int:
                 rt.store.limit_memory(rt.settings.signals_cache_mb, rt.settings.signals_mmap_mb)
             p = SignalPipeline(rt, TagMap.model_validate(tags), RawStore(root / "data" / "raw"),
                                publishers=[on_commit], keep_records=0)
-            c = MqttConsumer(p, broker.host, broker.port, "bench-consumer", ["plant/#"])
+            c = MqttConsumer(p, broker.host, broker.port, "bench-consumer",
+                             ["plant/#", "spBv1.0/#"])
             t = threading.Thread(target=c.run)
             t.start()
             c.connected.wait(10)
@@ -168,11 +186,13 @@ def main() -> int:
                                       str(a.streams), "--samples", str(a.samples), "--period",
                                       str(a.period), "--rate", str(a.rate), "--rooms",
                                       str(a.rooms), "--publish", str(broker.port), str(f),
-                                      str(k), str(a.publishers)])
+                                      str(k), str(a.publishers)]
+                                     + (["--room-gateway"] if a.room_gateway else []))
                     for k, f in enumerate(marks_files)]
             total = (a.streams + 5 * a.rooms) * a.samples
+            messages = (a.streams + (a.rooms if a.room_gateway else 5 * a.rooms)) * a.samples
             deadline = time.time() + 300
-            while c.acked < total and time.time() < deadline:
+            while c.acked < messages and time.time() < deadline:
                 time.sleep(0.01)
             done = time.time()
             cpu = time.process_time() - cpu0
@@ -188,12 +208,15 @@ def main() -> int:
             counts = rt.store.counts()
             print(f"streams {a.streams} presses + {5 * a.rooms} room ({a.rooms} cleanrooms) x "
                   f"{a.samples} samples = {total:,} samples over MQTT QoS 1 ({a.publishers} "
-                  f"publisher processes, broker, consumer on this machine)")
-            print(f"acknowledged {c.acked:,} (stored raw {p.samples_in:,}, duplicates "
-                  f"{p.duplicates}) in {elapsed:.2f} s  ->  {c.acked / elapsed:,.0f} samples/s "
+                  f"publisher processes, broker, consumer on this machine"
+                  + ("; rooms as Sparkplug edge nodes, 5 metrics per message)"
+                     if a.room_gateway else ")"))
+            print(f"acknowledged {c.acked:,} messages (stored raw {p.samples_in:,} samples, "
+                  f"duplicates {p.duplicates}) in {elapsed:.2f} s  ->  "
+                  f"{p.samples_in / elapsed:,.0f} samples/s "
                   f"sustained (publish alone {total / (m['end'] - m['start']):,.0f}/s)")
             load = os.getloadavg()[0]
-            print(f"consumer process CPU {cpu:.2f} s -> {c.acked / cpu:,.0f} samples per "
+            print(f"consumer process CPU {cpu:.2f} s -> {p.samples_in / cpu:,.0f} samples per "
                   f"CPU-second (machine load average {load:.1f} on {os.cpu_count()} cores)")
             print(f"excursions injected {len(m['marks'])}, deviations committed "
                   f"{counts.get('Deviation', 0)}, holds {counts.get('Hold', 0)}")
