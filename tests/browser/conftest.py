@@ -13,19 +13,17 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from api.routes.explorer import VENDOR
 from tests.conftest import ROOT, _need_service
-from tests.integration.test_demo import free_port
+from tests.serving import answering, free_port
 
 CHROMIUM = os.environ.get("TRACEGRAPH_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -60,15 +58,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, explorer_built: None) -> Iter
     proc = subprocess.Popen([str(exe), "demo"], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert proc.poll() is None, (data / "server.log").read_text()
-            assert time.monotonic() < deadline, "the demo did not come up"
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
+        answering(proc, url, data / "server.log", 300)
         yield Demo(url, data)
     finally:
         proc.terminate()

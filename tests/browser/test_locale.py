@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from rdflib.namespace import SKOS
 from ontology.vocab import ONTOLOGY_PATH
 from tests.browser.clock import shown_time
 from tests.browser.conftest import PASSWORD, Demo, shot, signed_in_page
-from tests.integration.test_demo import free_port
+from tests.serving import answering, free_port
 
 pytestmark = pytest.mark.browser
 TG = Namespace("https://w3id.org/tracegraph#")
@@ -42,15 +41,7 @@ def shanghai(demo: Demo) -> Iterator[str]:
                                 stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                assert proc.poll() is None, log_path.read_text()
-                assert time.monotonic() < deadline, "the second server did not come up"
-                try:
-                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.3)
+            answering(proc, url, log_path, 120)
             yield url
         finally:
             proc.terminate()

@@ -19,7 +19,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from graph.model import Direction, NodeRecord
 from ontology.terms import C, R
 from ontology.vocab import ONTOLOGY_PATH
 from tests.browser.conftest import PASSWORD, Demo, shot, signed_in_page
-from tests.integration.test_demo import free_port
+from tests.serving import answering, free_port
 
 pytestmark = pytest.mark.browser
 TG = Namespace("https://w3id.org/tracegraph#")
@@ -75,15 +74,7 @@ def plant_copy(demo: Demo, tmp_path: Path) -> Iterator[Demo]:
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            assert time.monotonic() < deadline, "the copy was not served"
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
+        answering(proc, url, tmp_path / "serve.log", 120)
         gql(url, "demo.admin", """mutation($u: String!, $p: String!) { createUser(username: $u,
             password: $p, roles: [qa, qc], printedName: "QA Lead", reason: "walk-through")
             { username } }""", u=LEAD, p=PASSWORD)

@@ -10,17 +10,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
+from tests.serving import answering, free_port
 
 EXE = Path(sys.executable).with_name("tracegraph")
 
@@ -43,18 +37,13 @@ def test_demo_serves_the_loaded_plant(tmp_path: Path) -> None:
     port = free_port()
     env = demo_env(tmp_path, port)
     mine = a_store(tmp_path / "tracegraph.sqlite")
-    proc = subprocess.Popen([str(EXE), "demo"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "demo.log"
+    with log.open("w") as printed:
+        proc = subprocess.Popen([str(EXE), "demo"], env=env, stdout=printed,
+                                stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        answering(proc, url, log, 300)
         health = httpx.get(f"{url}/health").json()
         assert health["store"] == "embedded" and health["watermark"] > 0
         tok = httpx.post(f"{url}/auth/token", data={"username": "demo.engineer",
@@ -77,7 +66,8 @@ def test_demo_serves_the_loaded_plant(tmp_path: Path) -> None:
         assert home.status_code in (302, 307) and home.headers["location"] == "/explorer/"
     finally:
         proc.terminate()
-        out = proc.communicate(timeout=30)[0]
+        proc.wait(timeout=30)
+    out = log.read_text()
     assert f"{url}/graphql" in out  # the URL was printed for the user
     assert f"{url}/explorer/" in out  # and the explorer page
     assert "demo.engineer" in out and "demo password 2026" in out  # and how to sign in

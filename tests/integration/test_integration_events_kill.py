@@ -14,35 +14,31 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from ontology.codes import IntegrationEventType as T
 from ontology.codes import RoleName
 from quality.deviations import open_deviation
 from tests.conftest import make_user
-from tests.integration.test_demo import EXE, free_port
+from tests.integration.test_demo import EXE
 from tests.integration.test_integration_events import SECRET, _workflow, capture_as_admin
 from tests.rules_plant import capture, node, plant
+from tests.serving import answering, free_port
 from tests.webhook_receiver import Receiver
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
 
 def _serve(data: Path, port: int) -> subprocess.Popen[bytes]:
+    """``tracegraph serve`` on ``data``, answering; its output appended to data/serve.log."""
     env = {**os.environ, "TRACEGRAPH_DATA_DIR": str(data), "TRACEGRAPH_STORE": "embedded",
            "TRACEGRAPH_WEBHOOK_SECRET": SECRET, "TRACEGRAPH_WEBHOOK_POLL_SECONDS": "0.2"}
-    proc = subprocess.Popen([str(EXE), "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "tracegraph serve exited"
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    raise AssertionError("tracegraph serve did not come up")
+    log = data / "serve.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen([str(EXE), "serve", "--port", str(port)], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    answering(proc, f"http://127.0.0.1:{port}", log, 120)
+    return proc
 
 
 def _wait(cond: object, timeout: float = 120) -> None:

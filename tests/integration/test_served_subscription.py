@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,8 +16,8 @@ from websockets.sync.client import connect
 
 from bench.signal_plant import HELD, plant
 from tests.conftest import PASSWORD, ROOT, make_user, migrate
-from tests.integration.test_demo import free_port
 from tests.integration.test_signals_api import SUBSCRIBE
+from tests.serving import answering, free_port
 from tracegraph.runtime import Runtime
 from tracegraph.settings import Settings
 
@@ -31,21 +30,16 @@ def test_a_served_process_notifies_a_websocket_subscriber_of_an_excursion(
     rt.close()
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TRACEGRAPH_SECRET_KEY": "served-test-key"}
-    proc = subprocess.Popen([sys.executable, "-m", "tests.serve_excursion", str(tmp_path),
-                             str(port)], cwd=ROOT, env=env)
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "tests.serve_excursion", str(tmp_path),
+                                 str(port)], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
     url = f"127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, "the server process exited"
-            try:
-                r = httpx.post(f"http://{url}/auth/token", timeout=30,
-                               data={"username": "qc.lead", "password": PASSWORD})
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the server did not come up"
-                time.sleep(0.2)
-        token = r.json()["access_token"]
+        answering(proc, f"http://{url}", log, 60)
+        token = httpx.post(f"http://{url}/auth/token", timeout=30, data={
+            "username": "qc.lead", "password": PASSWORD}).json()["access_token"]
         with connect(f"ws://{url}/graphql", subprotocols=["graphql-transport-ws"],
                      additional_headers={"Authorization": f"Bearer {token}"},
                      open_timeout=30) as ws:
