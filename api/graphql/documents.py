@@ -13,8 +13,7 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from api.graphql.enums import ApprovalDecision
-from api.graphql.limits import LIST_BOUNDS
-from api.graphql.types import Node, Signature, not_found, runtime_of, user_of
+from api.graphql.types import Node, Signature, not_found, page_of, runtime_of, user_of
 from graph.documents import chains, in_force
 from graph.errors import RefusedError, WriteRejectedError
 from graph.model import NodeRecord
@@ -22,6 +21,7 @@ from ontology.datatypes import to_utc_text
 from ontology.terms import C, P, R
 from quality import documents as dc
 from quality.document_training import governed_operations, training_status
+from quality.signatures import Signature as SignatureRecord
 from quality.signatures import signatures_by_record
 from quality.workflow import linked_from
 from tracegraph.runtime import Runtime
@@ -43,7 +43,11 @@ class TrainingState:
                              "signatures.")
 class DocumentApproval:
     record: Node
-    signatures: list[Signature]
+    _signatures: strawberry.Private[list[SignatureRecord]]
+
+    @strawberry.field(description="Its signatures, a page (first, offset).")
+    def signatures(self, first: int = 20, offset: int = 0) -> list[Signature]:
+        return [Signature.of(s) for s in page_of(self._signatures, first, offset)]
 
 
 @strawberry.type(description="One revision of a controlled document.")
@@ -55,10 +59,14 @@ class DocumentRevision:
     effective_from: str | None
     effective_to: str | None
     training_due_by: str | None
-    approvals: list[DocumentApproval]
+    _approvals: strawberry.Private[list[DocumentApproval]]
     approval_problems: list[str] = strawberry.field(
         description="What still keeps an Approved revision from becoming Effective.")
     training: list[TrainingState]
+
+    @strawberry.field(description="Its approvals (review rounds), a page (first, offset).")
+    def approvals(self, first: int = 20, offset: int = 0) -> list[DocumentApproval]:
+        return page_of(self._approvals, first, offset)
 
 
 @strawberry.type(description="A controlled document: its revisions (oldest first), the one in "
@@ -66,16 +74,18 @@ class DocumentRevision:
 class DocumentChain:
     code: str
     title: str | None
-    revisions: list[DocumentRevision]
     in_force: DocumentRevision | None
     operations: list[str]
+    revision_count: int = strawberry.field(description="How many revisions it has (revisions "
+                                                       "pages them).")
+    _revisions: strawberry.Private[list[NodeRecord]]
+    _rt: strawberry.Private[Runtime]
+    _now: strawberry.Private[str]
 
-
-# the cost estimate of a query: a document has a few revisions (a letter each), a revision a few
-# review rounds, an approval its signers: not a page of 100 each (the explorer's documents list
-# asked 100 x 100 revisions and was refused with COST_LIMIT)
-LIST_BOUNDS.update({"DocumentChain.revisions": 26, "DocumentRevision.approvals": 5,
-                    "DocumentApproval.signatures": 4})
+    @strawberry.field(description="Its revisions oldest first, a page (first, offset).")
+    def revisions(self, first: int = 50, offset: int = 0) -> list[DocumentRevision]:
+        return [_revision(self._rt, r, self._now)
+                for r in page_of(self._revisions, first, offset)]
 
 
 def _revision(rt: Runtime, n: NodeRecord, now: str) -> DocumentRevision:
@@ -85,9 +95,8 @@ def _revision(rt: Runtime, n: NodeRecord, now: str) -> DocumentRevision:
         record=Node.of(n), key=n.key, revision=_s(n, P.revision), status=_s(n, P.versionStatus),
         effective_from=_s(n, P.effectiveFrom), effective_to=_s(n, P.effectiveTo),
         training_due_by=_s(n, P.trainingDueBy),
-        approvals=[DocumentApproval(record=Node.of(a),
-                                    signatures=[Signature.of(s) for s in sigs.get(i, [])])
-                   for i, a in sorted(approvals.items())],
+        _approvals=[DocumentApproval(record=Node.of(a), _signatures=sigs.get(i, []))
+                    for i, a in sorted(approvals.items())],
         approval_problems=[p.message for p in dc.approval_problems(rt.store, n)]
         if n.props.get(P.versionStatus) == "Approved" else [],
         training=[TrainingState(person=t.person_key, name=t.name, due_by=t.due_by,
@@ -106,9 +115,9 @@ def _chain(rt: Runtime, revisions: list[NodeRecord], now: str) -> DocumentChain:
     first = revs[0]
     return DocumentChain(
         code=first.key, title=_s(current or revs[-1], "title"),
-        revisions=[_revision(rt, r, now) for r in revs],
         in_force=_revision(rt, current, now) if current else None,
-        operations=[o.key for o in governed_operations(rt.store, revs)])
+        operations=[o.key for o in governed_operations(rt.store, revs)],
+        revision_count=len(revs), _revisions=revs, _rt=rt, _now=now)
 
 
 def _now(rt: Runtime) -> str:

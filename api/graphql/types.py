@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from enum import Enum
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import orjson
 import strawberry
@@ -45,12 +45,13 @@ from tracegraph.runtime import Runtime
 
 __all__ = ["MAX_DEPTH", "MAX_PAGE", "MAX_SEEDS", "Direction", "Edge", "Node", "Problem",
            "Signature", "Stat", "Version", "as_json", "bad_input", "context_for", "language",
-           "not_found", "page", "resolve_one", "runtime_of", "user_of"]
+           "not_found", "page", "page_of", "resolve_one", "runtime_of", "user_of"]
 
 _SECRETS = vocabulary().secrets
 MAX_PAGE = 5_000
 MAX_DEPTH = 50
 MAX_SEEDS = 10_000
+T = TypeVar("T")
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -100,6 +101,15 @@ def page(field: str, first: int) -> int:
     if not 0 <= first <= MAX_PAGE:
         raise bad_input(field, first, f"a page holds 0 to {MAX_PAGE} items")
     return first
+
+
+def page_of(items: Sequence[T], first: int, offset: int) -> list[T]:
+    """The page of ``items`` a list field's ``first`` and ``offset`` arguments ask for;
+    ``BAD_INPUT`` naming the argument if ``first`` is not a page size (:func:`page`) or
+    ``offset`` is negative."""
+    if offset < 0:
+        raise bad_input("offset", offset, "an offset is 0 or more")
+    return list(items[offset:offset + page("first", first)])
 
 
 def resolve_one(rt: Runtime, ident: str) -> NodeRecord | None:

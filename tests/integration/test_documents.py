@@ -344,3 +344,81 @@ def test_document_control_from_the_command_line(tmp_path: Any) -> None:
     assert tr.returncode == 0, tr.stderr
     listed = run(tmp_path, "documents", "list")
     assert "SOP-UVB/A (Superseded), SOP-UVB/B (Effective)" in listed.stdout
+
+
+def explorer_document_queries() -> dict[str, str]:
+    """The explorer's documents page queries (api/explorer/js/documents.js), as it sends them."""
+    import re
+
+    from tests.conftest import ROOT
+
+    js = (ROOT / "api" / "explorer" / "js" / "documents.js").read_text()
+    rev = re.search(r'const REV = "([^"]*)";', js).group(1)  # type: ignore[union-attr]  # defined there
+    return {name: q.replace("${REV}", rev)
+            for name, q in re.findall(r"const (LIST|ONE) = `([^`]*)`;", js, re.S)}
+
+
+@pytest.mark.req("URS-DOC-01")
+def test_a_long_revision_chain_pages_and_page_sizes_are_bounded(runtime: Runtime) -> None:
+    """30 revisions (more than the 26 the cost estimate once assumed): pages of 7 give each
+    revision once, oldest first; the explorer's queries stay under the cost limit; a page size
+    beyond the bound or a negative offset is BAD_INPUT naming the argument, on each paged list."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.conftest import bearer
+
+    rt = runtime
+    plant(rt)
+    effective_b(rt)  # SOP-UVB/B has an approval with a signature
+    migrate(rt, doc({"eventId": "long", "reason": "a long-lived SOP", "nodes": [
+        node("Document", f"SOP-LONG/{i:02d}", {
+            "title": "Long", "revision": f"{i:02d}", "documentType": "sop",
+            "versionStatus": "Effective" if i == 30 else "Superseded",
+            "effectiveFrom": f"2025-01-{i:02d}T00:00:00Z"},
+             {"wasRevisionOf": f"Document/SOP-LONG/{i - 1:02d}"} if i > 1 else {})
+        for i in range(1, 31)]}))
+    every = [f"SOP-LONG/{i:02d}" for i in range(1, 31)]
+    with TestClient(create_app(rt.settings, rt)) as c:
+        h = bearer(c, "op.one")
+
+        def call(q: str, **vs: Any) -> Any:
+            return c.post("/graphql", json={"query": q, "variables": vs}, headers=h).json()
+
+        paged = ('query($f: Int!, $o: Int!) { document(key: "SOP-LONG/01") { revisionCount '
+                 'revisions(first: $f, offset: $o) { key } } }')
+        pages = [call(paged, f=7, o=o)["data"]["document"] for o in range(0, 35, 7)]
+        assert [r["key"] for p in pages for r in p["revisions"]] == every
+        assert {p["revisionCount"] for p in pages} == {30}
+        assert [len(p["revisions"]) for p in pages] == [7, 7, 7, 7, 2]
+        whole = call('{ document(key: "SOP-LONG/01") { revisions { key } } }')
+        assert [r["key"] for r in whole["data"]["document"]["revisions"]] == every
+        # the explorer's list and document queries: valid, under the cost limit, answered
+        for name, q in explorer_document_queries().items():
+            r = call(q, k="SOP-LONG/01")
+            assert "errors" not in r, (name, r)
+        listed = {d["code"]: d for d in call(explorer_document_queries()["LIST"])["data"][
+            "documents"]}
+        assert [r["key"] for r in listed["SOP-LONG/01"]["revisions"]] == every
+        sigs = call('{ document(key: "SOP-UVB/B") { revisions { key approvals(first: 1) '
+                    '{ signatures(first: 1, offset: 0) { meaning } } } } }')["data"]
+        assert sigs["document"]["revisions"][1]["approvals"] == [
+            {"signatures": [{"meaning": "approved"}]}]
+        # each paged list refuses a page beyond the bound or a negative offset, naming it
+        # (the pages above it small: else the cost estimate refuses the query first)
+        for sel, arg, field in (
+                ("revisions(first: 5001) { key }", "first", "revisions"),
+                ("revisions(offset: -1) { key }", "offset", "revisions"),
+                ("revisions(first: 2) { approvals(first: 5001) { record { key } } }", "first",
+                 "approvals"),
+                ("revisions(first: 2) { approvals(first: 1) { signatures(first: 5001) "
+                 "{ meaning } } }", "first", "signatures")):
+            r = call(f'{{ document(key: "SOP-UVB/B") {{ {sel} }} }}')
+            e = r["errors"][0]
+            assert e["extensions"]["code"] == "BAD_INPUT" and e["extensions"]["field"] == arg, r
+            assert e["path"][:2] == ["document", "revisions"] and e["path"][-1] == field, r
+        # the cost estimate multiplies by the page asked for, not an assumed bound
+        big = call('{ documents { revisions(first: 5000) { approvals(first: 5000) '
+                   '{ record { key } } } } }')
+        assert big["errors"][0]["extensions"]["code"] == "COST_LIMIT"
+        assert "errors" not in call('{ documents { revisions(first: 2) { key } } }')

@@ -9,9 +9,12 @@ import { t } from "./strings.js";
 import { table } from "./table.js";
 
 const REV = "key revision status effectiveFrom effectiveTo trainingDueBy";
-const LIST = `{ documents { code title operations revisions { ${REV} } inForce { key } } }`;
-const ONE = `query($k: String!) { document(key: $k) { code title operations
-  revisions { ${REV} approvals { signatures { username meaning valid signedAt } } }
+// pages sized for the query-cost limit: a document's revisions, a revision's review rounds,
+// an approval's signers; a longer list ends in "…" (revisionCount says how many there are)
+const LIST = `{ documents { code title operations revisionCount revisions(first: 50) { ${REV} }
+  inForce { key } } }`;
+const ONE = `query($k: String!) { document(key: $k) { code title operations revisionCount
+  revisions(first: 50) { ${REV} approvals(first: 10) { signatures(first: 10) { username meaning valid signedAt } } }
   inForce { ${REV} training { person name dueBy trainedAt state } } } }`;
 
 const enc = encodeURIComponent;
@@ -19,6 +22,7 @@ const at = (v) => (v ? when(v) : "—");
 const STATE_CLASS = { trained: "rel", pending: "hold", overdue: "dev" };
 const badge = (s) => el("span", { class: `badge ${STATE_CLASS[s] || ""}`, "data-state": s }, t(`doc.state.${s}`));
 const statusOf = (s) => label("versionStatus", s, lang) || s;
+const more = (d) => (d.revisionCount > d.revisions.length ? ", …" : "");
 
 export function init() {}
 
@@ -36,7 +40,7 @@ async function list() {
     table("document-list", ["doc.col.document", "doc.col.title", "doc.col.revisions", "doc.col.inForce", "doc.col.operations"],
       docs.map((d) => el("tr", { "data-key": d.code },
         el("td", {}, el("a", { href: `#/documents/${enc(d.code)}` }, d.code)), el("td", {}, d.title || ""),
-        el("td", {}, d.revisions.map((r) => `${r.key} (${statusOf(r.status)})`).join(", ")),
+        el("td", {}, d.revisions.map((r) => `${r.key} (${statusOf(r.status)})`).join(", ") + more(d)),
         el("td", { "data-col": "inForce" }, d.inForce?.key || "—"),
         el("td", {}, String(d.operations.length)))))));
   status(t("doc.loaded", Math.round(performance.now() - t0)));
@@ -58,7 +62,8 @@ async function one(code) {
         el("td", {}, r.key), el("td", { "data-col": "status" }, statusOf(r.status)),
         el("td", {}, at(r.effectiveFrom)), el("td", {}, at(r.effectiveTo)), el("td", {}, at(r.trainingDueBy)),
         el("td", {}, r.approvals.flatMap((a) => a.signatures).map((s) =>
-          `${s.username} (${s.meaning}${s.valid ? "" : ", invalid"}) ${when(s.signedAt)}`).join("; ") || "—")))),
+          `${s.username} (${s.meaning}${s.valid ? "" : ", invalid"}) ${when(s.signedAt)}`).join("; ") || "—")))
+        .concat(more(d) ? [el("tr", {}, el("td", { colspan: 6 }, "…"))] : [])),
     el("h3", {}, t("doc.training", cur ? cur.key : "—")),
     cur && cur.training.length
       ? table("document-training", ["doc.col.person", "doc.col.name", "doc.col.dueBy", "doc.col.trainedAt", "doc.col.state"],
