@@ -142,6 +142,10 @@ class AsOfStore:
                         ) -> Iterator[EdgeRecord]:
         return (e for e in self.inner.edges_by_source(start, stop) if e.recorded_at <= self.at)
 
+    def edges_of_type(self, rel_type: str, after_tx: int = 0, until_tx: int | None = None
+                      ) -> list[EdgeRecord]:
+        return self._known(self.inner.edges_of_type(rel_type, after_tx, until_tx))
+
     def genealogy(self, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
                   kinds: Sequence[str] | None = None, as_of: str | None = None) -> Genealogy:
         g = self.inner.genealogy(seeds, direction, max_depth, kinds, self._bound(as_of))

@@ -191,6 +191,13 @@ class GraphStore(Protocol):
         """Every stored edge, in the IRI order of its source (streamed)."""
         ...
 
+    def edges_of_type(self, rel_type: str, after_tx: int = 0, until_tx: int | None = None
+                      ) -> list[EdgeRecord]:
+        """The edges of one type recorded by transactions ``after_tx < tx <= until_tx`` (None:
+        up to the last), in transaction order: read from the engine's (type, tx) index, so a
+        range of record time costs what it holds, not what the store holds."""
+        ...
+
     def audit_by_record(self, start: str | None = None, stop: str | None = None
                         ) -> Iterator[AuditEntry]:
         """Every audit entry, in (record IRI, seq) order (streamed)."""

@@ -39,7 +39,7 @@ from ingest.epcis_hash import event_hash
 from ontology.codes import DerivationKind as K
 from ontology.terms import C, P, R
 
-__all__ = ["CONTEXT", "native_events"]
+__all__ = ["CONTEXT", "native_events", "recorded_events"]
 
 CONTEXT = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]
 DL = "https://id.gs1.org"
@@ -119,16 +119,47 @@ def native_events(store: GraphStore, iris: Iterable[str] | None = None) -> list[
     """The EPCIS events of the plant's own records among ``iris`` (None: the whole graph):
     derivations with both ends among them, receipts of the lots among them."""
     if iris is None:
-        edges = [e for e in store.edges_by_source() if e.type == DERIVATION]
-        lots = store.nodes_of_class(C.MaterialLot)
-    else:  # whole events: every derivation of a group whose anchor is among them
-        wanted = sorted(set(iris))
-        out_of = store.links(wanted, [DERIVATION])  # into an output among them
-        into = store.links(wanted, [DERIVATION], Direction.DOWNSTREAM)  # out of an input
-        edges = list(dict.fromkeys(
-            [e for e in out_of if e.props.get("derivationKind") not in _OUT_OF_INPUT]
-            + [e for e in into if e.props.get("derivationKind") in _OUT_OF_INPUT]))
-        lots = [n for n in store.get_many(wanted).values() if n.label == C.MaterialLot]
+        return recorded_events(store)
+    wanted = sorted(set(iris))
+    lots = [n for n in store.get_many(wanted).values() if n.label == C.MaterialLot]
+    return _events(store, lots, _anchored(store, wanted))
+
+
+def recorded_events(store: GraphStore, after_tx: int = 0, until_tx: int | None = None,
+                    since: str | None = None) -> list[dict[str, Any]]:
+    """The events of the plant's own records recorded by transactions ``after_tx < tx <=
+    until_tx`` (None: up to the last), each as it was at ``until_tx``: a derivation event
+    whose last edge lies in the range, read from the store's (type, tx) index, with the
+    group's earlier edges; receipts of the lots recorded at ``since`` or later (the caller
+    bounds them above by record time)."""
+    window = store.edges_of_type(DERIVATION, after_tx, until_tx)
+    if after_tx == 0:  # every group is whole in the range
+        edges = window
+    else:
+        edges = [e for e in _anchored(store, sorted({_anchor(e) for e in window}))
+                 if until_tx is None or e.tx <= until_tx]
+    lots = [n for n in store.nodes_of_class(C.MaterialLot)
+            if since is None or n.recorded_at >= since]
+    return _events(store, lots, edges)
+
+
+def _anchor(e: EdgeRecord) -> str:
+    """The node a derivation's event is about: the input split or produced from, else the
+    output made, packed or shipped."""
+    return e.dst if e.props.get("derivationKind") in _OUT_OF_INPUT else e.src
+
+
+def _anchored(store: GraphStore, anchors: Sequence[str]) -> list[EdgeRecord]:
+    """Whole events: every derivation of a group whose anchor is among ``anchors``."""
+    out_of = store.links(anchors, [DERIVATION])  # into an output among them
+    into = store.links(anchors, [DERIVATION], Direction.DOWNSTREAM)  # out of an input
+    return list(dict.fromkeys(
+        [e for e in out_of if e.props.get("derivationKind") not in _OUT_OF_INPUT]
+        + [e for e in into if e.props.get("derivationKind") in _OUT_OF_INPUT]))
+
+
+def _events(store: GraphStore, lots: Sequence[NodeRecord], edges: Sequence[EdgeRecord]
+            ) -> list[dict[str, Any]]:
     edges = [e for e in edges if not e.eid.startswith("ni:///")]  # an EPCIS event's own
     nodes = store.get_many({x for e in edges for x in (e.src, e.dst)})
     events = [*_receipts(store, lots), *_derived(store, edges, nodes)]
@@ -163,7 +194,8 @@ def _total(parts: Sequence[tuple[NodeRecord, Any, Any]]) -> float | None:
 def _derived(store: GraphStore, edges: Sequence[EdgeRecord], nodes: dict[str, NodeRecord]
              ) -> list[dict[str, Any]]:
     groups: dict[tuple[str, str, str], list[EdgeRecord]] = {}
-    for e in edges:
+    # things in IRI order: the same event (and ID) whichever engine or read path gave its edges
+    for e in sorted(edges, key=lambda e: (e.src, e.dst, e.eid)):
         if e.src not in nodes or e.dst not in nodes:
             continue
         kind = str(e.props.get("derivationKind", ""))

@@ -10,7 +10,7 @@ Errors are RFC 7807 problem details in the binding's style (``type``, ``title``,
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -27,7 +27,7 @@ from ingest.epcis_query import (
     event_by_id,
     genealogy_document,
     query_document,
-    query_events,
+    query_page,
 )
 from ontology.datatypes import now_utc_text
 from quality.accounts import User
@@ -99,7 +99,9 @@ async def capture_event(request: Request, rt: RuntimeDep, user: CurrentUser) -> 
 
 @router.get("/events")
 def events(request: Request, rt: RuntimeDep, user: CurrentUser) -> JSONResponse:
-    """SimpleEventQuery over the captured events, as an EPCISQueryDocument."""
+    """SimpleEventQuery over the captured events, as an EPCISQueryDocument; with ``perPage``
+    a page, and while more remain a ``Link: <…>; rel="next"`` header to the next (the same
+    query with its ``nextPageToken``)."""
     who = _auth("GET /events", user)
     if isinstance(who, JSONResponse):
         return who
@@ -107,12 +109,17 @@ def events(request: Request, rt: RuntimeDep, user: CurrentUser) -> JSONResponse:
     for k, v in request.query_params.multi_items():
         params.setdefault(k, []).append(v)
     try:
-        found = query_events(rt.store, params)
+        found, token = query_page(rt.store, params)
     except QueryError as e:
         return _problem(400, "QueryParameterException", "Invalid query parameter", str(e),
                         [{"field": e.field, "value": e.value, "rule": e.rule}])
+    headers = {"GS1-EPCIS-Version": "2.0.0"}
+    if token is not None:
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "nextPageToken"]
+        nxt = request.url.replace(query=urlencode([*query, ("nextPageToken", token)]))
+        headers["Link"] = f'<{nxt}>; rel="next"'
     return JSONResponse(query_document(found, now_utc_text()), media_type=_LD,
-                        headers={"GS1-EPCIS-Version": "2.0.0"})
+                        headers=headers)
 
 
 @router.get("/events/{event_id:path}")

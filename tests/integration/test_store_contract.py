@@ -393,3 +393,30 @@ def test_corrections_keep_every_superseded_state(runtime: Runtime) -> None:
         "eventId": "count-2", "reason": "stock count", "actor": "wh.jones",
         "nodes": [{"class": "MaterialLot", "key": "RL-PP", "properties": {"quantity": 455}}]}]})
     assert len(runtime.store.links([lot], ["PRIOR_VERSION"])) == 2
+
+
+def test_edges_of_a_type_in_a_range_of_transactions(runtime: Runtime) -> None:
+    """What the EPCIS query reads by record time: the derivations recorded after one
+    transaction and by another, in transaction order, equal to filtering every edge."""
+    load_plantlet(runtime)
+    st = runtime.store
+
+    def ids(edges: list[EdgeRecord]) -> list[tuple[str, str, str, str, int]]:
+        return [(e.src, e.type, e.dst, e.eid, e.tx) for e in edges]
+
+    every = [e for e in st.edges_by_source() if e.type == DERIVATION]
+    got = st.edges_of_type(DERIVATION)
+    assert sorted(ids(got)) == sorted(ids(every)) and len(every) > 5
+    assert [e.tx for e in got] == sorted(e.tx for e in got)
+    assert all(e.props == f.props and e.recorded_at == f.recorded_at
+               for e, f in zip(sorted(got, key=lambda e: ids([e])),
+                               sorted(every, key=lambda e: ids([e])), strict=True))
+    txs = sorted({e.tx for e in every})
+    assert len(txs) > 1
+    for cut in txs:
+        assert sorted(ids(st.edges_of_type(DERIVATION, cut))) == \
+            sorted(ids([e for e in every if e.tx > cut]))
+        assert sorted(ids(st.edges_of_type(DERIVATION, 0, cut))) == \
+            sorted(ids([e for e in every if e.tx <= cut]))
+    assert st.edges_of_type(DERIVATION, txs[-1]) == []
+    assert st.edges_of_type("noSuchRelationship") == []

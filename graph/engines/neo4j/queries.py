@@ -196,6 +196,16 @@ MATCH (s:Record) WHERE s.iri IS NOT NULL WITH s ORDER BY s.iri
 MATCH (s)-[e]->(d:Record)
 RETURN s.iri AS src, type(e) AS type, d.iri AS dst, properties(e) AS props
 """
+
+
+def edges_of_type_in_tx(rel_type: str) -> str:
+    """Edges of one (declared) type recorded by transactions in ``($after, $until]``."""
+    return (f"MATCH (s:Record)-[e:{rel_type}]->(d:Record) "
+            "WHERE e.txId > $after AND e.txId <= $until "
+            "RETURN s.iri AS src, type(e) AS type, d.iri AS dst, properties(e) AS props "
+            "ORDER BY e.txId")
+
+
 AUDIT_IN_RECORD_ORDER = ("MATCH (a:AuditEvent) RETURN a {.*} AS a "
                          "ORDER BY a.targetIri, a.chainIndex")
 

@@ -415,6 +415,15 @@ class Neo4jStore(_Neo4jReads, EngineStore):
                           for r in self._stream(Q.EDGES_IN_SOURCE_ORDER)),
                          lambda e: e.src, start, stop)
 
+    def edges_of_type(self, rel_type: str, after_tx: int = 0, until_tx: int | None = None
+                      ) -> list[EdgeRecord]:
+        if rel_type not in self.conv.vocab.relationship_types:
+            return []  # a type the ontology does not declare is on no stored edge
+        until = (1 << 62) if until_tx is None else until_tx
+        return list(self._committed(
+            self.conv.edge(r["src"], r["type"], r["dst"], r["props"])
+            for r in self._read(Q.edges_of_type_in_tx(rel_type), after=after_tx, until=until)))
+
     def audit_by_record(self, start: str | None = None, stop: str | None = None
                         ) -> Iterator[AuditEntry]:
         return iri_range((self.conv.audit(r["a"]) for r in self._stream(Q.AUDIT_IN_RECORD_ORDER)),

@@ -178,6 +178,10 @@ EDGES_IN_SOURCE_ORDER = """
 SELECT s.iri, e.type, d.iri, e.eid, e.props, e.recorded_at, e.tx
 FROM nodes s JOIN edges e ON e.src = s.id JOIN nodes d ON d.id = e.dst {where} ORDER BY s.iri
 """
+#: edges of one type in a range of transactions, by the (type, tx) index
+EDGES_OF_TYPE_IN_TX = _EDGE_SELECT + """
+WHERE e.type = ?1 AND e.tx > ?2 AND e.tx <= ?3 ORDER BY e.tx
+"""
 AUDIT_IN_RECORD_ORDER = """
 SELECT seq, tx, at, actor, action, record, record_class, field, old, new, reason, event_id,
        prev_hash, hash FROM audit {where} ORDER BY record, seq

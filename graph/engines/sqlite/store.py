@@ -463,6 +463,12 @@ class SQLiteStore(_SQLiteReads, EngineStore):
                         ) -> Iterator[AuditEntry]:
         return map(audit_of, self._ranged(Q.AUDIT_IN_RECORD_ORDER, "record", start, stop))
 
+    def edges_of_type(self, rel_type: str, after_tx: int = 0, until_tx: int | None = None
+                      ) -> list[EdgeRecord]:
+        until = (1 << 62) if until_tx is None else until_tx
+        return [edge_of(r) for r in self._conn().execute(Q.EDGES_OF_TYPE_IN_TX,
+                                                         (rel_type, after_tx, until))]
+
     def iri_splits(self, parts: int) -> list[str]:
         c = self._conn()
         n = int(c.execute(Q.COUNT_ALL_NODES).fetchone()[0])
