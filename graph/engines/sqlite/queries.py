@@ -87,6 +87,30 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 SCHEMA = SCHEMA_BASE + AUDIT_V3
 
 GENESIS_HEX = "0" * 64
+
+
+
+def _hex(col: str) -> str:
+    """A stored hash as 64 hex digits (it is text already where the upgrade kept it so)."""
+    return f"CASE typeof({col}) WHEN 'blob' THEN lower(hex({col})) ELSE {col} END"
+
+
+#: the entries of ``audit_log`` with every value as text, in the columns of the version-3 table;
+#: ``{prev}`` is what ``prev_hash`` reads
+_AUDIT_DECODED = """SELECT a.seq AS seq, a.tx AS tx, a.at AS at, ac.term AS actor,
+  an.term AS action, a.record AS record, rc.term AS record_class, fd.term AS field,
+  a.old AS old, a.new AS new, rs.term AS reason, a.event_id AS event_id, {prev} AS prev_hash,
+  """ + _hex("a.hash") + """ AS hash
+FROM audit_log a
+LEFT JOIN audit_terms ac ON ac.id = a.actor
+LEFT JOIN audit_terms an ON an.id = a.action
+LEFT JOIN audit_terms rc ON rc.id = a.record_class
+LEFT JOIN audit_terms fd ON fd.id = a.field
+LEFT JOIN audit_terms rs ON rs.id = a.reason"""
+#: the previous hash: the one stored, else the hash of the entry before (64 zeros for the first)
+_PREV_DERIVED = (f"CASE WHEN a.prev IS NOT NULL THEN {_hex('a.prev')} "
+                 f"WHEN a.seq = 1 THEN '{GENESIS_HEX}' "
+                 f"ELSE (SELECT {_hex('p.hash')} FROM audit_log p WHERE p.seq = a.seq - 1) END")
 #: The audit trail of version 4 (step :func:`graph.engines.sqlite.migrations._compact_audit`),
 #: each statement on its own (a step runs them one by one in the caller's transaction):
 #:
@@ -133,22 +157,7 @@ AUDIT_V4 = (
   BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS audit_terms_no_delete BEFORE DELETE ON audit_terms
   BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
-    f"""CREATE VIEW IF NOT EXISTS audit AS
-SELECT a.seq AS seq, a.tx AS tx, a.at AS at, ac.term AS actor, an.term AS action,
-  a.record AS record, rc.term AS record_class, fd.term AS field, a.old AS old, a.new AS new,
-  rs.term AS reason, a.event_id AS event_id,
-  CASE WHEN a.prev IS NOT NULL THEN (CASE typeof(a.prev) WHEN 'blob' THEN lower(hex(a.prev))
-                                     ELSE a.prev END)
-       WHEN a.seq = 1 THEN '{GENESIS_HEX}'
-       ELSE (SELECT CASE typeof(p.hash) WHEN 'blob' THEN lower(hex(p.hash)) ELSE p.hash END
-             FROM audit_log p WHERE p.seq = a.seq - 1) END AS prev_hash,
-  CASE typeof(a.hash) WHEN 'blob' THEN lower(hex(a.hash)) ELSE a.hash END AS hash
-FROM audit_log a
-LEFT JOIN audit_terms ac ON ac.id = a.actor
-LEFT JOIN audit_terms an ON an.id = a.action
-LEFT JOIN audit_terms rc ON rc.id = a.record_class
-LEFT JOIN audit_terms fd ON fd.id = a.field
-LEFT JOIN audit_terms rs ON rs.id = a.reason""",
+    "CREATE VIEW IF NOT EXISTS audit AS\n" + _AUDIT_DECODED.format(prev=_PREV_DERIVED),
 )
 #: the layout of version 4 (what runs on every open of a version-4 file)
 SCHEMA_V4 = SCHEMA_BASE + "".join(f"{s};\n" for s in AUDIT_V4)

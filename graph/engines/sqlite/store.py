@@ -6,7 +6,10 @@ What it really does:
   integer node ids, with a reverse index ``(dst, type, src)`` and a ``(type, tx)`` index). Every
   value of each ``tg:identifier`` property is also written to an ``identifiers`` table, so lookups
   by lot, serial, GTIN or tag are index seeks, and a write pays only for the identifiers a node
-  actually has. The audit table refuses updates and deletes (triggers). The schema version is in
+  actually has. The audit trail (schema 4) is the ``audit_log`` table with its repeated terms
+  as codes of ``audit_terms`` and hashes as bytes, read through the ``audit`` view exactly as
+  the one table of schema 3 held it (:data:`graph.engines.sqlite.queries.AUDIT_V4`); both
+  tables refuse updates and deletes (triggers). The schema version is in
   ``meta`` and the file header (:mod:`graph.engines.sqlite.migrations`): a newer or foreign file
   is refused before anything is written, a fresh one made current, an older one left for
   :mod:`tracegraph.upgrade`.
