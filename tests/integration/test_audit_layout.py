@@ -295,3 +295,24 @@ def test_a_deleted_swapped_or_inserted_entry_is_found(
     con.execute(f"INSERT INTO audit_log VALUES ({','.join('?' * 14)})", row)
     assert _first_bad(rt) == k + 2
     put_back()
+
+
+def test_a_replaced_view_is_put_back_when_the_store_opens(
+        trail: tuple[Runtime, sqlite3.Connection, int]) -> None:
+    """Whoever holds the file edits an entry and replaces the view by one that shows the old
+    value: the next open puts the view back, and verify finds the edit."""
+    rt, con, n = trail
+    k = n // 2
+    at = con.execute("SELECT at FROM audit_log WHERE seq = ?", (k,)).fetchone()[0]
+    con.execute("UPDATE audit_log SET at = '2020-01-01T00:00:00.000000Z' WHERE seq = ?", (k,))
+    view = con.execute("SELECT sql FROM sqlite_master WHERE name = 'audit'").fetchone()[0]
+    con.execute("DROP VIEW audit")
+    con.execute(view.replace("a.at AS at", f"CASE a.seq WHEN {k} THEN '{at}' ELSE a.at END AS at"))
+    assert _first_bad(rt) is None  # this process reads through the replaced view
+    again = SQLiteStore(rt.settings.sqlite_path)
+    try:
+        report = verify_store(again, state=False)
+        assert report.first_bad is not None and report.first_bad.seq == k
+    finally:
+        again.close()
+    assert con.execute("SELECT sql FROM sqlite_master WHERE name = 'audit'").fetchone()[0] == view

@@ -26,7 +26,7 @@ from graph.engines.sqlite.rows import as_json
 from graph.schema import SCHEMA_VERSION, StoreVersionError
 
 __all__ = ["APPLICATION_ID", "COMPACT_AUDIT", "STEPS", "check_openable", "hash_value",
-           "layout_of", "migrate", "stored_version"]
+           "layout_of", "migrate", "restore_audit_view", "stored_version"]
 
 #: ``PRAGMA application_id`` of a tracegraph store: "TRCG" as a big-endian 32-bit integer.
 APPLICATION_ID = int.from_bytes(b"TRCG", "big")
@@ -69,7 +69,12 @@ def _compact_audit(c: sqlite3.Connection, identifiers: Sequence[str]) -> None:
     for sql in Q.AUDIT_V4[:2]:  # the two tables
         c.execute(sql)
     c.execute(Q.COPY_AUDIT_TERMS)
-    c.execute(Q.COPY_AUDIT)
+    copied = c.execute(Q.COPY_AUDIT).rowcount
+    entries = int(c.execute(Q.COUNT_AUDIT).fetchone()[0])
+    if copied != entries:  # (cannot happen: every term was just added; checked to be exact)
+        raise sqlite3.IntegrityError(
+            f"{entries - copied} of {entries} audit entries could not be carried into the "
+            "layout of schema 4; the upgrade is rolled back")
     c.execute(Q.DROP_AUDIT_V3)  # (its indexes and triggers go with it)
     for sql in Q.AUDIT_V4[2:]:  # indexes, triggers, the view
         c.execute(sql)
@@ -109,6 +114,24 @@ def layout_of(version: int | None) -> str:
     """The statements (all ``IF NOT EXISTS``) of the layout of a file at ``version`` (``None``:
     a fresh file, made at version 3 and brought up by the steps)."""
     return Q.SCHEMA_V4 if version is not None and version >= COMPACT_AUDIT else Q.SCHEMA
+
+
+def restore_audit_view(c: sqlite3.Connection) -> bool:
+    """Put back the ``audit`` view of a schema-4 file where its statement is not this code's
+    (replaced by whoever held the file): the trail is read, and verified, only through the
+    decoding :data:`Q.AUDIT_V4` defines. Returns whether it was replaced."""
+    row = c.execute(Q.AUDIT_VIEW_IN_FILE).fetchone()
+    if row is None or row[0] != "view" or row[1] == Q.AUDIT_VIEW_STORED:
+        return False  # (missing: made by the layout's statements; a table: not ours to drop)
+    c.execute("BEGIN IMMEDIATE")
+    try:
+        c.execute("DROP VIEW audit")
+        c.execute(Q.AUDIT_V4[-1])
+    except BaseException:
+        c.execute("ROLLBACK")
+        raise
+    c.execute("COMMIT")
+    return True
 
 
 def check_openable(path: str) -> int | None:

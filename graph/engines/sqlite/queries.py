@@ -159,6 +159,9 @@ AUDIT_V4 = (
   BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
     "CREATE VIEW IF NOT EXISTS audit AS\n" + _AUDIT_DECODED.format(prev=_PREV_DERIVED),
 )
+#: the view's statement as ``sqlite_master`` keeps it (SQLite drops the ``IF NOT EXISTS``)
+AUDIT_VIEW_STORED = AUDIT_V4[-1].replace(" IF NOT EXISTS", "", 1)
+AUDIT_VIEW_IN_FILE = "SELECT type, sql FROM sqlite_master WHERE name = 'audit'"
 #: the layout of version 4 (what runs on every open of a version-4 file)
 SCHEMA_V4 = SCHEMA_BASE + "".join(f"{s};\n" for s in AUDIT_V4)
 #: step 4: the terms of the version-3 table, its entries into ``audit_log`` (``tg_hash``: the
@@ -186,6 +189,7 @@ LEFT JOIN audit_terms fd ON fd.term = a.field
 LEFT JOIN audit_terms rs ON rs.term = a.reason
 ORDER BY a.seq
 """.replace("{genesis}", GENESIS_HEX)
+COUNT_AUDIT = "SELECT count(*) FROM audit"
 DROP_AUDIT_V3 = "DROP TABLE audit"
 #: the codes of some terms, and new ones
 TERM_CODES = "SELECT term, id FROM audit_terms WHERE term IN (SELECT value FROM json_each(?))"

@@ -285,6 +285,8 @@ class SQLiteStore(_SQLiteReads, EngineStore):
         found = M.check_openable(self.path)
         c = self._conn()
         c.executescript(M.layout_of(found))
+        if found is not None and found >= M.COMPACT_AUDIT:
+            M.restore_audit_view(c)
         c.execute(Q.SET_STORE_ID, (uuid.uuid4().hex,))
         self.store_id = str(c.execute(Q.STORE_ID).fetchone()[0])
         if found is None or found == 1:  # fresh (perhaps being made by another process)
