@@ -24,8 +24,9 @@ TABLES = (
     ("nodes", "id, iri, label, key, props, recorded_at, updated_at, tx"),
     ("identifiers", "value, prop, node"),
     ("edges", "src, type, dst, eid, props, recorded_at, tx"),
-    ("audit", "seq, tx, at, actor, action, record, record_class, field, old, new, reason, "
-              "event_id, prev_hash, hash"),
+    ("audit_terms", "id, term"),  # (schema 4: the trail's codes, then its entries as stored)
+    ("audit_log", "seq, tx, at, actor, action, record, record_class, field, old, new, reason, "
+                  "event_id, hash, prev"),
     ("events", "event_id, content_hash, tx, recorded_at"),
 )
 BATCH = 20_000  # rows per transaction, as a capture document's
@@ -59,7 +60,8 @@ def raw_copy(src: Path, dst: Path) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("store", type=Path, help="a loaded store (tracegraph.sqlite)")
+    ap.add_argument("store", type=Path, help="a loaded store (tracegraph.sqlite) of the current "
+                    "schema")
     ap.add_argument("--out", type=Path, help="where to copy (default: a temporary file)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,7 +70,7 @@ def main() -> None:
         size = dst.stat().st_size
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"raw copy: {f['nodes_rows']:,.0f} nodes, {f['edges_rows']:,.0f} edges, "
-          f"{f['audit_rows']:,.0f} audit entries in {f['total_s']:.1f} s — "
+          f"{f['audit_log_rows']:,.0f} audit entries in {f['total_s']:.1f} s — "
           f"{f['edges_rows'] / f['total_s']:,.0f} edges/s; "
           + " · ".join(f"{t} {f[t + '_s']:.1f} s" for t, _ in TABLES)
           + f"; {size / 1e6:,.0f} MB; peak RSS {rss:,.0f} MB")

@@ -48,7 +48,11 @@ EDGE_SYSTEM_PROPS = ("edgeId", "recordedAt", "txId")
 #:    without tracegraph's tables; Neo4j, one ``StoreSchema`` node (unique code) holds the
 #:    version and a store id, which Neo4j stores lacked (their backups, portable exports and
 #:    audit checkpoints named no store, so a checkpoint of another store was not told apart).
-SCHEMA_VERSION = 3
+#: 4. embedded: the audit trail stored compactly (``audit_log``: repeated terms as integer codes
+#:    of an ``audit_terms`` dictionary, hashes as 32 bytes, the previous hash not stored twice;
+#:    the ``audit`` view reads it as version 3 stored it, so every entry and its hash are
+#:    unchanged); Neo4j: no change (the version only).
+SCHEMA_VERSION = 4
 #: The version of a store that records none but holds data (a Neo4j store of releases <= 2).
 LEGACY_VERSION = 2
 

@@ -200,8 +200,9 @@ class Tamper:
         """The SQLite connection, without the append-only triggers (any reopening of the store
         puts them back, so they are dropped before every edit)."""
         assert self.sql is not None
-        self.sql.execute("DROP TRIGGER IF EXISTS audit_no_update")
-        self.sql.execute("DROP TRIGGER IF EXISTS audit_no_delete")
+        for trigger in ("audit_no_update", "audit_no_delete", "audit_terms_no_update",
+                        "audit_terms_no_delete"):
+            self.sql.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         return self.sql
 
     def _cypher(self, query: str, **params: Any) -> list[Any]:
@@ -218,9 +219,15 @@ class Tamper:
                                 s=seq)[0]["v"])
 
     def set(self, seq: int, column: str, value: str) -> None:
-        if self.sql is not None:
-            self._writable().execute(f"UPDATE audit SET {column} = ? WHERE seq = ?",
-                                     (value, seq))
+        if self.sql is not None:  # (the entries' table: audit is a view of it, schema 4)
+            sql = self._writable()
+            if column in ("actor", "action", "record_class", "field", "reason"):  # a term's code
+                sql.execute("INSERT OR IGNORE INTO audit_terms (term) VALUES (?)", (value,))
+                code = sql.execute("SELECT id FROM audit_terms WHERE term = ?", (value,))
+                sql.execute(f"UPDATE audit_log SET {column} = ? WHERE seq = ?",
+                            (code.fetchone()[0], seq))
+            else:
+                sql.execute(f"UPDATE audit_log SET {column} = ? WHERE seq = ?", (value, seq))
             return
         prop = {"new": "newValue", "actor": "actorName"}[column]
         self._cypher(f"MATCH (a:AuditEvent {{chainIndex: $s}}) SET a.{prop} = $v", s=seq,
@@ -228,14 +235,16 @@ class Tamper:
 
     def delete(self, seqs: list[int]) -> None:
         if self.sql is not None:
-            self._writable().executemany("DELETE FROM audit WHERE seq = ?", [(s,) for s in seqs])
+            self._writable().executemany("DELETE FROM audit_log WHERE seq = ?",
+                                         [(s,) for s in seqs])
             return
         self._cypher("MATCH (a:AuditEvent) WHERE a.chainIndex IN $s DELETE a", s=seqs)
 
     def swap(self, a: int, b: int) -> None:
         if self.sql is not None:
             for frm, to in ((a, -1), (b, a), (-1, b)):
-                self._writable().execute("UPDATE audit SET seq = ? WHERE seq = ?", (to, frm))
+                self._writable().execute("UPDATE audit_log SET seq = ? WHERE seq = ?",
+                                         (to, frm))
             return
         for frm, to in ((a, -1), (b, a), (-1, b)):
             self._cypher("MATCH (x:AuditEvent {chainIndex: $f}) SET x.chainIndex = $t",
@@ -243,13 +252,13 @@ class Tamper:
 
     def snapshot(self) -> list[Any]:
         if self.sql is not None:
-            return self.sql.execute("SELECT * FROM audit ORDER BY seq").fetchall()
+            return self.sql.execute("SELECT * FROM audit_log ORDER BY seq").fetchall()
         return [r["a"] for r in self._cypher("MATCH (a:AuditEvent) RETURN properties(a) AS a")]
 
     def restore(self, rows: list[Any]) -> None:
         if self.sql is not None:
-            self._writable().execute("DELETE FROM audit")
-            self.sql.executemany(f"INSERT INTO audit VALUES ({','.join('?' * 14)})", rows)
+            self._writable().execute("DELETE FROM audit_log")
+            self.sql.executemany(f"INSERT INTO audit_log VALUES ({','.join('?' * 14)})", rows)
             return
         self._cypher("MATCH (a:AuditEvent) DELETE a")
         self._cypher("UNWIND $rows AS r CREATE (a:AuditEvent) SET a = r", rows=rows)

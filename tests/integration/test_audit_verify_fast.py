@@ -74,7 +74,7 @@ def test_non_canonical_entries_verify_and_a_change_is_named_at_its_entry(
     store, sql = plant
     rows = _rows(sql)
     for seq, old, new in rows:  # every entry in other bytes decoding to the same values
-        sql.execute("UPDATE audit SET old = ?, new = ? WHERE seq = ?",
+        sql.execute("UPDATE audit_log SET old = ?, new = ? WHERE seq = ?",
                     (_reencode(old), _reencode(new), seq))
     assert sum(_reencode(new) != new for _, _, new in rows) > len(rows) // 2
     assert any(".00" in _reencode(new) for _, _, new in rows)
@@ -84,13 +84,13 @@ def test_non_canonical_entries_verify_and_a_change_is_named_at_its_entry(
         new = sql.execute("SELECT new FROM audit WHERE seq = ?", (seq,)).fetchone()[0]
         for changed in (new.replace('"', '"x', 1) if '"' in new else new + "1",
                         canonical_text({"changed": orjson.loads(new)})):
-            sql.execute("UPDATE audit SET new = ? WHERE seq = ?", (changed, seq))
+            sql.execute("UPDATE audit_log SET new = ? WHERE seq = ?", (changed, seq))
             bad = verify_store(store, state=False).first_bad
             assert bad is not None and bad.seq == seq, (seq, changed, bad)
-        sql.execute("UPDATE audit SET new = ? WHERE seq = ?", ("{not json", seq))
+        sql.execute("UPDATE audit_log SET new = ? WHERE seq = ?", ("{not json", seq))
         bad = verify_store(store, state=False).first_bad
         assert bad is not None and bad.seq == seq and "cannot be read" in bad.reason
-        sql.execute("UPDATE audit SET new = ? WHERE seq = ?", (new, seq))
+        sql.execute("UPDATE audit_log SET new = ? WHERE seq = ?", (new, seq))
     assert verify_store(store).ok
 
 

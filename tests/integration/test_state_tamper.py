@@ -81,7 +81,7 @@ class Db:
     def drop_entries(self, seqs: list[int]) -> None:
         if self.sql is not None:
             self.sql.execute("DROP TRIGGER IF EXISTS audit_no_delete")
-            self.sql.executemany("DELETE FROM audit WHERE seq = ?", [(s,) for s in seqs])
+            self.sql.executemany("DELETE FROM audit_log WHERE seq = ?", [(s,) for s in seqs])
         else:
             self.cypher("MATCH (a:AuditEvent) WHERE a.chainIndex IN $s DELETE a", s=seqs)
 

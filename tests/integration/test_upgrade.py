@@ -42,6 +42,7 @@ FIXTURE = ROOT / "tests" / "fixtures" / "stores" / "schema-v2.sqlite"
 #: what the fixture holds (read from it with sqlite3 when it was made, not by tracegraph)
 FIXTURE_WATERMARK, FIXTURE_AUDIT = 5, 33
 ASSY = "https://w3id.org/tracegraph/id/Batch/B-ASSY"
+NEWER = SCHEMA_VERSION + 1  # a store of a future tracegraph
 
 
 def _old_store(tmp: Path, name: str = "data") -> Path:
@@ -85,7 +86,8 @@ def test_the_previous_release_store_is_upgraded_after_a_backup(tmp_path: Path) -
         up = rt.upgraded
         assert up is not None and (up.from_version, up.to_version) == (2, SCHEMA_VERSION)
         assert rt.store.schema_version() == SCHEMA_VERSION
-        assert _header(data / "tracegraph.sqlite") == (M.APPLICATION_ID, SCHEMA_VERSION, "3")
+        assert _header(data / "tracegraph.sqlite") == (M.APPLICATION_ID, SCHEMA_VERSION,
+                                                         str(SCHEMA_VERSION))
         # the backup: beside the data directory, sealed, of the store as it was (version 2)
         assert up.backup.parent == tmp_path / "data-upgrade-backups"
         assert complete_backups(up.backup.parent) == [up.backup]
@@ -166,7 +168,7 @@ def test_the_upgraded_store_answers_as_a_fresh_load_of_the_same_data(tmp_path: P
 
 
 def _newer_store(tmp: Path) -> Path:
-    """A store written by a (future) tracegraph with schema 4."""
+    """A store written by a (future) tracegraph with the schema after this one's."""
     data = tmp / "newer"
     rt = Runtime.open(Settings(data_dir=data))
     from tests import plantlet
@@ -174,8 +176,8 @@ def _newer_store(tmp: Path) -> Path:
     plantlet.load(rt)
     rt.close()
     con = sqlite3.connect(data / "tracegraph.sqlite", isolation_level=None)
-    con.execute("UPDATE meta SET v = '4' WHERE k = 'schema_version'")
-    con.execute("PRAGMA user_version = 4")
+    con.execute("UPDATE meta SET v = ? WHERE k = 'schema_version'", (str(NEWER),))
+    con.execute(f"PRAGMA user_version = {NEWER}")
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
     return data
@@ -186,8 +188,9 @@ def test_a_newer_store_is_refused_and_nothing_is_written(tmp_path: Path) -> None
     before = _digest(data)
     with pytest.raises(StoreVersionError) as e:
         Runtime.open(Settings(data_dir=data))
-    assert (e.value.found, e.value.supported) == (4, SCHEMA_VERSION)
-    assert "schema version 4" in str(e.value) and f"schema version {SCHEMA_VERSION}" in str(e.value)
+    assert (e.value.found, e.value.supported) == (NEWER, SCHEMA_VERSION)
+    assert f"schema version {NEWER}" in str(e.value)
+    assert f"schema version {SCHEMA_VERSION}" in str(e.value)
     with pytest.raises(StoreVersionError):
         SQLiteStore(data / "tracegraph.sqlite")  # every way in, not only the runtime
     assert _digest(data) == before
@@ -198,7 +201,7 @@ def test_a_newer_store_is_refused_and_nothing_is_written(tmp_path: Path) -> None
                        env={**os.environ, "PYTHONPATH": str(ROOT),
                             "TRACEGRAPH_DATA_DIR": str(data), "TRACEGRAPH_STORE": "embedded"})
     assert p.returncode == 1
-    assert "schema version 4" in p.stderr and "Traceback" not in p.stderr
+    assert f"schema version {NEWER}" in p.stderr and "Traceback" not in p.stderr
     assert _digest(data) == before
 
 
@@ -359,14 +362,14 @@ def test_a_newer_neo4j_store_is_refused_and_nothing_is_written(_neo4j_store: Neo
 
     st = _neo4j_store
     st.wipe()
-    st.driver.execute_query("MATCH (s:StoreSchema) SET s.schemaVersion = 4")
+    st.driver.execute_query("MATCH (s:StoreSchema) SET s.schemaVersion = $v", v=NEWER)
     count = "MATCH (n) RETURN count(n) AS n, sum(coalesce(n.lastTx, 0)) AS tx"
     before = st.driver.execute_query(count).records[0].data()
     try:
         with pytest.raises(StoreVersionError) as e:
             Neo4jStore(neo4j_uri() or "", os.environ.get("NEO4J_USER", "neo4j"),
                        os.environ.get("NEO4J_PASSWORD", ""))
-        assert (e.value.found, e.value.supported) == (4, SCHEMA_VERSION)
+        assert (e.value.found, e.value.supported) == (NEWER, SCHEMA_VERSION)
         with pytest.raises(StoreVersionError):
             Runtime.open(_neo4j_settings(tmp_path))
         assert st.driver.execute_query(count).records[0].data() == before

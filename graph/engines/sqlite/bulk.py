@@ -9,7 +9,7 @@ committed with ``synchronous=FULL``); only the store is set up for many large wr
   are dropped for the load and built once at its end, by sorting, instead of being updated
   entry by entry in random order. Every index the write path reads through (IRIs, edge keys
   both ways, edges by transaction, identifiers by node, classes) stays. The statements that
-  build them are :data:`graph.engines.sqlite.queries.SCHEMA`'s own, which runs on every open:
+  build them are :data:`graph.engines.sqlite.queries.SCHEMA_V4`'s own, which runs on every open:
   a load that dies midway leaves the data of every committed document, and the next open of
   the store builds the missing indexes.
 * **Fewer checkpoints, a larger page cache.** The WAL is copied back into the database every
@@ -32,7 +32,7 @@ from graph.engines.sqlite.store import SQLiteStore
 
 __all__ = ["CHECKPOINT_PAGES", "DEFERRED", "bulk_session"]
 
-#: the secondary indexes a bulk load builds at its end (their statements are in Q.SCHEMA)
+#: the secondary indexes a bulk load builds at its end (their statements are in Q.SCHEMA_V4)
 DEFERRED = ("audit_record", "audit_actor", "audit_at", "nodes_key")
 CHECKPOINT_PAGES = 65_536  # 256 MB of 4 KB pages
 _CACHE_MB = 512
@@ -41,7 +41,7 @@ _DEFAULT_CHECKPOINT = 1000  # SQLite's
 
 def _create_statements() -> dict[str, str]:
     found = {m.group(1): m.group(0) for m in re.finditer(
-        r"CREATE INDEX IF NOT EXISTS (\w+) ON [^;]+;", Q.SCHEMA)}
+        r"CREATE INDEX IF NOT EXISTS (\w+) ON [^;]+;", Q.SCHEMA_V4)}
     return {name: found[name] for name in DEFERRED}
 
 

@@ -14,7 +14,7 @@ PRAGMAS = (
     "PRAGMA busy_timeout=60000",
 )
 
-SCHEMA = """
+SCHEMA_BASE = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
 INSERT OR IGNORE INTO meta(k, v) VALUES ('last_tx', '0');
 CREATE TABLE IF NOT EXISTS nodes (
@@ -55,6 +55,10 @@ CREATE TABLE IF NOT EXISTS events (
   tx INTEGER NOT NULL,
   recorded_at TEXT NOT NULL
 ) WITHOUT ROWID;
+"""
+
+#: the audit trail as versions 1-3 stored it (one table, every value as text)
+AUDIT_V3 = """
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY,
   tx INTEGER NOT NULL,
@@ -78,6 +82,122 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
   BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+"""
+#: the layout of versions 1-3 (every statement ``IF NOT EXISTS``)
+SCHEMA = SCHEMA_BASE + AUDIT_V3
+
+GENESIS_HEX = "0" * 64
+
+
+
+def _hex(col: str) -> str:
+    """A stored hash as 64 hex digits (it is text already where the upgrade kept it so)."""
+    return f"CASE typeof({col}) WHEN 'blob' THEN lower(hex({col})) ELSE {col} END"
+
+
+#: the entries of ``audit_log`` with every value as text, in the columns of the version-3 table;
+#: ``{prev}`` is what ``prev_hash`` reads
+_AUDIT_DECODED = """SELECT a.seq AS seq, a.tx AS tx, a.at AS at, ac.term AS actor,
+  an.term AS action, a.record AS record, rc.term AS record_class, fd.term AS field,
+  a.old AS old, a.new AS new, rs.term AS reason, a.event_id AS event_id, {prev} AS prev_hash,
+  """ + _hex("a.hash") + """ AS hash
+FROM audit_log a
+LEFT JOIN audit_terms ac ON ac.id = a.actor
+LEFT JOIN audit_terms an ON an.id = a.action
+LEFT JOIN audit_terms rc ON rc.id = a.record_class
+LEFT JOIN audit_terms fd ON fd.id = a.field
+LEFT JOIN audit_terms rs ON rs.id = a.reason"""
+#: the previous hash: the one stored, else the hash of the entry before (64 zeros for the first)
+_PREV_DERIVED = (f"CASE WHEN a.prev IS NOT NULL THEN {_hex('a.prev')} "
+                 f"WHEN a.seq = 1 THEN '{GENESIS_HEX}' "
+                 f"ELSE (SELECT {_hex('p.hash')} FROM audit_log p WHERE p.seq = a.seq - 1) END")
+#: The audit trail of version 4 (step :func:`graph.engines.sqlite.migrations._compact_audit`),
+#: each statement on its own (a step runs them one by one in the caller's transaction):
+#:
+#: * ``audit_log`` holds the entries: ``actor``, ``action``, ``record_class``, ``field`` and
+#:   ``reason`` as integer codes of ``audit_terms``; the entry hash as its 32 bytes; no
+#:   ``prev_hash`` (it is the hash of the entry before: ``prev`` holds it only where it is not,
+#:   which a chain written by tracegraph never has);
+#: * ``audit_terms`` the dictionary of those codes;
+#: * ``audit``, a view, gives the entries with every value as text, exactly the columns of the
+#:   version-3 table (the readers' SQL is the same for both layouts; an auditor reads it with
+#:   the ``sqlite3`` shell, docs/audit.md). A value the upgrade could not store as a code or as
+#:   bytes (a hash that is not 64 lower-case hex digits) stays as the text it was.
+#:
+#: Both tables refuse updates and deletes. The index names are the version-3 ones.
+AUDIT_V4 = (
+    """CREATE TABLE IF NOT EXISTS audit_terms (
+  id INTEGER PRIMARY KEY,
+  term TEXT NOT NULL UNIQUE
+)""",
+    """CREATE TABLE IF NOT EXISTS audit_log (
+  seq INTEGER PRIMARY KEY,
+  tx INTEGER NOT NULL,
+  at TEXT NOT NULL,
+  actor INTEGER NOT NULL,
+  action INTEGER NOT NULL,
+  record TEXT NOT NULL,
+  record_class INTEGER NOT NULL,
+  field INTEGER,
+  old TEXT NOT NULL,
+  new TEXT NOT NULL,
+  reason INTEGER,
+  event_id TEXT,
+  hash BLOB NOT NULL,
+  prev BLOB
+)""",
+    "CREATE INDEX IF NOT EXISTS audit_record ON audit_log(record, seq)",
+    "CREATE INDEX IF NOT EXISTS audit_actor ON audit_log(actor, seq)",
+    "CREATE INDEX IF NOT EXISTS audit_at ON audit_log(at)",
+    """CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS audit_terms_no_update BEFORE UPDATE ON audit_terms
+  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS audit_terms_no_delete BEFORE DELETE ON audit_terms
+  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+    "CREATE VIEW IF NOT EXISTS audit AS\n" + _AUDIT_DECODED.format(prev=_PREV_DERIVED),
+)
+#: the view's statement as ``sqlite_master`` keeps it (SQLite drops the ``IF NOT EXISTS``)
+AUDIT_VIEW_STORED = AUDIT_V4[-1].replace(" IF NOT EXISTS", "", 1)
+AUDIT_VIEW_IN_FILE = "SELECT type, sql FROM sqlite_master WHERE name = 'audit'"
+#: the layout of version 4 (what runs on every open of a version-4 file)
+SCHEMA_V4 = SCHEMA_BASE + "".join(f"{s};\n" for s in AUDIT_V4)
+#: step 4: the terms of the version-3 table, its entries into ``audit_log`` (``tg_hash``: the
+#: stored hash text as bytes when it is 64 lower-case hex digits, else the text), the old table
+#: dropped (its indexes and triggers with it)
+COPY_AUDIT_TERMS = """
+INSERT OR IGNORE INTO audit_terms (term)
+SELECT actor FROM audit UNION SELECT action FROM audit UNION SELECT record_class FROM audit
+UNION SELECT field FROM audit WHERE field IS NOT NULL
+UNION SELECT reason FROM audit WHERE reason IS NOT NULL
+"""
+COPY_AUDIT = """
+INSERT INTO audit_log (seq, tx, at, actor, action, record, record_class, field, old, new,
+                       reason, event_id, hash, prev)
+SELECT a.seq, a.tx, a.at, ac.id, an.id, a.record, rc.id, fd.id, a.old, a.new, rs.id,
+       a.event_id, tg_hash(a.hash),
+       CASE WHEN a.prev_hash IS (CASE WHEN a.seq = 1 THEN '{genesis}'
+                                 ELSE (SELECT p.hash FROM audit p WHERE p.seq = a.seq - 1) END)
+            THEN NULL ELSE tg_hash(a.prev_hash) END
+FROM audit a
+JOIN audit_terms ac ON ac.term = a.actor
+JOIN audit_terms an ON an.term = a.action
+JOIN audit_terms rc ON rc.term = a.record_class
+LEFT JOIN audit_terms fd ON fd.term = a.field
+LEFT JOIN audit_terms rs ON rs.term = a.reason
+ORDER BY a.seq
+""".replace("{genesis}", GENESIS_HEX)
+COUNT_AUDIT = "SELECT count(*) FROM audit"
+DROP_AUDIT_V3 = "DROP TABLE audit"
+#: the codes of some terms, and new ones
+TERM_CODES = "SELECT term, id FROM audit_terms WHERE term IN (SELECT value FROM json_each(?))"
+INSERT_TERM = "INSERT OR IGNORE INTO audit_terms (term) VALUES (?)"
+INSERT_AUDIT_LOG = """
+INSERT INTO audit_log (seq, tx, at, actor, action, record, record_class, field, old, new,
+                       reason, event_id, hash, prev)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 

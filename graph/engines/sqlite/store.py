@@ -6,7 +6,10 @@ What it really does:
   integer node ids, with a reverse index ``(dst, type, src)`` and a ``(type, tx)`` index). Every
   value of each ``tg:identifier`` property is also written to an ``identifiers`` table, so lookups
   by lot, serial, GTIN or tag are index seeks, and a write pays only for the identifiers a node
-  actually has. The audit table refuses updates and deletes (triggers). The schema version is in
+  actually has. The audit trail (schema 4) is the ``audit_log`` table with its repeated terms
+  as codes of ``audit_terms`` and hashes as bytes, read through the ``audit`` view exactly as
+  the one table of schema 3 held it (:data:`graph.engines.sqlite.queries.AUDIT_V4`); both
+  tables refuse updates and deletes (triggers). The schema version is in
   ``meta`` and the file header (:mod:`graph.engines.sqlite.migrations`): a newer or foreign file
   is refused before anything is written, a fresh one made current, an older one left for
   :mod:`tracegraph.upgrade`.
@@ -42,7 +45,7 @@ import orjson
 
 import graph.engines.sqlite.migrations as M
 import graph.engines.sqlite.queries as Q
-from graph.audit_chain import canonical_text
+from graph.audit_chain import GENESIS, canonical_text
 from graph.engines.common import (
     ChunkedReads,
     EngineStore,
@@ -139,6 +142,9 @@ class _SQLiteTx(_SQLiteReads, EngineTx):
         self.tx_id = tx_id
         self.at = at
         self.identifiers = identifiers
+        row = conn.execute(Q.GET_SCHEMA_VERSION).fetchone()
+        #: whether the audit trail is stored in the layout of version 4 (Q.AUDIT_V4)
+        self.compact = row is not None and int(row[0]) >= M.COMPACT_AUDIT
 
     def _conn(self) -> sqlite3.Connection:
         return self.conn
@@ -152,6 +158,7 @@ class _SQLiteTx(_SQLiteReads, EngineTx):
             raise StoreVersionError("this store", found)
         if found < SCHEMA_VERSION:
             M.migrate(self.conn, found, sorted(self.identifiers))
+            self.compact = True
         return found
 
     def _last_audit(self) -> tuple[int, str] | None:
@@ -176,12 +183,44 @@ class _SQLiteTx(_SQLiteReads, EngineTx):
             c.executemany(Q.INSERT_EDGE, (
                 (ids[e.src], e.type, ids[e.dst], e.eid, orjson.dumps(e.props).decode(),
                  e.recorded_at, e.tx) for e in edges))
-        c.executemany(Q.INSERT_AUDIT, (
-            (a.seq, a.tx, a.at, a.actor, a.action, a.record, a.record_class, a.field,
-             canonical_text(a.old), canonical_text(a.new), a.reason, a.event_id,
-             a.prev_hash, a.hash) for a in audit))
+        if self.compact:
+            self._append_audit(audit)
+        else:
+            c.executemany(Q.INSERT_AUDIT, (
+                (a.seq, a.tx, a.at, a.actor, a.action, a.record, a.record_class, a.field,
+                 canonical_text(a.old), canonical_text(a.new), a.reason, a.event_id,
+                 a.prev_hash, a.hash) for a in audit))
         c.executemany(Q.INSERT_EVENT, (
             (e.event_id, e.content_hash, e.tx, e.recorded_at) for e in events))
+
+    def _append_audit(self, audit: Sequence[AuditEntry]) -> None:
+        """The entries into ``audit_log`` (Q.AUDIT_V4): their terms as codes (new terms added to
+        ``audit_terms``), the hash as bytes, the previous hash only where it is not the hash of
+        the entry before (never, for a chain the Writer made)."""
+        if not audit:
+            return
+        c = self.conn
+        terms = {t for a in audit for t in (a.actor, a.action, a.record_class, a.field, a.reason)
+                 if t is not None}
+        codes = self._codes(terms)
+        if len(codes) < len(terms):
+            c.executemany(Q.INSERT_TERM, ((t,) for t in sorted(terms - codes.keys())))
+            codes = self._codes(terms)
+        head = self._last_audit()
+        prev = GENESIS if head is None else head[1]
+        rows = []
+        for a in audit:
+            rows.append((a.seq, a.tx, a.at, codes[a.actor], codes[a.action], a.record,
+                         codes[a.record_class], None if a.field is None else codes[a.field],
+                         canonical_text(a.old), canonical_text(a.new),
+                         None if a.reason is None else codes[a.reason], a.event_id,
+                         M.hash_value(a.hash),
+                         None if a.prev_hash == prev else M.hash_value(a.prev_hash)))
+            prev = a.hash
+        c.executemany(Q.INSERT_AUDIT_LOG, rows)
+
+    def _codes(self, terms: set[str]) -> dict[str, int]:
+        return dict(self.conn.execute(Q.TERM_CODES, (as_json(terms),)).fetchall())
 
     def remove(self, iris: Sequence[str], audit: Sequence[AuditEntry],
                event_prefix: str) -> None:
@@ -245,7 +284,9 @@ class SQLiteStore(_SQLiteReads, EngineStore):
         :mod:`tracegraph.upgrade` (the layouts read alike; :meth:`schema_version` says which)."""
         found = M.check_openable(self.path)
         c = self._conn()
-        c.executescript(Q.SCHEMA)
+        c.executescript(M.layout_of(found))
+        if found is not None and found >= M.COMPACT_AUDIT:
+            M.restore_audit_view(c)
         c.execute(Q.SET_STORE_ID, (uuid.uuid4().hex,))
         self.store_id = str(c.execute(Q.STORE_ID).fetchone()[0])
         if found is None or found == 1:  # fresh (perhaps being made by another process)
