@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -41,7 +42,13 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
             bridge = NotificationBridge(s.mqtt_host, s.mqtt_port, hub)
         app.state.notification_bridge = bridge
         dispatcher = start_dispatcher(rt)  # integration events to the webhooks
+        # what start-up built (vocabulary, shapes, schema, indexes) lives as long as the server:
+        # kept out of the collector's full passes, which otherwise rescan it while answers are
+        # built (a 1,000-node page allocates enough to trigger several)
+        gc.collect()
+        gc.freeze()
         yield
+        gc.unfreeze()  # (a process that starts apps again, as tests do, leaks no cycles)
         if dispatcher is not None:
             dispatcher.stop()
         if bridge is not None:

@@ -65,12 +65,20 @@ class Genealogy:
                                                      "then; null: now.")
     node_count: int
     edge_count: int
-    nodes: list[GenealogyNode]
-    edges: list[Edge]
     _max_depth: strawberry.Private[int]
     _kinds: strawberry.Private[list[str] | None]
     _as_of: strawberry.Private[str | None]
-    _page: strawberry.Private[GenealogyPage | None] = None
+    _page: strawberry.Private[GenealogyPage]
+
+    # typed objects are made only when these fields are selected (a client asking for
+    # ``rows`` alone, or for the counts, pays for none of them)
+    @strawberry.field
+    def nodes(self) -> list[GenealogyNode]:
+        return [GenealogyNode(node=Node.of(n, self._as_of), depth=d) for n, d in self._page.nodes]
+
+    @strawberry.field
+    def edges(self) -> list[Edge]:
+        return [Edge.of(e) for e in self._page.edges]
 
     @strawberry.field(description="The same page of nodes and edges as one typed JSON value "
                                   "(for bulk pages: no per-field resolution): {nodes: [{iri, "
@@ -220,10 +228,8 @@ class Query:
                            max_depth, kinds, as_of, first=first, offset=offset)
         return Genealogy(
             seed=seed.iri, direction=direction, watermark=g.watermark, as_of=as_of,
-            node_count=g.node_count, edge_count=g.edge_count,
-            nodes=[GenealogyNode(node=Node.of(n, as_of), depth=d) for n, d in g.nodes],
-            edges=[Edge.of(e) for e in g.edges],
-            _max_depth=max_depth, _kinds=kinds, _as_of=as_of, _page=g)
+            node_count=g.node_count, edge_count=g.edge_count, _max_depth=max_depth,
+            _kinds=kinds, _as_of=as_of, _page=g)
 
     @strawberry.field(description="How much of a seed lot reached each downstream node "
                                   "(exposure along consumption edges), with the seed's "

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from strawberry.scalars import JSON
 
@@ -20,9 +20,17 @@ def page_rows(page: GenealogyPage | None) -> JSON:
         return cast(JSON, {"nodes": [], "edges": []})
     return cast(JSON, {
         "nodes": [{"iri": n.iri, "class": n.label, "key": n.key, "depth": d,
-                   "properties": {k: v for k, v in n.props.items() if k not in _SECRETS},
-                   "recordedAt": n.recorded_at, "updatedAt": n.updated_at}
+                   "properties": _public(n.props), "recordedAt": n.recorded_at,
+                   "updatedAt": n.updated_at}
                   for n, d in page.nodes],
+        # (the page's own dicts: they are serialised as they are, never changed)
         "edges": [{"source": e.src, "type": e.type, "target": e.dst, "edgeId": e.eid,
-                   "properties": dict(e.props), "recordedAt": e.recorded_at}
+                   "properties": e.props, "recordedAt": e.recorded_at}
                   for e in page.edges]})
+
+
+def _public(props: dict[str, Any]) -> dict[str, Any]:
+    """The properties without secrets (most records have none: then the record's own dict)."""
+    if _SECRETS.isdisjoint(props):
+        return props
+    return {k: v for k, v in props.items() if k not in _SECRETS}

@@ -36,11 +36,12 @@ IntArray = npt.NDArray[np.int64]
 #: every node id in IRI order (a covering scan of the IRI index)
 IDS_IN_IRI_ORDER = "SELECT id FROM nodes ORDER BY iri"
 MAX_ID = "SELECT max(id) FROM nodes"  # (exactly so: the min/max optimisation, one seek)
-#: the edges of walked (src, dst) pairs of one type (a primary-key seek per pair)
+#: the edges of walked (src, dst) pairs of one type (a primary-key seek per pair), each pair
+#: given as one integer ``src << ?3 | dst`` (cheaper to read back than a JSON pair)
 EDGES_OF_PAIRS = """
 SELECT e.src, e.dst, e.eid, e.kind, e.type, e.props, e.recorded_at, e.tx
 FROM json_each(?1) AS p CROSS JOIN edges e
-WHERE e.src = p.value ->> 0 AND e.type = ?2 AND e.dst = p.value ->> 1
+WHERE e.src = (p.value >> ?3) AND e.type = ?2 AND e.dst = (p.value & ((1 << ?3) - 1))
 """
 
 
@@ -151,12 +152,15 @@ def edge_order(walk: ArrayWalk, src: IntArray, dst: IntArray, offset: int, first
     # the page's pairs, and every pair tied with its last one (a pair's edges sort by eid)
     last = keys[_smallest(keys, stop)[-1]]
     chosen = np.flatnonzero(keys <= last)
-    pairs = sorted({(int(s), int(d)) for s, d in zip(src[chosen], dst[chosen], strict=True)})
+    bits = max(int(src.max()).bit_length(), int(dst.max()).bit_length(), 1)
+    if 2 * bits > 63:
+        raise ValueError(f"node ids of {bits} bits: pairs would not fit one SQLite integer")
+    packed = np.unique(np.left_shift(src[chosen], bits) | dst[chosen])
     rank_of = dict(zip(src[chosen].tolist(), rs[chosen].tolist(), strict=True))
     rank_of.update(zip(dst[chosen].tolist(), rd[chosen].tolist(), strict=True))
     wanted = None if kinds is None else set(kinds)
-    rows = [r for r in conn.execute(EDGES_OF_PAIRS, (as_json([list(p) for p in pairs]),
-                                                     DERIVATION))
+    rows = [r for r in conn.execute(EDGES_OF_PAIRS, (as_json(packed.tolist()), DERIVATION,
+                                                     bits))
             if wanted is None or r[3] in wanted]
     rows.sort(key=lambda r: (rank_of[r[0]], rank_of[r[1]], r[2]))
     return rows[offset:stop]
