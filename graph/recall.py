@@ -193,10 +193,25 @@ def _write_units(f: TextIO, rows: Iterator[Sequence[Any]], per: int = 50_000) ->
             w.writerows(part)
 
 
-def write_export(answer: RecallAnswer, out_dir: Path, store: Any = None) -> dict[str, Path]:
+def _array_units(answer: RecallAnswer) -> Any:
+    """The embedded engine's units-file writer when the answer's walk is its arrays
+    (:mod:`graph.engines.sqlite.recall_files`), else None."""
+    from graph.engines.sqlite.walk import ArrayWalk
+
+    if not isinstance(answer.walk, ArrayWalk):
+        return None
+    from graph.engines.sqlite.recall_files import write_units
+
+    return write_units
+
+
+def write_export(answer: RecallAnswer, out_dir: Path, store: Any = None,
+                 generic: bool = False) -> dict[str, Path]:
     """Write the recall files: ``recall.json`` (everything) and one CSV per list; given the
     store, the units file names each unit's shipment and customer
-    (:mod:`graph.recall_consignees`)."""
+    (:mod:`graph.recall_consignees`). On the embedded engine the units file is written from
+    the walk's arrays by SQL (the same bytes; ``generic`` forces the engine-independent
+    writer, for the tests that compare them)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {name: out_dir / f"recall-{name}.csv"
              for name in ("batches", "units", "shipments", "customers")}
@@ -208,15 +223,22 @@ def write_export(answer: RecallAnswer, out_dir: Path, store: Any = None) -> dict
             w.writerow([a.cls, a.key, a.iri, a.depth, a.witness[0], " > ".join(a.witness)])
     with files["units"].open("w", newline="") as f:
         w = csv.writer(f)
+        fast = None if generic else _array_units(answer)
         if store is None:
             w.writerow(["serial", "gtin", "iri", "batch", "depth", "seed"])
-            _write_units(f, _all_units(answer))
+            if fast is not None:
+                fast(f, answer.walk)
+            else:
+                _write_units(f, _all_units(answer))
         else:
             from graph.recall_consignees import CONSIGNEE_COLUMNS, Consignees, with_consignees
 
             w.writerow(["serial", "gtin", "iri", "batch", "depth", "seed", *CONSIGNEE_COLUMNS])
-            _write_units(f, with_consignees(_all_units(answer),
-                                            Consignees(store, answer.shipments)))
+            consignees = Consignees(store, answer.shipments)
+            if fast is not None:
+                fast(f, answer.walk, consignees)
+            else:
+                _write_units(f, with_consignees(_all_units(answer), consignees))
     with files["shipments"].open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["shipment", "shipped_at", "iri", "depth", *witness_cols])
