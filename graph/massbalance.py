@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from graphlib import CycleError
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -227,15 +226,18 @@ def propagate(flow: Flow, start_node: npt.NDArray[np.int64], start_col: npt.NDAr
             keep = pairs.depth[at] < max_depth
             at, e = at[keep], e[keep]
         node, col = flow.derived[e], pairs.col[at]
-        order = np.argsort(node * n_cols + col, kind="stable")  # each sum keeps edge order
-        at, e, node, col = at[order], e[order], node[order], col[order]
         key = node * n_cols + col
+        if key.size > 1 and not bool((key[1:] >= key[:-1]).all()):
+            order = np.argsort(key, kind="stable")  # each sum keeps the order of the edges
+            at, e, node, col, key = at[order], e[order], node[order], col[order], key[order]
         new = np.concatenate(([True], key[1:] != key[:-1])) if key.size else key.astype(bool)
         group = np.cumsum(new) - 1
         firsts = np.flatnonzero(new)
         held, share = pairs.value[at], flow.share[e]
-        value = np.bincount(group, weights=held * share, minlength=firsts.size)
-        depth = np.minimum.reduceat(pairs.depth[at] + 1, firsts) if firsts.size else firsts
+        value = np.bincount(group, weights=held * share,
+                            minlength=firsts.size).astype(np.float64, copy=False)
+        depth: npt.NDArray[np.int64] = (np.minimum.reduceat(pairs.depth[at] + 1, firsts)
+                                        if firsts.size else firsts)
         note = np.full(firsts.size, -1, dtype=np.int64)
         bad = np.flatnonzero(np.isnan(held) | np.isnan(share))
         if bad.size:
@@ -247,16 +249,15 @@ def propagate(flow: Flow, start_node: npt.NDArray[np.int64], start_col: npt.NDAr
         here = np.flatnonzero(start_layer == level)
         nodes, cols = node[firsts], col[firsts]
         if here.size:  # a start holds its own value (nothing flows into it from its column)
-            mine = np.isin(nodes * n_cols + cols, start_node[here] * n_cols + start_col[here])
-            nodes, cols, value, depth, note = (
-                np.concatenate([a[~mine], b]) for a, b in (
-                    (nodes, start_node[here]), (cols, start_col[here]),
-                    (value, start_value[here].astype(np.float64)),
-                    (depth, np.zeros(here.size, dtype=np.int64)),
-                    (note, np.full(here.size, -1, dtype=np.int64))))
+            keep = ~np.isin(nodes * n_cols + cols, start_node[here] * n_cols + start_col[here])
+            nodes = np.concatenate([nodes[keep], start_node[here]])
+            cols = np.concatenate([cols[keep], start_col[here]])
+            value = np.concatenate([value[keep], start_value[here].astype(np.float64)])
+            depth = np.concatenate([depth[keep], np.zeros(here.size, dtype=np.int64)])
+            note = np.concatenate([note[keep], np.full(here.size, -1, dtype=np.int64)])
             order = np.lexsort((cols, nodes))
-            nodes, cols, value, depth, note = (a[order] for a in (nodes, cols, value, depth,
-                                                                  note))
+            nodes, cols, value, depth, note = (nodes[order], cols[order], value[order],
+                                               depth[order], note[order])
         pairs.add(nodes, cols, value, depth, note)
     return pairs.result(notes)
 

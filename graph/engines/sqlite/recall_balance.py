@@ -229,9 +229,9 @@ def array_balance(store: SQLiteStore, seeds: Sequence[str], max_depth: int,
             rec = records[seed_ids[k]]
             summary.append({"seed": order[k], "key": rec.key, "unit": unit, "received": got,
                             "consumed": consumed, "onHand": on_hand})
-            part = slice(int(bounds[c]), int(bounds[c + 1]))
+            span = slice(int(bounds[c]), int(bounds[c + 1]))
             items = []
-            for i, v, m in zip(node[part].tolist(), value[part].tolist(), note[part].tolist(),
+            for i, v, m in zip(node[span].tolist(), value[span].tolist(), note[span].tolist(),
                                strict=True):
                 r = records[int(ids[i])]
                 items.append((r.label, r.key, None if v != v else v,

@@ -50,7 +50,8 @@ INSERT INTO recall_unit (id, tail) SELECT value >> 32, value & 4294967295 FROM j
 #: (that unit's chunk is then written field by field)
 _HEAD = """
 SELECT n.id, CASE
-  WHEN n.props GLOB '{"gtin":"DIGITS",*' THEN n.key || ',' || substr(n.props, 10, 14) || ',' || n.iri
+  WHEN n.props GLOB '{"gtin":"DIGITS",*'
+    THEN n.key || ',' || substr(n.props, 10, 14) || ',' || n.iri
   WHEN instr(n.props, '"gtin"') = 0 THEN n.key || ',,' || n.iri END, u.tail
 FROM {order}
 WHERE n.label = ?
@@ -67,7 +68,8 @@ def unit_ids(walk: ArrayWalk, label: str = UNIT) -> IntArray:
     code = labels.codes.get(label)
     if code is None:
         return np.zeros(0, dtype=np.int64)
-    return ids[labels.by_id[np.minimum(ids, labels.by_id.size - 1)] == code]
+    found: IntArray = ids[labels.by_id[np.minimum(ids, labels.by_id.size - 1)] == code]
+    return found
 
 
 def _roots(walk: ArrayWalk, ids: IntArray) -> IntArray:
@@ -95,7 +97,8 @@ def _shipment_of(units: IntArray, consignees: Any) -> tuple[IntArray, dict[int, 
     if pack is None or not isinstance(pack, ArrayWalk):
         return ship, {}
     by_iri = pack.seeds  # shipment IRI → node id
-    cols = {int(by_iri[i]): c for i, c in consignees.shipments.items() if i in by_iri}
+    cols = {int(by_iri[i]): c  # type: ignore[call-overload]  # handles are int node ids
+            for i, c in consignees.shipments.items() if i in by_iri}
     reached = pack.result.ids
     pos = np.searchsorted(reached, units)
     inside = (pos < reached.size) & (reached[np.minimum(pos, max(reached.size - 1, 0))]
@@ -181,7 +184,8 @@ def write_units(f: TextIO, walk: ArrayWalk, consignees: Any | None = None) -> in
                 text = "\r\n".join(heads)  # heads that csv would write as they are
                 if (text.count(",") == 2 * n and '"' not in text
                         and text.count("\n") == n - 1 and text.count("\r") == n - 1):
-                    f.write("".join([h + texts[r[2]] + "\r\n" for h, r in zip(heads, rows, strict=True)]))
+                    f.write("".join([h + texts[r[2]] + "\r\n"
+                                     for h, r in zip(heads, rows, strict=True)]))
                     continue
             if tails is None:  # rare: a field to quote; written as csv writes it
                 tails = dict(zip(units.tolist(), tail.tolist(), strict=True))
