@@ -241,7 +241,8 @@ def propagate(flow: Flow, start_node: npt.NDArray[np.int64], start_col: npt.NDAr
         note = np.full(firsts.size, -1, dtype=np.int64)
         bad = np.flatnonzero(np.isnan(held) | np.isnan(share))
         if bad.size:
-            first_bad = bad[np.unique(group[bad], return_index=True)[1]]
+            at_bad = group[bad]  # non-decreasing: the first of each group is where it changes
+            first_bad = bad[np.concatenate(([True], at_bad[1:] != at_bad[:-1]))]
             reason = np.where(np.isnan(share[first_bad]), flow.why[e[first_bad]], -1)
             held_note = pairs.note[at[first_bad]]
             why = np.where(reason >= 0, reason, np.where(held_note >= 0, held_note, unknown))

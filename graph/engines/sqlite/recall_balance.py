@@ -36,16 +36,18 @@ __all__ = ["array_balance"]
 IntArray = npt.NDArray[np.int64]
 #: seeds carried through the arrays at a time (bounds the memory of the (node, seed) entries)
 GROUP = 25
-#: the derivations out of many nodes whose properties name a quantity or unit
+#: the derivations out of runs of node ids ``[first, last]`` whose properties name a quantity or
+#: unit (a range scan of the edges' primary key per run, not a seek per node)
 _WITH_QUANTITY = """
-SELECT e.src, e.dst, e.eid, e.props FROM json_each(?1) AS s CROSS JOIN edges e
-WHERE e.src = s.value AND e.type = ?2
+SELECT e.src, e.dst, e.eid, e.props FROM json_each(?1) AS r CROSS JOIN edges e
+WHERE e.src BETWEEN r.value ->> 0 AND r.value ->> 1 AND e.type = ?2
   AND (instr(e.props, '"quantity"') > 0 OR instr(e.props, '"unitCode"') > 0)
 """
-#: nodes (of many) whose properties name a quantity or unit
+#: nodes in runs of ids whose properties name a quantity or unit
 _NODES_WITH_QUANTITY = """
-SELECT id, props FROM nodes WHERE id IN (SELECT value FROM json_each(?))
-  AND (instr(props, '"quantity"') > 0 OR instr(props, '"unitCode"') > 0)
+SELECT n.id, n.props FROM json_each(?1) AS r CROSS JOIN nodes n
+WHERE n.id BETWEEN r.value ->> 0 AND r.value ->> 1
+  AND (instr(n.props, '"quantity"') > 0 OR instr(n.props, '"unitCode"') > 0)
 """
 #: the derivations from the seeds (what was consumed from each)
 _FROM_SEEDS = """
@@ -59,8 +61,18 @@ SeedRows = Callable[[str, str | None, float | None, float, float | None,
                      Iterable[tuple[str, str, float | None, str | None]]], list[Row]]
 
 
-def _as_json(ids: Iterable[int]) -> str:
+def _as_json(ids: Iterable[Any]) -> str:
     return orjson.dumps(list(ids)).decode()
+
+
+def _runs(ids: IntArray) -> list[list[int]]:
+    """``[first, last]`` of each run of consecutive values of ``ids`` (sorted, distinct)."""
+    if ids.size == 0:
+        return []
+    cut = np.flatnonzero(np.diff(ids) != 1)
+    firsts = np.concatenate(([ids[0]], ids[cut + 1]))
+    lasts = np.concatenate((ids[cut], [ids[-1]]))
+    return np.stack([firsts, lasts], axis=1).tolist()  # type: ignore[no-any-return]  # ints
 
 
 def _props(props: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
@@ -106,7 +118,10 @@ def _flow(store: SQLiteStore, walk: ArrayWalk, records: dict[Hashable, NodeRecor
     esig = np.asarray(plain, dtype=np.int64)[kind]
     # edges with a quantity or unit (their own properties decide their share)
     found: dict[tuple[int, int], dict[str, Any]] = {}
-    for part in chunks(np.unique(src).tolist(), 100_000):
+    derived = np.sort(src)
+    derived = derived[np.concatenate(([True], derived[1:] != derived[:-1]))] if src.size \
+        else derived
+    for part in chunks(_runs(derived), 20_000):
         for s, d, _eid, p in conn.execute(_WITH_QUANTITY, (_as_json(part), DERIVATION)):
             props = orjson.loads(p)
             found[(s, d)] = _props(props, ("derivationKind", *SHARE_PROPS))
@@ -150,7 +165,7 @@ def _flow(store: SQLiteStore, walk: ArrayWalk, records: dict[Hashable, NodeRecor
     code = labels.by_id[np.minimum(ids, labels.by_id.size - 1)].astype(np.int64)
     unit_code = labels.codes.get(UNIT, -2)
     units = ids[code == unit_code]
-    for part in chunks(units.tolist(), 200_000):
+    for part in chunks(_runs(units), 20_000):
         for i, p in conn.execute(_NODES_WITH_QUANTITY, (_as_json(part),)):
             nsig[int(np.searchsorted(ids, i))] = node_sig.id(_props(orjson.loads(p),
                                                                     SHARE_PROPS))
