@@ -37,10 +37,11 @@ IntArray = npt.NDArray[np.int64]
 #: seeds carried through the arrays at a time (bounds the memory of the (node, seed) entries)
 GROUP = 25
 #: the derivations out of runs of node ids ``[first, last]`` whose properties name a quantity or
-#: unit (a range scan of the edges' primary key per run, not a seek per node)
+#: unit (a range scan of the edges' primary key per run, not a seek per node; ``+e.type`` keeps
+#: the planner off the (type, tx) index)
 _WITH_QUANTITY = """
 SELECT e.src, e.dst, e.eid, e.props FROM json_each(?1) AS r CROSS JOIN edges e
-WHERE e.src BETWEEN r.value ->> 0 AND r.value ->> 1 AND e.type = ?2
+WHERE e.src BETWEEN r.value ->> 0 AND r.value ->> 1 AND +e.type = ?2
   AND (instr(e.props, '"quantity"') > 0 OR instr(e.props, '"unitCode"') > 0)
 """
 #: nodes in runs of ids whose properties name a quantity or unit
