@@ -45,10 +45,10 @@ def seed_rows(key: str, unit: str | None, received: float | None, consumed: floa
 
 
 def balance_rows(store: GraphStore, answer: RecallAnswer, max_depth: int = 50,
-                 generic: bool = False) -> tuple[list[list[Any]], list[dict[str, Any]]]:
-    """The file's rows and the per-seed summaries: on the embedded engine from one walk of
-    every seed (:mod:`graph.engines.sqlite.recall_balance`; ``generic`` forces the
-    engine-independent way, a genealogy per seed)."""
+                 generic: bool = False) -> tuple[Iterable[list[Any]], list[dict[str, Any]]]:
+    """The file's rows and the per-seed summaries (complete once the rows are read): on the
+    embedded engine from one walk of every seed (:mod:`graph.engines.sqlite.recall_balance`;
+    ``generic`` forces the engine-independent way, a genealogy per seed)."""
     if not generic and max_depth >= 1:
         from graph.engines.sqlite.store import SQLiteStore
 

@@ -16,7 +16,7 @@ every figure is the same float as the per-seed computation's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -190,15 +190,17 @@ def _flow(store: SQLiteStore, walk: ArrayWalk, records: dict[Hashable, NodeRecor
         if value is None and reason:
             why[j] = reasons.setdefault(reason, len(reasons))
     inverse = inverse.reshape(-1)
+    del combo, esig, nsig, code
     return Flow(n, ps, pd, share[inverse], why[inverse], list(reasons))
 
 
 def array_balance(store: SQLiteStore, seeds: Sequence[str], max_depth: int,
                   listed: Sequence[str], seed_rows: SeedRows
-                  ) -> tuple[list[Row], list[dict[str, Any]]]:
+                  ) -> tuple[Iterator[Row], list[dict[str, Any]]]:
     """The mass-balance file's rows and per-seed summaries of
     :func:`graph.recall_balance.balance_rows` (classes ``listed``; each seed's lines made by
-    ``seed_rows``), from one walk."""
+    ``seed_rows``), from one walk. The rows are streamed; each seed's summary is there once its
+    rows have been read."""
     walk = store.walk(list(seeds), Direction.DOWNSTREAM, max_depth)
     assert isinstance(walk, ArrayWalk)
     conn = walk._conn()
@@ -227,30 +229,32 @@ def array_balance(store: SQLiteStore, seeds: Sequence[str], max_depth: int,
     place = np.full(ids.size, -1, dtype=np.int64)
     place[np.array(by_class, dtype=np.int64)] = np.arange(len(by_class), dtype=np.int64)
     seed_pos = np.searchsorted(ids, np.array(seed_ids, dtype=np.int64))
-    rows: list[Row] = []
     summary: list[dict[str, Any]] = []
-    for lo in range(0, len(seed_ids), GROUP):
-        cols = np.arange(lo, min(lo + GROUP, len(seed_ids)), dtype=np.int64)
-        received = np.array([np.nan if lines[c][1] is None else lines[c][1]
-                             for c in cols.tolist()], dtype=np.float64)
-        x = propagate(flow, seed_pos[cols], cols - lo, received, int(cols.size), max_depth)
-        keep = (place[x.node] >= 0) & (x.node != seed_pos[cols][x.col])
-        node, col, value, note = x.node[keep], x.col[keep], x.value[keep], x.note[keep]
-        by = np.lexsort((place[node], col))
-        node, col, value, note = node[by], col[by], value[by], note[by]
-        bounds = np.searchsorted(col, np.arange(cols.size + 1))
-        for c in range(cols.size):
-            k = lo + c
-            unit, got, consumed, on_hand = lines[k]
-            rec = records[seed_ids[k]]
-            summary.append({"seed": order[k], "key": rec.key, "unit": unit, "received": got,
-                            "consumed": consumed, "onHand": on_hand})
-            span = slice(int(bounds[c]), int(bounds[c + 1]))
-            items = []
-            for i, v, m in zip(node[span].tolist(), value[span].tolist(), note[span].tolist(),
-                               strict=True):
-                r = records[int(ids[i])]
-                items.append((r.label, r.key, None if v != v else v,
-                              x.notes[m] if m >= 0 else None))
-            rows.extend(seed_rows(rec.key, unit, got, consumed, on_hand, items))
-    return rows, summary
+
+    def rows() -> Iterator[Row]:  # streamed: the file is written as the groups are computed
+        for lo in range(0, len(seed_ids), GROUP):
+            cols = np.arange(lo, min(lo + GROUP, len(seed_ids)), dtype=np.int64)
+            received = np.array([np.nan if lines[c][1] is None else lines[c][1]
+                                 for c in cols.tolist()], dtype=np.float64)
+            x = propagate(flow, seed_pos[cols], cols - lo, received, int(cols.size), max_depth)
+            keep = (place[x.node] >= 0) & (x.node != seed_pos[cols][x.col])
+            node, col, value, note = x.node[keep], x.col[keep], x.value[keep], x.note[keep]
+            by = np.lexsort((place[node], col))
+            node, col, value, note = node[by], col[by], value[by], note[by]
+            bounds = np.searchsorted(col, np.arange(cols.size + 1))
+            for c in range(cols.size):
+                k = lo + c
+                unit, got, consumed, on_hand = lines[k]
+                rec = records[seed_ids[k]]
+                summary.append({"seed": order[k], "key": rec.key, "unit": unit,
+                                "received": got, "consumed": consumed, "onHand": on_hand})
+                span = slice(int(bounds[c]), int(bounds[c + 1]))
+                items = []
+                for i, v, m in zip(node[span].tolist(), value[span].tolist(),
+                                   note[span].tolist(), strict=True):
+                    r = records[int(ids[i])]
+                    items.append((r.label, r.key, None if v != v else v,
+                                  x.notes[m] if m >= 0 else None))
+                yield from seed_rows(rec.key, unit, got, consumed, on_hand, items)
+
+    return rows(), summary
