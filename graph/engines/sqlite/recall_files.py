@@ -5,13 +5,14 @@ The generic writer (:func:`graph.recall.write_export`) streams a row per unit fr
 shipment and customer columns — reads every shipped unit a second time from the packaging walk
 (:mod:`graph.recall_consignees`) and merges the two streams. Here the same bytes come from one
 SQL statement: what a row takes from the walk (the batch it was made from, its depth, its seed,
-the shipment it went in) is a small number of distinct *tails* (one per batch, seed and
-shipment), held in a temporary table; each unit points to its tail, and SQLite joins and
-formats every line (``key,gtin,iri`` + tail) in (serial, IRI) order: by the class's
-(label, key, iri) index when the recall holds most units, else sorted. Python only writes the
-lines, a chunk at a time. A tail is formatted by :mod:`csv` itself; a unit whose serial, GTIN or
-IRI the CSV writer would quote (or whose GTIN is not text) gets no line from SQL, and its chunk is
-written field by field as the generic writer writes it.
+the shipment it went in) is one of a small number of distinct *tails* (one per batch, seed and
+shipment), formatted once by :mod:`csv`; each unit's id and tail number go into a temporary
+table, and SQLite returns every unit's head (``serial,gtin,iri``, the GTIN read without parsing
+the JSON) with its tail number in (serial, IRI) order: by the class's (label, key, iri) index
+when the recall holds most units, else sorted. Python appends the tails and writes a chunk at a
+time. A unit whose serial, GTIN or IRI the CSV writer would quote (or whose GTIN is stored
+otherwise) gets no head from SQL, and its chunk is written field by field as the generic writer
+writes it.
 """
 
 from __future__ import annotations
