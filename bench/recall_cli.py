@@ -1,14 +1,17 @@
 """`tracegraph recall` of many lots on a large store, before and after, same seeds, one run
 (issue 16 item 1): walk time, counts time (traversal + classification, what the command prints
-first), complete-export time, CPU seconds and peak RSS of the process, and the ratio to the walk.
+first), complete-export time (counts + every file the command writes: the lists, the units file
+with each unit's shipment and customer, the mass balance of every seed), CPU seconds and peak
+RSS of the process, each against issue 16's target (counts <= 0.5 s, complete export <= 3 s,
+RSS <= 600 MB on MD-S) and against the walk.
 
-Each measurement runs in a fresh process doing what ``tracegraph recall`` does
-(``Runtime.recall(unit_limit=0)`` then ``graph.recall.write_export``), on the store opened as the
-command opens it. ``--before-src DIR`` names a source tree of the old code (e.g.
-``git archive main | tar -x -C DIR``): the same worker runs there too, on the same seeds, and the
-command exits 1 when the answers differ (the summary counts, or any export file's SHA-256).
-Timings are printed, never asserted; ``uptime``'s load is printed next to every figure, since the
-machine may be shared.
+Each measurement runs in a fresh process doing what ``tracegraph recall --seeds`` does (the store
+opened as the command opens it, ``Runtime.recall(unit_limit=0, package_limit=0)`` — counts only,
+``lazy``, where the code has it — then ``graph.recall_balance.write_export`` with the store).
+``--before-src DIR`` names a source tree of the old code (e.g. ``git archive main | tar -x -C
+DIR``): the same worker runs there too, on the same seeds, and the command exits 1 when the
+answers differ (the summary counts, or any export file's SHA-256). Timings are printed, never
+asserted; ``uptime``'s load is printed next to every figure, since the machine may be shared.
 
     .venv/bin/python -m bench.recall_cli --sqlite data/bench-load/tracegraph.sqlite \\
         --lots 1000 --runs 3 --before-src /tmp/main-src
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import os
 import random
@@ -32,35 +36,33 @@ import time
 from pathlib import Path
 from typing import Any
 
+#: issue 16's targets for a recall of 1,000 lots on MD-S
+TARGETS = {"counts_s": 0.5, "export_s": 3.0, "rss_mb": 600.0}
 LOT_POOL = ("SELECT n.iri FROM nodes n WHERE n.label = 'MaterialLot' AND EXISTS (SELECT 1 FROM "
             "edges e WHERE e.dst = n.id AND e.type = 'WAS_DERIVED_FROM') ORDER BY n.id")
 
 
-def _worker(store_path: str, seeds_file: str, out: str, lean: bool,
-            consignees: bool = False) -> dict[str, Any]:
+def _worker(store_path: str, seeds_file: str, out: str, max_depth: int = 50) -> dict[str, Any]:
     from graph.engines.sqlite import SQLiteStore
     from graph.model import Direction
-    from graph.recall import write_export
+    from graph.recall_balance import write_export
     from tracegraph.runtime import Runtime
 
     seeds = Path(seeds_file).read_text().split()
     store = SQLiteStore(store_path)
-    if lean:  # what `tracegraph recall` does now
-        store.limit_memory(16, 0)
+    store.limit_memory(16, 0)  # as `tracegraph recall` does
     rt = Runtime.open(store=store)
     store.walk(seeds[:1], Direction.DOWNSTREAM)  # loads the derivation index, as any first call
     t0, c0 = time.perf_counter(), time.process_time()
     walk = store.walk(seeds, Direction.DOWNSTREAM)
     t_walk, c_walk = time.perf_counter() - t0, time.process_time() - c0
     del walk
+    lazy = {"lazy": True} if "lazy" in inspect.signature(rt.recall).parameters else {}
     t0, c0 = time.perf_counter(), time.process_time()
-    lists = {"package_limit": 0} if lean else {}  # the command lists no package (new code)
-    answer = rt.recall(seeds, unit_limit=0, **lists)
+    answer = rt.recall(seeds, unit_limit=0, max_depth=max_depth, package_limit=0, **lazy)
+    summary = answer.summary()
     t_counts, c_counts = time.perf_counter() - t0, time.process_time() - c0
-    # --consignees: the units file with each unit's shipment and customer, as the command
-    # writes it (issue 15 item 11)
-    files = write_export(answer, Path(out), store) if consignees else \
-        write_export(answer, Path(out))
+    files = write_export(answer, Path(out), store, max_depth, True)
     t_all, c_all = time.perf_counter() - t0, time.process_time() - c0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before hashing
     hashes = {}
@@ -75,20 +77,17 @@ def _worker(store_path: str, seeds_file: str, out: str, lean: bool,
     rt.close()
     return {"walk_s": t_walk, "walk_cpu_s": c_walk, "counts_s": t_counts,
             "counts_cpu_s": c_counts, "export_s": t_all, "export_cpu_s": c_all,
-            "rss_mb": rss_mb,
-            "summary": answer.summary(), "sha256": hashes}
+            "rss_mb": rss_mb, "summary": summary, "sha256": hashes}
 
 
 def _load() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
 
 
-def _measure(src: Path, store: Path, seeds_file: Path, out: Path, lean: bool,
-             consignees: bool = False) -> dict[str, Any]:
+def _measure(src: Path, store: Path, seeds_file: Path, out: Path) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(src), "PYTHONDONTWRITEBYTECODE": "1"}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(seeds_file),
-           "--sqlite", str(store), "--out", str(out), *(["--lean"] if lean else []),
-           *(["--consignees"] if consignees else [])]
+           "--sqlite", str(store), "--out", str(out)]
     load = _load()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, cwd=src)
     if done.returncode:
@@ -105,6 +104,22 @@ def _row(name: str, r: dict[str, Any]) -> str:
             f"| {r['load']} |")
 
 
+def _against(name: str, r: dict[str, Any], before: dict[str, Any] | None) -> str:
+    """Each figure over its target (<= 1.00 meets it; wall and CPU seconds), and how many
+    times faster than the old code."""
+    parts = []
+    for k, label in (("counts_s", "counts"), ("export_s", "export")):
+        cpu = r[k.replace("_s", "_cpu_s")]
+        parts.append(f"{label} {r[k] / TARGETS[k]:.2f} (CPU {cpu / TARGETS[k]:.2f})")
+    parts.append(f"RSS {r['rss_mb'] / TARGETS['rss_mb']:.2f}")
+    if before is not None:
+        parts.append(f"before/after: counts {before['counts_s'] / r['counts_s']:.1f}x, "
+                     f"export {before['export_s'] / r['export_s']:.1f}x "
+                     f"(CPU {before['export_cpu_s'] / r['export_cpu_s']:.1f}x), "
+                     f"RSS {before['rss_mb'] / r['rss_mb']:.1f}x")
+    return f"{name} vs target: " + "; ".join(parts)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sqlite", type=Path, required=True, help="the store (read only)")
@@ -114,14 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--before-src", type=Path, help="source tree of the old code to compare")
     ap.add_argument("--out", type=Path, help="scratch directory for the export files")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
-    ap.add_argument("--lean", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--consignees", action="store_true",
-                    help="also the export with each unit's shipment and customer (a row "
-                         "'after + consignees': what `tracegraph recall` writes)")
     args = ap.parse_args(argv)
     if args.worker:
-        print(json.dumps(_worker(str(args.sqlite), args.worker, str(args.out), args.lean,
-                                 args.consignees)))
+        print(json.dumps(_worker(str(args.sqlite), args.worker, str(args.out))))
         return 0
     ro = sqlite3.connect(f"file:{args.sqlite}?mode=ro", uri=True)
     pool = [r[0] for r in ro.execute(LOT_POOL)]
@@ -132,29 +142,33 @@ def main(argv: list[str] | None = None) -> int:
     mismatches = 0
     print(f"recall of {args.lots:,} lots on {args.sqlite} (pool {len(pool):,} lots), "
           f"{os.cpu_count()} CPUs; times in s wall (CPU), walk in ms, load = 1-min loadavg "
-          "before→after\n")
+          "before→after; targets (issue 16, MD-S): counts <= "
+          f"{TARGETS['counts_s']} s, complete export <= {TARGETS['export_s']} s, "
+          f"RSS <= {TARGETS['rss_mb']:.0f} MB\n")
     print("| run / code | walk ms | counts s | complete export s | peak RSS MB "
           "| counts / export vs walk | load |")
     print("|---|---|---|---|---|---|---|")
+    notes: list[str] = []
     for run in range(args.runs):
         seeds = sorted(random.Random(f"{args.seed}/{run}").sample(pool, args.lots))
         seeds_file = scratch / f"seeds-{run}.txt"
         seeds_file.write_text("\n".join(seeds))
-        after = _measure(here, args.sqlite, seeds_file, scratch / "after", lean=True)
+        after = _measure(here, args.sqlite, seeds_file, scratch / "after")
         print(_row(f"{run} after", after), flush=True)
-        if args.consignees:
-            with_c = _measure(here, args.sqlite, seeds_file, scratch / "consignees", lean=True,
-                              consignees=True)
-            print(_row(f"{run} after + consignees", with_c), flush=True)
+        before = None
         if args.before_src:
             before = _measure(args.before_src.resolve(), args.sqlite, seeds_file,
-                              scratch / "before", lean=False)
+                              scratch / "before")
             print(_row(f"{run} before", before), flush=True)
             for k in ("summary", "sha256"):
                 if before[k] != after[k]:
                     mismatches += 1
-                    print(f"MISMATCH run {run} {k}: before {before[k]} after {after[k]}")
-        print(f"<!-- run {run}: {json.dumps(after['summary'])} -->")
+                    notes.append(f"MISMATCH run {run} {k}: before {before[k]} after {after[k]}")
+        notes.append(_against(f"run {run} after", after, before))
+        notes.append(f"<!-- run {run}: {json.dumps(after['summary'])} -->")
+    print()
+    for line in notes:
+        print(line)
     if mismatches:
         print(f"{mismatches} mismatch(es) between the old and the new answer")
         return 1

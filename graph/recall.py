@@ -9,8 +9,9 @@ files. It is engine-independent: both engines give the same answer for the same 
 from __future__ import annotations
 
 import csv
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol, TextIO
@@ -85,27 +86,61 @@ class AffectedCustomer:
     last_shipped: str | None
 
 
-@dataclass
 class RecallAnswer:
-    seeds: list[str]
-    unknown_seeds: list[str]
-    watermark: int
-    counts: dict[str, int]
-    batches: list[Affected]
-    units: list[Affected]
-    units_total: int
-    packages: list[Affected]
-    shipments: list[Affected]
-    customers: list[AffectedCustomer]
-    walk: Walk | None = field(default=None, repr=False)
-    packages_total: int | None = None  # when only some packages are listed (package_limit)
+    """A recall: counts from the walk, and the listed batches, units, packages, shipments and
+    customers — built from the walk when first asked for (``lazy``) or at once."""
+
+    def __init__(self, store: _Store, walk: Walk, watermark: int,
+                 groups: Mapping[str, Sequence[Hashable]], unknown: Sequence[str],
+                 customers: int, unit_limit: int, package_limit: int | None) -> None:
+        self.seeds: list[str] = list(walk.seeds)
+        self.unknown_seeds: list[str] = [*unknown, *walk.unknown]
+        self.watermark = watermark
+        self.counts = {label: len(hs) for label, hs in sorted(groups.items())}
+        self.walk: Walk | None = walk
+        self._groups = groups
+        self.units_total = self.counts.get(UNIT_CLASS, 0)
+        self.packages_total = None if package_limit is None else self.counts.get(PACK_CLASS, 0)
+        self._store = store
+        self._limits = unit_limit, package_limit
+        self._customers = customers
+
+    @cached_property
+    def batches(self) -> list[Affected]:
+        assert self.walk is not None
+        return [a for c in BATCH_CLASSES for a in _affected(self.walk, self._groups.get(c, ()))]
+
+    @cached_property
+    def units(self) -> list[Affected]:
+        assert self.walk is not None
+        return _affected(self.walk, self._groups.get(UNIT_CLASS, ()), self._limits[0])
+
+    @cached_property
+    def packages(self) -> list[Affected]:
+        assert self.walk is not None
+        return _affected(self.walk, self._groups.get(PACK_CLASS, ()), self._limits[1])
+
+    @cached_property
+    def shipments(self) -> list[Affected]:
+        assert self.walk is not None
+        return _affected(self.walk, self._groups.get(SHIPMENT_CLASS, ()))
+
+    @cached_property
+    def customers(self) -> list[AffectedCustomer]:
+        return _customers(self._store, self.shipments)
+
+    def materialise(self) -> RecallAnswer:
+        """Build every list now (inside the snapshot the answer was read in)."""
+        for name in ("batches", "units", "packages", "shipments", "customers"):
+            getattr(self, name)
+        return self
 
     def summary(self) -> dict[str, int]:
+        """The counts a recall file states (from the walk alone: no record is read)."""
         return {"seeds": len(self.seeds), "unknownSeeds": len(self.unknown_seeds),
-                "batches": len(self.batches), "units": self.units_total,
-                "packages": len(self.packages) if self.packages_total is None
-                else self.packages_total, "shipments": len(self.shipments),
-                "customers": len(self.customers)}
+                "batches": sum(self.counts.get(c, 0) for c in BATCH_CLASSES),
+                "units": self.units_total, "packages": self.counts.get(PACK_CLASS, 0),
+                "shipments": self.counts.get(SHIPMENT_CLASS, 0), "customers": self._customers}
 
 
 def _affected(walk: Walk, handles: Sequence[Hashable], limit: int | None = None
@@ -127,22 +162,20 @@ def _affected(walk: Walk, handles: Sequence[Hashable], limit: int | None = None
 
 
 def recall(store: _Store, walk: Walk, watermark: int, unit_limit: int = 1000,
-           unknown: Sequence[str] = (), package_limit: int | None = None) -> RecallAnswer:
+           unknown: Sequence[str] = (), package_limit: int | None = None,
+           lazy: bool = False) -> RecallAnswer:
     """Classify a downstream walk into a recall answer (units listed up to ``unit_limit``,
-    packages up to ``package_limit``: the export files list none, so the command asks for 0)."""
+    packages up to ``package_limit``: the export files list none, so the command asks for 0).
+    The counts come from the walk's classes and the shipments' consignees alone; the lists are
+    read at once, or — ``lazy`` — when first asked for (a command that only prints the counts
+    and streams the files never holds them)."""
     groups = walk.by_label()
-    counts = {label: len(hs) for label, hs in sorted(groups.items())}
-    batches = [a for c in BATCH_CLASSES for a in _affected(walk, groups.get(c, ()))]
-    units = _affected(walk, groups.get(UNIT_CLASS, ()), unit_limit)
-    packages = _affected(walk, groups.get(PACK_CLASS, ()), package_limit)
-    shipments = _affected(walk, groups.get(SHIPMENT_CLASS, ()))
-    customers = _customers(store, shipments)
-    return RecallAnswer(seeds=list(walk.seeds), unknown_seeds=[*unknown, *walk.unknown],
-                        watermark=watermark, counts=counts, batches=batches, units=units,
-                        units_total=len(groups.get(UNIT_CLASS, ())), packages=packages,
-                        shipments=shipments, customers=customers, walk=walk,
-                        packages_total=None if package_limit is None
-                        else len(groups.get(PACK_CLASS, ())))
+    shipments = list(groups.get(SHIPMENT_CLASS, ()))
+    customers = len({e.dst for e in store.links(list(walk.iris(shipments).values()),
+                                                [SHIPPED_TO])}) if shipments else 0
+    answer = RecallAnswer(store, walk, watermark, groups, unknown, customers, unit_limit,
+                          package_limit)
+    return answer if lazy else answer.materialise()
 
 
 def _customers(store: _Store, shipments: list[Affected]) -> list[AffectedCustomer]:
@@ -193,10 +226,25 @@ def _write_units(f: TextIO, rows: Iterator[Sequence[Any]], per: int = 50_000) ->
             w.writerows(part)
 
 
-def write_export(answer: RecallAnswer, out_dir: Path, store: Any = None) -> dict[str, Path]:
+def _array_units(answer: RecallAnswer) -> Any:
+    """The embedded engine's units-file writer when the answer's walk is its arrays
+    (:mod:`graph.engines.sqlite.recall_files`), else None."""
+    from graph.engines.sqlite.walk import ArrayWalk
+
+    if not isinstance(answer.walk, ArrayWalk):
+        return None
+    from graph.engines.sqlite.recall_files import write_units
+
+    return write_units
+
+
+def write_export(answer: RecallAnswer, out_dir: Path, store: Any = None,
+                 generic: bool = False) -> dict[str, Path]:
     """Write the recall files: ``recall.json`` (everything) and one CSV per list; given the
     store, the units file names each unit's shipment and customer
-    (:mod:`graph.recall_consignees`)."""
+    (:mod:`graph.recall_consignees`). On the embedded engine the units file is written from
+    the walk's arrays by SQL (the same bytes; ``generic`` forces the engine-independent
+    writer, for the tests that compare them)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {name: out_dir / f"recall-{name}.csv"
              for name in ("batches", "units", "shipments", "customers")}
@@ -208,15 +256,22 @@ def write_export(answer: RecallAnswer, out_dir: Path, store: Any = None) -> dict
             w.writerow([a.cls, a.key, a.iri, a.depth, a.witness[0], " > ".join(a.witness)])
     with files["units"].open("w", newline="") as f:
         w = csv.writer(f)
+        fast = None if generic else _array_units(answer)
         if store is None:
             w.writerow(["serial", "gtin", "iri", "batch", "depth", "seed"])
-            _write_units(f, _all_units(answer))
+            if fast is not None:
+                fast(f, answer.walk)
+            else:
+                _write_units(f, _all_units(answer))
         else:
             from graph.recall_consignees import CONSIGNEE_COLUMNS, Consignees, with_consignees
 
             w.writerow(["serial", "gtin", "iri", "batch", "depth", "seed", *CONSIGNEE_COLUMNS])
-            _write_units(f, with_consignees(_all_units(answer),
-                                            Consignees(store, answer.shipments)))
+            consignees = Consignees(store, answer.shipments)
+            if fast is not None:
+                fast(f, answer.walk, consignees)
+            else:
+                _write_units(f, with_consignees(_all_units(answer), consignees))
     with files["shipments"].open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["shipment", "shipped_at", "iri", "depth", *witness_cols])

@@ -101,13 +101,16 @@ class Runtime:
         return result
 
     def recall(self, seeds: Sequence[str], unit_limit: int = 1000,
-               max_depth: int = 50, package_limit: int | None = None) -> RecallAnswer:
-        """One multi-seed downstream traversal, classified for a recall (see graph.recall)."""
+               max_depth: int = 50, package_limit: int | None = None,
+               lazy: bool = False) -> RecallAnswer:
+        """One multi-seed downstream traversal, classified for a recall (see graph.recall;
+        ``lazy``: counts now, lists when first asked for)."""
         with self.store.snapshot() as watermark:  # the answer is the graph at its watermark
             iris, unknown = resolve_seeds(self.store, seeds,
                                           lambda v: identify(self.store, v))
             walk = self.store.walk(iris, Direction.DOWNSTREAM, max_depth)
-            return recall(self.store, walk, watermark, unit_limit, unknown, package_limit)
+            return recall(self.store, walk, watermark, unit_limit, unknown, package_limit,
+                          lazy)
 
     def equipment_impact(self, equipment: str, start: str, end: str, unit_limit: int = 100
                          ) -> WindowImpact:

@@ -77,7 +77,8 @@ def recall(ctx: typer.Context, seeds: Annotated[Path | None, typer.Option(
     try:
         t0 = time.perf_counter()
         with phases("recall", ["traversal", "export"]) as step:
-            answer = rt.recall(values, unit_limit=0, max_depth=max_depth, package_limit=0)
+            answer = rt.recall(values, unit_limit=0, max_depth=max_depth, package_limit=0,
+                               lazy=True)
             if not answer.seeds:  # nothing to recall from: no files, a failing exit
                 err.print(f"none of the {len(values):,} seed(s) matched a node: "
                           + ", ".join(answer.unknown_seeds[:20]), soft_wrap=True)
