@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -136,3 +137,27 @@ def test_demo_never_empties_a_directory_it_did_not_make(tmp_path: Path) -> None:
                        timeout=120)
     assert r.returncode == 2 and "not a tracegraph demo directory" in r.stderr
     assert hashlib.sha256(precious.read_bytes()).digest() == mine
+
+
+def test_serve_prints_its_start_up_time(tmp_path: Path) -> None:
+    """``tracegraph serve`` says where it serves and how long it took to answer (issue 16:
+    serve start-up time printed), once the server answers, not before."""
+    port = free_port()
+    env = {**os.environ, "TRACEGRAPH_DATA_DIR": str(tmp_path), "TRACEGRAPH_STORE": "embedded"}
+    log = tmp_path / "serve.log"
+    with log.open("w") as printed:
+        proc = subprocess.Popen([str(EXE), "serve", "--port", str(port)], env=env,
+                                stdout=printed, stderr=subprocess.STDOUT)
+    try:
+        answering(proc, f"http://127.0.0.1:{port}", log, 120)
+        deadline = time.monotonic() + 30
+        while "start-up:" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)  # (printed by the announcer once /health answered)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    out = log.read_text()
+    found = re.search(r"start-up: (\d+\.\d\d) s", out)
+    assert found, out
+    assert 0 < float(found.group(1)) < 120
+    assert out.index(f"serving on http://127.0.0.1:{port}/graphql") < found.start()

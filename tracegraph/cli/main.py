@@ -69,8 +69,7 @@ def info(as_json: JsonOpt = False) -> None:
 def serve(host: Annotated[str | None, typer.Option()] = None,
           port: Annotated[int | None, typer.Option()] = None) -> None:
     """Serve the GraphQL API, the recall export and the sign-in endpoint."""
-    import uvicorn
-
+    started = time.perf_counter()
     s = settings()
     h, p = host or s.host, port or s.port
     rt = Runtime.open(s)  # before serving: a newer store refused, an older one upgraded
@@ -79,8 +78,8 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
                       f"{rt.upgraded.to_version}; backup taken before: {rt.upgraded.backup}",
                       soft_wrap=True)
     rt.close()
-    console.print(f"tracegraph ({s.store}) serving on http://{h}:{p}/graphql")
-    uvicorn.run("api.app:create_app", factory=True, host=h, port=p, log_level="info")
+    _serve_announcing(h, p, [f"tracegraph ({s.store}) serving on http://{h}:{p}/graphql"],
+                      started=started, log_level="info")
 
 
 def _demo_accounts(rt: Runtime) -> str:
@@ -136,15 +135,18 @@ def _demo_dir(data_dir: Path, reset: bool) -> Path:
     return d
 
 
-def _serve_announcing(host: str, port: int, lines: list[str]) -> None:
-    """Serve the API and print ``lines`` only once the server answers ``/health``."""
+def _serve_announcing(host: str, port: int, lines: list[str], started: float | None = None,
+                      log_level: str = "warning") -> None:
+    """Serve the API and print ``lines`` only once the server answers ``/health``; with
+    ``started`` (a ``time.perf_counter()`` reading), also the start-up time up to that answer
+    (store opened, API built, first answer)."""
     import threading
 
     import httpx
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config("api.app:create_app", factory=True, host=host,
-                                           port=port, log_level="warning"))
+                                           port=port, log_level=log_level))
 
     def announce() -> None:
         while not server.should_exit:
@@ -153,6 +155,9 @@ def _serve_announcing(host: str, port: int, lines: list[str]) -> None:
                     if httpx.get(f"http://{host}:{port}/health", timeout=5).status_code == 200:
                         for line in lines:
                             console.print(f"[bold green]{line}[/bold green]", soft_wrap=True)
+                        if started is not None:
+                            console.print(f"start-up: {time.perf_counter() - started:.2f} s "
+                                          "(store opened, API built, /health answered)")
                         return
                 except httpx.HTTPError:
                     pass
