@@ -18,7 +18,7 @@ from typing import Any
 from graph.model import Direction, EdgeRecord, NodeRecord
 from graph.write import paused_gc
 
-__all__ = ["GenealogyPage", "genealogy_page"]
+__all__ = ["GenealogyPage", "embedded", "genealogy_page"]
 
 
 @dataclass(frozen=True)
@@ -48,19 +48,28 @@ def genealogy_page(store: Any, seeds: Sequence[str], direction: Direction, max_d
                      edges_first, edges_offset)
 
 
+def embedded(store: Any, direction: Direction, as_of: str | None) -> Any:
+    """The embedded store when a question of ``direction`` as of ``as_of`` is answered from its
+    walk's arrays (one direction, as of now), else ``None``."""
+    if as_of is None and direction != Direction.BOTH:
+        from graph.engines.sqlite.store import SQLiteStore
+
+        if isinstance(store, SQLiteStore):
+            return store
+    return None
+
+
 def _page(store: Any, seeds: Sequence[str], direction: Direction, max_depth: int,
           kinds: Sequence[str] | None, as_of: str | None, first: int, offset: int,
           edges_first: int | None, edges_offset: int | None) -> GenealogyPage:
     ef = first if edges_first is None else edges_first
     eo = offset if edges_offset is None else edges_offset
-    if as_of is None and direction != Direction.BOTH:
-        from graph.engines.sqlite.store import SQLiteStore
+    sqlite = embedded(store, direction, as_of)
+    if sqlite is not None:
+        from graph.engines.sqlite.pages import page_of
 
-        if isinstance(store, SQLiteStore):
-            from graph.engines.sqlite.pages import page_of
-
-            return GenealogyPage(*page_of(store, seeds, direction == Direction.UPSTREAM,
-                                          max_depth, kinds, first, offset, ef, eo))
+        return GenealogyPage(*page_of(sqlite, seeds, direction == Direction.UPSTREAM,
+                                      max_depth, kinds, first, offset, ef, eo))
     g = store.genealogy(seeds, direction, max_depth, kinds, as_of)
     ordered = sorted(g.depth.items(), key=lambda x: (x[1], x[0]))
     edges = sorted(g.edges, key=lambda e: (e.src, e.dst, e.eid))
