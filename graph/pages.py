@@ -13,24 +13,53 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from graph.model import Direction, EdgeRecord, NodeRecord
+import orjson
+
+from graph.model import Direction, EdgeRecord, NodeRecord, Props
 from graph.write import paused_gc
 
-__all__ = ["GenealogyPage", "genealogy_page"]
+__all__ = ["GenealogyPage", "RawEdge", "RawNode", "embedded", "genealogy_page"]
+
+#: a node as read: (iri, label, key, props, recorded_at, updated_at, tx), its properties the
+#: stored JSON text (embedded engine) or already decoded (other stores)
+RawNode = tuple[str, str, str, str | Props, str, str, int]
+#: an edge as read: (src, type, dst, eid, props, recorded_at, tx), properties as in RawNode
+RawEdge = tuple[str, str, str, str, str | Props, str, int]
+
+
+def _props(p: str | Props) -> Props:
+    return orjson.loads(p) if isinstance(p, str) else p
 
 
 @dataclass(frozen=True)
 class GenealogyPage:
+    """Counts and one page. The page's rows keep the properties as read (:data:`RawNode`), so a
+    client asking for the page as JSON (``Genealogy.rows``) takes the stored JSON text as it is;
+    :attr:`nodes` and :attr:`edges` decode them when first asked."""
+
     seeds: list[str]
     unknown: list[str]
     watermark: int
     node_count: int
     edge_count: int
     by_class: dict[str, int]
-    nodes: list[tuple[NodeRecord, int]]  # (record, depth), by (depth, IRI)
-    edges: list[EdgeRecord]  # by (source, target, edge id)
+    raw_nodes: list[tuple[RawNode, int]]  # (row, depth), by (depth, IRI)
+    raw_edges: list[RawEdge]  # by (source, target, edge id)
+
+    @cached_property
+    def nodes(self) -> list[tuple[NodeRecord, int]]:
+        """(record, depth), by (depth, IRI)."""
+        return [(NodeRecord(i, lb, k, _props(p), r, u, tx), d)
+                for (i, lb, k, p, r, u, tx), d in self.raw_nodes]
+
+    @cached_property
+    def edges(self) -> list[EdgeRecord]:
+        """By (source, target, edge id)."""
+        return [EdgeRecord(s, t, d, eid, _props(p), r, tx)
+                for s, t, d, eid, p, r, tx in self.raw_edges]
 
 
 def genealogy_page(store: Any, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
@@ -48,19 +77,28 @@ def genealogy_page(store: Any, seeds: Sequence[str], direction: Direction, max_d
                      edges_first, edges_offset)
 
 
+def embedded(store: Any, direction: Direction, as_of: str | None) -> Any:
+    """The embedded store when a question of ``direction`` as of ``as_of`` is answered from its
+    walk's arrays (one direction, as of now), else ``None``."""
+    if as_of is None and direction != Direction.BOTH:
+        from graph.engines.sqlite.store import SQLiteStore
+
+        if isinstance(store, SQLiteStore):
+            return store
+    return None
+
+
 def _page(store: Any, seeds: Sequence[str], direction: Direction, max_depth: int,
           kinds: Sequence[str] | None, as_of: str | None, first: int, offset: int,
           edges_first: int | None, edges_offset: int | None) -> GenealogyPage:
     ef = first if edges_first is None else edges_first
     eo = offset if edges_offset is None else edges_offset
-    if as_of is None and direction != Direction.BOTH:
-        from graph.engines.sqlite.store import SQLiteStore
+    sqlite = embedded(store, direction, as_of)
+    if sqlite is not None:
+        from graph.engines.sqlite.pages import page_of
 
-        if isinstance(store, SQLiteStore):
-            from graph.engines.sqlite.pages import page_of
-
-            return GenealogyPage(*page_of(store, seeds, direction == Direction.UPSTREAM,
-                                          max_depth, kinds, first, offset, ef, eo))
+        return GenealogyPage(*page_of(sqlite, seeds, direction == Direction.UPSTREAM,
+                                      max_depth, kinds, first, offset, ef, eo))
     g = store.genealogy(seeds, direction, max_depth, kinds, as_of)
     ordered = sorted(g.depth.items(), key=lambda x: (x[1], x[0]))
     edges = sorted(g.edges, key=lambda e: (e.src, e.dst, e.eid))
@@ -69,5 +107,10 @@ def _page(store: Any, seeds: Sequence[str], direction: Direction, max_depth: int
         seeds=sorted(seen), unknown=[s for s in seeds if s not in seen], watermark=g.watermark,
         node_count=len(ordered), edge_count=len(edges),
         by_class=dict(sorted(Counter(n.label for n in g.nodes.values()).items())),
-        nodes=[(g.nodes[i], d) for i, d in ordered[offset:offset + first]],
-        edges=edges[eo:eo + ef])
+        raw_nodes=[(_row(g.nodes[i]), d) for i, d in ordered[offset:offset + first]],
+        raw_edges=[(e.src, e.type, e.dst, e.eid, e.props, e.recorded_at, e.tx)
+                   for e in edges[eo:eo + ef]])
+
+
+def _row(n: NodeRecord) -> RawNode:
+    return n.iri, n.label, n.key, n.props, n.recorded_at, n.updated_at, n.tx

@@ -10,18 +10,26 @@ that group (so a case of one batch folds into the batch's group, a mixed case st
 and its edges go to each group it draws from). A seed is never folded, and a group of fewer
 than :data:`MIN_GROUP` members is drawn as its members. Computed here, once, for every engine:
 the input is the engine-neutral :class:`graph.model.Genealogy` and :meth:`GraphStore.links`.
+
+:func:`trace` gives that input: on the embedded engine (as of now, one direction) a genealogy of
+light records read from the walk (:mod:`graph.engines.sqlite.outline`: classes, keys and the
+edges' quantity, unit and kind), full records read only for what is drawn; on any other store
+the full genealogy.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from graph.model import EdgeRecord, Genealogy, NodeRecord
+from graph.model import Direction, EdgeRecord, Genealogy, NodeRecord
 from graph.port import GraphStore
+from graph.write import paused_gc
 
-__all__ = ["MIN_GROUP", "OutlineEdge", "TraceGroup", "TraceOutline", "captions", "outline"]
+__all__ = ["MIN_GROUP", "FullTrace", "OutlineEdge", "Trace", "TraceGroup", "TraceOutline",
+           "captions", "outline", "trace"]
 
 #: a batch's units are folded into a group from this many members on
 MIN_GROUP = 2
@@ -64,6 +72,50 @@ class TraceOutline:
     made_in: dict[str, str]  # unit or package IRI → the one batch it was made in (in the answer)
 
 
+class Trace(Protocol):
+    """A genealogy answer to outline, and its full records when drawn."""
+
+    @property
+    def genealogy(self) -> Genealogy:
+        """Every reached node's class, key and depth; every walked edge's quantity, unit and
+        kind (its records may carry no more)."""
+
+    def records(self, iris: Iterable[str]) -> dict[str, NodeRecord]:
+        """The full records of reached nodes."""
+
+    def edges(self, edges: Sequence[EdgeRecord]) -> list[EdgeRecord]:
+        """The full records of walked edges, in the same order."""
+
+
+@dataclass(frozen=True)
+class FullTrace:
+    """A genealogy read whole: its records are the full ones."""
+
+    genealogy: Genealogy
+
+    def records(self, iris: Iterable[str]) -> dict[str, NodeRecord]:
+        return {i: self.genealogy.nodes[i] for i in iris}
+
+    def edges(self, edges: Sequence[EdgeRecord]) -> list[EdgeRecord]:
+        return list(edges)
+
+
+def trace(store: Any, seeds: Sequence[str], direction: Direction, max_depth: int = 50,
+          kinds: Sequence[str] | None = None, as_of: str | None = None) -> Trace:
+    """The genealogy of ``seeds`` to outline (see the module's text). The cyclic garbage
+    collector waits meanwhile, as for a page (:func:`graph.pages.genealogy_page`): the
+    thousands of records form no cycles."""
+    from graph.pages import embedded
+
+    with paused_gc():
+        sqlite = embedded(store, direction, as_of)
+        if sqlite is not None:
+            from graph.engines.sqlite.outline import trace_of
+
+            return trace_of(sqlite, seeds, direction, max_depth, kinds)
+        return FullTrace(store.genealogy(seeds, direction, max_depth, kinds, as_of))
+
+
 def _made_in(g: Genealogy, out: dict[str, list[EdgeRecord]]) -> dict[str, str]:
     """Each unit's one batch (or sublot) in the answer; then each package all of whose parts
     were made in one batch, to a fixpoint (pallets of cases of units)."""
@@ -89,6 +141,11 @@ def _made_in(g: Genealogy, out: dict[str, list[EdgeRecord]]) -> dict[str, str]:
 
 def outline(g: Genealogy) -> TraceOutline:
     """The grouped outline of a genealogy answer (see the module's text)."""
+    with paused_gc():  # (as in :func:`trace`)
+        return _outline(g)
+
+
+def _outline(g: Genealogy) -> TraceOutline:
     out: dict[str, list[EdgeRecord]] = defaultdict(list)
     for e in g.edges:
         if e.src in g.nodes and e.dst in g.nodes:

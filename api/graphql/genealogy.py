@@ -36,6 +36,7 @@ from graph.identifiers.identify import identify_or_explain
 from graph.massbalance import mass_balance
 from graph.model import Direction as StoreDirection
 from graph.pages import GenealogyPage, genealogy_page
+from graph.trace_outline import trace
 
 __all__ = ["AsBuiltView", "Exposure", "Genealogy", "GenealogyNode", "MassBalance", "Query"]
 
@@ -93,8 +94,8 @@ class Genealogy:
                                   "edges (every list paged).")
     def outline(self, info: Info[Any, None]) -> TraceOutline:
         rt = runtime_of(info).as_of(self._as_of)
-        answer = rt.store.genealogy([self.seed], StoreDirection(self.direction.value),
-                                    self._max_depth, self._kinds, self._as_of)
+        answer = trace(rt.store, [self.seed], StoreDirection(self.direction.value),
+                       self._max_depth, self._kinds, self._as_of)
         return outline_of(info, answer, self._as_of)
 
     @strawberry.field(description="As-built context of every batch in the trace: executions, "

@@ -13,7 +13,6 @@ from strawberry.types import Info
 from api.graphql.limits import LIST_BOUNDS
 from api.graphql.types import Edge, Node, Stat, page, runtime_of
 from graph import trace_outline as T
-from graph.model import Genealogy as StoreGenealogy
 
 __all__ = ["OutlineEdge", "OutlineNode", "TraceGroup", "TraceOutline", "outline_of"]
 
@@ -44,26 +43,25 @@ class TraceGroup:
     counts: list[Stat] = strawberry.field(description="Members per class.")
     caption: str | None
     _members: strawberry.Private[list[str]]
-    _g: strawberry.Private[StoreGenealogy]
-
+    _t: strawberry.Private[T.Trace]
     _as_of: strawberry.Private[str | None]
 
     @strawberry.field(description="The members, by class and key (paged; captioned as their "
                                   "batch).")
     def members(self, first: int = 100, offset: int = 0) -> list[OutlineNode]:
-        g = self._g
-        return [OutlineNode(node=Node.of(g.nodes[i], self._as_of), depth=g.depth[i],
-                            caption=self.caption, made_in=self.batch)
-                for i in self._members[offset:offset + page("first", first)]]
+        shown = self._members[offset:offset + page("first", first)]
+        records, depth = self._t.records(shown), self._t.genealogy.depth
+        return [OutlineNode(node=Node.of(records[i], self._as_of), depth=depth[i],
+                            caption=self.caption, made_in=self.batch) for i in shown]
 
     @strawberry.field(description="The derivation edges of the trace that touch the members "
                                   "of one page of members(first, offset): inside the group and "
                                   "out of it.")
     def member_edges(self, first: int = 100, offset: int = 0) -> list[Edge]:
         page_of = set(self._members[offset:offset + page("first", first)])
-        touching = [e for e in self._g.edges if e.src in page_of or e.dst in page_of]
+        touching = [e for e in self._t.genealogy.edges if e.src in page_of or e.dst in page_of]
         touching.sort(key=lambda e: (e.src, e.dst, e.eid))
-        return [Edge.of(e) for e in touching]
+        return [Edge.of(e) for e in self._t.edges(touching)]
 
 
 @strawberry.type(description="Derivation edges between two drawn things (a node's IRI or a "
@@ -85,24 +83,26 @@ class TraceOutline:
     member_count: int = strawberry.field(description="Records folded into the groups.")
     edge_count: int
     _o: strawberry.Private[T.TraceOutline]
-    _g: strawberry.Private[StoreGenealogy]
+    _t: strawberry.Private[T.Trace]
     _captions: strawberry.Private[dict[str, str]]
     _as_of: strawberry.Private[str | None]
 
     @strawberry.field(description="Nodes drawn on their own, by depth, class and key.")
     def nodes(self, first: int = 500, offset: int = 0) -> list[OutlineNode]:
-        g, o = self._g, self._o
-        return [OutlineNode(node=Node.of(g.nodes[i], self._as_of), depth=g.depth[i],
+        o = self._o
+        shown = o.nodes[offset:offset + page("first", first)]
+        records, depth = self._t.records(shown), self._t.genealogy.depth
+        return [OutlineNode(node=Node.of(records[i], self._as_of), depth=depth[i],
                             caption=self._captions.get(i), made_in=o.made_in.get(i))
-                for i in o.nodes[offset:offset + page("first", first)]]
+                for i in shown]
 
     @strawberry.field(description="The groups, by depth and batch key.")
     def groups(self, first: int = 500, offset: int = 0) -> list[TraceGroup]:
-        g = self._g
+        g = self._t.genealogy
         return [TraceGroup(id=x.id, batch=x.batch, batch_key=g.nodes[x.batch].key,
                            depth=x.depth, count=len(x.members),
                            counts=[Stat(label=k, count=v) for k, v in x.counts.items()],
-                           caption=self._captions.get(x.batch), _members=x.members, _g=g,
+                           caption=self._captions.get(x.batch), _members=x.members, _t=self._t,
                            _as_of=self._as_of)
                 for x in self._o.groups[offset:offset + page("first", first)]]
 
@@ -113,11 +113,12 @@ class TraceOutline:
                 for e in self._o.edges[offset:offset + page("first", first)]]
 
 
-def outline_of(info: Info[Any, None], g: StoreGenealogy, as_of: str | None) -> TraceOutline:
+def outline_of(info: Info[Any, None], t: T.Trace, as_of: str | None) -> TraceOutline:
     """The outline of a genealogy answer, captions read as of the answer's record time."""
+    g = t.genealogy
     o = T.outline(g)
     shown = {i: g.nodes[i] for i in o.nodes} | {x.batch: g.nodes[x.batch] for x in o.groups}
     captions = T.captions(runtime_of(info).as_of(as_of).store, shown)
     return TraceOutline(node_count=len(o.nodes), group_count=len(o.groups),
-                        member_count=len(o.group_of), edge_count=len(o.edges), _o=o, _g=g,
+                        member_count=len(o.group_of), edge_count=len(o.edges), _o=o, _t=t,
                         _captions=captions, _as_of=as_of)

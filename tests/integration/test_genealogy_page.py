@@ -9,8 +9,10 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
+import orjson
 import pytest
 
 from bench.plant import PLANT_MIGRATION, generate_plant
@@ -167,3 +169,50 @@ def test_graphql_rows_are_the_page_as_one_json_value(plant: tuple[Runtime, Path,
     assert g["rows"]["edges"] == g["edges"]
     assert [(n["iri"], n["depth"]) for n in typed] == nodes[3:43]
     assert [(e["source"], e["target"], e["edgeId"]) for e in g["edges"]] == edges[3:43]
+
+
+class _OtherStore:
+    """A store that is not the embedded one (as Neo4j is): pages are cut from its genealogy."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    def genealogy(self, *args: Any) -> Any:
+        return self._store.genealogy(*args)
+
+
+@pytest.mark.parametrize("direction", [Direction.DOWNSTREAM, Direction.UPSTREAM])
+def test_rows_from_the_stored_json_text_are_the_bytes_of_the_decoded_records(
+        plant: tuple[Runtime, Path, int], direction: Direction) -> None:
+    """The embedded page hands ``rows`` the stored JSON text of each record's properties (never
+    decoded and encoded again): the answer's bytes equal those of the decoded records another
+    store's page gives."""
+    from api.graphql.genealogy_rows import page_rows
+
+    rt, path, _ = plant
+    o = Oracle(path)
+    seed = str(_pick(o, "MaterialLot" if direction == Direction.DOWNSTREAM
+                     else "SerializedUnit"))
+    assert isinstance(rt.store, SQLiteStore)
+    for first, offset in ((1000, 0), (40, 3)):
+        mine = genealogy_page(rt.store, [seed], direction, 20, first=first, offset=offset)
+        other = genealogy_page(_OtherStore(rt.store), [seed], direction, 20, first=first,
+                               offset=offset)
+        assert all(isinstance(r[3], str) for r, _ in mine.raw_nodes)  # the text, as stored
+        assert len(mine.raw_nodes) > 10 and len(mine.raw_edges) > 10
+        assert orjson.dumps(page_rows(mine)) == orjson.dumps(page_rows(other))
+        assert mine.nodes == other.nodes
+
+
+def test_rows_leave_secrets_out_of_the_stored_json_text() -> None:
+    from api.graphql.genealogy_rows import page_rows
+    from graph.pages import GenealogyPage
+
+    text = '{"name":"A. Operator","passwordHash":"scrypt$x","role":"qa"}'
+    plain = '{"name":"Mould 3","note":"no passwordHash here"}'
+    page = GenealogyPage([], [], 1, 2, 0, {}, [
+        (("urn:a", "Person", "a", text, "t", "t", 1), 0),
+        (("urn:b", "Equipment", "b", plain, "t", "t", 1), 1)], [])
+    rows = orjson.loads(orjson.dumps(page_rows(page)))
+    assert rows["nodes"][0]["properties"] == {"name": "A. Operator", "role": "qa"}
+    assert rows["nodes"][1]["properties"] == orjson.loads(plain)

@@ -15,7 +15,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from bench.plant import PLANT_MIGRATION, generate_plant
+from graph import trace_outline as T
 from graph.engines.sqlite import SQLiteStore
+from graph.model import Direction, EdgeRecord
 from graph.port import GraphStore
 from tests.browser.test_explorer import DEMO_SEED, Plant, key, plant
 from tests.conftest import bearer, make_user
@@ -178,3 +180,55 @@ def test_a_group_opens_into_its_members_and_their_edges(
     touching = [(a, b) for a, b in p.g.subgraph(down).edges if a in mine or b in mine]
     assert sorted((e["source"].split("/id/")[1], e["target"].split("/id/")[1])
                   for e in g["memberEdges"]) == sorted(touching)
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> SQLiteStore:
+    tmp: Path = tmp_path_factory.mktemp("outline-paths")
+    store = SQLiteStore(tmp / "s.sqlite")
+    rt = Runtime.open(Settings(data_dir=tmp), store=store)
+    for d in generate_plant(size="demo", seed=DEMO_SEED):
+        rt.capture(d, migration=PLANT_MIGRATION)
+    return store
+
+
+def _full_edge(e: EdgeRecord) -> tuple[Any, ...]:
+    return e.src, e.type, e.dst, e.eid, e.props, e.recorded_at, e.tx
+
+
+@pytest.mark.parametrize(("which", "direction", "kinds"), [
+    ("busiest lot", Direction.DOWNSTREAM, None),
+    ("busiest lot", Direction.DOWNSTREAM, ["split", "consumption", "production"]),
+    ("a unit", Direction.UPSTREAM, None),
+    ("a batch", Direction.DOWNSTREAM, None),
+    ("a batch", Direction.UPSTREAM, None)])
+def test_the_outline_from_the_walk_is_the_outline_of_the_whole_genealogy(
+        demo_store: SQLiteStore, which: str, direction: Direction,
+        kinds: list[str] | None) -> None:
+    """The embedded engine outlines from the walk (classes, keys, the edges' quantity, unit and
+    kind), reading full records only when drawn: the same outline, depths, captions, drawn
+    records and member edges as from the full genealogy the other engines read."""
+    p = plant()
+    ref = {"busiest lot": busiest_lot(p),
+           "a unit": min(r for r in p.g if r.startswith("SerializedUnit/")),
+           "a batch": min((r for r in p.g if r.startswith("Batch/")),
+                          key=lambda r: (-len(p.downstream(r)), r))}[which]
+    cls, k = ref.split("/", 1)
+    seeds = [demo_store.find(k, label=cls)[0].iri]
+    light = T.trace(demo_store, seeds, direction, 20, kinds)
+    assert not isinstance(light, T.FullTrace)  # the embedded path is the one under test
+    full = T.FullTrace(demo_store.genealogy(seeds, direction, 20, kinds))
+    lg, fg = light.genealogy, full.genealogy
+    assert len(fg.nodes) > 3 and len(fg.edges) > 2
+    assert lg.depth == fg.depth and lg.watermark == fg.watermark
+    assert {i: (n.label, n.key) for i, n in lg.nodes.items()} \
+        == {i: (n.label, n.key) for i, n in fg.nodes.items()}
+    o = T.outline(lg)
+    assert o == T.outline(fg)
+    drawn = o.nodes + [x.batch for x in o.groups] + [m for x in o.groups for m in x.members]
+    assert light.records(drawn) == full.records(drawn)
+    shown = light.records(o.nodes + [x.batch for x in o.groups])
+    assert T.captions(demo_store, shown) == T.captions(demo_store, full.records(shown))
+    order = lambda e: (e.src, e.dst, e.eid)  # noqa: E731
+    assert [_full_edge(e) for e in light.edges(sorted(lg.edges, key=order))] \
+        == [_full_edge(e) for e in sorted(fg.edges, key=order)]

@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 
+import graph.engines.sqlite.queries as Q
 from graph.engines.sqlite.rows import as_json, iris_of
 from graph.engines.sqlite.store import SQLiteStore
 from graph.engines.sqlite.walk import ArrayWalk, LabelIndex
-from graph.model import Direction, EdgeRecord
+from graph.model import Direction
 from graph.schema import DERIVATION
 
 __all__ = ["IriOrder", "class_counts", "edge_order", "iri_order", "node_order", "page_of"]
@@ -188,9 +188,10 @@ def page_of(store: SQLiteStore, seeds: Sequence[str], upstream: bool, max_depth:
         ids = node_order(walk, offset, first)
         depth = walk.result.depth[walk.result.position(ids)]
         edge_ids = edge_order(walk, src, dst, edges_offset, edges_first, kinds)
-        records = walk.records(ids.tolist())
-        names = iris_of(walk._conn(), sorted({x for r in edge_ids for x in r[:2]}))
-        edges = [EdgeRecord(names[s], t, names[d], eid, orjson.loads(p), rec, tx)
+        conn = walk._conn()
+        records = {r[0]: r[1:] for r in conn.execute(Q.NODES_BY_IDS, (as_json(ids.tolist()),))}
+        names = iris_of(conn, sorted({x for r in edge_ids for x in r[:2]}))
+        edges = [(names[s], t, names[d], eid, p, rec, tx)
                  for s, d, eid, _, t, p, rec, tx in edge_ids]
         nodes = [(records[i], d) for i, d in zip(ids.tolist(), depth.tolist(), strict=True)]
         return (sorted(walk.seeds), list(walk.unknown), watermark, len(walk), int(src.size),
