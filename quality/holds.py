@@ -83,8 +83,8 @@ USE_KINDS = frozenset({DerivationKind.CONSUMPTION, DerivationKind.MERGE,
 
 def held_material_guard(w: PendingWrite) -> list[Problem]:
     """Refuse every new use of held material (see the module docstring)."""
-    uses = [e for e in w.new_edges if e.type == DERIVATION
-            and str(e.props.get("derivationKind", "")) in USE_KINDS]
+    uses = [e for e in w.new_edges_of([DERIVATION])
+            if str(e.props.get("derivationKind", "")) in USE_KINDS]
     if not uses:
         return []
     held = _active(w.store, {e.dst for e in uses}, list(w.new_edges), w.after)
