@@ -216,7 +216,8 @@ def to_write_events(doc: CaptureDocument, vocab: Vocabulary, default_actor: str 
 def _events(events: Iterable[CaptureEvent], vocab: Vocabulary, actor: str,
             problems: list[Problem]) -> Iterator[WriteEvent]:
     resolve = _Resolver(vocab)
-    read: dict[tuple[Any, str], Scalar] = {}
+    read: dict[tuple[Any, str], Scalar] = {}  # (datatype, text) → value, this document
+    times: dict[str, str] = {}  # derivation time → stored UTC text, this document
     kinds = vocab.prop("derivationKind").code_list or ()
     for ei, ev in enumerate(events):
         eid = ev.event_id
@@ -274,7 +275,8 @@ def _events(events: Iterable[CaptureEvent], vocab: Vocabulary, actor: str,
                                         message=f"kind must be one of {', '.join(kinds)}"))
                 continue
             try:
-                at = to_utc_text(d.time) if d.time is not None else None
+                at = None if d.time is None else times.get(d.time) or \
+                    times.setdefault(d.time, to_utc_text(d.time))
             except TypeRuleError as e:  # an empty or naive time is refused, never dropped
                 problems.append(Problem(rule="time-aware", field=f"{where}.time", value=d.time,
                                         event_id=eid, message=str(e)))

@@ -90,7 +90,8 @@ def held_material_guard(w: PendingWrite) -> list[Problem]:
     held = _active(w.store, {e.dst for e in uses}, list(w.new_edges), w.after)
     problems: list[Problem] = []
     for e in uses:
-        blocking = _blocking(held.get(e.dst, ()), e)
+        on_hold = held.get(e.dst)
+        blocking = _blocking(on_hold, e) if on_hold else []
         if blocking:
             problems.append(_problem(w, e, e.dst, blocking))
     shipped = [e for e in uses if e.props.get("derivationKind") == DerivationKind.SHIPMENT

@@ -137,14 +137,21 @@ def derivation_rules(p: PendingWrite) -> list[Problem]:
     fits: dict[tuple[str, frozenset[str]], bool] = {}  # (class, allowed) → fits: once a write
     times: set[str] = set()
     units: set[str] = set()
+    fitting: set[tuple[str, str, str]] = set()  # (kind, output class, input class) that fit
     for e in new:
         if not _well_formed(e, times, units):
             problems += _form_problems(e)
         kind = str(e.props.get(P.derivationKind, ""))
-        outs, ins = joins.get(kind, (frozenset(), frozenset()))
         src, dst = ends.get(e.src), ends.get(e.dst)
         if src is None or dst is None:
             continue  # referential integrity already refused it
+        sig = (kind, src.label, dst.label)
+        if sig in fitting:
+            continue
+        outs, ins = joins.get(kind, (frozenset(), frozenset()))
+        if all(fits.get(k) for k in ((src.label, outs), (dst.label, ins))):
+            fitting.add(sig)
+            continue
         for node, allowed, role in ((src, outs, "derived thing"), (dst, ins, "source")):
             fit = fits.get((node.label, allowed))
             if fit is None:
