@@ -94,7 +94,7 @@ def load(paths: Annotated[list[Path], typer.Argument(
                                                  "the end, phase times printed")] = False
          ) -> None:
     """Load capture documents through the one write path (validated, audited, idempotent)."""
-    from tracegraph.cli.load_phases import bulk_load, phase_line, settled
+    from tracegraph.cli.load_phases import bulk_load, phase_line
 
     rt = Runtime.open()
     try:
@@ -111,7 +111,6 @@ def load(paths: Annotated[list[Path], typer.Argument(
                 try:
                     t_doc, in_writer = time.perf_counter(), sum(phases.values())
                     r = rt.capture(doc, actor=actor, principal=principal, migration=mig)
-                    settled(bulk)
                     phases["parse"] = phases.get("parse", 0.0) + time.perf_counter() - t_doc \
                         - (sum(phases.values()) - in_writer)
                 except WriteRejectedError as e:

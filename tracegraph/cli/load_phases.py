@@ -4,7 +4,6 @@ took, printed at the end of the load."""
 
 from __future__ import annotations
 
-import gc
 import resource
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +14,7 @@ from graph.engines.sqlite.bulk import bulk_session
 from graph.engines.sqlite.store import SQLiteStore
 from tracegraph.runtime import Runtime
 
-__all__ = ["PHASES", "bulk_load", "phase_line", "settled"]
+__all__ = ["PHASES", "bulk_load", "phase_line"]
 
 #: the steps of a load, in order: parsing the capture documents (``parse``), then the writer's
 #: (graph.write.Writer.phases), then the bulk session's
@@ -34,22 +33,8 @@ def bulk_load(rt: Runtime, bulk: bool) -> Iterator[dict[str, float]]:
         return
     if not isinstance(rt.store, SQLiteStore):
         raise typer.BadParameter(f"--bulk loads into the embedded store, not {rt.store.engine}")
-    gc.freeze()  # the runtime's start-up heap (ontology, shapes): see settled()
-    try:
-        with bulk_session(rt.store, phases):
-            yield phases
-    finally:
-        gc.unfreeze()
-
-
-def settled(bulk: bool) -> None:
-    """After a document of a bulk load: what it left alive (caches) moves out of the cyclic
-    collector's sight, so the collection that runs when the next document's write re-enables
-    it (:func:`graph.write.paused_gc`) scans that document's objects, not the whole heap again.
-    Objects freed by reference counting are freed as before; only the work of rescanning
-    long-lived objects goes."""
-    if bulk:
-        gc.freeze()
+    with bulk_session(rt.store, phases):
+        yield phases
 
 
 def phase_line(phases: dict[str, float], total: float) -> str:
