@@ -138,6 +138,8 @@ class PendingWrite:
     events: Sequence[WriteEvent]
     _by_type: dict[str, list[EdgeRecord]] = field(default_factory=dict, compare=False,
                                                   repr=False)
+    _by_label: dict[str, dict[str, NodeRecord]] = field(default_factory=dict, compare=False,
+                                                        repr=False)
 
     def current(self, iri: str) -> NodeRecord | None:
         return self.after.get(iri) or self.before.get(iri)
@@ -149,6 +151,14 @@ class PendingWrite:
             for e in self.new_edges:
                 self._by_type.setdefault(e.type, []).append(e)
         return [e for t in dict.fromkeys(types) for e in self._by_type.get(t, ())]
+
+    def after_of(self, label: str) -> dict[str, NodeRecord]:
+        """The nodes of ``after`` whose class is ``label``, in ``after``'s order (indexed by
+        class once per write, so a guard about one class does not rescan every node)."""
+        if not self._by_label and self.after:
+            for iri, n in self.after.items():
+                self._by_label.setdefault(n.label, {})[iri] = n
+        return self._by_label.get(label, {})
 
 
 #: a business rule over a pending write (held material, immutable versions, lifecycle

@@ -34,7 +34,7 @@ from graph.errors import Problem, WriteRejectedError
 from graph.schema import NODE_SYSTEM_PROPS
 from graph.write import Derivation, NodeUpsert, WriteEvent
 from ontology.codes import DerivationKind
-from ontology.datatypes import StoredValue, TypeRuleError, coerce, to_utc_text
+from ontology.datatypes import Scalar, StoredValue, TypeRuleError, coerce, to_utc_text
 from ontology.vocab import UnknownTermError, Vocabulary
 
 __all__ = ["FORMAT", "CaptureDocument", "CaptureEvent", "parse_document", "to_write_events"]
@@ -135,8 +135,13 @@ def _consumption_key(event_id: str, index: int) -> str:
 
 
 def _coerce_props(vocab: Vocabulary, cls: str, props: dict[str, Any], where: str,
-                  event_id: str, focus: str, problems: list[Problem]) -> dict[str, StoredValue]:
+                  event_id: str, focus: str, problems: list[Problem],
+                  read: dict[tuple[Any, str], Scalar] | None = None) -> dict[str, StoredValue]:
+    """The properties as stored; ``read`` memoises the reading of text values (datatype,
+    text) → value within a document (a pure function: a document repeats the same times,
+    codes and numbers on thousands of records)."""
     c = vocab.cls(cls)
+    read = {} if read is None else read
     out: dict[str, StoredValue] = {}
     for name, value in props.items():
         if name in vocab.system_managed_properties:
@@ -159,7 +164,12 @@ def _coerce_props(vocab: Vocabulary, cls: str, props: dict[str, Any], where: str
                                     message=f"{name!r} is not a datatype property of {cls}"))
             continue
         try:
-            if isinstance(value, list):
+            if type(value) is str:
+                hit = read.get((p.datatype, value))
+                if hit is None:
+                    hit = read[p.datatype, value] = coerce(p.datatype, value)
+                out[name] = hit
+            elif isinstance(value, list):
                 out[name] = [coerce(p.datatype, v) for v in value]
             else:
                 out[name] = coerce(p.datatype, value)
@@ -206,6 +216,8 @@ def to_write_events(doc: CaptureDocument, vocab: Vocabulary, default_actor: str 
 def _events(events: Iterable[CaptureEvent], vocab: Vocabulary, actor: str,
             problems: list[Problem]) -> Iterator[WriteEvent]:
     resolve = _Resolver(vocab)
+    read: dict[tuple[Any, str], Scalar] = {}  # (datatype, text) → value, this document
+    times: dict[str, str] = {}  # derivation time → stored UTC text, this document
     kinds = vocab.prop("derivationKind").code_list or ()
     for ei, ev in enumerate(events):
         eid = ev.event_id
@@ -231,7 +243,7 @@ def _events(events: Iterable[CaptureEvent], vocab: Vocabulary, actor: str,
                 continue
             iri = vocab.mint_iri(n.cls, n.key)
             props = _coerce_props(vocab, n.cls, n.properties, f"{where}.properties", eid, iri,
-                                  problems)
+                                  problems, read)
             kp = c.key_property
             if kp in props and props[kp] != n.key:
                 problems.append(Problem(
@@ -263,7 +275,8 @@ def _events(events: Iterable[CaptureEvent], vocab: Vocabulary, actor: str,
                                         message=f"kind must be one of {', '.join(kinds)}"))
                 continue
             try:
-                at = to_utc_text(d.time) if d.time is not None else None
+                at = None if d.time is None else times.get(d.time) or \
+                    times.setdefault(d.time, to_utc_text(d.time))
             except TypeRuleError as e:  # an empty or naive time is refused, never dropped
                 problems.append(Problem(rule="time-aware", field=f"{where}.time", value=d.time,
                                         event_id=eid, message=str(e)))

@@ -23,9 +23,7 @@ __all__ = ["capa_closure", "deviation_lifecycle"]
 
 def deviation_lifecycle(pending: PendingWrite) -> list[Problem]:
     problems: list[Problem] = []
-    for iri, after in pending.after.items():
-        if after.label != C.Deviation:
-            continue
+    for iri, after in pending.after_of(C.Deviation).items():
         before = pending.before.get(iri)
         new = str(after.props.get(P.deviationState, ""))
         if before is None:  # raised (Open), or migrated from a legacy QMS in its state
@@ -59,8 +57,8 @@ def capa_closure(pending: PendingWrite) -> list[Problem]:
     """A CAPA is Closed only with its actions done and its effectiveness proven and verified
     (the same check as :func:`quality.capa.close_capa`), whatever the write path."""
     problems: list[Problem] = []
-    for iri, after in pending.after.items():
-        if after.label != C.CAPA or after.props.get(P.capaState) != CAPAState.CLOSED:
+    for iri, after in pending.after_of(C.CAPA).items():
+        if after.props.get(P.capaState) != CAPAState.CLOSED:
             continue
         before = pending.before.get(iri)
         if before is not None and before.props.get(P.capaState) == CAPAState.CLOSED:

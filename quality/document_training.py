@@ -67,8 +67,12 @@ def trained_on(store: GraphStore, people: Sequence[str],
 
 
 def _pending_training(p: PendingWrite) -> list[tuple[NodeRecord, list[EdgeRecord]]]:
-    new = {i: n for i, n in p.after.items() if n.label == C.TrainingRecord}
-    return [(n, [e for e in p.new_edges if e.src == i]) for i, n in new.items()]
+    new = p.after_of(C.TrainingRecord)
+    out_of: dict[str, list[EdgeRecord]] = {i: [] for i in new}
+    for e in p.new_edges if new else ():  # one pass over the new edges, not one per record
+        if e.src in out_of:
+            out_of[e.src].append(e)
+    return [(n, out_of[i]) for i, n in new.items()]
 
 
 def training_problems(p: PendingWrite, starts: Mapping[str, NodeRecord],
@@ -78,8 +82,9 @@ def training_problems(p: PendingWrite, starts: Mapping[str, NodeRecord],
     ops = sorted({o for ls in by_exec.values() for o in ls.get(R.EXECUTES_OPERATION, ())})
     stored_ops = [o for o in ops if o not in p.after or o in p.before]
     governed: dict[str, set[str]] = {}
+    op_set = set(ops)
     for e in [*(p.store.links(stored_ops, [R.GOVERNED_BY]) if stored_ops else []),
-              *(e for e in p.new_edges if e.type == R.GOVERNED_BY and e.src in set(ops))]:
+              *(e for e in p.new_edges_of([R.GOVERNED_BY]) if e.src in op_set)]:
         governed.setdefault(e.src, set()).add(e.dst)
     if not governed:
         return []

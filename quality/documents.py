@@ -234,9 +234,9 @@ def document_lifecycle(p: PendingWrite) -> list[Problem]:
         if old is not None and old.label == C.Document and e.type != PRIOR_VERSION \
                 and _status(old) in FROZEN:
             problems.append(_frozen(old, e.type, e.dst))
-    for iri, new in p.after.items():
+    for iri, new in p.after_of(C.Document).items():
         old = p.before.get(iri)
-        if new.label != C.Document or old is None:
+        if old is None:
             continue
         if _status(old) in FROZEN and not migration:
             edited = sorted(k for k in {*old.props, *new.props} - LIFECYCLE_PROPS

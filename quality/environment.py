@@ -74,7 +74,7 @@ def room_limit_nodes(room: str, cleanroom_class: str,
 
 def room_limit_rules(p: PendingWrite) -> list[Problem]:
     """Write guard (see the module)."""
-    specs = sorted(i for i, n in p.after.items() if n.label == C.ParameterSpec)
+    specs = sorted(p.after_of(C.ParameterSpec))
     if not specs:
         return []
     ops, rooms = targets(p, specs, R.SPEC_OF), targets(p, specs, R.LIMITS_ROOM)

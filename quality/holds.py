@@ -83,14 +83,15 @@ USE_KINDS = frozenset({DerivationKind.CONSUMPTION, DerivationKind.MERGE,
 
 def held_material_guard(w: PendingWrite) -> list[Problem]:
     """Refuse every new use of held material (see the module docstring)."""
-    uses = [e for e in w.new_edges if e.type == DERIVATION
-            and str(e.props.get("derivationKind", "")) in USE_KINDS]
+    uses = [e for e in w.new_edges_of([DERIVATION])
+            if str(e.props.get("derivationKind", "")) in USE_KINDS]
     if not uses:
         return []
     held = _active(w.store, {e.dst for e in uses}, list(w.new_edges), w.after)
     problems: list[Problem] = []
     for e in uses:
-        blocking = _blocking(held.get(e.dst, ()), e)
+        on_hold = held.get(e.dst)
+        blocking = _blocking(on_hold, e) if on_hold else []
         if blocking:
             problems.append(_problem(w, e, e.dst, blocking))
     shipped = [e for e in uses if e.props.get("derivationKind") == DerivationKind.SHIPMENT

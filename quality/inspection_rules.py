@@ -165,7 +165,7 @@ def _judge_values(result: NodeRecord, char: NodeRecord, n: int, out: Judgement) 
 # -- the write guard ------------------------------------------------------------------------
 def inspection_rules(p: PendingWrite) -> list[Problem]:
     """Every inspection result written: outcome as computed, instrument calibrated then."""
-    linked = {e.src for e in p.new_edges if e.type in (R.FOR_CHARACTERISTIC, R.MEASURED_WITH)}
+    linked = {e.src for e in p.new_edges_of([R.FOR_CHARACTERISTIC, R.MEASURED_WITH])}
     cands = nodes(p, linked - set(p.after))
     results = {i: n for i, n in [*p.after.items(), *cands.items()]
                if n.label == C.InspectionResult}

@@ -42,8 +42,8 @@ _EPS = 1e-9
 
 
 def _consumptions(p: PendingWrite) -> list[EdgeRecord]:
-    return [e for e in p.new_edges if e.type == DERIVATION
-            and e.props.get(P.derivationKind) == DerivationKind.CONSUMPTION]
+    return [e for e in p.new_edges_of([DERIVATION])
+            if e.props.get(P.derivationKind) == DerivationKind.CONSUMPTION]
 
 
 def _at(p: PendingWrite, e: EdgeRecord) -> str:

@@ -61,7 +61,9 @@ def gs1_identifiers(p: PendingWrite) -> list[Problem]:
     """Every GTIN, SSCC and GLN written is well formed with a valid check digit."""
     keys = vocabulary().gs1_keys
     problems: list[Problem] = []
-    for iri, new in sorted(p.after.items()):
+    key_set = keys.keys()
+    # only nodes carrying a GS1 key are looked at (the rest cannot break the rule), in IRI order
+    for iri, new in sorted((i, n) for i, n in p.after.items() if not key_set.isdisjoint(n.props)):
         old = p.before.get(iri)
         for prop, ai in keys.items():
             value = new.props.get(prop)
@@ -100,9 +102,32 @@ def _form_problems(e: EdgeRecord) -> list[Problem]:
     return out
 
 
+def _well_formed(e: EdgeRecord, times: set[str], units: set[str]) -> bool:
+    """True when :func:`_form_problems` finds nothing (the common case, answered without
+    building anything): ``times`` and ``units`` hold the values already found well formed."""
+    q = e.props.get(P.quantity)
+    if q is not None and (type(q) is not float or not 0 <= q < math.inf):
+        return False
+    at = e.props.get(P.atTime)
+    if at is not None and at not in times:
+        if not (isinstance(at, str) and _UTC_TEXT.fullmatch(at)):
+            return False
+        times.add(at)
+    unit = e.props.get(P.unitCode)
+    if unit is not None and unit not in units:
+        if not isinstance(unit, str):
+            return False
+        try:
+            parse_unit(unit)
+        except UnitError:
+            return False
+        units.add(unit)
+    return True
+
+
 def derivation_rules(p: PendingWrite) -> list[Problem]:
     """Every new derivation: finite quantity, aware time, readable unit, kind fits classes."""
-    new = [e for e in p.new_edges if e.type == DERIVATION]
+    new = p.new_edges_of([DERIVATION])
     if not new:
         return []
     vocab = vocabulary()
@@ -110,13 +135,23 @@ def derivation_rules(p: PendingWrite) -> list[Problem]:
     ends = nodes(p, {x for e in new for x in (e.src, e.dst)})
     problems: list[Problem] = []
     fits: dict[tuple[str, frozenset[str]], bool] = {}  # (class, allowed) → fits: once a write
+    times: set[str] = set()
+    units: set[str] = set()
+    fitting: set[tuple[str, str, str]] = set()  # (kind, output class, input class) that fit
     for e in new:
-        problems += _form_problems(e)
+        if not _well_formed(e, times, units):
+            problems += _form_problems(e)
         kind = str(e.props.get(P.derivationKind, ""))
-        outs, ins = joins.get(kind, (frozenset(), frozenset()))
         src, dst = ends.get(e.src), ends.get(e.dst)
         if src is None or dst is None:
             continue  # referential integrity already refused it
+        sig = (kind, src.label, dst.label)
+        if sig in fitting:
+            continue
+        outs, ins = joins.get(kind, (frozenset(), frozenset()))
+        if all(fits.get(k) for k in ((src.label, outs), (dst.label, ins))):
+            fitting.add(sig)
+            continue
         for node, allowed, role in ((src, outs, "derived thing"), (dst, ins, "source")):
             fit = fits.get((node.label, allowed))
             if fit is None:

@@ -91,7 +91,7 @@ def applies(op: NodeRecord, variant: Mapping[str, str]) -> bool:
 def variant_forms(p: PendingWrite) -> list[Problem]:
     """Every variant condition and variant written parses (see :mod:`quality.variants`)."""
     out: list[Problem] = []
-    for iri, n in sorted(p.after.items()):
+    for iri, n in sorted(i for c in _VARIANT_OF for i in p.after_of(c).items()):
         prop = _VARIANT_OF.get(n.label)
         value = n.props.get(prop) if prop else None
         old = p.before.get(iri)
@@ -130,7 +130,7 @@ def equipment_class_rules(p: PendingWrite) -> list[Problem]:
         return []
     op_of = targets(p, touched, R.EXECUTES_OPERATION)
     required = targets(p, {o for os_ in op_of.values() for o in os_}, R.REQUIRES_EQUIPMENT_CLASS)
-    new = {(e.src, e.dst) for e in p.new_edges if e.type in _EQUIPMENT_LINKS}
+    new = {(e.src, e.dst) for e in p.new_edges_of(_EQUIPMENT_LINKS)}
     used = [e for e in links(p, touched, _EQUIPMENT_LINKS)
             if R.EXECUTES_OPERATION in touched[e.src] or (e.src, e.dst) in new]
     class_of = targets(p, {e.dst for e in used}, R.OF_EQUIPMENT_CLASS)

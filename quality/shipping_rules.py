@@ -45,8 +45,8 @@ _ON_HOLD = {P.batchStatus: BatchStatus.ON_HOLD, P.materialLotStatus: MaterialLot
 
 def shipping_rules(p: PendingWrite) -> list[Problem]:
     """Every new shipment: only released batches' material, nothing upstream on hold."""
-    shipped = [e for e in p.new_edges if e.type == DERIVATION
-               and e.props.get(P.derivationKind) == DerivationKind.SHIPMENT]
+    shipped = [e for e in p.new_edges_of([DERIVATION])
+               if e.props.get(P.derivationKind) == DerivationKind.SHIPMENT]
     if not shipped:
         return []
     return [*_release_problems(p, shipped), *_status_hold_problems(p, shipped)]

@@ -21,9 +21,9 @@ _WITH_UNITS = frozenset({C.ParameterSpec, C.InspectionCharacteristic})
 def spec_units(p: PendingWrite) -> list[Problem]:
     """Every written parameter spec / inspection characteristic has a readable unit code."""
     problems: list[Problem] = []
-    for iri, new in sorted(p.after.items()):
+    for iri, new in sorted(i for c in _WITH_UNITS for i in p.after_of(c).items()):
         code = new.props.get(P.unitCode)
-        if new.label not in _WITH_UNITS or code is None:
+        if code is None:
             continue
         old = p.before.get(iri)
         if old is not None and old.props.get(P.unitCode) == code:

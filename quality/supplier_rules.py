@@ -35,8 +35,8 @@ ADMITTING = frozenset({SupplierStatus.APPROVED, SupplierStatus.CONDITIONAL})
 
 def _received(p: PendingWrite) -> list[NodeRecord]:
     """Lots created by this write, or gaining a supplier or material link."""
-    iris = {i for i, n in p.after.items() if n.label == C.MaterialLot and i not in p.before}
-    iris |= {e.src for e in p.new_edges if e.type in (R.SUPPLIED_BY, R.OF_MATERIAL)}
+    iris = {i for i in p.after_of(C.MaterialLot) if i not in p.before}
+    iris |= {e.src for e in p.new_edges_of([R.SUPPLIED_BY, R.OF_MATERIAL])}
     lots = nodes(p, iris)
     return [lots[i] for i in sorted(lots) if lots[i].label == C.MaterialLot]
 

@@ -60,9 +60,9 @@ def version_lifecycle(p: PendingWrite) -> list[Problem]:
     """Status transitions of stored process versions follow the lifecycle; Effective needs the
     change request's required signed approvals."""
     problems: list[Problem] = []
-    for iri, new in p.after.items():
+    for iri, new in p.after_of("ProcessVersion").items():
         old = p.before.get(iri)
-        if new.label != "ProcessVersion" or old is None:
+        if old is None:
             continue
         was, now = old.props.get("versionStatus"), new.props.get("versionStatus")
         if was == now or was is None:
@@ -140,8 +140,7 @@ def _links(p: PendingWrite, iris: Sequence[str], types: Sequence[str]) -> list[E
 def operation_start(p: PendingWrite) -> list[Problem]:
     """A new operation execution: equipment calibrated, fixture within usage life, operator
     holding the operation's required qualifications (at the execution's start time)."""
-    starts = {i: n for i, n in p.after.items()
-              if n.label == "OperationExecution" and i not in p.before}
+    starts = {i: n for i, n in p.after_of("OperationExecution").items() if i not in p.before}
     if not starts:
         return []
     problems: list[Problem] = []
@@ -213,9 +212,8 @@ def _qualification_problems(p: PendingWrite, starts: dict[str, NodeRecord],
 def version_pinned(p: PendingWrite) -> list[Problem]:
     """A batch is pinned only to a released process version, and a new operation execution of
     a batch starts only while the batch's pinned version is Effective (its effectivity window)."""
-    pins = [e for e in p.new_edges if e.type == R.RUNS_PROCESS_VERSION]
-    starts = sorted(i for i, n in p.after.items()
-                    if n.label == "OperationExecution" and i not in p.before)
+    pins = p.new_edges_of([R.RUNS_PROCESS_VERSION])
+    starts = sorted(i for i in p.after_of("OperationExecution") if i not in p.before)
     batch_of = {e.src: e.dst for e in _links(p, starts, [R.FOR_BATCH])} if starts else {}
     batches = sorted(set(batch_of.values()) - {e.src for e in pins})
     pinned = {e.src: e.dst for e in p.store.links(batches, [R.RUNS_PROCESS_VERSION])} \
