@@ -42,13 +42,17 @@ def create_app(cfg: Settings | None = None, runtime: Runtime | None = None) -> F
             bridge = NotificationBridge(s.mqtt_host, s.mqtt_port, hub)
         app.state.notification_bridge = bridge
         dispatcher = start_dispatcher(rt)  # integration events to the webhooks
-        # what start-up built (vocabulary, shapes, schema, indexes) lives as long as the server:
-        # kept out of the collector's full passes, which otherwise rescan it while answers are
-        # built (a 1,000-node page allocates enough to trigger several)
-        gc.collect()
-        gc.freeze()
+        # a server's own runtime: what start-up built (vocabulary, shapes, schema, indexes) lives
+        # as long as the server, kept out of the collector's full passes, which otherwise rescan
+        # it while answers are built (a 1,000-node page allocates enough to trigger several).
+        # Not for an app over a runtime it was given (tests, embedding): a full collection of
+        # that process's heap at every start costs more than it saves there.
+        if runtime is None:
+            gc.collect()
+            gc.freeze()
         yield
-        gc.unfreeze()  # (a process that starts apps again, as tests do, leaks no cycles)
+        if runtime is None:
+            gc.unfreeze()  # (a process that starts apps again leaks no cycles)
         if dispatcher is not None:
             dispatcher.stop()
         if bridge is not None:
